@@ -1,0 +1,82 @@
+//! Subcommand adapters: each turns parsed arguments into library calls and output.
+
+mod check;
+mod run;
+mod theory;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use resim::scenario::{Override, Scenario, ScenarioError, load_file};
+
+/// Deterministic discrete-event simulator for the resilience of service architectures.
+#[derive(Parser, Debug)]
+#[command(name = "resim", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a scenario: print a summary and write report.json into the output folder.
+    Run(run::RunArgs),
+    /// Validate a scenario without running it.
+    Check(check::CheckArgs),
+    /// Print the JSON Schema of the scenario format.
+    Schema,
+    /// Print closed-form queueing predictions for a scenario beside simulated values.
+    Theory(theory::TheoryArgs),
+}
+
+/// Arguments shared by the commands that read a scenario.
+#[derive(clap::Args, Debug)]
+pub(crate) struct ScenarioArgs {
+    /// The scenario file (YAML or JSON).
+    scenario: PathBuf,
+    /// Override a scenario key, e.g. `--set services.api.servers=8` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<Override>,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override the number of replications.
+    #[arg(long)]
+    replications: Option<u32>,
+}
+
+impl ScenarioArgs {
+    /// Loads the scenario with the overrides applied.
+    pub(crate) fn load(&self) -> Result<Scenario, ScenarioError> {
+        let mut set = self.set.clone();
+        if let Some(seed) = self.seed {
+            set.push(Override { key: "seed".into(), value: seed.to_string() });
+        }
+        if let Some(r) = self.replications {
+            set.push(Override { key: "replications".into(), value: r.to_string() });
+        }
+        load_file(&self.scenario, &set)
+    }
+}
+
+/// Runs the chosen subcommand.
+pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, String> {
+    match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Check(a) => check::check(a),
+        Command::Schema => {
+            let text = serde_json::to_string_pretty(&resim::scenario::json_schema()).map_err(|e| e.to_string())?;
+            print_out(&format!("{text}\n"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Theory(a) => theory::theory(a),
+    }
+}
+
+/// Prints to stdout; a closed pipe (`resim ... | head`) is not an error.
+pub(crate) fn print_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+}

@@ -1,0 +1,50 @@
+//! `resim run`: simulate, print the summary, write the report atomically.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use resim::report::{render_summary, write_atomic};
+use resim::{RunOptions, run as run_model};
+
+use super::{ScenarioArgs, print_out};
+
+/// Arguments of `resim run`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// Output folder (default: out/<scenario name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Worker threads for replications (default: all cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs the scenario.
+pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
+    let scenario = args.scenario.load().map_err(|e| e.to_string())?;
+    let model = &scenario.model;
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("out").join(&model.name));
+    #[allow(clippy::disallowed_methods)] // wall time for the terminal only, never in the report
+    let started = Instant::now();
+    let report = run_model(model, &RunOptions { jobs: args.jobs });
+    let wall = started.elapsed().as_secs_f64();
+    let path = out.join("report.json");
+    write_atomic(&path, report.to_json().as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    if !args.quiet {
+        let events = report.engine.events.value() * f64::from(report.replications);
+        print_out(&render_summary(&report));
+        print_out(&format!(
+            "\n{:.3e} events in {wall:.2}s wall ({:.2e} events/s over all threads)\nreport: {}\n",
+            events,
+            events / wall.max(1e-9),
+            path.display()
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,27 @@
+//! The run loop, generic over what is being simulated.
+
+use super::{EventQueue, SimTime};
+
+/// Something driven by an event queue: the model implements this, the engine runs it.
+pub trait Process {
+    /// The event type; an enum, so dispatch is a `match`, not a virtual call.
+    type Event;
+    /// The future-event list.
+    fn events(&mut self) -> &mut EventQueue<Self::Event>;
+    /// Handles one event at simulated time `now`.
+    fn handle(&mut self, now: SimTime, event: Self::Event);
+}
+
+/// Pops and handles events in `(time, seq)` order until the next one is later than
+/// `end` or none is left. Returns the number of events handled.
+pub fn run_until<P: Process>(process: &mut P, end: SimTime) -> u64 {
+    let mut handled = 0;
+    while let Some((time, event)) = process.events().pop() {
+        if time > end {
+            break;
+        }
+        handled += 1;
+        process.handle(time, event);
+    }
+    handled
+}

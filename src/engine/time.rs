@@ -1,0 +1,99 @@
+//! Simulated time as an integer count of nanoseconds.
+//!
+//! Floating-point time accumulates rounding error and makes ties depend on the order of
+//! additions; an integer clock does neither. `u64` nanoseconds cover 584 years.
+
+use std::fmt;
+use std::ops::{Add, AddAssign, Sub};
+
+/// A point in simulated time, or a span of it, in nanoseconds since the run started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SimTime(pub u64);
+
+impl SimTime {
+    /// Time zero: the start of a run (and of its warm-up).
+    pub const ZERO: SimTime = SimTime(0);
+    /// The largest representable time; used as "never".
+    pub const MAX: SimTime = SimTime(u64::MAX);
+    /// Nanoseconds in one second.
+    pub const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+    /// A span of `secs` seconds, rounded to the nearest nanosecond and saturating.
+    #[inline]
+    pub fn from_secs_f64(secs: f64) -> SimTime {
+        // `as` saturates for out-of-range floats and maps NaN to 0.
+        SimTime((secs * 1e9).round() as u64)
+    }
+
+    /// A span of whole seconds.
+    pub const fn from_secs(secs: u64) -> SimTime {
+        SimTime(secs * Self::NANOS_PER_SEC)
+    }
+
+    /// A span of whole milliseconds.
+    pub const fn from_millis(ms: u64) -> SimTime {
+        SimTime(ms * 1_000_000)
+    }
+
+    /// This time in seconds.
+    #[inline]
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+
+    /// `self - earlier`, or zero when `earlier` is later.
+    #[inline]
+    pub fn saturating_sub(self, earlier: SimTime) -> SimTime {
+        SimTime(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl Add for SimTime {
+    type Output = SimTime;
+    #[inline]
+    fn add(self, rhs: SimTime) -> SimTime {
+        SimTime(self.0.saturating_add(rhs.0))
+    }
+}
+
+impl AddAssign for SimTime {
+    #[inline]
+    fn add_assign(&mut self, rhs: SimTime) {
+        *self = *self + rhs;
+    }
+}
+
+impl Sub for SimTime {
+    type Output = SimTime;
+    #[inline]
+    fn sub(self, rhs: SimTime) -> SimTime {
+        self.saturating_sub(rhs)
+    }
+}
+
+impl fmt::Display for SimTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.6}s", self.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions_round_to_nanoseconds() {
+        assert_eq!(SimTime::from_secs_f64(1.5), SimTime(1_500_000_000));
+        assert_eq!(SimTime::from_secs_f64(1e-10), SimTime(0));
+        assert_eq!(SimTime::from_secs_f64(-3.0), SimTime(0));
+        assert_eq!(SimTime::from_secs_f64(f64::NAN), SimTime(0));
+        assert_eq!(SimTime::from_secs_f64(1e300), SimTime::MAX);
+        assert_eq!(SimTime::from_millis(250).as_secs_f64(), 0.25);
+    }
+
+    #[test]
+    fn arithmetic_saturates() {
+        assert_eq!(SimTime::MAX + SimTime(1), SimTime::MAX);
+        assert_eq!(SimTime(1) - SimTime(5), SimTime::ZERO);
+    }
+}

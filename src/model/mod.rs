@@ -1,0 +1,156 @@
+//! The validated model the engine runs: services, call edges and workloads with
+//! resolved ids.
+//!
+//! A [`Model`] is built only by [`crate::scenario::validate`], so everything in it is
+//! already checked: names resolved to indices, probabilities in range, capacities
+//! consistent, distributions with finite parameters. The simulation ([`sim`]) can
+//! therefore index without checks and never fails on input.
+
+pub mod arrivals;
+pub mod dist;
+pub mod sim;
+pub mod station;
+
+pub use arrivals::{RateProfile, Segment};
+pub use dist::Dist;
+
+use crate::engine::SimTime;
+
+/// Index of a service in [`Model::services`].
+pub type ServiceId = usize;
+/// Index of a call edge in [`Model::edges`].
+pub type EdgeId = usize;
+/// Index of a workload in [`Model::workloads`].
+pub type WorkloadId = usize;
+
+/// A checked scenario, ready to simulate.
+#[derive(Clone, Debug)]
+pub struct Model {
+    /// Scenario name.
+    pub name: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Number of replications.
+    pub replications: u32,
+    /// Warm-up length; measurement starts here.
+    pub warmup: SimTime,
+    /// Measured length.
+    pub duration: SimTime,
+    /// Services, sorted by name.
+    pub services: Vec<Service>,
+    /// Call edges (one per caller/callee pair), sorted by caller then callee name.
+    pub edges: Vec<Edge>,
+    /// Workloads, in file order.
+    pub workloads: Vec<Workload>,
+}
+
+impl Model {
+    /// Absolute time at which the run stops.
+    pub fn end(&self) -> SimTime {
+        self.warmup + self.duration
+    }
+
+    /// The service called `name`.
+    pub fn service_id(&self, name: &str) -> Option<ServiceId> {
+        self.services.iter().position(|s| s.name == name)
+    }
+}
+
+/// A service: `instances` identical stations behind a balancer.
+#[derive(Clone, Debug)]
+pub struct Service {
+    /// Name.
+    pub name: String,
+    /// Workers per instance (c).
+    pub servers: u32,
+    /// Most requests inside one instance (K); `None` is unbounded.
+    pub capacity: Option<u32>,
+    /// Per-request processing time of a worker.
+    pub service_time: Dist,
+    /// Number of instances.
+    pub instances: u32,
+    /// Instance choice.
+    pub balancer: Balancer,
+    /// Downstream calls, step by step; calls within a step run in parallel.
+    pub steps: Vec<Step>,
+    /// Asynchronous hand-offs after completion.
+    pub routes: Vec<Route>,
+}
+
+/// Load-balancing strategy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Balancer {
+    /// Each instance in turn.
+    RoundRobin,
+    /// Uniformly at random.
+    Random,
+    /// Fewest requests inside; lowest index on ties.
+    LeastOutstanding,
+    /// Best of two distinct random instances.
+    PowerOfTwo,
+}
+
+/// A step of downstream work: one call, or several made at once.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The calls of this step (more than one = a parallel group).
+    pub calls: Vec<Call>,
+}
+
+/// One downstream call.
+#[derive(Clone, Copy, Debug)]
+pub struct Call {
+    /// The edge it travels on.
+    pub edge: EdgeId,
+    /// The callee.
+    pub to: ServiceId,
+    /// Failure degrades instead of failing the caller's request.
+    pub optional: bool,
+    /// Chance the call is made.
+    pub probability: f64,
+}
+
+/// A probabilistic hand-off.
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    /// Next service.
+    pub to: ServiceId,
+    /// Chance of this route.
+    pub probability: f64,
+}
+
+/// A caller -> callee pair.
+#[derive(Clone, Debug)]
+pub struct Edge {
+    /// Caller.
+    pub from: ServiceId,
+    /// Callee.
+    pub to: ServiceId,
+    /// `"caller->callee"`.
+    pub name: String,
+}
+
+/// A source of requests.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    /// Name.
+    pub name: String,
+    /// Entry service.
+    pub target: ServiceId,
+    /// Arrival process.
+    pub arrivals: Arrivals,
+}
+
+/// How a workload's requests arrive.
+#[derive(Clone, Debug)]
+pub enum Arrivals {
+    /// Open Poisson arrivals with a (possibly time-varying) rate.
+    Poisson(RateProfile),
+    /// A closed population.
+    Closed {
+        /// Number of users.
+        users: u32,
+        /// Think time between an answer and the next request.
+        think: Dist,
+    },
+}

@@ -1,0 +1,124 @@
+//! Per-replication summaries: the scalars a report needs, extracted from one
+//! replication's counters, integrals and histograms so the histograms can be dropped
+//! as soon as the replication ends.
+
+use crate::metrics::{Outcome, ReplicationResult};
+use crate::model::Model;
+
+/// The quantiles reported for every latency, with their report keys.
+pub const QUANTILES: [(&str, f64); 5] = [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)];
+
+fn ratio(a: f64, b: f64) -> Option<f64> {
+    (b > 0.0).then(|| a / b)
+}
+
+/// One service in one replication.
+#[derive(Clone, Debug)]
+pub struct ServiceSummary {
+    /// Arrivals.
+    pub arrivals: f64,
+    /// Completions.
+    pub completed: f64,
+    /// Rejections.
+    pub rejected: f64,
+    /// Completions per second.
+    pub throughput: f64,
+    /// Rejected / arrivals.
+    pub blocking: Option<f64>,
+    /// Time-average busy workers / workers.
+    pub utilization: f64,
+    /// Time-average requests inside (L).
+    pub mean_in_system: f64,
+    /// Time-average requests waiting (Lq).
+    pub mean_queue_length: f64,
+    /// Mean sojourn of completed requests (W), seconds.
+    pub mean_sojourn: Option<f64>,
+    /// Mean wait of completed requests (Wq), seconds.
+    pub mean_wait: Option<f64>,
+    /// Sojourn quantiles, seconds, in [`QUANTILES`] order.
+    pub latency: [Option<f64>; 5],
+}
+
+/// One workload in one replication.
+#[derive(Clone, Debug)]
+pub struct WorkloadSummary {
+    /// Requests sent.
+    pub arrivals: f64,
+    /// Requests finished, by outcome.
+    pub outcomes: [f64; 6],
+    /// End-to-end latency quantiles of successful requests, seconds.
+    pub latency: [Option<f64>; 5],
+}
+
+/// One edge in one replication.
+#[derive(Clone, Debug)]
+pub struct EdgeSummary {
+    /// Calls.
+    pub calls: f64,
+    /// Attempts.
+    pub attempts: f64,
+    /// Finished calls by outcome.
+    pub outcomes: [f64; 6],
+}
+
+/// Everything a report takes from one replication.
+#[derive(Clone, Debug)]
+pub struct ReplicationSummary {
+    /// Events handled.
+    pub events: f64,
+    /// Per service.
+    pub services: Vec<ServiceSummary>,
+    /// Per workload.
+    pub workloads: Vec<WorkloadSummary>,
+    /// Per edge.
+    pub edges: Vec<EdgeSummary>,
+}
+
+impl ReplicationSummary {
+    /// Extracts the summary of `r`, a replication of `model`.
+    pub fn of(model: &Model, r: &ReplicationResult) -> Self {
+        let t = r.measured_secs;
+        let nanos = t * 1e9;
+        let services = model
+            .services
+            .iter()
+            .zip(&r.services)
+            .map(|(s, m)| {
+                let completed = m.completed as f64;
+                let workers = f64::from(s.servers) * f64::from(s.instances);
+                ServiceSummary {
+                    arrivals: m.arrivals as f64,
+                    completed,
+                    rejected: m.rejected as f64,
+                    throughput: completed / t,
+                    blocking: ratio(m.rejected as f64, m.arrivals as f64),
+                    utilization: m.areas.busy as f64 / nanos / workers,
+                    mean_in_system: m.areas.in_system as f64 / nanos,
+                    mean_queue_length: m.areas.queue as f64 / nanos,
+                    mean_sojourn: ratio(m.sojourn_sum as f64 / 1e9, completed),
+                    mean_wait: ratio(m.wait_sum as f64 / 1e9, completed),
+                    latency: QUANTILES.map(|(_, q)| m.sojourn.quantile_secs(q)),
+                }
+            })
+            .collect();
+        let workloads = r
+            .workloads
+            .iter()
+            .map(|w| WorkloadSummary {
+                arrivals: w.arrivals as f64,
+                outcomes: Outcome::ALL.map(|o| w.outcomes.get(o) as f64),
+                latency: QUANTILES.map(|(_, q)| w.latency.quantile_secs(q)),
+            })
+            .collect();
+        let edges = r
+            .edges
+            .iter()
+            .map(|e| EdgeSummary {
+                calls: e.calls as f64,
+                attempts: e.attempts as f64,
+                outcomes: Outcome::ALL.map(|o| e.outcomes.get(o) as f64),
+            })
+            .collect();
+        ReplicationSummary { events: r.events as f64, services, workloads, edges }
+    }
+}

@@ -1,0 +1,135 @@
+//! The short human summary printed after a run: a table per workload and per service.
+
+use std::fmt::Write;
+
+use super::{Report, Statistic};
+use crate::engine::SimTime;
+use crate::scenario::units::format_duration;
+
+/// Formats seconds with a unit that keeps 3 significant digits readable.
+pub fn fmt_secs(s: f64) -> String {
+    if !s.is_finite() {
+        return "-".into();
+    }
+    let a = s.abs();
+    if a >= 60.0 {
+        format!("{:.1}m", s / 60.0)
+    } else if a >= 1.0 {
+        format!("{s:.3}s")
+    } else if a >= 1e-3 {
+        format!("{:.2}ms", s * 1e3)
+    } else if a == 0.0 {
+        "0".into()
+    } else {
+        format!("{:.1}us", s * 1e6)
+    }
+}
+
+fn num(x: f64) -> String {
+    if !x.is_finite() {
+        "-".into()
+    } else if x.abs() >= 1e5 {
+        format!("{x:.0}")
+    } else if x.abs() >= 100.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+fn pct(x: f64) -> String {
+    if x.is_finite() { format!("{:.3}%", x * 100.0) } else { "-".into() }
+}
+
+fn pm(s: &Statistic, f: fn(f64) -> String) -> String {
+    match s.half_width() {
+        Some(h) if h > 0.0 => format!("{} ±{}", f(s.value()), f(h)),
+        _ => f(s.value()),
+    }
+}
+
+/// Renders rows as a left-aligned first column and right-aligned others.
+fn table(out: &mut String, rows: &[Vec<String>]) {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> =
+        (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c == 0 {
+                let _ = write!(line, "  {cell:<w$}", w = widths[0]);
+            } else {
+                let _ = write!(line, "  {cell:>w$}", w = widths[c]);
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
+
+/// The terminal summary of `report`.
+pub fn render_summary(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} · seed {} · {} replication{} × {} (warm-up {})",
+        report.scenario,
+        report.seed,
+        report.replications,
+        if report.replications == 1 { "" } else { "s" },
+        format_duration(SimTime::from_secs_f64(report.duration_s)),
+        format_duration(SimTime::from_secs_f64(report.warmup_s)),
+    );
+    if !report.workloads.is_empty() {
+        let _ = writeln!(out, "\nWorkloads (mean ± 95% CI half-width over replications)");
+        let mut rows = vec![
+            ["workload", "requests", "availability", "rejected", "error", "p50", "p99", "p99.9"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        for (name, w) in &report.workloads {
+            rows.push(vec![
+                name.clone(),
+                num(w.requests.value()),
+                pm(&w.availability, pct),
+                num(w.rejected.value()),
+                num(w.error.value()),
+                fmt_secs(w.latency_s.p50.value()),
+                pm(&w.latency_s.p99, fmt_secs),
+                fmt_secs(w.latency_s.p999.value()),
+            ]);
+        }
+        table(&mut out, &rows);
+    }
+    let _ = writeln!(out, "\nServices");
+    let mut rows = vec![
+        ["service", "inst×c/K", "throughput/s", "blocking", "util", "L", "Lq", "W", "Wq", "p99"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for (name, s) in &report.services {
+        let k = s.capacity.map_or("∞".to_string(), |k| k.to_string());
+        rows.push(vec![
+            name.clone(),
+            format!("{}×{}/{k}", s.instances, s.servers),
+            pm(&s.throughput_per_s, num),
+            pct(s.blocking_probability.value()),
+            pct(s.utilization.value()),
+            num(s.mean_in_system.value()),
+            num(s.mean_queue_length.value()),
+            pm(&s.mean_sojourn_s, fmt_secs),
+            fmt_secs(s.mean_wait_s.value()),
+            fmt_secs(s.latency_s.p99.value()),
+        ]);
+    }
+    table(&mut out, &rows);
+    if !report.edges.is_empty() {
+        let _ = writeln!(out, "\nCalls");
+        let mut rows = vec![["edge", "calls", "ok", "degraded", "error", "rejected"].map(String::from).to_vec()];
+        for (name, e) in &report.edges {
+            let o = |k: &str| e.outcomes.get(k).map_or("-".into(), |s| num(s.value()));
+            rows.push(vec![name.clone(), num(e.calls.value()), o("ok"), o("degraded"), o("error"), o("rejected")]);
+        }
+        table(&mut out, &rows);
+    }
+    out
+}

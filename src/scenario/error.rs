@@ -1,0 +1,106 @@
+//! Scenario errors that point at the file, line, column and key, say what was
+//! expected, and suggest the nearest valid key for a misspelling.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A problem with a scenario file, located as precisely as the input allows.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ScenarioError {
+    /// The scenario file (or `--set` for command-line overrides).
+    pub file: PathBuf,
+    /// 1-based line, 0 when unknown.
+    pub line: usize,
+    /// 1-based column, 0 when unknown.
+    pub column: usize,
+    /// Dotted path of the offending key, e.g. `services.api.capacity`.
+    pub key: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+    /// How to fix it, e.g. "did you mean `servers`?".
+    pub help: Option<String>,
+    /// The offending source line, for display.
+    pub source_line: Option<String>,
+}
+
+impl ScenarioError {
+    /// An error at `key` with no location yet.
+    pub fn at_key(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            file: PathBuf::new(),
+            line: 0,
+            column: 0,
+            key: key.into(),
+            message: message.into(),
+            help: None,
+            source_line: None,
+        }
+    }
+
+    /// Adds a hint.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = if self.key.is_empty() { String::new() } else { format!("{}: ", self.key) };
+        writeln!(f, "{key}{}", self.message)?;
+        if self.line > 0 {
+            write!(f, "  --> {}:{}:{}", self.file.display(), self.line, self.column)?;
+        } else {
+            write!(f, "  --> {}", self.file.display())?;
+        }
+        if let Some(src) = &self.source_line {
+            let num = self.line.to_string();
+            let pad = " ".repeat(num.len());
+            write!(f, "\n{pad} |\n{num} | {src}\n{pad} | {}^", " ".repeat(self.column.saturating_sub(1)))?;
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n  = help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|&(d, c)| d <= 2.max(c.len() / 3) && d < c.len().max(word.len()))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_near_misses_only() {
+        let keys = ["servers", "capacity", "service_time", "instances"];
+        assert_eq!(suggest("severs", keys), Some("servers"));
+        assert_eq!(suggest("capactiy", keys), Some("capacity"));
+        assert_eq!(suggest("service-time", keys), Some("service_time"));
+        assert_eq!(suggest("zebra", keys), None);
+    }
+
+    #[test]
+    fn renders_location_snippet_and_help() {
+        let mut e =
+            ScenarioError::at_key("services.api.severs", "unknown key `severs`").with_help("did you mean `servers`?");
+        e.file = "x.yaml".into();
+        e.line = 4;
+        e.column = 5;
+        e.source_line = Some("    severs: 4".into());
+        let text = e.to_string();
+        assert!(text.contains("services.api.severs: unknown key `severs`"));
+        assert!(text.contains("--> x.yaml:4:5"));
+        assert!(text.contains("4 |     severs: 4"));
+        assert!(text.contains("  |     ^"));
+        assert!(text.contains("help: did you mean `servers`?"));
+    }
+}

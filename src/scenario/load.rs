@@ -1,0 +1,297 @@
+//! Reading a scenario file: parse, apply `--set` overrides, validate, locate errors.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::error::{ScenarioError, suggest};
+use super::spec::ScenarioSpec;
+use super::tree::Located;
+use super::validate::validate;
+use crate::model::Model;
+
+/// Largest scenario file accepted. Real scenarios are a few KB; this bounds memory.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A scenario as written and as validated.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The file's contents after overrides.
+    pub spec: ScenarioSpec,
+    /// The checked model.
+    pub model: Model,
+}
+
+/// A `--set KEY=VALUE` override: a dotted key path and a YAML value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Override {
+    /// Dotted path, e.g. `services.api.servers` or `workloads.0.arrivals`.
+    pub key: String,
+    /// The value, parsed as YAML (`8`, `2s`, `{ exponential: { mean: 5ms } }`).
+    pub value: String,
+}
+
+impl std::str::FromStr for Override {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (key, value) =
+            s.split_once('=').ok_or_else(|| format!("`{s}` is not KEY=VALUE (e.g. services.api.servers=8)"))?;
+        let key = key.trim();
+        if key.is_empty() || key.split('.').any(str::is_empty) {
+            return Err(format!("`{key}` is not a dotted key path (e.g. services.api.servers)"));
+        }
+        Ok(Override { key: key.to_owned(), value: value.trim().to_owned() })
+    }
+}
+
+/// Reads, parses and validates the scenario at `path`, applying `overrides` in order.
+pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+    let fail = |message: String, help: &str| {
+        let mut e = ScenarioError::at_key("", message).with_help(help);
+        e.file = path.to_owned();
+        e
+    };
+    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read the scenario: {e}"), "check the path"))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(fail(
+            format!("the file is {} bytes; scenarios are limited to {MAX_FILE_BYTES} bytes", meta.len()),
+            "put large empirical samples in fewer, coarser values",
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| fail(format!("cannot read the scenario: {e}"), "the file must be UTF-8 YAML or JSON"))?;
+    load_str(&text, path, overrides)
+}
+
+/// Parses and validates scenario `text`; `file` is only used in messages.
+pub fn load_str(text: &str, file: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+    let locate = |mut e: ScenarioError, tree: Option<&Located>| {
+        e.file = file.to_owned();
+        if e.line == 0
+            && let Some(tree) = tree
+        {
+            let node = tree.find(&e.key);
+            (e.line, e.column) = node.at;
+        }
+        if e.line > 0 {
+            e.source_line = text.lines().nth(e.line - 1).map(str::to_owned);
+        }
+        e
+    };
+    let tree: Located = serde_saphyr::from_str(text).map_err(|e| locate(from_yaml_error(&e, None), None))?;
+    let spec = if overrides.is_empty() {
+        serde_saphyr::from_str::<ScenarioSpec>(text)
+            .map_err(|e| locate(from_yaml_error(&e, Some(&tree)), Some(&tree)))?
+    } else {
+        let mut doc = tree.to_json();
+        for o in overrides {
+            apply_override(&mut doc, o).map_err(|e| set_error(file, e))?;
+        }
+        serde_json::from_value::<ScenarioSpec>(doc).map_err(|e| set_error(file, from_override_error(&e, overrides)))?
+    };
+    let model = validate(&spec).map_err(|e| {
+        if overrides.iter().any(|o| e.key.starts_with(&o.key)) { set_error(file, e) } else { locate(e, Some(&tree)) }
+    })?;
+    Ok(Scenario { spec, model })
+}
+
+fn set_error(file: &Path, mut e: ScenarioError) -> ScenarioError {
+    e.file = file.to_owned();
+    e.message = format!("{} (after --set)", e.message);
+    e
+}
+
+/// Turns a serde-saphyr error into a located [`ScenarioError`] with a key path and,
+/// for unknown keys and variants, a suggestion.
+fn from_yaml_error(err: &serde_saphyr::Error, tree: Option<&Located>) -> ScenarioError {
+    let at = err.location().map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
+    let first = err.to_string().lines().next().unwrap_or_default().to_owned();
+    // "error: line 4 column 5: unknown field ..." -> "unknown field ..."
+    let raw = first.trim_start_matches("error: ");
+    let raw = match raw.strip_prefix("line ") {
+        Some(rest) => rest.split_once(": ").map_or(raw, |(_, m)| m),
+        None => raw,
+    };
+    let (message, help, unknown) = explain(raw);
+    let key = match tree {
+        Some(tree) => match unknown.as_deref().filter(|_| raw.starts_with("unknown field")) {
+            Some(name) => tree.path_of_key_after(name, at).unwrap_or_else(|| tree.path_at(at)),
+            None if raw.starts_with("missing field") => {
+                let base = tree.path_at(at);
+                let field = raw.split('`').nth(1).unwrap_or_default();
+                if base.is_empty() { field.to_owned() } else { format!("{base}.{field}") }
+            }
+            None => tree.path_at(at),
+        },
+        None => String::new(),
+    };
+    let mut e = ScenarioError::at_key(key, message);
+    e.help = help;
+    (e.line, e.column) = at;
+    e
+}
+
+/// Rewrites serde's wording for users and suggests the nearest valid name.
+/// Returns the message, a hint, and the unknown name if there was one.
+fn explain(raw: &str) -> (String, Option<String>, Option<String>) {
+    for (prefix, what) in [("unknown field `", "key"), ("unknown variant `", "kind")] {
+        if let Some(rest) = raw.strip_prefix(prefix) {
+            let name = rest.split('`').next().unwrap_or_default().to_owned();
+            let expected: Vec<String> = rest
+                .split_once("expected one of ")
+                .or_else(|| rest.split_once("expected "))
+                .map(|(_, list)| list.split(", ").map(|s| s.trim_matches('`').trim().to_owned()).collect())
+                .unwrap_or_default();
+            let message = if expected.is_empty() {
+                format!("unknown {what} `{name}`: this mapping takes no keys")
+            } else {
+                format!("unknown {what} `{name}`; expected one of: {}", expected.join(", "))
+            };
+            let help = suggest(&name, expected.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
+            return (message, help, Some(name));
+        }
+    }
+    (raw.to_owned(), None, None)
+}
+
+fn from_override_error(err: &serde_json::Error, overrides: &[Override]) -> ScenarioError {
+    let raw = err.to_string();
+    let raw = raw.split(" at line ").next().unwrap_or(&raw);
+    let (message, help, unknown) = explain(raw);
+    // Blame the override that introduced the unknown name, else the last one.
+    let key = unknown
+        .and_then(|u| overrides.iter().find(|o| o.key.split('.').any(|s| s == u)).map(|o| o.key.clone()))
+        .or_else(|| overrides.last().map(|o| o.key.clone()))
+        .unwrap_or_default();
+    let mut e = ScenarioError::at_key(format!("--set {key}"), message);
+    e.help = help;
+    e
+}
+
+/// Sets `o.key` in `doc` to `o.value`, creating maps along the way.
+fn apply_override(doc: &mut Value, o: &Override) -> Result<(), ScenarioError> {
+    let value: Value = serde_saphyr::from_str(&o.value).map_err(|e| {
+        ScenarioError::at_key(format!("--set {}", o.key), format!("the value `{}` is not valid YAML: {e}", o.value))
+    })?;
+    let mut here = doc;
+    let segs: Vec<&str> = o.key.split('.').collect();
+    for (i, seg) in segs.iter().enumerate() {
+        let last = i + 1 == segs.len();
+        here = match here {
+            Value::Array(items) => {
+                let len = items.len();
+                let idx = seg.parse::<usize>().ok().filter(|&i| i < len).ok_or_else(|| {
+                    ScenarioError::at_key(
+                        format!("--set {}", o.key),
+                        format!("`{seg}` is not an index of this list (it has {len} items)"),
+                    )
+                })?;
+                &mut items[idx]
+            }
+            Value::Object(map) => map.entry(seg.to_string()).or_insert(Value::Null),
+            Value::Null => {
+                *here = Value::Object(Default::default());
+                match here {
+                    Value::Object(map) => map.entry(seg.to_string()).or_insert(Value::Null),
+                    _ => unreachable!("just assigned an object"),
+                }
+            }
+            _ => {
+                return Err(ScenarioError::at_key(
+                    format!("--set {}", o.key),
+                    format!("`{}` is a plain value, so it has no key `{seg}`", segs[..i].join(".")),
+                ));
+            }
+        };
+        if last {
+            *here = value;
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: &str = "name: t\nduration: 10s\nservices:\n  api:\n    servers: 4\n    capacity: 50\n    service_time: { exponential: { mean: 50ms } }\nworkloads:\n  - name: users\n    target: api\n    arrivals: { poisson: { rate: 64/s } }\n";
+
+    fn err(text: &str) -> ScenarioError {
+        load_str(text, Path::new("s.yaml"), &[]).unwrap_err()
+    }
+
+    #[test]
+    fn minimum_form_loads() {
+        let s = load_str(MIN, Path::new("s.yaml"), &[]).unwrap();
+        assert_eq!(s.model.services[0].servers, 4);
+        assert_eq!(s.model.services[0].capacity, Some(50));
+    }
+
+    #[test]
+    fn misspelt_key_is_located_and_suggested() {
+        let e = err(&MIN.replace("    servers: 4", "    severs: 4"));
+        assert_eq!(e.key, "services.api.severs");
+        assert_eq!((e.line, e.column), (5, 5));
+        assert!(e.message.contains("unknown key `severs`"), "{e}");
+        assert_eq!(e.help.as_deref(), Some("did you mean `servers`?"));
+    }
+
+    #[test]
+    fn misspelt_variant_is_suggested() {
+        let e = err(&MIN.replace("exponential:", "exponental:"));
+        assert!(e.key.starts_with("services.api.service_time"), "{}", e.key);
+        assert_eq!(e.help.as_deref(), Some("did you mean `exponential`?"));
+    }
+
+    #[test]
+    fn bad_value_names_its_key() {
+        let e = err(&MIN.replace("rate: 64/s", "rate: 64/parsec"));
+        assert_eq!(e.key, "workloads.0.arrivals.poisson.rate");
+        assert!(e.message.contains("parsec"), "{e}");
+        let e = err(&MIN.replace("servers: 4", "servers: -4"));
+        assert_eq!(e.key, "services.api.servers");
+    }
+
+    #[test]
+    fn semantic_errors_are_located() {
+        let e = err(&MIN.replace("capacity: 50", "capacity: 2"));
+        assert_eq!(e.key, "services.api.capacity");
+        assert_eq!((e.line, e.column), (6, 15));
+        assert_eq!(e.source_line.as_deref(), Some("    capacity: 2"));
+    }
+
+    #[test]
+    fn overrides_apply_and_are_checked() {
+        let set = |s: &str| s.parse::<Override>().unwrap();
+        let s = load_str(
+            MIN,
+            Path::new("s.yaml"),
+            &[set("services.api.servers=8"), set("workloads.0.arrivals.poisson.rate=10/s")],
+        )
+        .unwrap();
+        assert_eq!(s.model.services[0].servers, 8);
+        let e = load_str(MIN, Path::new("s.yaml"), &[set("services.api.severs=8")]).unwrap_err();
+        assert_eq!(e.key, "--set services.api.severs");
+        assert_eq!(e.help.as_deref(), Some("did you mean `servers`?"));
+        let e = load_str(MIN, Path::new("s.yaml"), &[set("services.api.servers=0")]).unwrap_err();
+        assert!(e.message.contains("after --set"), "{e}");
+        let e = load_str(MIN, Path::new("s.yaml"), &[set("workloads.3.target=api")]).unwrap_err();
+        assert!(e.message.contains("not an index"), "{e}");
+        assert!("novalue".parse::<Override>().is_err());
+    }
+
+    #[test]
+    fn json_is_accepted() {
+        let json = r#"{"name":"j","duration":"10s","services":{"a":{"service_time":{"constant":{"value":"1ms"}}}},
+            "workloads":[{"name":"w","target":"a","arrivals":{"poisson":{"rate":5}}}]}"#;
+        let s = load_str(json, Path::new("s.json"), &[]).unwrap();
+        assert_eq!(s.model.services[0].name, "a");
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let e = err("name: [unclosed\n");
+        assert!(e.line >= 1, "{e}");
+    }
+}

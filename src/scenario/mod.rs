@@ -1,0 +1,22 @@
+//! The scenario file format: parse (YAML or JSON), override, validate.
+//!
+//! Input is read in two stages, as ripgrep reads its arguments: [`spec`] mirrors the
+//! file exactly (serde + schemars, unknown keys rejected), and [`validate`] resolves it
+//! into the id-indexed [`crate::model::Model`] the engine runs. Errors carry the file,
+//! line, column and dotted key path, what was expected, and a suggestion.
+
+pub mod error;
+pub mod load;
+pub mod spec;
+pub mod tree;
+pub mod units;
+pub mod validate;
+
+pub use error::ScenarioError;
+pub use load::{Override, Scenario, load_file, load_str};
+pub use spec::ScenarioSpec;
+
+/// The JSON Schema of the scenario format, for editors and `resim schema`.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(ScenarioSpec)).unwrap_or_default()
+}

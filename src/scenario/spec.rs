@@ -1,0 +1,263 @@
+//! The scenario file as written: serde types that mirror the YAML/JSON one to one.
+//!
+//! These types only describe shape; [`super::validate`] turns them into a checked,
+//! id-indexed [`crate::model::Model`]. Every struct denies unknown keys, so a misspelt
+//! key is an error with a suggestion rather than a silently ignored setting. The doc
+//! comments here are also the descriptions in `resim schema`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::units::{Duration, Rate};
+
+fn one() -> u32 {
+    1
+}
+fn one_f64() -> f64 {
+    1.0
+}
+
+/// A whole scenario: services, how they call each other, the load, and how to run it.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    /// Short name, used in reports and as the default output folder.
+    pub name: String,
+    /// Free text shown at the top of the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Measured simulated time, after the warm-up.
+    pub duration: Duration,
+    /// Simulated time run before measuring starts; its statistics are discarded.
+    #[serde(default)]
+    pub warmup: Duration,
+    /// Independent replications; confidence intervals are computed across them.
+    #[serde(default = "one")]
+    pub replications: u32,
+    /// Master seed; every random stream derives from it.
+    #[serde(default)]
+    pub seed: u64,
+    /// Services by name.
+    pub services: BTreeMap<String, ServiceSpec>,
+    /// Sources of load.
+    #[serde(default)]
+    pub workloads: Vec<WorkloadSpec>,
+}
+
+/// A service: one or more identical M/M/c/K stations behind a load balancer.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    /// Workers per instance (c).
+    #[serde(default = "one")]
+    pub servers: u32,
+    /// Most requests inside one instance, in service plus waiting (Kendall's K, >= servers).
+    /// Omitted: unbounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+    /// The worker's own processing time per request.
+    pub service_time: DistSpec,
+    /// Identical instances, each its own station.
+    #[serde(default = "one")]
+    pub instances: u32,
+    /// How a request picks an instance.
+    #[serde(default)]
+    pub load_balancer: BalancerSpec,
+    /// Downstream calls made after the service time, in order; the worker waits for them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<CallSpec>,
+    /// Asynchronous hand-offs after the work is done (the worker is released).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteSpec>,
+}
+
+/// Load-balancing strategy across a service's instances.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BalancerSpec {
+    /// Each instance in turn.
+    #[default]
+    RoundRobin,
+    /// Uniformly at random.
+    Random,
+    /// The instance with the fewest requests inside (lowest index on ties).
+    LeastOutstanding,
+    /// Two distinct instances at random; the less loaded one wins.
+    PowerOfTwo,
+}
+
+/// One step of a service's downstream work: a call (`to`), or a parallel group
+/// (`parallel`) whose calls run at once and are all awaited.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallSpec {
+    /// The service called.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Calls made concurrently; the step ends when all have answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<Vec<CallSpec>>,
+    /// A failed optional call degrades the request instead of failing it.
+    #[serde(default)]
+    pub optional: bool,
+    /// Chance that the call is made at all.
+    #[serde(default = "one_f64")]
+    pub probability: f64,
+}
+
+/// An asynchronous hand-off: after finishing here the request continues at `to`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    /// Next service.
+    pub to: String,
+    /// Chance of taking this route; the remainder leaves the system.
+    pub probability: f64,
+}
+
+/// A source of requests entering the system at `target`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// Name used in reports and SLOs.
+    pub name: String,
+    /// The service that receives the requests.
+    pub target: String,
+    /// How requests arrive.
+    pub arrivals: ArrivalSpec,
+}
+
+/// Open (Poisson) or closed (fixed user population) arrivals.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum ArrivalSpec {
+    /// Open arrivals: a Poisson process with a constant rate or a rate profile.
+    Poisson(PoissonSpec),
+    /// Closed loop: `users` each send a request, wait for the answer, think, repeat.
+    Closed(ClosedSpec),
+}
+
+/// A Poisson process. Give `rate`, or a `profile` of rate points over time.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoissonSpec {
+    /// Constant arrival rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Rate>,
+    /// Rate over time (time 0 = end of warm-up; the warm-up runs at the first point's rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Vec<ProfilePoint>>,
+}
+
+/// A point of a rate profile.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePoint {
+    /// When this rate applies, measured from the end of the warm-up.
+    pub at: Duration,
+    /// The rate from `at` on.
+    pub rate: Rate,
+    /// Reach this rate by a linear ramp from the previous point instead of a step at `at`.
+    #[serde(default)]
+    pub ramp: bool,
+}
+
+/// A closed population of users.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClosedSpec {
+    /// Number of users (each has at most one request in flight).
+    pub users: u32,
+    /// Pause between an answer and the user's next request.
+    pub think_time: DistSpec,
+}
+
+/// A distribution of durations.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum DistSpec {
+    /// Exponential with the given mean (memoryless; gives M/M/c/K).
+    Exponential {
+        /// Mean.
+        mean: Duration,
+    },
+    /// Always the same value.
+    Constant {
+        /// The value.
+        value: Duration,
+    },
+    /// Uniform between `min` and `max`.
+    Uniform {
+        /// Lower bound.
+        min: Duration,
+        /// Upper bound.
+        max: Duration,
+    },
+    /// Lognormal, by `mean` and `sd`, or by `median` and `p99`.
+    Lognormal(LognormalSpec),
+    /// Gamma with a shape (k) and a mean.
+    Gamma {
+        /// Shape k (> 0); 1 is exponential, larger is less variable.
+        shape: f64,
+        /// Mean.
+        mean: Duration,
+    },
+    /// Erlang: the sum of `k` exponential phases, with the given overall mean.
+    Erlang {
+        /// Number of phases (>= 1).
+        k: u32,
+        /// Mean.
+        mean: Duration,
+    },
+    /// Weibull with a shape and a scale.
+    Weibull {
+        /// Shape (> 0); below 1 gives a heavy tail.
+        shape: f64,
+        /// Scale.
+        scale: Duration,
+    },
+    /// Pareto (type I): heavy tail above a minimum `scale`.
+    Pareto {
+        /// Tail index alpha (> 0; the mean is finite only above 1).
+        shape: f64,
+        /// Minimum value x_m.
+        scale: Duration,
+    },
+    /// Resample measured values uniformly.
+    Empirical {
+        /// Observed durations.
+        samples: Vec<Duration>,
+    },
+    /// A weighted mixture, e.g. 95% fast and 5% slow.
+    Mixture(Vec<MixtureSpec>),
+}
+
+/// Lognormal parameters: either `mean` + `sd`, or `median` + `p99`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LognormalSpec {
+    /// Mean (with `sd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean: Option<Duration>,
+    /// Standard deviation (with `mean`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sd: Option<Duration>,
+    /// Median (with `p99`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median: Option<Duration>,
+    /// 99th percentile (with `median`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99: Option<Duration>,
+}
+
+/// One component of a mixture.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MixtureSpec {
+    /// Relative weight (> 0); weights are normalised.
+    pub weight: f64,
+    /// The component distribution.
+    pub dist: DistSpec,
+}

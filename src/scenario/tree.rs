@@ -1,0 +1,168 @@
+//! A located copy of the scenario document: every value with its line and column.
+//!
+//! serde reports where a *syntax or type* error is, but a semantic error found later
+//! ("capacity 2 is below servers 4") only knows its key path. This tree maps key paths
+//! to source positions (and positions back to key paths), and is also the editable form
+//! that `--set KEY=VALUE` overrides are applied to.
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use serde_saphyr::Spanned;
+use std::fmt;
+
+/// A YAML/JSON value and where it starts.
+#[derive(Clone, Debug)]
+pub struct Located {
+    /// 1-based line and column of the value (0, 0 when unknown).
+    pub at: (usize, usize),
+    /// The value.
+    pub node: Node,
+}
+
+/// A value of the document.
+#[derive(Clone, Debug)]
+pub enum Node {
+    /// A mapping, in source order.
+    Map(Vec<(String, Located)>),
+    /// A sequence.
+    Seq(Vec<Located>),
+    /// A scalar (string, number, bool or null).
+    Scalar(Value),
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::from(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::from(v)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+        Ok(Node::Scalar(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::String(v.to_owned())))
+    }
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::Null))
+    }
+    fn visit_none<E>(self) -> Result<Node, E> {
+        Ok(Node::Scalar(Value::Null))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<KeyString>()? {
+            entries.push((key.0, map.next_value::<Located>()?));
+        }
+        Ok(Node::Map(entries))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Located>()? {
+            items.push(item);
+        }
+        Ok(Node::Seq(items))
+    }
+}
+
+/// A mapping key of any scalar type, as text.
+struct KeyString(String);
+
+impl<'de> Deserialize<'de> for KeyString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Node::deserialize(d)? {
+            Node::Scalar(Value::String(s)) => Ok(KeyString(s)),
+            Node::Scalar(v) => Ok(KeyString(v.to_string())),
+            _ => Err(de::Error::custom("mapping keys must be scalars")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Located {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Spanned::<Node>::deserialize(d)?;
+        Ok(Located { at: (s.referenced.line() as usize, s.referenced.column() as usize), node: s.value })
+    }
+}
+
+impl Located {
+    /// The value at a dotted path (`services.api.calls.0.to`), or the deepest existing
+    /// ancestor of it.
+    pub fn find(&self, path: &str) -> &Located {
+        let mut here = self;
+        for seg in path.split('.').filter(|s| !s.is_empty()) {
+            let next = match &here.node {
+                Node::Map(entries) => entries.iter().find(|(k, _)| k == seg).map(|(_, v)| v),
+                Node::Seq(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)),
+                Node::Scalar(_) => None,
+            };
+            match next {
+                Some(n) => here = n,
+                None => break,
+            }
+        }
+        here
+    }
+
+    /// Every value with its dotted path, in document order.
+    pub fn walk(&self) -> Vec<(String, &Located)> {
+        let mut out = Vec::new();
+        fn go<'a>(path: String, n: &'a Located, out: &mut Vec<(String, &'a Located)>) {
+            out.push((path.clone(), n));
+            let join = |k: &str| if path.is_empty() { k.to_owned() } else { format!("{path}.{k}") };
+            match &n.node {
+                Node::Map(entries) => entries.iter().for_each(|(k, v)| go(join(k), v, out)),
+                Node::Seq(items) => items.iter().enumerate().for_each(|(i, v)| go(join(&i.to_string()), v, out)),
+                Node::Scalar(_) => {}
+            }
+        }
+        go(String::new(), self, &mut out);
+        out
+    }
+
+    /// The dotted path of the value that starts at or most recently before `at`,
+    /// preferring the deepest one that starts exactly there.
+    pub fn path_at(&self, at: (usize, usize)) -> String {
+        let mut best: Option<(String, (usize, usize))> = None;
+        for (path, node) in self.walk() {
+            if node.at <= at && best.as_ref().is_none_or(|(_, b)| node.at >= *b) {
+                best = Some((path, node.at));
+            }
+        }
+        best.map(|(p, _)| p).unwrap_or_default()
+    }
+
+    /// The path of the map entry `key` whose value is the first at or after `at`: for
+    /// errors that point at a key rather than at its value.
+    pub fn path_of_key_after(&self, key: &str, at: (usize, usize)) -> Option<String> {
+        self.walk()
+            .into_iter()
+            .filter(|(p, n)| p.rsplit('.').next() == Some(key) && n.at >= at)
+            .min_by_key(|(_, n)| n.at)
+            .map(|(p, _)| p)
+    }
+
+    /// This tree as a JSON value.
+    pub fn to_json(&self) -> Value {
+        match &self.node {
+            Node::Map(entries) => Value::Object(entries.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+            Node::Seq(items) => Value::Array(items.iter().map(Located::to_json).collect()),
+            Node::Scalar(v) => v.clone(),
+        }
+    }
+}
