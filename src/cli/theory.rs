@@ -1,16 +1,80 @@
 //! `resim theory`: closed-form predictions beside simulated values.
 
+use std::fmt::Write;
 use std::process::ExitCode;
+
+use resim::report::{ServiceReport, Statistic};
+use resim::theory::{StationTheory, predict};
+use resim::{RunOptions, run};
+
+use super::print_out;
 
 /// Arguments of `resim theory`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct TheoryArgs {
     #[command(flatten)]
     scenario: super::ScenarioArgs,
+    /// Only print the predictions; do not simulate.
+    #[arg(long)]
+    no_run: bool,
+    /// Worker threads for replications (default: all cores).
+    #[arg(long)]
+    jobs: Option<usize>,
 }
 
-/// Prints predictions.
+fn rows(t: &StationTheory, s: &ServiceReport) -> [(&'static str, f64, Statistic); 7] {
+    [
+        ("throughput/s", t.throughput, s.throughput_per_s),
+        ("blocking", t.blocking, s.blocking_probability),
+        ("utilization", t.utilization, s.utilization),
+        ("L", t.mean_in_system, s.mean_in_system),
+        ("Lq", t.mean_queue_length, s.mean_queue_length),
+        ("W (s)", t.mean_sojourn, s.mean_sojourn_s),
+        ("Wq (s)", t.mean_wait, s.mean_wait_s),
+    ]
+}
+
+/// Prints predictions, and with a run, the simulated values and whether they agree.
 pub(crate) fn theory(args: TheoryArgs) -> Result<ExitCode, String> {
-    let _ = args.scenario.load().map_err(|e| e.to_string())?;
-    Err("not yet".into())
+    let scenario = args.scenario.load().map_err(|e| e.to_string())?;
+    let model = &scenario.model;
+    let predictions = predict(model);
+    let report = (!args.no_run).then(|| run(model, &RunOptions { jobs: args.jobs }));
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: closed-form predictions", model.name);
+    for p in &predictions {
+        let _ = writeln!(out);
+        let Some(t) = &p.values else {
+            let _ = writeln!(out, "{}: outside theory: {}", p.service, p.note);
+            continue;
+        };
+        let _ = writeln!(out, "{}: {} ({})", p.service, p.model.unwrap_or_default(), p.note);
+        match report.as_ref().and_then(|r| r.services.get(&p.service)) {
+            None => {
+                for (name, value, _) in rows(t, &ServiceReport::empty()) {
+                    let _ = writeln!(out, "  {name:<13} {value:>12.6}");
+                }
+            }
+            Some(s) => {
+                let _ = writeln!(
+                    out,
+                    "  {:<13} {:>12} {:>12} {:>25}  agreement",
+                    "metric", "theory", "simulated", "95% CI"
+                );
+                for (name, value, stat) in rows(t, s) {
+                    let sim = stat.value();
+                    let ci = stat.ci95.map_or("-".into(), |[lo, hi]| format!("[{lo:.6}, {hi:.6}]"));
+                    let rel = if value != 0.0 { (sim - value).abs() / value.abs() } else { (sim - value).abs() };
+                    let verdict = if stat.covers(value) {
+                        "CI covers".to_string()
+                    } else {
+                        format!("off by {:.2}%", rel * 100.0)
+                    };
+                    let _ = writeln!(out, "  {name:<13} {value:>12.6} {sim:>12.6} {ci:>25}  {verdict}");
+                }
+            }
+        }
+    }
+    print_out(&out);
+    Ok(ExitCode::SUCCESS)
 }

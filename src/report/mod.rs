@@ -26,7 +26,7 @@ use crate::model::Model;
 pub const SCHEMA: &str = "resim.report/v1";
 
 /// Latency percentiles, seconds.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize)]
 pub struct Percentiles {
     /// Median.
     pub p50: Statistic,
@@ -78,6 +78,30 @@ pub struct ServiceReport {
     pub mean_wait_s: Statistic,
     /// Sojourn percentiles, seconds.
     pub latency_s: Percentiles,
+}
+
+impl ServiceReport {
+    /// A report with every statistic undefined (for displaying predictions alone).
+    pub fn empty() -> Self {
+        let none = Statistic::of([]);
+        let p = Percentiles { p50: none, p90: none, p95: none, p99: none, p999: none };
+        ServiceReport {
+            instances: 0,
+            servers: 0,
+            capacity: None,
+            arrivals: none,
+            completed: none,
+            rejected: none,
+            throughput_per_s: none,
+            blocking_probability: none,
+            utilization: none,
+            mean_in_system: none,
+            mean_queue_length: none,
+            mean_sojourn_s: none,
+            mean_wait_s: none,
+            latency_s: p,
+        }
+    }
 }
 
 /// One workload: what its users saw.

@@ -82,7 +82,7 @@ pub fn render_summary(report: &Report) -> String {
     if !report.workloads.is_empty() {
         let _ = writeln!(out, "\nWorkloads (mean ± 95% CI half-width over replications)");
         let mut rows = vec![
-            ["workload", "requests", "availability", "rejected", "error", "p50", "p99", "p99.9"]
+            ["workload", "requests", "availability", "degraded", "rejected", "error", "p50", "p99", "p99.9"]
                 .map(String::from)
                 .to_vec(),
         ];
@@ -91,6 +91,7 @@ pub fn render_summary(report: &Report) -> String {
                 name.clone(),
                 num(w.requests.value()),
                 pm(&w.availability, pct),
+                num(w.degraded.value()),
                 num(w.rejected.value()),
                 num(w.error.value()),
                 fmt_secs(w.latency_s.p50.value()),

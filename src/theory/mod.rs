@@ -18,10 +18,12 @@
 mod erlang;
 mod jackson;
 mod mmck;
+mod predict;
 
 pub use erlang::{erlang_b, erlang_c, min_servers_for_blocking};
 pub use jackson::{JacksonNode, JacksonResult, jackson};
 pub use mmck::{StationTheory, mmck};
+pub use predict::{Prediction, predict};
 
 /// Why a closed-form computation was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

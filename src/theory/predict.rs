@@ -1,0 +1,191 @@
+//! Which stations of a scenario have an exact closed form, and what it predicts.
+//!
+//! A station is covered when its arrivals are Poisson and its service exponential:
+//! - an entry service fed only by constant-rate Poisson workloads is an exact M/M/c/K,
+//!   whatever its capacity and wherever it routes afterwards;
+//! - services linked by `routes` form an open Jackson network when every one of them
+//!   has unbounded capacity (a finite K inside a network blocks, and an M/M/c/K's
+//!   departures are not Poisson);
+//! - several instances are covered when the balancer is `random` (a random split of a
+//!   Poisson stream is Poisson); round robin and load-aware balancers are not.
+//!
+//! Services that make or receive synchronous calls, closed workloads, time-varying
+//! rates and non-exponential service times are outside, and [`predict`] says which
+//! rule excludes each one.
+
+use serde::Serialize;
+
+use super::{JacksonNode, StationTheory, jackson, mmck};
+use crate::model::{Arrivals, Balancer, Model};
+
+/// The closed-form prediction for one service, or why there is none.
+#[derive(Clone, Debug, Serialize)]
+pub struct Prediction {
+    /// Service name.
+    pub service: String,
+    /// The model used (`"M/M/c/K"`, `"Jackson network"`), or null when not covered.
+    pub model: Option<&'static str>,
+    /// Service-level values (summed over instances for L, Lq, rates), when covered.
+    pub values: Option<StationTheory>,
+    /// Why the service is or is not covered.
+    pub note: String,
+}
+
+/// Aggregates one instance's values over `n` identical instances.
+fn over_instances(t: StationTheory, n: u32) -> StationTheory {
+    let n = f64::from(n);
+    StationTheory {
+        arrival_rate: t.arrival_rate * n,
+        throughput: t.throughput * n,
+        mean_in_system: t.mean_in_system * n,
+        mean_queue_length: t.mean_queue_length * n,
+        ..t
+    }
+}
+
+/// Predicts every service of `model` that theory covers.
+pub fn predict(model: &Model) -> Vec<Prediction> {
+    let n = model.services.len();
+    let mut external = vec![0.0; n];
+    let mut external_ok = vec![true; n];
+    for w in &model.workloads {
+        match &w.arrivals {
+            Arrivals::Poisson(p) => match p.as_constant() {
+                Some(rate) => external[w.target] += rate,
+                None => external_ok[w.target] = false,
+            },
+            Arrivals::Closed { .. } => external_ok[w.target] = false,
+        }
+    }
+    let mut called = vec![false; n];
+    let mut routed_in = vec![false; n];
+    for e in &model.edges {
+        called[e.to] = true;
+    }
+    for s in &model.services {
+        for r in &s.routes {
+            routed_in[r.to] = true;
+        }
+    }
+    // Connected components of the routing graph.
+    let mut comp: Vec<usize> = (0..n).collect();
+    fn root(comp: &mut [usize], mut i: usize) -> usize {
+        while comp[i] != i {
+            comp[i] = comp[comp[i]];
+            i = comp[i];
+        }
+        i
+    }
+    for (i, s) in model.services.iter().enumerate() {
+        for r in &s.routes {
+            let (a, b) = (root(&mut comp, i), root(&mut comp, r.to));
+            comp[a] = b;
+        }
+    }
+    let roots: Vec<usize> = (0..n).map(|i| root(&mut comp, i)).collect();
+
+    // Why a service on its own is outside theory, if it is.
+    let exclusion = |i: usize| -> Option<String> {
+        let s = &model.services[i];
+        if !s.steps.is_empty() {
+            return Some("makes synchronous calls: its workers wait on other services (no product form)".into());
+        }
+        if called[i] {
+            return Some("receives synchronous calls: its arrivals depend on its callers".into());
+        }
+        if s.service_time.exponential_mean().is_none() {
+            return Some("service time is not exponential (M/G/c has no exact closed form here)".into());
+        }
+        if !external_ok[i] {
+            return Some(
+                "fed by a closed or time-varying workload: arrivals are not a stationary Poisson stream".into(),
+            );
+        }
+        if s.instances > 1 && s.balancer != Balancer::Random {
+            return Some(format!(
+                "{} instances behind a {:?} balancer: each instance's arrivals are not Poisson (only `random` splits exactly)",
+                s.instances, s.balancer
+            ));
+        }
+        None
+    };
+
+    let mut out = Vec::with_capacity(n);
+    for (i, s) in model.services.iter().enumerate() {
+        let name = s.name.clone();
+        let outside = |note: String| Prediction { service: name.clone(), model: None, values: None, note };
+        if let Some(why) = exclusion(i) {
+            out.push(outside(why));
+            continue;
+        }
+        let mu = 1.0 / s.service_time.exponential_mean().unwrap_or(f64::NAN);
+        if !routed_in[i] {
+            let lambda = external[i] / f64::from(s.instances);
+            out.push(match mmck(lambda, mu, s.servers, s.capacity) {
+                Ok(t) => Prediction {
+                    service: name,
+                    model: Some("M/M/c/K"),
+                    values: Some(over_instances(t, s.instances)),
+                    note: "Poisson arrivals, exponential service: exact".into(),
+                },
+                Err(e) => outside(format!("no steady state: {e}")),
+            });
+            continue;
+        }
+        // A routed service: the whole routing component must qualify as a Jackson network.
+        let members: Vec<usize> = (0..n).filter(|&j| roots[j] == roots[i]).collect();
+        if let Some(j) =
+            members.iter().copied().find(|&j| exclusion(j).is_some() || model.services[j].capacity.is_some())
+        {
+            let other = &model.services[j].name;
+            let why = match exclusion(j) {
+                Some(w) => format!("in a routed network with `{other}`, which {w}"),
+                None => {
+                    format!("in a routed network where `{other}` has a finite capacity (blocking breaks product form)")
+                }
+            };
+            out.push(outside(why));
+            continue;
+        }
+        let nodes: Vec<JacksonNode> = members
+            .iter()
+            .map(|&j| {
+                let m = &model.services[j];
+                JacksonNode {
+                    external_rate: external[j],
+                    mu: 1.0 / m.service_time.exponential_mean().unwrap_or(f64::NAN),
+                    servers: m.servers * m.instances,
+                }
+            })
+            .collect();
+        let routing: Vec<Vec<f64>> = members
+            .iter()
+            .map(|&j| {
+                let mut row = vec![0.0; members.len()];
+                for r in &model.services[j].routes {
+                    if let Some(k) = members.iter().position(|&x| x == r.to) {
+                        row[k] += r.probability;
+                    }
+                }
+                row
+            })
+            .collect();
+        let pos = members.iter().position(|&x| x == i).unwrap_or(0);
+        out.push(match jackson(&nodes, &routing) {
+            Ok(net) => {
+                let lambda = net.nodes[pos].arrival_rate / f64::from(s.instances);
+                match mmck(lambda, mu, s.servers, None) {
+                    Ok(t) => Prediction {
+                        service: name,
+                        model: Some("Jackson network"),
+                        values: Some(over_instances(t, s.instances)),
+                        note: format!("open Jackson network of {} services: exact", members.len()),
+                    },
+                    Err(e) => outside(format!("no steady state: {e}")),
+                }
+            }
+            Err(e) => outside(format!("no steady state for the routed network: {e}")),
+        });
+    }
+    out
+}
