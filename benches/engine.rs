@@ -1,1 +1,77 @@
-fn main() {}
+//! Engine throughput: events per second of one replication on one core.
+//!
+//! `cargo bench --bench engine` reports each case in elements (= events) per second;
+//! an event is an arrival or a service completion (plus the single warm-up marker).
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use resim::engine::{EventQueue, SimTime};
+use resim::model::sim::run_replication;
+use resim::scenario::load_str;
+
+/// The issue's reference station: M/M/4/50 at rho = 0.8 (lambda 64/s, mean 50 ms).
+const MMCK: &str = "
+name: bench-mmck
+duration: 2h
+services:
+  api: { servers: 4, capacity: 50, service_time: { exponential: { mean: 50ms } } }
+workloads:
+  - { name: users, target: api, arrivals: { poisson: { rate: 64/s } } }
+";
+
+/// Five nodes with probabilistic routing and feedback.
+const NETWORK: &str = "
+name: bench-network
+duration: 30m
+services:
+  a: { servers: 4, service_time: { exponential: { mean: 10ms } }, routes: [ { to: b, probability: 0.6 }, { to: c, probability: 0.3 } ] }
+  b: { servers: 2, service_time: { exponential: { mean: 8ms } }, routes: [ { to: d, probability: 0.5 }, { to: a, probability: 0.1 } ] }
+  c: { servers: 2, service_time: { exponential: { mean: 12ms } }, routes: [ { to: e, probability: 0.7 } ] }
+  d: { servers: 1, service_time: { exponential: { mean: 5ms } }, routes: [ { to: e, probability: 0.4 } ] }
+  e: { servers: 2, service_time: { exponential: { mean: 9ms } } }
+workloads:
+  - { name: users, target: a, arrivals: { poisson: { rate: 200/s } } }
+";
+
+fn bench_model(c: &mut Criterion, name: &str, yaml: &str) {
+    let model = load_str(yaml, Path::new(name), &[]).expect("bench scenario is valid").model;
+    let events = run_replication(&model, 0).events;
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Elements(events));
+    group.sample_size(10);
+    group.bench_function("replication", |b| b.iter(|| black_box(run_replication(black_box(&model), 0).events)));
+    group.finish();
+}
+
+fn event_queue(c: &mut Criterion) {
+    let mut group = c.benchmark_group("event_queue");
+    const N: u64 = 1000;
+    group.throughput(Throughput::Elements(N * 1000));
+    group.bench_function("hold_1000", |b| {
+        // The classic "hold" model: a queue of N pending events, pop one, push one later.
+        let mut q = EventQueue::with_capacity(N as usize);
+        let mut x: u64 = 1;
+        for i in 0..N {
+            q.push(SimTime(i * 7919 % 10_007), i);
+        }
+        b.iter(|| {
+            for _ in 0..N * 1000 {
+                let (t, e) = q.pop().expect("never empty");
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                q.push(SimTime(t.0 + (x >> 50)), e);
+            }
+        })
+    });
+    group.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    event_queue(c);
+    bench_model(c, "mmck_4_50_rho_0.8", MMCK);
+    bench_model(c, "network_5_nodes", NETWORK);
+}
+
+criterion_group!(engine, benches);
+criterion_main!(engine);

@@ -1,1 +1,704 @@
-//! (to be written)
+//! Validation of the simulator against closed-form queueing theory.
+//!
+//! Method. Every case is a scenario whose stations are all Markovian (Poisson arrivals,
+//! exponential service times, FIFO), so its steady state is known exactly: [`mmck`] for a
+//! single M/M/c/K station, [`jackson`] for an open network with probabilistic routing and
+//! feedback. The case runs `replications` independent replications with a fixed seed (the
+//! engine is deterministic, so each test is reproducible bit for bit), each starting with a
+//! warm-up whose statistics are discarded to remove the bias of starting empty. The report's
+//! 95% confidence interval of a metric is Student's t across the replication means,
+//! `mean ± t(0.975, n − 1)·s/√n`; replications are independent, so the interval is valid
+//! however strongly a single run is autocorrelated (which is why a case close to saturation
+//! needs long replications rather than many short ones).
+//!
+//! Acceptance. Each metric of each case has an explicit [`Rule`], named by a constant:
+//!
+//! * [`CI_OR_1PCT`] (the default, as the issue asks): the simulated 95% CI covers the closed
+//!   form, *or* the relative error of the simulated mean is under 1%. A 95% CI misses the true
+//!   value 5% of the time by chance, and a suite of a few hundred checks would then fail a few
+//!   of them; the 1% alternative accepts those misses when the estimate is nonetheless close.
+//!   Run lengths are chosen so that most intervals are narrower than 1%; the few metrics whose
+//!   intervals are wider (the ρ = 0.95 queue) are accepted by coverage.
+//! * [`NEVER_BLOCKS`] / [`NEVER_WAITS`]: structural zeros (no rejection at unbounded capacity,
+//!   no queue in a pure loss system). A relative error of a zero is undefined and every
+//!   replication measures exactly zero, so the rule is exact equality.
+//! * [`RARE_BLOCKING`]: an absolute error bound, for a blocking probability of order 1e-5 that
+//!   a run sees a handful of times, so neither its relative error nor its CI means anything.
+//!
+//! Little's law `L = λ_eff·W` (λ_eff = the measured throughput) must hold within
+//! [`LITTLE_TOL`] (1%) for every service of every case, and `Lq = λ_eff·Wq` too.
+//!
+//! Run `cargo test --release --test integration queueing_theory -- --nocapture` to print the
+//! table of every case: theory, simulated mean and CI, and which rule accepted each metric.
+
+use std::fmt::Write as _;
+
+use resim::metrics::Outcome;
+use resim::model::Model;
+use resim::report::{ReplicationSummary, ServiceReport, Statistic};
+use resim::theory::{JacksonNode, StationTheory, erlang_b, jackson, mmck};
+use resim::{Report, RunOptions, run_replications};
+
+use crate::common::scenario;
+
+/// How a simulated metric is compared with its closed form.
+#[derive(Clone, Copy, Debug)]
+enum Rule {
+    /// The 95% CI covers the theory, or `|mean − theory| / theory` is below the tolerance.
+    CiOrRel(f64),
+    /// `|mean − theory|` is at most the tolerance.
+    Abs(f64),
+    /// The simulated mean is exactly the theory (a structural zero).
+    Exact,
+}
+
+/// The issue's rule: the simulated 95% CI covers the closed form, or the relative error is
+/// under 1%.
+const CI_OR_1PCT: Rule = Rule::CiOrRel(0.01);
+/// Rejections at unbounded capacity (or at a K the queue cannot reach, e.g. P_K ≈ 0.8^9995):
+/// impossible, so every replication must count exactly zero.
+const NEVER_BLOCKS: Rule = Rule::Exact;
+/// Lq and Wq of a pure loss system (K = c): nobody ever waits, so exactly zero.
+const NEVER_WAITS: Rule = Rule::Exact;
+/// A blocking probability of order 1e-5 is seen a handful of times per replication: its
+/// relative error is noise and its CI often degenerates to [0, 0]. The simulated blocking must
+/// instead be within 1e-4 (0.01 percentage points) of the closed form.
+const RARE_BLOCKING: Rule = Rule::Abs(1e-4);
+/// Relative tolerance of Little's law, `L = λ_eff·W` and `Lq = λ_eff·Wq`, on simulated means.
+const LITTLE_TOL: f64 = 0.01;
+
+/// The rule of each station metric.
+#[derive(Clone, Copy, Debug)]
+struct Rules {
+    throughput: Rule,
+    blocking: Rule,
+    l: Rule,
+    lq: Rule,
+    w: Rule,
+    wq: Rule,
+    utilization: Rule,
+}
+
+/// A station with a finite K that blocks noticeably: every metric by the issue's rule.
+const FINITE: Rules = Rules {
+    throughput: CI_OR_1PCT,
+    blocking: CI_OR_1PCT,
+    l: CI_OR_1PCT,
+    lq: CI_OR_1PCT,
+    w: CI_OR_1PCT,
+    wq: CI_OR_1PCT,
+    utilization: CI_OR_1PCT,
+};
+/// An unbounded station (or one whose K is never reached): blocking is a structural zero.
+const UNBOUNDED: Rules = Rules { blocking: NEVER_BLOCKS, ..FINITE };
+/// A finite station whose blocking is of order 1e-5.
+const RARELY_FULL: Rules = Rules { blocking: RARE_BLOCKING, ..FINITE };
+/// A pure loss system (K = c): no queue at all.
+const LOSS: Rules = Rules { lq: NEVER_WAITS, wq: NEVER_WAITS, ..FINITE };
+
+/// How long and how often a case runs.
+struct RunSpec {
+    seed: u64,
+    warmup: &'static str,
+    duration: &'static str,
+    replications: u32,
+}
+
+impl RunSpec {
+    /// The scenario header (name, seed, duration, warm-up, replications).
+    fn header(&self, name: &str) -> String {
+        format!(
+            "name: {name}\nseed: {}\nwarmup: {}\nduration: {}\nreplications: {}\n",
+            self.seed, self.warmup, self.duration, self.replications
+        )
+    }
+}
+
+/// One M/M/c/K station fed by one Poisson workload.
+#[derive(Clone, Copy, Debug)]
+struct Station {
+    /// Workers c.
+    servers: u32,
+    /// Kendall's K (in service + waiting); `None` is unbounded.
+    capacity: Option<u32>,
+    /// Mean service time, microseconds (μ = 1e6 / mean).
+    service_mean_us: u64,
+    /// Poisson arrival rate λ, per second.
+    arrival_rate: f64,
+}
+
+impl Station {
+    fn mu(&self) -> f64 {
+        1e6 / self.service_mean_us as f64
+    }
+
+    /// The YAML of the service (without its name).
+    fn service_yaml(&self) -> String {
+        let capacity = self.capacity.map(|k| format!(", capacity: {k}")).unwrap_or_default();
+        format!(
+            "{{ servers: {}{capacity}, service_time: {{ exponential: {{ mean: {}us }} }} }}",
+            self.servers, self.service_mean_us
+        )
+    }
+
+    /// A scenario of this station alone, as service `s` fed by workload `users`.
+    fn scenario(&self, name: &str, run: &RunSpec) -> String {
+        format!(
+            "{}services:\n  s: {}\nworkloads:\n  - {{ name: users, target: s, arrivals: {{ poisson: {{ rate: {}/s }} }} }}\n",
+            run.header(name),
+            self.service_yaml(),
+            self.arrival_rate
+        )
+    }
+
+    fn theory(&self) -> StationTheory {
+        mmck(self.arrival_rate, self.mu(), self.servers, self.capacity).expect("valid station")
+    }
+}
+
+/// A simulated case: the per-replication summaries and the report built from them.
+struct Sim {
+    model: Model,
+    reps: Vec<ReplicationSummary>,
+    report: Report,
+}
+
+impl Sim {
+    fn run(yaml: &str) -> Sim {
+        let model = scenario(yaml).model;
+        let reps = run_replications(&model, &RunOptions::default());
+        let report = Report::build(&model, &reps);
+        Sim { model, reps, report }
+    }
+
+    fn service(&self, name: &str) -> &ServiceReport {
+        &self.report.services[name]
+    }
+
+    /// A statistic (mean and Student-t CI) of a quantity computed per replication.
+    fn derived(&self, f: impl Fn(&ReplicationSummary) -> f64) -> Statistic {
+        Statistic::of(self.reps.iter().map(|r| Some(f(r))))
+    }
+
+    /// Measured seconds per replication.
+    fn duration_s(&self) -> f64 {
+        self.report.duration_s
+    }
+}
+
+/// One line of a case's table.
+struct Row {
+    scope: String,
+    metric: String,
+    theory: f64,
+    stat: Statistic,
+    verdict: String,
+    pass: bool,
+}
+
+/// Collects the checks of one case, prints them as a table and fails with every miss.
+struct Check {
+    case: &'static str,
+    rows: Vec<Row>,
+}
+
+impl Check {
+    fn new(case: &'static str) -> Self {
+        Check { case, rows: Vec::new() }
+    }
+
+    /// Compares a simulated statistic with its closed form under `rule`.
+    fn metric(&mut self, scope: &str, metric: &str, stat: &Statistic, theory: f64, rule: Rule) {
+        let (pass, verdict) = match (stat.mean, rule) {
+            (None, _) => (false, "no samples".to_owned()),
+            (Some(mean), Rule::CiOrRel(tol)) => {
+                let rel = (mean - theory).abs() / theory.abs();
+                if stat.covers(theory) {
+                    (true, format!("CI covers (rel {:.3}%)", rel * 100.0))
+                } else if rel < tol {
+                    (true, format!("rel {:.3}% < {}%", rel * 100.0, tol * 100.0))
+                } else {
+                    (false, format!("CI misses and rel {:.3}% >= {}%", rel * 100.0, tol * 100.0))
+                }
+            }
+            (Some(mean), Rule::Abs(tol)) => {
+                let abs = (mean - theory).abs();
+                (abs <= tol, format!("abs {abs:.2e} {} {tol:.0e}", if abs <= tol { "<=" } else { ">" }))
+            }
+            (Some(mean), Rule::Exact) => {
+                (mean == theory, format!("exact {}", if mean == theory { "==" } else { "!=" }))
+            }
+        };
+        self.rows.push(Row { scope: scope.to_owned(), metric: metric.to_owned(), theory, stat: *stat, verdict, pass });
+    }
+
+    /// Checks an identity or invariant that must hold exactly (or to rounding).
+    fn holds(&mut self, scope: &str, what: &str, pass: bool, detail: String) {
+        let stat = Statistic { mean: None, ci95: None, n: 0 };
+        self.rows.push(Row {
+            scope: scope.to_owned(),
+            metric: what.to_owned(),
+            theory: f64::NAN,
+            stat,
+            verdict: format!("{} {detail}", if pass { "holds:" } else { "FAILS:" }),
+            pass,
+        });
+    }
+
+    /// The seven station metrics against `theory` (scaled already for several instances),
+    /// then Little's law on the simulated means.
+    fn station(&mut self, scope: &str, svc: &ServiceReport, theory: &StationTheory, rules: Rules) {
+        self.metric(scope, "throughput/s", &svc.throughput_per_s, theory.throughput, rules.throughput);
+        self.metric(scope, "blocking", &svc.blocking_probability, theory.blocking, rules.blocking);
+        self.metric(scope, "L", &svc.mean_in_system, theory.mean_in_system, rules.l);
+        self.metric(scope, "Lq", &svc.mean_queue_length, theory.mean_queue_length, rules.lq);
+        self.metric(scope, "W s", &svc.mean_sojourn_s, theory.mean_sojourn, rules.w);
+        self.metric(scope, "Wq s", &svc.mean_wait_s, theory.mean_wait, rules.wq);
+        self.metric(scope, "utilization", &svc.utilization, theory.utilization, rules.utilization);
+        self.little(scope, svc);
+    }
+
+    /// Little's law on the simulated means: `L = X·W` and `Lq = X·Wq`.
+    fn little(&mut self, scope: &str, svc: &ServiceReport) {
+        let x = svc.throughput_per_s.value();
+        for (what, l, w) in [
+            ("Little L = X·W", svc.mean_in_system.value(), svc.mean_sojourn_s.value()),
+            ("Little Lq = X·Wq", svc.mean_queue_length.value(), svc.mean_wait_s.value()),
+        ] {
+            let xw = x * w;
+            let rel = if l == 0.0 && xw == 0.0 { 0.0 } else { (l - xw).abs() / l.abs().max(xw.abs()) };
+            let pass = rel < LITTLE_TOL;
+            self.holds(
+                scope,
+                what,
+                pass,
+                format!("{l:.6} vs {xw:.6}, rel {:.4}% (tol {}%)", rel * 100.0, LITTLE_TOL * 100.0),
+            );
+        }
+    }
+
+    /// Prints the table and fails with every miss.
+    fn finish(self) {
+        let mut table = format!("\n== {} ==\n", self.case);
+        let _ = writeln!(
+            table,
+            "{:<10} {:<22} {:>13} {:>13} {:>29}  verdict",
+            "scope", "metric", "theory", "sim mean", "sim 95% CI"
+        );
+        for r in &self.rows {
+            let mean = r.stat.mean.map_or("-".to_owned(), |m| format!("{m:.6}"));
+            let ci = r.stat.ci95.map_or("-".to_owned(), |[lo, hi]| format!("[{lo:.6}, {hi:.6}]"));
+            let theory = if r.theory.is_nan() { "-".to_owned() } else { format!("{:.6}", r.theory) };
+            let _ = writeln!(
+                table,
+                "{:<10} {:<22} {:>13} {:>13} {:>29}  {}{}",
+                r.scope,
+                r.metric,
+                theory,
+                mean,
+                ci,
+                if r.pass { "" } else { "FAIL " },
+                r.verdict
+            );
+        }
+        println!("{table}");
+        let failures: Vec<String> =
+            self.rows.iter().filter(|r| !r.pass).map(|r| format!("{} {}: {}", r.scope, r.metric, r.verdict)).collect();
+        assert!(
+            failures.is_empty(),
+            "{}: {} check(s) failed:\n{}\n{table}",
+            self.case,
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+}
+
+/// Runs a single-station case and checks it against [`mmck`].
+fn single_station(case: &'static str, station: Station, run: &RunSpec, rules: Rules) -> (Sim, Check) {
+    let sim = Sim::run(&station.scenario(case, run));
+    let mut check = Check::new(case);
+    check.station("s", sim.service("s"), &station.theory(), rules);
+    (sim, check)
+}
+
+// ---------------------------------------------------------------------------------------
+// Single stations
+// ---------------------------------------------------------------------------------------
+
+/// Light load: M/M/2/10 at ρ = 0.3 (a = 0.6); P_K ≈ 6e-6.
+#[test]
+fn light_load_mm2_k10_rho_0_3() {
+    let station = Station { servers: 2, capacity: Some(10), service_mean_us: 10_000, arrival_rate: 60.0 };
+    let run = RunSpec { seed: 11, warmup: "1m", duration: "1h", replications: 10 };
+    let (_, check) = single_station("light load M/M/2/10 rho 0.3", station, &run, RARELY_FULL);
+    check.finish();
+}
+
+/// Heavy load: M/M/1 at ρ = 0.95 (L = 19). The queue relaxes in ~1/(μ(1 − √ρ)²) ≈ 1560 service
+/// times and its time averages are strongly autocorrelated, so replications are long and the
+/// warm-up is ~60 relaxation times; the CIs stay wider than 1% and coverage decides.
+#[test]
+fn heavy_load_mm1_rho_0_95() {
+    let station = Station { servers: 1, capacity: None, service_mean_us: 1_000, arrival_rate: 950.0 };
+    let run = RunSpec { seed: 12, warmup: "100s", duration: "1000s", replications: 16 };
+    let (_, check) = single_station("heavy load M/M/1 rho 0.95", station, &run, UNBOUNDED);
+    check.finish();
+}
+
+/// Overload with a finite K: M/M/2/8 at ρ = 1.5 (a = 3), about a third of arrivals refused.
+#[test]
+fn overload_mm2_k8_rho_1_5() {
+    let station = Station { servers: 2, capacity: Some(8), service_mean_us: 10_000, arrival_rate: 300.0 };
+    let run = RunSpec { seed: 13, warmup: "1m", duration: "30m", replications: 10 };
+    let (_, check) = single_station("overload M/M/2/8 rho 1.5", station, &run, FINITE);
+    check.finish();
+}
+
+/// Pure loss: M/M/5/5 with a = 3 Erlangs, blocking = Erlang B(5, 3) = 0.110054.
+#[test]
+fn pure_loss_mm5_k5_erlang_b() {
+    let station = Station { servers: 5, capacity: Some(5), service_mean_us: 10_000, arrival_rate: 300.0 };
+    // The theory input is the loss system the issue names.
+    assert!((station.theory().blocking - erlang_b(5, 3.0)).abs() < 1e-15);
+    assert!((erlang_b(5, 3.0) - 0.110054).abs() < 1e-6);
+    let run = RunSpec { seed: 14, warmup: "1m", duration: "30m", replications: 10 };
+    let (_, check) = single_station("pure loss M/M/5/5 a 3 (Erlang B)", station, &run, LOSS);
+    check.finish();
+}
+
+/// A single server, unbounded: M/M/1 at ρ = 0.8. The sojourn time is exponential with rate
+/// μ − λ, so its percentiles are checked too: p_q = −ln(1 − q)/(μ − λ).
+#[test]
+fn single_server_mm1_rho_0_8() {
+    let station = Station { servers: 1, capacity: None, service_mean_us: 1_000, arrival_rate: 800.0 };
+    let run = RunSpec { seed: 15, warmup: "20s", duration: "600s", replications: 10 };
+    let (sim, mut check) = single_station("c = 1: M/M/1 rho 0.8", station, &run, UNBOUNDED);
+    let rate = station.mu() - station.arrival_rate;
+    let latency = &sim.service("s").latency_s;
+    for (name, stat, q) in [("sojourn p50 s", &latency.p50, 0.5), ("sojourn p90 s", &latency.p90, 0.9)] {
+        check.metric("s", name, stat, -(1.0 - q as f64).ln() / rate, CI_OR_1PCT);
+    }
+    check.finish();
+}
+
+/// Many servers: M/M/32/40 at ρ = 0.9 (a = 28.8).
+#[test]
+fn many_servers_mm32_k40_rho_0_9() {
+    let station = Station { servers: 32, capacity: Some(40), service_mean_us: 100_000, arrival_rate: 288.0 };
+    let run = RunSpec { seed: 16, warmup: "1m", duration: "1h", replications: 10 };
+    let (_, check) = single_station("c = 32: M/M/32/40 rho 0.9", station, &run, FINITE);
+    check.finish();
+}
+
+/// Large K, the Erlang C limit: M/M/5 with K = 10000 at ρ = 0.8, compared with the
+/// unbounded M/M/5 (Erlang C); P_K ≈ 0.8^9995 is never reached.
+#[test]
+fn large_k_mm5_erlang_c_limit() {
+    let station = Station { servers: 5, capacity: Some(10_000), service_mean_us: 10_000, arrival_rate: 400.0 };
+    let erlang_c_limit = mmck(400.0, 100.0, 5, None).unwrap();
+    let bounded = station.theory();
+    assert!((bounded.mean_in_system - erlang_c_limit.mean_in_system).abs() < 1e-9 * erlang_c_limit.mean_in_system);
+    let run = RunSpec { seed: 17, warmup: "1m", duration: "30m", replications: 10 };
+    let case = "large K: M/M/5/10000 vs Erlang C";
+    let sim = Sim::run(&station.scenario(case, &run));
+    let mut check = Check::new(case);
+    check.station("s", sim.service("s"), &erlang_c_limit, UNBOUNDED);
+    check.finish();
+}
+
+/// The issue's station: M/M/4/50 at ρ = 0.8 (a = 3.2), as in `scenarios/mmck-basic.yaml`.
+#[test]
+fn issue_station_mm4_k50_rho_0_8() {
+    let station = Station { servers: 4, capacity: Some(50), service_mean_us: 50_000, arrival_rate: 64.0 };
+    let run = RunSpec { seed: 18, warmup: "10m", duration: "2h", replications: 10 };
+    let (_, check) = single_station("M/M/4/50 rho 0.8", station, &run, RARELY_FULL);
+    check.finish();
+}
+
+// ---------------------------------------------------------------------------------------
+// Networks
+// ---------------------------------------------------------------------------------------
+
+/// `1 − F(t)` of a sum of independent exponentials with distinct rates (hypoexponential).
+fn hypoexponential_survival(rates: &[f64], t: f64) -> f64 {
+    rates
+        .iter()
+        .enumerate()
+        .map(|(i, &ri)| {
+            let weight: f64 =
+                rates.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, &rj)| rj / (rj - ri)).product();
+            weight * (-ri * t).exp()
+        })
+        .sum()
+}
+
+/// The `q`-quantile of a hypoexponential distribution, by bisection.
+fn hypoexponential_quantile(rates: &[f64], q: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0, 1.0);
+    while hypoexponential_survival(rates, hi) > 1.0 - q {
+        hi *= 2.0;
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if hypoexponential_survival(rates, mid) > 1.0 - q {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// A 3-node tandem of M/M/1 stations (ρ = 0.5, 0.625, 0.8), checked node by node against
+/// Jackson. By Reich's theorem the sojourn times of a customer at successive M/M/1 nodes
+/// of a tandem are independent exponentials of rates μ_i − λ, so the workload's end-to-end
+/// latency is hypoexponential: its mean and percentiles are checked too.
+#[test]
+fn tandem_three_mm1_nodes() {
+    const LAMBDA: f64 = 500.0;
+    const MEANS_US: [u64; 3] = [1_000, 1_250, 1_600];
+    let run = RunSpec { seed: 19, warmup: "20s", duration: "600s", replications: 10 };
+    let case = "3-node tandem (Jackson)";
+    let yaml = format!(
+        "{}services:
+  n1: {{ servers: 1, service_time: {{ exponential: {{ mean: {}us }} }}, routes: [{{ to: n2, probability: 1.0 }}] }}
+  n2: {{ servers: 1, service_time: {{ exponential: {{ mean: {}us }} }}, routes: [{{ to: n3, probability: 1.0 }}] }}
+  n3: {{ servers: 1, service_time: {{ exponential: {{ mean: {}us }} }} }}
+workloads:
+  - {{ name: users, target: n1, arrivals: {{ poisson: {{ rate: {LAMBDA}/s }} }} }}
+",
+        run.header(case),
+        MEANS_US[0],
+        MEANS_US[1],
+        MEANS_US[2]
+    );
+    let nodes: Vec<JacksonNode> = MEANS_US
+        .iter()
+        .enumerate()
+        .map(|(i, &m)| JacksonNode { external_rate: if i == 0 { LAMBDA } else { 0.0 }, mu: 1e6 / m as f64, servers: 1 })
+        .collect();
+    let routing = vec![vec![0.0, 1.0, 0.0], vec![0.0, 0.0, 1.0], vec![0.0; 3]];
+    let theory = jackson(&nodes, &routing).unwrap();
+    let sim = Sim::run(&yaml);
+    let mut check = Check::new(case);
+    for (i, name) in ["n1", "n2", "n3"].iter().enumerate() {
+        check.station(name, sim.service(name), &theory.nodes[i], UNBOUNDED);
+    }
+    network_checks(&mut check, &sim, theory.total_external_rate, theory.mean_sojourn);
+    let rates: Vec<f64> = nodes.iter().map(|n| n.mu - LAMBDA).collect();
+    let latency = &sim.report.workloads["users"].latency_s;
+    for (name, stat, q) in [
+        ("end-to-end p50 s", &latency.p50, 0.5),
+        ("end-to-end p90 s", &latency.p90, 0.9),
+        ("end-to-end p99 s", &latency.p99, 0.99),
+    ] {
+        check.metric("users", name, stat, hypoexponential_quantile(&rates, q), CI_OR_1PCT);
+    }
+    check.finish();
+}
+
+/// Network-level checks: the rate at which jobs leave the network (finished workload
+/// requests per second) equals the total external rate, nothing is refused, and the mean time
+/// in the network, `Σ L_i / X_network` (Little's law on the whole network), matches Jackson.
+fn network_checks(check: &mut Check, sim: &Sim, external_rate: f64, mean_sojourn: f64) {
+    let secs = sim.duration_s();
+    let network_throughput =
+        sim.derived(|r| r.workloads.iter().map(|w| w.outcomes.iter().sum::<f64>()).sum::<f64>() / secs);
+    check.metric("network", "throughput/s", &network_throughput, external_rate, CI_OR_1PCT);
+    let rejected = sim.derived(|r| r.workloads.iter().map(|w| w.outcomes[Outcome::Rejected as usize]).sum());
+    check.metric("network", "rejected", &rejected, 0.0, NEVER_BLOCKS);
+    let time_in_network = sim.derived(|r| {
+        let in_network: f64 = r.services.iter().map(|s| s.mean_in_system).sum();
+        let finished: f64 = r.workloads.iter().map(|w| w.outcomes.iter().sum::<f64>()).sum();
+        in_network / (finished / secs)
+    });
+    check.metric("network", "time in network s", &time_in_network, mean_sojourn, CI_OR_1PCT);
+}
+
+/// An open network with probabilistic routing and feedback, two entry points and
+/// multi-server nodes, checked node by node against Jackson:
+///
+/// ```text
+/// a (c=3, 15 ms): -> a 0.2, -> b 0.5, exit 0.3     users -> a at 100/s
+/// b (c=2, 20 ms): -> a 0.3, -> c 0.2, exit 0.5     batch -> c at  60/s
+/// c (c=1,  8 ms): -> a 0.1,           exit 0.9
+/// ```
+///
+/// Traffic: λa = 165.625, λb = 82.8125, λc = 76.5625/s; ρ ≈ 0.83, 0.83, 0.61.
+#[test]
+fn network_with_routing_and_feedback() {
+    let run = RunSpec { seed: 20, warmup: "1m", duration: "30m", replications: 10 };
+    let case = "feedback network (Jackson)";
+    let yaml = format!(
+        "{}services:
+  a:
+    servers: 3
+    service_time: {{ exponential: {{ mean: 15ms }} }}
+    routes: [{{ to: a, probability: 0.2 }}, {{ to: b, probability: 0.5 }}]
+  b:
+    servers: 2
+    service_time: {{ exponential: {{ mean: 20ms }} }}
+    routes: [{{ to: a, probability: 0.3 }}, {{ to: c, probability: 0.2 }}]
+  c:
+    servers: 1
+    service_time: {{ exponential: {{ mean: 8ms }} }}
+    routes: [{{ to: a, probability: 0.1 }}]
+workloads:
+  - {{ name: users, target: a, arrivals: {{ poisson: {{ rate: 100/s }} }} }}
+  - {{ name: batch, target: c, arrivals: {{ poisson: {{ rate: 60/s }} }} }}
+",
+        run.header(case)
+    );
+    let nodes = [
+        JacksonNode { external_rate: 100.0, mu: 1.0 / 0.015, servers: 3 },
+        JacksonNode { external_rate: 0.0, mu: 1.0 / 0.020, servers: 2 },
+        JacksonNode { external_rate: 60.0, mu: 1.0 / 0.008, servers: 1 },
+    ];
+    let routing = vec![vec![0.2, 0.5, 0.0], vec![0.3, 0.0, 0.2], vec![0.1, 0.0, 0.0]];
+    let theory = jackson(&nodes, &routing).unwrap();
+    assert!((theory.nodes[0].arrival_rate - 165.625).abs() < 1e-9, "{theory:?}");
+    let sim = Sim::run(&yaml);
+    let mut check = Check::new(case);
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        check.station(name, sim.service(name), &theory.nodes[i], UNBOUNDED);
+    }
+    network_checks(&mut check, &sim, theory.total_external_rate, theory.mean_sojourn);
+    check.finish();
+}
+
+/// Several instances: 4 instances of M/M/2/6 behind a random balancer. A random split of a
+/// Poisson stream is Poisson, so each instance is an M/M/2/6 at λ/4 (ρ = 0.75). The service
+/// reports sums over instances for the throughput, L and Lq, and averages for the rest.
+#[test]
+fn instances_behind_random_balancer() {
+    const INSTANCES: u32 = 4;
+    let per_instance = Station { servers: 2, capacity: Some(6), service_mean_us: 10_000, arrival_rate: 150.0 };
+    let run = RunSpec { seed: 21, warmup: "1m", duration: "30m", replications: 10 };
+    let case = "4 instances of M/M/2/6, random balancer";
+    let yaml = format!(
+        "{}services:
+  s: {{ servers: 2, capacity: 6, instances: {INSTANCES}, load_balancer: random, service_time: {{ exponential: {{ mean: 10ms }} }} }}
+workloads:
+  - {{ name: users, target: s, arrivals: {{ poisson: {{ rate: {}/s }} }} }}
+",
+        run.header(case),
+        per_instance.arrival_rate * f64::from(INSTANCES)
+    );
+    let one = per_instance.theory();
+    let n = f64::from(INSTANCES);
+    let service = StationTheory {
+        arrival_rate: one.arrival_rate * n,
+        throughput: one.throughput * n,
+        mean_in_system: one.mean_in_system * n,
+        mean_queue_length: one.mean_queue_length * n,
+        ..one
+    };
+    let sim = Sim::run(&yaml);
+    let mut check = Check::new(case);
+    check.station("s", sim.service("s"), &service, FINITE);
+    check.finish();
+}
+
+/// Two workloads merging into one station: Poisson streams of 120/s and 80/s superpose into
+/// one of 200/s, an M/M/3/12 at ρ = 0.8. By PASTA each workload sees the station's blocking,
+/// so each one's availability (the fraction of its requests served) is 1 − P_K.
+#[test]
+fn two_workloads_merge_into_one_station() {
+    let station = Station { servers: 3, capacity: Some(12), service_mean_us: 12_000, arrival_rate: 200.0 };
+    let run = RunSpec { seed: 22, warmup: "1m", duration: "30m", replications: 10 };
+    let case = "two workloads into M/M/3/12";
+    let yaml = format!(
+        "{}services:
+  s: {}
+workloads:
+  - {{ name: web, target: s, arrivals: {{ poisson: {{ rate: 120/s }} }} }}
+  - {{ name: mobile, target: s, arrivals: {{ poisson: {{ rate: 80/s }} }} }}
+",
+        run.header(case),
+        station.service_yaml()
+    );
+    let theory = station.theory();
+    let sim = Sim::run(&yaml);
+    let mut check = Check::new(case);
+    check.station("s", sim.service("s"), &theory, FINITE);
+    for w in ["web", "mobile"] {
+        check.metric(w, "availability", &sim.report.workloads[w].availability, 1.0 - theory.blocking, CI_OR_1PCT);
+    }
+    check.finish();
+}
+
+// ---------------------------------------------------------------------------------------
+// Accounting identities
+// ---------------------------------------------------------------------------------------
+
+/// Identities that hold exactly in every replication, whatever the randomness, on the
+/// overloaded M/M/2/8 (so rejections occur): throughput is completions per measured second,
+/// blocking is rejected / arrivals, L − Lq is the mean number of busy workers (c·U), the
+/// workload's counts match the service's, and arrivals − rejected − completed is bounded by
+/// the at most K requests inside at the start and at the end of the window.
+#[test]
+fn accounting_identities() {
+    let station = Station { servers: 2, capacity: Some(8), service_mean_us: 10_000, arrival_rate: 300.0 };
+    let run = RunSpec { seed: 23, warmup: "10s", duration: "2m", replications: 4 };
+    let case = "accounting identities (M/M/2/8 overload)";
+    let sim = Sim::run(&station.scenario(case, &run));
+    let mut check = Check::new(case);
+    let secs = sim.duration_s();
+    let s = sim.model.service_id("s").unwrap();
+    let k = f64::from(station.capacity.unwrap());
+    let c = f64::from(station.servers);
+    for (i, rep) in sim.reps.iter().enumerate() {
+        let svc = &rep.services[s];
+        let wl = &rep.workloads[0];
+        let scope = format!("rep {i}");
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+        check.holds(
+            &scope,
+            "completed/T = X",
+            close(svc.completed / secs, svc.throughput),
+            format!("{} / {secs} vs {}", svc.completed, svc.throughput),
+        );
+        let blocking = svc.blocking.unwrap_or(f64::NAN);
+        check.holds(
+            &scope,
+            "rejected/arrivals = B",
+            close(svc.rejected / svc.arrivals, blocking),
+            format!("{} / {} vs {blocking}", svc.rejected, svc.arrivals),
+        );
+        check.holds(
+            &scope,
+            "L − Lq = c·U",
+            close(svc.mean_in_system - svc.mean_queue_length, c * svc.utilization),
+            format!("{} − {} vs {}", svc.mean_in_system, svc.mean_queue_length, c * svc.utilization),
+        );
+        check.holds(
+            &scope,
+            "0 <= Lq <= L <= K, U <= 1",
+            0.0 <= svc.mean_queue_length
+                && svc.mean_queue_length <= svc.mean_in_system
+                && svc.mean_in_system <= k
+                && svc.utilization <= 1.0,
+            format!("Lq {} L {} U {}", svc.mean_queue_length, svc.mean_in_system, svc.utilization),
+        );
+        let inside = svc.arrivals - svc.rejected - svc.completed;
+        check.holds(&scope, "|admitted − completed| <= K", inside.abs() <= k, format!("{inside}"));
+        check.holds(
+            &scope,
+            "workload = service counts",
+            wl.arrivals == svc.arrivals
+                && wl.outcomes[Outcome::Rejected as usize] == svc.rejected
+                && wl.outcomes[Outcome::Ok as usize] == svc.completed,
+            format!(
+                "arrivals {} / {}, rejected {} / {}, ok {} / completed {}",
+                wl.arrivals,
+                svc.arrivals,
+                wl.outcomes[Outcome::Rejected as usize],
+                svc.rejected,
+                wl.outcomes[Outcome::Ok as usize],
+                svc.completed
+            ),
+        );
+    }
+    check.finish();
+}

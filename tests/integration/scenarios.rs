@@ -1,1 +1,50 @@
-//! (to be written)
+//! Every example in `scenarios/` loads, runs, and obeys Little's law in every service.
+
+use std::path::Path;
+
+use resim::RunOptions;
+use resim::scenario::load_file;
+
+/// Little's law, L = lambda_eff * W, per service, relative tolerance (issue: within 1%).
+const LITTLE_REL_TOL: f64 = 0.01;
+
+fn examples() -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
+        .expect("scenarios/ exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    files
+}
+
+#[test]
+fn every_example_runs_and_obeys_littles_law() {
+    for file in examples() {
+        let scenario = load_file(&file, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let report = resim::run(&scenario.model, &RunOptions::default());
+        assert_eq!(report.replications, scenario.model.replications);
+        for (name, s) in &report.services {
+            let l = s.mean_in_system.value();
+            let lw = s.throughput_per_s.value() * s.mean_sojourn_s.value();
+            let rel = (l - lw).abs() / l.max(1e-12);
+            assert!(
+                rel < LITTLE_REL_TOL,
+                "{}: service {name}: L = {l}, lambda*W = {lw} (off by {:.3}%)",
+                file.display(),
+                rel * 100.0
+            );
+        }
+        for (name, w) in &report.workloads {
+            // Outcomes add up: requests is their sum, and every request ended one way.
+            let sum = w.ok.value()
+                + w.degraded.value()
+                + w.error.value()
+                + w.timeout.value()
+                + w.rejected.value()
+                + w.short_circuited.value();
+            assert!((sum - w.requests.value()).abs() < 1e-6, "{}: workload {name}", file.display());
+        }
+    }
+}
