@@ -108,7 +108,7 @@ impl RunSpec {
     /// The scenario header (name, seed, duration, warm-up, replications).
     fn header(&self, name: &str) -> String {
         format!(
-            "name: {name}\nseed: {}\nwarmup: {}\nduration: {}\nreplications: {}\n",
+            "name: \"{name}\"\nseed: {}\nwarmup: {}\nduration: {}\nreplications: {}\n",
             self.seed, self.warmup, self.duration, self.replications
         )
     }
