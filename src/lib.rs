@@ -33,6 +33,7 @@
 pub mod engine;
 pub mod metrics;
 pub mod model;
+pub mod policy;
 pub mod report;
 pub mod scenario;
 pub mod sweep;

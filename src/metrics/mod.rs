@@ -92,7 +92,11 @@ pub struct ServiceMetrics {
     pub rejected: u64,
     /// Requests that left a worker (whatever their outcome).
     pub completed: u64,
-    /// Sum of sojourn times of completed requests, ns.
+    /// Requests that left unserved: queued past their deadline with deadline propagation on.
+    pub dropped: u64,
+    /// Completed requests whose answer nobody waited for any more (a caller timed out).
+    pub wasted: u64,
+    /// Sum of sojourn times of completed and dropped requests, ns.
     pub sojourn_sum: u128,
     /// Sum of waiting times of completed requests, ns.
     pub wait_sum: u128,
@@ -108,6 +112,8 @@ impl ServiceMetrics {
         self.arrivals = 0;
         self.rejected = 0;
         self.completed = 0;
+        self.dropped = 0;
+        self.wasted = 0;
         self.sojourn_sum = 0;
         self.wait_sum = 0;
         self.sojourn.reset();
@@ -122,6 +128,14 @@ impl ServiceMetrics {
         self.wait_sum += u128::from(wait.0);
         self.sojourn.record(sojourn);
     }
+
+    /// Records a request that left its queue unserved after `sojourn`.
+    #[inline]
+    pub fn record_drop(&mut self, sojourn: SimTime) {
+        self.dropped += 1;
+        self.sojourn_sum += u128::from(sojourn.0);
+        self.wait_sum += u128::from(sojourn.0);
+    }
 }
 
 /// One workload, one replication.
@@ -131,28 +145,97 @@ pub struct WorkloadMetrics {
     pub arrivals: u64,
     /// Finished requests by outcome.
     pub outcomes: OutcomeCounts,
+    /// Sum of the value of served requests (1 for ok, below 1 for degraded).
+    pub value: f64,
     /// End-to-end latency of successful (ok or degraded) requests.
     pub latency: LatencyHistogram,
+    /// Outcomes per time window of the measured period.
+    pub timeline: Timeline,
 }
 
 impl WorkloadMetrics {
+    /// Empty metrics with a timeline of `windows` windows of length `window` from `start`.
+    pub fn new(start: SimTime, window: SimTime, windows: usize) -> Self {
+        Self { timeline: Timeline::new(start, window, windows), ..Self::default() }
+    }
+
     /// Zeroes everything.
     pub fn reset(&mut self) {
         self.arrivals = 0;
         self.outcomes = OutcomeCounts::default();
+        self.value = 0.0;
         self.latency.reset();
+        self.timeline.reset();
+    }
+
+    /// Records a finished request.
+    #[inline]
+    pub fn record(&mut self, now: SimTime, outcome: Outcome) {
+        self.outcomes.add(outcome);
+        self.timeline.add(now, outcome);
+    }
+}
+
+/// Outcome counts in fixed windows of simulated time: the shape of an incident, in
+/// memory fixed by the number of windows.
+#[derive(Clone, Debug, Default)]
+pub struct Timeline {
+    /// Start of the first window.
+    pub start: SimTime,
+    /// Window length.
+    pub window: SimTime,
+    /// Counts per window.
+    pub windows: Vec<OutcomeCounts>,
+}
+
+impl Timeline {
+    /// `n` empty windows of length `window` from `start`.
+    pub fn new(start: SimTime, window: SimTime, n: usize) -> Self {
+        Self { start, window: window.max(SimTime(1)), windows: vec![OutcomeCounts::default(); n] }
+    }
+
+    /// Counts `outcome` in the window containing `now` (ignored outside the timeline).
+    #[inline]
+    pub fn add(&mut self, now: SimTime, outcome: Outcome) {
+        if now >= self.start {
+            let i = ((now - self.start).0 / self.window.0) as usize;
+            if let Some(w) = self.windows.get_mut(i) {
+                w.add(outcome);
+            }
+        }
+    }
+
+    /// Zeroes every window.
+    pub fn reset(&mut self) {
+        self.windows.iter_mut().for_each(|w| *w = OutcomeCounts::default());
     }
 }
 
 /// One call edge, one replication.
 #[derive(Clone, Debug, Default)]
 pub struct EdgeMetrics {
-    /// Calls made.
+    /// Calls made (each may take several attempts).
     pub calls: u64,
-    /// Attempts sent (calls plus retries and hedges).
+    /// Attempts started, retries included (hedges not).
     pub attempts: u64,
-    /// Finished calls by outcome.
+    /// Attempts beyond the first of a call.
+    pub retries: u64,
+    /// Backup (hedged) requests sent.
+    pub hedges: u64,
+    /// Finished calls by final outcome (after retries and fallbacks).
     pub outcomes: OutcomeCounts,
+    /// Finished attempts by outcome.
+    pub attempt_outcomes: OutcomeCounts,
+    /// Calls answered by a fallback.
+    pub fallbacks: u64,
+    /// Retries refused by the retry budget.
+    pub budget_exhausted: u64,
+    /// Attempts refused by the bulkhead (full, or waited too long).
+    pub bulkhead_rejected: u64,
+    /// Attempts refused by the client-side rate limiter.
+    pub rate_limited: u64,
+    /// Requests abandoned in flight by this edge's caller (timeouts, losing hedges).
+    pub abandoned: u64,
 }
 
 impl EdgeMetrics {
@@ -177,4 +260,29 @@ pub struct ReplicationResult {
     pub workloads: Vec<WorkloadMetrics>,
     /// Per edge, in model order.
     pub edges: Vec<EdgeMetrics>,
+    /// Per edge, the breaker's record (None without a breaker).
+    pub breakers: Vec<Option<BreakerSnapshot>>,
+}
+
+/// A circuit breaker's record over the measured window.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BreakerSnapshot {
+    /// Calls the breaker let through.
+    pub calls_permitted: u64,
+    /// Calls it refused.
+    pub short_circuited: u64,
+    /// Results recorded as successes.
+    pub successes: u64,
+    /// Results recorded as failures.
+    pub failures: u64,
+    /// Results slower than the slow-call threshold.
+    pub slow_calls: u64,
+    /// Transitions into open.
+    pub openings: u64,
+    /// Time in closed, open and half-open.
+    pub time_in_state: [SimTime; 3],
+    /// State at the end of the run.
+    pub final_state: &'static str,
+    /// Transitions: time, from, to.
+    pub transitions: Vec<(SimTime, &'static str, &'static str)>,
 }

@@ -15,6 +15,10 @@ pub use arrivals::{RateProfile, Segment};
 pub use dist::Dist;
 
 use crate::engine::SimTime;
+use crate::policy::breaker::BreakerConfig;
+use crate::policy::bulkhead::BulkheadConfig;
+use crate::policy::rate_limit::TokenBucketConfig;
+use crate::policy::retry::{BudgetConfig, HedgeConfig, RetryConfig};
 
 /// Index of a service in [`Model::services`].
 pub type ServiceId = usize;
@@ -36,6 +40,8 @@ pub struct Model {
     pub warmup: SimTime,
     /// Measured length.
     pub duration: SimTime,
+    /// Length of a reporting window (time series).
+    pub window: SimTime,
     /// Services, sorted by name.
     pub services: Vec<Service>,
     /// Call edges (one per caller/callee pair), sorted by caller then callee name.
@@ -45,6 +51,11 @@ pub struct Model {
 }
 
 impl Model {
+    /// Number of reporting windows in the measured period.
+    pub fn windows(&self) -> usize {
+        self.duration.0.div_ceil(self.window.0.max(1)) as usize
+    }
+
     /// Absolute time at which the run stops.
     pub fn end(&self) -> SimTime {
         self.warmup + self.duration
@@ -75,6 +86,8 @@ pub struct Service {
     pub steps: Vec<Step>,
     /// Asynchronous hand-offs after completion.
     pub routes: Vec<Route>,
+    /// Drop a queued request whose deadline has passed instead of serving it.
+    pub deadline_propagation: bool,
 }
 
 /// Load-balancing strategy.
@@ -108,6 +121,51 @@ pub struct Call {
     pub optional: bool,
     /// Chance the call is made.
     pub probability: f64,
+    /// Client-side policies of this call site.
+    pub policy: CallPolicy,
+}
+
+/// Policies of one call site, applied per call (retry, timeout, fallback, hedging).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallPolicy {
+    /// Per-attempt timeout.
+    pub timeout: Option<SimTime>,
+    /// Most of the caller's remaining deadline an attempt may use (default 0.8).
+    pub deadline_fraction: f64,
+    /// Retries.
+    pub retry: Option<RetryConfig>,
+    /// Served instead of a failure.
+    pub fallback: Option<Fallback>,
+    /// Backup attempts.
+    pub hedge: Option<HedgeConfig>,
+    /// Value kept when this optional call fails without a fallback.
+    pub degraded_value: f64,
+}
+
+/// A fallback answer: outcome `degraded`, worth `value`, ready after `latency`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fallback {
+    /// Value relative to a full answer.
+    pub value: f64,
+    /// Time to produce it.
+    pub latency: SimTime,
+}
+
+/// Policies whose state is shared by every call on an edge.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EdgePolicy {
+    /// Circuit breaker.
+    pub breaker: Option<BreakerConfig>,
+    /// Outcomes the breaker records as failures, indexed by `Outcome as usize`.
+    pub failure_on: [bool; 6],
+    /// Client-side rate limiter.
+    pub rate_limit: Option<TokenBucketConfig>,
+    /// Semaphore bulkhead.
+    pub bulkhead: Option<BulkheadConfig>,
+    /// Retry budget.
+    pub budget: Option<BudgetConfig>,
+    /// Keep a latency window for percentile hedging.
+    pub track_latency: bool,
 }
 
 /// A probabilistic hand-off.
@@ -128,6 +186,8 @@ pub struct Edge {
     pub to: ServiceId,
     /// `"caller->callee"`.
     pub name: String,
+    /// Shared policies.
+    pub policy: EdgePolicy,
 }
 
 /// A source of requests.
@@ -139,6 +199,8 @@ pub struct Workload {
     pub target: ServiceId,
     /// Arrival process.
     pub arrivals: Arrivals,
+    /// The user gives up after this long (outcome `timeout`); calls inherit the budget.
+    pub deadline: Option<SimTime>,
 }
 
 /// How a workload's requests arrive.

@@ -1,44 +1,68 @@
 //! One replication of a [`Model`]: the event handlers of the service network.
 //!
-//! A request lives in a slab slot from its arrival until its job ends; events carry
-//! only slot indices, so the loop allocates nothing per event once the slab and the
-//! heap have grown to the run's peak concurrency.
+//! A request lives in a slab slot from its arrival until its job ends; a call (one
+//! logical call from a caller's worker, with all its attempts) lives in a second slab.
+//! Events carry only slot indices and generation numbers, so the loop allocates nothing
+//! per event once the slabs and the heap have grown to the run's peak concurrency.
 //!
 //! The life of a request at a service: the balancer picks an instance; the station
 //! admits it (a worker starts), queues it, or rejects it (K reached). When its service
 //! time ends, the worker makes the service's calls step by step, holding on while it
-//! waits (thread-per-request); a failed required call ends the visit with `error`, a
-//! failed optional one marks it `degraded`. The worker is then released and the
-//! request either takes a route (an asynchronous hand-off: the same job continues at
-//! the next service) or leaves, answering whoever sent it: a workload's user or a
-//! caller waiting on a call.
+//! waits (thread-per-request). A failed required call ends the visit with `error`; a
+//! failed optional one marks it `degraded`. The worker is then released and the request
+//! either takes a route (an asynchronous hand-off: the same job continues at the next
+//! service) or leaves, answering whoever sent it.
+//!
+//! A call passes the client-side policies in resilience4j's order, outermost first:
+//! retry -> circuit breaker -> rate limiter -> timeout -> bulkhead -> the callee. A
+//! timed-out attempt is abandoned, not cancelled: the callee keeps working on it (wasted
+//! work) unless it propagates deadlines and drops it from its queue.
 
 use crate::engine::{EventQueue, Process, RngStreams, SimTime, Stream, run_until};
-use crate::metrics::{EdgeMetrics, Outcome, ReplicationResult, ServiceMetrics, WorkloadMetrics};
+use crate::metrics::{BreakerSnapshot, EdgeMetrics, Outcome, ReplicationResult, ServiceMetrics, WorkloadMetrics};
+use crate::policy::breaker::CircuitBreaker;
+use crate::policy::bulkhead::{Acquire, Bulkhead};
+use crate::policy::rate_limit::TokenBucket;
+use crate::policy::retry::{Budget, HedgeDelay, LatencyWindow, RetryDecision, RetryState};
 
 use super::dist::{index, unit};
 use super::station::{Admission, ReqId, Station};
-use super::{Arrivals, Balancer, EdgeId, Model, ServiceId, WorkloadId};
+use super::{Arrivals, Balancer, Call, Model, ServiceId, WorkloadId};
+
+/// Index of a call in the call slab.
+type CallId = u32;
+
+/// Most requests in flight for one attempt: the original and up to 3 hedges.
+const MAX_LIVE: usize = 4;
+
+/// Samples kept by an edge's latency window for percentile hedging.
+const HEDGE_WINDOW: usize = 1000;
 
 /// Who is waiting for a request's answer.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Origin {
     /// A user of a workload.
     Workload(WorkloadId),
-    /// A caller's worker, on a call edge.
-    Call { parent: ReqId, edge: EdgeId, optional: bool },
+    /// A call of a caller's worker.
+    Call(CallId),
+    /// Nobody any more: the caller or user gave up. The work goes on, wasted.
+    Orphan,
 }
 
 /// A request in flight.
 #[derive(Clone, Copy, Debug)]
 struct Req {
     origin: Origin,
+    /// Bumped each time the slot is reused, so stale events can be recognised.
+    epoch: u32,
     /// When the job entered (the workload's or the caller's clock starts here).
     job_start: SimTime,
     /// When it reached its current station.
     arrived: SimTime,
     /// When a worker took it.
     started: SimTime,
+    /// Give up (user) or drop (propagating callee) after this; `MAX` = none.
+    deadline: SimTime,
     service: u32,
     /// Global station index.
     station: u32,
@@ -48,8 +72,35 @@ struct Req {
     pending: u16,
     /// A required call failed.
     failed: bool,
-    /// An optional call failed or a callee answered degraded.
-    degraded: bool,
+    /// Share of full value this answer carries (1 = ok; below 1 = degraded).
+    value: f64,
+}
+
+/// A logical call: every attempt, hedge, backoff and fallback of one call site.
+#[derive(Clone, Copy, Debug)]
+struct CallState {
+    parent: ReqId,
+    service: u32,
+    step: u16,
+    index: u16,
+    edge: u32,
+    /// Bumped when an attempt ends, invalidating its timers.
+    epoch: u32,
+    attempt_start: SimTime,
+    /// The attempt's deadline, inherited by its requests.
+    deadline: SimTime,
+    retry: RetryState,
+    /// Requests of the current attempt still in flight.
+    live: [ReqId; MAX_LIVE],
+    n_live: u8,
+    hedges_sent: u8,
+    /// The attempt holds a bulkhead permit / waits for one.
+    permit: bool,
+    waiting: bool,
+    /// The attempt was admitted by the breaker (its result must be recorded).
+    breaker_admitted: bool,
+    /// A retry budget slot is held (Envoy style).
+    budget_slot: bool,
 }
 
 /// Events of the service network.
@@ -61,6 +112,20 @@ enum Event {
     Think(u32),
     /// A request's service time ended.
     ServiceDone(ReqId),
+    /// A user's deadline passed.
+    UserDeadline(ReqId, u32),
+    /// An attempt's timeout fired.
+    AttemptTimeout(CallId, u32),
+    /// A bulkhead wait ran out.
+    BulkheadTimeout(CallId, u32),
+    /// A backoff ended: start the next attempt.
+    Retry(CallId, u32),
+    /// Send a backup request for the current attempt.
+    Hedge(CallId, u32),
+    /// A fallback answer is ready.
+    Fallback(CallId, u32),
+    /// A breaker's automatic OPEN -> HALF_OPEN transition is due.
+    BreakerTimer(u32),
     /// Measurement starts: reset every statistic.
     WarmupEnd,
 }
@@ -73,6 +138,21 @@ struct ServiceStreams {
     routing: Stream,
 }
 
+/// Mutable policy state shared by the calls of one edge.
+struct EdgeState {
+    breaker: Option<CircuitBreaker>,
+    bulkhead: Option<Bulkhead>,
+    limiter: Option<TokenBucket>,
+    budget: Option<Budget>,
+    latency: Option<LatencyWindow>,
+    /// Calls in progress on the edge (the "active requests" of Envoy's budget).
+    active: u32,
+    /// Jitter draws.
+    rng: Stream,
+    /// When the pending breaker timer event fires, to avoid scheduling duplicates.
+    timer_at: Option<SimTime>,
+}
+
 /// The state of one replication.
 struct Simulation<'m> {
     model: &'m Model,
@@ -81,12 +161,15 @@ struct Simulation<'m> {
     events: EventQueue<Event>,
     reqs: Vec<Req>,
     free: Vec<ReqId>,
+    calls: Vec<CallState>,
+    free_calls: Vec<CallId>,
     stations: Vec<Station>,
     /// First global station index of each service.
     first_station: Vec<u32>,
     round_robin: Vec<u32>,
     service_rng: Vec<ServiceStreams>,
     workload_rng: Vec<Stream>,
+    edge_state: Vec<EdgeState>,
     services: Vec<ServiceMetrics>,
     workloads: Vec<WorkloadMetrics>,
     edges: Vec<EdgeMetrics>,
@@ -123,6 +206,20 @@ impl<'m> Simulation<'m> {
             })
             .collect();
         let workload_rng = model.workloads.iter().map(|w| streams.stream(&format!("arrivals/{}", w.name))).collect();
+        let edge_state = model
+            .edges
+            .iter()
+            .map(|e| EdgeState {
+                breaker: e.policy.breaker.map(|c| CircuitBreaker::new(c, SimTime::ZERO)),
+                bulkhead: e.policy.bulkhead.map(Bulkhead::new),
+                limiter: e.policy.rate_limit.map(TokenBucket::new),
+                budget: e.policy.budget.as_ref().map(Budget::new),
+                latency: e.policy.track_latency.then(|| LatencyWindow::new(HEDGE_WINDOW)),
+                active: 0,
+                rng: streams.stream(&format!("retry/{}", e.name)),
+                timer_at: None,
+            })
+            .collect();
         let mut sim = Self {
             model,
             now: SimTime::ZERO,
@@ -130,13 +227,16 @@ impl<'m> Simulation<'m> {
             events: EventQueue::with_capacity(1024),
             reqs: Vec::with_capacity(1024),
             free: Vec::with_capacity(1024),
+            calls: Vec::with_capacity(256),
+            free_calls: Vec::with_capacity(256),
             stations,
             first_station,
             round_robin: vec![0; model.services.len()],
             service_rng,
             workload_rng,
+            edge_state,
             services: vec![ServiceMetrics::default(); model.services.len()],
-            workloads: vec![WorkloadMetrics::default(); model.workloads.len()],
+            workloads: vec![WorkloadMetrics::new(model.warmup, model.window, model.windows()); model.workloads.len()],
             edges: vec![EdgeMetrics::default(); model.edges.len()],
         };
         sim.events.push(model.warmup, Event::WarmupEnd);
@@ -158,9 +258,26 @@ impl<'m> Simulation<'m> {
         sim
     }
 
-    fn alloc(&mut self, req: Req) -> ReqId {
+    fn new_req(&mut self, origin: Origin, deadline: SimTime) -> ReqId {
+        let now = self.now;
+        let mut req = Req {
+            origin,
+            epoch: 0,
+            job_start: now,
+            arrived: now,
+            started: now,
+            deadline,
+            service: 0,
+            station: 0,
+            step: 0,
+            pending: 0,
+            failed: false,
+            value: 1.0,
+        };
         match self.free.pop() {
             Some(id) => {
+                // `finish_job` already bumped the slot's generation when it freed it.
+                req.epoch = self.reqs[id as usize].epoch;
                 self.reqs[id as usize] = req;
                 id
             }
@@ -173,25 +290,14 @@ impl<'m> Simulation<'m> {
 
     fn start_job(&mut self, w: WorkloadId) {
         self.workloads[w].arrivals += 1;
-        let target = self.model.workloads[w].target;
-        let req = self.new_req(Origin::Workload(w));
-        self.arrive(req, target);
-    }
-
-    fn new_req(&mut self, origin: Origin) -> ReqId {
-        let now = self.now;
-        self.alloc(Req {
-            origin,
-            job_start: now,
-            arrived: now,
-            started: now,
-            service: 0,
-            station: 0,
-            step: 0,
-            pending: 0,
-            failed: false,
-            degraded: false,
-        })
+        let wl = &self.model.workloads[w];
+        let deadline = wl.deadline.map_or(SimTime::MAX, |d| self.now + d);
+        let req = self.new_req(Origin::Workload(w), deadline);
+        if deadline < SimTime::MAX {
+            let epoch = self.reqs[req as usize].epoch;
+            self.events.push(deadline, Event::UserDeadline(req, epoch));
+        }
+        self.arrive(req, wl.target);
     }
 
     /// Picks the instance of service `s` that receives the next request.
@@ -253,13 +359,29 @@ impl<'m> Simulation<'m> {
         }
     }
 
-    fn begin_service(&mut self, r: ReqId) {
+    /// A worker takes `r`. With deadline propagation, requests whose deadline has
+    /// passed are dropped instead, and the worker takes the next one.
+    fn begin_service(&mut self, mut r: ReqId) {
         let now = self.now;
-        let req = &mut self.reqs[r as usize];
-        req.started = now;
-        let s = req.service as usize;
-        let t = self.model.services[s].service_time.sample(&mut self.service_rng[s].service_time);
-        self.events.push(now + t, Event::ServiceDone(r));
+        loop {
+            let req = self.reqs[r as usize];
+            let s = req.service as usize;
+            let service = &self.model.services[s];
+            if !(service.deadline_propagation && req.deadline <= now) {
+                self.reqs[r as usize].started = now;
+                let t = service.service_time.sample(&mut self.service_rng[s].service_time);
+                self.events.push(now + t, Event::ServiceDone(r));
+                return;
+            }
+            let metrics = &mut self.services[s];
+            metrics.record_drop(now - req.arrived);
+            let next = self.stations[req.station as usize].release(now, &mut metrics.areas);
+            self.finish_job(r, Outcome::Timeout);
+            match next {
+                Some(n) => r = n,
+                None => return,
+            }
+        }
     }
 
     /// Sends the calls of the request's next step, or completes the visit when no step
@@ -273,20 +395,18 @@ impl<'m> Simulation<'m> {
                 self.complete_visit(r);
                 return;
             }
+            let step = req.step;
             self.reqs[r as usize].step += 1;
             // The +1 guard keeps calls answered at once (rejections) from resuming
             // this request while its step is still being sent.
             self.reqs[r as usize].pending = 1;
-            for call in &service.steps[usize::from(req.step)].calls {
+            for (i, call) in service.steps[usize::from(step)].calls.iter().enumerate() {
                 if call.probability < 1.0 && unit(&mut self.service_rng[req.service as usize].calls) >= call.probability
                 {
                     continue;
                 }
                 self.reqs[r as usize].pending += 1;
-                self.edges[call.edge].calls += 1;
-                self.edges[call.edge].attempts += 1;
-                let child = self.new_req(Origin::Call { parent: r, edge: call.edge, optional: call.optional });
-                self.arrive(child, call.to);
+                self.start_call(r, req.service, step, i as u16, call);
             }
             let req = &mut self.reqs[r as usize];
             req.pending -= 1;
@@ -296,13 +416,303 @@ impl<'m> Simulation<'m> {
         }
     }
 
+    fn call_site(&self, c: CallId) -> &'m Call {
+        let cs = &self.calls[c as usize];
+        &self.model.services[cs.service as usize].steps[usize::from(cs.step)].calls[usize::from(cs.index)]
+    }
+
+    fn start_call(&mut self, parent: ReqId, service: u32, step: u16, index: u16, call: &Call) {
+        let state = CallState {
+            parent,
+            service,
+            step,
+            index,
+            edge: call.edge as u32,
+            epoch: 0,
+            attempt_start: self.now,
+            deadline: SimTime::MAX,
+            retry: RetryState::new(),
+            live: [0; MAX_LIVE],
+            n_live: 0,
+            hedges_sent: 0,
+            permit: false,
+            waiting: false,
+            breaker_admitted: false,
+            budget_slot: false,
+        };
+        let c = match self.free_calls.pop() {
+            Some(id) => {
+                let epoch = self.calls[id as usize].epoch.wrapping_add(1);
+                self.calls[id as usize] = CallState { epoch, ..state };
+                id
+            }
+            None => {
+                self.calls.push(state);
+                (self.calls.len() - 1) as CallId
+            }
+        };
+        let e = call.edge;
+        self.edges[e].calls += 1;
+        let es = &mut self.edge_state[e];
+        es.active += 1;
+        if let Some(b) = es.budget.as_mut() {
+            b.on_request(self.now);
+        }
+        self.attempt(c);
+    }
+
+    /// One attempt through breaker, limiter, timeout and bulkhead.
+    fn attempt(&mut self, c: CallId) {
+        let now = self.now;
+        let call = self.call_site(c);
+        let e = call.edge;
+        self.edges[e].attempts += 1;
+        let cs = &mut self.calls[c as usize];
+        cs.attempt_start = now;
+        cs.n_live = 0;
+        cs.hedges_sent = 0;
+        cs.breaker_admitted = false;
+        let es = &mut self.edge_state[e];
+        if let Some(b) = es.breaker.as_mut() {
+            let admitted = b.try_acquire(now);
+            if let Some(at) = b.next_transition_at()
+                && es.timer_at != Some(at)
+            {
+                es.timer_at = Some(at);
+                self.events.push(at, Event::BreakerTimer(e as u32));
+            }
+            if !admitted {
+                return self.attempt_done(c, Outcome::ShortCircuited);
+            }
+            self.calls[c as usize].breaker_admitted = true;
+        }
+        if let Some(l) = self.edge_state[e].limiter.as_mut()
+            && !l.try_acquire(now)
+        {
+            self.edges[e].rate_limited += 1;
+            return self.attempt_done(c, Outcome::Rejected);
+        }
+        // The attempt's time budget: its own timeout, and at most a fraction of what
+        // remains of the caller's deadline.
+        let parent_deadline = self.reqs[self.calls[c as usize].parent as usize].deadline;
+        let mut budget = call.policy.timeout;
+        if parent_deadline < SimTime::MAX {
+            let remaining = parent_deadline - now;
+            if remaining == SimTime::ZERO {
+                return self.attempt_done(c, Outcome::Timeout);
+            }
+            let share = SimTime::from_secs_f64(remaining.as_secs_f64() * call.policy.deadline_fraction).max(SimTime(1));
+            budget = Some(budget.map_or(share, |t| t.min(share)));
+        }
+        let epoch = self.calls[c as usize].epoch;
+        let deadline = budget.map_or(parent_deadline, |t| now + t);
+        self.calls[c as usize].deadline = deadline;
+        if budget.is_some() {
+            self.events.push(deadline, Event::AttemptTimeout(c, epoch));
+        }
+        match self.edge_state[e].bulkhead.as_mut().map(|b| b.try_acquire(now, c)) {
+            None => self.send(c),
+            Some(Acquire::Granted) => {
+                self.calls[c as usize].permit = true;
+                self.send(c);
+            }
+            Some(Acquire::Queued { deadline }) => {
+                self.calls[c as usize].waiting = true;
+                self.events.push(deadline, Event::BulkheadTimeout(c, epoch));
+            }
+            Some(Acquire::Rejected) => {
+                self.edges[e].bulkhead_rejected += 1;
+                self.attempt_done(c, Outcome::Rejected);
+            }
+        }
+    }
+
+    /// Sends one request of the current attempt (the original or a hedge).
+    fn send(&mut self, c: CallId) {
+        let call = self.call_site(c);
+        let cs = self.calls[c as usize];
+        let child = self.new_req(Origin::Call(c), cs.deadline);
+        let cs = &mut self.calls[c as usize];
+        cs.live[usize::from(cs.n_live)] = child;
+        cs.n_live += 1;
+        if let Some(h) = call.policy.hedge
+            && u32::from(cs.hedges_sent) < h.max_hedges
+        {
+            let delay = match h.delay {
+                HedgeDelay::Fixed(d) => Some(d),
+                HedgeDelay::Percentile(_) => self.edge_state[call.edge].latency.as_ref().and_then(|w| h.hedge_delay(w)),
+            };
+            if let Some(d) = delay {
+                self.events.push(self.now + d, Event::Hedge(c, cs.epoch));
+            }
+        }
+        self.arrive(child, call.to);
+    }
+
+    /// Request `child` of call `c` answered with `outcome`.
+    fn child_answered(&mut self, c: CallId, child: ReqId, outcome: Outcome) {
+        let cs = &mut self.calls[c as usize];
+        let n = usize::from(cs.n_live);
+        if let Some(i) = cs.live[..n].iter().position(|&x| x == child) {
+            cs.live[i] = cs.live[n - 1];
+            cs.n_live -= 1;
+        }
+        // A hedge that fails while another request of the attempt is still out does
+        // not end the attempt: wait for the others.
+        if !outcome.is_success() && cs.n_live > 0 {
+            return;
+        }
+        let e = cs.edge as usize;
+        if outcome.is_success()
+            && let Some(w) = self.edge_state[e].latency.as_mut()
+        {
+            w.record(self.now - cs.attempt_start);
+        }
+        self.abandon_live(c);
+        self.release_permit(c);
+        self.attempt_done(c, outcome);
+    }
+
+    /// Orphans every request of the current attempt still in flight (wasted work).
+    fn abandon_live(&mut self, c: CallId) {
+        let cs = &mut self.calls[c as usize];
+        let n = usize::from(cs.n_live);
+        cs.n_live = 0;
+        let live = cs.live;
+        let e = cs.edge as usize;
+        for &r in &live[..n] {
+            self.reqs[r as usize].origin = Origin::Orphan;
+            self.edges[e].abandoned += 1;
+        }
+    }
+
+    /// Returns the attempt's bulkhead permit, handing it to the oldest waiter.
+    fn release_permit(&mut self, c: CallId) {
+        let cs = &mut self.calls[c as usize];
+        if !cs.permit {
+            return;
+        }
+        cs.permit = false;
+        let e = cs.edge as usize;
+        if let Some(next) = self.edge_state[e].bulkhead.as_mut().and_then(|b| b.release(self.now)) {
+            let w = &mut self.calls[next as usize];
+            w.waiting = false;
+            w.permit = true;
+            self.send(next);
+        }
+    }
+
+    /// The current attempt of `c` ended with `outcome`: record it, then retry, fall
+    /// back or answer the caller.
+    fn attempt_done(&mut self, c: CallId, outcome: Outcome) {
+        let now = self.now;
+        let call = self.call_site(c);
+        let e = call.edge;
+        let cs = &mut self.calls[c as usize];
+        cs.epoch = cs.epoch.wrapping_add(1);
+        let duration = now - cs.attempt_start;
+        self.edges[e].attempt_outcomes.add(outcome);
+        let es = &mut self.edge_state[e];
+        if cs.breaker_admitted
+            && let Some(b) = es.breaker.as_mut()
+        {
+            if self.model.edges[e].policy.failure_on[outcome as usize] {
+                b.on_failure(now, duration);
+            } else if outcome.is_success() {
+                b.on_success(now, duration);
+            } else {
+                b.on_ignored(now);
+            }
+            if let Some(at) = b.next_transition_at()
+                && es.timer_at != Some(at)
+            {
+                es.timer_at = Some(at);
+                self.events.push(at, Event::BreakerTimer(e as u32));
+            }
+        }
+        cs.breaker_admitted = false;
+        if cs.budget_slot {
+            cs.budget_slot = false;
+            if let Some(b) = es.budget.as_mut() {
+                b.on_retry_end();
+            }
+        }
+        if let Some(cfg) = &call.policy.retry
+            && !outcome.is_success()
+        {
+            let parent_deadline = self.reqs[cs.parent as usize].deadline;
+            match cs.retry.on_outcome(cfg, outcome, es.budget.as_mut(), now, es.active, &mut es.rng) {
+                RetryDecision::Retry { delay, .. } if now + delay < parent_deadline => {
+                    cs.budget_slot = matches!(es.budget, Some(Budget::Concurrency(_)));
+                    self.edges[e].retries += 1;
+                    self.events.push(now + delay, Event::Retry(c, cs.epoch));
+                    return;
+                }
+                RetryDecision::Retry { .. } => {
+                    // No time left before the caller's deadline: give up now.
+                    if matches!(es.budget, Some(Budget::Concurrency(_)))
+                        && let Some(b) = es.budget.as_mut()
+                    {
+                        b.on_retry_end();
+                    }
+                }
+                RetryDecision::GiveUp(crate::policy::retry::GiveUpReason::BudgetExhausted) => {
+                    self.edges[e].budget_exhausted += 1;
+                }
+                _ => {}
+            }
+        }
+        if !outcome.is_success()
+            && let Some(f) = call.policy.fallback
+        {
+            self.events.push(now + f.latency, Event::Fallback(c, cs.epoch));
+            return;
+        }
+        self.finish_call(c, outcome, 1.0);
+    }
+
+    /// Call `c` is over: answer the caller's worker and free the slot.
+    fn finish_call(&mut self, c: CallId, outcome: Outcome, value: f64) {
+        let call = self.call_site(c);
+        let cs = self.calls[c as usize];
+        let e = call.edge;
+        self.edges[e].outcomes.add(outcome);
+        self.edge_state[e].active -= 1;
+        self.calls[c as usize].epoch = cs.epoch.wrapping_add(1);
+        self.free_calls.push(c);
+        let p = &mut self.reqs[cs.parent as usize];
+        match outcome {
+            Outcome::Ok => {}
+            Outcome::Degraded => p.value *= value,
+            _ if call.optional => p.value *= call.policy.degraded_value,
+            _ => p.failed = true,
+        }
+        p.pending -= 1;
+        if p.pending == 0 {
+            self.advance(cs.parent);
+        }
+    }
+
+    /// True when nobody waits for the job of `r` any more (its root was abandoned).
+    fn is_orphaned(&self, mut r: ReqId) -> bool {
+        loop {
+            match self.reqs[r as usize].origin {
+                Origin::Orphan => return true,
+                Origin::Workload(_) => return false,
+                Origin::Call(c) => r = self.calls[c as usize].parent,
+            }
+        }
+    }
+
     /// The worker is done with `r`: release it, then route the request on or end it.
     fn complete_visit(&mut self, r: ReqId) {
         let now = self.now;
         let req = self.reqs[r as usize];
         let s = req.service as usize;
+        let wasted = self.is_orphaned(r);
         let metrics = &mut self.services[s];
         metrics.record_completion(now - req.arrived, req.started - req.arrived);
+        metrics.wasted += u64::from(wasted);
         if let Some(next) = self.stations[req.station as usize].release(now, &mut metrics.areas) {
             self.begin_service(next);
         }
@@ -320,43 +730,98 @@ impl<'m> Simulation<'m> {
                 }
             }
         }
-        let outcome = if req.degraded { Outcome::Degraded } else { Outcome::Ok };
+        let outcome = if req.value < 1.0 { Outcome::Degraded } else { Outcome::Ok };
         self.finish_job(r, outcome);
     }
 
     /// The job of `r` ends with `outcome`: tell whoever waits, free the slot.
     fn finish_job(&mut self, r: ReqId, outcome: Outcome) {
         let req = self.reqs[r as usize];
+        // A new generation now, so timers aimed at this request are stale from here on.
+        self.reqs[r as usize].epoch = req.epoch.wrapping_add(1);
         self.free.push(r);
         match req.origin {
-            Origin::Workload(w) => {
-                let metrics = &mut self.workloads[w];
-                metrics.outcomes.add(outcome);
-                if outcome.is_success() {
-                    metrics.latency.record(self.now - req.job_start);
+            Origin::Workload(w) => self.answer_user(w, req, outcome),
+            Origin::Call(c) => {
+                let value = req.value;
+                // Pass the callee's value on through a degraded answer.
+                if outcome == Outcome::Degraded {
+                    self.reqs[self.calls[c as usize].parent as usize].value *= value;
                 }
-                if let Arrivals::Closed { think, .. } = &self.model.workloads[w].arrivals {
-                    let t = self.now + think.sample(&mut self.workload_rng[w]);
-                    if t <= self.end {
-                        self.events.push(t, Event::Think(w as u32));
-                    }
-                }
+                self.child_answered(c, r, outcome);
             }
-            Origin::Call { parent, edge, optional } => {
-                self.edges[edge].outcomes.add(outcome);
-                let p = &mut self.reqs[parent as usize];
-                match outcome {
-                    Outcome::Ok => {}
-                    Outcome::Degraded => p.degraded = true,
-                    _ if optional => p.degraded = true,
-                    _ => p.failed = true,
-                }
-                p.pending -= 1;
-                if p.pending == 0 {
-                    self.advance(parent);
-                }
+            Origin::Orphan => {}
+        }
+    }
+
+    /// A workload's user gets an answer (or gives up).
+    fn answer_user(&mut self, w: WorkloadId, req: Req, outcome: Outcome) {
+        let metrics = &mut self.workloads[w];
+        metrics.record(self.now, outcome);
+        if outcome.is_success() {
+            metrics.latency.record(self.now - req.job_start);
+            metrics.value += req.value;
+        }
+        if let Arrivals::Closed { think, .. } = &self.model.workloads[w].arrivals {
+            let t = self.now + think.sample(&mut self.workload_rng[w]);
+            if t <= self.end {
+                self.events.push(t, Event::Think(w as u32));
             }
         }
+    }
+
+    fn on_user_deadline(&mut self, r: ReqId, epoch: u32) {
+        let req = self.reqs[r as usize];
+        if req.epoch != epoch {
+            return;
+        }
+        if let Origin::Workload(w) = req.origin {
+            self.reqs[r as usize].origin = Origin::Orphan;
+            self.answer_user(w, req, Outcome::Timeout);
+        }
+    }
+
+    fn on_attempt_timeout(&mut self, c: CallId, epoch: u32) {
+        let cs = self.calls[c as usize];
+        if cs.epoch != epoch {
+            return;
+        }
+        let e = cs.edge as usize;
+        if cs.waiting {
+            self.calls[c as usize].waiting = false;
+            if let Some(b) = self.edge_state[e].bulkhead.as_mut() {
+                b.cancel(c);
+            }
+        } else {
+            self.abandon_live(c);
+            self.release_permit(c);
+        }
+        self.attempt_done(c, Outcome::Timeout);
+    }
+
+    fn on_bulkhead_timeout(&mut self, c: CallId, epoch: u32) {
+        let cs = self.calls[c as usize];
+        if cs.epoch != epoch || !cs.waiting {
+            return;
+        }
+        self.calls[c as usize].waiting = false;
+        let e = cs.edge as usize;
+        if let Some(b) = self.edge_state[e].bulkhead.as_mut() {
+            b.time_out(c);
+        }
+        self.edges[e].bulkhead_rejected += 1;
+        self.attempt_done(c, Outcome::Rejected);
+    }
+
+    fn on_hedge(&mut self, c: CallId, epoch: u32) {
+        let cs = &mut self.calls[c as usize];
+        if cs.epoch != epoch || cs.n_live == 0 || usize::from(cs.n_live) >= MAX_LIVE {
+            return;
+        }
+        cs.hedges_sent += 1;
+        let e = cs.edge as usize;
+        self.edges[e].hedges += 1;
+        self.send(c);
     }
 
     fn reset_metrics(&mut self) {
@@ -365,6 +830,14 @@ impl<'m> Simulation<'m> {
         self.workloads.iter_mut().for_each(WorkloadMetrics::reset);
         self.edges.iter_mut().for_each(EdgeMetrics::reset);
         self.stations.iter_mut().for_each(|s| s.mark(now));
+        for es in &mut self.edge_state {
+            if let Some(b) = es.breaker.as_mut() {
+                b.reset_stats(now);
+            }
+            if let Some(b) = es.bulkhead.as_mut() {
+                b.reset_stats(now);
+            }
+        }
     }
 
     /// Closes the time averages at the end of the run and hands the metrics over.
@@ -376,6 +849,7 @@ impl<'m> Simulation<'m> {
                 st.accrue(end, &mut self.services[s].areas);
             }
         }
+        let breakers = self.edge_state.iter().map(|es| es.breaker.as_ref().map(|b| breaker_snapshot(b, end))).collect();
         ReplicationResult {
             replication,
             events,
@@ -383,7 +857,24 @@ impl<'m> Simulation<'m> {
             services: self.services,
             workloads: self.workloads,
             edges: self.edges,
+            breakers,
         }
+    }
+}
+
+/// The breaker's counters and transitions, in plain numbers for the report.
+fn breaker_snapshot(b: &CircuitBreaker, end: SimTime) -> BreakerSnapshot {
+    let st = b.stats(end);
+    BreakerSnapshot {
+        calls_permitted: st.calls_permitted,
+        short_circuited: st.short_circuited,
+        successes: st.successes,
+        failures: st.failures,
+        slow_calls: st.slow_calls,
+        openings: st.openings,
+        time_in_state: st.time_in_state,
+        final_state: st.state.as_str(),
+        transitions: b.transitions().iter().map(|t| (t.at, t.from.as_str(), t.to.as_str())).collect(),
     }
 }
 
@@ -410,6 +901,29 @@ impl Process for Simulation<'_> {
             }
             Event::Think(w) => self.start_job(w as usize),
             Event::ServiceDone(r) => self.advance(r),
+            Event::UserDeadline(r, epoch) => self.on_user_deadline(r, epoch),
+            Event::AttemptTimeout(c, epoch) => self.on_attempt_timeout(c, epoch),
+            Event::BulkheadTimeout(c, epoch) => self.on_bulkhead_timeout(c, epoch),
+            Event::Retry(c, epoch) => {
+                if self.calls[c as usize].epoch == epoch {
+                    self.attempt(c);
+                }
+            }
+            Event::Hedge(c, epoch) => self.on_hedge(c, epoch),
+            Event::Fallback(c, epoch) => {
+                if self.calls[c as usize].epoch == epoch {
+                    let f = self.call_site(c).policy.fallback.map_or(1.0, |f| f.value);
+                    self.edges[self.calls[c as usize].edge as usize].fallbacks += 1;
+                    self.finish_call(c, Outcome::Degraded, f);
+                }
+            }
+            Event::BreakerTimer(e) => {
+                let es = &mut self.edge_state[e as usize];
+                es.timer_at = None;
+                if let Some(b) = es.breaker.as_mut() {
+                    b.on_timer(now);
+                }
+            }
             Event::WarmupEnd => self.reset_metrics(),
         }
     }

@@ -62,6 +62,10 @@ pub struct ServiceReport {
     pub completed: Statistic,
     /// Requests refused at a full instance, per replication.
     pub rejected: Statistic,
+    /// Requests dropped from the queue because their deadline had passed.
+    pub dropped: Statistic,
+    /// Completions whose caller had already given up (wasted work).
+    pub wasted: Statistic,
     /// Completions per second.
     pub throughput_per_s: Statistic,
     /// Rejected / arrivals.
@@ -72,9 +76,9 @@ pub struct ServiceReport {
     pub mean_in_system: Statistic,
     /// Time-average requests waiting (Lq).
     pub mean_queue_length: Statistic,
-    /// Mean sojourn of completed requests (W), seconds.
+    /// Mean time in the station of requests that left it (W), seconds.
     pub mean_sojourn_s: Statistic,
-    /// Mean wait of completed requests (Wq), seconds.
+    /// Mean wait of requests that left the station (Wq), seconds.
     pub mean_wait_s: Statistic,
     /// Sojourn percentiles, seconds.
     pub latency_s: Percentiles,
@@ -92,6 +96,8 @@ impl ServiceReport {
             arrivals: none,
             completed: none,
             rejected: none,
+            dropped: none,
+            wasted: none,
             throughput_per_s: none,
             blocking_probability: none,
             utilization: none,
@@ -125,8 +131,46 @@ pub struct WorkloadReport {
     pub short_circuited: Statistic,
     /// (ok + degraded) / requests.
     pub availability: Statistic,
+    /// Mean value of a finished request: 1 per ok, the fallback or degradation value per
+    /// degraded, 0 per failure.
+    pub value_per_request: Statistic,
+    /// Value-weighted goodput: value served per second.
+    pub goodput_value_per_s: Statistic,
+    /// Outcomes per window over time, averaged over replications.
+    pub timeline: TimelineReport,
     /// End-to-end latency of successful requests, seconds.
     pub latency_s: Percentiles,
+}
+
+/// A workload's outcomes window by window (means over replications).
+#[derive(Clone, Debug, Serialize)]
+pub struct TimelineReport {
+    /// Window length, seconds.
+    pub window_s: f64,
+    /// Finished requests per window.
+    pub requests: Vec<f64>,
+    /// Ok per window.
+    pub ok: Vec<f64>,
+    /// Degraded per window.
+    pub degraded: Vec<f64>,
+    /// Failed (error, timeout, rejected, short-circuited) per window.
+    pub failed: Vec<f64>,
+}
+
+impl TimelineReport {
+    fn of(window: f64, reps: &[&[[f64; 6]]]) -> Self {
+        let n = reps.first().map_or(0, |r| r.len());
+        let mean = |f: &dyn Fn(&[f64; 6]) -> f64| -> Vec<f64> {
+            (0..n).map(|i| reps.iter().map(|r| f(&r[i])).sum::<f64>() / reps.len() as f64).collect()
+        };
+        TimelineReport {
+            window_s: window,
+            requests: mean(&|c| c.iter().sum()),
+            ok: mean(&|c| c[Outcome::Ok as usize]),
+            degraded: mean(&|c| c[Outcome::Degraded as usize]),
+            failed: mean(&|c| c[2..].iter().sum()),
+        }
+    }
 }
 
 /// One call edge.
@@ -134,14 +178,47 @@ pub struct WorkloadReport {
 pub struct EdgeReport {
     /// Calls made.
     pub calls: Statistic,
-    /// Attempts sent (calls + retries + hedges).
+    /// Attempts started (calls + retries; hedges counted apart).
     pub attempts: Statistic,
     /// Attempts beyond the first.
     pub retries: Statistic,
-    /// Finished calls by outcome.
+    /// Backup (hedged) requests sent.
+    pub hedges: Statistic,
+    /// Finished calls by final outcome (after retries and fallbacks).
     pub outcomes: BTreeMap<&'static str, Statistic>,
-    /// Breaker statistics; null while the edge has no breaker.
-    pub breaker: Option<serde_json::Value>,
+    /// Finished attempts by outcome.
+    pub attempt_outcomes: BTreeMap<&'static str, Statistic>,
+    /// Calls answered by the fallback.
+    pub fallbacks: Statistic,
+    /// Retries refused by the retry budget.
+    pub budget_exhausted: Statistic,
+    /// Attempts refused by the bulkhead.
+    pub bulkhead_rejected: Statistic,
+    /// Attempts refused by the client-side rate limiter.
+    pub rate_limited: Statistic,
+    /// Requests abandoned in flight (timed out, or losing hedges): the callee's work is wasted.
+    pub abandoned: Statistic,
+    /// Breaker record; null when the edge has no breaker.
+    pub breaker: Option<BreakerReport>,
+}
+
+/// A circuit breaker's record.
+#[derive(Clone, Debug, Serialize)]
+pub struct BreakerReport {
+    /// Calls let through.
+    pub calls_permitted: Statistic,
+    /// Calls refused while open (or half-open and full).
+    pub short_circuited: Statistic,
+    /// Results recorded as failures.
+    pub failures: Statistic,
+    /// Results slower than the slow-call threshold.
+    pub slow_calls: Statistic,
+    /// Transitions into open.
+    pub openings: Statistic,
+    /// Seconds in each state.
+    pub time_in_state_s: BTreeMap<&'static str, Statistic>,
+    /// Transitions of replication 0: `[time_s, from, to]`, times from the start of the run.
+    pub transitions: Vec<(f64, &'static str, &'static str)>,
 }
 
 /// Counters of the engine itself.
@@ -198,6 +275,8 @@ impl Report {
                     arrivals: stat(&|r| Some(r.services[i].arrivals)),
                     completed: stat(&|r| Some(r.services[i].completed)),
                     rejected: stat(&|r| Some(r.services[i].rejected)),
+                    dropped: stat(&|r| Some(r.services[i].dropped)),
+                    wasted: stat(&|r| Some(r.services[i].wasted)),
                     throughput_per_s: stat(&|r| Some(r.services[i].throughput)),
                     blocking_probability: stat(&|r| r.services[i].blocking),
                     utilization: stat(&|r| Some(r.services[i].utilization)),
@@ -229,23 +308,56 @@ impl Report {
                         let total: f64 = o.iter().sum();
                         (total > 0.0).then(|| (o[Outcome::Ok as usize] + o[Outcome::Degraded as usize]) / total)
                     }),
+                    value_per_request: stat(&|r| {
+                        let total: f64 = r.workloads[i].outcomes.iter().sum();
+                        (total > 0.0).then(|| r.workloads[i].value / total)
+                    }),
+                    goodput_value_per_s: stat(&|r| Some(r.workloads[i].value / model.duration.as_secs_f64())),
+                    timeline: TimelineReport::of(
+                        model.window.as_secs_f64(),
+                        &reps.iter().map(|r| r.workloads[i].timeline.as_slice()).collect::<Vec<_>>(),
+                    ),
                     latency_s: Percentiles::of(&lat),
                 },
             );
         }
         let mut edges = BTreeMap::new();
         for (i, e) in model.edges.iter().enumerate() {
+            let by_outcome = |f: &dyn Fn(&ReplicationSummary) -> &[f64; 6]| -> BTreeMap<&'static str, Statistic> {
+                Outcome::ALL.iter().map(|&o| (o.key(), stat(&|r| Some(f(r)[o as usize])))).collect()
+            };
+            let breaker = reps.first().and_then(|r0| r0.edges[i].breaker.as_ref()).map(|b0| {
+                let b =
+                    |f: &dyn Fn(&crate::metrics::BreakerSnapshot) -> f64| stat(&|r| r.edges[i].breaker.as_ref().map(f));
+                BreakerReport {
+                    calls_permitted: b(&|x| x.calls_permitted as f64),
+                    short_circuited: b(&|x| x.short_circuited as f64),
+                    failures: b(&|x| x.failures as f64),
+                    slow_calls: b(&|x| x.slow_calls as f64),
+                    openings: b(&|x| x.openings as f64),
+                    time_in_state_s: ["closed", "open", "half_open"]
+                        .iter()
+                        .enumerate()
+                        .map(|(k, name)| (*name, b(&|x| x.time_in_state[k].as_secs_f64())))
+                        .collect(),
+                    transitions: b0.transitions.iter().map(|&(t, from, to)| (t.as_secs_f64(), from, to)).collect(),
+                }
+            });
             edges.insert(
                 e.name.clone(),
                 EdgeReport {
                     calls: stat(&|r| Some(r.edges[i].calls)),
                     attempts: stat(&|r| Some(r.edges[i].attempts)),
-                    retries: stat(&|r| Some(r.edges[i].attempts - r.edges[i].calls)),
-                    outcomes: Outcome::ALL
-                        .iter()
-                        .map(|&o| (o.key(), stat(&|r| Some(r.edges[i].outcomes[o as usize]))))
-                        .collect(),
-                    breaker: None,
+                    retries: stat(&|r| Some(r.edges[i].retries)),
+                    hedges: stat(&|r| Some(r.edges[i].hedges)),
+                    outcomes: by_outcome(&|r| &r.edges[i].outcomes),
+                    attempt_outcomes: by_outcome(&|r| &r.edges[i].attempt_outcomes),
+                    fallbacks: stat(&|r| Some(r.edges[i].fallbacks)),
+                    budget_exhausted: stat(&|r| Some(r.edges[i].budget_exhausted)),
+                    bulkhead_rejected: stat(&|r| Some(r.edges[i].bulkhead_rejected)),
+                    rate_limited: stat(&|r| Some(r.edges[i].rate_limited)),
+                    abandoned: stat(&|r| Some(r.edges[i].abandoned)),
+                    breaker,
                 },
             );
         }

@@ -21,6 +21,10 @@ pub struct ServiceSummary {
     pub completed: f64,
     /// Rejections.
     pub rejected: f64,
+    /// Requests dropped unserved (deadline passed in the queue).
+    pub dropped: f64,
+    /// Completions nobody waited for any more.
+    pub wasted: f64,
     /// Completions per second.
     pub throughput: f64,
     /// Rejected / arrivals.
@@ -46,6 +50,10 @@ pub struct WorkloadSummary {
     pub arrivals: f64,
     /// Requests finished, by outcome.
     pub outcomes: [f64; 6],
+    /// Sum of the value of served requests.
+    pub value: f64,
+    /// Outcome counts per window.
+    pub timeline: Vec<[f64; 6]>,
     /// End-to-end latency quantiles of successful requests, seconds.
     pub latency: [Option<f64>; 5],
 }
@@ -57,8 +65,26 @@ pub struct EdgeSummary {
     pub calls: f64,
     /// Attempts.
     pub attempts: f64,
+    /// Retries.
+    pub retries: f64,
+    /// Hedged requests.
+    pub hedges: f64,
     /// Finished calls by outcome.
     pub outcomes: [f64; 6],
+    /// Finished attempts by outcome.
+    pub attempt_outcomes: [f64; 6],
+    /// Fallback answers.
+    pub fallbacks: f64,
+    /// Retries refused by the budget.
+    pub budget_exhausted: f64,
+    /// Attempts refused by the bulkhead.
+    pub bulkhead_rejected: f64,
+    /// Attempts refused by the rate limiter.
+    pub rate_limited: f64,
+    /// Requests abandoned in flight.
+    pub abandoned: f64,
+    /// The breaker's record.
+    pub breaker: Option<crate::metrics::BreakerSnapshot>,
 }
 
 /// Everything a report takes from one replication.
@@ -85,18 +111,21 @@ impl ReplicationSummary {
             .zip(&r.services)
             .map(|(s, m)| {
                 let completed = m.completed as f64;
+                let departed = completed + m.dropped as f64;
                 let workers = f64::from(s.servers) * f64::from(s.instances);
                 ServiceSummary {
                     arrivals: m.arrivals as f64,
                     completed,
                     rejected: m.rejected as f64,
+                    dropped: m.dropped as f64,
+                    wasted: m.wasted as f64,
                     throughput: completed / t,
                     blocking: ratio(m.rejected as f64, m.arrivals as f64),
                     utilization: m.areas.busy as f64 / nanos / workers,
                     mean_in_system: m.areas.in_system as f64 / nanos,
                     mean_queue_length: m.areas.queue as f64 / nanos,
-                    mean_sojourn: ratio(m.sojourn_sum as f64 / 1e9, completed),
-                    mean_wait: ratio(m.wait_sum as f64 / 1e9, completed),
+                    mean_sojourn: ratio(m.sojourn_sum as f64 / 1e9, departed),
+                    mean_wait: ratio(m.wait_sum as f64 / 1e9, departed),
                     latency: QUANTILES.map(|(_, q)| m.sojourn.quantile_secs(q)),
                 }
             })
@@ -107,16 +136,28 @@ impl ReplicationSummary {
             .map(|w| WorkloadSummary {
                 arrivals: w.arrivals as f64,
                 outcomes: Outcome::ALL.map(|o| w.outcomes.get(o) as f64),
+                value: w.value,
+                timeline: w.timeline.windows.iter().map(|c| c.0.map(|x| x as f64)).collect(),
                 latency: QUANTILES.map(|(_, q)| w.latency.quantile_secs(q)),
             })
             .collect();
         let edges = r
             .edges
             .iter()
-            .map(|e| EdgeSummary {
+            .zip(&r.breakers)
+            .map(|(e, b)| EdgeSummary {
                 calls: e.calls as f64,
                 attempts: e.attempts as f64,
+                retries: e.retries as f64,
+                hedges: e.hedges as f64,
                 outcomes: Outcome::ALL.map(|o| e.outcomes.get(o) as f64),
+                attempt_outcomes: Outcome::ALL.map(|o| e.attempt_outcomes.get(o) as f64),
+                fallbacks: e.fallbacks as f64,
+                budget_exhausted: e.budget_exhausted as f64,
+                bulkhead_rejected: e.bulkhead_rejected as f64,
+                rate_limited: e.rate_limited as f64,
+                abandoned: e.abandoned as f64,
+                breaker: b.clone(),
             })
             .collect();
         ReplicationSummary { events: r.events as f64, services, workloads, edges }

@@ -7,10 +7,12 @@
 
 pub mod error;
 pub mod load;
+pub mod policy_spec;
 pub mod spec;
 pub mod tree;
 pub mod units;
 pub mod validate;
+pub mod validate_policy;
 
 pub use error::ScenarioError;
 pub use load::{Override, Scenario, load_file, load_str};

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::policy_spec::{BreakerSpec, BulkheadSpec, FallbackSpec, HedgeSpec, RateLimitSpec, RetrySpec};
 use super::units::{Duration, Rate};
 
 fn one() -> u32 {
@@ -39,6 +40,9 @@ pub struct ScenarioSpec {
     /// Master seed; every random stream derives from it.
     #[serde(default)]
     pub seed: u64,
+    /// Length of a time-series window in the report (default: a hundredth of `duration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Duration>,
     /// Services by name.
     pub services: BTreeMap<String, ServiceSpec>,
     /// Sources of load.
@@ -71,6 +75,10 @@ pub struct ServiceSpec {
     /// Asynchronous hand-offs after the work is done (the worker is released).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteSpec>,
+    /// Drop queued requests whose deadline has passed (their caller gave up) instead of
+    /// serving them.
+    #[serde(default)]
+    pub deadline_propagation: bool,
 }
 
 /// Load-balancing strategy across a service's instances.
@@ -105,6 +113,33 @@ pub struct CallSpec {
     /// Chance that the call is made at all.
     #[serde(default = "one_f64")]
     pub probability: f64,
+    /// Per-attempt timeout (the wait for a bulkhead permit counts against it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// Most of the caller's remaining deadline one attempt may use (default 0.8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_fraction: Option<f64>,
+    /// Retries (outermost: each retry passes the breaker again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetrySpec>,
+    /// Circuit breaker on this edge (shared by every call from this caller to this callee).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breaker: Option<BreakerSpec>,
+    /// Client-side rate limiter on this edge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitSpec>,
+    /// Semaphore bulkhead on this edge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bulkhead: Option<BulkheadSpec>,
+    /// Answer served when the call fails or is short-circuited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<FallbackSpec>,
+    /// Backup attempts against a slow callee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hedge: Option<HedgeSpec>,
+    /// Value the request keeps when this optional call fails without a fallback (default 0.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded_value: Option<f64>,
 }
 
 /// An asynchronous hand-off: after finishing here the request continues at `to`.
@@ -127,6 +162,10 @@ pub struct WorkloadSpec {
     pub target: String,
     /// How requests arrive.
     pub arrivals: ArrivalSpec,
+    /// The user stops waiting after this long (outcome `timeout`); calls made for the
+    /// request get at most a fraction of what remains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Duration>,
 }
 
 /// Open (Poisson) or closed (fixed user population) arrivals.

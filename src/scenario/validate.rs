@@ -11,8 +11,11 @@ use rand_distr::{Gamma, LogNormal, Pareto, Weibull};
 
 use super::error::{ScenarioError, suggest};
 use super::spec::{ArrivalSpec, BalancerSpec, CallSpec, DistSpec, ScenarioSpec, ServiceSpec};
+use super::validate_policy::{call_policy, edge_policy};
 use crate::engine::SimTime;
-use crate::model::{Arrivals, Balancer, Call, Dist, Edge, Model, RateProfile, Route, Segment, Service, Step, Workload};
+use crate::model::{
+    Arrivals, Balancer, Call, Dist, Edge, EdgePolicy, Model, RateProfile, Route, Segment, Service, Step, Workload,
+};
 
 /// Most services in one scenario.
 pub const MAX_SERVICES: usize = 10_000;
@@ -30,6 +33,8 @@ pub const MAX_USERS: u32 = 10_000_000;
 pub const MAX_SAMPLES: usize = 1_000_000;
 /// Most expected arrivals in one replication (at ~10^7 events/s this is hours of work).
 pub const MAX_EXPECTED_ARRIVALS: f64 = 1e11;
+/// Most reporting windows.
+pub const MAX_WINDOWS: u64 = 100_000;
 /// Longest warm-up plus duration.
 pub const MAX_HORIZON: SimTime = SimTime(100 * 365 * 86_400 * 1_000_000_000);
 
@@ -82,22 +87,66 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
         }
     }
 
-    // Edges: one per (caller, callee) pair, in name order.
+    // Edges: one per (caller, callee) pair, in name order. Their shared policies
+    // (breaker, limiter, bulkhead, retry budget) may be declared on any one call site of
+    // the edge, or identically on several.
     let mut edge_ids: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    // Per edge: its policy, and the call site that declared the shared part (key, spec).
+    type Declared = Option<(String, serde_json::Value)>;
+    let mut edge_policies: BTreeMap<(usize, usize), (EdgePolicy, Declared)> = BTreeMap::new();
     for (from, (name, s)) in spec.services.iter().enumerate() {
         for (i, c) in s.calls.iter().enumerate() {
             let key = format!("services.{name}.calls.{i}");
             for (j, member) in group(c, &key)?.iter().enumerate() {
                 let mkey = if c.parallel.is_some() { format!("{key}.parallel.{j}") } else { key.clone() };
-                let to = member.to.as_deref().unwrap_or_default();
-                edge_ids.insert((from, id_of(&format!("{mkey}.to"), to)?), 0);
+                let to = id_of(&format!("{mkey}.to"), member.to.as_deref().unwrap_or_default())?;
+                edge_ids.insert((from, to), 0);
+                let policy = edge_policy(member, &mkey)?;
+                let declared = serde_json::json!([
+                    member.breaker,
+                    member.rate_limit,
+                    member.bulkhead,
+                    member.retry.as_ref().map(|r| (&r.budget, r.preset))
+                ]);
+                let has_shared = member.breaker.is_some() || member.rate_limit.is_some() || member.bulkhead.is_some();
+                match edge_policies.get_mut(&(from, to)) {
+                    None => {
+                        edge_policies.insert((from, to), (policy, has_shared.then(|| (mkey.clone(), declared))));
+                    }
+                    Some((existing, first)) => {
+                        existing.track_latency |= policy.track_latency;
+                        if existing.budget.is_none() {
+                            existing.budget = policy.budget;
+                        }
+                        if has_shared {
+                            match first {
+                                Some((first_key, first_decl)) if *first_decl != declared => {
+                                    return err(
+                                        mkey.clone(),
+                                        format!("calls to the same service share one breaker, limiter and bulkhead, but this call declares different ones than {first_key}"),
+                                    )
+                                    .map_err(|e| e.with_help("declare them on one call of the edge, or identically"));
+                                }
+                                Some(_) => {}
+                                None => {
+                                    let keep = (existing.track_latency, existing.budget);
+                                    *existing = policy;
+                                    (existing.track_latency, existing.budget) =
+                                        (keep.0 || policy.track_latency, keep.1.or(policy.budget));
+                                    *first = Some((mkey.clone(), declared));
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
     }
     let mut edges = Vec::with_capacity(edge_ids.len());
     for (i, (&(from, to), id)) in edge_ids.iter_mut().enumerate() {
         *id = i;
-        edges.push(Edge { from, to, name: format!("{}->{}", names[from], names[to]) });
+        let policy = edge_policies.get(&(from, to)).map(|(p, _)| *p).unwrap_or_default();
+        edges.push(Edge { from, to, name: format!("{}->{}", names[from], names[to]), policy });
     }
 
     let mut services = Vec::with_capacity(names.len());
@@ -143,7 +192,13 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
                 Arrivals::Closed { users: c.users, think }
             }
         };
-        workloads.push(Workload { name: w.name.clone(), target, arrivals });
+        let deadline = match w.deadline {
+            Some(d) if d.time() == SimTime::ZERO => {
+                return err(format!("{key}.deadline"), "a deadline of 0 times out every request");
+            }
+            d => d.map(|d| d.time()),
+        };
+        workloads.push(Workload { name: w.name.clone(), target, arrivals, deadline });
     }
     if expected_arrivals > MAX_EXPECTED_ARRIVALS {
         return err(
@@ -153,8 +208,19 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
         .map_err(|e| e.with_help("shorten the duration or lower the rates"));
     }
 
+    let window = spec.window.map_or(SimTime(spec.duration.time().0.div_ceil(100)), |w| w.time());
+    if window == SimTime::ZERO {
+        return err("window", "a zero-length window is not allowed");
+    }
+    if spec.duration.time().0.div_ceil(window.0) > MAX_WINDOWS {
+        return err(
+            "window",
+            format!("{} windows in `duration`; at most {MAX_WINDOWS}", spec.duration.time().0.div_ceil(window.0)),
+        );
+    }
     Ok(Model {
         name: spec.name.clone(),
+        window,
         seed: spec.seed,
         replications: spec.replications,
         warmup,
@@ -241,7 +307,14 @@ fn service(
                 return err(format!("{mkey}.probability"), format!("probability {} is outside 0..1", m.probability));
             }
             let to = id_of(&format!("{mkey}.to"), m.to.as_deref().unwrap_or_default())?;
-            calls.push(Call { edge: edge_ids[&(id, to)], to, optional: m.optional, probability: m.probability });
+            let policy = call_policy(m, &mkey)?;
+            calls.push(Call {
+                edge: edge_ids[&(id, to)],
+                to,
+                optional: m.optional,
+                probability: m.probability,
+                policy,
+            });
         }
         steps.push(Step { calls });
     }
@@ -277,6 +350,7 @@ fn service(
         balancer,
         steps,
         routes,
+        deadline_propagation: s.deadline_propagation,
     })
 }
 

@@ -54,5 +54,9 @@ fn committed_schema_is_current() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/scenario.schema.json");
     let committed: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("schema/ is committed")).expect("valid JSON");
-    assert_eq!(committed, resim::scenario::json_schema(), "run scripts/regen.sh to refresh schema/scenario.schema.json");
+    assert_eq!(
+        committed,
+        resim::scenario::json_schema(),
+        "run scripts/regen.sh to refresh schema/scenario.schema.json"
+    );
 }

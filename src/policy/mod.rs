@@ -1,0 +1,15 @@
+//! Resilience policies as small, clock-free state machines.
+//!
+//! Each policy owns its state and is driven by the engine through a narrow interface:
+//! it is told the simulated time (`now: SimTime`) and given a random stream when it
+//! needs one, and it answers with small decision types. None of them reads the wall
+//! clock, allocates per call, or knows about the event queue, so each is unit-tested
+//! alone, step by step.
+
+pub mod breaker;
+pub mod bulkhead;
+pub mod concurrency;
+pub mod degradation;
+pub mod rate_limit;
+pub mod retry;
+pub mod shed;

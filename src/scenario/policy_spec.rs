@@ -1,0 +1,268 @@
+//! Scenario keys of the resilience policies: client side on a call, server side on a
+//! service. Mirrors the file; [`super::validate`] resolves presets and defaults into
+//! the policy configs of [`crate::policy`].
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::units::{Duration, Rate};
+
+/// A system whose documented defaults a policy can start from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    /// Envoy proxy.
+    Envoy,
+    /// resilience4j (Java).
+    Resilience4j,
+    /// Twitter Finagle.
+    Finagle,
+    /// gRPC retry policy.
+    Grpc,
+    /// AWS SDKs, standard retry mode.
+    AwsSdk,
+}
+
+/// An outcome kind, for retry and breaker rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    /// The callee failed.
+    Error,
+    /// The attempt timed out.
+    Timeout,
+    /// Refused: capacity, bulkhead, rate limit or shedding.
+    Rejected,
+    /// Refused by an open breaker.
+    ShortCircuited,
+}
+
+/// Retries of a call (the outermost policy: each retry goes through the breaker again).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    /// Start from this system's defaults; other keys override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<Preset>,
+    /// Total attempts, the first included (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// Pause before each retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<BackoffSpec>,
+    /// Randomisation of the pause (default full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<JitterSpec>,
+    /// Outcomes worth retrying (default: error, timeout, rejected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_on: Option<Vec<OutcomeKind>>,
+    /// Caps retries to a share of traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetSpec>,
+}
+
+/// Backoff between attempts.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum BackoffSpec {
+    /// Retry at once.
+    None,
+    /// The same pause each time.
+    Fixed {
+        /// Pause.
+        delay: Duration,
+    },
+    /// base + step × (retry − 1).
+    Linear {
+        /// First pause.
+        base: Duration,
+        /// Added per retry.
+        step: Duration,
+    },
+    /// min(cap, base × multiplier^(retry − 1)).
+    Exponential {
+        /// First pause.
+        base: Duration,
+        /// Growth factor (default 2).
+        #[serde(default = "two")]
+        multiplier: f64,
+        /// Longest pause.
+        cap: Duration,
+    },
+}
+
+fn two() -> f64 {
+    2.0
+}
+
+/// Jitter (AWS's definitions), or the seeds' proportional ±fraction.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum JitterSpec {
+    /// No randomisation.
+    None,
+    /// Uniform in [0, d].
+    Full,
+    /// d/2 + uniform in [0, d/2].
+    Equal,
+    /// min(cap, uniform in [base, 3 × previous]).
+    Decorrelated,
+    /// d × uniform in [1 − f, 1 + f].
+    Proportional {
+        /// f, e.g. 0.2 for ±20%.
+        fraction: f64,
+    },
+}
+
+/// A retry budget.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSpec {
+    /// Finagle style: retries at most this share of recent requests...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<f64>,
+    /// ...plus this many per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_per_s: Option<f64>,
+    /// Window "recent" refers to (default 10s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<Duration>,
+    /// Envoy style: retries in flight at most this share of active requests...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent_of_active: Option<f64>,
+    /// ...but always at least this many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_concurrency: Option<u32>,
+}
+
+/// A circuit breaker on the edge. Give one kind, a preset, or a preset and a kind whose
+/// keys override it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSpec {
+    /// Start from this system's defaults (resilience4j: count window 100, 50%).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<Preset>,
+    /// Trip after N consecutive failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consecutive: Option<ConsecutiveSpec>,
+    /// Failure/slow-call rate over the last N calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count_window: Option<WindowSpec>,
+    /// Failure/slow-call rate over the last N seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_window: Option<WindowSpec>,
+    /// Outcomes recorded as failures (default: error, timeout, rejected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_on: Option<Vec<OutcomeKind>>,
+}
+
+/// Consecutive-failure breaker settings (defaults 5 / 2 / 60s).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsecutiveSpec {
+    /// Consecutive failures that open the breaker (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures: Option<u32>,
+    /// Successes in half-open that close it (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub successes: Option<u32>,
+    /// Time open before trial calls (default 60s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_for: Option<Duration>,
+    /// Trial calls admitted in half-open (default unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half_open_calls: Option<u32>,
+}
+
+/// Rate-based breaker settings (resilience4j names; defaults are resilience4j's).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WindowSpec {
+    /// Calls (count window) or seconds (time window) in the sliding window (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u32>,
+    /// Failure rate in percent that opens the breaker (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_rate: Option<f64>,
+    /// Slow-call rate in percent that opens the breaker (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_call_rate: Option<f64>,
+    /// A call at least this long is slow (default 60s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_call_duration: Option<Duration>,
+    /// Calls needed in the window before rates count (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_calls: Option<u32>,
+    /// Trial calls in half-open (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half_open_calls: Option<u32>,
+    /// Time open before half-open (default 60s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_for: Option<Duration>,
+    /// Move to half-open by timer rather than on the next call (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automatic_transition: Option<bool>,
+    /// Longest stay in half-open before reopening; 0 = until the trial calls finish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wait_in_half_open: Option<Duration>,
+}
+
+/// A semaphore bulkhead on the edge.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkheadSpec {
+    /// Most calls in flight on the edge.
+    pub max_concurrent: u32,
+    /// How long a call may wait for a permit (default 0: rejected at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wait: Option<Duration>,
+}
+
+/// A token bucket: `rate` per second, bursts up to `burst`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSpec {
+    /// Sustained rate.
+    pub rate: Rate,
+    /// Bucket size (default: one second's worth, at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+}
+
+/// What to serve when a call fails or its breaker is open.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum FallbackSpec {
+    /// A cached answer.
+    Cache(FallbackValue),
+    /// A default answer.
+    Default(FallbackValue),
+}
+
+/// The worth and cost of a fallback answer.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FallbackValue {
+    /// Value of the degraded answer relative to a full one, in [0, 1] (default 0.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// Time to produce it (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Duration>,
+}
+
+/// Hedged requests: a backup attempt if the first has not answered in time.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HedgeSpec {
+    /// Fixed delay before the backup...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Duration>,
+    /// ...or the edge's recent latency at this quantile (e.g. 0.95).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentile: Option<f64>,
+    /// Backups per attempt (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+}

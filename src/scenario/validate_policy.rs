@@ -1,0 +1,308 @@
+//! Resolving the policy keys of a call into [`CallPolicy`] and [`EdgePolicy`]: presets
+//! first, then the keys the user wrote, then range checks with messages that name the
+//! key.
+
+use super::error::ScenarioError;
+use super::policy_spec::{
+    BackoffSpec, BreakerSpec, BudgetSpec, FallbackSpec, HedgeSpec, JitterSpec, OutcomeKind, Preset, RetrySpec,
+    WindowSpec,
+};
+use super::spec::CallSpec;
+use crate::engine::SimTime;
+use crate::metrics::Outcome;
+use crate::model::{CallPolicy, EdgePolicy, Fallback};
+use crate::policy::breaker::{BreakerConfig, ConsecutiveConfig, WindowConfig};
+use crate::policy::bulkhead::BulkheadConfig;
+use crate::policy::rate_limit::TokenBucketConfig;
+use crate::policy::retry::{Backoff, BudgetConfig, HedgeConfig, HedgeDelay, Jitter, RetryConfig, RetryOn};
+
+type Result<T> = std::result::Result<T, ScenarioError>;
+
+/// Most attempts a retry policy may make.
+pub const MAX_ATTEMPTS: u32 = 100;
+/// Most backup attempts per attempt.
+pub const MAX_HEDGES: u32 = 3;
+
+fn err<T>(key: impl Into<String>, message: impl Into<String>) -> Result<T> {
+    Err(ScenarioError::at_key(key, message))
+}
+
+fn fraction(key: &str, v: f64) -> Result<f64> {
+    if (0.0..=1.0).contains(&v) { Ok(v) } else { err(key, format!("{v} is outside 0..1")) }
+}
+
+fn outcome(kind: OutcomeKind) -> Outcome {
+    match kind {
+        OutcomeKind::Error => Outcome::Error,
+        OutcomeKind::Timeout => Outcome::Timeout,
+        OutcomeKind::Rejected => Outcome::Rejected,
+        OutcomeKind::ShortCircuited => Outcome::ShortCircuited,
+    }
+}
+
+/// The per-call policies of `c` at `key`.
+pub fn call_policy(c: &CallSpec, key: &str) -> Result<CallPolicy> {
+    let timeout = c.timeout.map(|t| t.time());
+    if timeout == Some(SimTime::ZERO) {
+        return err(format!("{key}.timeout"), "a timeout of 0 fails every call; omit it for no timeout");
+    }
+    let retry = c.retry.as_ref().map(|r| retry(r, &format!("{key}.retry"))).transpose()?;
+    let fallback = match &c.fallback {
+        None => None,
+        Some(FallbackSpec::Cache(v) | FallbackSpec::Default(v)) => Some(Fallback {
+            value: fraction(&format!("{key}.fallback.value"), v.value.unwrap_or(0.5))?,
+            latency: v.latency.map_or(SimTime::ZERO, |l| l.time()),
+        }),
+    };
+    let hedge = c.hedge.as_ref().map(|h| hedge(h, &format!("{key}.hedge"))).transpose()?;
+    Ok(CallPolicy {
+        timeout,
+        deadline_fraction: fraction(&format!("{key}.deadline_fraction"), c.deadline_fraction.unwrap_or(0.8))?,
+        retry,
+        fallback,
+        hedge,
+        degraded_value: fraction(&format!("{key}.degraded_value"), c.degraded_value.unwrap_or(0.5))?,
+    })
+}
+
+fn hedge(h: &HedgeSpec, key: &str) -> Result<HedgeConfig> {
+    let delay = match (h.delay, h.percentile) {
+        (Some(d), None) => HedgeDelay::Fixed(d.time()),
+        (None, Some(p)) if p > 0.0 && p < 1.0 => HedgeDelay::Percentile(p * 100.0),
+        (None, Some(p)) => {
+            return err(format!("{key}.percentile"), format!("{p} is not a quantile in (0, 1), e.g. 0.95"));
+        }
+        _ => return err(key, "give `delay` (e.g. 50ms) or `percentile` (e.g. 0.95), not both"),
+    };
+    let max_hedges = h.max.unwrap_or(1);
+    if max_hedges == 0 || max_hedges > MAX_HEDGES {
+        return err(format!("{key}.max"), format!("backups per attempt must be between 1 and {MAX_HEDGES}"));
+    }
+    Ok(HedgeConfig { delay, max_hedges })
+}
+
+fn retry(r: &RetrySpec, key: &str) -> Result<RetryConfig> {
+    let mut cfg = match r.preset {
+        None => RetryConfig::default(),
+        Some(Preset::Envoy) => RetryConfig::envoy(),
+        Some(Preset::Resilience4j) => RetryConfig::resilience4j(),
+        Some(Preset::Finagle) => RetryConfig::finagle(),
+        Some(Preset::Grpc) => RetryConfig::grpc(),
+        Some(Preset::AwsSdk) => RetryConfig::aws_sdk(),
+    };
+    if let Some(n) = r.max_attempts {
+        if n == 0 || n > MAX_ATTEMPTS {
+            return err(
+                format!("{key}.max_attempts"),
+                format!("max_attempts counts the first attempt: 1..{MAX_ATTEMPTS}"),
+            );
+        }
+        cfg.max_attempts = n;
+        cfg.per_outcome = None;
+    }
+    if let Some(b) = &r.backoff {
+        cfg.backoff = match b {
+            BackoffSpec::None => Backoff::None,
+            BackoffSpec::Fixed { delay } => Backoff::Fixed { delay: delay.time() },
+            BackoffSpec::Linear { base, step } => Backoff::Linear { base: base.time(), step: step.time() },
+            BackoffSpec::Exponential { base, multiplier, cap } => {
+                if !multiplier.is_finite() || *multiplier < 1.0 {
+                    return err(format!("{key}.backoff.exponential.multiplier"), "the multiplier must be at least 1");
+                }
+                if cap < base {
+                    return err(format!("{key}.backoff.exponential.cap"), "cap is below base");
+                }
+                Backoff::Exponential { base: base.time(), multiplier: *multiplier, cap: cap.time() }
+            }
+        };
+    }
+    if let Some(j) = &r.jitter {
+        cfg.jitter = match j {
+            JitterSpec::None => Jitter::None,
+            JitterSpec::Full => Jitter::Full,
+            JitterSpec::Equal => Jitter::Equal,
+            JitterSpec::Decorrelated => Jitter::Decorrelated,
+            JitterSpec::Proportional { fraction: f } => {
+                Jitter::Proportional { fraction: fraction(&format!("{key}.jitter.proportional.fraction"), *f)? }
+            }
+        };
+    }
+    if let Some(on) = &r.retry_on {
+        let mut set = RetryOn { error: false, timeout: false, rejected: false, short_circuited: false };
+        for k in on {
+            match k {
+                OutcomeKind::Error => set.error = true,
+                OutcomeKind::Timeout => set.timeout = true,
+                OutcomeKind::Rejected => set.rejected = true,
+                OutcomeKind::ShortCircuited => set.short_circuited = true,
+            }
+        }
+        cfg.retry_on = set;
+    }
+    if let Some(b) = &r.budget {
+        cfg.budget = Some(budget(b, &format!("{key}.budget"))?);
+    }
+    Ok(cfg)
+}
+
+fn budget(b: &BudgetSpec, key: &str) -> Result<BudgetConfig> {
+    let finagle = b.ratio.is_some() || b.min_per_s.is_some() || b.ttl.is_some();
+    let envoy = b.percent_of_active.is_some() || b.min_concurrency.is_some();
+    match (finagle, envoy) {
+        (true, false) => {
+            let ratio = b.ratio.unwrap_or(0.2);
+            if !ratio.is_finite() || ratio < 0.0 {
+                return err(format!("{key}.ratio"), "the ratio must be >= 0 (0.2 = retries up to 20% of requests)");
+            }
+            let min_per_s = b.min_per_s.unwrap_or(10.0);
+            if !min_per_s.is_finite() || min_per_s < 0.0 {
+                return err(format!("{key}.min_per_s"), "min_per_s must be >= 0");
+            }
+            let ttl = b.ttl.map_or(SimTime::from_secs(10), |t| t.time());
+            if ttl == SimTime::ZERO {
+                return err(format!("{key}.ttl"), "ttl must be longer than 0");
+            }
+            Ok(BudgetConfig::Ratio { ratio, min_per_s, ttl })
+        }
+        (false, true) => {
+            let percent = b.percent_of_active.unwrap_or(0.2);
+            Ok(BudgetConfig::Concurrency {
+                percent: fraction(&format!("{key}.percent_of_active"), percent)?,
+                min_concurrency: b.min_concurrency.unwrap_or(3),
+            })
+        }
+        (true, true) => {
+            err(key, "mix of Finagle keys (ratio, min_per_s, ttl) and Envoy keys (percent_of_active, min_concurrency)")
+        }
+        (false, false) => err(key, "give `ratio` and `min_per_s` (Finagle) or `percent_of_active` (Envoy)"),
+    }
+}
+
+fn window(spec: Option<&WindowSpec>, base: WindowConfig, key: &str) -> Result<WindowConfig> {
+    let mut w = base;
+    let Some(s) = spec else { return Ok(w) };
+    let percent = |k: &str, v: f64| {
+        if v > 0.0 && v <= 100.0 {
+            Ok(v)
+        } else {
+            err(format!("{key}.{k}"), format!("{v} is not a percentage in (0, 100]"))
+        }
+    };
+    if let Some(v) = s.size {
+        if v == 0 || v > 1_000_000 {
+            return err(format!("{key}.size"), "the window size must be between 1 and 1000000");
+        }
+        w.window_size = v;
+    }
+    if let Some(v) = s.failure_rate {
+        w.failure_rate_threshold = percent("failure_rate", v)?;
+    }
+    if let Some(v) = s.slow_call_rate {
+        w.slow_call_rate_threshold = percent("slow_call_rate", v)?;
+    }
+    if let Some(v) = s.slow_call_duration {
+        w.slow_call_duration = v.time();
+    }
+    if let Some(v) = s.minimum_calls {
+        w.minimum_number_of_calls = v.max(1);
+    }
+    if let Some(v) = s.half_open_calls {
+        w.permitted_calls_in_half_open = v.max(1);
+    }
+    if let Some(v) = s.open_for {
+        w.wait_in_open = v.time();
+    }
+    if let Some(v) = s.automatic_transition {
+        w.automatic_transition = v;
+    }
+    if let Some(v) = s.max_wait_in_half_open {
+        w.max_wait_in_half_open = v.time();
+    }
+    Ok(w)
+}
+
+fn breaker(b: &BreakerSpec, key: &str) -> Result<BreakerConfig> {
+    let kinds = [b.consecutive.is_some(), b.count_window.is_some(), b.time_window.is_some()];
+    if kinds.iter().filter(|&&k| k).count() > 1 {
+        return err(key, "give one breaker kind: consecutive, count_window or time_window");
+    }
+    let preset = match b.preset {
+        None => None,
+        Some(Preset::Resilience4j) => Some(BreakerConfig::resilience4j()),
+        Some(p) => {
+            return err(format!("{key}.preset"), format!("{p:?} has no client-side circuit breaker"))
+                .map_err(|e| e.with_help("Envoy and Finagle eject outliers instead; use `resilience4j` or a kind"));
+        }
+    };
+    let base = match preset {
+        Some(BreakerConfig::CountWindow(w) | BreakerConfig::TimeWindow(w)) => w,
+        _ => WindowConfig::default(),
+    };
+    Ok(if let Some(c) = &b.consecutive {
+        let d = ConsecutiveConfig::default();
+        let failures = c.failures.unwrap_or(d.failures);
+        let successes = c.successes.unwrap_or(d.successes);
+        if failures == 0 || successes == 0 {
+            return err(format!("{key}.consecutive"), "failures and successes must be at least 1");
+        }
+        BreakerConfig::Consecutive(ConsecutiveConfig {
+            failures,
+            successes,
+            open_for: c.open_for.map_or(d.open_for, |t| t.time()),
+            permitted_calls_in_half_open: c.half_open_calls,
+        })
+    } else if b.time_window.is_some() {
+        BreakerConfig::TimeWindow(window(b.time_window.as_ref(), base, &format!("{key}.time_window"))?)
+    } else if b.count_window.is_some() || preset.is_some() {
+        BreakerConfig::CountWindow(window(b.count_window.as_ref(), base, &format!("{key}.count_window"))?)
+    } else {
+        return err(key, "give a kind (consecutive, count_window, time_window) or `preset: resilience4j`");
+    })
+}
+
+/// The edge-level policies declared on call `c` at `key` (breaker, limiter, bulkhead,
+/// retry budget).
+pub fn edge_policy(c: &CallSpec, key: &str) -> Result<EdgePolicy> {
+    let mut p = EdgePolicy::default();
+    for o in [Outcome::Error, Outcome::Timeout, Outcome::Rejected] {
+        p.failure_on[o as usize] = true;
+    }
+    if let Some(b) = &c.breaker {
+        p.breaker = Some(breaker(b, &format!("{key}.breaker"))?);
+        if let Some(on) = &b.failure_on {
+            p.failure_on = [false; 6];
+            for k in on {
+                p.failure_on[outcome(*k) as usize] = true;
+            }
+        }
+    }
+    if let Some(r) = &c.rate_limit {
+        let rate = r.rate.per_sec();
+        if rate <= 0.0 {
+            return err(format!("{key}.rate_limit.rate"), "a rate limit of 0 refuses every call");
+        }
+        let burst = r.burst.unwrap_or_else(|| rate.ceil().max(1.0).min(f64::from(u32::MAX)) as u32).max(1);
+        p.rate_limit = Some(TokenBucketConfig::from_rate(rate, burst));
+    }
+    if let Some(b) = &c.bulkhead {
+        if b.max_concurrent == 0 {
+            return err(format!("{key}.bulkhead.max_concurrent"), "a bulkhead of 0 refuses every call");
+        }
+        p.bulkhead = Some(BulkheadConfig::new(b.max_concurrent, b.max_wait.map_or(SimTime::ZERO, |t| t.time())));
+    }
+    p.budget = c
+        .retry
+        .as_ref()
+        .and_then(|r| r.budget.as_ref())
+        .map(|b| budget(b, &format!("{key}.retry.budget")))
+        .transpose()?;
+    if p.budget.is_none()
+        && let Some(r) = &c.retry
+        && r.budget.is_none()
+        && let Ok(cfg) = retry(r, key)
+    {
+        p.budget = cfg.budget;
+    }
+    p.track_latency = matches!(c.hedge, Some(HedgeSpec { percentile: Some(_), .. }));
+    Ok(p)
+}
