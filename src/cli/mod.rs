@@ -52,10 +52,10 @@ impl ScenarioArgs {
     pub(crate) fn load(&self) -> Result<Scenario, ScenarioError> {
         let mut set = self.set.clone();
         if let Some(seed) = self.seed {
-            set.push(Override { key: "seed".into(), value: seed.to_string() });
+            set.push(Override::from_flag("--seed", "seed", seed));
         }
         if let Some(r) = self.replications {
-            set.push(Override { key: "replications".into(), value: r.to_string() });
+            set.push(Override::from_flag("--replications", "replications", r));
         }
         load_file(&self.scenario, &set)
     }
@@ -73,6 +73,28 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Theory(a) => theory::theory(a),
     }
+}
+
+/// Most worker threads `--jobs` accepts.
+pub(crate) const MAX_JOBS: u64 = 1024;
+
+/// `--jobs`: 1..=MAX_JOBS threads.
+pub(crate) fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.parse::<u64>() {
+        Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(n as usize),
+        _ => Err(format!("expected a number of threads from 1 to {MAX_JOBS}")),
+    }
+}
+
+/// The default output folder for a scenario: `out/<name>`, with the name reduced to
+/// characters that cannot leave `out/` (no separators, no leading dots).
+pub(crate) fn default_out(name: &str) -> PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .collect();
+    let safe = safe.trim_start_matches('.');
+    PathBuf::from("out").join(if safe.is_empty() { "scenario" } else { safe })
 }
 
 /// Prints to stdout; a closed pipe (`resim ... | head`) is not an error.

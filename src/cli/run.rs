@@ -18,7 +18,7 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Worker threads for replications (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_jobs)]
     jobs: Option<usize>,
     /// Print nothing but errors.
     #[arg(long, short)]
@@ -29,7 +29,9 @@ pub(crate) struct RunArgs {
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     let scenario = args.scenario.load().map_err(|e| e.to_string())?;
     let model = &scenario.model;
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("out").join(&model.name));
+    let out = args.out.clone().unwrap_or_else(|| super::default_out(&model.name));
+    // Fail before simulating if the report could not be written.
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot write into the output folder {}: {e}", out.display()))?;
     #[allow(clippy::disallowed_methods)] // wall time for the terminal only, never in the report
     let started = Instant::now();
     let report = run_model(model, &RunOptions { jobs: args.jobs });

@@ -18,7 +18,7 @@ pub(crate) struct TheoryArgs {
     #[arg(long)]
     no_run: bool,
     /// Worker threads for replications (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_jobs)]
     jobs: Option<usize>,
 }
 

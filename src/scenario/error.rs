@@ -56,13 +56,44 @@ impl fmt::Display for ScenarioError {
         if let Some(src) = &self.source_line {
             let num = self.line.to_string();
             let pad = " ".repeat(num.len());
-            write!(f, "\n{pad} |\n{num} | {src}\n{pad} | {}^", " ".repeat(self.column.saturating_sub(1)))?;
+            let (shown, caret) = snippet(src, self.column);
+            write!(f, "\n{pad} |\n{num} | {shown}\n{pad} | {}^", " ".repeat(caret))?;
         }
         if let Some(help) = &self.help {
             write!(f, "\n  = help: {help}")?;
         }
         Ok(())
     }
+}
+
+/// Most characters of a source line shown around the error column.
+const SNIPPET_WIDTH: usize = 100;
+
+/// A window of at most [`SNIPPET_WIDTH`] characters of `line` around 1-based `column`,
+/// with control characters escaped (a file must not drive the terminal), and the
+/// caret's offset in it.
+fn snippet(line: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    let col = column.saturating_sub(1).min(chars.len());
+    let start = col.saturating_sub(SNIPPET_WIDTH / 2);
+    let end = (start + SNIPPET_WIDTH).min(chars.len());
+    let mut shown = String::new();
+    let mut caret = 0;
+    if start > 0 {
+        shown.push('…');
+        caret += 1;
+    }
+    for (i, &c) in chars[start..end].iter().enumerate() {
+        let piece: String = if c.is_control() && c != '\t' { c.escape_default().collect() } else { c.to_string() };
+        if start + i < col {
+            caret += piece.chars().count();
+        }
+        shown.push_str(&piece);
+    }
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, caret)
 }
 
 /// The closest of `candidates` to `word`, if it is close enough to be a likely typo.

@@ -29,6 +29,23 @@ pub struct Override {
     pub key: String,
     /// The value, parsed as YAML (`8`, `2s`, `{ exponential: { mean: 5ms } }`).
     pub value: String,
+    /// The command-line option it came from, when not `--set` (e.g. `--seed`).
+    pub flag: Option<&'static str>,
+}
+
+impl Override {
+    /// An override that came from a dedicated option such as `--seed`.
+    pub fn from_flag(flag: &'static str, key: &str, value: impl ToString) -> Self {
+        Override { key: key.to_owned(), value: value.to_string(), flag: Some(flag) }
+    }
+
+    /// How messages name it: `--set services.api.servers` or `--seed`.
+    pub fn label(&self) -> String {
+        match self.flag {
+            Some(flag) => flag.to_owned(),
+            None => format!("--set {}", self.key),
+        }
+    }
 }
 
 impl std::str::FromStr for Override {
@@ -40,7 +57,7 @@ impl std::str::FromStr for Override {
         if key.is_empty() || key.split('.').any(str::is_empty) {
             return Err(format!("`{key}` is not a dotted key path (e.g. services.api.servers)"));
         }
-        Ok(Override { key: key.to_owned(), value: value.trim().to_owned() })
+        Ok(Override { key: key.to_owned(), value: value.trim().to_owned(), flag: None })
     }
 }
 
@@ -52,6 +69,9 @@ pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, Scenar
         e
     };
     let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read the scenario: {e}"), "check the path"))?;
+    if meta.is_dir() {
+        return Err(fail("cannot read the scenario: it is a directory".into(), "give a .yaml or .json scenario file"));
+    }
     if meta.len() > MAX_FILE_BYTES {
         return Err(fail(
             format!("the file is {} bytes; scenarios are limited to {MAX_FILE_BYTES} bytes", meta.len()),
@@ -64,6 +84,11 @@ pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, Scenar
 }
 
 /// Parses and validates scenario `text`; `file` is only used in messages.
+///
+/// The file is always parsed as written first, so its own mistakes are reported at
+/// their line and column whether or not overrides are given. Overrides are then applied
+/// to the parsed tree, which is read again by the same YAML reader (as JSON text, a
+/// subset of YAML), so a file that checks alone reads the same way with overrides.
 pub fn load_str(text: &str, file: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
     let locate = |mut e: ScenarioError, tree: Option<&Located>| {
         e.file = file.to_owned();
@@ -79,25 +104,50 @@ pub fn load_str(text: &str, file: &Path, overrides: &[Override]) -> Result<Scena
         e
     };
     let tree: Located = serde_saphyr::from_str(text).map_err(|e| locate(from_yaml_error(&e, None), None))?;
-    let spec = if overrides.is_empty() {
-        serde_saphyr::from_str::<ScenarioSpec>(text)
-            .map_err(|e| locate(from_yaml_error(&e, Some(&tree)), Some(&tree)))?
-    } else {
+    let mut spec = serde_saphyr::from_str::<ScenarioSpec>(text)
+        .map_err(|e| locate(from_yaml_error(&e, Some(&tree)), Some(&tree)))?;
+    if !overrides.is_empty() {
         let mut doc = tree.to_json();
         for o in overrides {
-            apply_override(&mut doc, o).map_err(|e| set_error(file, e))?;
+            apply_override(&mut doc, o).map_err(|e| set_error(file, e, &o.label()))?;
         }
-        serde_json::from_value::<ScenarioSpec>(doc).map_err(|e| set_error(file, from_override_error(&e, overrides)))?
-    };
-    let model = validate(&spec).map_err(|e| {
-        if overrides.iter().any(|o| e.key.starts_with(&o.key)) { set_error(file, e) } else { locate(e, Some(&tree)) }
+        spec = serde_saphyr::from_str::<ScenarioSpec>(&doc.to_string()).map_err(|e| {
+            let (key, label) = blame(&from_yaml_error(&e, None), overrides);
+            let mut err = from_yaml_error(&e, None);
+            err.key = key;
+            (err.line, err.column) = (0, 0);
+            set_error(file, err, &label)
+        })?;
+    }
+    let model = validate(&spec).map_err(|e| match overrides.iter().rev().find(|o| e.key.starts_with(&o.key)) {
+        Some(o) => {
+            let label = o.label();
+            set_error(file, e, &label)
+        }
+        None => locate(e, Some(&tree)),
     })?;
     Ok(Scenario { spec, model })
 }
 
-fn set_error(file: &Path, mut e: ScenarioError) -> ScenarioError {
+/// The key and flag to blame for an error that appeared only after overrides: the
+/// override that introduced an unknown name, else the last one.
+fn blame(e: &ScenarioError, overrides: &[Override]) -> (String, String) {
+    let unknown = e.message.split('`').nth(1).unwrap_or_default();
+    let o = overrides
+        .iter()
+        .rev()
+        .find(|o| !unknown.is_empty() && o.key.split('.').any(|s| s == unknown))
+        .or_else(|| overrides.last());
+    o.map_or((String::new(), "--set".into()), |o| (o.key.clone(), o.label()))
+}
+
+fn set_error(file: &Path, mut e: ScenarioError, label: &str) -> ScenarioError {
     e.file = file.to_owned();
-    e.message = format!("{} (after --set)", e.message);
+    let from_set = label.starts_with("--set");
+    if !e.key.starts_with("--") {
+        e.key = if from_set { label.to_owned() } else { format!("{label} ({})", e.key) };
+    }
+    e.message = if from_set { format!("{} (after --set)", e.message) } else { format!("{} (from {label})", e.message) };
     e
 }
 
@@ -117,8 +167,8 @@ fn from_yaml_error(err: &serde_saphyr::Error, tree: Option<&Located>) -> Scenari
         Some(tree) => match unknown.as_deref().filter(|_| raw.starts_with("unknown field")) {
             Some(name) => tree.path_of_key_after(name, at).unwrap_or_else(|| tree.path_at(at)),
             None if raw.starts_with("missing field") => {
-                let base = tree.path_at(at);
                 let field = raw.split('`').nth(1).unwrap_or_default();
+                let base = tree.map_missing(field, at);
                 if base.is_empty() { field.to_owned() } else { format!("{base}.{field}") }
             }
             None => tree.path_at(at),
@@ -151,28 +201,33 @@ fn explain(raw: &str) -> (String, Option<String>, Option<String>) {
             return (message, help, Some(name));
         }
     }
+    if let Some(rest) = raw.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        return (
+            format!("duplicate key `{key}`: each key may appear once in a mapping"),
+            Some("remove or rename one of them".into()),
+            None,
+        );
+    }
+    for (ty, range) in [("u32", "0 to 4294967295"), ("u64", "0 to 18446744073709551615"), ("u16", "0 to 65535")] {
+        if raw == format!("invalid {ty}") {
+            return (format!("expected a whole number from {range}"), None, None);
+        }
+    }
+    if raw.starts_with("budget breached") {
+        return (
+            "the document is too large or too deeply nested (alias expansion or nesting limit)".into(),
+            None,
+            None,
+        );
+    }
     (raw.to_owned(), None, None)
-}
-
-fn from_override_error(err: &serde_json::Error, overrides: &[Override]) -> ScenarioError {
-    let raw = err.to_string();
-    let raw = raw.split(" at line ").next().unwrap_or(&raw);
-    let (message, help, unknown) = explain(raw);
-    // Blame the override that introduced the unknown name, else the last one.
-    let key = unknown
-        .and_then(|u| overrides.iter().find(|o| o.key.split('.').any(|s| s == u)).map(|o| o.key.clone()))
-        .or_else(|| overrides.last().map(|o| o.key.clone()))
-        .unwrap_or_default();
-    let mut e = ScenarioError::at_key(format!("--set {key}"), message);
-    e.help = help;
-    e
 }
 
 /// Sets `o.key` in `doc` to `o.value`, creating maps along the way.
 fn apply_override(doc: &mut Value, o: &Override) -> Result<(), ScenarioError> {
-    let value: Value = serde_saphyr::from_str(&o.value).map_err(|e| {
-        ScenarioError::at_key(format!("--set {}", o.key), format!("the value `{}` is not valid YAML: {e}", o.value))
-    })?;
+    let value: Value = serde_saphyr::from_str(&o.value)
+        .map_err(|e| ScenarioError::at_key(o.label(), format!("the value `{}` is not valid YAML: {e}", o.value)))?;
     let mut here = doc;
     let segs: Vec<&str> = o.key.split('.').collect();
     for (i, seg) in segs.iter().enumerate() {
@@ -198,7 +253,7 @@ fn apply_override(doc: &mut Value, o: &Override) -> Result<(), ScenarioError> {
             }
             _ => {
                 return Err(ScenarioError::at_key(
-                    format!("--set {}", o.key),
+                    o.label(),
                     format!("`{}` is a plain value, so it has no key `{seg}`", segs[..i].join(".")),
                 ));
             }

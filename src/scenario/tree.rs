@@ -157,6 +157,30 @@ impl Located {
             .map(|(p, _)| p)
     }
 
+    /// The path of the innermost mapping that encloses `at` and lacks `field`: where a
+    /// "missing field" error belongs. A node encloses the positions from its start up to
+    /// the start of the next node that is not its descendant.
+    pub fn map_missing(&self, field: &str, at: (usize, usize)) -> String {
+        let nodes = self.walk();
+        let mut best = String::new();
+        for (i, (path, node)) in nodes.iter().enumerate() {
+            let Node::Map(entries) = &node.node else { continue };
+            if entries.iter().any(|(k, _)| k == field) {
+                continue;
+            }
+            let prefix = format!("{path}.");
+            let end = nodes[i + 1..]
+                .iter()
+                .find(|(p, _)| !(path.is_empty() || p.starts_with(&prefix)))
+                .map_or((usize::MAX, usize::MAX), |(_, n)| n.at);
+            // Block mappings enclose only what is indented at least as far as they are.
+            if node.at <= at && at < end && at.1 >= node.at.1 && path.len() >= best.len() {
+                best = path.clone();
+            }
+        }
+        best
+    }
+
     /// This tree as a JSON value.
     pub fn to_json(&self) -> Value {
         match &self.node {

@@ -189,6 +189,15 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
                     return err(format!("{ckey}.users"), format!("users must be between 1 and {MAX_USERS}"));
                 }
                 let think = dist(&c.think_time, &format!("{ckey}.think_time"))?;
+                if matches!(think, Dist::Constant(SimTime::ZERO))
+                    && matches!(services[target].service_time, Dist::Constant(SimTime::ZERO))
+                {
+                    return err(
+                        format!("{ckey}.think_time"),
+                        "zero think time and zero service time: simulated time would never advance",
+                    )
+                    .map_err(|e| e.with_help("give the users a think time above 0"));
+                }
                 Arrivals::Closed { users: c.users, think }
             }
         };
@@ -332,8 +341,11 @@ fn service(
         routes.push(Route { to: id_of(&format!("{rkey}.to"), &r.to)?, probability: r.probability });
     }
     if total > 1.0 + 1e-9 {
-        return err(format!("{key}.routes"), format!("route probabilities add up to {total}, more than 1"))
-            .map_err(|e| e.with_help("the remainder (1 - sum) is the chance of leaving; lower some probabilities"));
+        return err(
+            format!("{key}.routes"),
+            format!("route probabilities add up to {}, more than 1", (total * 1e9).round() / 1e9),
+        )
+        .map_err(|e| e.with_help("the remainder (1 - sum) is the chance of leaving; lower some probabilities"));
     }
     let balancer = match s.load_balancer {
         BalancerSpec::RoundRobin => Balancer::RoundRobin,
