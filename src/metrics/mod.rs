@@ -102,8 +102,38 @@ pub struct ServiceMetrics {
     pub wait_sum: u128,
     /// Sojourn times of completed requests.
     pub sojourn: LatencyHistogram,
-    /// Gauge integrals, summed over instances.
+    /// Refused by the service's token bucket.
+    pub rate_limited: u64,
+    /// Refused or dropped by load shedding.
+    pub shed: u64,
+    /// Refused by the adaptive concurrency limit.
+    pub concurrency_limited: u64,
+    /// Refused because no pool serves the request's class.
+    pub no_pool: u64,
+    /// Per worker pool (one pool when none are declared), summed over instances.
+    pub pools: Vec<PoolMetrics>,
+}
+
+/// One worker pool of a service, summed over its instances.
+#[derive(Clone, Debug, Default)]
+pub struct PoolMetrics {
+    /// Requests offered to the pool.
+    pub arrivals: u64,
+    /// Refused because the pool was full.
+    pub rejected: u64,
+    /// Served.
+    pub completed: u64,
+    /// Gauge integrals.
     pub areas: Areas,
+}
+
+impl Areas {
+    /// Adds `other`.
+    pub fn add(&mut self, other: &Areas) {
+        self.in_system += other.in_system;
+        self.queue += other.queue;
+        self.busy += other.busy;
+    }
 }
 
 impl ServiceMetrics {
@@ -117,7 +147,23 @@ impl ServiceMetrics {
         self.sojourn_sum = 0;
         self.wait_sum = 0;
         self.sojourn.reset();
-        self.areas = Areas::default();
+        self.rate_limited = 0;
+        self.shed = 0;
+        self.concurrency_limited = 0;
+        self.no_pool = 0;
+        self.pools.iter_mut().for_each(|p| *p = PoolMetrics::default());
+    }
+
+    /// Empty metrics for a service with `pools` pools.
+    pub fn new(pools: usize) -> Self {
+        Self { pools: vec![PoolMetrics::default(); pools], ..Self::default() }
+    }
+
+    /// Gauge integrals of the whole service.
+    pub fn areas(&self) -> Areas {
+        let mut a = Areas::default();
+        self.pools.iter().for_each(|p| a.add(&p.areas));
+        a
     }
 
     /// Records a request leaving a worker.
@@ -262,6 +308,23 @@ pub struct ReplicationResult {
     pub edges: Vec<EdgeMetrics>,
     /// Per edge, the breaker's record (None without a breaker).
     pub breakers: Vec<Option<BreakerSnapshot>>,
+    /// Per service, the degradation record (None without degradation levels).
+    pub degradation: Vec<Option<DegradationSnapshot>>,
+    /// Per service, the mean concurrency limit over instances at the end (None without one).
+    pub concurrency_limit: Vec<Option<f64>>,
+}
+
+/// Time spent at each degradation level.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DegradationSnapshot {
+    /// Level names, in order.
+    pub levels: Vec<String>,
+    /// Time at each level.
+    pub time_in_level: Vec<SimTime>,
+    /// Time-weighted mean value of the levels.
+    pub mean_value: f64,
+    /// Level changes.
+    pub transitions: u64,
 }
 
 /// A circuit breaker's record over the measured window.

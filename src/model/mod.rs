@@ -17,8 +17,11 @@ pub use dist::Dist;
 use crate::engine::SimTime;
 use crate::policy::breaker::BreakerConfig;
 use crate::policy::bulkhead::BulkheadConfig;
+use crate::policy::concurrency::{AimdConfig, Gradient2Config};
+use crate::policy::degradation::DegradationConfig;
 use crate::policy::rate_limit::TokenBucketConfig;
 use crate::policy::retry::{BudgetConfig, HedgeConfig, RetryConfig};
+use crate::policy::shed::ShedConfig;
 
 /// Index of a service in [`Model::services`].
 pub type ServiceId = usize;
@@ -48,6 +51,8 @@ pub struct Model {
     pub edges: Vec<Edge>,
     /// Workloads, in file order.
     pub workloads: Vec<Workload>,
+    /// Request class names; id 0 is `default`.
+    pub classes: Vec<String>,
 }
 
 impl Model {
@@ -72,9 +77,9 @@ impl Model {
 pub struct Service {
     /// Name.
     pub name: String,
-    /// Workers per instance (c).
+    /// Workers per instance (c), all pools together.
     pub servers: u32,
-    /// Most requests inside one instance (K); `None` is unbounded.
+    /// Most requests inside one instance (K); `None` is unbounded or pooled.
     pub capacity: Option<u32>,
     /// Per-request processing time of a worker.
     pub service_time: Dist,
@@ -88,6 +93,38 @@ pub struct Service {
     pub routes: Vec<Route>,
     /// Drop a queued request whose deadline has passed instead of serving it.
     pub deadline_propagation: bool,
+    /// Worker pools of each instance (one pool, `default`, when none are declared).
+    pub pools: Vec<Pool>,
+    /// Pool serving each request class (indexed by class id); `None` = refused.
+    pub pool_of_class: Vec<Option<u16>>,
+    /// Token bucket in front of the service.
+    pub rate_limit: Option<TokenBucketConfig>,
+    /// Load shedding at each station.
+    pub shed: Option<ShedConfig>,
+    /// Adaptive concurrency limit per instance.
+    pub concurrency: Option<ConcurrencyConfig>,
+    /// Degradation levels and how often they are evaluated.
+    pub degradation: Option<(DegradationConfig, SimTime)>,
+}
+
+/// A partition of an instance's workers.
+#[derive(Clone, Debug)]
+pub struct Pool {
+    /// Name.
+    pub name: String,
+    /// Workers (c).
+    pub servers: u32,
+    /// Capacity (K); `None` is unbounded.
+    pub capacity: Option<u32>,
+}
+
+/// Which adaptive concurrency limit.
+#[derive(Clone, Copy, Debug)]
+pub enum ConcurrencyConfig {
+    /// AIMD.
+    Aimd(AimdConfig),
+    /// Gradient2.
+    Gradient(Gradient2Config),
 }
 
 /// Load-balancing strategy.
@@ -201,6 +238,8 @@ pub struct Workload {
     pub arrivals: Arrivals,
     /// The user gives up after this long (outcome `timeout`); calls inherit the budget.
     pub deadline: Option<SimTime>,
+    /// Request class id (index into [`Model::classes`]).
+    pub class: u16,
 }
 
 /// How a workload's requests arrive.

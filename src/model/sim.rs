@@ -19,15 +19,20 @@
 //! work) unless it propagates deadlines and drops it from its queue.
 
 use crate::engine::{EventQueue, Process, RngStreams, SimTime, Stream, run_until};
-use crate::metrics::{BreakerSnapshot, EdgeMetrics, Outcome, ReplicationResult, ServiceMetrics, WorkloadMetrics};
+use crate::metrics::{
+    BreakerSnapshot, DegradationSnapshot, EdgeMetrics, Outcome, ReplicationResult, ServiceMetrics, WorkloadMetrics,
+};
 use crate::policy::breaker::CircuitBreaker;
 use crate::policy::bulkhead::{Acquire, Bulkhead};
+use crate::policy::concurrency::{AdaptiveLimit, Aimd, Gradient2, Limiter};
+use crate::policy::degradation::{Degradation, Signals};
 use crate::policy::rate_limit::TokenBucket;
 use crate::policy::retry::{Budget, HedgeDelay, LatencyWindow, RetryDecision, RetryState};
+use crate::policy::shed::Shedder;
 
 use super::dist::{index, unit};
 use super::station::{Admission, ReqId, Station};
-use super::{Arrivals, Balancer, Call, Model, ServiceId, WorkloadId};
+use super::{Arrivals, Balancer, Call, ConcurrencyConfig, Model, ServiceId, WorkloadId};
 
 /// Index of a call in the call slab.
 type CallId = u32;
@@ -74,6 +79,8 @@ struct Req {
     failed: bool,
     /// Share of full value this answer carries (1 = ok; below 1 = degraded).
     value: f64,
+    /// Request class (selects the worker pool).
+    class: u16,
 }
 
 /// A logical call: every attempt, hedge, backoff and fallback of one call site.
@@ -126,6 +133,8 @@ enum Event {
     Fallback(CallId, u32),
     /// A breaker's automatic OPEN -> HALF_OPEN transition is due.
     BreakerTimer(u32),
+    /// Evaluate a service's degradation level.
+    DegradeTick(u32),
     /// Measurement starts: reset every statistic.
     WarmupEnd,
 }
@@ -153,6 +162,17 @@ struct EdgeState {
     timer_at: Option<SimTime>,
 }
 
+/// Server-side policy state of one service.
+struct ServiceState {
+    limiter: Option<TokenBucket>,
+    degradation: Option<Degradation>,
+    /// Signals gathered since the last degradation tick.
+    window_completed: u64,
+    window_failed: u64,
+    window_busy: u128,
+    recent: Option<LatencyWindow>,
+}
+
 /// The state of one replication.
 struct Simulation<'m> {
     model: &'m Model,
@@ -170,6 +190,13 @@ struct Simulation<'m> {
     service_rng: Vec<ServiceStreams>,
     workload_rng: Vec<Stream>,
     edge_state: Vec<EdgeState>,
+    service_state: Vec<ServiceState>,
+    /// Adaptive concurrency limiter per instance (indexed like `first_instance`).
+    limiters: Vec<Option<Limiter>>,
+    /// First global instance index of each service.
+    first_instance: Vec<u32>,
+    /// Shedder per station.
+    shedders: Vec<Option<Shedder>>,
     services: Vec<ServiceMetrics>,
     workloads: Vec<WorkloadMetrics>,
     edges: Vec<EdgeMetrics>,
@@ -188,13 +215,38 @@ impl<'m> Simulation<'m> {
     fn new(model: &'m Model, replication: u32) -> Self {
         let streams = RngStreams::new(model.seed, u64::from(replication));
         let mut stations = Vec::new();
+        let mut shedders = Vec::new();
+        let mut limiters = Vec::new();
         let mut first_station = Vec::with_capacity(model.services.len());
+        let mut first_instance = Vec::with_capacity(model.services.len());
         for s in &model.services {
             first_station.push(stations.len() as u32);
+            first_instance.push(limiters.len() as u32);
             for _ in 0..s.instances {
-                stations.push(Station::new(s.servers, s.capacity.unwrap_or(u32::MAX)));
+                for p in &s.pools {
+                    stations.push(Station::new(p.servers, p.capacity.unwrap_or(u32::MAX)));
+                    shedders.push(s.shed.map(Shedder::new));
+                }
+                limiters.push(s.concurrency.map(|c| {
+                    Limiter::new(match c {
+                        ConcurrencyConfig::Aimd(a) => AdaptiveLimit::Aimd(Aimd::new(a)),
+                        ConcurrencyConfig::Gradient(g) => AdaptiveLimit::Gradient2(Gradient2::new(g)),
+                    })
+                }));
             }
         }
+        let service_state = model
+            .services
+            .iter()
+            .map(|s| ServiceState {
+                limiter: s.rate_limit.map(TokenBucket::new),
+                degradation: s.degradation.as_ref().and_then(|(c, _)| Degradation::new(c.clone()).ok()),
+                window_completed: 0,
+                window_failed: 0,
+                window_busy: 0,
+                recent: s.degradation.as_ref().map(|_| LatencyWindow::new(HEDGE_WINDOW)),
+            })
+            .collect();
         let service_rng = model
             .services
             .iter()
@@ -235,11 +287,20 @@ impl<'m> Simulation<'m> {
             service_rng,
             workload_rng,
             edge_state,
-            services: vec![ServiceMetrics::default(); model.services.len()],
+            service_state,
+            limiters,
+            first_instance,
+            shedders,
+            services: model.services.iter().map(|s| ServiceMetrics::new(s.pools.len())).collect(),
             workloads: vec![WorkloadMetrics::new(model.warmup, model.window, model.windows()); model.workloads.len()],
             edges: vec![EdgeMetrics::default(); model.edges.len()],
         };
         sim.events.push(model.warmup, Event::WarmupEnd);
+        for (s, svc) in model.services.iter().enumerate() {
+            if let Some((_, interval)) = svc.degradation {
+                sim.events.push(interval, Event::DegradeTick(s as u32));
+            }
+        }
         for (w, wl) in model.workloads.iter().enumerate() {
             match &wl.arrivals {
                 Arrivals::Poisson(profile) => {
@@ -258,7 +319,7 @@ impl<'m> Simulation<'m> {
         sim
     }
 
-    fn new_req(&mut self, origin: Origin, deadline: SimTime) -> ReqId {
+    fn new_req(&mut self, origin: Origin, deadline: SimTime, class: u16) -> ReqId {
         let now = self.now;
         let mut req = Req {
             origin,
@@ -273,6 +334,7 @@ impl<'m> Simulation<'m> {
             pending: 0,
             failed: false,
             value: 1.0,
+            class,
         };
         match self.free.pop() {
             Some(id) => {
@@ -292,7 +354,7 @@ impl<'m> Simulation<'m> {
         self.workloads[w].arrivals += 1;
         let wl = &self.model.workloads[w];
         let deadline = wl.deadline.map_or(SimTime::MAX, |d| self.now + d);
-        let req = self.new_req(Origin::Workload(w), deadline);
+        let req = self.new_req(Origin::Workload(w), deadline, wl.class);
         if deadline < SimTime::MAX {
             let epoch = self.reqs[req as usize].epoch;
             self.events.push(deadline, Event::UserDeadline(req, epoch));
@@ -300,15 +362,19 @@ impl<'m> Simulation<'m> {
         self.arrive(req, wl.target);
     }
 
-    /// Picks the instance of service `s` that receives the next request.
-    fn pick_instance(&mut self, s: ServiceId) -> u32 {
-        let n = self.model.services[s].instances;
-        let first = self.first_station[s];
+    /// Picks the instance of service `s` for a request of pool `pool`; returns the
+    /// instance index. Load-aware balancers look at that pool's stations.
+    fn pick_instance(&mut self, s: ServiceId, pool: usize) -> u32 {
+        let svc = &self.model.services[s];
+        let n = svc.instances;
         if n == 1 {
-            return first;
+            return 0;
         }
+        let np = svc.pools.len();
+        let first = self.first_station[s] as usize + pool;
+        let load = |st: &[Station], i: usize| st[first + i * np].in_system();
         let rng = &mut self.service_rng[s].balancer;
-        let i = match self.model.services[s].balancer {
+        match svc.balancer {
             Balancer::RoundRobin => {
                 let i = self.round_robin[s];
                 self.round_robin[s] = (i + 1) % n;
@@ -316,10 +382,9 @@ impl<'m> Simulation<'m> {
             }
             Balancer::Random => index(rng, n as usize) as u32,
             Balancer::LeastOutstanding => {
-                let stations = &self.stations[first as usize..(first + n) as usize];
                 let mut best = 0;
-                for (i, st) in stations.iter().enumerate() {
-                    if st.in_system() < stations[best].in_system() {
+                for i in 1..n as usize {
+                    if load(&self.stations, i) < load(&self.stations, best) {
                         best = i;
                     }
                 }
@@ -328,60 +393,126 @@ impl<'m> Simulation<'m> {
             Balancer::PowerOfTwo => {
                 let a = index(rng, n as usize);
                 let b = (a + 1 + index(rng, n as usize - 1)) % n as usize;
-                let la = self.stations[first as usize + a].in_system();
-                let lb = self.stations[first as usize + b].in_system();
-                if lb < la { b as u32 } else { a as u32 }
+                if load(&self.stations, b) < load(&self.stations, a) { b as u32 } else { a as u32 }
             }
-        };
-        first + i
+        }
     }
 
-    /// Request `r` reaches service `s`.
+    /// Where station `station` of service `s` sits: (instance, pool).
+    fn station_place(&self, s: usize, station: u32) -> (usize, usize) {
+        let np = self.model.services[s].pools.len();
+        let off = (station - self.first_station[s]) as usize;
+        (off / np, off % np)
+    }
+
+    /// Refuses `r` at service `s` before it entered a station.
+    fn refuse(&mut self, r: ReqId, s: ServiceId) {
+        self.services[s].rejected += 1;
+        self.finish_job(r, Outcome::Rejected);
+    }
+
+    /// Request `r` reaches service `s`: rate limit, pool, balancer, concurrency limit,
+    /// shedding, then the station's own capacity.
     fn arrive(&mut self, r: ReqId, s: ServiceId) {
-        self.services[s].arrivals += 1;
-        let station = self.pick_instance(s);
         let now = self.now;
+        self.services[s].arrivals += 1;
         {
             let req = &mut self.reqs[r as usize];
             req.service = s as u32;
-            req.station = station;
             req.arrived = now;
             req.step = 0;
             req.pending = 0;
         }
-        match self.stations[station as usize].offer(now, r, &mut self.services[s].areas) {
+        if let Some(l) = self.service_state[s].limiter.as_mut()
+            && !l.try_acquire(now)
+        {
+            self.services[s].rate_limited += 1;
+            return self.refuse(r, s);
+        }
+        let svc = &self.model.services[s];
+        let Some(pool) = svc.pool_of_class[usize::from(self.reqs[r as usize].class)] else {
+            self.services[s].no_pool += 1;
+            return self.refuse(r, s);
+        };
+        let pool = usize::from(pool);
+        let instance = self.pick_instance(s, pool);
+        let station = self.first_station[s] + instance * svc.pools.len() as u32 + pool as u32;
+        self.reqs[r as usize].station = station;
+        self.services[s].pools[pool].arrivals += 1;
+        let li = (self.first_instance[s] + instance) as usize;
+        if let Some(l) = self.limiters[li].as_mut()
+            && !l.try_acquire()
+        {
+            self.services[s].concurrency_limited += 1;
+            return self.refuse(r, s);
+        }
+        let st = &self.stations[station as usize];
+        if st.saturated()
+            && let Some(sh) = &self.shedders[station as usize]
+            && !sh.admit(st.queue_len())
+        {
+            self.services[s].shed += 1;
+            if let Some(l) = self.limiters[li].as_mut() {
+                l.release_ignored();
+            }
+            return self.refuse(r, s);
+        }
+        match self.stations[station as usize].offer(now, r, &mut self.services[s].pools[pool].areas) {
             Admission::Started => self.begin_service(r),
             Admission::Queued => {}
             Admission::Rejected => {
-                self.services[s].rejected += 1;
-                self.finish_job(r, Outcome::Rejected);
+                self.services[s].pools[pool].rejected += 1;
+                if let Some(l) = self.limiters[li].as_mut() {
+                    l.release_ignored();
+                }
+                self.refuse(r, s);
             }
         }
     }
 
-    /// A worker takes `r`. With deadline propagation, requests whose deadline has
-    /// passed are dropped instead, and the worker takes the next one.
+    /// A worker takes `r`. Requests whose deadline has passed (with deadline
+    /// propagation) or that CoDel sheds are dropped instead, and the worker takes the
+    /// next one.
     fn begin_service(&mut self, mut r: ReqId) {
         let now = self.now;
         loop {
             let req = self.reqs[r as usize];
             let s = req.service as usize;
             let service = &self.model.services[s];
-            if !(service.deadline_propagation && req.deadline <= now) {
+            let expired = service.deadline_propagation && req.deadline <= now;
+            let shed = !expired
+                && self.shedders[req.station as usize].as_mut().is_some_and(|sh| sh.on_dequeue(now, req.arrived));
+            if !expired && !shed {
                 self.reqs[r as usize].started = now;
                 let t = service.service_time.sample(&mut self.service_rng[s].service_time);
                 self.events.push(now + t, Event::ServiceDone(r));
                 return;
             }
+            let (instance, pool) = self.station_place(s, req.station);
             let metrics = &mut self.services[s];
             metrics.record_drop(now - req.arrived);
-            let next = self.stations[req.station as usize].release(now, &mut metrics.areas);
-            self.finish_job(r, Outcome::Timeout);
+            metrics.shed += u64::from(shed);
+            if let Some(l) = self.limiters[(self.first_instance[s] as usize) + instance].as_mut() {
+                l.release(now, now - req.arrived, true);
+            }
+            let next = self.release_worker(s, pool, req.station);
+            self.finish_job(r, if expired { Outcome::Timeout } else { Outcome::Rejected });
             match next {
                 Some(n) => r = n,
                 None => return,
             }
         }
+    }
+
+    /// Frees a worker of `station`; returns the waiting request it takes next, if any.
+    fn release_worker(&mut self, s: usize, pool: usize, station: u32) -> Option<ReqId> {
+        let next = self.stations[station as usize].release(self.now, &mut self.services[s].pools[pool].areas);
+        if next.is_none()
+            && let Some(sh) = self.shedders[station as usize].as_mut()
+        {
+            sh.on_queue_empty();
+        }
+        next
     }
 
     /// Sends the calls of the request's next step, or completes the visit when no step
@@ -400,7 +531,12 @@ impl<'m> Simulation<'m> {
             // The +1 guard keeps calls answered at once (rejections) from resuming
             // this request while its step is still being sent.
             self.reqs[r as usize].pending = 1;
+            let optional_on =
+                self.service_state[req.service as usize].degradation.as_ref().is_none_or(Degradation::optional_enabled);
             for (i, call) in service.steps[usize::from(step)].calls.iter().enumerate() {
+                if call.optional && !optional_on {
+                    continue;
+                }
                 if call.probability < 1.0 && unit(&mut self.service_rng[req.service as usize].calls) >= call.probability
                 {
                     continue;
@@ -531,7 +667,8 @@ impl<'m> Simulation<'m> {
     fn send(&mut self, c: CallId) {
         let call = self.call_site(c);
         let cs = self.calls[c as usize];
-        let child = self.new_req(Origin::Call(c), cs.deadline);
+        let class = self.reqs[cs.parent as usize].class;
+        let child = self.new_req(Origin::Call(c), cs.deadline, class);
         let cs = &mut self.calls[c as usize];
         cs.live[usize::from(cs.n_live)] = child;
         cs.n_live += 1;
@@ -710,12 +847,30 @@ impl<'m> Simulation<'m> {
         let req = self.reqs[r as usize];
         let s = req.service as usize;
         let wasted = self.is_orphaned(r);
+        let (instance, pool) = self.station_place(s, req.station);
         let metrics = &mut self.services[s];
         metrics.record_completion(now - req.arrived, req.started - req.arrived);
         metrics.wasted += u64::from(wasted);
-        if let Some(next) = self.stations[req.station as usize].release(now, &mut metrics.areas) {
+        metrics.pools[pool].completed += 1;
+        if let Some(l) = self.limiters[self.first_instance[s] as usize + instance].as_mut() {
+            l.release(now, now - req.arrived, req.failed);
+        }
+        let ss = &mut self.service_state[s];
+        if let Some(d) = &ss.degradation {
+            ss.window_completed += 1;
+            ss.window_failed += u64::from(req.failed);
+            if let Some(w) = ss.recent.as_mut() {
+                w.record(now - req.arrived);
+            }
+            let v = d.value();
+            if v < 1.0 {
+                self.reqs[r as usize].value *= v;
+            }
+        }
+        if let Some(next) = self.release_worker(s, pool, req.station) {
             self.begin_service(next);
         }
+        let req = self.reqs[r as usize];
         if req.failed {
             return self.finish_job(r, Outcome::Error);
         }
@@ -824,12 +979,52 @@ impl<'m> Simulation<'m> {
         self.send(c);
     }
 
+    /// Feeds a service's degradation controller the signals of the last interval.
+    fn on_degrade_tick(&mut self, s: usize) {
+        let now = self.now;
+        let svc = &self.model.services[s];
+        let Some((_, interval)) = svc.degradation else { return };
+        let first = self.first_station[s] as usize;
+        let np = svc.pools.len();
+        for (i, st) in self.stations[first..first + svc.instances as usize * np].iter_mut().enumerate() {
+            st.accrue(now, &mut self.services[s].pools[i % np].areas);
+        }
+        let busy = self.services[s].areas().busy;
+        let ss = &mut self.service_state[s];
+        // The busy integral restarts at the warm-up's end; a smaller value means a reset.
+        let delta = busy.saturating_sub(ss.window_busy);
+        ss.window_busy = busy;
+        let workers = f64::from(svc.servers) * f64::from(svc.instances);
+        let signals = Signals {
+            error_rate: if ss.window_completed > 0 {
+                ss.window_failed as f64 / ss.window_completed as f64
+            } else {
+                0.0
+            },
+            p99: ss.recent.as_ref().and_then(|w| w.quantile(0.99)).unwrap_or(SimTime::ZERO),
+            utilization: delta as f64 / (interval.0 as f64 * workers),
+        };
+        ss.window_completed = 0;
+        ss.window_failed = 0;
+        if let Some(d) = ss.degradation.as_mut() {
+            d.evaluate(now, signals);
+        }
+        if now + interval <= self.end {
+            self.events.push(now + interval, Event::DegradeTick(s as u32));
+        }
+    }
+
     fn reset_metrics(&mut self) {
         let now = self.now;
         self.services.iter_mut().for_each(ServiceMetrics::reset);
         self.workloads.iter_mut().for_each(WorkloadMetrics::reset);
         self.edges.iter_mut().for_each(EdgeMetrics::reset);
         self.stations.iter_mut().for_each(|s| s.mark(now));
+        for ss in &mut self.service_state {
+            if let Some(d) = ss.degradation.as_mut() {
+                d.reset_stats(now);
+            }
+        }
         for es in &mut self.edge_state {
             if let Some(b) = es.breaker.as_mut() {
                 b.reset_stats(now);
@@ -845,10 +1040,37 @@ impl<'m> Simulation<'m> {
         let end = self.end;
         for (s, service) in self.model.services.iter().enumerate() {
             let first = self.first_station[s] as usize;
-            for st in &mut self.stations[first..first + service.instances as usize] {
-                st.accrue(end, &mut self.services[s].areas);
+            let np = service.pools.len();
+            for (i, st) in self.stations[first..first + service.instances as usize * np].iter_mut().enumerate() {
+                st.accrue(end, &mut self.services[s].pools[i % np].areas);
             }
         }
+        let degradation = self
+            .service_state
+            .iter()
+            .map(|ss| {
+                ss.degradation.as_ref().map(|d| DegradationSnapshot {
+                    levels: d.config().levels.iter().map(|l| l.name.clone()).collect(),
+                    time_in_level: d.time_in_level(end).collect(),
+                    mean_value: d.mean_value(end),
+                    transitions: d.transitions().len() as u64,
+                })
+            })
+            .collect();
+        let concurrency_limit = self
+            .model
+            .services
+            .iter()
+            .enumerate()
+            .map(|(s, svc)| {
+                let first = self.first_instance[s] as usize;
+                let lims = &self.limiters[first..first + svc.instances as usize];
+                lims.iter()
+                    .map(|l| l.as_ref().map(|l| f64::from(l.limit())))
+                    .sum::<Option<f64>>()
+                    .map(|x| x / f64::from(svc.instances))
+            })
+            .collect();
         let breakers = self.edge_state.iter().map(|es| es.breaker.as_ref().map(|b| breaker_snapshot(b, end))).collect();
         ReplicationResult {
             replication,
@@ -858,6 +1080,8 @@ impl<'m> Simulation<'m> {
             workloads: self.workloads,
             edges: self.edges,
             breakers,
+            degradation,
+            concurrency_limit,
         }
     }
 }
@@ -924,6 +1148,7 @@ impl Process for Simulation<'_> {
                     b.on_timer(now);
                 }
             }
+            Event::DegradeTick(s) => self.on_degrade_tick(s as usize),
             Event::WarmupEnd => self.reset_metrics(),
         }
     }

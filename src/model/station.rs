@@ -43,6 +43,18 @@ impl Station {
         self.busy + self.queue.len() as u32
     }
 
+    /// Requests waiting for a worker.
+    #[inline]
+    pub fn queue_len(&self) -> u32 {
+        self.queue.len() as u32
+    }
+
+    /// True when every worker is busy (an arrival would wait).
+    #[inline]
+    pub fn saturated(&self) -> bool {
+        self.busy >= self.servers
+    }
+
     /// Adds the time since the last change to `areas` and moves the mark to `now`.
     #[inline]
     pub fn accrue(&mut self, now: SimTime, areas: &mut Areas) {

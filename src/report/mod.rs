@@ -82,6 +82,48 @@ pub struct ServiceReport {
     pub mean_wait_s: Statistic,
     /// Sojourn percentiles, seconds.
     pub latency_s: Percentiles,
+    /// Refused by the service's token bucket (part of `rejected`).
+    pub rate_limited: Statistic,
+    /// Refused or dropped by load shedding (part of `rejected`, or of `dropped` for CoDel).
+    pub shed: Statistic,
+    /// Refused by the adaptive concurrency limit (part of `rejected`).
+    pub concurrency_limited: Statistic,
+    /// Mean adaptive concurrency limit per instance at the end; null without one.
+    pub concurrency_limit: Option<Statistic>,
+    /// Per worker pool; a single `default` pool when none are declared.
+    pub pools: BTreeMap<String, PoolReport>,
+    /// Degradation levels: time in each, mean value; null without levels.
+    pub degradation: Option<DegradationReport>,
+}
+
+/// One worker pool, over all instances.
+#[derive(Clone, Debug, Serialize)]
+pub struct PoolReport {
+    /// Workers per instance.
+    pub servers: u32,
+    /// Capacity per instance; null when unbounded.
+    pub capacity: Option<u32>,
+    /// Requests offered.
+    pub arrivals: Statistic,
+    /// Refused because the pool was full.
+    pub rejected: Statistic,
+    /// Served.
+    pub completed: Statistic,
+    /// Busy workers / workers.
+    pub utilization: Statistic,
+    /// Time-average requests inside.
+    pub mean_in_system: Statistic,
+}
+
+/// A service's degradation record.
+#[derive(Clone, Debug, Serialize)]
+pub struct DegradationReport {
+    /// Seconds at each level, by level name.
+    pub time_in_level_s: BTreeMap<String, Statistic>,
+    /// Time-weighted mean value of the levels (1 = always full service).
+    pub mean_value: Statistic,
+    /// Level changes per replication.
+    pub transitions: Statistic,
 }
 
 impl ServiceReport {
@@ -106,6 +148,12 @@ impl ServiceReport {
             mean_sojourn_s: none,
             mean_wait_s: none,
             latency_s: p,
+            rate_limited: none,
+            shed: none,
+            concurrency_limited: none,
+            concurrency_limit: None,
+            pools: BTreeMap::new(),
+            degradation: None,
         }
     }
 }
@@ -285,6 +333,45 @@ impl Report {
                     mean_sojourn_s: stat(&|r| r.services[i].mean_sojourn),
                     mean_wait_s: stat(&|r| r.services[i].mean_wait),
                     latency_s: Percentiles::of(&lat),
+                    rate_limited: stat(&|r| Some(r.services[i].rate_limited)),
+                    shed: stat(&|r| Some(r.services[i].shed)),
+                    concurrency_limited: stat(&|r| Some(r.services[i].concurrency_limited)),
+                    concurrency_limit: s.concurrency.map(|_| stat(&|r| r.services[i].concurrency_limit)),
+                    pools: s
+                        .pools
+                        .iter()
+                        .enumerate()
+                        .map(|(p, pool)| {
+                            let f = |k: usize| stat(&|r| Some(r.services[i].pools[p][k]));
+                            (
+                                pool.name.clone(),
+                                PoolReport {
+                                    servers: pool.servers,
+                                    capacity: pool.capacity,
+                                    arrivals: f(0),
+                                    rejected: f(1),
+                                    completed: f(2),
+                                    utilization: f(3),
+                                    mean_in_system: f(4),
+                                },
+                            )
+                        })
+                        .collect(),
+                    degradation: reps.first().and_then(|r0| r0.services[i].degradation.as_ref()).map(|d0| {
+                        let d = |f: &dyn Fn(&crate::metrics::DegradationSnapshot) -> f64| {
+                            stat(&|r| r.services[i].degradation.as_ref().map(f))
+                        };
+                        DegradationReport {
+                            time_in_level_s: d0
+                                .levels
+                                .iter()
+                                .enumerate()
+                                .map(|(k, name)| (name.clone(), d(&|x| x.time_in_level[k].as_secs_f64())))
+                                .collect(),
+                            mean_value: d(&|x| x.mean_value),
+                            transitions: d(&|x| x.transitions as f64),
+                        }
+                    }),
                 },
             );
         }

@@ -41,6 +41,18 @@ pub struct ServiceSummary {
     pub mean_wait: Option<f64>,
     /// Sojourn quantiles, seconds, in [`QUANTILES`] order.
     pub latency: [Option<f64>; 5],
+    /// Refused by the token bucket.
+    pub rate_limited: f64,
+    /// Refused or dropped by shedding.
+    pub shed: f64,
+    /// Refused by the concurrency limit.
+    pub concurrency_limited: f64,
+    /// Per pool: arrivals, rejected, completed, utilisation, L.
+    pub pools: Vec<[f64; 5]>,
+    /// Degradation record.
+    pub degradation: Option<crate::metrics::DegradationSnapshot>,
+    /// Mean concurrency limit at the end.
+    pub concurrency_limit: Option<f64>,
 }
 
 /// One workload in one replication.
@@ -109,9 +121,11 @@ impl ReplicationSummary {
             .services
             .iter()
             .zip(&r.services)
-            .map(|(s, m)| {
+            .enumerate()
+            .map(|(i, (s, m))| {
                 let completed = m.completed as f64;
                 let departed = completed + m.dropped as f64;
+                let areas = m.areas();
                 let workers = f64::from(s.servers) * f64::from(s.instances);
                 ServiceSummary {
                     arrivals: m.arrivals as f64,
@@ -121,12 +135,32 @@ impl ReplicationSummary {
                     wasted: m.wasted as f64,
                     throughput: completed / t,
                     blocking: ratio(m.rejected as f64, m.arrivals as f64),
-                    utilization: m.areas.busy as f64 / nanos / workers,
-                    mean_in_system: m.areas.in_system as f64 / nanos,
-                    mean_queue_length: m.areas.queue as f64 / nanos,
+                    utilization: areas.busy as f64 / nanos / workers,
+                    mean_in_system: areas.in_system as f64 / nanos,
+                    mean_queue_length: areas.queue as f64 / nanos,
                     mean_sojourn: ratio(m.sojourn_sum as f64 / 1e9, departed),
                     mean_wait: ratio(m.wait_sum as f64 / 1e9, departed),
                     latency: QUANTILES.map(|(_, q)| m.sojourn.quantile_secs(q)),
+                    rate_limited: m.rate_limited as f64,
+                    shed: m.shed as f64,
+                    concurrency_limited: m.concurrency_limited as f64,
+                    pools: s
+                        .pools
+                        .iter()
+                        .zip(&m.pools)
+                        .map(|(p, pm)| {
+                            let workers = f64::from(p.servers) * f64::from(s.instances);
+                            [
+                                pm.arrivals as f64,
+                                pm.rejected as f64,
+                                pm.completed as f64,
+                                pm.areas.busy as f64 / nanos / workers,
+                                pm.areas.in_system as f64 / nanos,
+                            ]
+                        })
+                        .collect(),
+                    degradation: r.degradation[i].clone(),
+                    concurrency_limit: r.concurrency_limit[i],
                 }
             })
             .collect();

@@ -13,6 +13,7 @@ pub mod tree;
 pub mod units;
 pub mod validate;
 pub mod validate_policy;
+pub mod validate_server;
 
 pub use error::ScenarioError;
 pub use load::{Override, Scenario, load_file, load_str};

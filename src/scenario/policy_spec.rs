@@ -266,3 +266,129 @@ pub struct HedgeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<u32>,
 }
+
+/// A partition of a service's workers reserved for some request classes.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSpec {
+    /// Workers in this pool, per instance.
+    pub servers: u32,
+    /// Most requests inside this pool per instance (K, >= servers); omitted: unbounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+    /// Request classes served here; omitted: every class no other pool names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<Vec<String>>,
+}
+
+/// Server-side load shedding.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum ShedSpec {
+    /// Refuse arrivals when this many already wait.
+    QueueLength {
+        /// Most waiting requests.
+        max: u32,
+    },
+    /// Refuse arrivals whose expected wait (queue × mean service / servers) exceeds `max_wait`.
+    QueueTime {
+        /// Longest expected wait accepted.
+        max_wait: Duration,
+    },
+    /// CoDel on queue delay (RFC 8289): drop at dequeue once delay stays above `target`.
+    Codel {
+        /// Acceptable standing queue delay (default 5ms).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<Duration>,
+        /// Window the delay must stay above target (default 100ms).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interval: Option<Duration>,
+    },
+}
+
+/// Adaptive concurrency limit per instance, as in Netflix's concurrency-limits.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum ConcurrencyLimitSpec {
+    /// Additive increase, multiplicative decrease on drops and timeouts.
+    Aimd(LimitSpec),
+    /// Gradient of long-term vs short-term latency (Gradient2).
+    Gradient(LimitSpec),
+}
+
+/// Parameters of an adaptive limit; omitted keys take the library's defaults.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSpec {
+    /// Limit at start (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial: Option<u32>,
+    /// Lowest limit (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<u32>,
+    /// Highest limit (default 200).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+    /// AIMD: factor applied on a drop (default 0.9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_ratio: Option<f64>,
+    /// AIMD: a request slower than this counts as a drop (default 5s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// Gradient: weight of each new estimate (default 0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoothing: Option<f64>,
+    /// Gradient: tolerated ratio of short to long latency (default 1.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_tolerance: Option<f64>,
+}
+
+/// Degradation levels switched by health signals.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DegradationSpec {
+    /// How often signals are evaluated (default 5s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Duration>,
+    /// Calm time before stepping back up a level (default 30s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_dwell: Option<Duration>,
+    /// Levels from full service down (default: full 100%, non_core_off 80%, core_only 40%,
+    /// emergency 10%).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels: Option<Vec<LevelSpecSpec>>,
+}
+
+/// One degradation level.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LevelSpecSpec {
+    /// Name in reports.
+    pub name: String,
+    /// Share of full value a response carries at this level.
+    pub value: f64,
+    /// Skip optional calls at this level (default true below the first level).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_optional: Option<bool>,
+    /// Enter this level when any signal reaches its threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enter: Option<ThresholdSpec>,
+    /// Leave it when every signal is below these (hysteresis: at most `enter`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<ThresholdSpec>,
+}
+
+/// Signal thresholds.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdSpec {
+    /// Share of failed requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<f64>,
+    /// 99th-percentile time in the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99: Option<Duration>,
+    /// Share of busy workers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilization: Option<f64>,
+}

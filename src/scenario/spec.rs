@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::policy_spec::{BreakerSpec, BulkheadSpec, FallbackSpec, HedgeSpec, RateLimitSpec, RetrySpec};
+use super::policy_spec::{
+    BreakerSpec, BulkheadSpec, ConcurrencyLimitSpec, DegradationSpec, FallbackSpec, HedgeSpec, PoolSpec, RateLimitSpec,
+    RetrySpec, ShedSpec,
+};
 use super::units::{Duration, Rate};
 
 fn one() -> u32 {
@@ -79,6 +82,21 @@ pub struct ServiceSpec {
     /// serving them.
     #[serde(default)]
     pub deadline_propagation: bool,
+    /// Workers partitioned by request class; replaces `servers` and `capacity`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pools: Option<BTreeMap<String, PoolSpec>>,
+    /// Token bucket in front of the service (all instances).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitSpec>,
+    /// Load shedding at each instance's queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shed: Option<ShedSpec>,
+    /// Adaptive concurrency limit per instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_limit: Option<ConcurrencyLimitSpec>,
+    /// Degradation levels switched by health signals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degradation: Option<DegradationSpec>,
 }
 
 /// Load-balancing strategy across a service's instances.
@@ -162,6 +180,9 @@ pub struct WorkloadSpec {
     pub target: String,
     /// How requests arrive.
     pub arrivals: ArrivalSpec,
+    /// Request class, for worker pools (default `default`); calls inherit it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
     /// The user stops waiting after this long (outcome `timeout`); calls made for the
     /// request get at most a fraction of what remains.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -12,10 +12,12 @@ use rand_distr::{Gamma, LogNormal, Pareto, Weibull};
 use super::error::{ScenarioError, suggest};
 use super::spec::{ArrivalSpec, BalancerSpec, CallSpec, DistSpec, ScenarioSpec, ServiceSpec};
 use super::validate_policy::{call_policy, edge_policy};
+use super::validate_server::{check_class_name, classes, concurrency, degradation, pools, shed};
 use crate::engine::SimTime;
 use crate::model::{
     Arrivals, Balancer, Call, Dist, Edge, EdgePolicy, Model, RateProfile, Route, Segment, Service, Step, Workload,
 };
+use crate::policy::rate_limit::TokenBucketConfig;
 
 /// Most services in one scenario.
 pub const MAX_SERVICES: usize = 10_000;
@@ -149,9 +151,22 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
         edges.push(Edge { from, to, name: format!("{}->{}", names[from], names[to]), policy });
     }
 
+    let specs: Vec<&ServiceSpec> = spec.services.values().collect();
+    let classes = classes(spec.workloads.iter().map(|w| w.class.as_deref()), &specs);
+    for (name, s) in &spec.services {
+        for (pool, p) in s.pools.iter().flatten() {
+            let wl_classes: Vec<String> =
+                spec.workloads.iter().map(|w| w.class.clone().unwrap_or_else(|| "default".into())).collect();
+            for (i, c) in p.classes.iter().flatten().enumerate() {
+                if c != "default" {
+                    check_class_name(c, &wl_classes, &format!("services.{name}.pools.{pool}.classes.{i}"))?;
+                }
+            }
+        }
+    }
     let mut services = Vec::with_capacity(names.len());
     for (from, (name, s)) in spec.services.iter().enumerate() {
-        services.push(service(name, s, from, &id_of, &edge_ids)?);
+        services.push(service(name, s, from, &id_of, &edge_ids, &classes)?);
     }
     check_call_cycles(&services)?;
     check_routes_exit(&services)?;
@@ -207,7 +222,8 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
             }
             d => d.map(|d| d.time()),
         };
-        workloads.push(Workload { name: w.name.clone(), target, arrivals, deadline });
+        let class = w.class.as_deref().map_or(0, |c| classes.iter().position(|x| x == c).unwrap_or(0)) as u16;
+        workloads.push(Workload { name: w.name.clone(), target, arrivals, deadline, class });
     }
     if expected_arrivals > MAX_EXPECTED_ARRIVALS {
         return err(
@@ -237,6 +253,7 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
         services,
         edges,
         workloads,
+        classes,
     })
 }
 
@@ -278,6 +295,7 @@ fn service(
     id: usize,
     id_of: &dyn Fn(&str, &str) -> Result<usize>,
     edge_ids: &BTreeMap<(usize, usize), usize>,
+    classes: &[String],
 ) -> Result<Service> {
     let key = format!("services.{name}");
     if s.servers == 0 || s.servers > MAX_SERVERS {
@@ -353,11 +371,36 @@ fn service(
         BalancerSpec::LeastOutstanding => Balancer::LeastOutstanding,
         BalancerSpec::PowerOfTwo => Balancer::PowerOfTwo,
     };
+    let (pools, pool_of_class) = pools(s, classes, &key)?;
+    let service_time = dist(&s.service_time, &format!("{key}.service_time"))?;
+    let rate_limit = match &s.rate_limit {
+        None => None,
+        Some(r) => {
+            let rate = r.rate.per_sec();
+            if rate <= 0.0 {
+                return err(format!("{key}.rate_limit.rate"), "a rate limit of 0 refuses every request");
+            }
+            let burst = r.burst.unwrap_or_else(|| rate.ceil().clamp(1.0, f64::from(u32::MAX)) as u32).max(1);
+            Some(TokenBucketConfig::from_rate(rate, burst))
+        }
+    };
+    let servers: u32 = pools.iter().map(|p| p.servers).sum();
+    let shed = s.shed.as_ref().map(|x| shed(x, &service_time, pools[0].servers, &format!("{key}.shed"))).transpose()?;
     Ok(Service {
         name: name.to_owned(),
-        servers: s.servers,
-        capacity: s.capacity,
-        service_time: dist(&s.service_time, &format!("{key}.service_time"))?,
+        servers,
+        capacity: if pools.len() == 1 { pools[0].capacity } else { None },
+        pools,
+        pool_of_class,
+        rate_limit,
+        shed,
+        concurrency: s
+            .concurrency_limit
+            .as_ref()
+            .map(|c| concurrency(c, &format!("{key}.concurrency_limit")))
+            .transpose()?,
+        degradation: s.degradation.as_ref().map(|d| degradation(d, &format!("{key}.degradation"))).transpose()?,
+        service_time,
         instances: s.instances,
         balancer,
         steps,

@@ -93,6 +93,15 @@ pub fn predict(model: &Model) -> Vec<Prediction> {
         if called[i] {
             return Some("receives synchronous calls: its arrivals depend on its callers".into());
         }
+        if s.pools.len() > 1 {
+            return Some("workers are split into pools by request class".into());
+        }
+        if s.rate_limit.is_some() || s.shed.is_some() || s.concurrency.is_some() || s.degradation.is_some() {
+            return Some(
+                "a server-side policy (rate limit, shedding, concurrency limit or degradation) shapes its arrivals"
+                    .into(),
+            );
+        }
         if s.service_time.exponential_mean().is_none() {
             return Some("service time is not exponential (M/G/c has no exact closed form here)".into());
         }
