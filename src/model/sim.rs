@@ -81,6 +81,9 @@ struct Req {
     value: f64,
     /// Request class (selects the worker pool).
     class: u16,
+    /// Pool and instance of the current station.
+    pool: u16,
+    instance: u32,
 }
 
 /// A logical call: every attempt, hedge, backoff and fallback of one call site.
@@ -335,6 +338,8 @@ impl<'m> Simulation<'m> {
             failed: false,
             value: 1.0,
             class,
+            pool: 0,
+            instance: 0,
         };
         match self.free.pop() {
             Some(id) => {
@@ -398,13 +403,6 @@ impl<'m> Simulation<'m> {
         }
     }
 
-    /// Where station `station` of service `s` sits: (instance, pool).
-    fn station_place(&self, s: usize, station: u32) -> (usize, usize) {
-        let np = self.model.services[s].pools.len();
-        let off = (station - self.first_station[s]) as usize;
-        (off / np, off % np)
-    }
-
     /// Refuses `r` at service `s` before it entered a station.
     fn refuse(&mut self, r: ReqId, s: ServiceId) {
         self.services[s].rejected += 1;
@@ -437,7 +435,10 @@ impl<'m> Simulation<'m> {
         let pool = usize::from(pool);
         let instance = self.pick_instance(s, pool);
         let station = self.first_station[s] + instance * svc.pools.len() as u32 + pool as u32;
-        self.reqs[r as usize].station = station;
+        let req = &mut self.reqs[r as usize];
+        req.station = station;
+        req.pool = pool as u16;
+        req.instance = instance;
         self.services[s].pools[pool].arrivals += 1;
         let li = (self.first_instance[s] + instance) as usize;
         if let Some(l) = self.limiters[li].as_mut()
@@ -488,7 +489,7 @@ impl<'m> Simulation<'m> {
                 self.events.push(now + t, Event::ServiceDone(r));
                 return;
             }
-            let (instance, pool) = self.station_place(s, req.station);
+            let (instance, pool) = (req.instance as usize, usize::from(req.pool));
             let metrics = &mut self.services[s];
             metrics.record_drop(now - req.arrived);
             metrics.shed += u64::from(shed);
@@ -847,7 +848,7 @@ impl<'m> Simulation<'m> {
         let req = self.reqs[r as usize];
         let s = req.service as usize;
         let wasted = self.is_orphaned(r);
-        let (instance, pool) = self.station_place(s, req.station);
+        let (instance, pool) = (req.instance as usize, usize::from(req.pool));
         let metrics = &mut self.services[s];
         metrics.record_completion(now - req.arrived, req.started - req.arrived);
         metrics.wasted += u64::from(wasted);
