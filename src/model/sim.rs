@@ -84,6 +84,8 @@ struct Req {
     /// Pool and instance of the current station.
     pool: u16,
     instance: u32,
+    /// The caller cancelled it: drop it if not started, make no more calls.
+    cancelled: bool,
 }
 
 /// A logical call: every attempt, hedge, backoff and fallback of one call site.
@@ -340,6 +342,7 @@ impl<'m> Simulation<'m> {
             class,
             pool: 0,
             instance: 0,
+            cancelled: false,
         };
         match self.free.pop() {
             Some(id) => {
@@ -480,7 +483,7 @@ impl<'m> Simulation<'m> {
             let req = self.reqs[r as usize];
             let s = req.service as usize;
             let service = &self.model.services[s];
-            let expired = service.deadline_propagation && req.deadline <= now;
+            let expired = req.cancelled || (service.deadline_propagation && req.deadline <= now);
             let shed = !expired
                 && self.shedders[req.station as usize].as_mut().is_some_and(|sh| sh.on_dequeue(now, req.arrived));
             if !expired && !shed {
@@ -523,7 +526,7 @@ impl<'m> Simulation<'m> {
         loop {
             let req = self.reqs[r as usize];
             let service = &model.services[req.service as usize];
-            if req.failed || usize::from(req.step) >= service.steps.len() {
+            if req.failed || req.cancelled || usize::from(req.step) >= service.steps.len() {
                 self.complete_visit(r);
                 return;
             }
@@ -706,20 +709,24 @@ impl<'m> Simulation<'m> {
         {
             w.record(self.now - cs.attempt_start);
         }
-        self.abandon_live(c);
+        let cancel = self.call_site(c).policy.hedge.is_some_and(|h| h.cancel_losers);
+        self.abandon_live(c, cancel);
         self.release_permit(c);
         self.attempt_done(c, outcome);
     }
 
-    /// Orphans every request of the current attempt still in flight (wasted work).
-    fn abandon_live(&mut self, c: CallId) {
+    /// Orphans every request of the current attempt still in flight: their work is
+    /// wasted, or cancelled when `cancel` is set.
+    fn abandon_live(&mut self, c: CallId, cancel: bool) {
         let cs = &mut self.calls[c as usize];
         let n = usize::from(cs.n_live);
         cs.n_live = 0;
         let live = cs.live;
         let e = cs.edge as usize;
         for &r in &live[..n] {
-            self.reqs[r as usize].origin = Origin::Orphan;
+            let req = &mut self.reqs[r as usize];
+            req.origin = Origin::Orphan;
+            req.cancelled = cancel;
             self.edges[e].abandoned += 1;
         }
     }
@@ -872,7 +879,7 @@ impl<'m> Simulation<'m> {
             self.begin_service(next);
         }
         let req = self.reqs[r as usize];
-        if req.failed {
+        if req.failed || req.cancelled {
             return self.finish_job(r, Outcome::Error);
         }
         let routes = &self.model.services[s].routes;
@@ -949,7 +956,7 @@ impl<'m> Simulation<'m> {
                 b.cancel(c);
             }
         } else {
-            self.abandon_live(c);
+            self.abandon_live(c, false);
             self.release_permit(c);
         }
         self.attempt_done(c, Outcome::Timeout);

@@ -265,6 +265,9 @@ pub struct HedgeSpec {
     /// Backups per attempt (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<u32>,
+    /// Cancel the losers when one request answers (default false: their work is wasted).
+    #[serde(default)]
+    pub cancel: bool,
 }
 
 /// A partition of a service's workers reserved for some request classes.

@@ -78,7 +78,7 @@ fn hedge(h: &HedgeSpec, key: &str) -> Result<HedgeConfig> {
     if max_hedges == 0 || max_hedges > MAX_HEDGES {
         return err(format!("{key}.max"), format!("backups per attempt must be between 1 and {MAX_HEDGES}"));
     }
-    Ok(HedgeConfig { delay, max_hedges })
+    Ok(HedgeConfig { delay, max_hedges, cancel_losers: h.cancel })
 }
 
 fn retry(r: &RetrySpec, key: &str) -> Result<RetryConfig> {

@@ -25,6 +25,9 @@ pub struct HedgeConfig {
     pub delay: HedgeDelay,
     /// Backup attempts beyond the first (gRPC caps total attempts at 5, so 4).
     pub max_hedges: u32,
+    /// Cancel the losing requests once one answers (the callee drops them if they have
+    /// not started, and stops their downstream calls); otherwise their work is wasted.
+    pub cancel_losers: bool,
 }
 
 impl HedgeConfig {
@@ -214,8 +217,8 @@ mod tests {
     #[test]
     fn hedge_delay_fixed_or_percentile() {
         let mut w = LatencyWindow::new(100);
-        let fixed = HedgeConfig { delay: HedgeDelay::Fixed(SimTime::from_millis(20)), max_hedges: 1 };
-        let p95 = HedgeConfig { delay: HedgeDelay::Percentile(95.0), max_hedges: 1 };
+        let fixed = HedgeConfig { delay: HedgeDelay::Fixed(SimTime::from_millis(20)), max_hedges: 1, cancel_losers: false };
+        let p95 = HedgeConfig { delay: HedgeDelay::Percentile(95.0), max_hedges: 1, cancel_losers: false };
         assert_eq!(fixed.hedge_delay(&w), Some(SimTime::from_millis(20)));
         assert_eq!(p95.hedge_delay(&w), None);
         for ms in 1..=100 {
