@@ -140,6 +140,8 @@ enum Event {
     BreakerTimer(u32),
     /// Evaluate a service's degradation level.
     DegradeTick(u32),
+    /// A waiting call was handed a bulkhead permit: send it.
+    BulkheadGrant(CallId, u32),
     /// Measurement starts: reset every statistic.
     WarmupEnd,
 }
@@ -174,7 +176,11 @@ struct ServiceState {
     /// Signals gathered since the last degradation tick.
     window_completed: u64,
     window_failed: u64,
-    window_busy: u128,
+    /// The busy integral at the last tick (signed: the integrals restart at the warm-up's
+    /// end while a signal window is open, and the carried part is kept as an offset).
+    window_busy: i128,
+    /// Start of the current signal window.
+    window_start: SimTime,
     recent: Option<LatencyWindow>,
 }
 
@@ -230,7 +236,7 @@ impl<'m> Simulation<'m> {
             for _ in 0..s.instances {
                 for p in &s.pools {
                     stations.push(Station::new(p.servers, p.capacity.unwrap_or(u32::MAX)));
-                    shedders.push(s.shed.map(Shedder::new));
+                    shedders.push(s.shed.map(|cfg| Shedder::new(cfg.for_servers(p.servers))));
                 }
                 limiters.push(s.concurrency.map(|c| {
                     Limiter::new(match c {
@@ -240,6 +246,7 @@ impl<'m> Simulation<'m> {
                 }));
             }
         }
+        let stations_len = stations.len();
         let service_state = model
             .services
             .iter()
@@ -249,6 +256,7 @@ impl<'m> Simulation<'m> {
                 window_completed: 0,
                 window_failed: 0,
                 window_busy: 0,
+                window_start: SimTime::ZERO,
                 recent: s.degradation.as_ref().map(|_| LatencyWindow::new(HEDGE_WINDOW)),
             })
             .collect();
@@ -288,7 +296,7 @@ impl<'m> Simulation<'m> {
             free_calls: Vec::with_capacity(256),
             stations,
             first_station,
-            round_robin: vec![0; model.services.len()],
+            round_robin: vec![0; stations_len],
             service_rng,
             workload_rng,
             edge_state,
@@ -384,8 +392,10 @@ impl<'m> Simulation<'m> {
         let rng = &mut self.service_rng[s].balancer;
         match svc.balancer {
             Balancer::RoundRobin => {
-                let i = self.round_robin[s];
-                self.round_robin[s] = (i + 1) % n;
+                // One rotation per pool, so one class's traffic does not shift another's.
+                let k = self.first_station[s] as usize + pool;
+                let i = self.round_robin[k];
+                self.round_robin[k] = (i + 1) % n;
                 i
             }
             Balancer::Random => index(rng, n as usize) as u32,
@@ -743,7 +753,9 @@ impl<'m> Simulation<'m> {
             let w = &mut self.calls[next as usize];
             w.waiting = false;
             w.permit = true;
-            self.send(next);
+            // Sent through the event queue, not by recursion: a refused send would hand
+            // the permit on again, one stack frame per waiter.
+            self.events.push(self.now, Event::BulkheadGrant(next, w.epoch));
         }
     }
 
@@ -997,11 +1009,12 @@ impl<'m> Simulation<'m> {
         for (i, st) in self.stations[first..first + svc.instances as usize * np].iter_mut().enumerate() {
             st.accrue(now, &mut self.services[s].pools[i % np].areas);
         }
-        let busy = self.services[s].areas().busy;
+        let busy = self.services[s].areas().busy as i128;
         let ss = &mut self.service_state[s];
-        // The busy integral restarts at the warm-up's end; a smaller value means a reset.
-        let delta = busy.saturating_sub(ss.window_busy);
+        let delta = (busy - ss.window_busy).max(0);
+        let span = (now - ss.window_start).max(SimTime(1));
         ss.window_busy = busy;
+        ss.window_start = now;
         let workers = f64::from(svc.servers) * f64::from(svc.instances);
         let signals = Signals {
             error_rate: if ss.window_completed > 0 {
@@ -1010,7 +1023,7 @@ impl<'m> Simulation<'m> {
                 0.0
             },
             p99: ss.recent.as_ref().and_then(|w| w.quantile(0.99)).unwrap_or(SimTime::ZERO),
-            utilization: delta as f64 / (interval.0 as f64 * workers),
+            utilization: delta as f64 / (span.0 as f64 * workers),
         };
         ss.window_completed = 0;
         ss.window_failed = 0;
@@ -1024,6 +1037,20 @@ impl<'m> Simulation<'m> {
 
     fn reset_metrics(&mut self) {
         let now = self.now;
+        // Carry the busy time of open degradation windows across the reset.
+        for s in 0..self.model.services.len() {
+            if self.service_state[s].degradation.is_none() {
+                continue;
+            }
+            let svc = &self.model.services[s];
+            let first = self.first_station[s] as usize;
+            let np = svc.pools.len();
+            for (i, st) in self.stations[first..first + svc.instances as usize * np].iter_mut().enumerate() {
+                st.accrue(now, &mut self.services[s].pools[i % np].areas);
+            }
+            let ss = &mut self.service_state[s];
+            ss.window_busy -= self.services[s].areas().busy as i128;
+        }
         self.services.iter_mut().for_each(ServiceMetrics::reset);
         self.workloads.iter_mut().for_each(WorkloadMetrics::reset);
         self.edges.iter_mut().for_each(EdgeMetrics::reset);
@@ -1157,6 +1184,11 @@ impl Process for Simulation<'_> {
                 }
             }
             Event::DegradeTick(s) => self.on_degrade_tick(s as usize),
+            Event::BulkheadGrant(c, epoch) => {
+                if self.calls[c as usize].epoch == epoch && self.calls[c as usize].permit {
+                    self.send(c);
+                }
+            }
             Event::WarmupEnd => self.reset_metrics(),
         }
     }

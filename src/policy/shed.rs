@@ -57,6 +57,17 @@ pub enum ShedConfig {
 }
 
 impl ShedConfig {
+    /// The same rule for a queue worked by `servers` workers (only queue-time shedding
+    /// depends on it).
+    pub fn for_servers(self, servers: u32) -> Self {
+        match self {
+            ShedConfig::QueueTime { max_wait, mean_service, .. } => {
+                ShedConfig::QueueTime { max_wait, mean_service, servers }
+            }
+            other => other,
+        }
+    }
+
     /// CoDel with the RFC's defaults: target 5 ms, interval 100 ms.
     pub const CODEL_DEFAULT: ShedConfig =
         ShedConfig::Codel { target: SimTime::from_millis(5), interval: SimTime::from_millis(100) };

@@ -68,6 +68,9 @@ pub struct ServiceReport {
     pub wasted: Statistic,
     /// Completions per second.
     pub throughput_per_s: Statistic,
+    /// Requests leaving the station per second, served or dropped (Little's law:
+    /// mean_in_system = departures_per_s × mean_sojourn_s).
+    pub departures_per_s: Statistic,
     /// Rejected / arrivals.
     pub blocking_probability: Statistic,
     /// Time-average busy workers / workers.
@@ -141,6 +144,7 @@ impl ServiceReport {
             dropped: none,
             wasted: none,
             throughput_per_s: none,
+            departures_per_s: none,
             blocking_probability: none,
             utilization: none,
             mean_in_system: none,
@@ -326,6 +330,7 @@ impl Report {
                     dropped: stat(&|r| Some(r.services[i].dropped)),
                     wasted: stat(&|r| Some(r.services[i].wasted)),
                     throughput_per_s: stat(&|r| Some(r.services[i].throughput)),
+                    departures_per_s: stat(&|r| Some(r.services[i].departures)),
                     blocking_probability: stat(&|r| r.services[i].blocking),
                     utilization: stat(&|r| Some(r.services[i].utilization)),
                     mean_in_system: stat(&|r| Some(r.services[i].mean_in_system)),

@@ -27,6 +27,8 @@ pub struct ServiceSummary {
     pub wasted: f64,
     /// Completions per second.
     pub throughput: f64,
+    /// Completions and drops per second (the rate in Little's law with `mean_sojourn`).
+    pub departures: f64,
     /// Rejected / arrivals.
     pub blocking: Option<f64>,
     /// Time-average busy workers / workers.
@@ -134,6 +136,7 @@ impl ReplicationSummary {
                     dropped: m.dropped as f64,
                     wasted: m.wasted as f64,
                     throughput: completed / t,
+                    departures: departed / t,
                     blocking: ratio(m.rejected as f64, m.arrivals as f64),
                     utilization: areas.busy as f64 / nanos / workers,
                     mean_in_system: areas.in_system as f64 / nanos,

@@ -3,5 +3,7 @@
 mod cli;
 mod common;
 mod determinism;
+mod policies;
 mod queueing_theory;
 mod scenarios;
+mod server_policies;

@@ -27,7 +27,7 @@ fn every_example_runs_and_obeys_littles_law() {
         assert_eq!(report.replications, scenario.model.replications);
         for (name, s) in &report.services {
             let l = s.mean_in_system.value();
-            let lw = s.throughput_per_s.value() * s.mean_sojourn_s.value();
+            let lw = s.departures_per_s.value() * s.mean_sojourn_s.value();
             let rel = (l - lw).abs() / l.max(1e-12);
             assert!(
                 rel < LITTLE_REL_TOL,

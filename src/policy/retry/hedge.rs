@@ -217,7 +217,8 @@ mod tests {
     #[test]
     fn hedge_delay_fixed_or_percentile() {
         let mut w = LatencyWindow::new(100);
-        let fixed = HedgeConfig { delay: HedgeDelay::Fixed(SimTime::from_millis(20)), max_hedges: 1, cancel_losers: false };
+        let fixed =
+            HedgeConfig { delay: HedgeDelay::Fixed(SimTime::from_millis(20)), max_hedges: 1, cancel_losers: false };
         let p95 = HedgeConfig { delay: HedgeDelay::Percentile(95.0), max_hedges: 1, cancel_losers: false };
         assert_eq!(fixed.hedge_delay(&w), Some(SimTime::from_millis(20)));
         assert_eq!(p95.hedge_delay(&w), None);
