@@ -110,6 +110,8 @@ pub struct ServiceMetrics {
     pub concurrency_limited: u64,
     /// Refused because no pool serves the request's class.
     pub no_pool: u64,
+    /// Served by an idle worker borrowed from another pool.
+    pub borrowed: u64,
     /// Per worker pool (one pool when none are declared), summed over instances.
     pub pools: Vec<PoolMetrics>,
 }
@@ -151,6 +153,7 @@ impl ServiceMetrics {
         self.shed = 0;
         self.concurrency_limited = 0;
         self.no_pool = 0;
+        self.borrowed = 0;
         self.pools.iter_mut().for_each(|p| *p = PoolMetrics::default());
     }
 

@@ -116,6 +116,8 @@ pub struct Pool {
     pub servers: u32,
     /// Capacity (K); `None` is unbounded.
     pub capacity: Option<u32>,
+    /// Borrow idle workers of sibling pools when all of its own are busy.
+    pub borrow: bool,
 }
 
 /// Which adaptive concurrency limit.

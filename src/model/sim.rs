@@ -445,9 +445,21 @@ impl<'m> Simulation<'m> {
             self.services[s].no_pool += 1;
             return self.refuse(r, s);
         };
-        let pool = usize::from(pool);
+        let mut pool = usize::from(pool);
         let instance = self.pick_instance(s, pool);
-        let station = self.first_station[s] + instance * svc.pools.len() as u32 + pool as u32;
+        let base = self.first_station[s] + instance * svc.pools.len() as u32;
+        let mut station = base + pool as u32;
+        if svc.pools[pool].borrow && self.stations[station as usize].saturated() {
+            // Work-conserving: take an idle worker of a sibling pool with an empty line.
+            if let Some(p) = (0..svc.pools.len()).find(|&p| {
+                let st = &self.stations[(base + p as u32) as usize];
+                p != pool && !st.saturated() && st.queue_len() == 0
+            }) {
+                pool = p;
+                station = base + p as u32;
+                self.services[s].borrowed += 1;
+            }
+        }
         let req = &mut self.reqs[r as usize];
         req.station = station;
         req.pool = pool as u16;

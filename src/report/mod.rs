@@ -91,6 +91,8 @@ pub struct ServiceReport {
     pub shed: Statistic,
     /// Refused by the adaptive concurrency limit (part of `rejected`).
     pub concurrency_limited: Statistic,
+    /// Requests served by an idle worker borrowed from another pool.
+    pub borrowed: Statistic,
     /// Mean adaptive concurrency limit per instance at the end; null without one.
     pub concurrency_limit: Option<Statistic>,
     /// Per worker pool; a single `default` pool when none are declared.
@@ -155,6 +157,7 @@ impl ServiceReport {
             rate_limited: none,
             shed: none,
             concurrency_limited: none,
+            borrowed: none,
             concurrency_limit: None,
             pools: BTreeMap::new(),
             degradation: None,
@@ -341,6 +344,7 @@ impl Report {
                     rate_limited: stat(&|r| Some(r.services[i].rate_limited)),
                     shed: stat(&|r| Some(r.services[i].shed)),
                     concurrency_limited: stat(&|r| Some(r.services[i].concurrency_limited)),
+                    borrowed: stat(&|r| Some(r.services[i].borrowed)),
                     concurrency_limit: s.concurrency.map(|_| stat(&|r| r.services[i].concurrency_limit)),
                     pools: s
                         .pools

@@ -49,6 +49,8 @@ pub struct ServiceSummary {
     pub shed: f64,
     /// Refused by the concurrency limit.
     pub concurrency_limited: f64,
+    /// Served by a borrowed worker of another pool.
+    pub borrowed: f64,
     /// Per pool: arrivals, rejected, completed, utilisation, L.
     pub pools: Vec<[f64; 5]>,
     /// Degradation record.
@@ -147,6 +149,7 @@ impl ReplicationSummary {
                     rate_limited: m.rate_limited as f64,
                     shed: m.shed as f64,
                     concurrency_limited: m.concurrency_limited as f64,
+                    borrowed: m.borrowed as f64,
                     pools: s
                         .pools
                         .iter()

@@ -282,6 +282,10 @@ pub struct PoolSpec {
     /// Request classes served here; omitted: every class no other pool names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classes: Option<Vec<String>>,
+    /// When all this pool's workers are busy, use an idle worker of another pool of the
+    /// same instance (whose line is empty) instead of waiting.
+    #[serde(default)]
+    pub borrow: bool,
 }
 
 /// Server-side load shedding.

@@ -37,7 +37,7 @@ pub fn classes<'a>(workloads: impl Iterator<Item = Option<&'a str>>, services: &
 pub fn pools(s: &ServiceSpec, classes: &[String], key: &str) -> Result<(Vec<Pool>, Vec<Option<u16>>)> {
     let Some(specs) = &s.pools else {
         return Ok((
-            vec![Pool { name: "default".into(), servers: s.servers, capacity: s.capacity }],
+            vec![Pool { name: "default".into(), servers: s.servers, capacity: s.capacity, borrow: false }],
             vec![Some(0); classes.len()],
         ));
     };
@@ -85,7 +85,7 @@ pub fn pools(s: &ServiceSpec, classes: &[String], key: &str) -> Result<(Vec<Pool
                 }
             }
         }
-        pools.push(Pool { name: name.clone(), servers: p.servers, capacity: p.capacity });
+        pools.push(Pool { name: name.clone(), servers: p.servers, capacity: p.capacity, borrow: p.borrow });
     }
     if let Some(name) = catch_all {
         let i = specs.keys().position(|k| *k == name).unwrap_or(0) as u16;
