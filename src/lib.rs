@@ -31,6 +31,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod engine;
+pub mod fault;
 pub mod metrics;
 pub mod model;
 pub mod policy;

@@ -38,6 +38,9 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     let wall = started.elapsed().as_secs_f64();
     let path = out.join("report.json");
     write_atomic(&path, report.to_json().as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let events = out.join("events.jsonl");
+    write_atomic(&events, report.events_jsonl().as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", events.display()))?;
     if !args.quiet {
         let events = report.engine.events.value() * f64::from(report.replications);
         print_out(&render_summary(&report));

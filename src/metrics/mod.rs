@@ -112,6 +112,8 @@ pub struct ServiceMetrics {
     pub no_pool: u64,
     /// Served by an idle worker borrowed from another pool.
     pub borrowed: u64,
+    /// Refused because the chosen instance was down (crashed): outcome `error`.
+    pub refused_down: u64,
     /// Per worker pool (one pool when none are declared), summed over instances.
     pub pools: Vec<PoolMetrics>,
 }
@@ -154,6 +156,7 @@ impl ServiceMetrics {
         self.concurrency_limited = 0;
         self.no_pool = 0;
         self.borrowed = 0;
+        self.refused_down = 0;
         self.pools.iter_mut().for_each(|p| *p = PoolMetrics::default());
     }
 
@@ -315,6 +318,21 @@ pub struct ReplicationResult {
     pub degradation: Vec<Option<DegradationSnapshot>>,
     /// Per service, the mean concurrency limit over instances at the end (None without one).
     pub concurrency_limit: Vec<Option<f64>>,
+    /// Per fault.
+    pub faults: Vec<FaultMetrics>,
+    /// Fault starts and ends (time, fault, started), kept for replication 0 only.
+    pub fault_log: Vec<(SimTime, u32, bool)>,
+}
+
+/// One fault, one replication (measured window only).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FaultMetrics {
+    /// Times it became active.
+    pub activations: u64,
+    /// Time active.
+    pub active: SimTime,
+    /// Requests it affected: failed, lost, refused or slowed.
+    pub injected: u64,
 }
 
 /// Time spent at each degradation level.

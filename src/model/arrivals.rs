@@ -22,35 +22,78 @@ pub struct Segment {
     pub to: f64,
 }
 
-/// A time-varying Poisson rate: linear pieces, the last one extending forever.
+/// A rate multiplier on a window (load faults: spikes and ramps), linear from `from`
+/// at `start` to `to` at `end`, 1 outside.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Factor {
+    /// Window start.
+    pub start: SimTime,
+    /// Window end.
+    pub end: SimTime,
+    /// Multiplier at the start.
+    pub from: f64,
+    /// Multiplier at the end.
+    pub to: f64,
+}
+
+impl Factor {
+    fn at(&self, t: SimTime) -> f64 {
+        if t < self.start || t >= self.end {
+            return 1.0;
+        }
+        let frac = (t - self.start).0 as f64 / (self.end - self.start).0.max(1) as f64;
+        self.from + (self.to - self.from) * frac
+    }
+}
+
+/// A time-varying Poisson rate: linear pieces, the last one extending forever, times
+/// any load-fault multipliers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RateProfile {
     segments: Vec<Segment>,
+    factors: Vec<Factor>,
+    /// Largest product of simultaneous multipliers (an upper bound for thinning).
+    max_factor: f64,
 }
 
 impl RateProfile {
     /// A constant rate.
     pub fn constant(rate: f64) -> Self {
-        Self { segments: vec![Segment { start: SimTime::ZERO, from: rate, to: rate }] }
+        Self {
+            segments: vec![Segment { start: SimTime::ZERO, from: rate, to: rate }],
+            factors: Vec::new(),
+            max_factor: 1.0,
+        }
     }
 
     /// A profile from pieces sorted by start, the first starting at zero.
     pub fn from_segments(segments: Vec<Segment>) -> Self {
         debug_assert!(segments.first().is_some_and(|s| s.start == SimTime::ZERO));
-        Self { segments }
+        Self { segments, factors: Vec::new(), max_factor: 1.0 }
+    }
+
+    /// Multiplies the rate on a window (a spike or a ramp).
+    pub fn add_factor(&mut self, factor: Factor) {
+        self.factors.push(factor);
+        // Bound the product of overlapping multipliers by the product of their peaks.
+        self.max_factor = self.factors.iter().map(|f| f.from.max(f.to).max(1.0)).product();
+    }
+
+    fn factor_at(&self, t: SimTime) -> f64 {
+        self.factors.iter().map(|f| f.at(t)).product()
     }
 
     /// The constant rate, when the profile is one.
     pub fn as_constant(&self) -> Option<f64> {
         match self.segments.as_slice() {
-            [s] if s.from == s.to => Some(s.from),
+            [s] if s.from == s.to && self.factors.is_empty() => Some(s.from),
             _ => None,
         }
     }
 
     /// The highest rate anywhere in the profile.
     pub fn peak(&self) -> f64 {
-        self.segments.iter().map(|s| s.from.max(s.to)).fold(0.0, f64::max)
+        self.segments.iter().map(|s| s.from.max(s.to)).fold(0.0, f64::max) * self.max_factor
     }
 
     /// Mean rate over `[a, b)`.
@@ -80,7 +123,7 @@ impl RateProfile {
     /// The rate at time `t`.
     pub fn rate_at(&self, t: SimTime) -> f64 {
         let i = self.segments.partition_point(|s| s.start <= t).saturating_sub(1);
-        self.rate_in(i, t)
+        self.rate_in(i, t) * self.factor_at(t)
     }
 
     /// The next arrival strictly after `now`, or `None` if the rate stays zero.
@@ -91,7 +134,7 @@ impl RateProfile {
         loop {
             let s = self.segments[i];
             let end = self.end_of(i);
-            let peak = s.from.max(s.to);
+            let peak = s.from.max(s.to) * self.max_factor;
             if peak <= 0.0 {
                 if end == SimTime::MAX {
                     return None;
@@ -108,7 +151,8 @@ impl RateProfile {
                 i += 1;
                 continue;
             }
-            if s.from == s.to || unit(rng) * peak < self.rate_in(i, cand) {
+            let exact = s.from == s.to && self.factors.is_empty();
+            if exact || unit(rng) * peak < self.rate_in(i, cand) * self.factor_at(cand) {
                 return Some(cand);
             }
             t = cand;

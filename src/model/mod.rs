@@ -11,7 +11,7 @@ pub mod dist;
 pub mod sim;
 pub mod station;
 
-pub use arrivals::{RateProfile, Segment};
+pub use arrivals::{Factor, RateProfile, Segment};
 pub use dist::Dist;
 
 use crate::engine::SimTime;
@@ -53,6 +53,8 @@ pub struct Model {
     pub workloads: Vec<Workload>,
     /// Request class names; id 0 is `default`.
     pub classes: Vec<String>,
+    /// The chaos schedule.
+    pub faults: Vec<crate::fault::Fault>,
 }
 
 impl Model {
@@ -85,6 +87,8 @@ pub struct Service {
     pub service_time: Dist,
     /// Number of instances.
     pub instances: u32,
+    /// Zone of each instance (empty when no zones are declared).
+    pub zones: Vec<String>,
     /// Instance choice.
     pub balancer: Balancer,
     /// Downstream calls, step by step; calls within a step run in parallel.

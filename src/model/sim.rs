@@ -19,9 +19,12 @@
 //! work) unless it propagates deadlines and drops it from its queue.
 
 use crate::engine::{EventQueue, Process, RngStreams, SimTime, Stream, run_until};
+use crate::fault::{Effect, FaultId, Schedule, StationFx, Target};
+use crate::metrics::FaultMetrics;
 use crate::metrics::{
     BreakerSnapshot, DegradationSnapshot, EdgeMetrics, Outcome, ReplicationResult, ServiceMetrics, WorkloadMetrics,
 };
+use crate::model::Dist;
 use crate::policy::breaker::CircuitBreaker;
 use crate::policy::bulkhead::{Acquire, Bulkhead};
 use crate::policy::concurrency::{AdaptiveLimit, Aimd, Gradient2, Limiter};
@@ -86,12 +89,17 @@ struct Req {
     instance: u32,
     /// The caller cancelled it: drop it if not started, make no more calls.
     cancelled: bool,
+    /// In flight (false once its slot is freed).
+    alive: bool,
 }
 
 /// A logical call: every attempt, hedge, backoff and fallback of one call site.
 #[derive(Clone, Copy, Debug)]
 struct CallState {
     parent: ReqId,
+    /// The parent's generation when the call started; a mismatch means the parent was
+    /// lost (its instance crashed) and nobody waits for this call.
+    parent_epoch: u32,
     service: u32,
     step: u16,
     index: u16,
@@ -123,7 +131,11 @@ enum Event {
     /// A closed-workload user finished thinking.
     Think(u32),
     /// A request's service time ended.
-    ServiceDone(ReqId),
+    ServiceDone(ReqId, u32),
+    /// A fault becomes active.
+    FaultStart(u32),
+    /// A fault ends.
+    FaultEnd(u32),
     /// A user's deadline passed.
     UserDeadline(ReqId, u32),
     /// An attempt's timeout fired.
@@ -208,6 +220,19 @@ struct Simulation<'m> {
     first_instance: Vec<u32>,
     /// Shedder per station.
     shedders: Vec<Option<Shedder>>,
+    /// Combined fault effect per instance (indexed like `first_instance`).
+    fx: Vec<StationFx>,
+    /// Faults targeting each instance.
+    instance_faults: Vec<Vec<FaultId>>,
+    /// Active partition on each edge: `Some(refuse)`.
+    partition: Vec<Option<bool>>,
+    fault_active: Vec<bool>,
+    fault_since: Vec<SimTime>,
+    fault_rng: Vec<Stream>,
+    fault_metrics: Vec<FaultMetrics>,
+    /// Fault starts and ends of this replication (kept for replication 0's event log).
+    fault_log: Vec<(SimTime, u32, bool)>,
+    keep_log: bool,
     services: Vec<ServiceMetrics>,
     workloads: Vec<WorkloadMetrics>,
     edges: Vec<EdgeMetrics>,
@@ -247,6 +272,15 @@ impl<'m> Simulation<'m> {
             }
         }
         let stations_len = stations.len();
+        let limiters_len = limiters.len();
+        let mut instance_faults = vec![Vec::new(); limiters_len];
+        for (f, fault) in model.faults.iter().enumerate() {
+            if let Target::Instances(list) = &fault.target {
+                for &(s, i) in list {
+                    instance_faults[(first_instance[s] + i) as usize].push(f);
+                }
+            }
+        }
         let service_state = model
             .services
             .iter()
@@ -304,11 +338,29 @@ impl<'m> Simulation<'m> {
             limiters,
             first_instance,
             shedders,
+            fx: vec![StationFx::default(); limiters_len],
+            instance_faults,
+            partition: vec![None; model.edges.len()],
+            fault_active: vec![false; model.faults.len()],
+            fault_since: vec![SimTime::ZERO; model.faults.len()],
+            fault_rng: model.faults.iter().map(|f| streams.stream(&format!("fault/{}", f.name))).collect(),
+            fault_metrics: vec![FaultMetrics::default(); model.faults.len()],
+            fault_log: Vec::new(),
+            keep_log: replication == 0,
             services: model.services.iter().map(|s| ServiceMetrics::new(s.pools.len())).collect(),
             workloads: vec![WorkloadMetrics::new(model.warmup, model.window, model.windows()); model.workloads.len()],
             edges: vec![EdgeMetrics::default(); model.edges.len()],
         };
         sim.events.push(model.warmup, Event::WarmupEnd);
+        for (f, fault) in model.faults.iter().enumerate() {
+            match &fault.schedule {
+                Schedule::Window { start, .. } => sim.events.push(*start, Event::FaultStart(f as u32)),
+                Schedule::Random { up, .. } => {
+                    let t = up.sample(&mut sim.fault_rng[f]);
+                    sim.events.push(t, Event::FaultStart(f as u32));
+                }
+            }
+        }
         for (s, svc) in model.services.iter().enumerate() {
             if let Some((_, interval)) = svc.degradation {
                 sim.events.push(interval, Event::DegradeTick(s as u32));
@@ -351,6 +403,7 @@ impl<'m> Simulation<'m> {
             pool: 0,
             instance: 0,
             cancelled: false,
+            alive: true,
         };
         match self.free.pop() {
             Some(id) => {
@@ -466,6 +519,11 @@ impl<'m> Simulation<'m> {
         req.instance = instance;
         self.services[s].pools[pool].arrivals += 1;
         let li = (self.first_instance[s] + instance) as usize;
+        if self.fx[li].down {
+            // Connection refused by a crashed instance.
+            self.services[s].refused_down += 1;
+            return self.finish_job(r, Outcome::Error);
+        }
         if let Some(l) = self.limiters[li].as_mut()
             && !l.try_acquire()
         {
@@ -511,7 +569,8 @@ impl<'m> Simulation<'m> {
             if !expired && !shed {
                 self.reqs[r as usize].started = now;
                 let t = service.service_time.sample(&mut self.service_rng[s].service_time);
-                self.events.push(now + t, Event::ServiceDone(r));
+                let t = self.faulted_time(s, req.instance as usize, t);
+                self.events.push(now + t, Event::ServiceDone(r, req.epoch));
                 return;
             }
             let (instance, pool) = (req.instance as usize, usize::from(req.pool));
@@ -586,6 +645,7 @@ impl<'m> Simulation<'m> {
     fn start_call(&mut self, parent: ReqId, service: u32, step: u16, index: u16, call: &Call) {
         let state = CallState {
             parent,
+            parent_epoch: self.reqs[parent as usize].epoch,
             service,
             step,
             index,
@@ -692,6 +752,19 @@ impl<'m> Simulation<'m> {
     /// Sends one request of the current attempt (the original or a hedge).
     fn send(&mut self, c: CallId) {
         let call = self.call_site(c);
+        match self.partition[call.edge] {
+            None => {}
+            // The request vanishes: the attempt waits for its timeout (forever without one).
+            Some(false) => return,
+            // Refused at once.
+            Some(true) => {
+                if self.calls[c as usize].n_live == 0 {
+                    self.release_permit(c);
+                    self.attempt_done(c, Outcome::Error);
+                }
+                return;
+            }
+        }
         let cs = self.calls[c as usize];
         let class = self.reqs[cs.parent as usize].class;
         let child = self.new_req(Origin::Call(c), cs.deadline, class);
@@ -850,6 +923,9 @@ impl<'m> Simulation<'m> {
         self.calls[c as usize].epoch = cs.epoch.wrapping_add(1);
         self.free_calls.push(c);
         let p = &mut self.reqs[cs.parent as usize];
+        if p.epoch != cs.parent_epoch {
+            return; // the caller was lost in a crash
+        }
         match outcome {
             Outcome::Ok => {}
             Outcome::Degraded => p.value *= value,
@@ -868,7 +944,13 @@ impl<'m> Simulation<'m> {
             match self.reqs[r as usize].origin {
                 Origin::Orphan => return true,
                 Origin::Workload(_) => return false,
-                Origin::Call(c) => r = self.calls[c as usize].parent,
+                Origin::Call(c) => {
+                    let cs = &self.calls[c as usize];
+                    if self.reqs[cs.parent as usize].epoch != cs.parent_epoch {
+                        return true;
+                    }
+                    r = cs.parent;
+                }
             }
         }
     }
@@ -902,6 +984,7 @@ impl<'m> Simulation<'m> {
         if let Some(next) = self.release_worker(s, pool, req.station) {
             self.begin_service(next);
         }
+        self.inject_response_faults(r, s, instance);
         let req = self.reqs[r as usize];
         if req.failed || req.cancelled {
             return self.finish_job(r, Outcome::Error);
@@ -926,6 +1009,7 @@ impl<'m> Simulation<'m> {
         let req = self.reqs[r as usize];
         // A new generation now, so timers aimed at this request are stale from here on.
         self.reqs[r as usize].epoch = req.epoch.wrapping_add(1);
+        self.reqs[r as usize].alive = false;
         self.free.push(r);
         match req.origin {
             Origin::Workload(w) => self.answer_user(w, req, outcome),
@@ -1011,6 +1095,172 @@ impl<'m> Simulation<'m> {
         self.send(c);
     }
 
+    /// Error and partial-response faults on the answer of `r` at instance `instance`.
+    fn inject_response_faults(&mut self, r: ReqId, s: usize, instance: usize) {
+        let gi = self.first_instance[s] as usize + instance;
+        let fx = &self.fx[gi];
+        if fx.error == 0.0 && fx.partial.is_none() {
+            return;
+        }
+        let (error, partial) = (fx.error, fx.partial);
+        // Draw from the stream of the first active fault of the kind, so adding a fault
+        // elsewhere never shifts these draws.
+        let pick = |want: fn(&Effect) -> bool, sim: &Self| {
+            sim.instance_faults[gi].iter().copied().find(|&g| sim.fault_active[g] && want(&sim.model.faults[g].effect))
+        };
+        if error > 0.0
+            && let Some(f) = pick(|e| matches!(e, Effect::Error(_)), self)
+            && unit(&mut self.fault_rng[f]) < error
+        {
+            self.fault_metrics[f].injected += 1;
+            self.reqs[r as usize].failed = true;
+            return;
+        }
+        if let Some((p, degraded)) = partial
+            && let Some(f) = pick(|e| matches!(e, Effect::Partial { .. }), self)
+            && unit(&mut self.fault_rng[f]) < p
+        {
+            self.fault_metrics[f].injected += 1;
+            match degraded {
+                Some(v) => self.reqs[r as usize].value *= v,
+                None => self.reqs[r as usize].failed = true,
+            }
+        }
+    }
+
+    /// A service time under the faults active on the instance: multiplied, cold-start
+    /// slowed, with latency added.
+    fn faulted_time(&mut self, s: usize, instance: usize, t: SimTime) -> SimTime {
+        let fx = &self.fx[self.first_instance[s] as usize + instance];
+        if fx.is_clear(self.now) {
+            return t;
+        }
+        let mut factor = fx.multiply;
+        if self.now < fx.cold_until {
+            factor *= fx.cold_factor;
+        }
+        let mut t = if factor == 1.0 { t } else { SimTime::from_secs_f64(t.as_secs_f64() * factor) };
+        for &f in &fx.add {
+            if let Effect::Latency { add: Some(d), .. } = &self.model.faults[f].effect {
+                t += d.sample(&mut self.fault_rng[f]);
+                self.fault_metrics[f].injected += 1;
+            }
+        }
+        t
+    }
+
+    /// A fault starts (`on`) or ends: update the effects on its target, lose the work of
+    /// crashed instances, and schedule what comes next.
+    fn on_fault(&mut self, f: usize, on: bool) {
+        let now = self.now;
+        let fault = &self.model.faults[f];
+        if self.fault_active[f] == on {
+            return;
+        }
+        self.fault_active[f] = on;
+        if on {
+            self.fault_since[f] = now;
+            self.fault_metrics[f].activations += 1;
+        } else {
+            let since = self.fault_since[f].max(self.model.warmup);
+            self.fault_metrics[f].active += now - since;
+        }
+        if self.keep_log && now >= self.model.warmup {
+            self.fault_log.push((now, f as u32, on));
+        }
+        match &fault.schedule {
+            Schedule::Window { end, .. } if on => self.events.push(*end, Event::FaultEnd(f as u32)),
+            Schedule::Random { up, down } => {
+                let (d, next): (&Dist, Event) =
+                    if on { (down, Event::FaultEnd(f as u32)) } else { (up, Event::FaultStart(f as u32)) };
+                let t = now + d.sample(&mut self.fault_rng[f]).max(SimTime(1));
+                if t <= self.end {
+                    self.events.push(t, next);
+                }
+            }
+            Schedule::Window { .. } => {}
+        }
+        match &fault.target {
+            Target::Instances(list) => {
+                for &(s, i) in list {
+                    self.refresh_instance(s, i as usize, f);
+                }
+            }
+            Target::Edge(e) => {
+                let refuse = self.model.faults.iter().enumerate().find_map(|(g, x)| match (&x.target, &x.effect) {
+                    (Target::Edge(te), Effect::Partition { refuse }) if te == e && self.fault_active[g] => {
+                        Some(*refuse)
+                    }
+                    _ => None,
+                });
+                self.partition[*e] = refuse;
+            }
+            Target::Workload(_) => {}
+        }
+    }
+
+    /// Recomputes the effects on one instance after fault `cause` changed state.
+    fn refresh_instance(&mut self, s: usize, instance: usize, cause: usize) {
+        let now = self.now;
+        let gi = self.first_instance[s] as usize + instance;
+        let old = &self.fx[gi];
+        let (mut cold_until, mut cold_factor) = (old.cold_until, old.cold_factor);
+        let was_down = old.down;
+        let active = self.instance_faults[gi].iter().copied().filter(|&g| self.fault_active[g]);
+        let mut fx = StationFx::combine(&self.model.faults, active, (cold_until, cold_factor));
+        if was_down && !fx.down {
+            // Restarted: cold for a while.
+            if let Effect::Crash { cold_factor: k, cold_for } = self.model.faults[cause].effect
+                && k > 1.0
+            {
+                cold_until = now + cold_for;
+                cold_factor = k;
+                fx.cold_until = cold_until;
+                fx.cold_factor = cold_factor;
+            }
+        }
+        let svc = &self.model.services[s];
+        let np = svc.pools.len();
+        let base = self.first_station[s] as usize + instance * np;
+        self.fx[gi] = fx.clone();
+        if fx.down && !was_down {
+            self.crash_instance(s, instance, cause);
+            return;
+        }
+        for (p, pool) in svc.pools.iter().enumerate() {
+            let servers = if fx.down { 0 } else { fx.servers(pool.servers) };
+            let started = self.stations[base + p].set_servers(now, servers, &mut self.services[s].pools[p].areas);
+            for r in started {
+                self.begin_service(r);
+            }
+        }
+    }
+
+    /// Every request inside the instance is lost: waiting, in service, or waiting on
+    /// calls. Their callers get an error (a reset connection).
+    fn crash_instance(&mut self, s: usize, instance: usize, cause: usize) {
+        let now = self.now;
+        let np = self.model.services[s].pools.len();
+        let base = self.first_station[s] as usize + instance * np;
+        for p in 0..np {
+            // The waiting ones are found again by the scan below, with those in service.
+            self.stations[base + p].crash(now, &mut self.services[s].pools[p].areas);
+        }
+        let stations = base as u32..(base + np) as u32;
+        let lost: Vec<ReqId> = (0..self.reqs.len() as ReqId)
+            .filter(|&r| {
+                let req = &self.reqs[r as usize];
+                req.alive && req.service as usize == s && stations.contains(&req.station)
+            })
+            .collect();
+        self.fault_metrics[cause].injected += lost.len() as u64;
+        for r in lost {
+            if self.reqs[r as usize].alive {
+                self.finish_job(r, Outcome::Error);
+            }
+        }
+    }
+
     /// Feeds a service's degradation controller the signals of the last interval.
     fn on_degrade_tick(&mut self, s: usize) {
         let now = self.now;
@@ -1049,6 +1299,9 @@ impl<'m> Simulation<'m> {
 
     fn reset_metrics(&mut self) {
         let now = self.now;
+        for f in &mut self.fault_metrics {
+            *f = FaultMetrics::default();
+        }
         // Carry the busy time of open degradation windows across the reset.
         for s in 0..self.model.services.len() {
             if self.service_state[s].degradation.is_none() {
@@ -1085,6 +1338,12 @@ impl<'m> Simulation<'m> {
     /// Closes the time averages at the end of the run and hands the metrics over.
     fn finish(mut self, replication: u32, events: u64) -> ReplicationResult {
         let end = self.end;
+        for f in 0..self.model.faults.len() {
+            if self.fault_active[f] {
+                let since = self.fault_since[f].max(self.model.warmup);
+                self.fault_metrics[f].active += end - since;
+            }
+        }
         for (s, service) in self.model.services.iter().enumerate() {
             let first = self.first_station[s] as usize;
             let np = service.pools.len();
@@ -1129,6 +1388,8 @@ impl<'m> Simulation<'m> {
             breakers,
             degradation,
             concurrency_limit,
+            faults: self.fault_metrics,
+            fault_log: self.fault_log,
         }
     }
 }
@@ -1171,7 +1432,13 @@ impl Process for Simulation<'_> {
                 self.start_job(w);
             }
             Event::Think(w) => self.start_job(w as usize),
-            Event::ServiceDone(r) => self.advance(r),
+            Event::ServiceDone(r, epoch) => {
+                if self.reqs[r as usize].epoch == epoch {
+                    self.advance(r);
+                }
+            }
+            Event::FaultStart(f) => self.on_fault(f as usize, true),
+            Event::FaultEnd(f) => self.on_fault(f as usize, false),
             Event::UserDeadline(r, epoch) => self.on_user_deadline(r, epoch),
             Event::AttemptTimeout(c, epoch) => self.on_attempt_timeout(c, epoch),
             Event::BulkheadTimeout(c, epoch) => self.on_bulkhead_timeout(c, epoch),

@@ -89,14 +89,46 @@ impl Station {
     }
 
     /// A worker finished: it takes the next waiting request (returned) or goes idle.
+    /// While a capacity fault has taken workers away, a freed worker over the limit
+    /// goes idle even if requests wait.
     #[inline]
     pub fn release(&mut self, now: SimTime, areas: &mut Areas) -> Option<ReqId> {
         self.accrue(now, areas);
+        if self.busy > self.servers {
+            self.busy -= 1;
+            return None;
+        }
         let next = self.queue.pop_front();
         if next.is_none() {
             self.busy -= 1;
         }
         next
+    }
+
+    /// Changes the number of workers (a capacity fault starting or ending). Work in
+    /// progress is not interrupted; returns the waiting requests that can start now.
+    pub fn set_servers(&mut self, now: SimTime, servers: u32, areas: &mut Areas) -> Vec<ReqId> {
+        self.accrue(now, areas);
+        self.servers = servers;
+        let mut started = Vec::new();
+        while self.busy < self.servers {
+            match self.queue.pop_front() {
+                Some(r) => {
+                    self.busy += 1;
+                    started.push(r);
+                }
+                None => break,
+            }
+        }
+        started
+    }
+
+    /// The station crashes: every request inside is lost. Returns the waiting ones (the
+    /// caller finds those in service itself).
+    pub fn crash(&mut self, now: SimTime, areas: &mut Areas) -> Vec<ReqId> {
+        self.accrue(now, areas);
+        self.busy = 0;
+        self.queue.drain(..).collect()
     }
 }
 

@@ -93,6 +93,10 @@ pub struct ServiceReport {
     pub concurrency_limited: Statistic,
     /// Requests served by an idle worker borrowed from another pool.
     pub borrowed: Statistic,
+    /// Requests refused by a crashed instance (outcome `error`, not part of `rejected`).
+    pub refused_down: Statistic,
+    /// Requests refused because no pool serves their class (part of `rejected`).
+    pub no_pool: Statistic,
     /// Mean adaptive concurrency limit per instance at the end; null without one.
     pub concurrency_limit: Option<Statistic>,
     /// Per worker pool; a single `default` pool when none are declared.
@@ -158,6 +162,8 @@ impl ServiceReport {
             shed: none,
             concurrency_limited: none,
             borrowed: none,
+            refused_down: none,
+            no_pool: none,
             concurrency_limit: None,
             pools: BTreeMap::new(),
             degradation: None,
@@ -276,6 +282,29 @@ pub struct BreakerReport {
     pub transitions: Vec<(f64, &'static str, &'static str)>,
 }
 
+/// One fault of the chaos schedule.
+#[derive(Clone, Debug, Serialize)]
+pub struct FaultReport {
+    /// Name.
+    pub name: String,
+    /// Kind (`latency`, `crash`, ...).
+    pub kind: &'static str,
+    /// Target as written.
+    pub target: String,
+    /// Scheduled start and end, seconds from the end of the warm-up (null for random onsets).
+    pub window_s: Option<[f64; 2]>,
+    /// Times it became active in the measured window.
+    pub activations: Statistic,
+    /// Seconds active in the measured window.
+    pub active_s: Statistic,
+    /// Share of the measured window it was active.
+    pub active_fraction: Statistic,
+    /// Requests it affected (failed, lost or slowed).
+    pub injected: Statistic,
+    /// Replication 0's starts and ends: `[time_s, "start" | "end"]`, seconds from the end of the warm-up.
+    pub events: Vec<(f64, &'static str)>,
+}
+
 /// Counters of the engine itself.
 #[derive(Clone, Debug, Serialize)]
 pub struct EngineReport {
@@ -308,8 +337,8 @@ pub struct Report {
     pub edges: BTreeMap<String, EdgeReport>,
     /// SLO verdicts (none defined yet).
     pub slos: Vec<serde_json::Value>,
-    /// Faults injected (none defined yet).
-    pub faults: Vec<serde_json::Value>,
+    /// The chaos schedule and what each fault did.
+    pub faults: Vec<FaultReport>,
     /// Blast radius per fault (none defined yet).
     pub blast_radius: Vec<serde_json::Value>,
 }
@@ -345,6 +374,8 @@ impl Report {
                     shed: stat(&|r| Some(r.services[i].shed)),
                     concurrency_limited: stat(&|r| Some(r.services[i].concurrency_limited)),
                     borrowed: stat(&|r| Some(r.services[i].borrowed)),
+                    refused_down: stat(&|r| Some(r.services[i].refused_down)),
+                    no_pool: stat(&|r| Some(r.services[i].no_pool)),
                     concurrency_limit: s.concurrency.map(|_| stat(&|r| r.services[i].concurrency_limit)),
                     pools: s
                         .pools
@@ -469,9 +500,69 @@ impl Report {
             workloads,
             edges,
             slos: Vec::new(),
-            faults: Vec::new(),
+            faults: model
+                .faults
+                .iter()
+                .enumerate()
+                .map(|(f, fault)| {
+                    let fs = |g: &dyn Fn(&crate::metrics::FaultMetrics) -> f64| stat(&|r| Some(g(&r.faults[f])));
+                    let w = model.warmup.as_secs_f64();
+                    FaultReport {
+                        name: fault.name.clone(),
+                        kind: fault.kind,
+                        target: fault.target_text.clone(),
+                        window_s: match fault.schedule {
+                            crate::fault::Schedule::Window { start, end } => {
+                                Some([start.as_secs_f64() - w, end.as_secs_f64() - w])
+                            }
+                            crate::fault::Schedule::Random { .. } => None,
+                        },
+                        activations: fs(&|m| m.activations as f64),
+                        active_s: fs(&|m| m.active.as_secs_f64()),
+                        active_fraction: fs(&|m| m.active.as_secs_f64() / model.duration.as_secs_f64()),
+                        injected: fs(&|m| m.injected as f64),
+                        events: reps
+                            .first()
+                            .map(|r0| {
+                                r0.fault_log
+                                    .iter()
+                                    .filter(|(_, g, _)| *g as usize == f)
+                                    .map(|&(t, _, on)| (t.as_secs_f64() - w, if on { "start" } else { "end" }))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    }
+                })
+                .collect(),
             blast_radius: Vec::new(),
         }
+    }
+
+    /// The event log of replication 0 as JSON lines, in time order (seconds from the end
+    /// of the warm-up): fault starts and ends, breaker transitions.
+    pub fn events_jsonl(&self) -> String {
+        let mut events: Vec<(f64, serde_json::Value)> = Vec::new();
+        for f in &self.faults {
+            for &(t, what) in &f.events {
+                events.push((
+                    t,
+                    serde_json::json!({ "t": t, "type": format!("fault_{what}"), "fault": f.name, "kind": f.kind, "target": f.target }),
+                ));
+            }
+        }
+        for (name, e) in &self.edges {
+            for &(t, from, to) in e.breaker.iter().flat_map(|b| &b.transitions) {
+                let t = t - self.warmup_s;
+                if t >= 0.0 {
+                    events.push((
+                        t,
+                        serde_json::json!({ "t": t, "type": "breaker", "edge": name, "from": from, "to": to }),
+                    ));
+                }
+            }
+        }
+        events.sort_by(|a, b| a.0.total_cmp(&b.0));
+        events.iter().map(|(_, v)| format!("{v}\n")).collect()
     }
 
     /// The report as pretty-printed JSON, newline-terminated.

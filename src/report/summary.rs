@@ -51,6 +51,10 @@ pub struct ServiceSummary {
     pub concurrency_limited: f64,
     /// Served by a borrowed worker of another pool.
     pub borrowed: f64,
+    /// Refused by a crashed instance.
+    pub refused_down: f64,
+    /// Refused because no pool takes the class.
+    pub no_pool: f64,
     /// Per pool: arrivals, rejected, completed, utilisation, L.
     pub pools: Vec<[f64; 5]>,
     /// Degradation record.
@@ -106,6 +110,10 @@ pub struct EdgeSummary {
 /// Everything a report takes from one replication.
 #[derive(Clone, Debug)]
 pub struct ReplicationSummary {
+    /// Per fault.
+    pub faults: Vec<crate::metrics::FaultMetrics>,
+    /// Fault starts and ends (replication 0 only).
+    pub fault_log: Vec<(crate::engine::SimTime, u32, bool)>,
     /// Events handled.
     pub events: f64,
     /// Per service.
@@ -150,6 +158,8 @@ impl ReplicationSummary {
                     shed: m.shed as f64,
                     concurrency_limited: m.concurrency_limited as f64,
                     borrowed: m.borrowed as f64,
+                    refused_down: m.refused_down as f64,
+                    no_pool: m.no_pool as f64,
                     pools: s
                         .pools
                         .iter()
@@ -200,6 +210,13 @@ impl ReplicationSummary {
                 breaker: b.clone(),
             })
             .collect();
-        ReplicationSummary { events: r.events as f64, services, workloads, edges }
+        ReplicationSummary {
+            events: r.events as f64,
+            services,
+            workloads,
+            edges,
+            faults: r.faults.clone(),
+            fault_log: r.fault_log.clone(),
+        }
     }
 }

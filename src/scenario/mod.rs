@@ -6,12 +6,14 @@
 //! line, column and dotted key path, what was expected, and a suggestion.
 
 pub mod error;
+pub mod fault_spec;
 pub mod load;
 pub mod policy_spec;
 pub mod spec;
 pub mod tree;
 pub mod units;
 pub mod validate;
+pub mod validate_fault;
 pub mod validate_policy;
 pub mod validate_server;
 

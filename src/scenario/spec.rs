@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::fault_spec::FaultSpec;
 use super::policy_spec::{
     BreakerSpec, BulkheadSpec, ConcurrencyLimitSpec, DegradationSpec, FallbackSpec, HedgeSpec, PoolSpec, RateLimitSpec,
     RetrySpec, ShedSpec,
@@ -51,6 +52,9 @@ pub struct ScenarioSpec {
     /// Sources of load.
     #[serde(default)]
     pub workloads: Vec<WorkloadSpec>,
+    /// The chaos schedule.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultSpec>,
 }
 
 /// A service: one or more identical M/M/c/K stations behind a load balancer.
@@ -69,6 +73,9 @@ pub struct ServiceSpec {
     /// Identical instances, each its own station.
     #[serde(default = "one")]
     pub instances: u32,
+    /// Zones the instances are spread over, round robin (instance i in zone i mod n).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<String>,
     /// How a request picks an instance.
     #[serde(default)]
     pub load_balancer: BalancerSpec,

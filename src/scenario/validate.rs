@@ -243,7 +243,7 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
             format!("{} windows in `duration`; at most {MAX_WINDOWS}", spec.duration.time().0.div_ceil(window.0)),
         );
     }
-    Ok(Model {
+    let mut model = Model {
         name: spec.name.clone(),
         window,
         seed: spec.seed,
@@ -254,7 +254,10 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
         edges,
         workloads,
         classes,
-    })
+        faults: Vec::new(),
+    };
+    model.faults = super::validate_fault::faults(&spec.faults, &mut model)?;
+    Ok(model)
 }
 
 /// The calls of one step: a single call, or the members of a parallel group.
@@ -406,6 +409,11 @@ fn service(
         steps,
         routes,
         deadline_propagation: s.deadline_propagation,
+        zones: if s.zones.is_empty() {
+            Vec::new()
+        } else {
+            (0..s.instances as usize).map(|i| s.zones[i % s.zones.len()].clone()).collect()
+        },
     })
 }
 

@@ -282,7 +282,11 @@ fn run_prints_a_summary_and_writes_only_report_json() {
     for needle in ["mmck-basic", "seed 7", "2 replications", "Workloads", "Services", "users", "api", "db", "report:"] {
         assert!(o.stdout.contains(needle), "summary should mention {needle:?}:\n{}", o.stdout);
     }
-    assert_eq!(listing(&dir.path().join("out")), BTreeSet::from(["report.json".to_owned()]), "leftover files");
+    assert_eq!(
+        listing(&dir.path().join("out")),
+        BTreeSet::from(["events.jsonl".to_owned(), "report.json".to_owned()]),
+        "leftover files"
+    );
     assert_eq!(listing(dir.path()), BTreeSet::from(["out".to_owned()]));
     assert_eq!(report["schema"], "resim.report/v1");
     assert!(report_text(&dir).ends_with("}\n"), "report.json should end with a newline");
@@ -380,7 +384,7 @@ fn quiet_run_prints_nothing_but_writes_the_report() {
     assert_eq!(o.stdout, "");
     assert_eq!(o.stderr, "");
     assert_eq!(r["schema"], "resim.report/v1");
-    assert_eq!(listing(&dir.path().join("out")), BTreeSet::from(["report.json".to_owned()]));
+    assert_eq!(listing(&dir.path().join("out")), BTreeSet::from(["events.jsonl".to_owned(), "report.json".to_owned()]));
 }
 
 #[test]
@@ -431,7 +435,7 @@ fn run_replaces_an_existing_report() {
     resim(&args).assert_ok();
     let r: Value = serde_json::from_str(&fs::read_to_string(out.join("report.json")).expect("report")).expect("JSON");
     assert_eq!(r["schema"], "resim.report/v1");
-    assert_eq!(listing(&out), BTreeSet::from(["report.json".to_owned()]));
+    assert_eq!(listing(&out), BTreeSet::from(["events.jsonl".to_owned(), "report.json".to_owned()]));
 }
 
 #[test]

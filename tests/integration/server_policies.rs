@@ -7,9 +7,8 @@
 //! for bad server-side keys.
 //!
 //! Every case has a fixed seed, so each check is reproducible bit for bit; tolerances are
-//! named constants. A test marked `#[ignore = "bug: ..."]` pins an engine bug found while
-//! writing these tests: it states the expected behaviour, which the engine did not meet
-//! when the test was written; remove the `ignore` once the bug is fixed.
+//! named constants. The last three tests are regressions for engine bugs these tests found
+//! (present at 3fa5eff, fixed in eb50fc5).
 //!
 //! Run with `cargo test --release --test integration -- server_policies`.
 
@@ -174,7 +173,7 @@ const FLOOD: &str = "
 name: pools-flood
 duration: 5m
 warmup: 30s
-replications: 12
+replications: 10
 seed: 5
 services:
   api:
@@ -190,9 +189,9 @@ workloads:
 #[test]
 fn a_flood_of_one_class_leaves_another_classes_pool_alone() {
     let calm = Sim::run(&FLOOD.replace("{RATE}", "100"));
-    let flood = Sim::run(&FLOOD.replace("{RATE}", "2500"));
+    let flood = Sim::run(&FLOOD.replace("{RATE}", "2000"));
     // The flood does hit its own pool...
-    assert!(flood.pool_blocking("api", "rest").value() > 0.9);
+    assert!(flood.pool_blocking("api", "rest").value() > 0.85);
     assert!(calm.pool_blocking("api", "rest").value() < 0.05);
     // ...but gold sees the very same arrivals (its own named stream) and, statistically,
     // the same station: only the shared service-time stream is drawn in another order.
@@ -683,7 +682,7 @@ fn bad_server_side_keys_are_refused_clearly() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Engine bugs found while writing these tests (each fails at 3fa5eff; see the ignore reason)
+// Regressions: engine bugs found by these tests (failed at 3fa5eff, fixed in eb50fc5)
 // ---------------------------------------------------------------------------------------
 
 /// Gold and a catch-all pool on two round-robin instances; the catch-all's load is `{RATE}`.
@@ -705,9 +704,10 @@ workloads:
   - { name: s, target: api, arrivals: { poisson: { rate: {RATE}/s } } }
 ";
 
+/// Regression: the round-robin counter was shared by all pools of a service, so a flood of
+/// one class changed how another class's requests spread over the instances (gold's
+/// blocking rose from 12.4% to 16.9%).
 #[test]
-#[ignore = "bug: the round-robin counter is shared by all pools of a service, so a flood of one class \
-            changes how another class's requests spread over instances (gold blocking 12.4% -> 16.9%)"]
 fn round_robin_isolates_pools_across_instances() {
     let calm = Sim::run(&FLOOD_TWO_INSTANCES.replace("{RATE}", "1"));
     let flood = Sim::run(&FLOOD_TWO_INSTANCES.replace("{RATE}", "2000"));
@@ -717,9 +717,9 @@ fn round_robin_isolates_pools_across_instances() {
     assert_same("gold L", &a.mean_in_system, &b.mean_in_system);
 }
 
+/// Regression: queue-time shedding divided by the servers of the alphabetically first pool
+/// for every pool (pool `b`, 8 workers, waited 5.4ms instead of about 50ms).
 #[test]
-#[ignore = "bug: queue-time shedding divides by the servers of the alphabetically first pool for every pool \
-            (pool b with 8 servers waits 5.4ms instead of ~50ms)"]
 fn queue_time_shedding_uses_each_pools_own_servers() {
     // Pool `b` (8 workers) overloaded 1.5x; pool `a` (1 worker) nearly idle.
     let pooled = run_yaml(
@@ -763,9 +763,10 @@ workloads:
     assert!((p - q).abs() / q < 0.1, "pooled service waits {p}s, plain {q}s");
 }
 
+/// Regression: the degradation tick at the warm-up's end read utilization 0 (the busy
+/// integral had just been reset), so a service overloaded throughout stepped back to
+/// `full` for one interval (1 s in full, 2 transitions).
 #[test]
-#[ignore = "bug: the degradation tick at the warm-up's end reads utilization 0 (the busy integral was just reset), \
-            so a service overloaded throughout steps back to `full` for one interval (1 s in full, 2 transitions)"]
 fn constant_overload_stays_degraded_across_the_warmup() {
     // The warm-up (10s) is a multiple of the interval (1s): a tick falls on its very end.
     let r = run_yaml(

@@ -1,0 +1,152 @@
+//! Scenario keys of the chaos schedule: `faults:` and service `zones:`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::spec::DistSpec;
+use super::units::Duration;
+
+/// What a fault does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Slower service: `add` a duration (or a distribution) and/or `multiply` the service time.
+    Latency,
+    /// Responses fail with `probability`.
+    Error,
+    /// Instances go down: the work inside is lost, arrivals are refused; they restart after
+    /// the fault, optionally with a `cold_start`.
+    Crash,
+    /// Calls on an edge `a->b` get no answer (`mode: timeout`) or are refused (`mode: refuse`).
+    Partition,
+    /// Fewer workers: `servers` left per pool, or a `factor` of them.
+    Capacity,
+    /// Incomplete responses with `probability`: counted as `error`, or as `degraded` worth `value`.
+    Partial,
+    /// Every instance in a zone goes down (target `zone:NAME`).
+    ZoneOutage,
+    /// A workload's rate multiplied by `factor` for the fault's duration.
+    Spike,
+    /// A workload's rate climbing linearly to `factor` over the fault's duration, then back.
+    Ramp,
+}
+
+/// How a partition behaves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PartitionMode {
+    /// Packets vanish: the caller waits for its timeout.
+    #[default]
+    Timeout,
+    /// Connections are refused at once (outcome `error`).
+    Refuse,
+}
+
+/// How an incomplete response counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PartialAs {
+    /// As a failure.
+    #[default]
+    Error,
+    /// As a degraded answer worth `value`.
+    Degraded,
+}
+
+/// A fixed extra duration or a distribution of them.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum AddSpec {
+    /// A fixed extra time, e.g. `300ms`.
+    Fixed(Duration),
+    /// A distribution, e.g. `{ exponential: { mean: 100ms } }`.
+    Dist(DistSpec),
+}
+
+/// Distribution of the random onset and repair times.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum OnsetSpec {
+    /// Exponential times (constant hazard).
+    #[default]
+    Exponential,
+    /// Weibull times with this shape (below 1: infant mortality; above 1: wear-out).
+    Weibull {
+        /// Shape k.
+        shape: f64,
+    },
+}
+
+/// Slower service for a while after a crashed instance restarts.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColdStartSpec {
+    /// Service time multiplier while cold.
+    pub factor: f64,
+    /// How long the instance stays cold.
+    #[serde(rename = "for")]
+    pub duration: Duration,
+}
+
+/// One fault of the chaos schedule.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// Name in reports (default `<kind>-<index>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What the fault does.
+    pub kind: FaultKind,
+    /// A service (`payments`), an instance (`payments#2`, from 0), a zone (`zone:a`),
+    /// a call edge (`api->payments`) or, for spike and ramp, a workload.
+    pub target: String,
+    /// Start, from the end of the warm-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Duration>,
+    /// Duration.
+    #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
+    pub duration: Option<Duration>,
+    /// Random onset instead of `at`/`for`: mean time between failures...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtbf: Option<Duration>,
+    /// ...and mean time to repair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mttr: Option<Duration>,
+    /// Distribution of the random times (default exponential).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onset: Option<OnsetSpec>,
+    /// Switch the fault off without deleting it.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// latency: extra time per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add: Option<AddSpec>,
+    /// latency: service-time multiplier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiply: Option<f64>,
+    /// error, partial: chance per response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+    /// capacity: workers left per pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub servers: Option<u32>,
+    /// capacity: share of workers left; spike, ramp: rate multiplier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
+    /// partition: `timeout` (default) or `refuse`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<PartitionMode>,
+    /// partial: `error` (default) or `degraded`.
+    #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
+    pub counts_as: Option<PartialAs>,
+    /// partial as degraded: value of the incomplete answer (default 0.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// crash, zone_outage: slower service after the restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_start: Option<ColdStartSpec>,
+}
+
+fn yes() -> bool {
+    true
+}
