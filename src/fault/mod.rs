@@ -104,6 +104,43 @@ pub enum Schedule {
     },
 }
 
+/// Active health checking (defaults from the seeds: 30 s, 5 s, 3; healthy again after 2).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HealthCheck {
+    /// Time between probes of an instance.
+    pub interval: SimTime,
+    /// A probe of a dead instance fails after this long.
+    pub timeout: SimTime,
+    /// Failed probes in a row that take the instance out.
+    pub unhealthy: u32,
+    /// Good probes in a row that put it back.
+    pub healthy: u32,
+}
+
+/// Envoy-style outlier ejection (defaults: 5 consecutive errors, 30 s, 10%).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OutlierEjection {
+    /// Consecutive errors that eject an instance.
+    pub consecutive_errors: u32,
+    /// Ejection time, times the number of ejections so far.
+    pub base_ejection_time: SimTime,
+    /// Most instances ejected at once, percent (at least one).
+    pub max_ejection_percent: f64,
+}
+
+/// Heartbeat-detected failover.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Failover {
+    /// Active-passive (true) or active-active.
+    pub active_passive: bool,
+    /// Heartbeat period.
+    pub heartbeat: SimTime,
+    /// Missed heartbeats that declare failure.
+    pub missed: u32,
+    /// Active-active: ramp of a recovered instance's share.
+    pub shift_back: SimTime,
+}
+
 /// The combined effect of the active faults on one station.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StationFx {

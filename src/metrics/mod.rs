@@ -320,8 +320,24 @@ pub struct ReplicationResult {
     pub concurrency_limit: Vec<Option<f64>>,
     /// Per fault.
     pub faults: Vec<FaultMetrics>,
-    /// Fault starts and ends (time, fault, started), kept for replication 0 only.
-    pub fault_log: Vec<(SimTime, u32, bool)>,
+    /// What happened when (fault starts and ends, health changes, ejections,
+    /// failovers), kept for replication 0 only.
+    pub log: Vec<(SimTime, LogEntry)>,
+}
+
+/// One entry of a replication's event log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogEntry {
+    /// A fault started (`true`) or ended.
+    Fault(u32, bool),
+    /// Health checks took an instance (service, instance) out (`false`) or put it back.
+    Health(u32, u32, bool),
+    /// Outlier ejection ejected an instance until the given time.
+    Ejected(u32, u32, SimTime),
+    /// Heartbeats declared an instance failed (`false`) or recovered.
+    Heartbeat(u32, u32, bool),
+    /// Active-passive failover moved the active role from one instance to another.
+    Failover(u32, u32, u32),
 }
 
 /// One fault, one replication (measured window only).

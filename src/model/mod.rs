@@ -109,6 +109,12 @@ pub struct Service {
     pub concurrency: Option<ConcurrencyConfig>,
     /// Degradation levels and how often they are evaluated.
     pub degradation: Option<(DegradationConfig, SimTime)>,
+    /// Active health checks.
+    pub health_check: Option<crate::fault::HealthCheck>,
+    /// Outlier ejection.
+    pub outlier: Option<crate::fault::OutlierEjection>,
+    /// Failover.
+    pub failover: Option<crate::fault::Failover>,
 }
 
 /// A partition of an instance's workers.

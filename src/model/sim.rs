@@ -20,10 +20,10 @@
 
 use crate::engine::{EventQueue, Process, RngStreams, SimTime, Stream, run_until};
 use crate::fault::{Effect, FaultId, Schedule, StationFx, Target};
-use crate::metrics::FaultMetrics;
 use crate::metrics::{
     BreakerSnapshot, DegradationSnapshot, EdgeMetrics, Outcome, ReplicationResult, ServiceMetrics, WorkloadMetrics,
 };
+use crate::metrics::{FaultMetrics, LogEntry};
 use crate::model::Dist;
 use crate::policy::breaker::CircuitBreaker;
 use crate::policy::bulkhead::{Acquire, Bulkhead};
@@ -132,6 +132,12 @@ enum Event {
     Think(u32),
     /// A request's service time ended.
     ServiceDone(ReqId, u32),
+    /// Probe instance (service, instance).
+    HealthProbe(u32, u32),
+    /// A probe's verdict arrives: (global instance, ok).
+    HealthResult(u32, bool),
+    /// A service's heartbeat round.
+    Heartbeat(u32),
     /// A fault becomes active.
     FaultStart(u32),
     /// A fault ends.
@@ -179,6 +185,40 @@ struct EdgeState {
     rng: Stream,
     /// When the pending breaker timer event fires, to avoid scheduling duplicates.
     timer_at: Option<SimTime>,
+}
+
+/// What the recovery mechanisms know of one instance.
+#[derive(Clone, Copy, Debug)]
+struct InstanceHealth {
+    /// In the balancer as far as health checks know.
+    healthy: bool,
+    probe_fails: u32,
+    probe_oks: u32,
+    /// Ejected by outlier detection until then.
+    ejected_until: SimTime,
+    ejections: u32,
+    consecutive_errors: u32,
+    /// Declared failed by missed heartbeats.
+    failed: bool,
+    missed: u32,
+    /// When it last recovered (active-active ramps its share back from here).
+    recovered_at: Option<SimTime>,
+}
+
+impl Default for InstanceHealth {
+    fn default() -> Self {
+        Self {
+            healthy: true,
+            probe_fails: 0,
+            probe_oks: 0,
+            ejected_until: SimTime::ZERO,
+            ejections: 0,
+            consecutive_errors: 0,
+            failed: false,
+            missed: 0,
+            recovered_at: None,
+        }
+    }
 }
 
 /// Server-side policy state of one service.
@@ -230,8 +270,14 @@ struct Simulation<'m> {
     fault_since: Vec<SimTime>,
     fault_rng: Vec<Stream>,
     fault_metrics: Vec<FaultMetrics>,
-    /// Fault starts and ends of this replication (kept for replication 0's event log).
-    fault_log: Vec<(SimTime, u32, bool)>,
+    /// Event log (kept for replication 0 only).
+    log: Vec<(SimTime, LogEntry)>,
+    /// What health checks, outlier ejection and heartbeats know of each instance.
+    health: Vec<InstanceHealth>,
+    /// Active instance of each active-passive service.
+    active: Vec<u32>,
+    /// Scratch list of eligible instances and their weights (reused: no allocation per pick).
+    candidates: Vec<(u32, f64)>,
     keep_log: bool,
     services: Vec<ServiceMetrics>,
     workloads: Vec<WorkloadMetrics>,
@@ -345,8 +391,11 @@ impl<'m> Simulation<'m> {
             fault_since: vec![SimTime::ZERO; model.faults.len()],
             fault_rng: model.faults.iter().map(|f| streams.stream(&format!("fault/{}", f.name))).collect(),
             fault_metrics: vec![FaultMetrics::default(); model.faults.len()],
-            fault_log: Vec::new(),
+            log: Vec::new(),
             keep_log: replication == 0,
+            health: vec![InstanceHealth::default(); limiters_len],
+            active: vec![0; model.services.len()],
+            candidates: Vec::new(),
             services: model.services.iter().map(|s| ServiceMetrics::new(s.pools.len())).collect(),
             workloads: vec![WorkloadMetrics::new(model.warmup, model.window, model.windows()); model.workloads.len()],
             edges: vec![EdgeMetrics::default(); model.edges.len()],
@@ -362,6 +411,16 @@ impl<'m> Simulation<'m> {
             }
         }
         for (s, svc) in model.services.iter().enumerate() {
+            if let Some(h) = svc.health_check {
+                // Probes of different instances are spread over the interval.
+                for i in 0..svc.instances {
+                    let offset = SimTime(h.interval.0 / u64::from(svc.instances) * u64::from(i));
+                    sim.events.push(offset + h.interval, Event::HealthProbe(s as u32, i));
+                }
+            }
+            if let Some(f) = svc.failover {
+                sim.events.push(f.heartbeat, Event::Heartbeat(s as u32));
+            }
             if let Some((_, interval)) = svc.degradation {
                 sim.events.push(interval, Event::DegradeTick(s as u32));
             }
@@ -439,6 +498,9 @@ impl<'m> Simulation<'m> {
         if n == 1 {
             return 0;
         }
+        if svc.health_check.is_some() || svc.outlier.is_some() || svc.failover.is_some() {
+            return self.pick_eligible(s, pool);
+        }
         let np = svc.pools.len();
         let first = self.first_station[s] as usize + pool;
         let load = |st: &[Station], i: usize| st[first + i * np].in_system();
@@ -466,6 +528,191 @@ impl<'m> Simulation<'m> {
                 let b = (a + 1 + index(rng, n as usize - 1)) % n as usize;
                 if load(&self.stations, b) < load(&self.stations, a) { b as u32 } else { a as u32 }
             }
+        }
+    }
+
+    /// The balancer restricted to the instances the recovery mechanisms consider usable
+    /// (healthy, not ejected, alive by heartbeat; for active-passive only the active one),
+    /// with active-active shares ramping back after a recovery. When none is usable, all
+    /// are (Envoy's panic routing).
+    fn pick_eligible(&mut self, s: ServiceId, pool: usize) -> u32 {
+        let now = self.now;
+        let svc = &self.model.services[s];
+        let n = svc.instances;
+        let gi0 = self.first_instance[s] as usize;
+        self.candidates.clear();
+        for i in 0..n {
+            let h = &self.health[gi0 + i as usize];
+            let usable = h.healthy
+                && now >= h.ejected_until
+                && !h.failed
+                && svc.failover.is_none_or(|f| !f.active_passive || self.active[s] == i);
+            if usable {
+                let weight = match (svc.failover, h.recovered_at) {
+                    (Some(f), Some(at)) if !f.active_passive && now < at + f.shift_back => {
+                        ((now - at).as_secs_f64() / f.shift_back.as_secs_f64()).max(1e-3)
+                    }
+                    _ => 1.0,
+                };
+                self.candidates.push((i, weight));
+            }
+        }
+        if self.candidates.is_empty() {
+            self.candidates.extend((0..n).map(|i| (i, 1.0)));
+        }
+        let np = svc.pools.len();
+        let first = self.first_station[s] as usize + pool;
+        let load = |st: &[Station], i: u32| st[first + i as usize * np].in_system();
+        let rng = &mut self.service_rng[s].balancer;
+        let c = &self.candidates;
+        if c.iter().any(|&(_, w)| w < 1.0) {
+            // Weighted random while a recovered instance's share ramps back.
+            let total: f64 = c.iter().map(|&(_, w)| w).sum();
+            let mut u = unit(rng) * total;
+            for &(i, w) in c {
+                if u < w {
+                    return i;
+                }
+                u -= w;
+            }
+            return c[c.len() - 1].0;
+        }
+        match svc.balancer {
+            Balancer::RoundRobin => {
+                let k = self.first_station[s] as usize + pool;
+                let start = self.round_robin[k];
+                for step in 0..n {
+                    let i = (start + step) % n;
+                    if c.iter().any(|&(x, _)| x == i) {
+                        self.round_robin[k] = (i + 1) % n;
+                        return i;
+                    }
+                }
+                c[0].0
+            }
+            Balancer::Random => c[index(rng, c.len())].0,
+            Balancer::LeastOutstanding => {
+                c.iter().map(|&(i, _)| i).min_by_key(|&i| (load(&self.stations, i), i)).unwrap_or(0)
+            }
+            Balancer::PowerOfTwo => {
+                if c.len() == 1 {
+                    return c[0].0;
+                }
+                let a = index(rng, c.len());
+                let b = (a + 1 + index(rng, c.len() - 1)) % c.len();
+                let (ia, ib) = (c[a].0, c[b].0);
+                if load(&self.stations, ib) < load(&self.stations, ia) { ib } else { ia }
+            }
+        }
+    }
+
+    /// An instance answered with an error (or refused): count it for outlier ejection.
+    fn note_instance_result(&mut self, s: usize, instance: u32, error: bool) {
+        let Some(o) = self.model.services[s].outlier else { return };
+        let now = self.now;
+        let gi0 = self.first_instance[s] as usize;
+        let n = self.model.services[s].instances;
+        let h = &mut self.health[gi0 + instance as usize];
+        if !error {
+            h.consecutive_errors = 0;
+            return;
+        }
+        h.consecutive_errors += 1;
+        if h.consecutive_errors < o.consecutive_errors || now < h.ejected_until {
+            return;
+        }
+        let ejected = (0..n as usize).filter(|&i| now < self.health[gi0 + i].ejected_until).count();
+        let max = ((f64::from(n) * o.max_ejection_percent / 100.0).floor() as usize).max(1);
+        if ejected >= max {
+            return;
+        }
+        let h = &mut self.health[gi0 + instance as usize];
+        h.ejections += 1;
+        h.consecutive_errors = 0;
+        h.ejected_until = now + SimTime(o.base_ejection_time.0.saturating_mul(u64::from(h.ejections)));
+        if self.keep_log {
+            self.log.push((now, LogEntry::Ejected(s as u32, instance, h.ejected_until)));
+        }
+    }
+
+    /// A health probe of instance `i`: a live instance answers at once; a dead one
+    /// fails after the probe timeout.
+    fn on_probe(&mut self, s: usize, i: u32) {
+        let Some(h) = self.model.services[s].health_check else { return };
+        let gi = self.first_instance[s] as usize + i as usize;
+        if self.fx[gi].down {
+            self.events.push(self.now + h.timeout, Event::HealthResult(gi as u32, false));
+        } else {
+            self.on_probe_result(gi, true);
+        }
+        if self.now + h.interval <= self.end {
+            self.events.push(self.now + h.interval, Event::HealthProbe(s as u32, i));
+        }
+    }
+
+    fn on_probe_result(&mut self, gi: usize, ok: bool) {
+        let s = self.first_instance.partition_point(|&f| f as usize <= gi) - 1;
+        let Some(hc) = self.model.services[s].health_check else { return };
+        let i = (gi - self.first_instance[s] as usize) as u32;
+        let h = &mut self.health[gi];
+        let before = h.healthy;
+        if ok {
+            h.probe_fails = 0;
+            h.probe_oks += 1;
+            if !h.healthy && h.probe_oks >= hc.healthy {
+                h.healthy = true;
+            }
+        } else {
+            h.probe_oks = 0;
+            h.probe_fails += 1;
+            if h.healthy && h.probe_fails >= hc.unhealthy {
+                h.healthy = false;
+            }
+        }
+        if h.healthy != before && self.keep_log {
+            self.log.push((self.now, LogEntry::Health(s as u32, i, h.healthy)));
+        }
+    }
+
+    /// A heartbeat round: count misses, declare failures and recoveries, fail over.
+    fn on_heartbeat(&mut self, s: usize) {
+        let Some(f) = self.model.services[s].failover else { return };
+        let now = self.now;
+        let gi0 = self.first_instance[s] as usize;
+        let n = self.model.services[s].instances;
+        for i in 0..n {
+            let down = self.fx[gi0 + i as usize].down;
+            let h = &mut self.health[gi0 + i as usize];
+            if down {
+                h.missed += 1;
+                if !h.failed && h.missed >= f.missed {
+                    h.failed = true;
+                    if self.keep_log {
+                        self.log.push((now, LogEntry::Heartbeat(s as u32, i, false)));
+                    }
+                }
+            } else {
+                h.missed = 0;
+                if h.failed {
+                    h.failed = false;
+                    h.recovered_at = Some(now);
+                    if self.keep_log {
+                        self.log.push((now, LogEntry::Heartbeat(s as u32, i, true)));
+                    }
+                }
+            }
+        }
+        if f.active_passive && self.health[gi0 + self.active[s] as usize].failed {
+            let from = self.active[s];
+            if let Some(to) = (1..n).map(|k| (from + k) % n).find(|&j| !self.health[gi0 + j as usize].failed) {
+                self.active[s] = to;
+                if self.keep_log {
+                    self.log.push((now, LogEntry::Failover(s as u32, from, to)));
+                }
+            }
+        }
+        if now + f.heartbeat <= self.end {
+            self.events.push(now + f.heartbeat, Event::Heartbeat(s as u32));
         }
     }
 
@@ -522,6 +769,7 @@ impl<'m> Simulation<'m> {
         if self.fx[li].down {
             // Connection refused by a crashed instance.
             self.services[s].refused_down += 1;
+            self.note_instance_result(s, instance, true);
             return self.finish_job(r, Outcome::Error);
         }
         if let Some(l) = self.limiters[li].as_mut()
@@ -986,6 +1234,7 @@ impl<'m> Simulation<'m> {
         }
         self.inject_response_faults(r, s, instance);
         let req = self.reqs[r as usize];
+        self.note_instance_result(s, instance as u32, req.failed);
         if req.failed || req.cancelled {
             return self.finish_job(r, Outcome::Error);
         }
@@ -1166,7 +1415,7 @@ impl<'m> Simulation<'m> {
             self.fault_metrics[f].active += now - since;
         }
         if self.keep_log && now >= self.model.warmup {
-            self.fault_log.push((now, f as u32, on));
+            self.log.push((now, LogEntry::Fault(f as u32, on)));
         }
         match &fault.schedule {
             Schedule::Window { end, .. } if on => self.events.push(*end, Event::FaultEnd(f as u32)),
@@ -1389,7 +1638,7 @@ impl<'m> Simulation<'m> {
             degradation,
             concurrency_limit,
             faults: self.fault_metrics,
-            fault_log: self.fault_log,
+            log: self.log,
         }
     }
 }
@@ -1437,6 +1686,9 @@ impl Process for Simulation<'_> {
                     self.advance(r);
                 }
             }
+            Event::HealthProbe(s, i) => self.on_probe(s as usize, i),
+            Event::HealthResult(gi, ok) => self.on_probe_result(gi as usize, ok),
+            Event::Heartbeat(s) => self.on_heartbeat(s as usize),
             Event::FaultStart(f) => self.on_fault(f as usize, true),
             Event::FaultEnd(f) => self.on_fault(f as usize, false),
             Event::UserDeadline(r, epoch) => self.on_user_deadline(r, epoch),

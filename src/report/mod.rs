@@ -282,6 +282,37 @@ pub struct BreakerReport {
     pub transitions: Vec<(f64, &'static str, &'static str)>,
 }
 
+/// The non-fault entries of an event log as JSON objects.
+fn recovery_events(
+    model: &Model,
+    log: &[(crate::engine::SimTime, crate::metrics::LogEntry)],
+) -> Vec<serde_json::Value> {
+    use crate::metrics::LogEntry;
+    use serde_json::json;
+    let w = model.warmup.as_secs_f64();
+    let svc = |s: u32| model.services[s as usize].name.as_str();
+    log.iter()
+        .filter_map(|&(t, e)| {
+            let t = t.as_secs_f64() - w;
+            Some(match e {
+                LogEntry::Fault(..) => return None,
+                LogEntry::Health(s, i, ok) => {
+                    json!({ "t": t, "type": if ok { "healthy" } else { "unhealthy" }, "service": svc(s), "instance": i })
+                }
+                LogEntry::Ejected(s, i, until) => {
+                    json!({ "t": t, "type": "ejected", "service": svc(s), "instance": i, "until": until.as_secs_f64() - w })
+                }
+                LogEntry::Heartbeat(s, i, ok) => json!({
+                    "t": t, "type": if ok { "recovered" } else { "failed" }, "service": svc(s), "instance": i
+                }),
+                LogEntry::Failover(s, from, to) => {
+                    json!({ "t": t, "type": "failover", "service": svc(s), "from": from, "to": to })
+                }
+            })
+        })
+        .collect()
+}
+
 /// One fault of the chaos schedule.
 #[derive(Clone, Debug, Serialize)]
 pub struct FaultReport {
@@ -341,6 +372,9 @@ pub struct Report {
     pub faults: Vec<FaultReport>,
     /// Blast radius per fault (none defined yet).
     pub blast_radius: Vec<serde_json::Value>,
+    /// Replication 0's recovery events (health changes, ejections, heartbeat failures and
+    /// recoveries, failovers), seconds from the end of the warm-up.
+    pub events: Vec<serde_json::Value>,
 }
 
 impl Report {
@@ -524,10 +558,14 @@ impl Report {
                         events: reps
                             .first()
                             .map(|r0| {
-                                r0.fault_log
+                                r0.log
                                     .iter()
-                                    .filter(|(_, g, _)| *g as usize == f)
-                                    .map(|&(t, _, on)| (t.as_secs_f64() - w, if on { "start" } else { "end" }))
+                                    .filter_map(|&(t, e)| match e {
+                                        crate::metrics::LogEntry::Fault(g, on) if g as usize == f => {
+                                            Some((t.as_secs_f64() - w, if on { "start" } else { "end" }))
+                                        }
+                                        _ => None,
+                                    })
                                     .collect()
                             })
                             .unwrap_or_default(),
@@ -535,6 +573,7 @@ impl Report {
                 })
                 .collect(),
             blast_radius: Vec::new(),
+            events: reps.first().map(|r0| recovery_events(model, &r0.log)).unwrap_or_default(),
         }
     }
 
@@ -549,6 +588,9 @@ impl Report {
                     serde_json::json!({ "t": t, "type": format!("fault_{what}"), "fault": f.name, "kind": f.kind, "target": f.target }),
                 ));
             }
+        }
+        for e in &self.events {
+            events.push((e["t"].as_f64().unwrap_or_default(), e.clone()));
         }
         for (name, e) in &self.edges {
             for &(t, from, to) in e.breaker.iter().flat_map(|b| &b.transitions) {

@@ -112,8 +112,8 @@ pub struct EdgeSummary {
 pub struct ReplicationSummary {
     /// Per fault.
     pub faults: Vec<crate::metrics::FaultMetrics>,
-    /// Fault starts and ends (replication 0 only).
-    pub fault_log: Vec<(crate::engine::SimTime, u32, bool)>,
+    /// Event log (replication 0 only).
+    pub log: Vec<(crate::engine::SimTime, crate::metrics::LogEntry)>,
     /// Events handled.
     pub events: f64,
     /// Per service.
@@ -216,7 +216,7 @@ impl ReplicationSummary {
             workloads,
             edges,
             faults: r.faults.clone(),
-            fault_log: r.fault_log.clone(),
+            log: r.log.clone(),
         }
     }
 }

@@ -150,3 +150,65 @@ pub struct FaultSpec {
 fn yes() -> bool {
     true
 }
+
+/// Active health checking of a service's instances; failing instances leave the balancer.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckSpec {
+    /// Time between probes of one instance (default 30s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Duration>,
+    /// A probe of a dead instance fails after this long (default 5s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// Consecutive failed probes that take an instance out (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unhealthy_threshold: Option<u32>,
+    /// Consecutive good probes that put it back (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_threshold: Option<u32>,
+}
+
+/// Passive outlier ejection, as Envoy does it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutlierSpec {
+    /// Start from Envoy's defaults (the only preset; the same as omitting keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<super::policy_spec::Preset>,
+    /// Consecutive errors from an instance that eject it (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consecutive_errors: Option<u32>,
+    /// Base ejection time, multiplied by the number of times the instance was ejected (default 30s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_ejection_time: Option<Duration>,
+    /// Most instances ejected at once, in percent (default 10; at least one is allowed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ejection_percent: Option<f64>,
+}
+
+/// Failover between a service's instances, detected by heartbeats.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum FailoverSpec {
+    /// One active instance takes all traffic; when it misses heartbeats, the next standby takes over.
+    ActivePassive(HeartbeatSpec),
+    /// All instances take traffic; a failed one's share moves to the others, and moves back
+    /// gradually after it recovers.
+    ActiveActive(HeartbeatSpec),
+}
+
+/// Heartbeat detection.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatSpec {
+    /// Time between heartbeats (default 5s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat: Option<Duration>,
+    /// Missed heartbeats that declare an instance failed (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missed: Option<u32>,
+    /// Active-active: time over which a recovered instance's share ramps back (default 60s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift_back: Option<Duration>,
+}

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::fault_spec::FaultSpec;
+use super::fault_spec::{FailoverSpec, FaultSpec, HealthCheckSpec, OutlierSpec};
 use super::policy_spec::{
     BreakerSpec, BulkheadSpec, ConcurrencyLimitSpec, DegradationSpec, FallbackSpec, HedgeSpec, PoolSpec, RateLimitSpec,
     RetrySpec, ShedSpec,
@@ -104,6 +104,15 @@ pub struct ServiceSpec {
     /// Degradation levels switched by health signals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub degradation: Option<DegradationSpec>,
+    /// Active health checks: failing instances leave the balancer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheckSpec>,
+    /// Passive outlier ejection of instances that keep failing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outlier_ejection: Option<OutlierSpec>,
+    /// Failover between instances, detected by heartbeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover: Option<FailoverSpec>,
 }
 
 /// Load-balancing strategy across a service's instances.

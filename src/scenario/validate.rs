@@ -388,6 +388,7 @@ fn service(
         }
     };
     let servers: u32 = pools.iter().map(|p| p.servers).sum();
+    let (health_check, outlier, failover) = super::validate_fault::recovery(s, &key)?;
     let shed = s.shed.as_ref().map(|x| shed(x, &service_time, pools[0].servers, &format!("{key}.shed"))).transpose()?;
     Ok(Service {
         name: name.to_owned(),
@@ -409,6 +410,9 @@ fn service(
         steps,
         routes,
         deadline_propagation: s.deadline_propagation,
+        health_check,
+        outlier,
+        failover,
         zones: if s.zones.is_empty() {
             Vec::new()
         } else {

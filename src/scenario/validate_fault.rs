@@ -312,3 +312,70 @@ fn effect(f: &FaultSpec, key: &str) -> Result<Effect> {
         }
     })
 }
+
+/// Resolves a service's health check, outlier ejection and failover.
+pub fn recovery(
+    s: &super::spec::ServiceSpec,
+    key: &str,
+) -> Result<(Option<crate::fault::HealthCheck>, Option<crate::fault::OutlierEjection>, Option<crate::fault::Failover>)>
+{
+    use super::fault_spec::FailoverSpec;
+    let positive = |d: Option<super::units::Duration>, default: SimTime, k: &str| -> Result<SimTime> {
+        let t = d.map_or(default, |d| d.time());
+        if t == SimTime::ZERO { err(format!("{key}.{k}"), "must be longer than 0") } else { Ok(t) }
+    };
+    let count = |v: Option<u32>, default: u32, k: &str| -> Result<u32> {
+        match v.unwrap_or(default) {
+            0 => err(format!("{key}.{k}"), "must be at least 1"),
+            n => Ok(n),
+        }
+    };
+    let health = match &s.health_check {
+        None => None,
+        Some(h) => Some(crate::fault::HealthCheck {
+            interval: positive(h.interval, SimTime::from_secs(30), "health_check.interval")?,
+            timeout: h.timeout.map_or(SimTime::from_secs(5), |t| t.time()),
+            unhealthy: count(h.unhealthy_threshold, 3, "health_check.unhealthy_threshold")?,
+            healthy: count(h.healthy_threshold, 2, "health_check.healthy_threshold")?,
+        }),
+    };
+    let outlier = match &s.outlier_ejection {
+        None => None,
+        Some(o) => {
+            let pct = o.max_ejection_percent.unwrap_or(10.0);
+            if !(0.0..=100.0).contains(&pct) {
+                return err(format!("{key}.outlier_ejection.max_ejection_percent"), "a percentage in 0..100");
+            }
+            if let Some(p) = o.preset
+                && p != super::policy_spec::Preset::Envoy
+            {
+                return err(format!("{key}.outlier_ejection.preset"), "outlier ejection has the `envoy` preset only");
+            }
+            Some(crate::fault::OutlierEjection {
+                consecutive_errors: count(o.consecutive_errors, 5, "outlier_ejection.consecutive_errors")?,
+                base_ejection_time: positive(
+                    o.base_ejection_time,
+                    SimTime::from_secs(30),
+                    "outlier_ejection.base_ejection_time",
+                )?,
+                max_ejection_percent: pct,
+            })
+        }
+    };
+    let failover = match &s.failover {
+        None => None,
+        Some(FailoverSpec::ActivePassive(h) | FailoverSpec::ActiveActive(h)) => {
+            if s.instances < 2 {
+                return err(format!("{key}.failover"), "failover needs at least 2 instances");
+            }
+            let active_passive = matches!(s.failover, Some(FailoverSpec::ActivePassive(_)));
+            Some(crate::fault::Failover {
+                active_passive,
+                heartbeat: positive(h.heartbeat, SimTime::from_secs(5), "failover.heartbeat")?,
+                missed: count(h.missed, 3, "failover.missed")?,
+                shift_back: h.shift_back.map_or(SimTime::from_secs(60), |t| t.time()),
+            })
+        }
+    };
+    Ok((health, outlier, failover))
+}
