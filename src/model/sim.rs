@@ -769,6 +769,13 @@ impl<'m> Simulation<'m> {
         if self.fx[li].down {
             // Connection refused by a crashed instance.
             self.services[s].refused_down += 1;
+            if let Some(f) = self.instance_faults[li]
+                .iter()
+                .copied()
+                .find(|&g| self.fault_active[g] && matches!(self.model.faults[g].effect, Effect::Crash { .. }))
+            {
+                self.fault_metrics[f].injected += 1;
+            }
             self.note_instance_result(s, instance, true);
             return self.finish_job(r, Outcome::Error);
         }

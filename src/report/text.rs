@@ -132,5 +132,37 @@ pub fn render_summary(report: &Report) -> String {
         }
         table(&mut out, &rows);
     }
+    if !report.faults.is_empty() {
+        let _ = writeln!(out, "\nFaults");
+        let mut rows = vec![["fault", "kind", "target", "window", "active", "injected"].map(String::from).to_vec()];
+        for f in &report.faults {
+            let window = f.window_s.map_or("random".to_string(), |[a, b]| format!("{}–{}", fmt_secs(a), fmt_secs(b)));
+            rows.push(vec![
+                f.name.clone(),
+                f.kind.to_string(),
+                f.target.clone(),
+                window,
+                fmt_secs(f.active_s.value()),
+                num(f.injected.value()),
+            ]);
+        }
+        table(&mut out, &rows);
+    }
+    if !report.events.is_empty() {
+        let _ = writeln!(out, "\nRecovery events (replication 0)");
+        for e in report.events.iter().take(12) {
+            let t = e["t"].as_f64().unwrap_or_default();
+            let what = e["type"].as_str().unwrap_or_default();
+            let svc = e["service"].as_str().unwrap_or_default();
+            let detail = match what {
+                "failover" => format!("{svc}: #{} -> #{}", e["from"], e["to"]),
+                _ => format!("{svc}#{}", e["instance"]),
+            };
+            let _ = writeln!(out, "  {:>9}  {what:<10} {detail}", fmt_secs(t));
+        }
+        if report.events.len() > 12 {
+            let _ = writeln!(out, "  ... {} more in events.jsonl", report.events.len() - 12);
+        }
+    }
     out
 }
