@@ -55,7 +55,12 @@ pub struct Model {
     pub classes: Vec<String>,
     /// The chaos schedule.
     pub faults: Vec<crate::fault::Fault>,
+    /// Zone names.
+    pub zones: Vec<String>,
 }
+
+/// Zone id meaning "no zone".
+pub const NO_ZONE: u16 = u16::MAX;
 
 impl Model {
     /// Number of reporting windows in the measured period.
@@ -89,6 +94,10 @@ pub struct Service {
     pub instances: u32,
     /// Zone of each instance (empty when no zones are declared).
     pub zones: Vec<String>,
+    /// Zone id of each instance (index into [`Model::zones`]).
+    pub zone_ids: Vec<u16>,
+    /// Prefer instances in the caller's zone.
+    pub prefer_local_zone: bool,
     /// Instance choice.
     pub balancer: Balancer,
     /// Downstream calls, step by step; calls within a step run in parallel.
@@ -252,6 +261,8 @@ pub struct Workload {
     pub deadline: Option<SimTime>,
     /// Request class id (index into [`Model::classes`]).
     pub class: u16,
+    /// Zone of the users ([`NO_ZONE`] when none).
+    pub zone: u16,
 }
 
 /// How a workload's requests arrive.

@@ -89,6 +89,8 @@ struct Req {
     instance: u32,
     /// The caller cancelled it: drop it if not started, make no more calls.
     cancelled: bool,
+    /// Zone of the instance serving it (or of its users before that).
+    zone: u16,
     /// In flight (false once its slot is freed).
     alive: bool,
 }
@@ -463,6 +465,7 @@ impl<'m> Simulation<'m> {
             instance: 0,
             cancelled: false,
             alive: true,
+            zone: super::NO_ZONE,
         };
         match self.free.pop() {
             Some(id) => {
@@ -483,6 +486,7 @@ impl<'m> Simulation<'m> {
         let wl = &self.model.workloads[w];
         let deadline = wl.deadline.map_or(SimTime::MAX, |d| self.now + d);
         let req = self.new_req(Origin::Workload(w), deadline, wl.class);
+        self.reqs[req as usize].zone = wl.zone;
         if deadline < SimTime::MAX {
             let epoch = self.reqs[req as usize].epoch;
             self.events.push(deadline, Event::UserDeadline(req, epoch));
@@ -492,14 +496,14 @@ impl<'m> Simulation<'m> {
 
     /// Picks the instance of service `s` for a request of pool `pool`; returns the
     /// instance index. Load-aware balancers look at that pool's stations.
-    fn pick_instance(&mut self, s: ServiceId, pool: usize) -> u32 {
+    fn pick_instance(&mut self, s: ServiceId, pool: usize, zone: u16) -> u32 {
         let svc = &self.model.services[s];
         let n = svc.instances;
         if n == 1 {
             return 0;
         }
-        if svc.health_check.is_some() || svc.outlier.is_some() || svc.failover.is_some() {
-            return self.pick_eligible(s, pool);
+        if svc.health_check.is_some() || svc.outlier.is_some() || svc.failover.is_some() || svc.prefer_local_zone {
+            return self.pick_eligible(s, pool, zone);
         }
         let np = svc.pools.len();
         let first = self.first_station[s] as usize + pool;
@@ -535,7 +539,7 @@ impl<'m> Simulation<'m> {
     /// (healthy, not ejected, alive by heartbeat; for active-passive only the active one),
     /// with active-active shares ramping back after a recovery. When none is usable, all
     /// are (Envoy's panic routing).
-    fn pick_eligible(&mut self, s: ServiceId, pool: usize) -> u32 {
+    fn pick_eligible(&mut self, s: ServiceId, pool: usize, zone: u16) -> u32 {
         let now = self.now;
         let svc = &self.model.services[s];
         let n = svc.instances;
@@ -559,6 +563,12 @@ impl<'m> Simulation<'m> {
         }
         if self.candidates.is_empty() {
             self.candidates.extend((0..n).map(|i| (i, 1.0)));
+        }
+        if svc.prefer_local_zone
+            && zone != super::NO_ZONE
+            && self.candidates.iter().any(|&(i, _)| svc.zone_ids[i as usize] == zone)
+        {
+            self.candidates.retain(|&(i, _)| svc.zone_ids[i as usize] == zone);
         }
         let np = svc.pools.len();
         let first = self.first_station[s] as usize + pool;
@@ -746,7 +756,7 @@ impl<'m> Simulation<'m> {
             return self.refuse(r, s);
         };
         let mut pool = usize::from(pool);
-        let instance = self.pick_instance(s, pool);
+        let instance = self.pick_instance(s, pool, self.reqs[r as usize].zone);
         let base = self.first_station[s] + instance * svc.pools.len() as u32;
         let mut station = base + pool as u32;
         if svc.pools[pool].borrow && self.stations[station as usize].saturated() {
@@ -764,6 +774,9 @@ impl<'m> Simulation<'m> {
         req.station = station;
         req.pool = pool as u16;
         req.instance = instance;
+        if let Some(&z) = svc.zone_ids.get(instance as usize) {
+            req.zone = z;
+        }
         self.services[s].pools[pool].arrivals += 1;
         let li = (self.first_instance[s] + instance) as usize;
         if self.fx[li].down {
@@ -1021,8 +1034,9 @@ impl<'m> Simulation<'m> {
             }
         }
         let cs = self.calls[c as usize];
-        let class = self.reqs[cs.parent as usize].class;
+        let (class, zone) = (self.reqs[cs.parent as usize].class, self.reqs[cs.parent as usize].zone);
         let child = self.new_req(Origin::Call(c), cs.deadline, class);
+        self.reqs[child as usize].zone = zone;
         let cs = &mut self.calls[c as usize];
         cs.live[usize::from(cs.n_live)] = child;
         cs.n_live += 1;

@@ -76,6 +76,9 @@ pub struct ServiceSpec {
     /// Zones the instances are spread over, round robin (instance i in zone i mod n).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub zones: Vec<String>,
+    /// Send each request to an instance in the caller's zone when one is usable.
+    #[serde(default)]
+    pub prefer_local_zone: bool,
     /// How a request picks an instance.
     #[serde(default)]
     pub load_balancer: BalancerSpec,
@@ -196,6 +199,9 @@ pub struct WorkloadSpec {
     pub target: String,
     /// How requests arrive.
     pub arrivals: ArrivalSpec,
+    /// The zone the users are in (for services that prefer the local zone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
     /// Request class, for worker pools (default `default`); calls inherit it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,

@@ -164,9 +164,20 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
             }
         }
     }
+    let mut zones: Vec<String> = spec.services.values().flat_map(|s| s.zones.iter().cloned()).collect();
+    zones.sort();
+    zones.dedup();
+    if zones.len() >= usize::from(crate::model::NO_ZONE) {
+        return err("services", "too many zones");
+    }
     let mut services = Vec::with_capacity(names.len());
     for (from, (name, s)) in spec.services.iter().enumerate() {
-        services.push(service(name, s, from, &id_of, &edge_ids, &classes)?);
+        let mut svc = service(name, s, from, &id_of, &edge_ids, &classes)?;
+        svc.zone_ids = svc.zones.iter().map(|z| zones.iter().position(|x| x == z).unwrap_or(0) as u16).collect();
+        if s.prefer_local_zone && s.zones.is_empty() {
+            return err(format!("services.{name}.prefer_local_zone"), "give the service `zones` to prefer a local one");
+        }
+        services.push(svc);
     }
     check_call_cycles(&services)?;
     check_routes_exit(&services)?;
@@ -223,7 +234,17 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
             d => d.map(|d| d.time()),
         };
         let class = w.class.as_deref().map_or(0, |c| classes.iter().position(|x| x == c).unwrap_or(0)) as u16;
-        workloads.push(Workload { name: w.name.clone(), target, arrivals, deadline, class });
+        let zone = match &w.zone {
+            None => crate::model::NO_ZONE,
+            Some(z) => match zones.iter().position(|x| x == z) {
+                Some(i) => i as u16,
+                None => {
+                    return err(format!("{key}.zone"), format!("no service has an instance in zone `{z}`"))
+                        .map_err(|e| e.with_help(format!("zones are: {}", zones.join(", "))));
+                }
+            },
+        };
+        workloads.push(Workload { name: w.name.clone(), target, arrivals, deadline, class, zone });
     }
     if expected_arrivals > MAX_EXPECTED_ARRIVALS {
         return err(
@@ -255,6 +276,7 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
         workloads,
         classes,
         faults: Vec::new(),
+        zones,
     };
     model.faults = super::validate_fault::faults(&spec.faults, &mut model)?;
     Ok(model)
@@ -410,6 +432,8 @@ fn service(
         steps,
         routes,
         deadline_propagation: s.deadline_propagation,
+        zone_ids: Vec::new(),
+        prefer_local_zone: s.prefer_local_zone,
         health_check,
         outlier,
         failover,
