@@ -5,5 +5,6 @@ mod common;
 mod determinism;
 mod policies;
 mod queueing_theory;
+mod recovery;
 mod scenarios;
 mod server_policies;

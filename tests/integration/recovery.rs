@@ -1,0 +1,140 @@
+//! Recovery mechanisms against what they promise: heartbeat failover detects a crash
+//! after the configured number of missed heartbeats, health checks take a crashed
+//! instance out within interval x threshold, outlier ejection after N consecutive errors.
+
+use crate::common::run_yaml;
+
+/// Detection by heartbeats happens within one heartbeat of `heartbeat x missed`.
+const HEARTBEAT: f64 = 5.0;
+
+fn events_of<'a>(r: &'a resim::Report, kind: &str) -> Vec<&'a serde_json::Value> {
+    r.events.iter().filter(|e| e["type"] == kind).collect()
+}
+
+fn scenario(crash_at_s: f64, extra: &str) -> String {
+    format!(
+        "
+name: recovery
+duration: 10m
+replications: 1
+seed: 4
+services:
+  db:
+    instances: 2
+    servers: 4
+    capacity: 20
+    service_time: {{ exponential: {{ mean: 20ms }} }}
+    failover: {{ active_passive: {{ heartbeat: 5s, missed: 3 }} }}
+  web:
+    instances: 3
+    load_balancer: random
+    servers: 4
+    capacity: 20
+    service_time: {{ exponential: {{ mean: 20ms }} }}
+{extra}
+workloads:
+  - {{ name: users, target: db, arrivals: {{ poisson: {{ rate: 50/s }} }} }}
+  - {{ name: browse, target: web, arrivals: {{ poisson: {{ rate: 50/s }} }} }}
+faults:
+  - {{ kind: crash, target: \"db#0\", at: {crash_at_s}s, for: 3m }}
+  - {{ kind: crash, target: \"web#1\", at: {crash_at_s}s, for: 3m }}
+"
+    )
+}
+
+#[test]
+fn active_passive_fails_over_after_three_missed_heartbeats() {
+    for crash in [61.0, 62.5, 64.9, 65.0] {
+        let r = run_yaml(&scenario(crash, ""));
+        let failover = events_of(&r, "failover");
+        assert_eq!(failover.len(), 1, "crash at {crash}: one failover");
+        let t = failover[0]["t"].as_f64().unwrap();
+        let detection = t - crash;
+        assert!(
+            // The third missed heartbeat: 15 s at the defaults, earlier by up to one period
+            // depending on where the crash falls between heartbeats.
+            (3.0 * HEARTBEAT - HEARTBEAT..=3.0 * HEARTBEAT).contains(&detection),
+            "crash at {crash}s detected after {detection}s"
+        );
+        assert_eq!(failover[0]["from"], 0);
+        assert_eq!(failover[0]["to"], 1);
+        let recovered = events_of(&r, "recovered");
+        assert_eq!(recovered.len(), 1);
+        assert!(recovered[0]["t"].as_f64().unwrap() >= crash + 180.0);
+        // After the failover every request reaches the standby: errors stop.
+        let tl = &r.workloads["users"].timeline;
+        let w = tl.window_s;
+        let after = ((t + 1.0) / w).ceil() as usize;
+        let failed_after: f64 = tl.failed[after..].iter().sum();
+        assert_eq!(failed_after, 0.0, "no failures once the standby is active");
+    }
+}
+
+#[test]
+fn health_checks_take_a_crashed_instance_out_within_interval_times_threshold() {
+    let hc = "    health_check: { interval: 30s, timeout: 5s, unhealthy_threshold: 3, healthy_threshold: 2 }";
+    let crash = 62.0;
+    let r = run_yaml(&scenario(crash, hc));
+    let out = events_of(&r, "unhealthy");
+    assert_eq!(out.len(), 1);
+    let t = out[0]["t"].as_f64().unwrap();
+    assert!(t - crash <= 30.0 * 3.0 + 5.0, "taken out {}s after the crash", t - crash);
+    assert!(t - crash >= 30.0 * 2.0, "three probes must fail first, not {}s", t - crash);
+    let back = events_of(&r, "healthy");
+    assert_eq!(back.len(), 1, "put back after the restart");
+    assert!(back[0]["t"].as_f64().unwrap() >= crash + 180.0);
+    // Fewer errors than without health checks.
+    let without = run_yaml(&scenario(crash, ""));
+    assert!(r.workloads["browse"].error.value() < 0.8 * without.workloads["browse"].error.value());
+}
+
+#[test]
+fn outlier_ejection_after_consecutive_errors_respects_the_cap() {
+    let oe = "    outlier_ejection: { consecutive_errors: 5, base_ejection_time: 30s, max_ejection_percent: 10 }";
+    let r = run_yaml(&scenario(62.0, oe));
+    let ejected = events_of(&r, "ejected");
+    assert!(!ejected.is_empty(), "the crashed instance is ejected");
+    for e in &ejected {
+        assert_eq!(e["instance"], 1, "only the crashed instance fails");
+    }
+    // Ejection times grow with the number of ejections (Envoy: base x count).
+    let spans: Vec<f64> = ejected.iter().map(|e| e["until"].as_f64().unwrap() - e["t"].as_f64().unwrap()).collect();
+    for (k, span) in spans.iter().enumerate() {
+        assert!((span - 30.0 * (k as f64 + 1.0)).abs() < 1e-6, "ejection {k} lasts {span}s");
+    }
+    let without = run_yaml(&scenario(62.0, ""));
+    assert!(r.workloads["browse"].error.value() < 0.2 * without.workloads["browse"].error.value());
+}
+
+#[test]
+fn zone_preference_keeps_traffic_local_until_the_zone_is_unusable() {
+    let yaml = "
+name: zones
+duration: 5m
+replications: 1
+seed: 2
+services:
+  db:
+    instances: 6
+    zones: [a, b, c]
+    prefer_local_zone: true
+    load_balancer: random
+    servers: 8
+    service_time: { exponential: { mean: 10ms } }
+    outlier_ejection: { max_ejection_percent: 50 }
+workloads:
+  - { name: ua, zone: a, target: db, arrivals: { poisson: { rate: 100/s } } }
+faults:
+  - { kind: crash, target: \"db#0\", at: 60s, for: 5m }
+  - { kind: crash, target: \"db#3\", at: 60s, for: 5m }
+";
+    let r = run_yaml(yaml);
+    // Both zone-a instances crash; after they are ejected, traffic leaves the zone and succeeds.
+    let ejected = events_of(&r, "ejected");
+    let instances: Vec<i64> = ejected.iter().map(|e| e["instance"].as_i64().unwrap()).collect();
+    assert!(instances.contains(&0) && instances.contains(&3), "{instances:?}");
+    let tl = &r.workloads["ua"].timeline;
+    let late_failed: f64 = tl.failed[tl.failed.len() / 2..].iter().sum();
+    let late_ok: f64 = tl.ok[tl.ok.len() / 2..].iter().sum();
+    assert!(late_failed < 0.05 * late_ok, "failed {late_failed} vs ok {late_ok}");
+}
