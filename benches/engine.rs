@@ -1,7 +1,11 @@
 //! Engine throughput: events per second of one replication on one core.
 //!
 //! `cargo bench --bench engine` reports each case in elements (= events) per second;
-//! an event is an arrival or a service completion (plus the single warm-up marker).
+//! an event is an arrival or a service completion (plus the single warm-up marker); in
+//! `call_graph_policies` also the timers of timeouts, retries and breakers.
+//!
+//! `scripts/perf.sh` runs these and compares resim with SimPy and Ciw on the first two
+//! scenarios (mirrored in `benches/peers/`); see docs/PERFORMANCE.md.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -33,6 +37,28 @@ services:
   e: { servers: 2, service_time: { exponential: { mean: 9ms } } }
 workloads:
   - { name: users, target: a, arrivals: { poisson: { rate: 200/s } } }
+";
+
+/// A small call graph: a frontend calling three services synchronously, each call with a
+/// per-attempt timeout, retries with full jitter and a consecutive-failure breaker.
+/// Timeouts are rare but real (a few hundred retries and a few breaker openings per run on
+/// `payments`), so the policy paths are exercised, not just the happy path.
+const CALL_GRAPH: &str = "
+name: bench-call-graph
+duration: 30m
+services:
+  frontend:
+    servers: 64
+    service_time: { exponential: { mean: 2ms } }
+    calls:
+      - { to: users, timeout: 50ms, retry: { max_attempts: 3, jitter: full }, breaker: { consecutive: { open_for: 5s } } }
+      - { to: catalog, timeout: 80ms, retry: { max_attempts: 3, jitter: full }, breaker: { consecutive: { open_for: 5s } } }
+      - { to: payments, timeout: 60ms, retry: { max_attempts: 3, jitter: full }, breaker: { consecutive: { open_for: 5s } } }
+  users: { servers: 4, capacity: 40, service_time: { exponential: { mean: 5ms } } }
+  catalog: { servers: 4, capacity: 40, service_time: { exponential: { mean: 8ms } } }
+  payments: { servers: 3, capacity: 30, service_time: { exponential: { mean: 10ms } } }
+workloads:
+  - { name: users, target: frontend, arrivals: { poisson: { rate: 150/s } } }
 ";
 
 fn bench_model(c: &mut Criterion, name: &str, yaml: &str) {
@@ -71,6 +97,7 @@ fn benches(c: &mut Criterion) {
     event_queue(c);
     bench_model(c, "mmck_4_50_rho_0.8", MMCK);
     bench_model(c, "network_5_nodes", NETWORK);
+    bench_model(c, "call_graph_policies", CALL_GRAPH);
 }
 
 criterion_group!(engine, benches);

@@ -96,6 +96,8 @@ pub struct ServiceMetrics {
     pub dropped: u64,
     /// Completed requests whose answer nobody waited for any more (a caller timed out).
     pub wasted: u64,
+    /// Requests lost inside a crashed instance.
+    pub lost: u64,
     /// Sum of sojourn times of completed and dropped requests, ns.
     pub sojourn_sum: u128,
     /// Sum of waiting times of completed requests, ns.
@@ -148,6 +150,7 @@ impl ServiceMetrics {
         self.completed = 0;
         self.dropped = 0;
         self.wasted = 0;
+        self.lost = 0;
         self.sojourn_sum = 0;
         self.wait_sum = 0;
         self.sojourn.reset();
@@ -179,6 +182,13 @@ impl ServiceMetrics {
         self.sojourn_sum += u128::from(sojourn.0);
         self.wait_sum += u128::from(wait.0);
         self.sojourn.record(sojourn);
+    }
+
+    /// Records a request lost in a crash after `sojourn` inside (a departure for Little's law).
+    pub fn record_lost(&mut self, sojourn: SimTime, wait: SimTime) {
+        self.lost += 1;
+        self.sojourn_sum += u128::from(sojourn.0);
+        self.wait_sum += u128::from(wait.0);
     }
 
     /// Records a request that left its queue unserved after `sojourn`.

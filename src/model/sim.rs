@@ -951,8 +951,34 @@ impl<'m> Simulation<'m> {
         self.attempt(c);
     }
 
+    /// True when the worker that made call `c` was lost in a crash.
+    fn parent_lost(&self, c: CallId) -> bool {
+        let cs = &self.calls[c as usize];
+        self.reqs[cs.parent as usize].epoch != cs.parent_epoch
+    }
+
+    /// Frees call `c` whose caller is gone, abandoning whatever it has in flight.
+    fn drop_call(&mut self, c: CallId) {
+        self.abandon_live(c, false);
+        self.release_permit(c);
+        let cs = &mut self.calls[c as usize];
+        cs.epoch = cs.epoch.wrapping_add(1);
+        let e = cs.edge as usize;
+        if cs.budget_slot {
+            cs.budget_slot = false;
+            if let Some(b) = self.edge_state[e].budget.as_mut() {
+                b.on_retry_end();
+            }
+        }
+        self.edge_state[e].active -= 1;
+        self.free_calls.push(c);
+    }
+
     /// One attempt through breaker, limiter, timeout and bulkhead.
     fn attempt(&mut self, c: CallId) {
+        if self.parent_lost(c) {
+            return self.drop_call(c);
+        }
         let now = self.now;
         let call = self.call_site(c);
         let e = call.edge;
@@ -1116,6 +1142,10 @@ impl<'m> Simulation<'m> {
     /// The current attempt of `c` ended with `outcome`: record it, then retry, fall
     /// back or answer the caller.
     fn attempt_done(&mut self, c: CallId, outcome: Outcome) {
+        if self.parent_lost(c) {
+            // Nobody waits for this call: no breaker record, retry or fallback.
+            return self.drop_call(c);
+        }
         let now = self.now;
         let call = self.call_site(c);
         let e = call.edge;
@@ -1355,6 +1385,9 @@ impl<'m> Simulation<'m> {
     }
 
     fn on_hedge(&mut self, c: CallId, epoch: u32) {
+        if self.calls[c as usize].epoch == epoch && self.parent_lost(c) {
+            return self.drop_call(c);
+        }
         let cs = &mut self.calls[c as usize];
         if cs.epoch != epoch || cs.n_live == 0 || usize::from(cs.n_live) >= MAX_LIVE {
             return;
@@ -1524,10 +1557,23 @@ impl<'m> Simulation<'m> {
             })
             .collect();
         self.fault_metrics[cause].injected += lost.len() as u64;
+        let gi = self.first_instance[s] as usize + instance;
         for r in lost {
-            if self.reqs[r as usize].alive {
-                self.finish_job(r, Outcome::Error);
+            let req = self.reqs[r as usize];
+            if !req.alive {
+                continue;
             }
+            // A departure for Little's law, and a slot the concurrency limiter gets back.
+            let wait = if req.started >= req.arrived && req.started <= now {
+                req.started - req.arrived
+            } else {
+                now - req.arrived
+            };
+            self.services[s].record_lost(now - req.arrived, wait);
+            if let Some(l) = self.limiters[gi].as_mut() {
+                l.release_ignored();
+            }
+            self.finish_job(r, Outcome::Error);
         }
     }
 
@@ -1738,7 +1784,11 @@ impl Process for Simulation<'_> {
             Event::DegradeTick(s) => self.on_degrade_tick(s as usize),
             Event::BulkheadGrant(c, epoch) => {
                 if self.calls[c as usize].epoch == epoch && self.calls[c as usize].permit {
-                    self.send(c);
+                    if self.parent_lost(c) {
+                        self.drop_call(c);
+                    } else {
+                        self.send(c);
+                    }
                 }
             }
             Event::WarmupEnd => self.reset_metrics(),

@@ -66,9 +66,11 @@ pub struct ServiceReport {
     pub dropped: Statistic,
     /// Completions whose caller had already given up (wasted work).
     pub wasted: Statistic,
+    /// Requests lost inside a crashed instance (their callers got `error`).
+    pub lost: Statistic,
     /// Completions per second.
     pub throughput_per_s: Statistic,
-    /// Requests leaving the station per second, served or dropped (Little's law:
+    /// Requests leaving the station per second, served, dropped or lost (Little's law:
     /// mean_in_system = departures_per_s × mean_sojourn_s).
     pub departures_per_s: Statistic,
     /// Rejected / arrivals.
@@ -149,6 +151,7 @@ impl ServiceReport {
             rejected: none,
             dropped: none,
             wasted: none,
+            lost: none,
             throughput_per_s: none,
             departures_per_s: none,
             blocking_probability: none,
@@ -395,6 +398,7 @@ impl Report {
                     rejected: stat(&|r| Some(r.services[i].rejected)),
                     dropped: stat(&|r| Some(r.services[i].dropped)),
                     wasted: stat(&|r| Some(r.services[i].wasted)),
+                    lost: stat(&|r| Some(r.services[i].lost)),
                     throughput_per_s: stat(&|r| Some(r.services[i].throughput)),
                     departures_per_s: stat(&|r| Some(r.services[i].departures)),
                     blocking_probability: stat(&|r| r.services[i].blocking),

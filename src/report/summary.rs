@@ -25,6 +25,8 @@ pub struct ServiceSummary {
     pub dropped: f64,
     /// Completions nobody waited for any more.
     pub wasted: f64,
+    /// Requests lost in crashes.
+    pub lost: f64,
     /// Completions per second.
     pub throughput: f64,
     /// Completions and drops per second (the rate in Little's law with `mean_sojourn`).
@@ -136,7 +138,7 @@ impl ReplicationSummary {
             .enumerate()
             .map(|(i, (s, m))| {
                 let completed = m.completed as f64;
-                let departed = completed + m.dropped as f64;
+                let departed = completed + m.dropped as f64 + m.lost as f64;
                 let areas = m.areas();
                 let workers = f64::from(s.servers) * f64::from(s.instances);
                 ServiceSummary {
@@ -145,6 +147,7 @@ impl ReplicationSummary {
                     rejected: m.rejected as f64,
                     dropped: m.dropped as f64,
                     wasted: m.wasted as f64,
+                    lost: m.lost as f64,
                     throughput: completed / t,
                     departures: departed / t,
                     blocking: ratio(m.rejected as f64, m.arrivals as f64),

@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod determinism;
+mod faults;
 mod policies;
 mod queueing_theory;
 mod recovery;

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Measures resim side by side with SimPy and Ciw on identical queueing workloads and
+# writes docs/PERFORMANCE.md. See docs/PERFORMANCE.md for what is measured and how.
+#
+#   scripts/perf.sh                 # full run (about 15-20 minutes on the 2-core machine)
+#   PEER_REPS=1 PEER_REPLICATIONS=2 DURATION_MMCK=600 DURATION_NETWORK=120 \
+#     MEM_SMALL=1000000 MEM_LARGE=10000000 SKIP_BENCH=1 OUT=target/perf-smoke DOC=target/perf-smoke.md \
+#     scripts/perf.sh               # a quick smoke run that leaves docs/ alone
+#
+# Steps:
+#   1. a virtualenv under target/peers-venv with benches/peers/requirements.txt;
+#   2. resim in release (the binary is copied to target/perf/resim so that a concurrent
+#      rebuild cannot change it in the middle of the measurements);
+#   3. `cargo bench --bench engine` (criterion; its log goes to target/perf/bench.txt);
+#   4. for each workload (benches/peers/{mmck,network}.yaml): resim with --jobs 1, SimPy
+#      and Ciw on the same simulated duration and rates, interleaved, several repetitions;
+#   5. peak RSS of resim for 10^7 and 10^8 arrivals (M/M/4/50 at 64/s, 1 replication);
+#   6. 2-job scaling: 8 replications with --jobs 1 and --jobs 2, with a probe before and
+#      after of how many cores the shared machine gives two CPU-bound processes;
+#   7. benches/peers/report.py checks agreement and writes the document.
+# Raw outputs stay in target/perf/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PEER_REPS=${PEER_REPS:-2}                 # invocations of each peer script per workload
+PEER_REPLICATIONS=${PEER_REPLICATIONS:-5} # replications per invocation (each one is timed)
+RESIM_REPS=${RESIM_REPS:-5}               # resim invocations per workload
+RESIM_REPLICATIONS=${RESIM_REPLICATIONS:-$((PEER_REPS * PEER_REPLICATIONS))}
+DURATION_MMCK=${DURATION_MMCK:-7200}      # simulated seconds = the bench constant (2h)
+DURATION_NETWORK=${DURATION_NETWORK:-1800} # = the bench constant (30m)
+MEM_SMALL=${MEM_SMALL:-10000000}          # arrivals of the memory runs
+MEM_LARGE=${MEM_LARGE:-100000000}
+SCALING_REPS=${SCALING_REPS:-3}
+SCALING_DURATION=${SCALING_DURATION:-72000} # per replication (20h: ~9e6 events)
+SKIP_BENCH=${SKIP_BENCH:-0}
+DOC=${DOC:-docs/PERFORMANCE.md}
+
+OUT=${OUT:-target/perf}                   # raw outputs (wiped at the start)
+VENV=target/peers-venv
+PEERS=benches/peers
+rm -rf "$OUT"
+mkdir -p "$OUT"
+CMDS="$OUT/commands.txt"
+: > "$CMDS"
+cat /proc/loadavg > "$OUT/loadavg-start.txt"
+
+# Logs a command (as it can be pasted) to commands.txt, then runs it.
+run() {
+  printf '%q ' "$@" | sed 's/ $//' >> "$CMDS"
+  echo >> "$CMDS"
+  "$@"
+}
+
+echo "== virtualenv ($VENV)"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$PEERS/requirements.txt"
+"$VENV/bin/pip" freeze --disable-pip-version-check > "$OUT/pip-freeze.txt"
+PY="$VENV/bin/python"
+
+if [ ! -x /usr/bin/time ]; then
+  echo "== installing GNU time"
+  (apt-get update -qq && apt-get install -y -qq time) >/dev/null
+fi
+
+echo "== building resim (release)"
+cargo build --release --quiet
+cp target/release/resim "$OUT/resim"
+BIN="$OUT/resim"
+git rev-parse HEAD > "$OUT/git-rev.txt" 2>/dev/null || echo unknown > "$OUT/git-rev.txt"
+git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null | wc -l > "$OUT/git-dirty.txt" || echo 0 > "$OUT/git-dirty.txt"
+
+if [ "$SKIP_BENCH" != 1 ]; then
+  echo "== cargo bench --bench engine (criterion)"
+  # A failed bench (e.g. src/ mid-edit) is reported as not measured, not fatal.
+  run cargo bench --bench engine > "$OUT/bench.txt" 2>&1 || echo "   cargo bench failed: see $OUT/bench.txt"
+  mkdir -p "$OUT/criterion"
+  for d in target/criterion/*/replication target/criterion/event_queue/*; do
+    # Only what this run measured (a failed bench leaves older results behind).
+    [ "$d/new/estimates.json" -nt "$OUT/loadavg-start.txt" ] || continue
+    name=$(echo "${d#target/criterion/}" | tr / _)
+    cp "$d/new/estimates.json" "$OUT/criterion/$name.estimates.json"
+    cp "$d/new/benchmark.json" "$OUT/criterion/$name.benchmark.json"
+  done
+fi
+
+echo "== side by side: resim, SimPy, Ciw"
+for w in mmck network; do
+  case $w in mmck) dur=$DURATION_MMCK ;; network) dur=$DURATION_NETWORK ;; esac
+  for r in $(seq 1 "$RESIM_REPS"); do
+    run "$BIN" run "$PEERS/$w.yaml" --jobs 1 --replications "$RESIM_REPLICATIONS" --seed "$r" \
+      --set "duration=${dur}s" --out "$OUT/resim-$w-$r" > "$OUT/resim-$w-$r.txt"
+    echo "   resim $w #$r: $(grep ' wall (' "$OUT/resim-$w-$r.txt")"
+  done
+  for r in $(seq 1 "$PEER_REPS"); do
+    for tool in simpy ciw; do
+      run "$PY" "$PEERS/${tool}_models.py" "$w" --duration "$dur" --replications "$PEER_REPLICATIONS" \
+        --seed "$r" --out "$OUT/$tool-$w-$r.json"
+      echo "   $tool $w #$r: $("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.3e events in %.1fs (%.3e events/s)" % (d["events"], d["wall_s"], d["events_per_s"]))' "$OUT/$tool-$w-$r.json")"
+    done
+  done
+done
+
+echo "== peak memory (M/M/4/50 at 64/s, 1 replication)"
+for n in "$MEM_SMALL" "$MEM_LARGE"; do
+  dur=$((n / 64))
+  run /usr/bin/time -v "$BIN" run "$PEERS/mmck.yaml" --jobs 1 --replications 1 --set "duration=${dur}s" \
+    --out "$OUT/mem-$n" > "$OUT/mem-$n.txt" 2> "$OUT/mem-$n.time"
+  echo "   $n arrivals: $(grep 'Maximum resident' "$OUT/mem-$n.time")"
+done
+
+echo "== 2-job scaling (8 replications)"
+run "$PY" "$PEERS/cpu_probe.py" 2 > "$OUT/cpu-probe-before.json"
+echo "   cpu probe: $(cat "$OUT/cpu-probe-before.json")"
+for r in $(seq 1 "$SCALING_REPS"); do
+  for j in 1 2; do
+    run /usr/bin/time -v "$BIN" run "$PEERS/mmck.yaml" --jobs "$j" --replications 8 \
+      --set "duration=${SCALING_DURATION}s" --out "$OUT/scale-j$j-$r" > "$OUT/scale-j$j-$r.txt" 2> "$OUT/scale-j$j-$r.time"
+    echo "   --jobs $j #$r: $(grep 'Elapsed' "$OUT/scale-j$j-$r.time")"
+  done
+done
+
+run "$PY" "$PEERS/cpu_probe.py" 2 > "$OUT/cpu-probe-after.json"
+echo "   cpu probe: $(cat "$OUT/cpu-probe-after.json")"
+cat /proc/loadavg > "$OUT/loadavg-end.txt"
+echo "== report"
+"$PY" "$PEERS/report.py" --dir "$OUT" --doc "$DOC" \
+  --peer-reps "$PEER_REPS" --peer-replications "$PEER_REPLICATIONS" \
+  --resim-reps "$RESIM_REPS" --resim-replications "$RESIM_REPLICATIONS" \
+  --duration mmck="$DURATION_MMCK" --duration network="$DURATION_NETWORK" \
+  --mem "$MEM_SMALL" --mem "$MEM_LARGE" --scaling-reps "$SCALING_REPS" --scaling-duration "$SCALING_DURATION"
+echo "wrote $DOC"
