@@ -116,6 +116,8 @@ pub struct ServiceMetrics {
     pub borrowed: u64,
     /// Refused because the chosen instance was down (crashed): outcome `error`.
     pub refused_down: u64,
+    /// Arrivals per instance (after the balancer).
+    pub instance_arrivals: Vec<u64>,
     /// Per worker pool (one pool when none are declared), summed over instances.
     pub pools: Vec<PoolMetrics>,
 }
@@ -160,12 +162,13 @@ impl ServiceMetrics {
         self.no_pool = 0;
         self.borrowed = 0;
         self.refused_down = 0;
+        self.instance_arrivals.iter_mut().for_each(|a| *a = 0);
         self.pools.iter_mut().for_each(|p| *p = PoolMetrics::default());
     }
 
-    /// Empty metrics for a service with `pools` pools.
-    pub fn new(pools: usize) -> Self {
-        Self { pools: vec![PoolMetrics::default(); pools], ..Self::default() }
+    /// Empty metrics for a service with `pools` pools and `instances` instances.
+    pub fn new(pools: usize, instances: usize) -> Self {
+        Self { pools: vec![PoolMetrics::default(); pools], instance_arrivals: vec![0; instances], ..Self::default() }
     }
 
     /// Gauge integrals of the whole service.

@@ -398,7 +398,7 @@ impl<'m> Simulation<'m> {
             health: vec![InstanceHealth::default(); limiters_len],
             active: vec![0; model.services.len()],
             candidates: Vec::new(),
-            services: model.services.iter().map(|s| ServiceMetrics::new(s.pools.len())).collect(),
+            services: model.services.iter().map(|s| ServiceMetrics::new(s.pools.len(), s.instances as usize)).collect(),
             workloads: vec![WorkloadMetrics::new(model.warmup, model.window, model.windows()); model.workloads.len()],
             edges: vec![EdgeMetrics::default(); model.edges.len()],
         };
@@ -778,6 +778,7 @@ impl<'m> Simulation<'m> {
             req.zone = z;
         }
         self.services[s].pools[pool].arrivals += 1;
+        self.services[s].instance_arrivals[instance as usize] += 1;
         let li = (self.first_instance[s] + instance) as usize;
         if self.fx[li].down {
             // Connection refused by a crashed instance.

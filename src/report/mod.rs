@@ -68,6 +68,8 @@ pub struct ServiceReport {
     pub wasted: Statistic,
     /// Requests lost inside a crashed instance (their callers got `error`).
     pub lost: Statistic,
+    /// Arrivals per instance, in instance order (how the balancer spread the load).
+    pub instance_arrivals: Vec<Statistic>,
     /// Completions per second.
     pub throughput_per_s: Statistic,
     /// Requests leaving the station per second, served, dropped or lost (Little's law:
@@ -152,6 +154,7 @@ impl ServiceReport {
             dropped: none,
             wasted: none,
             lost: none,
+            instance_arrivals: Vec::new(),
             throughput_per_s: none,
             departures_per_s: none,
             blocking_probability: none,
@@ -399,6 +402,9 @@ impl Report {
                     dropped: stat(&|r| Some(r.services[i].dropped)),
                     wasted: stat(&|r| Some(r.services[i].wasted)),
                     lost: stat(&|r| Some(r.services[i].lost)),
+                    instance_arrivals: (0..s.instances as usize)
+                        .map(|k| stat(&|r| r.services[i].instance_arrivals.get(k).copied()))
+                        .collect(),
                     throughput_per_s: stat(&|r| Some(r.services[i].throughput)),
                     departures_per_s: stat(&|r| Some(r.services[i].departures)),
                     blocking_probability: stat(&|r| r.services[i].blocking),

@@ -27,6 +27,8 @@ pub struct ServiceSummary {
     pub wasted: f64,
     /// Requests lost in crashes.
     pub lost: f64,
+    /// Arrivals per instance.
+    pub instance_arrivals: Vec<f64>,
     /// Completions per second.
     pub throughput: f64,
     /// Completions and drops per second (the rate in Little's law with `mean_sojourn`).
@@ -148,6 +150,7 @@ impl ReplicationSummary {
                     dropped: m.dropped as f64,
                     wasted: m.wasted as f64,
                     lost: m.lost as f64,
+                    instance_arrivals: m.instance_arrivals.iter().map(|&a| a as f64).collect(),
                     throughput: completed / t,
                     departures: departed / t,
                     blocking: ratio(m.rejected as f64, m.arrivals as f64),

@@ -138,3 +138,43 @@ faults:
     let late_ok: f64 = tl.ok[tl.ok.len() / 2..].iter().sum();
     assert!(late_failed < 0.05 * late_ok, "failed {late_failed} vs ok {late_ok}");
 }
+
+#[test]
+fn active_active_moves_a_failed_instances_share_and_ramps_it_back() {
+    let yaml = |shift: &str| {
+        format!(
+            "
+name: aa
+duration: 10m
+replications: 2
+seed: 6
+services:
+  api:
+    instances: 3
+    load_balancer: random
+    servers: 8
+    service_time: {{ exponential: {{ mean: 10ms }} }}
+    failover: {{ active_active: {{ heartbeat: 5s, missed: 3, shift_back: {shift} }} }}
+workloads:
+  - {{ name: users, target: api, arrivals: {{ poisson: {{ rate: 300/s }} }} }}
+faults:
+  - {{ kind: crash, target: \"api#0\", at: 60s, for: 2m }}
+"
+        )
+    };
+    let r = run_yaml(&yaml("5m"));
+    // Once the failure is detected (within 15 s), no request goes to the dead instance.
+    let failed = events_of(&r, "failed");
+    assert_eq!(failed.len(), 1);
+    let tl = &r.workloads["users"].timeline;
+    let after = ((failed[0]["t"].as_f64().unwrap() + 1.0) / tl.window_s).ceil() as usize;
+    let during: f64 = tl.failed[after..(180.0 / tl.window_s) as usize].iter().sum();
+    assert_eq!(during, 0.0, "the failed instance's share moved to the others");
+    // With a 5-minute ramp after its recovery, the instance gets clearly less than its third.
+    let a = &r.services["api"].instance_arrivals;
+    let (a0, a1, a2) = (a[0].value(), a[1].value(), a[2].value());
+    assert!(a0 > 0.0 && a0 < 0.6 * a1 && a0 < 0.6 * a2, "instance arrivals {a0} {a1} {a2}");
+    // With an instant shift back it gets more (it only missed the outage).
+    let instant = run_yaml(&yaml("1ms"));
+    assert!(instant.services["api"].instance_arrivals[0].value() > a0 * 1.2);
+}
