@@ -1,6 +1,7 @@
 //! Subcommand adapters: each turns parsed arguments into library calls and output.
 
 mod check;
+mod init;
 mod run;
 mod theory;
 
@@ -27,6 +28,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Print the JSON Schema of the scenario format.
     Schema,
+    /// Write a commented starter scenario.
+    Init(init::InitArgs),
     /// Print closed-form queueing predictions for a scenario beside simulated values.
     Theory(theory::TheoryArgs),
 }
@@ -72,6 +75,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Theory(a) => theory::theory(a),
+        Command::Init(a) => init::init(a),
     }
 }
 

@@ -1444,9 +1444,15 @@ impl<'m> Simulation<'m> {
             factor *= fx.cold_factor;
         }
         let mut t = if factor == 1.0 { t } else { SimTime::from_secs_f64(t.as_secs_f64() * factor) };
-        for &f in &fx.add {
-            if let Effect::Latency { add: Some(d), .. } = &self.model.faults[f].effect {
-                t += d.sample(&mut self.fault_rng[f]);
+        let gi = self.first_instance[s] as usize + instance;
+        for &f in &self.instance_faults[gi] {
+            if !self.fault_active[f] {
+                continue;
+            }
+            if let Effect::Latency { add, .. } = &self.model.faults[f].effect {
+                if let Some(d) = add {
+                    t += d.sample(&mut self.fault_rng[f]);
+                }
                 self.fault_metrics[f].injected += 1;
             }
         }

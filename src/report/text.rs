@@ -125,10 +125,24 @@ pub fn render_summary(report: &Report) -> String {
     table(&mut out, &rows);
     if !report.edges.is_empty() {
         let _ = writeln!(out, "\nCalls");
-        let mut rows = vec![["edge", "calls", "ok", "degraded", "error", "rejected"].map(String::from).to_vec()];
+        let mut rows = vec![
+            ["edge", "calls", "retries", "ok", "degraded", "error", "timeout", "rejected", "short_circuited"]
+                .map(String::from)
+                .to_vec(),
+        ];
         for (name, e) in &report.edges {
             let o = |k: &str| e.outcomes.get(k).map_or("-".into(), |s| num(s.value()));
-            rows.push(vec![name.clone(), num(e.calls.value()), o("ok"), o("degraded"), o("error"), o("rejected")]);
+            rows.push(vec![
+                name.clone(),
+                num(e.calls.value()),
+                num(e.retries.value()),
+                o("ok"),
+                o("degraded"),
+                o("error"),
+                o("timeout"),
+                o("rejected"),
+                o("short_circuited"),
+            ]);
         }
         table(&mut out, &rows);
     }
