@@ -17,15 +17,14 @@
 
 use std::path::Path;
 
+use resim::RunOptions;
 use resim::metrics::Outcome;
-use resim::model::Model;
+use resim::report::Statistic;
 use resim::report::summary::ServiceSummary;
-use resim::report::{ReplicationSummary, ServiceReport, Statistic};
 use resim::scenario::{Override, ScenarioError, load_file, load_str};
 use resim::theory::{StationTheory, mmck};
-use resim::{Report, RunOptions, run_replications};
 
-use crate::common::scenario;
+use crate::common::{Sim, scenario};
 
 /// The rule against a closed form: the simulated 95% CI covers it, or the mean is
 /// within 1% of it.
@@ -41,28 +40,7 @@ const ACTIVE_FRACTION_REL_TOL: f64 = 0.02;
 /// Random onsets: activations against `duration / (mtbf + mttr)` when the 95% CI misses.
 const ACTIVATIONS_REL_TOL: f64 = 0.02;
 
-/// A scenario run with its per-replication summaries and its report.
-struct Sim {
-    model: Model,
-    reps: Vec<ReplicationSummary>,
-    report: Report,
-}
-
 impl Sim {
-    fn run(yaml: &str) -> Sim {
-        Sim::of(scenario(yaml).model)
-    }
-
-    fn of(model: Model) -> Sim {
-        let reps = run_replications(&model, &RunOptions::default());
-        let report = Report::build(&model, &reps);
-        Sim { model, reps, report }
-    }
-
-    fn service(&self, name: &str) -> &ServiceReport {
-        &self.report.services[name]
-    }
-
     fn sid(&self, name: &str) -> usize {
         self.model.service_id(name).expect("service exists")
     }

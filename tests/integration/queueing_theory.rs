@@ -36,12 +36,10 @@
 use std::fmt::Write as _;
 
 use resim::metrics::Outcome;
-use resim::model::Model;
 use resim::report::{ReplicationSummary, ServiceReport, Statistic};
 use resim::theory::{JacksonNode, JacksonResult, StationTheory, erlang_b, jackson, mmck};
-use resim::{Report, RunOptions, run_replications};
 
-use crate::common::scenario;
+use crate::common::Sim;
 
 /// How a simulated metric is compared with its closed form.
 #[derive(Clone, Copy, Debug)]
@@ -183,25 +181,7 @@ fn poisson(name: &str, target: &str, rate: f64) -> String {
     format!("{{ name: {name}, target: {target}, arrivals: {{ poisson: {{ rate: {rate}/s }} }} }}")
 }
 
-/// A simulated case: the per-replication summaries and the report built from them.
-struct Sim {
-    model: Model,
-    reps: Vec<ReplicationSummary>,
-    report: Report,
-}
-
 impl Sim {
-    fn run(yaml: &str) -> Sim {
-        let model = scenario(yaml).model;
-        let reps = run_replications(&model, &RunOptions::default());
-        let report = Report::build(&model, &reps);
-        Sim { model, reps, report }
-    }
-
-    fn service(&self, name: &str) -> &ServiceReport {
-        &self.report.services[name]
-    }
-
     /// A statistic (mean and Student-t CI) of a quantity computed per replication.
     fn derived(&self, f: impl Fn(&ReplicationSummary) -> f64) -> Statistic {
         Statistic::of(self.reps.iter().map(|r| Some(f(r))))

@@ -14,13 +14,12 @@
 
 use std::path::Path;
 
-use resim::model::Model;
-use resim::report::{ReplicationSummary, ServiceReport, Statistic};
+use resim::report::Statistic;
 use resim::scenario::{ScenarioError, load_str};
 use resim::theory::{StationTheory, mmck};
-use resim::{Report, RunOptions, run_replications};
+use resim::{Report, RunOptions};
 
-use crate::common::{run_yaml, scenario};
+use crate::common::{Sim, run_yaml, scenario};
 
 /// The rule against a closed form: the simulated 95% CI covers it, or the mean is
 /// within 1% of it.
@@ -45,25 +44,7 @@ const RESTORED_OK_SHARE: f64 = 0.999;
 /// up to requests caught by a level change between their call and their completion.
 const CALLS_VS_OK_REL_TOL: f64 = 0.01;
 
-/// A scenario run with its per-replication summaries and its report.
-struct Sim {
-    model: Model,
-    reps: Vec<ReplicationSummary>,
-    report: Report,
-}
-
 impl Sim {
-    fn run(yaml: &str) -> Sim {
-        let model = scenario(yaml).model;
-        let reps = run_replications(&model, &RunOptions::default());
-        let report = Report::build(&model, &reps);
-        Sim { model, reps, report }
-    }
-
-    fn service(&self, name: &str) -> &ServiceReport {
-        &self.report.services[name]
-    }
-
     /// Per-replication blocking of pool `pool` of service `service`: pool rejected / pool
     /// arrivals.
     fn pool_blocking(&self, service: &str, pool: &str) -> Statistic {
