@@ -23,6 +23,9 @@ pub(crate) struct RunArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+    /// Exit with status 1 when an SLO is breached (the report is written first).
+    #[arg(long)]
+    gate: bool,
 }
 
 /// Runs the scenario.
@@ -50,6 +53,11 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
             events / wall.max(1e-9),
             path.display()
         ));
+    }
+    let breached: Vec<&str> = report.slos.iter().filter(|s| !s.met).map(|s| s.name.as_str()).collect();
+    if args.gate && !breached.is_empty() {
+        eprintln!("gate failed: {} of {} SLOs breached: {}", breached.len(), report.slos.len(), breached.join(", "));
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

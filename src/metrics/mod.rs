@@ -120,6 +120,12 @@ pub struct ServiceMetrics {
     pub instance_arrivals: Vec<u64>,
     /// Per worker pool (one pool when none are declared), summed over instances.
     pub pools: Vec<PoolMetrics>,
+    /// How visits ended, as the service's callers saw it: ok or degraded (completed),
+    /// error (completed with a failure, lost in a crash, refused by a crashed instance),
+    /// timeout (dropped past its deadline), rejected (refused or shed).
+    pub outcomes: OutcomeCounts,
+    /// The same per window; windowless unless an SLO is set on the service.
+    pub timeline: Timeline,
 }
 
 /// One worker pool of a service, summed over its instances.
@@ -164,6 +170,17 @@ impl ServiceMetrics {
         self.refused_down = 0;
         self.instance_arrivals.iter_mut().for_each(|a| *a = 0);
         self.pools.iter_mut().for_each(|p| *p = PoolMetrics::default());
+        self.outcomes = OutcomeCounts::default();
+        self.timeline.reset();
+    }
+
+    /// Records how a visit ended (for the service's SLOs).
+    #[inline]
+    pub fn record_outcome(&mut self, now: SimTime, outcome: Outcome) {
+        self.outcomes.add(outcome);
+        if !self.timeline.windows.is_empty() {
+            self.timeline.add(now, outcome);
+        }
     }
 
     /// Empty metrics for a service with `pools` pools and `instances` instances.
@@ -239,10 +256,21 @@ impl WorkloadMetrics {
         self.outcomes.add(outcome);
         self.timeline.add(now, outcome);
     }
+
+    /// Records the end-to-end latency of a successful request answered at `now`.
+    #[inline]
+    pub fn record_latency(&mut self, now: SimTime, latency: SimTime) {
+        self.latency.record(latency);
+        self.timeline.add_latency(now, latency);
+    }
 }
 
 /// Outcome counts in fixed windows of simulated time: the shape of an incident, in
 /// memory fixed by the number of windows.
+///
+/// For latency SLOs it also counts, per window and in all, the successful requests slower
+/// than each of a few thresholds (`slow`, window-major: `slow[window * k + threshold]`).
+/// With no thresholds that costs one branch per answer.
 #[derive(Clone, Debug, Default)]
 pub struct Timeline {
     /// Start of the first window.
@@ -251,28 +279,76 @@ pub struct Timeline {
     pub window: SimTime,
     /// Counts per window.
     pub windows: Vec<OutcomeCounts>,
+    /// Latency thresholds of the SLOs on this workload or service.
+    pub thresholds: Vec<SimTime>,
+    /// Successful requests slower than each threshold, per window (window-major).
+    pub slow: Vec<u64>,
+    /// Successful requests slower than each threshold, in all.
+    pub slow_total: Vec<u64>,
 }
 
 impl Timeline {
     /// `n` empty windows of length `window` from `start`.
     pub fn new(start: SimTime, window: SimTime, n: usize) -> Self {
-        Self { start, window: window.max(SimTime(1)), windows: vec![OutcomeCounts::default(); n] }
+        Self { start, window: window.max(SimTime(1)), windows: vec![OutcomeCounts::default(); n], ..Self::default() }
+    }
+
+    /// The same timeline, also counting successful requests slower than each of `thresholds`.
+    pub fn with_thresholds(mut self, thresholds: Vec<SimTime>) -> Self {
+        self.slow = vec![0; self.windows.len() * thresholds.len()];
+        self.slow_total = vec![0; thresholds.len()];
+        self.thresholds = thresholds;
+        self
+    }
+
+    /// Index of the window containing `now`, if inside the timeline.
+    #[inline]
+    fn index(&self, now: SimTime) -> Option<usize> {
+        if now < self.start {
+            return None;
+        }
+        let i = ((now - self.start).0 / self.window.0) as usize;
+        (i < self.windows.len()).then_some(i)
     }
 
     /// Counts `outcome` in the window containing `now` (ignored outside the timeline).
     #[inline]
     pub fn add(&mut self, now: SimTime, outcome: Outcome) {
-        if now >= self.start {
-            let i = ((now - self.start).0 / self.window.0) as usize;
-            if let Some(w) = self.windows.get_mut(i) {
-                w.add(outcome);
+        if let Some(i) = self.index(now) {
+            self.windows[i].add(outcome);
+        }
+    }
+
+    /// Counts a successful request answered at `now` after `latency` against every
+    /// threshold it exceeds.
+    #[inline]
+    pub fn add_latency(&mut self, now: SimTime, latency: SimTime) {
+        if self.thresholds.is_empty() {
+            return;
+        }
+        let k = self.thresholds.len();
+        let i = self.index(now);
+        for (j, &t) in self.thresholds.iter().enumerate() {
+            if latency > t {
+                self.slow_total[j] += 1;
+                if let Some(i) = i {
+                    self.slow[i * k + j] += 1;
+                }
             }
         }
+    }
+
+    /// Slow requests over threshold `j`, window by window.
+    pub fn slow_series(&self, j: usize) -> impl Iterator<Item = u64> + '_ {
+        let k = self.thresholds.len().max(1);
+        self.slow.iter().skip(j).step_by(k).copied()
     }
 
     /// Zeroes every window.
     pub fn reset(&mut self) {
         self.windows.iter_mut().for_each(|w| *w = OutcomeCounts::default());
+        self.slow.iter_mut().for_each(|c| *c = 0);
+        self.slow_total.iter_mut().for_each(|c| *c = 0);
     }
 }
 
@@ -398,4 +474,30 @@ pub struct BreakerSnapshot {
     pub final_state: &'static str,
     /// Transitions: time, from, to.
     pub transitions: Vec<(SimTime, &'static str, &'static str)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeline_counts_slow_answers_per_threshold_and_window() {
+        let ms = |x: u64| SimTime(x * 1_000_000);
+        let mut t = Timeline::new(ms(1000), ms(100), 3).with_thresholds(vec![ms(50), ms(200)]);
+        t.add_latency(ms(1010), ms(50)); // at the threshold: good for both
+        t.add_latency(ms(1020), ms(51)); // slow for 50 ms only
+        t.add_latency(ms(1150), ms(300)); // slow for both, window 1
+        t.add_latency(ms(999), ms(300)); // before the timeline: counted in all, no window
+        t.add_latency(ms(1300), ms(300)); // at the end: counted in all, no window
+        assert_eq!(t.slow_total, vec![4, 3]);
+        assert_eq!(t.slow_series(0).collect::<Vec<_>>(), vec![1, 1, 0]);
+        assert_eq!(t.slow_series(1).collect::<Vec<_>>(), vec![0, 1, 0]);
+        t.reset();
+        assert_eq!(t.slow_total, vec![0, 0]);
+        assert!(t.slow.iter().all(|&c| c == 0));
+        // Without thresholds nothing is kept.
+        let mut plain = Timeline::new(SimTime::ZERO, ms(100), 3);
+        plain.add_latency(ms(10), ms(500));
+        assert!(plain.slow.is_empty() && plain.slow_total.is_empty());
+    }
 }

@@ -57,6 +57,10 @@ pub struct Model {
     pub faults: Vec<crate::fault::Fault>,
     /// Zone names.
     pub zones: Vec<String>,
+    /// Service level objectives, in file order.
+    pub slos: Vec<Slo>,
+    /// Multi-window, multi-burn-rate alert rules evaluated for every SLO.
+    pub alerting: Alerting,
 }
 
 /// Zone id meaning "no zone".
@@ -77,6 +81,99 @@ impl Model {
     pub fn service_id(&self, name: &str) -> Option<ServiceId> {
         self.services.iter().position(|s| s.name == name)
     }
+
+    /// Latency thresholds whose slow requests must be counted for `target`, in the order
+    /// [`SloKind::Latency::index`] refers to.
+    pub fn slow_thresholds(&self, target: SloTarget) -> Vec<SimTime> {
+        let mut out: Vec<(usize, SimTime)> = self
+            .slos
+            .iter()
+            .filter(|s| s.target == target)
+            .filter_map(|s| match s.kind {
+                SloKind::Latency { threshold, index } => Some((index, threshold)),
+                SloKind::Availability { .. } => None,
+            })
+            .collect();
+        out.sort_by_key(|&(i, _)| i);
+        out.dedup_by_key(|&mut (i, _)| i);
+        out.into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// True when an SLO is set on service `s` (its outcomes are then counted per window).
+    pub fn service_has_slo(&self, s: ServiceId) -> bool {
+        self.slos.iter().any(|x| x.target == SloTarget::Service(s))
+    }
+}
+
+/// A service level objective: a share of valid requests that must be good.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slo {
+    /// Name.
+    pub name: String,
+    /// Whose requests count.
+    pub target: SloTarget,
+    /// What makes a request good.
+    pub kind: SloKind,
+    /// Share of valid requests that must be good, in (0, 1).
+    pub objective: f64,
+    /// The SLO period the run is compared with (30 days unless set).
+    pub period: SimTime,
+}
+
+/// Whose requests an SLO counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SloTarget {
+    /// What a workload's users see: every finished request.
+    Workload(WorkloadId),
+    /// An internal dependency: every request that finished at the service (completed,
+    /// rejected, dropped, lost or refused by a crashed instance).
+    Service(ServiceId),
+}
+
+/// What counts as a good request.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SloKind {
+    /// Valid: every finished request; good: its outcome is marked here (indexed by
+    /// `Outcome as usize`; ok, and optionally degraded).
+    Availability {
+        /// Good outcomes.
+        good: [bool; 6],
+    },
+    /// Valid: every served (ok or degraded) request; good: answered within `threshold`.
+    Latency {
+        /// Slowest good latency (inclusive).
+        threshold: SimTime,
+        /// Index of the threshold among the target's [`Model::slow_thresholds`].
+        index: usize,
+    },
+}
+
+/// The multi-window, multi-burn-rate alert rules, scaled to simulated time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alerting {
+    /// Workbook time per simulated time: a window of `long` is simulated as `long / time_scale`.
+    pub time_scale: f64,
+    /// The rules, in order.
+    pub rules: Vec<AlertRule>,
+}
+
+impl Default for Alerting {
+    fn default() -> Self {
+        Alerting { time_scale: 1.0, rules: Vec::new() }
+    }
+}
+
+/// One rule: fire when both windows burn faster than `burn_rate`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertRule {
+    /// `page` or `ticket`.
+    pub severity: String,
+    /// Burn-rate factor both windows must exceed.
+    pub burn_rate: f64,
+    /// Long window, workbook time (unscaled).
+    pub long: SimTime,
+    /// Short window, workbook time (unscaled).
+    pub short: SimTime,
 }
 
 /// A service: `instances` identical stations behind a balancer.

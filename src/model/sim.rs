@@ -21,7 +21,8 @@
 use crate::engine::{EventQueue, Process, RngStreams, SimTime, Stream, run_until};
 use crate::fault::{Effect, FaultId, Schedule, StationFx, Target};
 use crate::metrics::{
-    BreakerSnapshot, DegradationSnapshot, EdgeMetrics, Outcome, ReplicationResult, ServiceMetrics, WorkloadMetrics,
+    BreakerSnapshot, DegradationSnapshot, EdgeMetrics, Outcome, ReplicationResult, ServiceMetrics, Timeline,
+    WorkloadMetrics,
 };
 use crate::metrics::{FaultMetrics, LogEntry};
 use crate::model::Dist;
@@ -35,7 +36,7 @@ use crate::policy::shed::Shedder;
 
 use super::dist::{index, unit};
 use super::station::{Admission, ReqId, Station};
-use super::{Arrivals, Balancer, Call, ConcurrencyConfig, Model, ServiceId, WorkloadId};
+use super::{Arrivals, Balancer, Call, ConcurrencyConfig, Model, ServiceId, SloTarget, WorkloadId};
 
 /// Index of a call in the call slab.
 type CallId = u32;
@@ -398,8 +399,26 @@ impl<'m> Simulation<'m> {
             health: vec![InstanceHealth::default(); limiters_len],
             active: vec![0; model.services.len()],
             candidates: Vec::new(),
-            services: model.services.iter().map(|s| ServiceMetrics::new(s.pools.len(), s.instances as usize)).collect(),
-            workloads: vec![WorkloadMetrics::new(model.warmup, model.window, model.windows()); model.workloads.len()],
+            services: model
+                .services
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let mut m = ServiceMetrics::new(s.pools.len(), s.instances as usize);
+                    if model.service_has_slo(i) {
+                        m.timeline = Timeline::new(model.warmup, model.window, model.windows())
+                            .with_thresholds(model.slow_thresholds(SloTarget::Service(i)));
+                    }
+                    m
+                })
+                .collect(),
+            workloads: (0..model.workloads.len())
+                .map(|w| {
+                    let mut m = WorkloadMetrics::new(model.warmup, model.window, model.windows());
+                    m.timeline = m.timeline.with_thresholds(model.slow_thresholds(SloTarget::Workload(w)));
+                    m
+                })
+                .collect(),
             edges: vec![EdgeMetrics::default(); model.edges.len()],
         };
         sim.events.push(model.warmup, Event::WarmupEnd);
@@ -729,6 +748,7 @@ impl<'m> Simulation<'m> {
     /// Refuses `r` at service `s` before it entered a station.
     fn refuse(&mut self, r: ReqId, s: ServiceId) {
         self.services[s].rejected += 1;
+        self.services[s].record_outcome(self.now, Outcome::Rejected);
         self.finish_job(r, Outcome::Rejected);
     }
 
@@ -783,6 +803,7 @@ impl<'m> Simulation<'m> {
         if self.fx[li].down {
             // Connection refused by a crashed instance.
             self.services[s].refused_down += 1;
+            self.services[s].record_outcome(now, Outcome::Error);
             if let Some(f) = self.instance_faults[li]
                 .iter()
                 .copied()
@@ -846,6 +867,7 @@ impl<'m> Simulation<'m> {
             let metrics = &mut self.services[s];
             metrics.record_drop(now - req.arrived);
             metrics.shed += u64::from(shed);
+            metrics.record_outcome(now, if expired { Outcome::Timeout } else { Outcome::Rejected });
             if let Some(l) = self.limiters[(self.first_instance[s] as usize) + instance].as_mut() {
                 l.release(now, now - req.arrived, true);
             }
@@ -1287,6 +1309,16 @@ impl<'m> Simulation<'m> {
         self.inject_response_faults(r, s, instance);
         let req = self.reqs[r as usize];
         self.note_instance_result(s, instance as u32, req.failed);
+        let visit = match (req.failed, req.value < 1.0) {
+            (true, _) => Outcome::Error,
+            (false, true) => Outcome::Degraded,
+            (false, false) => Outcome::Ok,
+        };
+        let metrics = &mut self.services[s];
+        metrics.record_outcome(now, visit);
+        if visit.is_success() {
+            metrics.timeline.add_latency(now, now - req.arrived);
+        }
         if req.failed || req.cancelled {
             return self.finish_job(r, Outcome::Error);
         }
@@ -1331,7 +1363,7 @@ impl<'m> Simulation<'m> {
         let metrics = &mut self.workloads[w];
         metrics.record(self.now, outcome);
         if outcome.is_success() {
-            metrics.latency.record(self.now - req.job_start);
+            metrics.record_latency(self.now, self.now - req.job_start);
             metrics.value += req.value;
         }
         if let Arrivals::Closed { think, .. } = &self.model.workloads[w].arrivals {
@@ -1577,6 +1609,7 @@ impl<'m> Simulation<'m> {
                 now - req.arrived
             };
             self.services[s].record_lost(now - req.arrived, wait);
+            self.services[s].record_outcome(now, Outcome::Error);
             if let Some(l) = self.limiters[gi].as_mut() {
                 l.release_ignored();
             }

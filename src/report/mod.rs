@@ -5,11 +5,14 @@
 //! render from it. Maps are `BTreeMap`s so keys come out sorted and the JSON is
 //! byte-identical for the same scenario and seed.
 
+pub mod slo;
+mod slo_report;
 mod statistic;
 pub mod summary;
 mod text;
 mod write;
 
+pub use slo_report::{AlertReport, AlertRuleReport, BurnRateSeries, SloReport, slo_reports};
 pub use statistic::{Statistic, t975};
 pub use summary::{QUANTILES, ReplicationSummary};
 pub use text::{fmt_secs, render_summary};
@@ -372,8 +375,8 @@ pub struct Report {
     pub workloads: BTreeMap<String, WorkloadReport>,
     /// Per call edge, by `"caller->callee"`.
     pub edges: BTreeMap<String, EdgeReport>,
-    /// SLO verdicts (none defined yet).
-    pub slos: Vec<serde_json::Value>,
+    /// SLO verdicts, error budgets, burn rates and alerts, in scenario order.
+    pub slos: Vec<SloReport>,
     /// The chaos schedule and what each fault did.
     pub faults: Vec<FaultReport>,
     /// Blast radius per fault (none defined yet).
@@ -543,7 +546,7 @@ impl Report {
             services,
             workloads,
             edges,
-            slos: Vec::new(),
+            slos: slo_reports(model, reps),
             faults: model
                 .faults
                 .iter()

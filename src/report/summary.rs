@@ -2,8 +2,8 @@
 //! replication's counters, integrals and histograms so the histograms can be dropped
 //! as soon as the replication ends.
 
-use crate::metrics::{Outcome, ReplicationResult};
-use crate::model::Model;
+use crate::metrics::{Outcome, OutcomeCounts, ReplicationResult};
+use crate::model::{Model, Slo, SloKind, SloTarget};
 
 /// The quantiles reported for every latency, with their report keys.
 pub const QUANTILES: [(&str, f64); 5] = [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)];
@@ -111,6 +111,50 @@ pub struct EdgeSummary {
     pub breaker: Option<crate::metrics::BreakerSnapshot>,
 }
 
+/// One SLO in one replication: valid and bad requests, in all and per window.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SloSummary {
+    /// Valid requests (availability: finished; latency: served).
+    pub valid: f64,
+    /// Bad requests among them (availability: not a good outcome; latency: slower than
+    /// the threshold).
+    pub bad: f64,
+    /// Valid requests per window.
+    pub valid_windows: Vec<f64>,
+    /// Bad requests per window.
+    pub bad_windows: Vec<f64>,
+}
+
+impl SloSummary {
+    /// The counts of `slo` from one replication's metrics.
+    pub fn of(slo: &Slo, r: &ReplicationResult) -> Self {
+        let (outcomes, timeline) = match slo.target {
+            SloTarget::Workload(w) => (&r.workloads[w].outcomes, &r.workloads[w].timeline),
+            SloTarget::Service(s) => (&r.services[s].outcomes, &r.services[s].timeline),
+        };
+        let served = |c: &OutcomeCounts| (c.get(Outcome::Ok) + c.get(Outcome::Degraded)) as f64;
+        match slo.kind {
+            SloKind::Availability { good } => {
+                let bad = |c: &OutcomeCounts| {
+                    Outcome::ALL.iter().filter(|&&o| !good[o as usize]).map(|&o| c.get(o)).sum::<u64>() as f64
+                };
+                SloSummary {
+                    valid: outcomes.total() as f64,
+                    bad: bad(outcomes),
+                    valid_windows: timeline.windows.iter().map(|c| c.total() as f64).collect(),
+                    bad_windows: timeline.windows.iter().map(bad).collect(),
+                }
+            }
+            SloKind::Latency { index, .. } => SloSummary {
+                valid: served(outcomes),
+                bad: timeline.slow_total.get(index).copied().unwrap_or(0) as f64,
+                valid_windows: timeline.windows.iter().map(served).collect(),
+                bad_windows: timeline.slow_series(index).map(|x| x as f64).collect(),
+            },
+        }
+    }
+}
+
 /// Everything a report takes from one replication.
 #[derive(Clone, Debug)]
 pub struct ReplicationSummary {
@@ -126,6 +170,8 @@ pub struct ReplicationSummary {
     pub workloads: Vec<WorkloadSummary>,
     /// Per edge.
     pub edges: Vec<EdgeSummary>,
+    /// Per SLO, in model order.
+    pub slos: Vec<SloSummary>,
 }
 
 impl ReplicationSummary {
@@ -223,6 +269,7 @@ impl ReplicationSummary {
             edges,
             faults: r.faults.clone(),
             log: r.log.clone(),
+            slos: model.slos.iter().map(|slo| SloSummary::of(slo, r)).collect(),
         }
     }
 }

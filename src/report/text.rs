@@ -41,6 +41,11 @@ fn pct(x: f64) -> String {
     if x.is_finite() { format!("{:.3}%", x * 100.0) } else { "-".into() }
 }
 
+/// A share that may run far above 100%, to 0.1%.
+fn share(x: f64) -> String {
+    if x.is_finite() { format!("{:.1}%", x * 100.0) } else { "-".into() }
+}
+
 fn pm(s: &Statistic, f: fn(f64) -> String) -> String {
     match s.half_width() {
         Some(h) if h > 0.0 => format!("{} ±{}", f(s.value()), f(h)),
@@ -79,6 +84,9 @@ pub fn render_summary(report: &Report) -> String {
         format_duration(SimTime::from_secs_f64(report.duration_s)),
         format_duration(SimTime::from_secs_f64(report.warmup_s)),
     );
+    if !report.slos.is_empty() {
+        slo_lines(&mut out, &report.slos);
+    }
     if !report.workloads.is_empty() {
         let _ = writeln!(out, "\nWorkloads (mean ± 95% CI half-width over replications)");
         let mut rows = vec![
@@ -179,4 +187,44 @@ pub fn render_summary(report: &Report) -> String {
         }
     }
     out
+}
+
+/// One line per SLO: verdict, SLI against the objective, budget used, peak burn rate and
+/// replication 0's alerts.
+fn slo_lines(out: &mut String, slos: &[super::SloReport]) {
+    let breached = slos.iter().filter(|s| !s.met).count();
+    let _ = writeln!(out, "\nSLOs: {breached} of {} breached (budget = (1 − objective) × valid requests)", slos.len());
+    let mut rows = vec![
+        ["slo", "on", "verdict", "sli", "objective", "budget used", "peak burn", "alerts (replication 0)"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for s in slos {
+        let on = s.workload.as_deref().or(s.service.as_deref()).unwrap_or_default();
+        let objective = match s.threshold_s {
+            Some(t) => format!("{} ≤{}", pct(s.objective), format_duration(SimTime::from_secs_f64(t))),
+            None => pct(s.objective),
+        };
+        let alerts = match s.alerts.first() {
+            None => "none".to_string(),
+            Some(a) => {
+                let first = match (&a.fault, a.detection_delay_s) {
+                    (Some(f), Some(d)) => format!("{} {}× +{} after {f}", a.severity, a.burn_rate, fmt_secs(d)),
+                    _ => format!("{} {}× at {}", a.severity, a.burn_rate, fmt_secs(a.fired_at_s)),
+                };
+                format!("{}: first {first}", s.alerts.len())
+            }
+        };
+        rows.push(vec![
+            s.name.clone(),
+            on.to_string(),
+            if s.met { "met" } else { "BREACHED" }.to_string(),
+            pm(&s.sli, pct),
+            objective,
+            share(s.budget_consumed_fraction.value()),
+            format!("{:.1}×", s.burn_rate_peak.value()),
+            alerts,
+        ]);
+    }
+    table(out, &rows);
 }

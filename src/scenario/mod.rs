@@ -9,6 +9,7 @@ pub mod error;
 pub mod fault_spec;
 pub mod load;
 pub mod policy_spec;
+pub mod slo_spec;
 pub mod spec;
 pub mod tree;
 pub mod units;
@@ -16,6 +17,7 @@ pub mod validate;
 pub mod validate_fault;
 pub mod validate_policy;
 pub mod validate_server;
+pub mod validate_slo;
 
 pub use error::ScenarioError;
 pub use load::{Override, Scenario, load_file, load_str};

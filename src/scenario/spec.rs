@@ -15,6 +15,7 @@ use super::policy_spec::{
     BreakerSpec, BulkheadSpec, ConcurrencyLimitSpec, DegradationSpec, FallbackSpec, HedgeSpec, PoolSpec, RateLimitSpec,
     RetrySpec, ShedSpec,
 };
+use super::slo_spec::{AlertingSpec, SloSpec};
 use super::units::{Duration, Rate};
 
 fn one() -> u32 {
@@ -55,6 +56,12 @@ pub struct ScenarioSpec {
     /// The chaos schedule.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultSpec>,
+    /// Service level objectives on workloads and services.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slos: Vec<SloSpec>,
+    /// Multi-window, multi-burn-rate alerting on the SLOs, scaled to simulated time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerting: Option<AlertingSpec>,
 }
 
 /// A service: one or more identical M/M/c/K stations behind a load balancer.

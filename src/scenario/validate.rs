@@ -277,8 +277,12 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
         classes,
         faults: Vec::new(),
         zones,
+        slos: Vec::new(),
+        alerting: Default::default(),
     };
     model.faults = super::validate_fault::faults(&spec.faults, &mut model)?;
+    model.slos = super::validate_slo::slos(&spec.slos, &model)?;
+    model.alerting = super::validate_slo::alerting(spec.alerting.as_ref(), model.duration)?;
     Ok(model)
 }
 
