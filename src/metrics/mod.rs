@@ -307,8 +307,9 @@ impl Timeline {
         if now < self.start {
             return None;
         }
+        // An outcome at exactly the end of the run belongs to the last window.
         let i = ((now - self.start).0 / self.window.0) as usize;
-        (i < self.windows.len()).then_some(i)
+        (!self.windows.is_empty()).then(|| i.min(self.windows.len() - 1))
     }
 
     /// Counts `outcome` in the window containing `now` (ignored outside the timeline).
@@ -488,10 +489,10 @@ mod tests {
         t.add_latency(ms(1020), ms(51)); // slow for 50 ms only
         t.add_latency(ms(1150), ms(300)); // slow for both, window 1
         t.add_latency(ms(999), ms(300)); // before the timeline: counted in all, no window
-        t.add_latency(ms(1300), ms(300)); // at the end: counted in all, no window
+        t.add_latency(ms(1300), ms(300)); // exactly at the end: the last window
         assert_eq!(t.slow_total, vec![4, 3]);
-        assert_eq!(t.slow_series(0).collect::<Vec<_>>(), vec![1, 1, 0]);
-        assert_eq!(t.slow_series(1).collect::<Vec<_>>(), vec![0, 1, 0]);
+        assert_eq!(t.slow_series(0).collect::<Vec<_>>(), vec![1, 1, 1]);
+        assert_eq!(t.slow_series(1).collect::<Vec<_>>(), vec![0, 1, 1]);
         t.reset();
         assert_eq!(t.slow_total, vec![0, 0]);
         assert!(t.slow.iter().all(|&c| c == 0));

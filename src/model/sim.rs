@@ -1597,10 +1597,21 @@ impl<'m> Simulation<'m> {
             .collect();
         self.fault_metrics[cause].injected += lost.len() as u64;
         let gi = self.first_instance[s] as usize + instance;
-        for r in lost {
+        // First mark every lost request dead (a new generation), so that answers among
+        // them — a call whose request was routed back into this instance — reach a
+        // caller already known to be lost instead of resuming it inside the crash.
+        let lost: Vec<(ReqId, u32)> = lost
+            .into_iter()
+            .map(|r| {
+                let req = &mut self.reqs[r as usize];
+                req.epoch = req.epoch.wrapping_add(1);
+                (r, req.epoch)
+            })
+            .collect();
+        for (r, epoch) in lost {
             let req = self.reqs[r as usize];
-            if !req.alive {
-                continue;
+            if !req.alive || req.epoch != epoch {
+                continue; // freed and reused while earlier losses were handled
             }
             // A departure for Little's law, and a slot the concurrency limiter gets back.
             let wait = if req.started >= req.arrived && req.started <= now {

@@ -5,6 +5,7 @@ mod common;
 mod determinism;
 mod faults;
 mod policies;
+mod properties;
 mod queueing_theory;
 mod recovery;
 mod scenarios;
