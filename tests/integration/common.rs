@@ -6,7 +6,7 @@ use std::path::Path;
 
 use resim::model::Model;
 use resim::report::{ReplicationSummary, ServiceReport};
-use resim::scenario::{Scenario, load_str};
+use resim::scenario::{Scenario, ScenarioError, load_str};
 use resim::{Report, RunOptions, run, run_replications};
 
 /// Loads a scenario from YAML text, panicking with the rendered error on failure.
@@ -47,4 +47,22 @@ impl Sim {
     pub fn service(&self, name: &str) -> &ServiceReport {
         &self.report.services[name]
     }
+}
+
+/// The error `yaml` is refused with, panicking if it is accepted.
+pub fn refusal(yaml: &str) -> ScenarioError {
+    match load_str(yaml, Path::new("bad.yaml"), &[]) {
+        Ok(_) => panic!("accepted:\n{yaml}"),
+        Err(e) => e,
+    }
+}
+
+/// Checks an error names `key`, mentions each of `needles`, and points into the file.
+pub fn assert_error(e: &ScenarioError, key: &str, needles: &[&str]) {
+    assert_eq!(e.key, key, "wrong key in:\n{e}");
+    let text = e.to_string();
+    for n in needles {
+        assert!(text.contains(n), "`{n}` missing from:\n{text}");
+    }
+    assert!(e.line > 0, "error not located in the file:\n{text}");
 }

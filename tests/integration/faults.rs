@@ -24,7 +24,7 @@ use resim::report::summary::ServiceSummary;
 use resim::scenario::{Override, ScenarioError, load_file, load_str};
 use resim::theory::{StationTheory, mmck};
 
-use crate::common::{Sim, scenario};
+use crate::common::{Sim, assert_error, refusal, scenario};
 
 /// The rule against a closed form: the simulated 95% CI covers it, or the mean is
 /// within 1% of it.
@@ -858,19 +858,7 @@ faults:
 
 fn refused(fault: &str) -> ScenarioError {
     let yaml = BAD_BASE.replace("{FAULT}", fault);
-    match load_str(&yaml, Path::new("bad.yaml"), &[]) {
-        Ok(_) => panic!("accepted:\n{yaml}"),
-        Err(e) => e,
-    }
-}
-
-fn assert_error(e: &ScenarioError, key: &str, needles: &[&str]) {
-    assert_eq!(e.key, key, "wrong key in:\n{e}");
-    let text = e.to_string();
-    for n in needles {
-        assert!(text.contains(n), "`{n}` missing from:\n{text}");
-    }
-    assert!(e.line > 0, "error not located in the file:\n{text}");
+    refusal(&yaml)
 }
 
 #[test]

@@ -12,14 +12,12 @@
 //!
 //! Run with `cargo test --release --test integration -- server_policies`.
 
-use std::path::Path;
-
 use resim::report::Statistic;
-use resim::scenario::{ScenarioError, load_str};
+use resim::scenario::ScenarioError;
 use resim::theory::{StationTheory, mmck};
 use resim::{Report, RunOptions};
 
-use crate::common::{Sim, run_yaml, scenario};
+use crate::common::{Sim, assert_error, refusal, run_yaml, scenario};
 
 /// The rule against a closed form: the simulated 95% CI covers it, or the mean is
 /// within 1% of it.
@@ -610,19 +608,7 @@ workloads:
 fn refused(api: &str) -> ScenarioError {
     let body: String = api.trim().lines().map(|l| format!("    {}\n", l.trim_end())).collect();
     let yaml = BASE.replace("{API}\n", &body);
-    match load_str(&yaml, Path::new("bad.yaml"), &[]) {
-        Ok(_) => panic!("accepted:\n{yaml}"),
-        Err(e) => e,
-    }
-}
-
-fn assert_error(e: &ScenarioError, key: &str, needles: &[&str]) {
-    assert_eq!(e.key, key, "wrong key in:\n{e}");
-    let text = e.to_string();
-    for n in needles {
-        assert!(text.contains(n), "`{n}` missing from:\n{text}");
-    }
-    assert!(e.line > 0, "error not located in the file:\n{text}");
+    refusal(&yaml)
 }
 
 const EXP: &str = "service_time: { exponential: { mean: 10ms } }";
