@@ -41,4 +41,4 @@ pub mod sweep;
 pub mod theory;
 
 pub use report::Report;
-pub use sweep::{RunOptions, run, run_replications};
+pub use sweep::{RunOptions, run, run_all, run_replications, run_with_summaries};

@@ -47,10 +47,16 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     if !args.quiet {
         let events = report.engine.events.value() * f64::from(report.replications);
         print_out(&render_summary(&report));
+        let runs = 1 + report.blast_radius.len();
+        let note = if runs > 1 {
+            format!(", plus {} counterfactual run{}", runs - 1, if runs > 2 { "s" } else { "" })
+        } else {
+            String::new()
+        };
         print_out(&format!(
-            "\n{:.3e} events in {wall:.2}s wall ({:.2e} events/s over all threads)\nreport: {}\n",
-            events,
-            events / wall.max(1e-9),
+            "\n{:.3e} events in {wall:.2}s wall ({:.2e} events/s over all threads{note})\nreport: {}\n",
+            events * runs as f64,
+            events * runs as f64 / wall.max(1e-9),
             path.display()
         ));
     }

@@ -81,8 +81,9 @@ pub enum Effect {
         /// Refuse at once instead of never answering.
         refuse: bool,
     },
-    /// Folded into the workload's rate profile (spike, ramp); nothing to do at run time.
-    Load,
+    /// Folded into the workload's rate profile (spike, ramp) as this multiplier; nothing
+    /// to do at run time.
+    Load(crate::model::Factor),
 }
 
 /// When a fault is active.
@@ -204,7 +205,7 @@ impl StationFx {
                         fx.servers_factor *= f;
                     }
                 }
-                Effect::Partition { .. } | Effect::Load => {}
+                Effect::Partition { .. } | Effect::Load(_) => {}
             }
         }
         fx

@@ -6,6 +6,7 @@
 //! nothing is kept per finished request. Everything is reset at the end of the warm-up,
 //! so the event loop records unconditionally and pays no branch for it.
 
+pub mod buckets;
 mod histogram;
 
 pub use histogram::LatencyHistogram;
@@ -124,8 +125,11 @@ pub struct ServiceMetrics {
     /// error (completed with a failure, lost in a crash, refused by a crashed instance),
     /// timeout (dropped past its deadline), rejected (refused or shed).
     pub outcomes: OutcomeCounts,
-    /// The same per window; windowless unless an SLO is set on the service.
+    /// The same per window, with the sojourn times of successful visits.
     pub timeline: Timeline,
+    /// Gauge integrals of the whole service from the end of the warm-up to the end of
+    /// each window, as each window closes (per-window averages are the differences).
+    pub gauge_marks: Vec<Areas>,
 }
 
 /// One worker pool of a service, summed over its instances.
@@ -172,15 +176,14 @@ impl ServiceMetrics {
         self.pools.iter_mut().for_each(|p| *p = PoolMetrics::default());
         self.outcomes = OutcomeCounts::default();
         self.timeline.reset();
+        self.gauge_marks.clear();
     }
 
     /// Records how a visit ended (for the service's SLOs).
     #[inline]
     pub fn record_outcome(&mut self, now: SimTime, outcome: Outcome) {
         self.outcomes.add(outcome);
-        if !self.timeline.windows.is_empty() {
-            self.timeline.add(now, outcome);
-        }
+        self.timeline.add(now, outcome);
     }
 
     /// Empty metrics for a service with `pools` pools and `instances` instances.
@@ -285,6 +288,9 @@ pub struct Timeline {
     pub slow: Vec<u64>,
     /// Successful requests slower than each threshold, in all.
     pub slow_total: Vec<u64>,
+    /// Latencies of successful requests per window in coarse log buckets (window-major:
+    /// `latency[window * BUCKETS + bucket]`); empty unless asked for.
+    pub latency: Vec<u32>,
 }
 
 impl Timeline {
@@ -299,6 +305,17 @@ impl Timeline {
         self.slow_total = vec![0; thresholds.len()];
         self.thresholds = thresholds;
         self
+    }
+
+    /// The same timeline, also keeping a coarse latency histogram per window.
+    pub fn with_latency(mut self) -> Self {
+        self.latency = vec![0; self.windows.len() * buckets::BUCKETS];
+        self
+    }
+
+    /// The latency histogram of window `i` (empty without [`Timeline::with_latency`]).
+    pub fn latency_window(&self, i: usize) -> &[u32] {
+        self.latency.get(i * buckets::BUCKETS..(i + 1) * buckets::BUCKETS).unwrap_or(&[])
     }
 
     /// Index of the window containing `now`, if inside the timeline.
@@ -324,11 +341,16 @@ impl Timeline {
     /// threshold it exceeds.
     #[inline]
     pub fn add_latency(&mut self, now: SimTime, latency: SimTime) {
+        let i = self.index(now);
+        if !self.latency.is_empty()
+            && let Some(i) = i
+        {
+            self.latency[i * buckets::BUCKETS + buckets::bucket(latency)] += 1;
+        }
         if self.thresholds.is_empty() {
             return;
         }
         let k = self.thresholds.len();
-        let i = self.index(now);
         for (j, &t) in self.thresholds.iter().enumerate() {
             if latency > t {
                 self.slow_total[j] += 1;
@@ -350,6 +372,7 @@ impl Timeline {
         self.windows.iter_mut().for_each(|w| *w = OutcomeCounts::default());
         self.slow.iter_mut().for_each(|c| *c = 0);
         self.slow_total.iter_mut().for_each(|c| *c = 0);
+        self.latency.iter_mut().for_each(|c| *c = 0);
     }
 }
 
@@ -378,12 +401,41 @@ pub struct EdgeMetrics {
     pub rate_limited: u64,
     /// Requests abandoned in flight by this edge's caller (timeouts, losing hedges).
     pub abandoned: u64,
+    /// Finished calls by outcome, per window.
+    pub timeline: Timeline,
+    /// Retries per window.
+    pub retries_windows: Vec<u64>,
 }
 
 impl EdgeMetrics {
+    /// Empty metrics with `windows` windows of length `window` from `start`.
+    pub fn new(start: SimTime, window: SimTime, windows: usize) -> Self {
+        Self { timeline: Timeline::new(start, window, windows), retries_windows: vec![0; windows], ..Self::default() }
+    }
+
     /// Zeroes everything.
     pub fn reset(&mut self) {
-        *self = EdgeMetrics::default();
+        let (mut timeline, mut retries_windows) =
+            (std::mem::take(&mut self.timeline), std::mem::take(&mut self.retries_windows));
+        timeline.reset();
+        retries_windows.iter_mut().for_each(|c| *c = 0);
+        *self = EdgeMetrics { timeline, retries_windows, ..EdgeMetrics::default() };
+    }
+
+    /// Records a finished call.
+    #[inline]
+    pub fn record(&mut self, now: SimTime, outcome: Outcome) {
+        self.outcomes.add(outcome);
+        self.timeline.add(now, outcome);
+    }
+
+    /// Records a retry started at `now`.
+    #[inline]
+    pub fn record_retry(&mut self, now: SimTime) {
+        self.retries += 1;
+        if let Some(i) = self.timeline.index(now) {
+            self.retries_windows[i] += 1;
+        }
     }
 }
 

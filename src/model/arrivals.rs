@@ -79,6 +79,14 @@ impl RateProfile {
         self.max_factor = self.factors.iter().map(|f| f.from.max(f.to).max(1.0)).product();
     }
 
+    /// Takes back one multiplier equal to `factor` (a load fault left out of a run).
+    pub fn remove_factor(&mut self, factor: &Factor) {
+        if let Some(i) = self.factors.iter().position(|f| f == factor) {
+            self.factors.remove(i);
+            self.max_factor = self.factors.iter().map(|f| f.from.max(f.to).max(1.0)).product();
+        }
+    }
+
     fn factor_at(&self, t: SimTime) -> f64 {
         self.factors.iter().map(|f| f.at(t)).product()
     }

@@ -61,6 +61,24 @@ pub struct Model {
     pub slos: Vec<Slo>,
     /// Multi-window, multi-burn-rate alert rules evaluated for every SLO.
     pub alerting: Alerting,
+    /// How the blast radius of each fault is judged; `None`: not computed.
+    pub blast_radius: Option<BlastRadius>,
+}
+
+/// Settings of the blast-radius analysis (counterfactual runs without each fault).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BlastRadius {
+    /// A workload or service counts as affected when its share of bad requests (failed or
+    /// slowed) rose by more than this, significantly.
+    pub sli_threshold: f64,
+    /// A window counts as recovered when the extra bad share is within this.
+    pub recovery_tolerance: f64,
+}
+
+impl Default for BlastRadius {
+    fn default() -> Self {
+        BlastRadius { sli_threshold: 0.001, recovery_tolerance: 0.01 }
+    }
 }
 
 /// Zone id meaning "no zone".
@@ -70,6 +88,22 @@ impl Model {
     /// Number of reporting windows in the measured period.
     pub fn windows(&self) -> usize {
         self.duration.0.div_ceil(self.window.0.max(1)) as usize
+    }
+
+    /// The same model with fault `f` switched off (its schedule never starts, a load fault's
+    /// multiplier is taken out of the rate profile); every random stream stays as it was,
+    /// so the two runs differ only by what the fault caused.
+    pub fn without_fault(&self, f: usize) -> Model {
+        use crate::fault::{Effect, Schedule, Target};
+        let mut m = self.clone();
+        let Some(fault) = m.faults.get_mut(f) else { return m };
+        fault.schedule = Schedule::Window { start: SimTime::MAX, end: SimTime::MAX };
+        if let (Effect::Load(factor), Target::Workload(w)) = (&fault.effect, &fault.target)
+            && let Arrivals::Poisson(profile) = &mut m.workloads[*w].arrivals
+        {
+            profile.remove_factor(factor);
+        }
+        m
     }
 
     /// Absolute time at which the run stops.

@@ -165,6 +165,8 @@ enum Event {
     BulkheadGrant(CallId, u32),
     /// Measurement starts: reset every statistic.
     WarmupEnd,
+    /// A time-series window ends: mark every service's gauge integrals.
+    WindowClose,
 }
 
 /// Random streams of one service.
@@ -405,21 +407,21 @@ impl<'m> Simulation<'m> {
                 .enumerate()
                 .map(|(i, s)| {
                     let mut m = ServiceMetrics::new(s.pools.len(), s.instances as usize);
-                    if model.service_has_slo(i) {
-                        m.timeline = Timeline::new(model.warmup, model.window, model.windows())
-                            .with_thresholds(model.slow_thresholds(SloTarget::Service(i)));
-                    }
+                    m.timeline = Timeline::new(model.warmup, model.window, model.windows())
+                        .with_thresholds(model.slow_thresholds(SloTarget::Service(i)))
+                        .with_latency();
                     m
                 })
                 .collect(),
             workloads: (0..model.workloads.len())
                 .map(|w| {
                     let mut m = WorkloadMetrics::new(model.warmup, model.window, model.windows());
-                    m.timeline = m.timeline.with_thresholds(model.slow_thresholds(SloTarget::Workload(w)));
+                    m.timeline =
+                        m.timeline.with_thresholds(model.slow_thresholds(SloTarget::Workload(w))).with_latency();
                     m
                 })
                 .collect(),
-            edges: vec![EdgeMetrics::default(); model.edges.len()],
+            edges: vec![EdgeMetrics::new(model.warmup, model.window, model.windows()); model.edges.len()],
         };
         sim.events.push(model.warmup, Event::WarmupEnd);
         for (f, fault) in model.faults.iter().enumerate() {
@@ -1208,7 +1210,7 @@ impl<'m> Simulation<'m> {
             match cs.retry.on_outcome(cfg, outcome, es.budget.as_mut(), now, es.active, &mut es.rng) {
                 RetryDecision::Retry { delay, .. } if now + delay < parent_deadline => {
                     cs.budget_slot = matches!(es.budget, Some(Budget::Concurrency(_)));
-                    self.edges[e].retries += 1;
+                    self.edges[e].record_retry(self.now);
                     self.events.push(now + delay, Event::Retry(c, cs.epoch));
                     return;
                 }
@@ -1240,7 +1242,7 @@ impl<'m> Simulation<'m> {
         let call = self.call_site(c);
         let cs = self.calls[c as usize];
         let e = call.edge;
-        self.edges[e].outcomes.add(outcome);
+        self.edges[e].record(self.now, outcome);
         self.edge_state[e].active -= 1;
         self.calls[c as usize].epoch = cs.epoch.wrapping_add(1);
         self.free_calls.push(c);
@@ -1687,6 +1689,9 @@ impl<'m> Simulation<'m> {
         self.workloads.iter_mut().for_each(WorkloadMetrics::reset);
         self.edges.iter_mut().for_each(EdgeMetrics::reset);
         self.stations.iter_mut().for_each(|s| s.mark(now));
+        if self.model.windows() > 1 {
+            self.events.push(now + self.model.window, Event::WindowClose);
+        }
         for ss in &mut self.service_state {
             if let Some(d) = ss.degradation.as_mut() {
                 d.reset_stats(now);
@@ -1702,6 +1707,30 @@ impl<'m> Simulation<'m> {
         }
     }
 
+    /// Brings every station's gauge integrals up to `now`.
+    fn accrue_all(&mut self, now: SimTime) {
+        for (s, service) in self.model.services.iter().enumerate() {
+            let first = self.first_station[s] as usize;
+            let np = service.pools.len();
+            for (i, st) in self.stations[first..first + service.instances as usize * np].iter_mut().enumerate() {
+                st.accrue(now, &mut self.services[s].pools[i % np].areas);
+            }
+        }
+    }
+
+    /// A time-series window ends: record each service's integrals so far, and schedule the
+    /// next close (the last window is closed by `finish`).
+    fn close_window(&mut self) {
+        self.accrue_all(self.now);
+        for m in &mut self.services {
+            let a = m.areas();
+            m.gauge_marks.push(a);
+        }
+        if self.services.first().map_or(0, |m| m.gauge_marks.len()) + 1 < self.model.windows() {
+            self.events.push(self.now + self.model.window, Event::WindowClose);
+        }
+    }
+
     /// Closes the time averages at the end of the run and hands the metrics over.
     fn finish(mut self, replication: u32, events: u64) -> ReplicationResult {
         let end = self.end;
@@ -1711,12 +1740,10 @@ impl<'m> Simulation<'m> {
                 self.fault_metrics[f].active += end - since;
             }
         }
-        for (s, service) in self.model.services.iter().enumerate() {
-            let first = self.first_station[s] as usize;
-            let np = service.pools.len();
-            for (i, st) in self.stations[first..first + service.instances as usize * np].iter_mut().enumerate() {
-                st.accrue(end, &mut self.services[s].pools[i % np].areas);
-            }
+        self.accrue_all(end);
+        for m in &mut self.services {
+            let a = m.areas();
+            m.gauge_marks.push(a);
         }
         let degradation = self
             .service_state
@@ -1843,6 +1870,7 @@ impl Process for Simulation<'_> {
                 }
             }
             Event::WarmupEnd => self.reset_metrics(),
+            Event::WindowClose => self.close_window(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! render from it. Maps are `BTreeMap`s so keys come out sorted and the JSON is
 //! byte-identical for the same scenario and seed.
 
+mod blast;
 pub mod slo;
 mod slo_report;
 mod statistic;
@@ -12,6 +13,7 @@ pub mod summary;
 mod text;
 mod write;
 
+pub use blast::{BlastRadiusReport, Damage, blast_radius};
 pub use slo_report::{AlertReport, AlertRuleReport, BurnRateSeries, SloReport, slo_reports};
 pub use statistic::{Statistic, t975};
 pub use summary::{QUANTILES, ReplicationSummary};
@@ -22,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::metrics::Outcome;
+use crate::metrics::{self, Outcome};
 use crate::model::Model;
 
 /// The report schema identifier.
@@ -110,6 +112,10 @@ pub struct ServiceReport {
     pub pools: BTreeMap<String, PoolReport>,
     /// Degradation levels: time in each, mean value; null without levels.
     pub degradation: Option<DegradationReport>,
+    /// Visit outcomes and sojourn percentiles per window.
+    pub timeline: Option<TimelineReport>,
+    /// Queue, population and utilisation per window.
+    pub gauges: Option<GaugeTimelineReport>,
 }
 
 /// One worker pool, over all instances.
@@ -176,6 +182,8 @@ impl ServiceReport {
             concurrency_limit: None,
             pools: BTreeMap::new(),
             degradation: None,
+            timeline: None,
+            gauges: None,
         }
     }
 }
@@ -212,7 +220,9 @@ pub struct WorkloadReport {
     pub latency_s: Percentiles,
 }
 
-/// A workload's outcomes window by window (means over replications).
+/// A workload's or service's outcomes and latency window by window (means over
+/// replications; a percentile is the mean over the replications with answers in the
+/// window, from coarse buckets at most 6.25% wide).
 #[derive(Clone, Debug, Serialize)]
 pub struct TimelineReport {
     /// Window length, seconds.
@@ -225,22 +235,70 @@ pub struct TimelineReport {
     pub degraded: Vec<f64>,
     /// Failed (error, timeout, rejected, short-circuited) per window.
     pub failed: Vec<f64>,
+    /// Median latency of successful requests per window, seconds.
+    pub p50_s: Vec<Option<f64>>,
+    /// 90th percentile per window, seconds.
+    pub p90_s: Vec<Option<f64>>,
+    /// 99th percentile per window, seconds.
+    pub p99_s: Vec<Option<f64>>,
+}
+
+/// Mean over replications, window by window, of `f(replication, window)`; `None` where
+/// no replication has a value.
+fn window_means(reps: usize, windows: usize, f: &dyn Fn(usize, usize) -> Option<f64>) -> Vec<Option<f64>> {
+    (0..windows)
+        .map(|i| {
+            let (sum, n) = (0..reps).filter_map(|r| f(r, i)).fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+            (n > 0).then(|| sum / n as f64)
+        })
+        .collect()
+}
+
+/// Like [`window_means`] for values every replication has.
+fn window_totals(reps: usize, windows: usize, f: &dyn Fn(usize, usize) -> f64) -> Vec<f64> {
+    window_means(reps, windows, &|r, i| Some(f(r, i))).into_iter().map(Option::unwrap_or_default).collect()
 }
 
 impl TimelineReport {
-    fn of(window: f64, reps: &[&[[f64; 6]]]) -> Self {
-        let n = reps.first().map_or(0, |r| r.len());
-        let mean = |f: &dyn Fn(&[f64; 6]) -> f64| -> Vec<f64> {
-            (0..n).map(|i| reps.iter().map(|r| f(&r[i])).sum::<f64>() / reps.len() as f64).collect()
+    fn of(window: f64, outcomes: &[&[[f64; 6]]], latency: &[&[metrics::buckets::Sparse]]) -> Self {
+        let (reps, n) = (outcomes.len(), outcomes.first().map_or(0, |r| r.len()));
+        let counts = |f: &dyn Fn(&[f64; 6]) -> f64| window_totals(reps, n, &|r, i| f(&outcomes[r][i]));
+        let q = |q: f64| {
+            window_means(reps, n, &|r, i| latency.get(r)?.get(i).and_then(|h| metrics::buckets::quantile_secs(h, q)))
         };
         TimelineReport {
             window_s: window,
-            requests: mean(&|c| c.iter().sum()),
-            ok: mean(&|c| c[Outcome::Ok as usize]),
-            degraded: mean(&|c| c[Outcome::Degraded as usize]),
-            failed: mean(&|c| c[2..].iter().sum()),
+            requests: counts(&|c| c.iter().sum()),
+            ok: counts(&|c| c[Outcome::Ok as usize]),
+            degraded: counts(&|c| c[Outcome::Degraded as usize]),
+            failed: counts(&|c| c[2..].iter().sum()),
+            p50_s: q(0.5),
+            p90_s: q(0.9),
+            p99_s: q(0.99),
         }
     }
+}
+
+/// A service's gauges window by window (means over replications).
+#[derive(Clone, Debug, Serialize)]
+pub struct GaugeTimelineReport {
+    /// Time-average requests inside (L) per window.
+    pub mean_in_system: Vec<f64>,
+    /// Time-average requests waiting (Lq) per window.
+    pub mean_queue_length: Vec<f64>,
+    /// Busy workers / workers per window.
+    pub utilization: Vec<f64>,
+}
+
+/// An edge's calls window by window (means over replications).
+#[derive(Clone, Debug, Serialize)]
+pub struct EdgeTimelineReport {
+    /// Finished calls per window.
+    pub calls: Vec<f64>,
+    /// Calls that failed (after retries and fallbacks) per window.
+    pub failed: Vec<f64>,
+    /// Retries started per window.
+    pub retries: Vec<f64>,
 }
 
 /// One call edge.
@@ -270,6 +328,8 @@ pub struct EdgeReport {
     pub abandoned: Statistic,
     /// Breaker record; null when the edge has no breaker.
     pub breaker: Option<BreakerReport>,
+    /// Calls, failures and retries per window.
+    pub timeline: EdgeTimelineReport,
 }
 
 /// A circuit breaker's record.
@@ -379,8 +439,9 @@ pub struct Report {
     pub slos: Vec<SloReport>,
     /// The chaos schedule and what each fault did.
     pub faults: Vec<FaultReport>,
-    /// Blast radius per fault (none defined yet).
-    pub blast_radius: Vec<serde_json::Value>,
+    /// Blast radius per fault, against counterfactual runs without it (empty when the
+    /// analysis is off).
+    pub blast_radius: Vec<BlastRadiusReport>,
     /// Replication 0's recovery events (health changes, ejections, heartbeat failures and
     /// recoveries, failovers), seconds from the end of the warm-up.
     pub events: Vec<serde_json::Value>,
@@ -459,6 +520,17 @@ impl Report {
                             transitions: d(&|x| x.transitions as f64),
                         }
                     }),
+                    timeline: Some(TimelineReport::of(
+                        model.window.as_secs_f64(),
+                        &reps.iter().map(|r| r.services[i].windows.outcomes.as_slice()).collect::<Vec<_>>(),
+                        &reps.iter().map(|r| r.services[i].windows.latency.as_slice()).collect::<Vec<_>>(),
+                    )),
+                    gauges: Some({
+                        let n = reps.first().map_or(0, |r| r.services[i].windows.gauges.len());
+                        let g =
+                            |k: usize| window_totals(reps.len(), n, &|r, w| reps[r].services[i].windows.gauges[w][k]);
+                        GaugeTimelineReport { mean_in_system: g(0), mean_queue_length: g(1), utilization: g(2) }
+                    }),
                 },
             );
         }
@@ -490,6 +562,7 @@ impl Report {
                     timeline: TimelineReport::of(
                         model.window.as_secs_f64(),
                         &reps.iter().map(|r| r.workloads[i].timeline.as_slice()).collect::<Vec<_>>(),
+                        &reps.iter().map(|r| r.workloads[i].latency_windows.as_slice()).collect::<Vec<_>>(),
                     ),
                     latency_s: Percentiles::of(&lat),
                 },
@@ -532,6 +605,17 @@ impl Report {
                     rate_limited: stat(&|r| Some(r.edges[i].rate_limited)),
                     abandoned: stat(&|r| Some(r.edges[i].abandoned)),
                     breaker,
+                    timeline: {
+                        let n = reps.first().map_or(0, |r| r.edges[i].timeline.len());
+                        let w = |f: &dyn Fn(&ReplicationSummary, usize) -> f64| {
+                            window_totals(reps.len(), n, &|r, k| f(&reps[r], k))
+                        };
+                        EdgeTimelineReport {
+                            calls: w(&|r, k| r.edges[i].timeline[k].iter().sum()),
+                            failed: w(&|r, k| r.edges[i].timeline[k][2..].iter().sum()),
+                            retries: w(&|r, k| r.edges[i].retries_windows[k]),
+                        }
+                    },
                 },
             );
         }

@@ -2,7 +2,8 @@
 //! replication's counters, integrals and histograms so the histograms can be dropped
 //! as soon as the replication ends.
 
-use crate::metrics::{Outcome, OutcomeCounts, ReplicationResult};
+use crate::metrics::buckets::{Sparse, sparse};
+use crate::metrics::{Areas, Outcome, OutcomeCounts, ReplicationResult, Timeline};
 use crate::model::{Model, Slo, SloKind, SloTarget};
 
 /// The quantiles reported for every latency, with their report keys.
@@ -65,6 +66,19 @@ pub struct ServiceSummary {
     pub degradation: Option<crate::metrics::DegradationSnapshot>,
     /// Mean concurrency limit at the end.
     pub concurrency_limit: Option<f64>,
+    /// Visit outcomes, sojourn histograms and gauges, window by window.
+    pub windows: ServiceWindows,
+}
+
+/// A service's time series in one replication.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceWindows {
+    /// Visit outcomes per window.
+    pub outcomes: Vec<[f64; 6]>,
+    /// Sojourn times of successful visits per window (coarse buckets).
+    pub latency: Vec<Sparse>,
+    /// Per window: time-average L, Lq and utilisation.
+    pub gauges: Vec<[f64; 3]>,
 }
 
 /// One workload in one replication.
@@ -78,6 +92,8 @@ pub struct WorkloadSummary {
     pub value: f64,
     /// Outcome counts per window.
     pub timeline: Vec<[f64; 6]>,
+    /// End-to-end latency of successful requests per window (coarse buckets).
+    pub latency_windows: Vec<Sparse>,
     /// End-to-end latency quantiles of successful requests, seconds.
     pub latency: [Option<f64>; 5],
 }
@@ -109,6 +125,37 @@ pub struct EdgeSummary {
     pub abandoned: f64,
     /// The breaker's record.
     pub breaker: Option<crate::metrics::BreakerSnapshot>,
+    /// Finished calls by outcome, per window.
+    pub timeline: Vec<[f64; 6]>,
+    /// Retries per window.
+    pub retries_windows: Vec<f64>,
+}
+
+/// Outcome counts per window as floats.
+fn outcome_windows(t: &Timeline) -> Vec<[f64; 6]> {
+    t.windows.iter().map(|c| c.0.map(|x| x as f64)).collect()
+}
+
+/// Latency histograms per window, sparse.
+fn latency_windows(t: &Timeline) -> Vec<Sparse> {
+    (0..t.windows.len()).map(|i| sparse(t.latency_window(i))).collect()
+}
+
+/// Per-window L, Lq and utilisation from cumulative gauge marks (`workers` workers in
+/// all; window `i` spans `[i·window, min((i+1)·window, measured))`).
+fn gauge_windows(marks: &[Areas], window: f64, measured: f64, workers: f64) -> Vec<[f64; 3]> {
+    let mut prev = Areas::default();
+    marks
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let span = ((measured - i as f64 * window).min(window) * 1e9).max(1.0);
+            let d = |x: u128, y: u128| x.saturating_sub(y) as f64 / span;
+            let g = [d(a.in_system, prev.in_system), d(a.queue, prev.queue), d(a.busy, prev.busy) / workers];
+            prev = *a;
+            g
+        })
+        .collect()
 }
 
 /// One SLO in one replication: valid and bad requests, in all and per window.
@@ -229,6 +276,11 @@ impl ReplicationSummary {
                         .collect(),
                     degradation: r.degradation[i].clone(),
                     concurrency_limit: r.concurrency_limit[i],
+                    windows: ServiceWindows {
+                        outcomes: outcome_windows(&m.timeline),
+                        latency: latency_windows(&m.timeline),
+                        gauges: gauge_windows(&m.gauge_marks, model.window.as_secs_f64(), t, workers),
+                    },
                 }
             })
             .collect();
@@ -239,7 +291,8 @@ impl ReplicationSummary {
                 arrivals: w.arrivals as f64,
                 outcomes: Outcome::ALL.map(|o| w.outcomes.get(o) as f64),
                 value: w.value,
-                timeline: w.timeline.windows.iter().map(|c| c.0.map(|x| x as f64)).collect(),
+                timeline: outcome_windows(&w.timeline),
+                latency_windows: latency_windows(&w.timeline),
                 latency: QUANTILES.map(|(_, q)| w.latency.quantile_secs(q)),
             })
             .collect();
@@ -260,6 +313,8 @@ impl ReplicationSummary {
                 rate_limited: e.rate_limited as f64,
                 abandoned: e.abandoned as f64,
                 breaker: b.clone(),
+                timeline: outcome_windows(&e.timeline),
+                retries_windows: e.retries_windows.iter().map(|&x| x as f64).collect(),
             })
             .collect();
         ReplicationSummary {

@@ -170,6 +170,9 @@ pub fn render_summary(report: &Report) -> String {
         }
         table(&mut out, &rows);
     }
+    if !report.blast_radius.is_empty() {
+        blast_lines(&mut out, &report.blast_radius);
+    }
     if !report.events.is_empty() {
         let _ = writeln!(out, "\nRecovery events (replication 0)");
         for e in report.events.iter().take(12) {
@@ -187,6 +190,34 @@ pub fn render_summary(report: &Report) -> String {
         }
     }
     out
+}
+
+/// One line per fault: who was hurt, how much, whether it spread, how fast it healed.
+fn blast_lines(out: &mut String, blasts: &[super::BlastRadiusReport]) {
+    let _ = writeln!(out, "\nBlast radius (against a run without the fault, same random streams)");
+    let mut rows =
+        vec![["fault", "users hurt", "extra failed", "extra slow", "spread to", "recovery"].map(String::from).to_vec()];
+    for b in blasts {
+        let hurt: Vec<String> =
+            b.affected_workloads.iter().map(|w| format!("{w} +{}", share(b.workloads[w].sli_change.value()))).collect();
+        let sum = |f: &dyn Fn(&super::Damage) -> f64| b.workloads.values().map(f).sum::<f64>();
+        let spread = if b.contained { "contained".to_string() } else { b.spread_to.join(", ") };
+        let recovery = match (b.metastable, b.recovered, b.time_to_recover_s) {
+            (true, _, _) => "NOT RECOVERED (metastable)".to_string(),
+            (_, Some(true), Some(0.0)) => "with the fault".to_string(),
+            (_, Some(true), Some(t)) => format!("{} after its end", fmt_secs(t)),
+            _ => "not judged".to_string(),
+        };
+        rows.push(vec![
+            b.fault.clone(),
+            if hurt.is_empty() { "none".to_string() } else { hurt.join(", ") },
+            num(sum(&|d| d.extra_failed.value())),
+            num(sum(&|d| d.extra_slowed.value())),
+            spread,
+            recovery,
+        ]);
+    }
+    table(out, &rows);
 }
 
 /// One line per SLO: verdict, SLI against the objective, budget used, peak burn rate and

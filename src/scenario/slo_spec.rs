@@ -81,6 +81,28 @@ pub struct AlertingSpec {
     pub rules: Option<Vec<AlertRuleSpec>>,
 }
 
+/// The blast-radius analysis. For each fault the scenario is run again without it, on the
+/// same random streams, and the two runs are compared window by window.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlastRadiusSpec {
+    /// Run the counterfactuals (default: true when there are faults). Each costs one
+    /// more run of the scenario.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Rise in the share of bad (failed or slowed) requests beyond which a workload or
+    /// service counts as affected: `0.1%` (default) or `0.001`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sli_threshold: Option<Objective>,
+    /// Extra bad share within which a window counts as recovered: `1%` (default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_tolerance: Option<Objective>,
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// One alert rule: it fires when both windows burn the error budget faster than
 /// `burn_rate`, and resets when the short window drops below it.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]

@@ -15,7 +15,7 @@ use super::policy_spec::{
     BreakerSpec, BulkheadSpec, ConcurrencyLimitSpec, DegradationSpec, FallbackSpec, HedgeSpec, PoolSpec, RateLimitSpec,
     RetrySpec, ShedSpec,
 };
-use super::slo_spec::{AlertingSpec, SloSpec};
+use super::slo_spec::{AlertingSpec, BlastRadiusSpec, SloSpec};
 use super::units::{Duration, Rate};
 
 fn one() -> u32 {
@@ -62,6 +62,9 @@ pub struct ScenarioSpec {
     /// Multi-window, multi-burn-rate alerting on the SLOs, scaled to simulated time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerting: Option<AlertingSpec>,
+    /// The blast-radius analysis: one counterfactual run per fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blast_radius: Option<BlastRadiusSpec>,
 }
 
 /// A service: one or more identical M/M/c/K stations behind a load balancer.

@@ -279,10 +279,12 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
         zones,
         slos: Vec::new(),
         alerting: Default::default(),
+        blast_radius: None,
     };
     model.faults = super::validate_fault::faults(&spec.faults, &mut model)?;
     model.slos = super::validate_slo::slos(&spec.slos, &model)?;
     model.alerting = super::validate_slo::alerting(spec.alerting.as_ref(), model.duration)?;
+    model.blast_radius = super::validate_slo::blast_radius(spec.blast_radius.as_ref(), !model.faults.is_empty())?;
     Ok(model)
 }
 

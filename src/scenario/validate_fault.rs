@@ -51,17 +51,19 @@ pub fn faults(specs: &[FaultSpec], model: &mut Model) -> Result<Vec<Fault>> {
         check_keys(f, &key)?;
         let schedule = schedule(f, model.warmup, &key)?;
         let target = target(f, model, &key)?;
-        let effect = effect(f, &key)?;
+        let mut effect = effect(f, &key)?;
         if !f.enabled {
             continue;
         }
-        if let (Target::Workload(w), Schedule::Window { start, end }) = (&target, &schedule) {
-            let factor = f.factor.unwrap_or(2.0);
+        if let (Target::Workload(w), Schedule::Window { start, end }, Effect::Load(load)) =
+            (&target, &schedule, &mut effect)
+        {
             let Arrivals::Poisson(profile) = &mut model.workloads[*w].arrivals else {
                 return err(format!("{key}.target"), "spike and ramp act on Poisson workloads, not closed ones");
             };
-            let from = if f.kind == FaultKind::Ramp { 1.0 } else { factor };
-            profile.add_factor(Factor { start: *start, end: *end, from, to: factor });
+            let from = if f.kind == FaultKind::Ramp { 1.0 } else { load.to };
+            *load = Factor { start: *start, end: *end, from, to: load.to };
+            profile.add_factor(*load);
         }
         out.push(Fault { name, kind, target_text: f.target.clone(), target, effect, schedule });
     }
@@ -308,7 +310,8 @@ fn effect(f: &FaultSpec, key: &str) -> Result<Effect> {
             if !(0.0..=1000.0).contains(&factor) {
                 return err(format!("{key}.factor"), "the rate multiplier must be between 0 and 1000");
             }
-            Effect::Load
+            // The window is filled in once the schedule is known.
+            Effect::Load(Factor { start: SimTime::ZERO, end: SimTime::ZERO, from: 1.0, to: factor })
         }
     })
 }

@@ -2,11 +2,11 @@
 //! each kind takes, and the alert rules scaled to simulated time.
 
 use super::error::{ScenarioError, suggest};
-use super::slo_spec::{AlertRuleSpec, AlertingSpec, GoodOutcome, SloKindSpec, SloSpec};
+use super::slo_spec::{AlertRuleSpec, AlertingSpec, BlastRadiusSpec, GoodOutcome, Objective, SloKindSpec, SloSpec};
 use super::units::Duration;
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
-use crate::model::{AlertRule, Alerting, Model, Slo, SloKind, SloTarget};
+use crate::model::{AlertRule, Alerting, BlastRadius, Model, Slo, SloKind, SloTarget};
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
@@ -152,6 +152,24 @@ fn target(s: &SloSpec, model: &Model, key: &str) -> Result<SloTarget> {
         (None, None) => err(key, "an SLO needs a `workload` (what users see) or a `service` (a dependency)")
             .map_err(|e| e.with_help("e.g. workload: users")),
     }
+}
+
+/// Resolves `blast_radius:`: on by default when the scenario has faults.
+pub fn blast_radius(spec: Option<&BlastRadiusSpec>, has_faults: bool) -> Result<Option<BlastRadius>> {
+    let on = spec.is_none_or(|b| b.enabled) && has_faults;
+    let mut b = BlastRadius::default();
+    for (key, given, into) in [
+        ("blast_radius.sli_threshold", spec.and_then(|b| b.sli_threshold), &mut b.sli_threshold),
+        ("blast_radius.recovery_tolerance", spec.and_then(|b| b.recovery_tolerance), &mut b.recovery_tolerance),
+    ] {
+        if let Some(Objective(x)) = given {
+            if !(x > 0.0 && x < 1.0) {
+                return err(key, format!("expected a share above 0 and below 100%, like `1%` (got {x})"));
+            }
+            *into = x;
+        }
+    }
+    Ok(on.then_some(b))
 }
 
 /// Resolves `alerting:`; the default time scale makes the longest long window span the

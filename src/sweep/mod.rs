@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use crate::model::Model;
 use crate::model::sim::run_replication;
-use crate::report::{ReplicationSummary, Report};
+use crate::report::{ReplicationSummary, Report, blast_radius};
 
 /// How to run a scenario.
 #[derive(Clone, Debug, Default)]
@@ -19,22 +19,48 @@ pub struct RunOptions {
 
 /// Runs every replication of `model` and returns their summaries in replication order.
 pub fn run_replications(model: &Model, options: &RunOptions) -> Vec<ReplicationSummary> {
+    run_all(std::slice::from_ref(model), options).pop().unwrap_or_default()
+}
+
+/// Runs every replication of every model as one parallel job list (so both cores stay
+/// busy whatever the replication count) and returns each model's summaries in order.
+pub fn run_all(models: &[Model], options: &RunOptions) -> Vec<Vec<ReplicationSummary>> {
+    let jobs: Vec<(usize, u32)> =
+        models.iter().enumerate().flat_map(|(m, model)| (0..model.replications).map(move |r| (m, r))).collect();
     let work = || {
-        (0..model.replications)
-            .into_par_iter()
-            .map(|r| ReplicationSummary::of(model, &run_replication(model, r)))
+        jobs.par_iter()
+            .map(|&(m, r)| ReplicationSummary::of(&models[m], &run_replication(&models[m], r)))
             .collect::<Vec<_>>()
     };
-    match options.jobs {
+    let mut flat = match options.jobs {
         Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build() {
             Ok(pool) => pool.install(work),
             Err(_) => work(),
         },
         None => work(),
     }
+    .into_iter();
+    models.iter().map(|model| flat.by_ref().take(model.replications as usize).collect()).collect()
 }
 
-/// Runs `model` and builds its report.
+/// Runs `model` and builds its report; with faults and the blast-radius analysis on, also
+/// one counterfactual run per fault.
 pub fn run(model: &Model, options: &RunOptions) -> Report {
-    Report::build(model, &run_replications(model, options))
+    run_with_summaries(model, options).1
+}
+
+/// Like [`run`], also returning the run's per-replication summaries.
+pub fn run_with_summaries(model: &Model, options: &RunOptions) -> (Vec<ReplicationSummary>, Report) {
+    let Some(config) = model.blast_radius else {
+        let reps = run_replications(model, options);
+        let report = Report::build(model, &reps);
+        return (reps, report);
+    };
+    let mut models = vec![model.clone()];
+    models.extend((0..model.faults.len()).map(|f| model.without_fault(f)));
+    let mut runs = run_all(&models, options);
+    let mut report = Report::build(model, &runs[0]);
+    report.blast_radius =
+        (0..model.faults.len()).map(|f| blast_radius(model, &config, f, &runs[0], &runs[f + 1])).collect();
+    (runs.swap_remove(0), report)
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use resim::model::Model;
 use resim::report::{ReplicationSummary, ServiceReport};
 use resim::scenario::{Scenario, ScenarioError, load_str};
-use resim::{Report, RunOptions, run, run_replications};
+use resim::{Report, RunOptions, run, run_with_summaries};
 
 /// Loads a scenario from YAML text, panicking with the rendered error on failure.
 pub fn scenario(yaml: &str) -> Scenario {
@@ -38,8 +38,7 @@ impl Sim {
 
     /// Runs `model`.
     pub fn of(model: Model) -> Sim {
-        let reps = run_replications(&model, &RunOptions::default());
-        let report = Report::build(&model, &reps);
+        let (reps, report) = run_with_summaries(&model, &RunOptions::default());
         Sim { model, reps, report }
     }
 

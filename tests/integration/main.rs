@@ -1,5 +1,6 @@
 //! Integration tests, one binary, one module per behaviour.
 
+mod blast;
 mod cli;
 mod common;
 mod determinism;
