@@ -6,6 +6,7 @@
 //! B's mean alone. Without thresholds, any significant worsening of a workload's
 //! availability or p99 latency fails.
 
+use super::render::amount;
 use super::{Comparison, MetricValue, Row, Section};
 
 /// The thresholds given on the command line (fractions: 10% is 0.1).
@@ -82,9 +83,9 @@ fn mean(v: Option<MetricValue>) -> Option<f64> {
 }
 
 fn describe(r: &Row) -> String {
-    let (a, b) = (mean(r.a).unwrap_or(f64::NAN), mean(r.b).unwrap_or(f64::NAN));
+    let v = |x: Option<MetricValue>| mean(x).map_or("-".to_owned(), |m| amount(r.unit, m));
     let rel = r.change.and_then(|c| c.rel).map_or(String::new(), |x| format!(", {:+.2}%", x * 100.0));
-    format!("{}: {a:.6} -> {b:.6}{rel} (significant)", r.label())
+    format!("{}: {} -> {}{rel} (significant)", r.label(), v(r.a), v(r.b))
 }
 
 /// A fraction as a short percentage: 0.999 -> `99.9%`.
