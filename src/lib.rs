@@ -26,10 +26,12 @@
 //! The layers, each a module: [`scenario`] (file format) -> [`model`] (validated model
 //! and the simulation of one replication) -> [`engine`] (clock, event queue, random
 //! streams) -> [`metrics`] (what a replication measures) -> [`report`] (statistics
-//! across replications, JSON, terminal summary) and [`theory`] (closed forms).
+//! across replications, JSON, terminal summary) and [`theory`] (closed forms);
+//! [`compare`] sets two reports side by side with a significance test.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod compare;
 pub mod engine;
 pub mod fault;
 pub mod metrics;

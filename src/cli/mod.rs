@@ -1,6 +1,7 @@
 //! Subcommand adapters: each turns parsed arguments into library calls and output.
 
 mod check;
+mod compare;
 mod init;
 mod run;
 mod theory;
@@ -32,6 +33,9 @@ enum Command {
     Init(init::InitArgs),
     /// Print closed-form queueing predictions for a scenario beside simulated values.
     Theory(theory::TheoryArgs),
+    /// Compare two reports (A: baseline, B: candidate) metric by metric, with significance.
+    #[command(after_help = compare::GATE_HELP)]
+    Compare(compare::CompareArgs),
 }
 
 /// Arguments shared by the commands that read a scenario.
@@ -76,6 +80,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Theory(a) => theory::theory(a),
         Command::Init(a) => init::init(a),
+        Command::Compare(a) => compare::compare(a),
     }
 }
 

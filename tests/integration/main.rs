@@ -3,6 +3,7 @@
 mod blast;
 mod cli;
 mod common;
+mod compare;
 mod determinism;
 mod faults;
 mod policies;
