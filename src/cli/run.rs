@@ -1,11 +1,12 @@
 //! `resim run`: simulate, print the summary, write the report atomically.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use resim::report::{render_summary, write_atomic};
-use resim::{RunOptions, run as run_model};
+use resim::report::charts::render_charts;
+use resim::report::{render_html, render_summary, timeseries_csv, write_atomic};
+use resim::{Report, RunOptions, run as run_model};
 
 use super::{ScenarioArgs, print_out};
 
@@ -28,6 +29,22 @@ pub(crate) struct RunArgs {
     gate: bool,
 }
 
+/// Writes timeseries.csv, charts/*.svg and report.html beside report.json, each atomically.
+fn write_outputs(out: &Path, report: &Report) -> Result<(), String> {
+    let write = |path: PathBuf, bytes: &[u8]| {
+        write_atomic(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    let csv = timeseries_csv(report).map_err(|e| format!("cannot build timeseries.csv: {e}"))?;
+    write(out.join("timeseries.csv"), csv.as_bytes())?;
+    let charts = render_charts(report).map_err(|e| format!("cannot draw the charts: {e}"))?;
+    let dir = out.join("charts");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    for c in &charts {
+        write(dir.join(&c.file), c.svg.as_bytes())?;
+    }
+    write(out.join("report.html"), render_html(report, &charts).as_bytes())
+}
+
 /// Runs the scenario.
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     let scenario = args.scenario.load().map_err(|e| e.to_string())?;
@@ -44,6 +61,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     let events = out.join("events.jsonl");
     write_atomic(&events, report.events_jsonl().as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", events.display()))?;
+    write_outputs(&out, &report)?;
     if !args.quiet {
         let events = report.engine.events.value() * f64::from(report.replications);
         print_out(&render_summary(&report));

@@ -6,18 +6,23 @@
 //! byte-identical for the same scenario and seed.
 
 mod blast;
+pub mod charts;
+mod html;
 pub mod slo;
 mod slo_report;
 mod statistic;
 pub mod summary;
 mod text;
+mod timeseries;
 mod write;
 
 pub use blast::{BlastRadiusReport, Damage, blast_radius};
+pub use html::render_html;
 pub use slo_report::{AlertReport, AlertRuleReport, BurnRateSeries, SloReport, slo_reports};
 pub use statistic::{Statistic, t975};
 pub use summary::{QUANTILES, ReplicationSummary};
-pub use text::{fmt_secs, render_summary};
+pub use text::{Section, fmt_secs, headline, render_summary, sections};
+pub use timeseries::timeseries_csv;
 pub use write::write_atomic;
 
 use std::collections::BTreeMap;
@@ -61,6 +66,8 @@ pub struct ServiceReport {
     pub servers: u32,
     /// Capacity per instance (K), null when unbounded.
     pub capacity: Option<u32>,
+    /// Services it hands requests on to asynchronously (`routes`).
+    pub routes_to: Vec<String>,
     /// Requests that reached the service, per replication.
     pub arrivals: Statistic,
     /// Requests that left a worker, per replication.
@@ -157,6 +164,7 @@ impl ServiceReport {
             instances: 0,
             servers: 0,
             capacity: None,
+            routes_to: Vec::new(),
             arrivals: none,
             completed: none,
             rejected: none,
@@ -191,6 +199,8 @@ impl ServiceReport {
 /// One workload: what its users saw.
 #[derive(Clone, Debug, Serialize)]
 pub struct WorkloadReport {
+    /// The service its requests enter.
+    pub target: String,
     /// Requests sent.
     pub arrivals: Statistic,
     /// Requests finished in the measured window (the sum of the outcomes).
@@ -460,6 +470,7 @@ impl Report {
                     instances: s.instances,
                     servers: s.servers,
                     capacity: s.capacity,
+                    routes_to: s.routes.iter().map(|r| model.services[r.to].name.clone()).collect(),
                     arrivals: stat(&|r| Some(r.services[i].arrivals)),
                     completed: stat(&|r| Some(r.services[i].completed)),
                     rejected: stat(&|r| Some(r.services[i].rejected)),
@@ -541,6 +552,7 @@ impl Report {
             workloads.insert(
                 w.name.clone(),
                 WorkloadReport {
+                    target: model.services[w.target].name.clone(),
                     arrivals: stat(&|r| Some(r.workloads[i].arrivals)),
                     requests: stat(&|r| Some(r.workloads[i].outcomes.iter().sum())),
                     ok: out(Outcome::Ok),

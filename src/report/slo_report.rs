@@ -83,6 +83,22 @@ pub struct BurnRateSeries {
     pub window_s: f64,
     /// Burn rate per window; null for a window without valid requests.
     pub values: Vec<Option<f64>>,
+    /// Share of the run's error budget left at the end of each window (the burn-down,
+    /// pooled over replications; negative once overspent).
+    pub budget_remaining: Vec<f64>,
+}
+
+/// The pooled budget left after each window: 1 − bad so far / ((1 − objective) × valid).
+fn burn_down(sums: &[&SloSummary], objective: f64) -> Vec<f64> {
+    let budget = request_budget(objective, sums.iter().map(|s| s.valid).sum());
+    let windows = sums.first().map_or(0, |s| s.bad_windows.len());
+    let mut bad = 0.0;
+    (0..windows)
+        .map(|k| {
+            bad += sums.iter().map(|s| s.bad_windows[k]).sum::<f64>();
+            if budget > 0.0 { 1.0 - bad / budget } else { 1.0 }
+        })
+        .collect()
 }
 
 /// A multi-window, multi-burn-rate rule scaled to the run.
@@ -346,7 +362,11 @@ fn slo_report(model: &Model, reps: &[ReplicationSummary], i: usize, slo: &Slo) -
             defined(s).then(|| period_budget_fraction(burn_rate(s.bad, s.valid, o), duration_s, period_s))
         }),
         time_to_exhaustion_s: consumed_fraction.mean.and_then(|b| time_to_exhaustion(period_s, b)),
-        burn_rate_series: BurnRateSeries { window_s, values: (0..windows).map(pooled).collect() },
+        burn_rate_series: BurnRateSeries {
+            window_s,
+            values: (0..windows).map(pooled).collect(),
+            budget_remaining: burn_down(&sums, o),
+        },
         alert_rules,
         alerts,
     }

@@ -71,11 +71,18 @@ fn table(out: &mut String, rows: &[Vec<String>]) {
     }
 }
 
-/// The terminal summary of `report`.
-pub fn render_summary(report: &Report) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
+/// A titled table of the summary: the header row first.
+#[derive(Clone, Debug)]
+pub struct Section {
+    /// Heading.
+    pub title: String,
+    /// Rows of cells; the first is the header.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// The one-line description of the run.
+pub fn headline(report: &Report) -> String {
+    format!(
         "{} · seed {} · {} replication{} × {} (warm-up {})",
         report.scenario,
         report.seed,
@@ -83,95 +90,16 @@ pub fn render_summary(report: &Report) -> String {
         if report.replications == 1 { "" } else { "s" },
         format_duration(SimTime::from_secs_f64(report.duration_s)),
         format_duration(SimTime::from_secs_f64(report.warmup_s)),
-    );
-    if !report.slos.is_empty() {
-        slo_lines(&mut out, &report.slos);
-    }
-    if !report.workloads.is_empty() {
-        let _ = writeln!(out, "\nWorkloads (mean ± 95% CI half-width over replications)");
-        let mut rows = vec![
-            ["workload", "requests", "availability", "degraded", "rejected", "error", "p50", "p99", "p99.9"]
-                .map(String::from)
-                .to_vec(),
-        ];
-        for (name, w) in &report.workloads {
-            rows.push(vec![
-                name.clone(),
-                num(w.requests.value()),
-                pm(&w.availability, pct),
-                num(w.degraded.value()),
-                num(w.rejected.value()),
-                num(w.error.value()),
-                fmt_secs(w.latency_s.p50.value()),
-                pm(&w.latency_s.p99, fmt_secs),
-                fmt_secs(w.latency_s.p999.value()),
-            ]);
-        }
-        table(&mut out, &rows);
-    }
-    let _ = writeln!(out, "\nServices");
-    let mut rows = vec![
-        ["service", "inst×c/K", "throughput/s", "blocking", "util", "L", "Lq", "W", "Wq", "p99"]
-            .map(String::from)
-            .to_vec(),
-    ];
-    for (name, s) in &report.services {
-        let k = s.capacity.map_or("∞".to_string(), |k| k.to_string());
-        rows.push(vec![
-            name.clone(),
-            format!("{}×{}/{k}", s.instances, s.servers),
-            pm(&s.throughput_per_s, num),
-            pct(s.blocking_probability.value()),
-            pct(s.utilization.value()),
-            num(s.mean_in_system.value()),
-            num(s.mean_queue_length.value()),
-            pm(&s.mean_sojourn_s, fmt_secs),
-            fmt_secs(s.mean_wait_s.value()),
-            fmt_secs(s.latency_s.p99.value()),
-        ]);
-    }
-    table(&mut out, &rows);
-    if !report.edges.is_empty() {
-        let _ = writeln!(out, "\nCalls");
-        let mut rows = vec![
-            ["edge", "calls", "retries", "ok", "degraded", "error", "timeout", "rejected", "short_circuited"]
-                .map(String::from)
-                .to_vec(),
-        ];
-        for (name, e) in &report.edges {
-            let o = |k: &str| e.outcomes.get(k).map_or("-".into(), |s| num(s.value()));
-            rows.push(vec![
-                name.clone(),
-                num(e.calls.value()),
-                num(e.retries.value()),
-                o("ok"),
-                o("degraded"),
-                o("error"),
-                o("timeout"),
-                o("rejected"),
-                o("short_circuited"),
-            ]);
-        }
-        table(&mut out, &rows);
-    }
-    if !report.faults.is_empty() {
-        let _ = writeln!(out, "\nFaults");
-        let mut rows = vec![["fault", "kind", "target", "window", "active", "injected"].map(String::from).to_vec()];
-        for f in &report.faults {
-            let window = f.window_s.map_or("random".to_string(), |[a, b]| format!("{}–{}", fmt_secs(a), fmt_secs(b)));
-            rows.push(vec![
-                f.name.clone(),
-                f.kind.to_string(),
-                f.target.clone(),
-                window,
-                fmt_secs(f.active_s.value()),
-                num(f.injected.value()),
-            ]);
-        }
-        table(&mut out, &rows);
-    }
-    if !report.blast_radius.is_empty() {
-        blast_lines(&mut out, &report.blast_radius);
+    )
+}
+
+/// The terminal summary of `report`.
+pub fn render_summary(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", headline(report));
+    for section in sections(report) {
+        let _ = writeln!(out, "\n{}", section.title);
+        table(&mut out, &section.rows);
     }
     if !report.events.is_empty() {
         let _ = writeln!(out, "\nRecovery events (replication 0)");
@@ -192,9 +120,100 @@ pub fn render_summary(report: &Report) -> String {
     out
 }
 
+/// The summary's tables, in reading order: SLOs, workloads, services, calls, faults,
+/// blast radius.
+pub fn sections(report: &Report) -> Vec<Section> {
+    let mut out = Vec::new();
+    if !report.slos.is_empty() {
+        out.push(slo_section(&report.slos));
+    }
+    if !report.workloads.is_empty() {
+        let mut rows = vec![
+            ["workload", "requests", "availability", "degraded", "rejected", "error", "p50", "p99", "p99.9"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        for (name, w) in &report.workloads {
+            rows.push(vec![
+                name.clone(),
+                num(w.requests.value()),
+                pm(&w.availability, pct),
+                num(w.degraded.value()),
+                num(w.rejected.value()),
+                num(w.error.value()),
+                fmt_secs(w.latency_s.p50.value()),
+                pm(&w.latency_s.p99, fmt_secs),
+                fmt_secs(w.latency_s.p999.value()),
+            ]);
+        }
+        out.push(Section { title: "Workloads (mean ± 95% CI half-width over replications)".into(), rows });
+    }
+    let mut rows = vec![
+        ["service", "inst×c/K", "throughput/s", "blocking", "util", "L", "Lq", "W", "Wq", "p99"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for (name, s) in &report.services {
+        let k = s.capacity.map_or("∞".to_string(), |k| k.to_string());
+        rows.push(vec![
+            name.clone(),
+            format!("{}×{}/{k}", s.instances, s.servers),
+            pm(&s.throughput_per_s, num),
+            pct(s.blocking_probability.value()),
+            pct(s.utilization.value()),
+            num(s.mean_in_system.value()),
+            num(s.mean_queue_length.value()),
+            pm(&s.mean_sojourn_s, fmt_secs),
+            fmt_secs(s.mean_wait_s.value()),
+            fmt_secs(s.latency_s.p99.value()),
+        ]);
+    }
+    out.push(Section { title: "Services".into(), rows });
+    if !report.edges.is_empty() {
+        let mut rows = vec![
+            ["edge", "calls", "retries", "ok", "degraded", "error", "timeout", "rejected", "short_circuited"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        for (name, e) in &report.edges {
+            let o = |k: &str| e.outcomes.get(k).map_or("-".into(), |s| num(s.value()));
+            rows.push(vec![
+                name.clone(),
+                num(e.calls.value()),
+                num(e.retries.value()),
+                o("ok"),
+                o("degraded"),
+                o("error"),
+                o("timeout"),
+                o("rejected"),
+                o("short_circuited"),
+            ]);
+        }
+        out.push(Section { title: "Calls".into(), rows });
+    }
+    if !report.faults.is_empty() {
+        let mut rows = vec![["fault", "kind", "target", "window", "active", "injected"].map(String::from).to_vec()];
+        for f in &report.faults {
+            let window = f.window_s.map_or("random".to_string(), |[a, b]| format!("{}–{}", fmt_secs(a), fmt_secs(b)));
+            rows.push(vec![
+                f.name.clone(),
+                f.kind.to_string(),
+                f.target.clone(),
+                window,
+                fmt_secs(f.active_s.value()),
+                num(f.injected.value()),
+            ]);
+        }
+        out.push(Section { title: "Faults".into(), rows });
+    }
+    if !report.blast_radius.is_empty() {
+        out.push(blast_section(&report.blast_radius));
+    }
+    out
+}
+
 /// One line per fault: who was hurt, how much, whether it spread, how fast it healed.
-fn blast_lines(out: &mut String, blasts: &[super::BlastRadiusReport]) {
-    let _ = writeln!(out, "\nBlast radius (against a run without the fault, same random streams)");
+fn blast_section(blasts: &[super::BlastRadiusReport]) -> Section {
     let mut rows =
         vec![["fault", "users hurt", "extra failed", "extra slow", "spread to", "recovery"].map(String::from).to_vec()];
     for b in blasts {
@@ -217,14 +236,14 @@ fn blast_lines(out: &mut String, blasts: &[super::BlastRadiusReport]) {
             recovery,
         ]);
     }
-    table(out, &rows);
+    Section { title: "Blast radius (against a run without the fault, same random streams)".into(), rows }
 }
 
 /// One line per SLO: verdict, SLI against the objective, budget used, peak burn rate and
 /// replication 0's alerts.
-fn slo_lines(out: &mut String, slos: &[super::SloReport]) {
+fn slo_section(slos: &[super::SloReport]) -> Section {
     let breached = slos.iter().filter(|s| !s.met).count();
-    let _ = writeln!(out, "\nSLOs: {breached} of {} breached (budget = (1 − objective) × valid requests)", slos.len());
+    let title = format!("SLOs: {breached} of {} breached (budget = (1 − objective) × valid requests)", slos.len());
     let mut rows = vec![
         ["slo", "on", "verdict", "sli", "objective", "budget used", "peak burn", "alerts (replication 0)"]
             .map(String::from)
@@ -257,5 +276,5 @@ fn slo_lines(out: &mut String, slos: &[super::SloReport]) {
             alerts,
         ]);
     }
-    table(out, &rows);
+    Section { title, rows }
 }

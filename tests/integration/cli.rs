@@ -270,6 +270,11 @@ fn assert_statistic(v: &Value, what: &str, reps: u64, defined: bool) {
     }
 }
 
+/// What `resim run` writes into its output folder, and nothing else (no temporary files).
+fn outputs() -> BTreeSet<String> {
+    ["charts", "events.jsonl", "report.html", "report.json", "timeseries.csv"].map(String::from).into()
+}
+
 const PERCENTILES: [&str; 5] = ["p50", "p90", "p95", "p99", "p999"];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -277,16 +282,12 @@ const PERCENTILES: [&str; 5] = ["p50", "p90", "p95", "p99", "p999"];
 // ---------------------------------------------------------------------------------------------------------------
 
 #[test]
-fn run_prints_a_summary_and_writes_only_report_json() {
+fn run_prints_a_summary_and_writes_its_outputs_only() {
     let (o, dir, report) = run_example("mmck-basic.yaml", &[]);
     for needle in ["mmck-basic", "seed 7", "2 replications", "Workloads", "Services", "users", "api", "db", "report:"] {
         assert!(o.stdout.contains(needle), "summary should mention {needle:?}:\n{}", o.stdout);
     }
-    assert_eq!(
-        listing(&dir.path().join("out")),
-        BTreeSet::from(["events.jsonl".to_owned(), "report.json".to_owned()]),
-        "leftover files"
-    );
+    assert_eq!(listing(&dir.path().join("out")), outputs(), "leftover files");
     assert_eq!(listing(dir.path()), BTreeSet::from(["out".to_owned()]));
     assert_eq!(report["schema"], "resim.report/v1");
     assert!(report_text(&dir).ends_with("}\n"), "report.json should end with a newline");
@@ -384,7 +385,7 @@ fn quiet_run_prints_nothing_but_writes_the_report() {
     assert_eq!(o.stdout, "");
     assert_eq!(o.stderr, "");
     assert_eq!(r["schema"], "resim.report/v1");
-    assert_eq!(listing(&dir.path().join("out")), BTreeSet::from(["events.jsonl".to_owned(), "report.json".to_owned()]));
+    assert_eq!(listing(&dir.path().join("out")), outputs());
 }
 
 #[test]
@@ -435,7 +436,7 @@ fn run_replaces_an_existing_report() {
     resim(&args).assert_ok();
     let r: Value = serde_json::from_str(&fs::read_to_string(out.join("report.json")).expect("report")).expect("JSON");
     assert_eq!(r["schema"], "resim.report/v1");
-    assert_eq!(listing(&out), BTreeSet::from(["events.jsonl".to_owned(), "report.json".to_owned()]));
+    assert_eq!(listing(&out), outputs());
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod common;
 mod compare;
 mod determinism;
 mod faults;
+mod outputs;
 mod policies;
 mod properties;
 mod queueing_theory;

@@ -1,0 +1,135 @@
+//! SVG charts of a report (plotters): each is drawn from [`Report`] alone, so a saved
+//! `report.json` holds everything a chart shows.
+//!
+//! One palette throughout: outcomes are green (ok), amber (degraded) and red (failed);
+//! fault windows are shaded in a pale red band with the fault's name on top; breaker
+//! states reuse the outcome colours (closed green, half-open amber, open red).
+
+mod graph;
+mod timeline;
+
+use plotters::prelude::*;
+
+use super::Report;
+
+pub use graph::blast_map;
+
+/// One chart: its file name under `charts/`, a title, and the SVG text.
+#[derive(Clone, Debug)]
+pub struct Chart {
+    /// File name, e.g. `latency-users.svg`.
+    pub file: String,
+    /// What it shows.
+    pub title: String,
+    /// The SVG document.
+    pub svg: String,
+}
+
+/// Chart width, pixels.
+pub(crate) const WIDTH: u32 = 960;
+/// Height of one panel, pixels.
+pub(crate) const PANEL: u32 = 320;
+
+pub(crate) const OK: RGBColor = RGBColor(46, 125, 50);
+pub(crate) const DEGRADED: RGBColor = RGBColor(249, 168, 37);
+pub(crate) const FAILED: RGBColor = RGBColor(198, 40, 40);
+pub(crate) const FAULT_BAND: RGBColor = RGBColor(239, 154, 154);
+pub(crate) const GRID: RGBColor = RGBColor(225, 225, 225);
+pub(crate) const INK: RGBColor = RGBColor(40, 40, 40);
+/// Series colours for lines (Tableau 10, colour-blind friendly in order).
+pub(crate) const SERIES: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// A file name part from a series name: letters, digits, `-` and `_` only.
+pub(crate) fn slug(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}
+
+/// Renders `draw` onto an SVG of `height` pixels and returns the text.
+pub(crate) fn svg(
+    height: u32,
+    draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Result<(), String>,
+) -> Result<String, String> {
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        draw(&root)?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(text)
+}
+
+/// Fault intervals of replication 0, seconds from the end of the warm-up: (start, end, name).
+pub(crate) fn fault_bands(report: &Report) -> Vec<(f64, f64, String)> {
+    let mut out = Vec::new();
+    for f in &report.faults {
+        let mut start = None;
+        for &(t, what) in &f.events {
+            match what {
+                "start" => start = Some(t),
+                _ => {
+                    out.push((start.take().unwrap_or(0.0), t, f.name.clone()));
+                }
+            }
+        }
+        if let Some(s) = start {
+            out.push((s, report.duration_s, f.name.clone()));
+        }
+    }
+    out
+}
+
+/// Every chart of the report, in the order the HTML page shows them.
+pub fn render_charts(report: &Report) -> Result<Vec<Chart>, String> {
+    let mut charts = Vec::new();
+    for (name, w) in &report.workloads {
+        charts.push(Chart {
+            file: format!("latency-{}.svg", slug(name)),
+            title: format!("{name}: latency percentiles over time"),
+            svg: timeline::latency(report, name, &w.timeline)?,
+        });
+        charts.push(Chart {
+            file: format!("outcomes-{}.svg", slug(name)),
+            title: format!("{name}: outcomes per second"),
+            svg: timeline::outcomes(report, name, &w.timeline)?,
+        });
+    }
+    for s in &report.slos {
+        charts.push(Chart {
+            file: format!("slo-{}.svg", slug(&s.name)),
+            title: format!("SLO {}: error budget and burn rate", s.name),
+            svg: timeline::slo(report, s)?,
+        });
+    }
+    charts.push(Chart {
+        file: "services.svg".into(),
+        title: "Services: utilisation and queue length".into(),
+        svg: timeline::services(report)?,
+    });
+    if report.edges.values().any(|e| e.breaker.is_some()) {
+        charts.push(Chart {
+            file: "breakers.svg".into(),
+            title: "Circuit breaker states (replication 0)".into(),
+            svg: timeline::breakers(report)?,
+        });
+    }
+    for b in &report.blast_radius {
+        charts.push(Chart {
+            file: format!("blast-{}.svg", slug(&b.fault)),
+            title: format!("Blast radius of {}", b.fault),
+            svg: blast_map(report, b)?,
+        });
+    }
+    Ok(charts)
+}
