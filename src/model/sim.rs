@@ -1816,6 +1816,7 @@ impl<'m> Simulation<'m> {
             let a = m.areas();
             m.gauge_marks.push(a);
         }
+        self.now = end;
         self.close_traced(None, "in_flight");
         let degradation = self
             .service_state

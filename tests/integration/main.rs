@@ -13,3 +13,4 @@ mod recovery;
 mod scenarios;
 mod server_policies;
 mod slos;
+mod trace;
