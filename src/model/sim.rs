@@ -1198,7 +1198,7 @@ impl<'m> Simulation<'m> {
         let trace = self.reqs[cs.parent as usize].trace;
         if trace != NO_TRACE {
             let n = cs.retry.attempts();
-            self.tracer.attempt(trace, e as u32, n, cs.hedges_sent, cs.attempt_start, now, outcome.key());
+            self.tracer.attempt(trace, e as u32, (n, cs.hedges_sent), cs.attempt_start, now, outcome.key());
         }
         let es = &mut self.edge_state[e];
         if cs.breaker_admitted
@@ -1729,7 +1729,7 @@ impl<'m> Simulation<'m> {
                     seen.push(c);
                     let cs = self.calls[c as usize];
                     let n = cs.retry.attempts();
-                    self.tracer.attempt(q.trace, cs.edge, n, cs.hedges_sent, cs.attempt_start, self.now, outcome);
+                    self.tracer.attempt(q.trace, cs.edge, (n, cs.hedges_sent), cs.attempt_start, self.now, outcome);
                 }
                 Origin::Workload(_) => _ = self.tracer.answered(q.trace, self.now, outcome, q.value),
                 _ => {}

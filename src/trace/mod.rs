@@ -227,13 +227,13 @@ impl Tracer {
         r.spans.push(Span { kind, track, start, end, label });
     }
 
-    /// An attempt ended: its span, plus an instant for a policy verdict.
+    /// Attempt number `attempt` (with `hedges` backups) of a call on `edge` ran from
+    /// `start` to `now`: its span, plus an instant for a policy verdict.
     pub fn attempt(
         &mut self,
         t: TraceId,
         edge: u32,
-        attempt: u32,
-        hedges: u8,
+        (attempt, hedges): (u32, u8),
         start: SimTime,
         now: SimTime,
         label: &'static str,
