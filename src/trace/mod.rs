@@ -314,8 +314,9 @@ mod tests {
     fn a_sealed_trace_ignores_late_spans() {
         let mut t = tracer(1.0, 1);
         let id = t.on_arrival(SimTime(10), 0, 1);
-        t.opened(id);
+        t.opened(id); // a call
         t.closed(id);
+        t.closed(id); // the request itself
         assert!(!t.answered(id, SimTime(20), "ok", 1.0), "no request of the trace left alive");
         t.seal(id);
         let v = SpanKind::Visit { instance: 0, pool: 0, started: None };
