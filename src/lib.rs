@@ -27,7 +27,8 @@
 //! and the simulation of one replication) -> [`engine`] (clock, event queue, random
 //! streams) -> [`metrics`] (what a replication measures) -> [`report`] (statistics
 //! across replications, JSON, terminal summary) and [`theory`] (closed forms);
-//! [`compare`] sets two reports side by side with a significance test.
+//! [`compare`] sets two reports side by side with a significance test; [`trace`]
+//! records sampled request traces for Perfetto.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
@@ -41,6 +42,7 @@ pub mod report;
 pub mod scenario;
 pub mod sweep;
 pub mod theory;
+pub mod trace;
 
 pub use report::Report;
-pub use sweep::{RunOptions, run, run_all, run_replications, run_with_summaries};
+pub use sweep::{RunOptions, run, run_all, run_replications, run_traced, run_with_summaries};

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use resim::report::charts::render_charts;
 use resim::report::{render_html, render_summary, timeseries_csv, write_atomic};
-use resim::{Report, RunOptions, run as run_model};
+use resim::trace::TraceConfig;
+use resim::{Report, RunOptions, run as run_model, run_traced};
 
 use super::{ScenarioArgs, print_out};
 
@@ -27,6 +28,14 @@ pub(crate) struct RunArgs {
     /// Exit with status 1 when an SLO is breached (the report is written first).
     #[arg(long)]
     gate: bool,
+    /// Trace this fraction of measured requests of replication 0 (0..1, or a percentage
+    /// such as 1%) into <out>/trace.json, for https://ui.perfetto.dev or chrome://tracing.
+    #[arg(long, value_name = "RATE", allow_hyphen_values = true, value_parser = TraceConfig::parse_rate)]
+    trace_sample: Option<f64>,
+    /// Most requests traced with --trace-sample.
+    #[arg(long, value_name = "N", default_value_t = TraceConfig::DEFAULT_MAX,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    trace_max: u32,
 }
 
 /// Writes timeseries.csv, charts/*.svg and report.html beside report.json, each atomically.
@@ -54,10 +63,24 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot write into the output folder {}: {e}", out.display()))?;
     #[allow(clippy::disallowed_methods)] // wall time for the terminal only, never in the report
     let started = Instant::now();
-    let report = run_model(model, &RunOptions { jobs: args.jobs });
+    let options = RunOptions { jobs: args.jobs };
+    let (report, trace) = match args.trace_sample {
+        Some(sample) => run_traced(model, &options, TraceConfig { sample, max: args.trace_max }),
+        None => (run_model(model, &options), None),
+    };
     let wall = started.elapsed().as_secs_f64();
     let path = out.join("report.json");
     write_atomic(&path, report.to_json().as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    if args.trace_sample.is_some() {
+        // Written even when nothing was sampled, so a script can rely on the file.
+        let trace = trace.unwrap_or_default();
+        let file = out.join("trace.json");
+        write_atomic(&file, trace.to_chrome_json(model).as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        if !args.quiet {
+            print_out(&format!("trace: {} ({} requests)\n", file.display(), trace.requests.len()));
+        }
+    }
     let events = out.join("events.jsonl");
     write_atomic(&events, report.events_jsonl().as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", events.display()))?;

@@ -465,6 +465,8 @@ pub struct ReplicationResult {
     /// What happened when (fault starts and ends, health changes, ejections,
     /// failovers), kept for replication 0 only.
     pub log: Vec<(SimTime, LogEntry)>,
+    /// Sampled request traces (replication 0 with tracing on only).
+    pub trace: Option<crate::trace::Trace>,
 }
 
 /// One entry of a replication's event log.

@@ -33,6 +33,7 @@ use crate::policy::degradation::{Degradation, Signals};
 use crate::policy::rate_limit::TokenBucket;
 use crate::policy::retry::{Budget, HedgeDelay, LatencyWindow, RetryDecision, RetryState};
 use crate::policy::shed::Shedder;
+use crate::trace::{NO_TRACE, SpanKind, TraceConfig, TraceId, Tracer, Track};
 
 use super::dist::{index, unit};
 use super::station::{Admission, ReqId, Station};
@@ -94,6 +95,8 @@ struct Req {
     zone: u16,
     /// In flight (false once its slot is freed).
     alive: bool,
+    /// The sampled trace it belongs to, or `NO_TRACE` (the one check untraced requests pay).
+    trace: TraceId,
 }
 
 /// A logical call: every attempt, hedge, backoff and fallback of one call site.
@@ -284,6 +287,7 @@ struct Simulation<'m> {
     /// Scratch list of eligible instances and their weights (reused: no allocation per pick).
     candidates: Vec<(u32, f64)>,
     keep_log: bool,
+    tracer: Tracer,
     services: Vec<ServiceMetrics>,
     workloads: Vec<WorkloadMetrics>,
     edges: Vec<EdgeMetrics>,
@@ -291,7 +295,12 @@ struct Simulation<'m> {
 
 /// Runs replication `replication` of `model` and returns what it measured.
 pub fn run_replication(model: &Model, replication: u32) -> ReplicationResult {
-    let mut sim = Simulation::new(model, replication);
+    run_replication_traced(model, replication, None)
+}
+
+/// Like [`run_replication`], also recording sampled request traces (replication 0 only).
+pub fn run_replication_traced(model: &Model, replication: u32, trace: Option<TraceConfig>) -> ReplicationResult {
+    let mut sim = Simulation::new(model, replication, trace);
     let end = sim.end;
     let events = run_until(&mut sim, end);
     sim.finish(replication, events)
@@ -299,7 +308,7 @@ pub fn run_replication(model: &Model, replication: u32) -> ReplicationResult {
 
 impl<'m> Simulation<'m> {
     /// A fresh replication with its first events scheduled.
-    fn new(model: &'m Model, replication: u32) -> Self {
+    fn new(model: &'m Model, replication: u32, trace: Option<TraceConfig>) -> Self {
         let streams = RngStreams::new(model.seed, u64::from(replication));
         let mut stations = Vec::new();
         let mut shedders = Vec::new();
@@ -398,6 +407,7 @@ impl<'m> Simulation<'m> {
             fault_metrics: vec![FaultMetrics::default(); model.faults.len()],
             log: Vec::new(),
             keep_log: replication == 0,
+            tracer: Tracer::new(trace.filter(|_| replication == 0), model.warmup, streams.stream("trace/sample")),
             health: vec![InstanceHealth::default(); limiters_len],
             active: vec![0; model.services.len()],
             candidates: Vec::new(),
@@ -487,6 +497,7 @@ impl<'m> Simulation<'m> {
             cancelled: false,
             alive: true,
             zone: super::NO_ZONE,
+            trace: NO_TRACE,
         };
         match self.free.pop() {
             Some(id) => {
@@ -508,6 +519,7 @@ impl<'m> Simulation<'m> {
         let deadline = wl.deadline.map_or(SimTime::MAX, |d| self.now + d);
         let req = self.new_req(Origin::Workload(w), deadline, wl.class);
         self.reqs[req as usize].zone = wl.zone;
+        self.reqs[req as usize].trace = self.tracer.on_arrival(self.now, w as u32, self.workloads[w].arrivals);
         if deadline < SimTime::MAX {
             let epoch = self.reqs[req as usize].epoch;
             self.events.push(deadline, Event::UserDeadline(req, epoch));
@@ -1088,6 +1100,11 @@ impl<'m> Simulation<'m> {
         let (class, zone) = (self.reqs[cs.parent as usize].class, self.reqs[cs.parent as usize].zone);
         let child = self.new_req(Origin::Call(c), cs.deadline, class);
         self.reqs[child as usize].zone = zone;
+        let trace = self.reqs[cs.parent as usize].trace;
+        if trace != NO_TRACE {
+            self.reqs[child as usize].trace = trace;
+            self.tracer.opened(trace);
+        }
         let cs = &mut self.calls[c as usize];
         cs.live[usize::from(cs.n_live)] = child;
         cs.n_live += 1;
@@ -1178,6 +1195,11 @@ impl<'m> Simulation<'m> {
         cs.epoch = cs.epoch.wrapping_add(1);
         let duration = now - cs.attempt_start;
         self.edges[e].attempt_outcomes.add(outcome);
+        let trace = self.reqs[cs.parent as usize].trace;
+        if trace != NO_TRACE {
+            let n = cs.retry.attempts();
+            self.tracer.attempt(trace, e as u32, (n, cs.hedges_sent), cs.attempt_start, now, outcome.key());
+        }
         let es = &mut self.edge_state[e];
         if cs.breaker_admitted
             && let Some(b) = es.breaker.as_mut()
@@ -1212,6 +1234,8 @@ impl<'m> Simulation<'m> {
                     cs.budget_slot = matches!(es.budget, Some(Budget::Concurrency(_)));
                     self.edges[e].record_retry(self.now);
                     self.events.push(now + delay, Event::Retry(c, cs.epoch));
+                    let next = SpanKind::Backoff { next: cs.retry.attempts() };
+                    self.tracer.span(trace, Track::Edge(e as u32), next, now, now + delay, "backoff");
                     return;
                 }
                 RetryDecision::Retry { .. } => {
@@ -1232,6 +1256,8 @@ impl<'m> Simulation<'m> {
             && let Some(f) = call.policy.fallback
         {
             self.events.push(now + f.latency, Event::Fallback(c, cs.epoch));
+            let kind = SpanKind::Fallback { value: f.value };
+            self.tracer.span(trace, Track::Edge(e as u32), kind, now, now + f.latency, "fallback");
             return;
         }
         self.finish_call(c, outcome, 1.0);
@@ -1331,6 +1357,7 @@ impl<'m> Simulation<'m> {
             for route in routes {
                 acc += route.probability;
                 if u < acc {
+                    self.trace_visit(r, visit.key());
                     return self.arrive(r, route.to);
                 }
             }
@@ -1346,6 +1373,10 @@ impl<'m> Simulation<'m> {
         self.reqs[r as usize].epoch = req.epoch.wrapping_add(1);
         self.reqs[r as usize].alive = false;
         self.free.push(r);
+        if req.trace != NO_TRACE {
+            self.trace_visit(r, outcome.key());
+            self.tracer.closed(req.trace);
+        }
         match req.origin {
             Origin::Workload(w) => self.answer_user(w, req, outcome),
             Origin::Call(c) => {
@@ -1362,6 +1393,12 @@ impl<'m> Simulation<'m> {
 
     /// A workload's user gets an answer (or gives up).
     fn answer_user(&mut self, w: WorkloadId, req: Req, outcome: Outcome) {
+        if req.trace != NO_TRACE {
+            if self.tracer.answered(req.trace, self.now, outcome.key(), req.value) {
+                self.close_traced(Some(req.trace), "orphaned");
+            }
+            self.tracer.seal(req.trace);
+        }
         let metrics = &mut self.workloads[w];
         metrics.record(self.now, outcome);
         if outcome.is_success() {
@@ -1430,6 +1467,8 @@ impl<'m> Simulation<'m> {
         cs.hedges_sent += 1;
         let e = cs.edge as usize;
         self.edges[e].hedges += 1;
+        let (trace, attempt) = (self.reqs[cs.parent as usize].trace, cs.retry.attempts());
+        self.tracer.span(trace, Track::Edge(e as u32), SpanKind::Instant { attempt }, self.now, self.now, "hedge");
         self.send(c);
     }
 
@@ -1666,6 +1705,38 @@ impl<'m> Simulation<'m> {
         }
     }
 
+    /// Reports the visit of traced request `r` to its current service, ending now.
+    fn trace_visit(&mut self, r: ReqId, outcome: &'static str) {
+        let q = self.reqs[r as usize];
+        let started = (q.started >= q.arrived && q.started <= self.now).then_some(q.started);
+        let kind = SpanKind::Visit { instance: q.instance, pool: q.pool, started };
+        self.tracer.span(q.trace, Track::Service(q.service), kind, q.arrived, self.now, outcome);
+    }
+
+    /// Closes, at `now`, the spans of traced requests still alive (of trace `only`, or of
+    /// all) with `outcome`. Scans the slab: it runs once per traced request that left
+    /// work behind, and once at the end of the run.
+    fn close_traced(&mut self, only: Option<TraceId>, outcome: &'static str) {
+        let mut seen: Vec<CallId> = Vec::new();
+        for r in 0..self.reqs.len() as ReqId {
+            let q = self.reqs[r as usize];
+            if !q.alive || q.trace == NO_TRACE || only.is_some_and(|t| t != q.trace) || !self.tracer.is_live(q.trace) {
+                continue;
+            }
+            self.trace_visit(r, outcome);
+            match q.origin {
+                Origin::Call(c) if !seen.contains(&c) && !self.parent_lost(c) => {
+                    seen.push(c);
+                    let cs = self.calls[c as usize];
+                    let n = cs.retry.attempts();
+                    self.tracer.attempt(q.trace, cs.edge, (n, cs.hedges_sent), cs.attempt_start, self.now, outcome);
+                }
+                Origin::Workload(_) => _ = self.tracer.answered(q.trace, self.now, outcome, q.value),
+                _ => {}
+            }
+        }
+    }
+
     fn reset_metrics(&mut self) {
         let now = self.now;
         for f in &mut self.fault_metrics {
@@ -1745,6 +1816,8 @@ impl<'m> Simulation<'m> {
             let a = m.areas();
             m.gauge_marks.push(a);
         }
+        self.now = end;
+        self.close_traced(None, "in_flight");
         let degradation = self
             .service_state
             .iter()
@@ -1784,6 +1857,7 @@ impl<'m> Simulation<'m> {
             concurrency_limit,
             faults: self.fault_metrics,
             log: self.log,
+            trace: self.tracer.finish(),
         }
     }
 }

@@ -7,8 +7,9 @@
 use rayon::prelude::*;
 
 use crate::model::Model;
-use crate::model::sim::run_replication;
+use crate::model::sim::run_replication_traced;
 use crate::report::{ReplicationSummary, Report, blast_radius};
+use crate::trace::{Trace, TraceConfig};
 
 /// How to run a scenario.
 #[derive(Clone, Debug, Default)]
@@ -25,11 +26,24 @@ pub fn run_replications(model: &Model, options: &RunOptions) -> Vec<ReplicationS
 /// Runs every replication of every model as one parallel job list (so both cores stay
 /// busy whatever the replication count) and returns each model's summaries in order.
 pub fn run_all(models: &[Model], options: &RunOptions) -> Vec<Vec<ReplicationSummary>> {
+    run_all_traced(models, options, None).0
+}
+
+/// Like [`run_all`]; with `trace`, replication 0 of the first model also records sampled
+/// request traces (the other runs, counterfactuals included, never do).
+fn run_all_traced(
+    models: &[Model],
+    options: &RunOptions,
+    trace: Option<TraceConfig>,
+) -> (Vec<Vec<ReplicationSummary>>, Option<Trace>) {
     let jobs: Vec<(usize, u32)> =
         models.iter().enumerate().flat_map(|(m, model)| (0..model.replications).map(move |r| (m, r))).collect();
     let work = || {
         jobs.par_iter()
-            .map(|&(m, r)| ReplicationSummary::of(&models[m], &run_replication(&models[m], r)))
+            .map(|&(m, r)| {
+                let mut result = run_replication_traced(&models[m], r, trace.filter(|_| m == 0 && r == 0));
+                (ReplicationSummary::of(&models[m], &result), result.trace.take())
+            })
             .collect::<Vec<_>>()
     };
     let mut flat = match options.jobs {
@@ -40,7 +54,20 @@ pub fn run_all(models: &[Model], options: &RunOptions) -> Vec<Vec<ReplicationSum
         None => work(),
     }
     .into_iter();
-    models.iter().map(|model| flat.by_ref().take(model.replications as usize).collect()).collect()
+    let mut traced = None;
+    let runs = models
+        .iter()
+        .map(|model| {
+            flat.by_ref()
+                .take(model.replications as usize)
+                .map(|(summary, trace)| {
+                    traced = traced.take().or(trace);
+                    summary
+                })
+                .collect()
+        })
+        .collect();
+    (runs, traced)
 }
 
 /// Runs `model` and builds its report; with faults and the blast-radius analysis on, also
@@ -51,16 +78,34 @@ pub fn run(model: &Model, options: &RunOptions) -> Report {
 
 /// Like [`run`], also returning the run's per-replication summaries.
 pub fn run_with_summaries(model: &Model, options: &RunOptions) -> (Vec<ReplicationSummary>, Report) {
+    let (reps, report, _) = run_inner(model, options, None);
+    (reps, report)
+}
+
+/// Like [`run`], also recording sampled request traces of replication 0 (`None` when
+/// `trace` samples nothing). The report is the same as without tracing, byte for byte:
+/// sampling draws from its own stream.
+pub fn run_traced(model: &Model, options: &RunOptions, trace: TraceConfig) -> (Report, Option<Trace>) {
+    let (_, report, trace) = run_inner(model, options, Some(trace));
+    (report, trace)
+}
+
+fn run_inner(
+    model: &Model,
+    options: &RunOptions,
+    trace: Option<TraceConfig>,
+) -> (Vec<ReplicationSummary>, Report, Option<Trace>) {
     let Some(config) = model.blast_radius else {
-        let reps = run_replications(model, options);
+        let (mut runs, trace) = run_all_traced(std::slice::from_ref(model), options, trace);
+        let reps = runs.pop().unwrap_or_default();
         let report = Report::build(model, &reps);
-        return (reps, report);
+        return (reps, report, trace);
     };
     let mut models = vec![model.clone()];
     models.extend((0..model.faults.len()).map(|f| model.without_fault(f)));
-    let mut runs = run_all(&models, options);
+    let (mut runs, trace) = run_all_traced(&models, options, trace);
     let mut report = Report::build(model, &runs[0]);
     report.blast_radius =
         (0..model.faults.len()).map(|f| blast_radius(model, &config, f, &runs[0], &runs[f + 1])).collect();
-    (runs.swap_remove(0), report)
+    (runs.swap_remove(0), report, trace)
 }

@@ -14,3 +14,4 @@ mod recovery;
 mod scenarios;
 mod server_policies;
 mod slos;
+mod trace;
