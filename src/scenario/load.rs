@@ -239,6 +239,13 @@ fn explain(raw: &str) -> (String, Option<String>, Option<String>) {
             return (format!("expected a whole number from {range}"), None, None);
         }
     }
+    if raw.contains("untagged enum ParamSpec") {
+        return (
+            "expected a list of values (e.g. [2, 4, 8]) or a range { from: 10, to: 100, step: 10 }".into(),
+            Some("a range takes the keys from, to and step".into()),
+            None,
+        );
+    }
     if raw.starts_with("budget breached") {
         return (
             "the document is too large or too deeply nested (alias expansion or nesting limit)".into(),

@@ -169,7 +169,12 @@ pub fn plan(
     let objective = options.objective.clone().or(section.objective);
     let constraints = if options.constraints.is_empty() { section.constraints } else { options.constraints.clone() };
     check_paths(scenario, objective.as_ref(), &constraints).map_err(|(key, m)| {
-        fail(key, m, "metrics are paths into report.json, e.g. workloads.users.latency_s.p99")
+        let from_file = match key {
+            "--objective" => options.objective.is_none(),
+            _ => options.constraints.is_empty(),
+        };
+        let key = if from_file { key.replace("--", "sweep.").replace("constraint", "constraints") } else { key.into() };
+        fail(&key, m, "metrics are paths into report.json, e.g. workloads.users.latency_s.p99")
     })?;
     let definition = Definition {
         scenario: scenario.model.name.clone(),
