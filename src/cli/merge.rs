@@ -37,7 +37,8 @@ pub(crate) fn merge(args: MergeArgs) -> Result<ExitCode, String> {
         let from = args.dirs.iter().map(|d| point_dir(d, r.point.index)).find(|d| d.join("point.json").is_file());
         if let Some(from) = from.filter(|f| f.canonicalize().ok() != to.canonicalize().ok()) {
             for name in ["report.json", "point.json"] {
-                let bytes = std::fs::read(from.join(name)).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+                let bytes =
+                    std::fs::read(from.join(name)).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
                 write_atomic(&to.join(name), &bytes).map_err(|e| format!("cannot write {}: {e}", to.display()))?;
             }
         }

@@ -49,9 +49,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     let started = Instant::now();
     let options = RunOptions { jobs: args.jobs };
     let report = match args.precision {
-        Some(relative) => {
-            run_precise(model, &options, Precision { relative, max_replications: args.max_replications })
-        }
+        Some(relative) => run_precise(model, &options, Precision { relative, max_replications: args.max_replications }),
         None => run_model(model, &options),
     };
     let wall = started.elapsed().as_secs_f64();

@@ -114,18 +114,15 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<ExitCode, String> {
     let shard = args.shard.unwrap_or(Shard { index: 0, count: 1 });
     let mine: Vec<usize> = (0..plan.points.len()).filter(|&i| shard.contains(i)).collect();
     let out = args.out.clone().unwrap_or_else(|| super::default_out(&format!("{}-sweep", base_scenario.model.name)));
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot write into the output folder {}: {e}", out.display()))?;
 
-    let point_file = |i: usize| PointFile {
-        index: i,
-        scenario_hash: plan.definition.scenario_hash.clone(),
-        params: plan.pairs(i),
-    };
+    let point_file =
+        |i: usize| PointFile { index: i, scenario_hash: plan.definition.scenario_hash.clone(), params: plan.pairs(i) };
     // Resume: keep points whose folder holds this very point of this very sweep.
     let mut records: Vec<Option<PointRecord>> = vec![None; plan.points.len()];
     if args.resume {
         for &i in &mine {
-            records[i] = output::read_point(&out, i, &plan.definition.scenario_hash).filter(|r| r.point == point_file(i));
+            records[i] =
+                output::read_point(&out, i, &plan.definition.scenario_hash).filter(|r| r.point == point_file(i));
         }
     }
     let resumed = records.iter().flatten().count();
@@ -140,6 +137,8 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<ExitCode, String> {
             .collect::<Result<Vec<_>, String>>()
     })?;
 
+    // Only now, with every point checked, may the output folder be created.
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot write into the output folder {}: {e}", out.display()))?;
     let _ = ctrlc::set_handler(|| {
         if STOP.swap(true, Ordering::SeqCst) {
             std::process::exit(i32::from(INTERRUPTED));
@@ -174,7 +173,8 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<ExitCode, String> {
     if let Some(e) = lock(&failure).take() {
         return Err(e);
     }
-    let records: Vec<PointRecord> = done.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten().collect();
+    let records: Vec<PointRecord> =
+        done.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten().collect();
     let interrupted = STOP.load(Ordering::SeqCst);
     let ran = records.len() - resumed;
     finish(&args, &plan, &out, shard, &records, Counts { ran, resumed, wall, interrupted })

@@ -285,6 +285,9 @@ pub struct Timeline {
     pub slow: Vec<u64>,
     /// Successful requests slower than each threshold, in all.
     pub slow_total: Vec<u64>,
+    /// Sum of successful requests' latency per window, nanoseconds; empty unless asked
+    /// for (the `warmup: auto` pilot run reads it).
+    pub latency_sums: Vec<u128>,
 }
 
 impl Timeline {
@@ -298,6 +301,12 @@ impl Timeline {
         self.slow = vec![0; self.windows.len() * thresholds.len()];
         self.slow_total = vec![0; thresholds.len()];
         self.thresholds = thresholds;
+        self
+    }
+
+    /// The same timeline, also summing successful requests' latency per window.
+    pub fn with_latency_sums(mut self) -> Self {
+        self.latency_sums = vec![0; self.windows.len()];
         self
     }
 
@@ -324,6 +333,11 @@ impl Timeline {
     /// threshold it exceeds.
     #[inline]
     pub fn add_latency(&mut self, now: SimTime, latency: SimTime) {
+        if !self.latency_sums.is_empty()
+            && let Some(i) = self.index(now)
+        {
+            self.latency_sums[i] += u128::from(latency.0);
+        }
         if self.thresholds.is_empty() {
             return;
         }
@@ -350,6 +364,7 @@ impl Timeline {
         self.windows.iter_mut().for_each(|w| *w = OutcomeCounts::default());
         self.slow.iter_mut().for_each(|c| *c = 0);
         self.slow_total.iter_mut().for_each(|c| *c = 0);
+        self.latency_sums.iter_mut().for_each(|c| *c = 0);
     }
 }
 

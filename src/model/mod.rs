@@ -61,6 +61,8 @@ pub struct Model {
     pub slos: Vec<Slo>,
     /// Multi-window, multi-burn-rate alert rules evaluated for every SLO.
     pub alerting: Alerting,
+    /// Sum workloads' latency per window (the `warmup: auto` pilot run sets it).
+    pub window_latency: bool,
 }
 
 /// Zone id meaning "no zone".

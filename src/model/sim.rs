@@ -416,6 +416,9 @@ impl<'m> Simulation<'m> {
                 .map(|w| {
                     let mut m = WorkloadMetrics::new(model.warmup, model.window, model.windows());
                     m.timeline = m.timeline.with_thresholds(model.slow_thresholds(SloTarget::Workload(w)));
+                    if model.window_latency {
+                        m.timeline = m.timeline.with_latency_sums();
+                    }
                     m
                 })
                 .collect(),

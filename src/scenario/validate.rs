@@ -279,6 +279,7 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
         zones,
         slos: Vec::new(),
         alerting: Default::default(),
+        window_latency: false,
     };
     model.faults = super::validate_fault::faults(&spec.faults, &mut model)?;
     model.slos = super::validate_slo::slos(&spec.slos, &model)?;

@@ -1,10 +1,10 @@
 //! Swept parameters and the grid of points they span.
 //!
 //! A parameter is a dotted scenario key (the `--set` syntax) with either a list of
-//! values (any YAML) or a numeric range. Ranges are written `2..10` (whole numbers, step
-//! 1) or `10..100 step 10` / `0.1..0.5 step 0.1`; both ends are included. Grid values
-//! are computed as `from + i·step` and rounded to the decimals written, so `0.1..0.3
-//! step 0.1` gives 0.1, 0.2, 0.3 and never 0.30000000000000004.
+//! values (any YAML) or a numeric range: `2..10` (whole numbers, step one),
+//! `10..100 step 10` or `0.1..0.5 step 0.1`, both ends included. Grid values are
+//! computed as `from + i·step` and rounded to the decimals written, so the range
+//! `0.1..0.3 step 0.1` gives 0.1, 0.2, 0.3 and never 0.30000000000000004.
 
 use serde_json::Value;
 
@@ -159,7 +159,8 @@ impl std::str::FromStr for Param {
         if key.is_empty() || key.split('.').any(str::is_empty) {
             return Err(format!("`{key}` is not a dotted key path {example}"));
         }
-        let values = parse_values(key, rest.trim()).map_err(|e| e.message)?;
+        let values = parse_values(key, rest.trim())
+            .map_err(|e| e.help.map_or_else(|| e.message.clone(), |h| format!("{}; {h}", e.message)))?;
         Ok(Param { key: key.to_owned(), values, flag: PARAM_FLAG })
     }
 }
@@ -293,12 +294,12 @@ mod tests {
 
     #[test]
     fn grid_is_the_cartesian_product_first_param_slowest() {
-        let params: Vec<Param> = ["a=1,2", "b=x,y,z"].iter().map(|s| s.parse().unwrap()).collect();
+        let params: Vec<Param> = ["a=1,2", "b=p,q,r"].iter().map(|s| s.parse().unwrap()).collect();
         let points = grid(&params).unwrap();
         assert_eq!(points.len(), 6);
-        assert_eq!(points[0].values, vec![json!(1), json!("x")]);
-        assert_eq!(points[1].values, vec![json!(1), json!("y")]);
-        assert_eq!(points[3].values, vec![json!(2), json!("x")]);
+        assert_eq!(points[0].values, vec![json!(1), json!("p")]);
+        assert_eq!(points[1].values, vec![json!(1), json!("q")]);
+        assert_eq!(points[3].values, vec![json!(2), json!("p")]);
         assert_eq!(points[5].index, 5);
         let continuous: Vec<Param> = vec!["c=0.5..1.5".parse().unwrap()];
         assert!(grid(&continuous).unwrap_err().message.contains("needs a step"));

@@ -1,17 +1,19 @@
 //! `warmup: auto`: the end of the initial transient by MSER-5 (White 1997; White,
 //! Cobb & Spratt 2000).
 //!
-//! A pilot replication runs with no warm-up and records, window by window, how many
-//! requests finished (summed over workloads). The series is cut into batches of 5
+//! A pilot replication runs with no warm-up and records two series window by window
+//! over all workloads: requests finished (throughput) and the mean end-to-end latency of
+//! successful requests (sojourn). Each series is cut into batches of 5
 //! windows; for each candidate truncation `d` (in batches) over the first half of the
 //! series, MSER(d) = Σ_{i>d} (b_i − b̄_d)² / (k − d)², the squared standard error of
 //! the mean of what is left. The `d` that minimises it balances bias removed against
 //! variance added; the warm-up is `d · 5` windows. Restricting `d` to the first half is
 //! the usual guard against MSER's tendency to truncate noise at the end of a series.
+//! The warm-up is the later of the two series' truncation points.
 
 use crate::engine::SimTime;
+use crate::metrics::{Outcome, WorkloadMetrics};
 use crate::model::sim::run_replication;
-use crate::report::ReplicationSummary;
 use crate::scenario::spec::ScenarioSpec;
 use crate::scenario::sweep_spec::Warmup;
 use crate::scenario::units::Duration;
@@ -72,16 +74,35 @@ pub fn resolve_warmup(scenario: &Scenario) -> Result<(Scenario, Option<WarmupCho
     }
     let mut pilot = scenario.model.clone();
     pilot.window = SimTime(pilot.duration.0.div_ceil(PILOT_WINDOWS).max(1));
+    pilot.window_latency = true;
     let result = run_replication(&pilot, PILOT_REPLICATION);
-    let summary = ReplicationSummary::of(&pilot, &result);
     let windows = pilot.windows();
-    let series: Vec<f64> =
-        (0..windows).map(|i| summary.workloads.iter().map(|w| w.timeline[i].iter().sum::<f64>()).sum()).collect();
-    let cut = mser5(&series);
+    let (throughput, latency) = pilot_series(&result.workloads, windows);
+    let cut = mser5(&throughput).max(mser5(&latency));
     let warmup = SimTime(pilot.window.0.saturating_mul(cut as u64));
     let spec = ScenarioSpec { warmup: Warmup::Fixed(Duration(warmup)), ..scenario.spec.clone() };
     let model = validate(&spec)?;
     Ok((Scenario { spec, model }, Some(WarmupChoice { warmup, truncated_windows: cut, windows })))
+}
+
+/// The pilot's two series, window by window over all workloads: finished requests, and
+/// the mean latency of successful ones (windows without a success are left out).
+fn pilot_series(workloads: &[WorkloadMetrics], windows: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut throughput = Vec::with_capacity(windows);
+    let mut latency = Vec::with_capacity(windows);
+    for i in 0..windows {
+        let finished: u64 = workloads.iter().map(|w| w.timeline.windows[i].total()).sum();
+        let served: u64 = workloads
+            .iter()
+            .map(|w| w.timeline.windows[i].get(Outcome::Ok) + w.timeline.windows[i].get(Outcome::Degraded))
+            .sum();
+        let sum: u128 = workloads.iter().map(|w| w.timeline.latency_sums.get(i).copied().unwrap_or(0)).sum();
+        throughput.push(finished as f64);
+        if served > 0 {
+            latency.push(sum as f64 / served as f64 / 1e9);
+        }
+    }
+    (throughput, latency)
 }
 
 #[cfg(test)]

@@ -180,9 +180,8 @@ pub fn render_json(def: &Definition, records: &[PointRecord], choice: Option<&Ch
         .collect();
     let best = choice.and_then(|c| {
         let at = |k: Option<usize>| k.map(|k| records[k].point.index);
-        (def.objective.is_some() || !def.constraints.is_empty()).then(|| {
-            json!({ "best": at(c.best), "runner_up": at(c.runner_up), "infeasible": c.infeasible })
-        })
+        (def.objective.is_some() || !def.constraints.is_empty())
+            .then(|| json!({ "best": at(c.best), "runner_up": at(c.runner_up), "infeasible": c.infeasible }))
     });
     let mut v = json!({ "schema": SCHEMA, "definition": def, "points": points });
     if let Some(b) = best {
@@ -219,7 +218,8 @@ pub fn explain(def: &Definition, records: &[PointRecord], choice: &Choice) -> St
         match (m, lo.as_f64(), hi.as_f64()) {
             (Some(m), Some(lo), Some(hi)) => format!("{m:.6} (95% CI {lo:.6} to {hi:.6})"),
             (Some(m), _, _) => format!("{m:.6}"),
-            _ => format!("{}", if mean.is_null() { "undefined".into() } else { mean.to_string() }),
+            _ if mean.is_null() => "undefined".into(),
+            _ => mean.to_string(),
         }
     };
     let total = records.len();
@@ -254,14 +254,7 @@ pub fn explain(def: &Definition, records: &[PointRecord], choice: &Choice) -> St
                 }
             }
             for c in &def.constraints {
-                let _ = writeln!(
-                    out,
-                    "  meets {} {} {}: {}",
-                    c.metric,
-                    c.op.symbol(),
-                    c.value,
-                    value(best, &c.metric)
-                );
+                let _ = writeln!(out, "  meets {} {} {}: {}", c.metric, c.op.symbol(), c.value, value(best, &c.metric));
             }
             if let (Some(o), Some(ru)) = (&def.objective, choice.runner_up) {
                 let path = objective_path(o);

@@ -133,7 +133,11 @@ pub fn plan(
     }
     for (i, p) in params.iter().enumerate() {
         if params[..i].iter().any(|q| q.key == p.key) {
-            return Err(fail(&format!("--param {}", p.key), format!("`{}` is swept twice", p.key), "give each key once"));
+            return Err(fail(
+                &format!("--param {}", p.key),
+                format!("`{}` is swept twice", p.key),
+                "give each key once",
+            ));
         }
     }
     let sampling = options.sampling.unwrap_or(section.sampling);

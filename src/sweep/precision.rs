@@ -61,7 +61,7 @@ pub fn worst_ratio(report: &Report, relative: f64) -> f64 {
         .iter()
         .filter(|(_, s)| s.n > 0)
         .map(|(_, s)| match (s.half_width(), s.mean) {
-            (Some(h), _) if h == 0.0 => 0.0,
+            (Some(0.0), _) => 0.0,
             (Some(h), Some(m)) if m != 0.0 => h / (relative * m.abs()),
             _ => f64::INFINITY,
         })

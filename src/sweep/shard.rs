@@ -35,7 +35,8 @@ impl Shard {
 impl std::str::FromStr for Shard {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let hint = "expected I/N with 0 <= I < N, e.g. --shard 0/4 (Slurm: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)";
+        let hint =
+            "expected I/N with 0 <= I < N, e.g. --shard 0/4 (Slurm: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)";
         let (i, n) = s.split_once('/').ok_or_else(|| format!("`{s}`: {hint}"))?;
         match (i.trim().parse::<usize>(), n.trim().parse::<usize>()) {
             (Ok(index), Ok(count)) if count >= 1 && index < count => Ok(Shard { index, count }),
@@ -100,8 +101,10 @@ fn definitions_in(dir: &Path) -> Result<Vec<Definition>, String> {
     }
     let mut files = vec![dir.join(output::SWEEP_JSON)];
     if let Ok(entries) = std::fs::read_dir(dir.join(SHARD_DIR)) {
-        let mut shard_files: Vec<PathBuf> =
-            entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+        let mut shard_files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
         shard_files.sort();
         files.extend(shard_files);
     }

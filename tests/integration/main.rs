@@ -11,3 +11,4 @@ mod recovery;
 mod scenarios;
 mod server_policies;
 mod slos;
+mod sweep;
