@@ -322,3 +322,94 @@ fn run_accepts_warmup_auto_and_precision() {
     assert!(report["replications"].as_u64().unwrap() >= 3);
     let _ = Path::new("");
 }
+
+/// Stops the test cluster however the test ends.
+struct Cluster(PathBuf);
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new(script("slurm-test-cluster.sh")).arg("stop").arg(&self.0).status();
+    }
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join(name)
+}
+
+/// True when `program` can be started (some Slurm tools exit non-zero on `-V` without a
+/// configuration, so only a failure to start counts).
+fn installed(program: &str) -> bool {
+    Command::new(program).arg("-V").output().is_ok()
+}
+
+/// Seconds the Slurm job array may take before the test fails.
+const SLURM_TIMEOUT_S: u64 = 50;
+
+#[test]
+fn a_slurm_job_array_gives_the_unsharded_sweep() {
+    if !(installed("sbatch") && installed("slurmctld") && installed("munged")) {
+        println!("skipped: slurm not installed (apt-get install -y slurm-wlm munge)");
+        return;
+    }
+    let d = Dir::new(SMALL);
+    ok(&d.sweep("single", &GRID));
+    let conf_dir = d.path("cluster");
+    let started = Command::new(script("slurm-test-cluster.sh")).arg("start").arg(&conf_dir).output().unwrap();
+    let _cluster = Cluster(conf_dir.clone());
+    assert!(started.status.success(), "the cluster did not start:\n{}", String::from_utf8_lossy(&started.stderr));
+    let conf = conf_dir.join("slurm.conf");
+    let out = d.path("array");
+    let command = format!(
+        "{BIN} sweep {} {} --out {} --quiet --jobs 1 --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT",
+        d.file.display(),
+        GRID.join(" "),
+        out.display()
+    );
+    let slurm = |program: &str, args: &[&str]| {
+        let o = Command::new(program).env("SLURM_CONF", &conf).current_dir(d.tmp.path()).args(args).output().unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let log = d.path("task-%a.log");
+    let (submitted, job, err) = slurm(
+        "sbatch",
+        &[
+            "--parsable",
+            "--array=0-1",
+            "--cpus-per-task=1",
+            "--time=1",
+            "--output",
+            log.to_str().unwrap(),
+            "--wrap",
+            &command,
+        ],
+    );
+    assert!(submitted, "sbatch failed: {err}");
+    // Poll the queue (faster than `sbatch --wait`, which checks every few seconds).
+    let mut finished = false;
+    for _ in 0..SLURM_TIMEOUT_S * 10 {
+        let (_, queued, _) = slurm("squeue", &["-h", "-j", &job]);
+        if queued.is_empty() {
+            finished = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let logs: String =
+        (0..2).map(|i| fs::read_to_string(d.path(&format!("task-{i}.log"))).unwrap_or_default()).collect();
+    assert!(finished, "the job array did not finish in {SLURM_TIMEOUT_S} s:\n{logs}");
+    let (_, states, _) = slurm("scontrol", &["-o", "show", "job", &job]);
+    let tasks: Vec<&str> = states.lines().collect();
+    assert_eq!(tasks.len(), 2, "{states}");
+    for t in tasks {
+        assert!(t.contains("JobState=COMPLETED") && t.contains("ExitCode=0:0"), "a task failed: {t}\n{logs}");
+    }
+    ok(&d.resim(&["merge", out.to_str().unwrap()]));
+    for f in ["sweep.csv", "sweep.json"] {
+        assert_eq!(d.read(&format!("single/{f}")), d.read(&format!("array/{f}")), "{f} from the job array differs");
+    }
+    println!("slurm job array: 2 tasks, merged sweep identical to the unsharded one");
+}
