@@ -413,3 +413,39 @@ fn a_slurm_job_array_gives_the_unsharded_sweep() {
     }
     println!("slurm job array: 2 tasks, merged sweep identical to the unsharded one");
 }
+
+#[test]
+fn ctrl_c_keeps_finished_points_and_resume_completes_the_sweep() {
+    // 12 points of a few tens of milliseconds each on one thread: long enough to interrupt.
+    let d = Dir::new(&SMALL.replace("duration: 2m", "duration: 1h"));
+    let grid = ["--param", "services.api.servers=1..3", "--param", "services.api.capacity=4,6,8,10"];
+    let mut child = Command::new(BIN)
+        .args(["sweep", d.file.to_str().unwrap(), "--out", "cut", "--jobs", "1"])
+        .args(grid)
+        .current_dir(d.tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = d.path("cut/points/0/point.json");
+    for _ in 0..2000 {
+        if first.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(first.exists(), "no point finished within 10 s");
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("rerun with --resume"), "{err}");
+    let partial = String::from_utf8(d.read("cut/sweep.csv")).unwrap();
+    let rows = partial.lines().count() - 1;
+    assert!((1..12).contains(&rows), "{rows} rows after the interruption");
+    let out = ok(&d.sweep("cut", &[&grid[..], &["--resume"]].concat()));
+    assert!(out.contains(&format!("({} run, {rows} resumed)", 12 - rows)), "{out}");
+    ok(&d.sweep("full", &grid));
+    assert_eq!(d.read("full/sweep.csv"), d.read("cut/sweep.csv"));
+}
