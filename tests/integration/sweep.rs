@@ -419,7 +419,7 @@ fn ctrl_c_keeps_finished_points_and_resume_completes_the_sweep() {
     // 12 points of a few tens of milliseconds each on one thread: long enough to interrupt.
     let d = Dir::new(&SMALL.replace("duration: 2m", "duration: 1h"));
     let grid = ["--param", "services.api.servers=1..3", "--param", "services.api.capacity=4,6,8,10"];
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(["sweep", d.file.to_str().unwrap(), "--out", "cut", "--jobs", "1"])
         .args(grid)
         .current_dir(d.tmp.path())
