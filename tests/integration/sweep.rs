@@ -95,6 +95,13 @@ fn output_is_byte_identical_whatever_the_job_count() {
     for f in ["sweep.csv", "sweep.json", "points/5/report.json", "points/5/point.json"] {
         assert_eq!(d.read(&format!("one/{f}")), d.read(&format!("two/{f}")), "{f} differs between --jobs 1 and 2");
     }
+    // With a precision target, points get extra batches in rounds: still identical.
+    let precise = ["--precision", "10%", "--max-replications", "9"];
+    ok(&d.sweep("p1", &[&GRID[..], &precise, &["--jobs", "1"]].concat()));
+    ok(&d.sweep("p2", &[&GRID[..], &precise, &["--jobs", "2"]].concat()));
+    assert_eq!(d.read("p1/sweep.csv"), d.read("p2/sweep.csv"), "precision sweeps differ between --jobs 1 and 2");
+    let p1 = String::from_utf8(d.read("p1/sweep.csv")).unwrap();
+    assert!(p1.lines().skip(1).any(|l| l.split(',').nth(3) != Some("3")), "no point needed more replications:\n{p1}");
     let csv = String::from_utf8(d.read("one/sweep.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 7, "{csv}");
