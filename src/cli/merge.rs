@@ -56,7 +56,9 @@ pub(crate) fn merge(args: MergeArgs) -> Result<ExitCode, String> {
         ));
     }
     if def.objective.is_some() || !def.constraints.is_empty() {
-        print_out(&output::explain(&def, &records, &choice));
+        if !args.quiet {
+            print_out(&output::explain(&def, &records, &choice));
+        }
         if !def.constraints.is_empty() && choice.best.is_none() {
             return Ok(ExitCode::from(1));
         }

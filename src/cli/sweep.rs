@@ -81,7 +81,7 @@ pub(crate) struct SweepArgs {
     /// Run only the points with index % N == I (write them and shards/I-of-N.json).
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
-    /// No progress bar and no summary.
+    /// Print nothing but errors (no progress bar, no summary, no verdict).
     #[arg(long, short)]
     quiet: bool,
 }
@@ -238,7 +238,7 @@ fn finish(
         return Ok(ExitCode::from(INTERRUPTED));
     }
     if def.objective.is_some() || !def.constraints.is_empty() {
-        print_out(&output::explain(def, records, &choice));
+        say(output::explain(def, records, &choice));
         if !def.constraints.is_empty() && choice.best.is_none() {
             return Ok(ExitCode::from(1));
         }
