@@ -46,8 +46,9 @@ enum SamplingArg {
 pub(crate) struct SweepArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// A swept key and its values: `KEY=V1,V2,...`, `KEY=FROM..TO` or `KEY=FROM..TO step S`
-    /// (repeatable; the grid is the cartesian product). Replaces the file's sweep.params.
+    /// A swept key and its values: `KEY=V1,V2,...`, `KEY=FROM..TO` or `'KEY=FROM..TO step S'`
+    /// (quoted: it has spaces) (repeatable; the grid is the cartesian product). Replaces the
+    /// file's sweep.params.
     #[arg(long = "param", value_name = "KEY=VALUES")]
     params: Vec<Param>,
     /// How points are chosen (default: the file's sweep.sampling, else grid).

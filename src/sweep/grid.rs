@@ -109,7 +109,7 @@ impl Range {
         if let Some(n) = range.count()
             && n > MAX_LEVELS
         {
-            return Err(err(key, format!("the range has {n} values; at most {MAX_LEVELS}"))
+            return Err(err(key, format!("the range has more than {MAX_LEVELS} values"))
                 .with_help("use a larger step, or --sampling random with --samples N"));
         }
         Ok(range)
@@ -123,11 +123,13 @@ impl Range {
     }
 
     /// The value at `x`, rounded to the range's decimals.
+    /// Whole values come out as integers (`1..3 step 0.5` gives 1, 1.5, 2, ...), so a
+    /// whole-number key such as `servers` accepts them.
     pub fn value_at(&self, x: f64) -> Value {
-        if self.decimals == 0 && x.abs() < 9e15 {
-            return Value::from(x.round() as i64);
-        }
         let rounded: f64 = format!("{x:.*}", self.decimals).parse().unwrap_or(x);
+        if rounded.fract() == 0.0 && rounded.abs() < 9e15 {
+            return Value::from(rounded as i64);
+        }
         serde_json::Number::from_f64(rounded).map_or(Value::Null, Value::Number)
     }
 
@@ -269,7 +271,7 @@ mod tests {
         assert_eq!(levels("k=10..100 step 30"), vec![json!(10), json!(40), json!(70), json!(100)]);
         assert_eq!(levels("k=10..95 step 30"), vec![json!(10), json!(40), json!(70)]);
         assert_eq!(levels("k=0.1..0.3 step 0.1"), vec![json!(0.1), json!(0.2), json!(0.3)]);
-        assert_eq!(levels("k=1..2 step 0.25").len(), 5);
+        assert_eq!(levels("k=1..2 step 0.5"), vec![json!(1), json!(1.5), json!(2)]);
         let continuous = "k=0.5..1.5".parse::<Param>().unwrap();
         assert_eq!(continuous.values.levels(), None);
     }
@@ -285,7 +287,7 @@ mod tests {
             ("k=1..9 step -1", "positive"),
             ("k=1ms..9ms", "not a number"),
             ("k=1,,2", "empty value"),
-            ("k=0..1000000000", "at most"),
+            ("k=0..1000000000", "more than"),
         ] {
             let e = bad.parse::<Param>().unwrap_err();
             assert!(e.contains(needle), "{bad}: {e}");
