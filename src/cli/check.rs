@@ -14,6 +14,14 @@ pub(crate) struct CheckArgs {
 /// Validates the scenario and reports what it contains.
 pub(crate) fn check(args: CheckArgs) -> Result<ExitCode, String> {
     let s = args.scenario.load().map_err(|e| e.to_string())?;
+    if s.spec.sweep.is_some() {
+        // The sweep: section is checked as `resim sweep` would read it, on its first point.
+        let file = args.scenario.scenario.as_path();
+        let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let base = args.scenario.overrides();
+        let plan = resim::sweep::plan::plan(&text, file, &base, &s, &Default::default()).map_err(|e| e.to_string())?;
+        resim::sweep::plan::load_point(&plan, 0, &text, file, &base).map_err(|e| e.to_string())?;
+    }
     let m = &s.model;
     print_out(&format!(
         "{}: ok ({} services, {} call edges, {} workloads, {} replications)\n",

@@ -3,7 +3,9 @@
 mod check;
 mod compare;
 mod init;
+mod merge;
 mod run;
+mod sweep;
 mod theory;
 
 use std::io::Write;
@@ -25,6 +27,10 @@ pub(crate) struct Cli {
 enum Command {
     /// Run a scenario: print a summary and write report.json into the output folder.
     Run(run::RunArgs),
+    /// Sweep parameters: run every point's replications in parallel, write sweep.csv/json.
+    Sweep(sweep::SweepArgs),
+    /// Join the outputs of sharded sweeps (`--shard I/N`) into one sweep.csv/json.
+    Merge(merge::MergeArgs),
     /// Validate a scenario without running it.
     Check(check::CheckArgs),
     /// Print the JSON Schema of the scenario format.
@@ -55,8 +61,8 @@ pub(crate) struct ScenarioArgs {
 }
 
 impl ScenarioArgs {
-    /// Loads the scenario with the overrides applied.
-    pub(crate) fn load(&self) -> Result<Scenario, ScenarioError> {
+    /// The overrides given: `--set`, then `--seed` and `--replications`.
+    pub(crate) fn overrides(&self) -> Vec<Override> {
         let mut set = self.set.clone();
         if let Some(seed) = self.seed {
             set.push(Override::from_flag("--seed", "seed", seed));
@@ -64,7 +70,12 @@ impl ScenarioArgs {
         if let Some(r) = self.replications {
             set.push(Override::from_flag("--replications", "replications", r));
         }
-        load_file(&self.scenario, &set)
+        set
+    }
+
+    /// Loads the scenario with the overrides applied.
+    pub(crate) fn load(&self) -> Result<Scenario, ScenarioError> {
+        load_file(&self.scenario, &self.overrides())
     }
 }
 
@@ -72,6 +83,8 @@ impl ScenarioArgs {
 pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Run(a) => run::run(a),
+        Command::Sweep(a) => sweep::sweep(a),
+        Command::Merge(a) => merge::merge(a),
         Command::Check(a) => check::check(a),
         Command::Schema => {
             let text = serde_json::to_string_pretty(&resim::scenario::json_schema()).map_err(|e| e.to_string())?;
@@ -104,6 +117,19 @@ pub(crate) fn default_out(name: &str) -> PathBuf {
         .collect();
     let safe = safe.trim_start_matches('.');
     PathBuf::from("out").join(if safe.is_empty() { "scenario" } else { safe })
+}
+
+/// `--precision`: a relative half-width such as `1%`.
+pub(crate) fn parse_precision(s: &str) -> Result<f64, String> {
+    resim::sweep::precision::parse_relative(s)
+}
+
+/// `--max-replications`: 2..=100000.
+pub(crate) fn parse_max_replications(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(n) if (2..=100_000).contains(&n) => Ok(n),
+        _ => Err("expected a number of replications from 2 to 100000".into()),
+    }
 }
 
 /// Prints to stdout; a closed pipe (`resim ... | head`) is not an error.

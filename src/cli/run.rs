@@ -5,9 +5,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use resim::report::charts::render_charts;
-use resim::report::{render_html, render_summary, timeseries_csv, write_atomic};
+use resim::report::{fmt_secs, render_html, render_summary, timeseries_csv, write_atomic};
+use resim::sweep::mser::resolve_warmup;
+use resim::sweep::precision::{DEFAULT_MAX_REPLICATIONS, Precision};
 use resim::trace::TraceConfig;
-use resim::{Report, RunOptions, run as run_model, run_traced};
+use resim::{Report, RunOptions, run as run_model, run_traced, sweep::run_precise};
 
 use super::{ScenarioArgs, print_out};
 
@@ -36,6 +38,13 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = TraceConfig::DEFAULT_MAX,
           value_parser = clap::value_parser!(u32).range(1..))]
     trace_max: u32,
+    /// Add replications until every headline metric's 95% CI half-width is within this
+    /// share of its mean, e.g. 1%.
+    #[arg(long, value_parser = super::parse_precision, conflicts_with = "trace_sample")]
+    precision: Option<f64>,
+    /// Most replications with --precision.
+    #[arg(long, value_parser = super::parse_max_replications, default_value_t = DEFAULT_MAX_REPLICATIONS)]
+    max_replications: u32,
 }
 
 /// Writes timeseries.csv, charts/*.svg and report.html beside report.json, each atomically.
@@ -57,6 +66,7 @@ fn write_outputs(out: &Path, report: &Report) -> Result<(), String> {
 /// Runs the scenario.
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     let scenario = args.scenario.load().map_err(|e| e.to_string())?;
+    let (scenario, warmup) = resolve_warmup(&scenario).map_err(|e| e.to_string())?;
     let model = &scenario.model;
     let out = args.out.clone().unwrap_or_else(|| super::default_out(&model.name));
     // Fail before simulating if the report could not be written.
@@ -64,9 +74,12 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     #[allow(clippy::disallowed_methods)] // wall time for the terminal only, never in the report
     let started = Instant::now();
     let options = RunOptions { jobs: args.jobs };
-    let (report, trace) = match args.trace_sample {
-        Some(sample) => run_traced(model, &options, TraceConfig { sample, max: args.trace_max }),
-        None => (run_model(model, &options), None),
+    let (report, trace) = match (args.trace_sample, args.precision) {
+        (Some(sample), _) => run_traced(model, &options, TraceConfig { sample, max: args.trace_max }),
+        (None, Some(relative)) => {
+            (run_precise(model, &options, Precision { relative, max_replications: args.max_replications }), None)
+        }
+        (None, None) => (run_model(model, &options), None),
     };
     let wall = started.elapsed().as_secs_f64();
     let path = out.join("report.json");
@@ -87,6 +100,22 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     write_outputs(&out, &report)?;
     if !args.quiet {
         let events = report.engine.events.value() * f64::from(report.replications);
+        if let Some(w) = warmup {
+            print_out(&format!(
+                "warm-up: auto -> {} (MSER-5 cut {} of {} pilot windows)\n",
+                fmt_secs(w.warmup.as_secs_f64()),
+                w.truncated_windows,
+                w.windows
+            ));
+        }
+        if let Some(p) = args.precision {
+            print_out(&format!(
+                "precision: {} replications for a {}% half-width (cap {})\n",
+                report.replications,
+                p * 100.0,
+                args.max_replications
+            ));
+        }
         print_out(&render_summary(&report));
         let runs = 1 + report.blast_radius.len();
         let note = if runs > 1 {

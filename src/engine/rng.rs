@@ -28,7 +28,8 @@ fn splitmix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn fnv1a64(bytes: &[u8]) -> u64 {
+/// FNV-1a, 64 bits: a specified hash (unlike `DefaultHasher`), stable across versions.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         h ^= u64::from(b);

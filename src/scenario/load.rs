@@ -22,6 +22,11 @@ pub struct Scenario {
     pub model: Model,
 }
 
+/// The flag of a swept parameter given on the command line.
+pub const PARAM_FLAG: &str = "--param";
+/// The flag of a swept parameter from the file's `sweep.params`.
+pub const SWEEP_FLAG: &str = "sweep.params";
+
 /// A `--set KEY=VALUE` override: a dotted key path and a YAML value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Override {
@@ -39,9 +44,22 @@ impl Override {
         Override { key: key.to_owned(), value: value.to_string(), flag: Some(flag) }
     }
 
-    /// How messages name it: `--set services.api.servers` or `--seed`.
+    /// A swept parameter's value: `flag` is `--param` or `sweep.params` (the file's
+    /// `sweep:` section), so errors name the parameter.
+    pub fn param(flag: &'static str, key: &str, value: impl ToString) -> Self {
+        Override { key: key.to_owned(), value: value.to_string(), flag: Some(flag) }
+    }
+
+    /// True when the override names its key in messages (`--set`, `--param`).
+    fn keyed(&self) -> bool {
+        matches!(self.flag, None | Some(PARAM_FLAG) | Some(SWEEP_FLAG))
+    }
+
+    /// How messages name it: `--set services.api.servers`, `--param services.api.servers`
+    /// or `--seed`.
     pub fn label(&self) -> String {
         match self.flag {
+            Some(flag) if self.keyed() => format!("{flag} {}", self.key),
             Some(flag) => flag.to_owned(),
             None => format!("--set {}", self.key),
         }
@@ -109,45 +127,52 @@ pub fn load_str(text: &str, file: &Path, overrides: &[Override]) -> Result<Scena
     if !overrides.is_empty() {
         let mut doc = tree.to_json();
         for o in overrides {
-            apply_override(&mut doc, o).map_err(|e| set_error(file, e, &o.label()))?;
+            apply_override(&mut doc, o).map_err(|e| set_error(file, e, o))?;
         }
         spec = serde_saphyr::from_str::<ScenarioSpec>(&doc.to_string()).map_err(|e| {
-            let (key, label) = blame(&from_yaml_error(&e, None), overrides);
             let mut err = from_yaml_error(&e, None);
-            err.key = key;
             (err.line, err.column) = (0, 0);
-            set_error(file, err, &label)
+            match blame(&err, overrides) {
+                Some(o) => {
+                    err.key = o.key.clone();
+                    set_error(file, err, o)
+                }
+                None => {
+                    err.file = file.to_owned();
+                    err
+                }
+            }
         })?;
     }
     let model = validate(&spec).map_err(|e| match overrides.iter().rev().find(|o| e.key.starts_with(&o.key)) {
-        Some(o) => {
-            let label = o.label();
-            set_error(file, e, &label)
-        }
+        Some(o) => set_error(file, e, o),
         None => locate(e, Some(&tree)),
     })?;
     Ok(Scenario { spec, model })
 }
 
-/// The key and flag to blame for an error that appeared only after overrides: the
-/// override that introduced an unknown name, else the last one.
-fn blame(e: &ScenarioError, overrides: &[Override]) -> (String, String) {
+/// The override to blame for an error that appeared only after overrides: the one that
+/// introduced an unknown name, else the last one.
+fn blame<'a>(e: &ScenarioError, overrides: &'a [Override]) -> Option<&'a Override> {
     let unknown = e.message.split('`').nth(1).unwrap_or_default();
-    let o = overrides
+    overrides
         .iter()
         .rev()
         .find(|o| !unknown.is_empty() && o.key.split('.').any(|s| s == unknown))
-        .or_else(|| overrides.last());
-    o.map_or((String::new(), "--set".into()), |o| (o.key.clone(), o.label()))
+        .or_else(|| overrides.last())
 }
 
-fn set_error(file: &Path, mut e: ScenarioError, label: &str) -> ScenarioError {
+fn set_error(file: &Path, mut e: ScenarioError, o: &Override) -> ScenarioError {
     e.file = file.to_owned();
-    let from_set = label.starts_with("--set");
-    if !e.key.starts_with("--") {
-        e.key = if from_set { label.to_owned() } else { format!("{label} ({})", e.key) };
+    let label = o.label();
+    if !e.key.starts_with("--") && !e.key.starts_with(SWEEP_FLAG) {
+        e.key = if o.keyed() { label.clone() } else { format!("{label} ({})", e.key) };
     }
-    e.message = if from_set { format!("{} (after --set)", e.message) } else { format!("{} (from {label})", e.message) };
+    e.message = if o.keyed() {
+        format!("{} (after {})", e.message, o.flag.unwrap_or("--set"))
+    } else {
+        format!("{} (from {label})", e.message)
+    };
     e
 }
 
@@ -214,6 +239,13 @@ fn explain(raw: &str) -> (String, Option<String>, Option<String>) {
             return (format!("expected a whole number from {range}"), None, None);
         }
     }
+    if raw.contains("untagged enum ParamSpec") {
+        return (
+            "expected a list of values (e.g. [2, 4, 8]) or a range { from: 10, to: 100, step: 10 }".into(),
+            Some("a range takes the keys from, to and step".into()),
+            None,
+        );
+    }
     if raw.starts_with("budget breached") {
         return (
             "the document is too large or too deeply nested (alias expansion or nesting limit)".into(),
@@ -237,7 +269,7 @@ fn apply_override(doc: &mut Value, o: &Override) -> Result<(), ScenarioError> {
                 let len = items.len();
                 let idx = seg.parse::<usize>().ok().filter(|&i| i < len).ok_or_else(|| {
                     ScenarioError::at_key(
-                        format!("--set {}", o.key),
+                        o.label(),
                         format!("`{seg}` is not an index of this list (it has {len} items)"),
                     )
                 })?;

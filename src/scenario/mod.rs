@@ -11,6 +11,7 @@ pub mod load;
 pub mod policy_spec;
 pub mod slo_spec;
 pub mod spec;
+pub mod sweep_spec;
 pub mod tree;
 pub mod units;
 pub mod validate;

@@ -16,6 +16,7 @@ use super::policy_spec::{
     RetrySpec, ShedSpec,
 };
 use super::slo_spec::{AlertingSpec, BlastRadiusSpec, SloSpec};
+use super::sweep_spec::{SweepSpec, Warmup};
 use super::units::{Duration, Rate};
 
 fn one() -> u32 {
@@ -36,9 +37,10 @@ pub struct ScenarioSpec {
     pub description: Option<String>,
     /// Measured simulated time, after the warm-up.
     pub duration: Duration,
-    /// Simulated time run before measuring starts; its statistics are discarded.
+    /// Simulated time run before measuring starts; its statistics are discarded. `auto`
+    /// detects the end of the transient with MSER-5 on a pilot replication.
     #[serde(default)]
-    pub warmup: Duration,
+    pub warmup: Warmup,
     /// Independent replications; confidence intervals are computed across them.
     #[serde(default = "one")]
     pub replications: u32,
@@ -65,6 +67,9 @@ pub struct ScenarioSpec {
     /// The blast-radius analysis: one counterfactual run per fault.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blast_radius: Option<BlastRadiusSpec>,
+    /// Parameters and goals for `resim sweep` (ignored by `resim run`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepSpec>,
 }
 
 /// A service: one or more identical M/M/c/K stations behind a load balancer.

@@ -14,4 +14,5 @@ mod recovery;
 mod scenarios;
 mod server_policies;
 mod slos;
+mod sweep;
 mod trace;
