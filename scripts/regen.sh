@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the committed artefacts: the scenario JSON Schema and the sample reports
-# of every example scenario (reports/<name>/report.json and summary.txt).
+# of every example scenario (reports/<name>/: report.json, report.html, charts/, timeseries.csv,
+# events.jsonl and summary.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
