@@ -383,7 +383,10 @@ pub(super) fn breakers(report: &Report) -> Result<String, String> {
     svg(height, |root| {
         let n = rows.len() as f64;
         let mut chart = ChartBuilder::on(root)
-            .caption("Circuit breakers (replication 0)", ("sans-serif", 18).into_font().color(&INK))
+            .caption(
+                "Circuit breakers (replication 0): green closed · amber half-open · red open",
+                ("sans-serif", 18).into_font().color(&INK),
+            )
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(180)
@@ -420,21 +423,6 @@ pub(super) fn breakers(report: &Report) -> Result<String, String> {
                 }))
                 .map_err(err)?;
         }
-        for (label, color) in [("closed", OK), ("half-open", DEGRADED), ("open", FAILED)] {
-            chart
-                .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())
-                .map_err(err)?
-                .label(label)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.mix(0.8).filled()));
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(GRID)
-            .label_font(("sans-serif", 12))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(err)?;
         Ok(())
     })
 }
