@@ -3,7 +3,7 @@
 //! R and spreadsheets pivot directly. Values are means over replications; an empty value
 //! is a window without data (a percentile of a window with no answer).
 
-use super::Report;
+use super::{Report, TimelineReport};
 
 /// One tidy row: window index, kind, series name, metric, value.
 type Row<'a> = (usize, &'static str, &'a str, &'static str, Option<f64>);
@@ -13,9 +13,9 @@ pub fn timeseries_csv(report: &Report) -> Result<String, csv::Error> {
     let mut rows: Vec<Row> = Vec::new();
     let some = |v: &[f64]| v.iter().map(|&x| Some(x)).collect::<Vec<_>>();
     let mut series: Vec<(&'static str, String, &'static str, Vec<Option<f64>>)> = Vec::new();
-    for (name, w) in &report.workloads {
-        let t = &w.timeline;
-        for (metric, v) in [
+    // The outcome and latency series of a workload or a service timeline.
+    let timeline = |t: &TimelineReport| -> [(&'static str, Vec<Option<f64>>); 7] {
+        [
             ("requests", some(&t.requests)),
             ("ok", some(&t.ok)),
             ("degraded", some(&t.degraded)),
@@ -23,23 +23,16 @@ pub fn timeseries_csv(report: &Report) -> Result<String, csv::Error> {
             ("p50_s", t.p50_s.clone()),
             ("p90_s", t.p90_s.clone()),
             ("p99_s", t.p99_s.clone()),
-        ] {
+        ]
+    };
+    for (name, w) in &report.workloads {
+        for (metric, v) in timeline(&w.timeline) {
             series.push(("workload", name.clone(), metric, v));
         }
     }
     for (name, s) in &report.services {
-        if let Some(t) = &s.timeline {
-            for (metric, v) in [
-                ("requests", some(&t.requests)),
-                ("ok", some(&t.ok)),
-                ("degraded", some(&t.degraded)),
-                ("failed", some(&t.failed)),
-                ("p50_s", t.p50_s.clone()),
-                ("p90_s", t.p90_s.clone()),
-                ("p99_s", t.p99_s.clone()),
-            ] {
-                series.push(("service", name.clone(), metric, v));
-            }
+        for (metric, v) in s.timeline.iter().flat_map(&timeline) {
+            series.push(("service", name.clone(), metric, v));
         }
         if let Some(g) = &s.gauges {
             for (metric, v) in [
