@@ -687,7 +687,8 @@ impl Report {
     }
 
     /// The event log of replication 0 as JSON lines, in time order (seconds from the end
-    /// of the warm-up): fault starts and ends, breaker transitions.
+    /// of the warm-up): fault starts and ends, recovery events, SLO alerts firing and
+    /// resetting, breaker transitions.
     pub fn events_jsonl(&self) -> String {
         let mut events: Vec<(f64, serde_json::Value)> = Vec::new();
         for f in &self.faults {
@@ -700,6 +701,20 @@ impl Report {
         }
         for e in &self.events {
             events.push((e["t"].as_f64().unwrap_or_default(), e.clone()));
+        }
+        for s in &self.slos {
+            for a in &s.alerts {
+                let alert = |t: f64, kind: &str| {
+                    serde_json::json!({
+                        "t": t, "type": kind, "slo": s.name, "severity": a.severity, "burn_rate": a.burn_rate,
+                        "fault": a.fault, "detection_delay_s": a.detection_delay_s
+                    })
+                };
+                events.push((a.fired_at_s, alert(a.fired_at_s, "alert_fired")));
+                if let Some(t) = a.reset_at_s {
+                    events.push((t, alert(t, "alert_reset")));
+                }
+            }
         }
         for (name, e) in &self.edges {
             for &(t, from, to) in e.breaker.iter().flat_map(|b| &b.transitions) {

@@ -108,6 +108,13 @@ fn a_retry_storm_outlives_its_trigger_and_a_budget_ends_it() {
     println!("storm: recovered {:?}, metastable {}", b.recovered, b.metastable);
     assert!(b.metastable && b.recovered == Some(false) && b.time_to_recover_s.is_none());
     assert_eq!(b.impact_s, [300.0, 720.0], "counted to the end of the run");
+    // events.jsonl tells the incident in order: the surge, then the page it caused.
+    let log: Vec<serde_json::Value> =
+        storm.report.events_jsonl().lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    let at = |kind: &str| log.iter().position(|e| e["type"] == kind).unwrap_or_else(|| panic!("no {kind}"));
+    assert!(at("fault_start") < at("alert_fired"));
+    let page = &log[at("alert_fired")];
+    assert_eq!((page["fault"].as_str(), page["severity"].as_str()), (Some("surge"), Some("page")));
     let budget = "services.frontend.calls.0.retry.budget={ ratio: 0.1, min_per_s: 10 }";
     let fixed = Sim::of(load_file(&path, &sets(&[budget])).unwrap_or_else(|e| panic!("{e}")).model);
     let b = &fixed.report.blast_radius[0];
