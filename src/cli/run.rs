@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use resim::model::RunLimits;
 use resim::report::charts::render_charts;
 use resim::report::{fmt_secs, render_html, render_summary, timeseries_csv, write_atomic};
 use resim::sweep::mser::resolve_warmup;
@@ -34,6 +35,14 @@ pub(crate) struct RunArgs {
     /// such as 1%) into <out>/trace.json, for https://ui.perfetto.dev or chrome://tracing.
     #[arg(long, value_name = "RATE", allow_hyphen_values = true, value_parser = TraceConfig::parse_rate)]
     trace_sample: Option<f64>,
+    /// Stop (exit 2, nothing written) when a replication handles more events than this.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_events: Option<u64>,
+    /// Stop (exit 2, nothing written) when more requests than this are in flight at once
+    /// in a replication: a queue growing without bound would exhaust memory.
+    #[arg(long, value_name = "N", default_value_t = RunLimits::DEFAULT_MAX_IN_FLIGHT as u64,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    max_in_flight: u64,
     /// Most requests traced with --trace-sample.
     #[arg(long, value_name = "N", default_value_t = TraceConfig::DEFAULT_MAX,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -66,7 +75,9 @@ fn write_outputs(out: &Path, report: &Report) -> Result<(), String> {
 /// Runs the scenario.
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     let scenario = args.scenario.load().map_err(|e| e.to_string())?;
-    let (scenario, warmup) = resolve_warmup(&scenario).map_err(|e| e.to_string())?;
+    let (mut scenario, warmup) = resolve_warmup(&scenario).map_err(|e| e.to_string())?;
+    scenario.model.limits =
+        RunLimits { max_events: args.max_events.unwrap_or(u64::MAX), max_in_flight: args.max_in_flight as usize };
     let model = &scenario.model;
     let out = args.out.clone().unwrap_or_else(|| super::default_out(&model.name));
     // Fail before simulating if the report could not be written.
@@ -82,6 +93,9 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
         (None, None) => (run_model(model, &options), None),
     };
     let wall = started.elapsed().as_secs_f64();
+    if let Some(why) = &report.engine.halted {
+        return Err(why.clone());
+    }
     let path = out.join("report.json");
     write_atomic(&path, report.to_json().as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     if args.trace_sample.is_some() {

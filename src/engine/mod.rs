@@ -12,7 +12,7 @@ mod queue;
 mod rng;
 mod time;
 
-pub use process::{Process, run_until};
+pub use process::{Process, run_until, run_until_at_most};
 pub use queue::EventQueue;
 pub use rng::{Stream, fnv1a64, stream_seed};
 pub use time::SimTime;

@@ -482,6 +482,46 @@ pub struct ReplicationResult {
     pub log: Vec<(SimTime, LogEntry)>,
     /// Sampled request traces (replication 0 with tracing on only).
     pub trace: Option<crate::trace::Trace>,
+    /// Why the run stopped early, when a resource guard tripped.
+    pub halt: Option<Halt>,
+}
+
+/// A resource guard that stopped a replication before its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Halt {
+    /// It handled the most events allowed (`--max-events`).
+    Events {
+        /// Events handled.
+        events: u64,
+        /// Simulated time reached.
+        at: SimTime,
+    },
+    /// More requests were in flight at once than allowed (`--max-in-flight`): a queue
+    /// growing without bound, which would exhaust memory.
+    InFlight {
+        /// Requests in flight.
+        requests: usize,
+        /// Simulated time reached.
+        at: SimTime,
+    },
+}
+
+impl Halt {
+    /// What happened and what to do, for the user.
+    pub fn message(&self, warmup: SimTime) -> String {
+        let at = |t: SimTime| format!("{:.3}s into the run", t.as_secs_f64() - warmup.as_secs_f64());
+        match *self {
+            Halt::Events { events, at: t } => format!(
+                "the run stopped after {events} events, {} (--max-events); shorten `duration`, lower the load, or raise --max-events",
+                at(t)
+            ),
+            Halt::InFlight { requests, at: t } => format!(
+                "the run stopped with {requests} requests in flight at once, {} (--max-in-flight): a queue grows \
+                 without bound; give the service a `capacity`, more `servers`, or less load, or raise --max-in-flight",
+                at(t)
+            ),
+        }
+    }
 }
 
 /// One entry of a replication's event log.

@@ -65,6 +65,29 @@ pub struct Model {
     pub blast_radius: Option<BlastRadius>,
     /// Sum workloads' latency per window (the `warmup: auto` pilot run sets it).
     pub window_latency: bool,
+    /// Resource guards of one replication.
+    pub limits: RunLimits,
+}
+
+/// Resource guards: a replication that trips one stops and the run fails with a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunLimits {
+    /// Most events one replication may handle.
+    pub max_events: u64,
+    /// Most requests in flight at once in one replication (bounds memory: about 100
+    /// bytes each, so the default 10 million is about 1 GB).
+    pub max_in_flight: usize,
+}
+
+impl RunLimits {
+    /// Default for `max_in_flight`.
+    pub const DEFAULT_MAX_IN_FLIGHT: usize = 10_000_000;
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        RunLimits { max_events: u64::MAX, max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT }
+    }
 }
 
 /// Settings of the blast-radius analysis (counterfactual runs without each fault).

@@ -18,10 +18,10 @@
 //! timed-out attempt is abandoned, not cancelled: the callee keeps working on it (wasted
 //! work) unless it propagates deadlines and drops it from its queue.
 
-use crate::engine::{EventQueue, Process, RngStreams, SimTime, Stream, run_until};
+use crate::engine::{EventQueue, Process, RngStreams, SimTime, Stream, run_until_at_most};
 use crate::fault::{Effect, FaultId, Schedule, StationFx, Target};
 use crate::metrics::{
-    BreakerSnapshot, DegradationSnapshot, EdgeMetrics, Outcome, ReplicationResult, ServiceMetrics, Timeline,
+    BreakerSnapshot, DegradationSnapshot, EdgeMetrics, Halt, Outcome, ReplicationResult, ServiceMetrics, Timeline,
     WorkloadMetrics,
 };
 use crate::metrics::{FaultMetrics, LogEntry};
@@ -287,6 +287,8 @@ struct Simulation<'m> {
     /// Scratch list of eligible instances and their weights (reused: no allocation per pick).
     candidates: Vec<(u32, f64)>,
     keep_log: bool,
+    /// Set when a resource guard stopped the run.
+    halt: Option<Halt>,
     tracer: Tracer,
     services: Vec<ServiceMetrics>,
     workloads: Vec<WorkloadMetrics>,
@@ -302,7 +304,11 @@ pub fn run_replication(model: &Model, replication: u32) -> ReplicationResult {
 pub fn run_replication_traced(model: &Model, replication: u32, trace: Option<TraceConfig>) -> ReplicationResult {
     let mut sim = Simulation::new(model, replication, trace);
     let end = sim.end;
-    let events = run_until(&mut sim, end);
+    let max = model.limits.max_events;
+    let events = run_until_at_most(&mut sim, end, max);
+    if events >= max && sim.halt.is_none() {
+        sim.halt = Some(Halt::Events { events, at: sim.now });
+    }
     sim.finish(replication, events)
 }
 
@@ -407,6 +413,7 @@ impl<'m> Simulation<'m> {
             fault_metrics: vec![FaultMetrics::default(); model.faults.len()],
             log: Vec::new(),
             keep_log: replication == 0,
+            halt: None,
             tracer: Tracer::new(trace.filter(|_| replication == 0), model.warmup, streams.stream("trace/sample")),
             health: vec![InstanceHealth::default(); limiters_len],
             active: vec![0; model.services.len()],
@@ -510,6 +517,9 @@ impl<'m> Simulation<'m> {
                 id
             }
             None => {
+                if self.reqs.len() >= self.model.limits.max_in_flight {
+                    self.halt = Some(Halt::InFlight { requests: self.reqs.len() + 1, at: self.now });
+                }
                 self.reqs.push(req);
                 (self.reqs.len() - 1) as ReqId
             }
@@ -1861,6 +1871,7 @@ impl<'m> Simulation<'m> {
             faults: self.fault_metrics,
             log: self.log,
             trace: self.tracer.finish(),
+            halt: self.halt,
         }
     }
 }
@@ -1886,6 +1897,11 @@ impl Process for Simulation<'_> {
 
     fn events(&mut self) -> &mut EventQueue<Event> {
         &mut self.events
+    }
+
+    #[inline]
+    fn halted(&self) -> bool {
+        self.halt.is_some()
     }
 
     #[inline]

@@ -420,6 +420,10 @@ pub struct FaultReport {
 pub struct EngineReport {
     /// Events handled per replication, warm-up included.
     pub events: Statistic,
+    /// Why a replication stopped before its end (a resource guard); absent when none did.
+    /// A report with this set is not written by `resim run`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub halted: Option<String>,
 }
 
 /// The result of running a scenario.
@@ -638,7 +642,10 @@ impl Report {
             replications: reps.len() as u32,
             duration_s: model.duration.as_secs_f64(),
             warmup_s: model.warmup.as_secs_f64(),
-            engine: EngineReport { events: stat(&|r| Some(r.events)) },
+            engine: EngineReport {
+                events: stat(&|r| Some(r.events)),
+                halted: reps.iter().find_map(|r| r.halt).map(|h| h.message(model.warmup)),
+            },
             services,
             workloads,
             edges,

@@ -205,6 +205,8 @@ impl SloSummary {
 /// Everything a report takes from one replication.
 #[derive(Clone, Debug)]
 pub struct ReplicationSummary {
+    /// Why the replication stopped early, if it did.
+    pub halt: Option<crate::metrics::Halt>,
     /// Per fault.
     pub faults: Vec<crate::metrics::FaultMetrics>,
     /// Event log (replication 0 only).
@@ -318,6 +320,7 @@ impl ReplicationSummary {
             })
             .collect();
         ReplicationSummary {
+            halt: r.halt,
             events: r.events as f64,
             services,
             workloads,

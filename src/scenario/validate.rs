@@ -280,6 +280,7 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
         slos: Vec::new(),
         alerting: Default::default(),
         blast_radius: None,
+        limits: Default::default(),
         window_latency: false,
     };
     model.faults = super::validate_fault::faults(&spec.faults, &mut model)?;

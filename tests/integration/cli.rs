@@ -1035,3 +1035,43 @@ fn init_writes_a_starter_that_checks_and_runs() {
     resim_in(dir.path(), &["init", "other.yaml"], TIMEOUT_S).assert_ok();
     assert!(dir.path().join("other.yaml").exists());
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Resource guards
+// ---------------------------------------------------------------------------------------------------------------
+
+/// An unstable M/M/1 without a capacity (ρ = 2): its queue grows by ~100 requests a second.
+const RUNAWAY: &str = "\
+name: runaway
+duration: 1h
+services:
+  api: { servers: 1, service_time: { exponential: { mean: 10ms } } }
+workloads:
+  - { name: users, target: api, arrivals: { poisson: { rate: 200/s } } }
+";
+
+#[test]
+fn runaway_queues_and_event_budgets_stop_with_a_message_and_write_nothing() {
+    let tmp = tempdir();
+    let file = tmp.path().join("runaway.yaml");
+    fs::write(&file, RUNAWAY).expect("write the scenario");
+    for (flag, value, needles) in [
+        ("--max-in-flight", "5000", ["5001 requests in flight", "--max-in-flight", "capacity"]),
+        ("--max-events", "20000", ["after 20000 events", "--max-events", "duration"]),
+    ] {
+        let out = tmp.path().join(format!("out{flag}"));
+        let o = resim(&["run", path_str(&file), "--out", path_str(&out), flag, value]);
+        o.assert_no_panic();
+        assert_eq!(o.code(), Some(2), "{flag}: {}", o.stderr);
+        for n in needles {
+            assert!(o.stderr.contains(n), "{flag}: `{n}` missing from:\n{}", o.stderr);
+        }
+        assert_eq!(listing(&out), BTreeSet::new(), "{flag}: nothing is written");
+    }
+    // Within the guards the same scenario runs.
+    let out = tmp.path().join("ok");
+    resim(&["run", path_str(&file), "--out", path_str(&out), "-q", "--set", "duration=10s"]).assert_ok();
+    assert!(out.join("report.json").is_file());
+    let o = resim(&["run", path_str(&file), "--max-events", "0"]);
+    assert_eq!(o.code(), Some(2), "{}", o.stderr);
+}
