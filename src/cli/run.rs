@@ -72,6 +72,23 @@ fn write_outputs(out: &Path, report: &Report) -> Result<(), String> {
     write(out.join("report.html"), render_html(report, &charts).as_bytes())
 }
 
+/// On Ctrl-C, removes this process's temporary files from `out` (and `out/charts`) and
+/// exits 130: every output is either the previous complete file or the new one.
+fn on_interrupt_remove_temporaries(out: PathBuf) {
+    let _ = ctrlc::set_handler(move || {
+        let suffix = format!(".tmp-{}", std::process::id());
+        for dir in [out.clone(), out.join("charts")] {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if entry.file_name().to_string_lossy().ends_with(&suffix) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        eprintln!("interrupted: outputs left as they were before this run");
+        std::process::exit(130);
+    });
+}
+
 /// Runs the scenario.
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     let scenario = args.scenario.load().map_err(|e| e.to_string())?;
@@ -82,6 +99,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     let out = args.out.clone().unwrap_or_else(|| super::default_out(&model.name));
     // Fail before simulating if the report could not be written.
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot write into the output folder {}: {e}", out.display()))?;
+    on_interrupt_remove_temporaries(out.clone());
     #[allow(clippy::disallowed_methods)] // wall time for the terminal only, never in the report
     let started = Instant::now();
     let options = RunOptions { jobs: args.jobs };

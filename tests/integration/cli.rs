@@ -1075,3 +1075,28 @@ fn runaway_queues_and_event_budgets_stop_with_a_message_and_write_nothing() {
     let o = resim(&["run", path_str(&file), "--max-events", "0"]);
     assert_eq!(o.code(), Some(2), "{}", o.stderr);
 }
+
+#[test]
+fn an_interrupted_run_leaves_the_previous_outputs_whole() {
+    let tmp = tempdir();
+    let file = tmp.path().join("long.yaml");
+    // Long enough (about a minute) to be interrupted mid-simulation.
+    fs::write(&file, BASE.replace("duration: 10s", "duration: 200h")).expect("write the scenario");
+    let out = tmp.path().join("out");
+    fs::create_dir(&out).expect("create out");
+    fs::write(out.join("report.json"), "previous").expect("a previous report");
+    let mut child = Command::new(BIN)
+        .args(["run", path_str(&file), "--out", path_str(&out), "-q"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    thread::sleep(Duration::from_millis(700));
+    // The shell's own `kill`, so the test needs no procps.
+    let sent = Command::new("sh").args(["-c", &format!("kill -INT {}", child.id())]).status().expect("sh");
+    assert!(sent.success());
+    let status = wait_or_kill(&mut child, TIMEOUT_S).expect("the run stops on SIGINT");
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(listing(&out), BTreeSet::from(["report.json".to_owned()]), "no temporary or partial file");
+    assert_eq!(fs::read_to_string(out.join("report.json")).expect("report"), "previous");
+}
