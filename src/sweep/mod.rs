@@ -11,6 +11,7 @@
 //! streams then give common random numbers, so two points differ by their parameters,
 //! not by their luck. Points can be split across machines and joined ([`shard`]).
 
+pub mod charts;
 pub mod exec;
 pub mod grid;
 pub mod mser;

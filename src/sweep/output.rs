@@ -114,7 +114,7 @@ pub fn blast<'a>(report: &'a Value, fault: &str) -> Option<&'a Value> {
 }
 
 /// The statistic at `path` as `[mean, ci_lo, ci_hi]` JSON values (null when undefined).
-fn stat(report: &Value, path: &str) -> [Value; 3] {
+pub(crate) fn stat(report: &Value, path: &str) -> [Value; 3] {
     let mut node = report;
     for seg in path.split('.') {
         node = &node[seg];
