@@ -192,6 +192,8 @@ fn lines(
     let all = || series.iter().flat_map(|s| s.1.iter());
     let (x0, x1) = bounds(all().map(|p| p.0));
     let (y0, y1) = bounds(all().flat_map(|p| [Some(p.1), p.2.map(|c| c.0), p.2.map(|c| c.1)]).flatten());
+    // Both metrics are non-negative and availability is at most 1, whatever the CI says.
+    let (y0, y1) = (y0.max(0.0), if m.higher_is_better { y1.min(1.0) } else { y1 });
     let key = &def.params[x].key;
     svg(HEIGHT, |root| {
         let mut chart = ChartBuilder::on(root)
