@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::grid::display;
 use super::output::{PointRecord, blast_faults, stat};
 use super::plan::Definition;
-use crate::report::charts::{Chart, DEGRADED, FAILED, GRID, INK, OK, SERIES, fmt_latency, short_num, slug, svg};
+use crate::report::charts::{Chart, DEGRADED, FAILED, GRID, INK, OK, SERIES, WIDTH, fmt_latency, short_num, slug, svg};
 use crate::report::write_atomic;
 use crate::scenario::units::parse_duration;
 
@@ -26,6 +26,8 @@ pub const CHARTS_DIR: &str = "charts";
 /// The metastability map's file name.
 pub const METASTABILITY_SVG: &str = "metastability.svg";
 
+/// Width kept right of a grid chart for its legend, pixels.
+const LEGEND: u32 = 170;
 /// Height of a sweep chart, pixels.
 const HEIGHT: u32 = 440;
 
@@ -227,7 +229,9 @@ fn lines(
             // A lone point's interval is drawn as a bar, there being no band to shade.
             chart
                 .draw_series(
-                    ci.iter().map(|(x, c)| PathElement::new([(*x, c.0), (*x, c.1)], color.mix(0.5).stroke_width(2))),
+                    ci.iter()
+                        .filter(|_| ci.len() == 1)
+                        .map(|(x, c)| PathElement::new([(*x, c.0), (*x, c.1)], color.mix(0.5).stroke_width(2))),
                 )
                 .map_err(err)?;
             chart
@@ -303,14 +307,17 @@ impl GridAxes {
         caption: &str,
         x_desc: &str,
         y_desc: &str,
+        legend_width: u32,
     ) -> Result<ChartContext<'a, SVGBackend<'b>, Cartesian2d<Levels, Levels>>, String> {
         let (nx, ny) = (self.xs.len() as i32, self.ys.len() as i32);
         let mut chart = ChartBuilder::on(root)
             .caption(caption, ("sans-serif", 18).into_font().color(&INK))
             .margin(12)
+            .margin_right(12 + legend_width)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d((0..nx).into_segmented(), (0..ny).into_segmented())
+            // Integer ranges include their end in plotters: n levels are 0..n-1.
+            .build_cartesian_2d((0..nx - 1).into_segmented(), (0..ny - 1).into_segmented())
             .map_err(err)?;
         let label = |levels: &[(f64, String)], v: &SegmentValue<i32>| match v {
             SegmentValue::CenterOf(i) => {
@@ -363,7 +370,7 @@ fn heat_map(
     let (kx, ky) = (&def.params[x].key, &def.params[y].key);
     svg(HEIGHT, |root| {
         let caption = format!("{workload}: {} (mean) over {kx} and {ky}", m.label);
-        let mut chart = axes.chart(root, &caption, kx, ky)?;
+        let mut chart = axes.chart(root, &caption, kx, ky, 0)?;
         chart
             .draw_series(
                 cells.iter().map(|((i, j), v)| Rectangle::new(GridAxes::corners(*i, *j), ramp(goodness(*v)).filled())),
@@ -415,7 +422,7 @@ fn metastability(def: &Definition, records: &[PointRecord], x: usize, y: Option<
     let ky = y.map_or("", |y| def.params[y].key.as_str());
     svg(HEIGHT, |root| {
         let caption = format!("Metastability map: recovery after {faults}");
-        let mut chart = axes.chart(root, &caption, kx, ky)?;
+        let mut chart = axes.chart(root, &caption, kx, ky, LEGEND)?;
         let fill = |o: Option<bool>| match o {
             Some(true) => OK.mix(0.18),
             Some(false) => FAILED.mix(0.18),
@@ -427,23 +434,21 @@ fn metastability(def: &Definition, records: &[PointRecord], x: usize, y: Option<
         let of = |want: bool| {
             cells.iter().filter(move |(_, o)| *o == Some(want)).map(|((i, j), _)| GridAxes::centre(*i, *j))
         };
-        chart
-            .draw_series(of(true).map(|c| Circle::new(c, 9, OK.filled())))
-            .map_err(err)?
-            .label("recovered")
-            .legend(|(x, y)| Circle::new((x + 8, y), 5, OK.filled()));
-        chart
-            .draw_series(of(false).map(|c| Cross::new(c, 9, FAILED.stroke_width(3))))
-            .map_err(err)?
-            .label("not recovered (metastable)")
-            .legend(|(x, y)| Cross::new((x + 8, y), 5, FAILED.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(GRID)
-            .label_font(("sans-serif", 12))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(err)
+        chart.draw_series(of(true).map(|c| Circle::new(c, 9, OK.filled()))).map_err(err)?;
+        chart.draw_series(of(false).map(|c| Cross::new(c, 9, FAILED.stroke_width(3)))).map_err(err)?;
+        // The legend sits right of the grid, where it cannot hide a cell's marker.
+        let x = (WIDTH - LEGEND) as i32 + 10;
+        let font = ("sans-serif", 13).into_font().color(&INK);
+        let text = |s: &str, y: i32| Text::new(s.to_owned(), (x + 18, y - 7), font.clone());
+        root.draw(&Circle::new((x, 60), 7, OK.filled())).map_err(err)?;
+        root.draw(&text("recovered", 60)).map_err(err)?;
+        root.draw(&Cross::new((x, 86), 7, FAILED.stroke_width(3))).map_err(err)?;
+        root.draw(&text("not recovered", 86)).map_err(err)?;
+        root.draw(&text("(metastable)", 102)).map_err(err)?;
+        if cells.iter().any(|(_, o)| o.is_none()) {
+            root.draw(&Rectangle::new([(x - 7, 121), (x + 7, 135)], GRID.filled())).map_err(err)?;
+            root.draw(&text("not judged", 128)).map_err(err)?;
+        }
+        Ok(())
     })
 }
