@@ -220,7 +220,10 @@ fn lines(
             .map_err(err)?;
         for (k, (name, points)) in series.iter().enumerate() {
             let color = SERIES[k % SERIES.len()];
-            let ci: Vec<(f64, (f64, f64))> = points.iter().filter_map(|p| p.2.map(|c| (p.0, c))).collect();
+            // Clamped to the axes: a wide interval (few replications) may pass 0 or 100%.
+            let clamp = |v: f64| v.clamp(y0, y1);
+            let ci: Vec<(f64, (f64, f64))> =
+                points.iter().filter_map(|p| p.2.map(|c| (p.0, (clamp(c.0), clamp(c.1))))).collect();
             if ci.len() > 1 {
                 let mut band: Vec<(f64, f64)> = ci.iter().map(|(x, c)| (*x, c.1)).collect();
                 band.extend(ci.iter().rev().map(|(x, c)| (*x, c.0)));
@@ -451,4 +454,26 @@ fn metastability(def: &Definition, records: &[PointRecord], x: usize, y: Option<
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn numbers_and_durations_are_numeric() {
+        assert_eq!(number(&json!(1.5)), Some(1.5));
+        assert_eq!(number(&json!("30s")), Some(30.0));
+        assert_eq!(number(&json!("250ms")), Some(0.25));
+        assert_eq!(number(&json!("round_robin")), None);
+    }
+
+    #[test]
+    fn the_ramp_runs_from_red_to_green() {
+        assert_eq!(ramp(0.0), blend(FAILED, WHITE, 0.45));
+        assert_eq!(ramp(1.0), blend(OK, WHITE, 0.45));
+        assert_eq!(bounds([2.0, 2.0].into_iter()), (1.0, 3.0));
+    }
 }
