@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use resim::report::write_atomic;
+use resim::sweep::charts;
 use resim::sweep::output::{self, point_dir};
 use resim::sweep::shard::merge as merge_dirs;
 
@@ -46,6 +47,8 @@ pub(crate) fn merge(args: MergeArgs) -> Result<ExitCode, String> {
     let choice = output::judge(&def, &records)?;
     output::write_tables(&out, &def, &records, Some(&choice))
         .map_err(|e| format!("cannot write into {}: {e}", out.display()))?;
+    charts::write_charts(&out, &def, &records)
+        .map_err(|e| format!("cannot write the charts into {}: {e}", out.display()))?;
     if !args.quiet {
         print_out(&format!(
             "{}: merged {} points from {} folders\nsweep: {}\n",

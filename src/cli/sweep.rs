@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use resim::scenario::sweep_spec::{ConstraintSpec, ObjectiveSpec, SamplingSpec};
+use resim::sweep::charts;
 use resim::sweep::exec::run_points;
 use resim::sweep::grid::Param;
 use resim::sweep::mser::resolve_warmup;
@@ -222,6 +223,8 @@ fn finish(
     let choice = output::judge(def, records)?;
     output::write_tables(out, def, records, Some(&choice))
         .map_err(|e| format!("cannot write into {}: {e}", out.display()))?;
+    charts::write_charts(out, def, records)
+        .map_err(|e| format!("cannot write the charts into {}: {e}", out.display()))?;
     say(format!(
         "{}: {} of {total} points ({} run, {} resumed) in {:.2}s\nsweep: {}\n",
         def.scenario,

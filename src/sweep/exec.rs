@@ -11,56 +11,99 @@
 //! taken on results merged in replication order, so the reports do not depend on the
 //! thread count or on scheduling.
 //!
+//! A point with faults and the blast-radius analysis on also runs one counterfactual per
+//! fault (the model without it, same replication indices), as tasks of the same loop:
+//! alongside its replications, or, with a precision target, in one extra round at the
+//! final replication count.
+//!
 //! `stop` (set by Ctrl-C) stops the start of new points: replications of points already
 //! started run to the end of their batch, points not started are skipped.
 
+use std::ops::Range;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
 use super::precision::Precision;
+use super::{blast_reports, counterfactuals};
 use crate::model::Model;
 use crate::model::sim::run_replication;
 use crate::report::{ReplicationSummary, Report};
 
+/// The runs of one round of a point: `total` replications of each variant in `variants`.
+#[derive(Clone, Debug)]
+struct Round {
+    total: u32,
+    variants: Range<usize>,
+}
+
 #[derive(Default)]
 struct PointState {
-    /// Replication summaries by index; `None` until run.
-    reps: Vec<Option<ReplicationSummary>>,
+    /// Replication summaries by variant (0: the point's model; 1 + f: without fault f)
+    /// and index; `None` until run.
+    reps: Vec<Vec<Option<ReplicationSummary>>>,
     /// Replications of the current batch still running.
     remaining: usize,
     started: bool,
-    /// The total to reach in the next round, when more are needed.
-    next: Option<u32>,
+    /// The next round, when one is needed.
+    next: Option<Round>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Runs every model's replications (more when `precision` asks) and calls `on_done`
-/// with each finished point's index and report, from whichever thread finished it.
-/// Must be called inside the thread pool that should run it (see [`super::with_jobs`]).
+/// The summaries of one variant, taken out of the state (complete or not).
+fn take(reps: &mut [Option<ReplicationSummary>]) -> Vec<ReplicationSummary> {
+    reps.iter_mut().filter_map(Option::take).collect()
+}
+
+/// Runs every model's replications (more when `precision` asks), and the counterfactuals
+/// of its faults, and calls `on_done` with each finished point's index and report, from
+/// whichever thread finished it. Must be called inside the thread pool that should run
+/// it (see [`super::with_jobs`]).
 pub fn run_points(
     models: &[Model],
     precision: Option<Precision>,
     stop: &AtomicBool,
     on_done: &(dyn Fn(usize, Report) + Sync),
 ) {
-    let states: Vec<Mutex<PointState>> = models.iter().map(|_| Mutex::default()).collect();
-    let mut targets: Vec<(usize, u32)> = models.iter().enumerate().map(|(p, m)| (p, m.replications)).collect();
+    // Each point's variants: the model, then its counterfactuals when they are wanted.
+    let variants: Vec<Vec<Model>> = models
+        .iter()
+        .map(|m| {
+            let mut v = vec![m.clone()];
+            if m.blast_radius.is_some() {
+                v.extend(counterfactuals(m));
+            }
+            v
+        })
+        .collect();
+    let states: Vec<Mutex<PointState>> = variants
+        .iter()
+        .map(|v| Mutex::new(PointState { reps: vec![Vec::new(); v.len()], ..PointState::default() }))
+        .collect();
+    // Without a precision target the replication count is final: run everything at once.
+    let first = |p: usize| Round {
+        total: models[p].replications,
+        variants: 0..if precision.is_some() { 1 } else { variants[p].len() },
+    };
+    let mut targets: Vec<(usize, Round)> = (0..models.len()).map(|p| (p, first(p))).collect();
     while !targets.is_empty() && !stop.load(Ordering::SeqCst) {
         let mut tasks = Vec::new();
-        for &(p, target) in &targets {
-            let mut st = lock(&states[p]);
-            let have = st.reps.len();
-            st.reps.resize_with(target as usize, || None);
-            st.remaining = target as usize - have;
+        for (p, round) in &targets {
+            let mut st = lock(&states[*p]);
+            st.remaining = 0;
             st.next = None;
-            tasks.extend((have..target as usize).map(|r| (p, r)));
+            for v in round.variants.clone() {
+                let have = st.reps[v].len();
+                st.reps[v].resize_with(round.total as usize, || None);
+                st.remaining += round.total as usize - have;
+                tasks.extend((have..round.total as usize).map(|r| (*p, v, r)));
+            }
         }
-        tasks.par_iter().for_each(|&(p, r)| {
+        tasks.par_iter().for_each(|&(p, v, r)| {
             {
                 let mut st = lock(&states[p]);
                 if !st.started && stop.load(Ordering::SeqCst) {
@@ -68,28 +111,44 @@ pub fn run_points(
                 }
                 st.started = true;
             }
-            let model = &models[p];
+            let model = &variants[p][v];
             let summary = ReplicationSummary::of(model, &run_replication(model, r as u32));
             let mut st = lock(&states[p]);
-            st.reps[r] = Some(summary);
+            st.reps[v][r] = Some(summary);
             st.remaining -= 1;
             if st.remaining > 0 {
                 return;
             }
-            let reps: Vec<ReplicationSummary> = st.reps.iter_mut().filter_map(Option::take).collect();
-            let report = Report::build(model, &reps);
-            let next = precision.and_then(|pr| pr.next_total(&report, reps.len() as u32, model.replications));
-            match next {
-                Some(n) => {
-                    st.reps = reps.into_iter().map(Some).collect();
-                    st.next = Some(n);
-                }
-                None => {
-                    drop(st);
-                    on_done(p, report);
-                }
+            if let Some(report) = finish(&models[p], precision, &mut st) {
+                drop(st);
+                on_done(p, report);
             }
         });
-        targets = states.iter().enumerate().filter_map(|(p, s)| lock(s).next.map(|n| (p, n))).collect();
+        targets = states.iter().enumerate().filter_map(|(p, s)| lock(s).next.clone().map(|n| (p, n))).collect();
     }
+}
+
+/// At the end of a point's batch: its report when it is finished, else `None` with the
+/// next round set.
+fn finish(model: &Model, precision: Option<Precision>, st: &mut PointState) -> Option<Report> {
+    let runs = take(&mut st.reps[0]);
+    let mut report = Report::build(model, &runs);
+    let total = runs.len() as u32;
+    let more = precision.and_then(|pr| pr.next_total(&report, total, model.replications));
+    let cf_missing = st.reps[1..].iter().any(|v| v.len() != runs.len());
+    if let Some(n) = more {
+        st.reps[0] = runs.into_iter().map(Some).collect();
+        st.next = Some(Round { total: n, variants: 0..1 });
+        return None;
+    }
+    if cf_missing {
+        st.reps[0] = runs.into_iter().map(Some).collect();
+        st.next = Some(Round { total, variants: 1..st.reps.len() });
+        return None;
+    }
+    if let Some(config) = model.blast_radius.filter(|_| st.reps.len() > 1) {
+        let bases: Vec<Vec<ReplicationSummary>> = st.reps[1..].iter_mut().map(|v| take(v)).collect();
+        report.blast_radius = blast_reports(model, &config, &runs, &bases);
+    }
+    Some(report)
 }

@@ -11,6 +11,7 @@
 //! streams then give common random numbers, so two points differ by their parameters,
 //! not by their luck. Points can be split across machines and joined ([`shard`]).
 
+pub mod charts;
 pub mod exec;
 pub mod grid;
 pub mod mser;
@@ -26,9 +27,9 @@ use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 
-use crate::model::Model;
 use crate::model::sim::run_replication_traced;
-use crate::report::{ReplicationSummary, Report, blast_radius};
+use crate::model::{BlastRadius, Model};
+use crate::report::{BlastRadiusReport, ReplicationSummary, Report, blast_radius};
 use crate::trace::{Trace, TraceConfig};
 use precision::Precision;
 /// How to run a scenario.
@@ -126,12 +127,27 @@ fn run_inner(
         return (reps, report, trace);
     };
     let mut models = vec![model.clone()];
-    models.extend((0..model.faults.len()).map(|f| model.without_fault(f)));
+    models.extend(counterfactuals(model));
     let (mut runs, trace) = run_all_traced(&models, options, trace);
     let mut report = Report::build(model, &runs[0]);
-    report.blast_radius =
-        (0..model.faults.len()).map(|f| blast_radius(model, &config, f, &runs[0], &runs[f + 1])).collect();
+    report.blast_radius = blast_reports(model, &config, &runs[0], &runs[1..]);
     (runs.swap_remove(0), report, trace)
+}
+
+/// The counterfactual of each fault: `model` without it, in fault order.
+pub fn counterfactuals(model: &Model) -> Vec<Model> {
+    (0..model.faults.len()).map(|f| model.without_fault(f)).collect()
+}
+
+/// The blast radius of each fault, from the run's summaries and those of each
+/// [`counterfactuals`] model (same replication indices, in fault order).
+pub fn blast_reports(
+    model: &Model,
+    config: &BlastRadius,
+    runs: &[ReplicationSummary],
+    bases: &[Vec<ReplicationSummary>],
+) -> Vec<BlastRadiusReport> {
+    bases.iter().enumerate().map(|(f, base)| blast_radius(model, config, f, runs, base)).collect()
 }
 
 /// Runs `model`, adding replications until `precision` is met (or its cap reached).

@@ -95,8 +95,26 @@ pub fn metric_paths(records: &[PointRecord]) -> Vec<String> {
     out
 }
 
+/// Names of the faults with a blast radius in any point, in order of first appearance.
+pub fn blast_faults(records: &[PointRecord]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in records {
+        for b in r.report["blast_radius"].as_array().into_iter().flatten() {
+            if let Some(f) = b["fault"].as_str().filter(|f| !out.iter().any(|o| o == f)) {
+                out.push(f.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// The blast radius of `fault` in a point's report, if it has one.
+pub fn blast<'a>(report: &'a Value, fault: &str) -> Option<&'a Value> {
+    report["blast_radius"].as_array()?.iter().find(|b| b["fault"].as_str() == Some(fault))
+}
+
 /// The statistic at `path` as `[mean, ci_lo, ci_hi]` JSON values (null when undefined).
-fn stat(report: &Value, path: &str) -> [Value; 3] {
+pub(crate) fn stat(report: &Value, path: &str) -> [Value; 3] {
     let mut node = report;
     for seg in path.split('.') {
         node = &node[seg];
@@ -116,8 +134,9 @@ fn cell(v: &Value) -> String {
     if v.is_null() { String::new() } else { csv_field(&display(v)) }
 }
 
-/// sweep.csv: one row per point: index, parameters, replications, then each headline
-/// metric's mean, ci_lo, ci_hi.
+/// sweep.csv: one row per point: index, parameters, replications, each headline
+/// metric's mean, ci_lo, ci_hi, then each fault's `metastable` (0/1) and
+/// `time_to_recover_s` (empty when undefined or when the point has no blast radius).
 pub fn render_csv(def: &Definition, records: &[PointRecord]) -> String {
     let paths = metric_paths(records);
     let mut header = vec!["point".to_owned()];
@@ -126,6 +145,10 @@ pub fn render_csv(def: &Definition, records: &[PointRecord]) -> String {
     for p in &paths {
         header.extend(["mean", "ci_lo", "ci_hi"].iter().map(|s| csv_field(&format!("{p}.{s}"))));
     }
+    let faults = blast_faults(records);
+    for f in &faults {
+        header.extend(["metastable", "time_to_recover_s"].iter().map(|s| csv_field(&format!("blast_radius.{f}.{s}"))));
+    }
     let mut out = header.join(",") + "\n";
     for r in records {
         let mut row = vec![r.point.index.to_string()];
@@ -133,6 +156,11 @@ pub fn render_csv(def: &Definition, records: &[PointRecord]) -> String {
         row.push(cell(&r.report["replications"]));
         for p in &paths {
             row.extend(stat(&r.report, p).iter().map(cell));
+        }
+        for f in &faults {
+            let b = blast(&r.report, f);
+            row.push(b.and_then(|b| b["metastable"].as_bool()).map(|m| u8::from(m).to_string()).unwrap_or_default());
+            row.push(b.map(|b| cell(&b["time_to_recover_s"])).unwrap_or_default());
         }
         let _ = writeln!(out, "{}", row.join(","));
     }
@@ -149,6 +177,7 @@ pub fn judge(def: &Definition, records: &[PointRecord]) -> Result<Choice, String
 /// chosen point.
 pub fn render_json(def: &Definition, records: &[PointRecord], choice: Option<&Choice>) -> String {
     let paths = metric_paths(records);
+    let faults = blast_faults(records);
     let points: Vec<Value> = records
         .iter()
         .enumerate()
@@ -169,6 +198,17 @@ pub fn render_json(def: &Definition, records: &[PointRecord], choice: Option<&Ch
                 "report": format!("{POINTS_DIR}/{}/report.json", r.point.index),
                 "metrics": metrics,
             });
+            let outcomes: serde_json::Map<String, Value> = faults
+                .iter()
+                .filter_map(|f| {
+                    let b = blast(&r.report, f)?;
+                    let keep = ["metastable", "recovered", "time_to_recover_s"];
+                    Some((f.clone(), keep.iter().map(|k| ((*k).to_owned(), b[*k].clone())).collect()))
+                })
+                .collect();
+            if !outcomes.is_empty() {
+                v["blast_radius"] = Value::Object(outcomes);
+            }
             if let Some(c) = choice.filter(|_| def.objective.is_some() || !def.constraints.is_empty()) {
                 v["feasible"] = json!(c.feasible[k]);
                 if def.objective.is_some() {

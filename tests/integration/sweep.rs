@@ -92,7 +92,7 @@ fn output_is_byte_identical_whatever_the_job_count() {
     let args: Vec<&str> = GRID.iter().copied().chain(["--objective", "min workloads.users.latency_s.p99"]).collect();
     ok(&d.sweep("one", &[&args[..], &["--jobs", "1"]].concat()));
     ok(&d.sweep("two", &[&args[..], &["--jobs", "2"]].concat()));
-    for f in ["sweep.csv", "sweep.json", "points/5/report.json", "points/5/point.json"] {
+    for f in ["sweep.csv", "sweep.json", "points/5/report.json", "points/5/point.json", "charts/p99-users.svg"] {
         assert_eq!(d.read(&format!("one/{f}")), d.read(&format!("two/{f}")), "{f} differs between --jobs 1 and 2");
     }
     // With a precision target, points get extra batches in rounds: still identical.
@@ -123,7 +123,7 @@ fn sharded_then_merged_equals_unsharded() {
     ok(&d.sweep("shared", &[&GRID[..], &["--shard", "1/2"]].concat()));
     ok(&d.sweep("shared", &[&GRID[..], &["--shard", "0/2"]].concat()));
     ok(&d.resim(&["merge", "shared"]));
-    for f in ["sweep.csv", "sweep.json", "points/3/report.json"] {
+    for f in ["sweep.csv", "sweep.json", "points/3/report.json", "charts/heatmap-availability-users.svg"] {
         assert_eq!(d.read(&format!("all/{f}")), d.read(&format!("merged/{f}")), "merged {f}");
         assert_eq!(d.read(&format!("all/{f}")), d.read(&format!("shared/{f}")), "shared {f}");
     }
@@ -462,4 +462,71 @@ fn ctrl_c_keeps_finished_points_and_resume_completes_the_sweep() {
     assert!(out.contains(&format!("({} run, {rows} resumed)", 12 - rows)), "{out}");
     ok(&d.sweep("full", &grid));
     assert_eq!(d.read("full/sweep.csv"), d.read("cut/sweep.csv"));
+}
+
+/// Parses an SVG chart, failing the test with its name when it is not well-formed.
+fn parse_svg(d: &Dir, rel: &str) -> String {
+    let text = String::from_utf8(d.read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{rel} is not XML: {e}"));
+    assert_eq!(doc.root_element().tag_name().name(), "svg", "{rel}");
+    text
+}
+
+#[test]
+fn sweep_writes_line_charts_and_heat_maps() {
+    let d = Dir::new(SMALL);
+    ok(&d.sweep("out", &GRID));
+    for m in ["availability", "p99"] {
+        let line = parse_svg(&d, &format!("out/charts/{m}-users.svg"));
+        assert!(line.contains("services.api.servers"), "the x axis names the first parameter");
+        assert!(line.contains("services.api.capacity=4"), "one line per value of the second parameter");
+        assert!(line.contains("<polygon"), "the 95% CI is shaded");
+        let heat = parse_svg(&d, &format!("out/charts/heatmap-{m}-users.svg"));
+        assert!(heat.contains("services.api.capacity"), "the heat map names both parameters");
+    }
+    assert!(!d.path("out/charts/metastability.svg").exists(), "no faults, no metastability map");
+}
+
+/// The example, shortened: 2 x 2 points around the boundary.
+const META: [&str; 8] = [
+    "--set",
+    "duration=4m",
+    "--set",
+    "faults.0.at=1m",
+    "--param",
+    "faults.0.factor=1.2,1.8",
+    "--param",
+    "faults.0.for=5s,30s",
+];
+
+#[test]
+fn the_metastability_map_shows_both_outcomes() {
+    let d = Dir::new(
+        &fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/metastability-sweep.yaml")).unwrap(),
+    );
+    ok(&d.sweep("one", &[&META[..], &["--jobs", "1"]].concat()));
+    ok(&d.sweep("two", &[&META[..], &["--jobs", "2"]].concat()));
+    let csv = String::from_utf8(d.read("one/sweep.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no {name} column"));
+    let (meta, ttr) = (col("blast_radius.surge.metastable"), col("blast_radius.surge.time_to_recover_s"));
+    assert_eq!(meta, header.len() - 2, "the blast radius columns come last");
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    // Small short surge (point 0) recovers with a recovery time; large long one (point 3) does not.
+    assert_eq!((rows[0][meta], rows[3][meta]), ("0", "1"), "{csv}");
+    assert!(rows[0][ttr].parse::<f64>().is_ok(), "{csv}");
+    assert_eq!(rows[3][ttr], "", "{csv}");
+    let json: Value = serde_json::from_slice(&d.read("one/sweep.json")).unwrap();
+    assert_eq!(json["points"][3]["blast_radius"]["surge"]["metastable"], true);
+    let map = parse_svg(&d, "one/charts/metastability.svg");
+    assert!(map.contains("<circle") && map.contains("not recovered"), "both markers and the legend");
+    for f in [
+        "sweep.csv",
+        "sweep.json",
+        "charts/metastability.svg",
+        "charts/heatmap-p99-users.svg",
+        "charts/availability-users.svg",
+    ] {
+        assert_eq!(d.read(&format!("one/{f}")), d.read(&format!("two/{f}")), "{f} differs between --jobs 1 and 2");
+    }
 }

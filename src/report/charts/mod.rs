@@ -13,6 +13,7 @@ use plotters::prelude::*;
 use super::Report;
 
 pub use graph::blast_map;
+pub(crate) use timeline::{fmt_latency, short_num};
 
 /// One chart: its file name under `charts/`, a title, and the SVG text.
 #[derive(Clone, Debug)]

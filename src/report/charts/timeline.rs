@@ -140,14 +140,14 @@ where
 }
 
 /// A number with at most three significant digits and no trailing zeros.
-fn short_num(v: &f64) -> String {
+pub(crate) fn short_num(v: &f64) -> String {
     let v = *v;
     let digits = if v == 0.0 { 0 } else { (2 - v.abs().log10().floor() as i32).clamp(0, 6) as usize };
     let s = format!("{v:.digits$}");
     if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
 }
 
-fn fmt_latency(s: &f64) -> String {
+pub(crate) fn fmt_latency(s: &f64) -> String {
     let s = *s;
     if s >= 1.0 {
         format!("{}s", short_num(&s))
