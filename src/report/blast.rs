@@ -63,6 +63,10 @@ pub struct BlastRadiusReport {
     pub time_to_recover_s: Option<f64>,
     /// The fault ended and the system never recovered before the end of the run.
     pub metastable: bool,
+    /// Replications that, judged alone, never recovered (null when recovery is not
+    /// judged). Between 0 and all, the outcome is a matter of luck: a metastable failure
+    /// some runs fall into and others escape.
+    pub replications_not_recovered: Option<u32>,
     /// The paired bad requests of the workloads above the counterfactual, per window
     /// (mean over replications), for the charts.
     pub extra_bad_per_window: BTreeMap<String, Vec<f64>>,
@@ -197,19 +201,31 @@ pub fn blast_radius(
     // The window holding the fault's last instant (an end on a boundary closes the one before).
     let last_window_of = |t: f64| ((t / window).ceil() as usize).saturating_sub(1).min(n.saturating_sub(1));
     // Recovery: the first window from which every later one is within tolerance.
-    let (first, recovered, recovered_from) = match scheduled {
+    let tol = config.recovery_tolerance;
+    // The first window after `last` from which every later one passes `ok` (n: none).
+    let recovered_after = |last: usize, ok: &dyn Fn(usize) -> bool| {
+        let mut from = n;
+        while from > last && ok(from - 1) {
+            from -= 1;
+        }
+        from
+    };
+    let (first, recovered, recovered_from, stuck) = match scheduled {
         Some([start, end]) if n > 0 => {
             let last_fault_window = last_window_of(end).max(window_of(start));
-            let ok = |i: usize| series.iter().all(|s| window_within(s, i, config.recovery_tolerance));
-            let mut from = n;
-            while from > last_fault_window && ok(from - 1) {
-                from -= 1;
-            }
+            let from = recovered_after(last_fault_window, &|i| series.iter().all(|s| window_within(s, i, tol, None)));
             let judged = end < duration && duration - end >= 2.0 * window;
             let recovered = if from < n { Some(true) } else { judged.then_some(false) };
-            (window_of(start), recovered, from)
+            // Each replication on its own: a bimodal outcome (some stuck, some not) shows here.
+            let stuck = (0..run.len())
+                .filter(|&r| {
+                    let ok = |i: usize| series.iter().all(|s| window_within(s, i, tol, Some(r)));
+                    judged && recovered_after(last_fault_window, &ok) == n
+                })
+                .count() as u32;
+            (window_of(start), recovered, from, judged.then_some(stuck))
         }
-        _ => (0, None, n),
+        _ => (0, None, n, None),
     };
     let stop = match scheduled {
         Some([start, end]) if n > 0 => recovered_from.max(last_window_of(end).max(window_of(start)) + 1).min(n),
@@ -269,18 +285,22 @@ pub fn blast_radius(
         recovered,
         time_to_recover_s,
         metastable: recovered == Some(false),
+        replications_not_recovered: stuck,
         extra_bad_per_window,
     }
 }
 
 /// Window `i` of `s` has no extra bad share beyond `tol`: the paired mean minus its 95%
-/// half-width (with two or more replications) is at most `tol`.
-fn window_within(s: &Series, i: usize, tol: f64) -> bool {
+/// half-width (with two or more replications) is at most `tol`; with `only`, that
+/// replication's own share is.
+fn window_within(s: &Series, i: usize, tol: f64, only: Option<usize>) -> bool {
     let x: Vec<f64> = s
         .run
         .iter()
         .zip(&s.base)
-        .map(|(a, b)| {
+        .enumerate()
+        .filter(|&(r, _)| only.is_none_or(|o| o == r))
+        .map(|(_, (a, b))| {
             let (_, fa, sa) = a.counts(i, s.cut);
             let (nb, fb, sb) = b.counts(i, s.cut);
             (fa + sa - fb - sb) / nb.max(1.0)

@@ -77,6 +77,12 @@ fn fault_line(b: &BlastRadiusReport) -> String {
         (_, Some(true), Some(t)) => format!("recovered {} after it ended", fmt_secs(t)),
         _ => "recovery not judged".to_string(),
     };
+    let recovery = match b.replications_not_recovered {
+        Some(k) if k > 0 && !b.metastable => {
+            format!("{recovery}, but <span class=\"breached\">{k} replication(s) never recovered</span>")
+        }
+        _ => recovery,
+    };
     format!("<li><b>{}</b> ({} on {}): {hurt}; {spread}; {recovery}.</li>", esc(&b.fault), b.kind, esc(&b.target))
 }
 

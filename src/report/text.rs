@@ -227,6 +227,12 @@ fn blast_section(blasts: &[super::BlastRadiusReport]) -> Section {
             (_, Some(true), Some(t)) => format!("{} after its end", fmt_secs(t)),
             _ => "not judged".to_string(),
         };
+        let recovery = match b.replications_not_recovered {
+            Some(k) if k > 0 && !b.metastable => {
+                format!("{recovery}; {k} replication{} stuck", if k == 1 { "" } else { "s" })
+            }
+            _ => recovery,
+        };
         rows.push(vec![
             b.fault.clone(),
             if hurt.is_empty() { "none".to_string() } else { hurt.join(", ") },

@@ -45,6 +45,7 @@ fn damage_is_attributed_to_the_workload_that_depends_on_the_fault() {
     assert_eq!(b.recovered, Some(true));
     assert_eq!(b.time_to_recover_s, Some(0.0));
     assert!(!b.metastable);
+    assert_eq!(b.replications_not_recovered, Some(0));
     assert_eq!(b.impact_s, [180.0, 300.0]);
     // 30% of the buyers' calls in the 120 s window fail: 0.3 × 200/s × 120 s = 7200.
     let buyers = &b.workloads["buyers"];
@@ -107,6 +108,7 @@ fn a_retry_storm_outlives_its_trigger_and_a_budget_ends_it() {
     let b = &storm.report.blast_radius[0];
     println!("storm: recovered {:?}, metastable {}", b.recovered, b.metastable);
     assert!(b.metastable && b.recovered == Some(false) && b.time_to_recover_s.is_none());
+    assert_eq!(b.replications_not_recovered, Some(2), "each replication is stuck on its own");
     assert_eq!(b.impact_s, [300.0, 720.0], "counted to the end of the run");
     // events.jsonl tells the incident in order: the surge, then the page it caused.
     let log: Vec<serde_json::Value> =
@@ -120,6 +122,7 @@ fn a_retry_storm_outlives_its_trigger_and_a_budget_ends_it() {
     let b = &fixed.report.blast_radius[0];
     println!("budget: recovered {:?} after {:?} s", b.recovered, b.time_to_recover_s);
     assert!(!b.metastable);
+    assert_eq!(b.replications_not_recovered, Some(0));
     let t = b.time_to_recover_s.expect("recovers");
     assert!(t > 0.0 && t <= 180.0, "{t}");
     assert!(b.impact_s[1] < 720.0);
@@ -133,6 +136,7 @@ fn random_faults_are_judged_over_the_whole_run() {
     assert_eq!(b.window_s, None);
     assert_eq!(b.impact_s, [0.0, 600.0]);
     assert_eq!((b.recovered, b.time_to_recover_s, b.metastable), (None, None, false));
+    assert_eq!(b.replications_not_recovered, None);
     assert!(b.workloads["buyers"].affected);
     assert_eq!(b.workloads["browsers"].extra_failed.value(), 0.0);
 }
