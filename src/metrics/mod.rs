@@ -294,6 +294,9 @@ pub struct Timeline {
     /// Sum of successful requests' latency per window, nanoseconds; empty unless asked
     /// for (the `warmup: auto` pilot run reads it).
     pub latency_sums: Vec<u128>,
+    /// The last window looked up, as `[start, end)` in ns and its index: simulated time
+    /// only moves forward, so most lookups hit it and skip a division.
+    hit: std::cell::Cell<(u64, u64, usize)>,
 }
 
 impl Timeline {
@@ -330,12 +333,19 @@ impl Timeline {
     /// Index of the window containing `now`, if inside the timeline.
     #[inline]
     fn index(&self, now: SimTime) -> Option<usize> {
-        if now < self.start {
+        let (lo, hi, hit) = self.hit.get();
+        if (lo..hi).contains(&now.0) {
+            return Some(hit);
+        }
+        if now < self.start || self.windows.is_empty() {
             return None;
         }
-        // An outcome at exactly the end of the run belongs to the last window.
-        let i = ((now - self.start).0 / self.window.0) as usize;
-        (!self.windows.is_empty()).then(|| i.min(self.windows.len() - 1))
+        // An outcome at exactly the end of the run (or later) belongs to the last window.
+        let last = self.windows.len() - 1;
+        let i = (((now - self.start).0 / self.window.0) as usize).min(last);
+        let lo = self.start.0 + i as u64 * self.window.0;
+        self.hit.set((lo, if i == last { u64::MAX } else { lo + self.window.0 }, i));
+        Some(i)
     }
 
     /// Counts `outcome` in the window containing `now` (ignored outside the timeline).
