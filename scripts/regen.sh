@@ -13,4 +13,7 @@ for f in scenarios/*.yaml; do
   "$bin" run "$f" --out "reports/$name" | grep -v ' wall (' > "reports/$name/summary.txt.tmp"
   mv "reports/$name/summary.txt.tmp" "reports/$name/summary.txt"
 done
+# One sweep, for its charts: the metastability map of the surge's size and duration.
+rm -rf reports/metastability-sweep/sweep
+"$bin" sweep scenarios/metastability-sweep.yaml --out reports/metastability-sweep/sweep --quiet
 echo "regenerated schema/ and reports/"
