@@ -35,6 +35,9 @@ pub const MAX_USERS: u32 = 10_000_000;
 pub const MAX_SAMPLES: usize = 1_000_000;
 /// Most expected arrivals in one replication (at ~10^7 events/s this is hours of work).
 pub const MAX_EXPECTED_ARRIVALS: f64 = 1e11;
+/// Most stations (instances × worker pools) over all services: each costs memory in
+/// every replication running at once.
+pub const MAX_STATIONS: u64 = 1_000_000;
 /// Most reporting windows.
 pub const MAX_WINDOWS: u64 = 100_000;
 /// Longest warm-up plus duration.
@@ -178,6 +181,14 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
             return err(format!("services.{name}.prefer_local_zone"), "give the service `zones` to prefer a local one");
         }
         services.push(svc);
+    }
+    let stations: u64 = services.iter().map(|s| u64::from(s.instances) * s.pools.len() as u64).sum();
+    if stations > MAX_STATIONS {
+        return err(
+            "services",
+            format!("{stations} stations (instances × worker pools) over all services; at most {MAX_STATIONS}"),
+        )
+        .map_err(|e| e.with_help("model a large fleet as fewer instances with more `servers` each"));
     }
     check_call_cycles(&services)?;
     check_routes_exit(&services)?;

@@ -716,6 +716,12 @@ fn absurd_sizes_are_refused() {
         .at(6, 15);
     refuse(edit(BASE, "    servers: 4\n", "    servers: 4\n    instances: 100000\n"), &[])
         .mentions(&["services.api.instances", "between 1 and"]);
+    // Each service within its limit, the fleet beyond the total.
+    let mut fleet = String::from("name: fleet\nduration: 10s\nservices:\n");
+    for i in 0..101 {
+        fleet += &format!("  s{i}: {{ instances: 10000, service_time: {{ constant: {{ value: 1ms }} }} }}\n");
+    }
+    refuse(fleet, &[]).mentions(&["services", "1010000 stations", "at most 1000000", "help:"]);
     refuse(edit(BASE, "duration: 10s\n", "duration: 10s\nreplications: 1000000\n"), &[])
         .mentions(&["replications", "between 1 and 100000"])
         .at(3, 15);
