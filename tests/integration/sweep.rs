@@ -449,7 +449,8 @@ fn ctrl_c_keeps_finished_points_and_resume_completes_the_sweep() {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     assert!(first.exists(), "no point finished within 10 s");
-    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    // The shell's own `kill`, so the test needs no procps.
+    let killed = Command::new("sh").args(["-c", &format!("kill -INT {}", child.id())]).status().unwrap();
     assert!(killed.success());
     let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
