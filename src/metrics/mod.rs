@@ -291,9 +291,6 @@ pub struct Timeline {
     /// Latencies of successful requests per window in coarse log buckets (window-major:
     /// `latency[window * BUCKETS + bucket]`); empty unless asked for.
     pub latency: Vec<u32>,
-    /// Sum of successful requests' latency per window, nanoseconds; empty unless asked
-    /// for (the `warmup: auto` pilot run reads it).
-    pub latency_sums: Vec<u128>,
     /// The last window looked up, as `[start, end)` in ns and its index: simulated time
     /// only moves forward, so most lookups hit it and skip a division.
     hit: std::cell::Cell<(u64, u64, usize)>,
@@ -322,12 +319,6 @@ impl Timeline {
     /// The latency histogram of window `i` (empty without [`Timeline::with_latency`]).
     pub fn latency_window(&self, i: usize) -> &[u32] {
         self.latency.get(i * buckets::BUCKETS..(i + 1) * buckets::BUCKETS).unwrap_or(&[])
-    }
-
-    /// The same timeline, also summing successful requests' latency per window.
-    pub fn with_latency_sums(mut self) -> Self {
-        self.latency_sums = vec![0; self.windows.len()];
-        self
     }
 
     /// Index of the window containing `now`, if inside the timeline.
@@ -366,11 +357,6 @@ impl Timeline {
         {
             self.latency[i * buckets::BUCKETS + buckets::bucket(latency)] += 1;
         }
-        if !self.latency_sums.is_empty()
-            && let Some(i) = i
-        {
-            self.latency_sums[i] += u128::from(latency.0);
-        }
         if self.thresholds.is_empty() {
             return;
         }
@@ -397,7 +383,6 @@ impl Timeline {
         self.slow.iter_mut().for_each(|c| *c = 0);
         self.slow_total.iter_mut().for_each(|c| *c = 0);
         self.latency.iter_mut().for_each(|c| *c = 0);
-        self.latency_sums.iter_mut().for_each(|c| *c = 0);
     }
 }
 

@@ -63,8 +63,6 @@ pub struct Model {
     pub alerting: Alerting,
     /// How the blast radius of each fault is judged; `None`: not computed.
     pub blast_radius: Option<BlastRadius>,
-    /// Sum workloads' latency per window (the `warmup: auto` pilot run sets it).
-    pub window_latency: bool,
     /// Resource guards of one replication.
     pub limits: RunLimits,
 }

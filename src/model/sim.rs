@@ -435,9 +435,6 @@ impl<'m> Simulation<'m> {
                     let mut m = WorkloadMetrics::new(model.warmup, model.window, model.windows());
                     m.timeline =
                         m.timeline.with_thresholds(model.slow_thresholds(SloTarget::Workload(w))).with_latency();
-                    if model.window_latency {
-                        m.timeline = m.timeline.with_latency_sums();
-                    }
                     m
                 })
                 .collect(),

@@ -292,7 +292,6 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
         alerting: Default::default(),
         blast_radius: None,
         limits: Default::default(),
-        window_latency: false,
     };
     model.faults = super::validate_fault::faults(&spec.faults, &mut model)?;
     model.slos = super::validate_slo::slos(&spec.slos, &model)?;

@@ -12,7 +12,7 @@
 //! The warm-up is the later of the two series' truncation points.
 
 use crate::engine::SimTime;
-use crate::metrics::{Outcome, WorkloadMetrics};
+use crate::metrics::{Outcome, WorkloadMetrics, buckets};
 use crate::model::sim::run_replication;
 use crate::scenario::spec::ScenarioSpec;
 use crate::scenario::sweep_spec::Warmup;
@@ -74,7 +74,6 @@ pub fn resolve_warmup(scenario: &Scenario) -> Result<(Scenario, Option<WarmupCho
     }
     let mut pilot = scenario.model.clone();
     pilot.window = SimTime(pilot.duration.0.div_ceil(PILOT_WINDOWS).max(1));
-    pilot.window_latency = true;
     let result = run_replication(&pilot, PILOT_REPLICATION);
     let windows = pilot.windows();
     let (throughput, latency) = pilot_series(&result.workloads, windows);
@@ -96,10 +95,15 @@ fn pilot_series(workloads: &[WorkloadMetrics], windows: usize) -> (Vec<f64>, Vec
             .iter()
             .map(|w| w.timeline.windows[i].get(Outcome::Ok) + w.timeline.windows[i].get(Outcome::Degraded))
             .sum();
-        let sum: u128 = workloads.iter().map(|w| w.timeline.latency_sums.get(i).copied().unwrap_or(0)).sum();
+        // Mean from the window's latency buckets (each at its middle, ≤ 6.25% wide).
+        let sum: f64 = workloads
+            .iter()
+            .flat_map(|w| w.timeline.latency_window(i).iter().enumerate())
+            .map(|(b, &c)| f64::from(c) * buckets::mid_secs(b))
+            .sum();
         throughput.push(finished as f64);
         if served > 0 {
-            latency.push(sum as f64 / served as f64 / 1e9);
+            latency.push(sum / served as f64);
         }
     }
     (throughput, latency)
