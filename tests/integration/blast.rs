@@ -1,11 +1,8 @@
 //! Blast radius: each fault against a counterfactual run without it, on the same streams.
 
-use std::path::Path;
-
-use resim::scenario::{Override, load_file};
 use resim::{RunOptions, run_replications};
 
-use crate::common::{Sim, assert_error, refusal, scenario};
+use crate::common::{Sim, assert_error, example, refusal, scenario};
 
 /// Two workloads on disjoint paths; an error fault on the buyers' database.
 const TWO_PATHS: &str = r#"
@@ -100,11 +97,8 @@ fn the_counterfactual_equals_the_scenario_without_the_fault() {
 
 #[test]
 fn a_retry_storm_outlives_its_trigger_and_a_budget_ends_it() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/retry-storm.yaml");
-    let sets = |extra: &[&str]| -> Vec<Override> {
-        ["duration=12m", "replications=2"].iter().chain(extra).map(|s| s.parse().expect("override")).collect()
-    };
-    let storm = Sim::of(load_file(&path, &sets(&[])).unwrap_or_else(|e| panic!("{e}")).model);
+    let sets = ["duration=12m", "replications=2"];
+    let storm = example("retry-storm.yaml", &sets);
     let b = &storm.report.blast_radius[0];
     println!("storm: recovered {:?}, metastable {}", b.recovered, b.metastable);
     assert!(b.metastable && b.recovered == Some(false) && b.time_to_recover_s.is_none());
@@ -118,7 +112,7 @@ fn a_retry_storm_outlives_its_trigger_and_a_budget_ends_it() {
     let page = &log[at("alert_fired")];
     assert_eq!((page["fault"].as_str(), page["severity"].as_str()), (Some("surge"), Some("page")));
     let budget = "services.frontend.calls.0.retry.budget={ ratio: 0.1, min_per_s: 10 }";
-    let fixed = Sim::of(load_file(&path, &sets(&[budget])).unwrap_or_else(|e| panic!("{e}")).model);
+    let fixed = example("retry-storm.yaml", &[sets[0], sets[1], budget]);
     let b = &fixed.report.blast_radius[0];
     println!("budget: recovered {:?} after {:?} s", b.recovered, b.time_to_recover_s);
     assert!(!b.metastable);

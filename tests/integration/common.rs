@@ -2,16 +2,37 @@
 
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use resim::model::Model;
 use resim::report::{ReplicationSummary, ServiceReport};
-use resim::scenario::{Scenario, ScenarioError, load_str};
+use resim::scenario::{Override, Scenario, ScenarioError, load_file, load_str};
 use resim::{Report, RunOptions, run, run_with_summaries};
 
 /// Loads a scenario from YAML text, panicking with the rendered error on failure.
 pub fn scenario(yaml: &str) -> Scenario {
     load_str(yaml, Path::new("test.yaml"), &[]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The path of example `name` (a file name) in `scenarios/`.
+pub fn example_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name)
+}
+
+/// Parses `--set`-style overrides (`key=value`).
+pub fn overrides(sets: &[&str]) -> Vec<Override> {
+    sets.iter().map(|s| s.parse::<Override>().unwrap_or_else(|e| panic!("{s}: {e}"))).collect()
+}
+
+/// Loads example `name` of `scenarios/` with `--set`-style overrides, panicking with the
+/// rendered error on failure.
+pub fn example_scenario(name: &str, sets: &[&str]) -> Scenario {
+    load_file(&example_path(name), &overrides(sets)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Loads and runs example `name` of `scenarios/` with `--set`-style overrides.
+pub fn example(name: &str, sets: &[&str]) -> Sim {
+    Sim::of(example_scenario(name, sets).model)
 }
 
 /// Loads and runs a scenario from YAML text.

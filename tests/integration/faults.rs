@@ -21,10 +21,10 @@ use resim::RunOptions;
 use resim::metrics::Outcome;
 use resim::report::Statistic;
 use resim::report::summary::ServiceSummary;
-use resim::scenario::{Override, ScenarioError, load_file, load_str};
+use resim::scenario::{ScenarioError, load_str};
 use resim::theory::{StationTheory, mmck};
 
-use crate::common::{Sim, assert_error, refusal, scenario};
+use crate::common::{Sim, assert_error, example, refusal, scenario};
 
 /// The rule against a closed form: the simulated 95% CI covers it, or the mean is
 /// within 1% of it.
@@ -904,12 +904,6 @@ fn bad_fault_keys_are_refused_clearly() {
 // ---------------------------------------------------------------------------------------
 // The examples
 // ---------------------------------------------------------------------------------------
-
-fn example(name: &str, overrides: &[&str]) -> Sim {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name);
-    let overrides: Vec<Override> = overrides.iter().map(|o| o.parse().expect("valid override")).collect();
-    Sim::of(load_file(&path, &overrides).unwrap_or_else(|e| panic!("{e}")).model)
-}
 
 /// Zone b (two of `catalog`'s six instances) is dark from 3m to 5m, windows of 15 s: the
 /// outage covers windows 12..20.

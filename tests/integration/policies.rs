@@ -9,28 +9,21 @@
 //!
 //! Run `cargo test --release --test integration -- policies --nocapture` to see the measured numbers.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use resim::report::{EdgeReport, ServiceReport, Statistic, WorkloadReport};
-use resim::scenario::{Override, load_file, load_str};
+use resim::scenario::load_str;
 use resim::{Report, RunOptions};
 use statrs::distribution::{ContinuousCDF, LogNormal};
+
+use crate::common::{example_scenario, overrides};
 
 /// Relative error of a latency percentile: HDR histograms keep 3 significant digits.
 const HISTOGRAM_REL: f64 = 1e-3;
 
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name)
-}
-
-fn overrides(sets: &[&str]) -> Vec<Override> {
-    sets.iter().map(|s| s.parse::<Override>().unwrap_or_else(|e| panic!("{e}"))).collect()
-}
-
 /// Runs the example `name` of `scenarios/` with `--set`-style overrides.
 fn run_example(name: &str, sets: &[&str]) -> Report {
-    let scenario = load_file(&example(name), &overrides(sets)).unwrap_or_else(|e| panic!("{e}"));
-    resim::run(&scenario.model, &RunOptions::default())
+    resim::run(&example_scenario(name, sets).model, &RunOptions::default())
 }
 
 /// Runs an inline scenario with `--set`-style overrides.

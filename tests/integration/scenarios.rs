@@ -5,6 +5,8 @@ use std::path::Path;
 use resim::RunOptions;
 use resim::scenario::load_file;
 
+use crate::common::example;
+
 /// Little's law, L = lambda_eff * W, per service, relative tolerance (issue: within 1%).
 const LITTLE_REL_TOL: f64 = 0.01;
 
@@ -63,17 +65,13 @@ fn committed_schema_is_current() {
 
 #[test]
 fn dashboard_degrades_instead_of_failing() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/dashboard-chaos.yaml");
-    let s = load_file(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
-    let r = resim::run(&s.model, &RunOptions::default());
+    let r = example("dashboard-chaos.yaml", &[]).report;
     let w = &r.workloads["page-views"];
     assert!(w.availability.value() > 0.999, "availability {}", w.availability.value());
     let degraded_share = w.degraded.value() / w.requests.value();
     assert!(degraded_share > 0.1, "the chaos shows as degraded pages: {degraded_share}");
     assert!(w.value_per_request.value() < 0.97, "and as lost value: {}", w.value_per_request.value());
     // Making recommendations required turns their errors into failed pages.
-    let required = "services.dashboard.calls.0.parallel.2.optional=false".parse().expect("override");
-    let s = load_file(&path, &[required]).unwrap_or_else(|e| panic!("{e}"));
-    let r = resim::run(&s.model, &RunOptions::default());
+    let r = example("dashboard-chaos.yaml", &["services.dashboard.calls.0.parallel.2.optional=false"]).report;
     assert!(r.workloads["page-views"].availability.value() < 0.85);
 }

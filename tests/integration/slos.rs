@@ -13,9 +13,9 @@ use std::process::Command;
 use resim::RunOptions;
 use resim::report::SloReport;
 use resim::report::slo::MONTH_30D_S;
-use resim::scenario::{Override, load_file, load_str};
+use resim::scenario::load_str;
 
-use crate::common::{Sim, scenario};
+use crate::common::{Sim, example, scenario};
 
 /// Counts derived two ways (sums of the same integers in another order) agree within this
 /// relative error.
@@ -476,12 +476,6 @@ fn bad_slos_are_refused_with_key_paths_and_fixes() {
 // ---------------------------------------------------------------------------------------------------------------
 // The examples' SLO stories
 // ---------------------------------------------------------------------------------------------------------------
-
-fn example(name: &str, sets: &[&str]) -> Sim {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name);
-    let overrides: Vec<Override> = sets.iter().map(|s| s.parse().expect("override")).collect();
-    Sim::of(load_file(&path, &overrides).unwrap_or_else(|e| panic!("{e}")).model)
-}
 
 #[test]
 fn retry_storm_pages_and_only_a_retry_budget_lets_the_page_reset() {
