@@ -938,13 +938,14 @@ fn zone_outage_example_survives_on_retries() {
 }
 
 /// The bad deploy makes half of cell 2's responses fail from 2m to 6m (30 s windows
-/// 4..12); cells 1, 3 and 4 share nothing with it.
+/// 4..12); the seven other cells share nothing with it.
 #[test]
 fn cells_example_contains_a_bad_deploy_to_its_cell() {
     let bad = example("cells.yaml", &[]);
     let clean = example("cells.yaml", &["faults.0.enabled=false"]);
+    let others = [1, 3, 4, 5, 6, 7, 8];
     // The other cells' users see exactly what they see without the bad deploy.
-    for k in [1, 3, 4] {
+    for k in others {
         let w = format!("users-{k}");
         let json = |s: &Sim| serde_json::to_value(&s.report.workloads[&w]).expect("serialisable");
         assert_eq!(json(&bad), json(&clean), "{w} changed");
@@ -967,6 +968,30 @@ fn cells_example_contains_a_bad_deploy_to_its_cell() {
     );
     // 4 minutes of 10 at half: availability 80%.
     assert_theory("users-2 availability", &bad.report.workloads["users-2"].availability, 0.8);
+
+    // The blast radius: one workload of eight, one service, nothing spread.
+    let [b] = bad.report.blast_radius.as_slice() else { panic!("one blast radius per fault") };
+    assert_eq!(b.workloads.len(), 8);
+    assert_eq!(b.affected_workloads, ["users-2"]);
+    assert_eq!(b.affected_services, ["cell-2"]);
+    assert_eq!(b.scope, ["cell-2"]);
+    assert!(b.spread_to.is_empty() && b.contained, "spread to {:?}", b.spread_to);
+    assert_eq!((b.recovered, b.time_to_recover_s, b.metastable), (Some(true), Some(0.0), false));
+    for k in others {
+        let d = &b.workloads[&format!("users-{k}")];
+        assert_eq!((d.extra_failed.value(), d.extra_slowed.value(), d.affected), (0.0, 0.0, false), "users-{k}");
+        for s in [format!("cell-{k}"), format!("cell-{k}-db")] {
+            assert_eq!(b.services[&s].extra_failed.value(), 0.0, "{s}");
+        }
+    }
+    // Every failed request is an extra failure of users-2, injected by the fault.
+    let hurt = &b.workloads["users-2"].extra_failed;
+    assert_eq!(hurt.value(), bad.report.workloads["users-2"].error.value());
+    assert_eq!(hurt.value(), bad.report.faults[0].injected.value());
+    // Eight shards at equal rates: the hurt shard holds an eighth of all user requests
+    // (given the total, each request is users-2's with probability 1/8).
+    let all: f64 = (1..=8).map(|k| bad.requests_total(&format!("users-{k}"))).sum();
+    assert_binomial("users-2's share of user requests", bad.requests_total("users-2"), all, 1.0 / 8.0);
 }
 
 // ---------------------------------------------------------------------------------------
