@@ -2,12 +2,26 @@
 
 #![allow(dead_code)]
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use resim::metrics::Outcome;
 use resim::model::Model;
-use resim::report::{ReplicationSummary, ServiceReport};
+use resim::report::{ReplicationSummary, ServiceReport, Statistic};
 use resim::scenario::{Override, Scenario, ScenarioError, load_file, load_str};
 use resim::{Report, RunOptions, run, run_with_summaries};
+
+/// The rule against a closed form: the simulated 95% CI covers it, or the mean is
+/// within 1% of it.
+pub const THEORY_REL_TOL: f64 = 0.01;
+/// Counts checked against a binomial or Poisson expectation (pooled over replications)
+/// must fall within this many standard deviations (two-sided 99.9%).
+pub const Z: f64 = 3.29;
+/// Two runs that should agree in distribution: their means differ by at most the 95%
+/// half-width of the difference (`hypot` of the two half-widths), or by under 1%.
+pub const SAME_REL_TOL: f64 = 0.01;
+/// The outcomes that fail a request.
+pub const FAILED: [Outcome; 4] = [Outcome::Error, Outcome::Timeout, Outcome::Rejected, Outcome::ShortCircuited];
 
 /// Loads a scenario from YAML text, panicking with the rendered error on failure.
 pub fn scenario(yaml: &str) -> Scenario {
@@ -67,6 +81,96 @@ impl Sim {
     pub fn service(&self, name: &str) -> &ServiceReport {
         &self.report.services[name]
     }
+
+    /// The id of service `name`.
+    pub fn sid(&self, name: &str) -> usize {
+        self.model.service_id(name).expect("service exists")
+    }
+
+    /// The index of workload `name`.
+    pub fn wid(&self, name: &str) -> usize {
+        self.model.workloads.iter().position(|w| w.name == name).expect("workload exists")
+    }
+
+    /// Sum over replications of workload `name`'s outcome `o`.
+    pub fn outcome_total(&self, name: &str, o: Outcome) -> f64 {
+        let w = self.wid(name);
+        self.reps.iter().map(|r| r.workloads[w].outcomes[o as usize]).sum()
+    }
+
+    /// Sum over replications of workload `name`'s finished requests.
+    pub fn requests_total(&self, name: &str) -> f64 {
+        let w = self.wid(name);
+        self.reps.iter().map(|r| r.workloads[w].outcomes.iter().sum::<f64>()).sum()
+    }
+
+    /// Per replication, workload `name`'s finished requests in windows `range` with an
+    /// outcome in `which` (all when empty).
+    pub fn window_counts(&self, name: &str, range: Range<usize>, which: &[Outcome]) -> Vec<f64> {
+        let w = self.wid(name);
+        self.reps
+            .iter()
+            .map(|r| {
+                r.workloads[w].timeline[range.clone()]
+                    .iter()
+                    .map(|c| {
+                        if which.is_empty() {
+                            c.iter().sum::<f64>()
+                        } else {
+                            which.iter().map(|&o| c[o as usize]).sum()
+                        }
+                    })
+                    .sum::<f64>()
+            })
+            .collect()
+    }
+
+    /// Sum over replications of [`Sim::window_counts`].
+    pub fn window_total(&self, name: &str, range: Range<usize>, which: &[Outcome]) -> f64 {
+        self.window_counts(name, range, which).iter().sum()
+    }
+
+    /// Per replication, the share of workload `name`'s requests finished in windows
+    /// `range` that ended in `which`.
+    pub fn window_share(&self, name: &str, range: Range<usize>, which: &[Outcome]) -> Statistic {
+        let all = self.window_counts(name, range.clone(), &[]);
+        let some = self.window_counts(name, range, which);
+        Statistic::of(all.iter().zip(&some).map(|(&a, &s)| (a > 0.0).then(|| s / a)))
+    }
+}
+
+/// Asserts that `sim` matches the closed form `theory` by [`THEORY_REL_TOL`].
+pub fn assert_theory(what: &str, sim: &Statistic, theory: f64) {
+    let rel = (sim.value() - theory).abs() / theory.abs().max(1e-12);
+    assert!(
+        sim.covers(theory) || rel < THEORY_REL_TOL,
+        "{what}: theory {theory:.6}, simulated {:.6} (95% CI {:?}), off by {:.3}%",
+        sim.value(),
+        sim.ci95,
+        rel * 100.0
+    );
+}
+
+/// Asserts that `successes` out of `trials` independent trials fit probability `p`.
+pub fn assert_binomial(what: &str, successes: f64, trials: f64, p: f64) {
+    let sd = (trials * p * (1.0 - p)).sqrt();
+    let z = (successes - trials * p) / sd.max(1e-12);
+    assert!(z.abs() <= Z, "{what}: {successes} of {trials} = {:.5}, expected {p:.5} (z = {z:.2})", successes / trials);
+}
+
+/// Asserts that two estimates of the same quantity agree by [`SAME_REL_TOL`].
+pub fn assert_same(what: &str, a: &Statistic, b: &Statistic) {
+    let d = (a.value() - b.value()).abs();
+    let band = a.half_width().unwrap_or(0.0).hypot(b.half_width().unwrap_or(0.0));
+    let rel = d / a.value().abs().max(1e-12);
+    assert!(
+        d <= band || rel < SAME_REL_TOL,
+        "{what}: {:.6} {:?} vs {:.6} {:?} (difference {d:.6}, 95% band {band:.6})",
+        a.value(),
+        a.ci95,
+        b.value(),
+        b.ci95
+    );
 }
 
 /// The error `yaml` is refused with, panicking if it is accepted.

@@ -24,14 +24,8 @@ use resim::report::summary::ServiceSummary;
 use resim::scenario::{ScenarioError, load_str};
 use resim::theory::{StationTheory, mmck};
 
-use crate::common::{Sim, assert_error, example, refusal, scenario};
+use crate::common::{Sim, Z, assert_binomial, assert_error, assert_theory, example, refusal, scenario};
 
-/// The rule against a closed form: the simulated 95% CI covers it, or the mean is
-/// within 1% of it.
-const THEORY_REL_TOL: f64 = 0.01;
-/// Counts checked against a binomial or Poisson expectation (pooled over replications)
-/// must fall within this many standard deviations (two-sided 99.9%).
-const Z: f64 = 3.29;
 /// A sojourn that fixed times make exact (constant service, constant added latency), up to
 /// the nanosecond clock's rounding, in seconds.
 const EXACT_S: f64 = 1e-6;
@@ -41,14 +35,6 @@ const ACTIVE_FRACTION_REL_TOL: f64 = 0.02;
 const ACTIVATIONS_REL_TOL: f64 = 0.02;
 
 impl Sim {
-    fn sid(&self, name: &str) -> usize {
-        self.model.service_id(name).expect("service exists")
-    }
-
-    fn wid(&self, name: &str) -> usize {
-        self.model.workloads.iter().position(|w| w.name == name).expect("workload exists")
-    }
-
     /// A per-replication statistic of service `name`.
     fn per_service(&self, name: &str, f: impl Fn(&ServiceSummary) -> Option<f64>) -> Statistic {
         let s = self.sid(name);
@@ -60,58 +46,6 @@ impl Sim {
         let s = self.sid(name);
         self.reps.iter().map(|r| f(&r.services[s])).sum()
     }
-
-    /// Sum over replications of workload `name`'s outcome `o`.
-    fn outcome_total(&self, name: &str, o: Outcome) -> f64 {
-        let w = self.wid(name);
-        self.reps.iter().map(|r| r.workloads[w].outcomes[o as usize]).sum()
-    }
-
-    /// Sum over replications of workload `name`'s finished requests.
-    fn requests_total(&self, name: &str) -> f64 {
-        let w = self.wid(name);
-        self.reps.iter().map(|r| r.workloads[w].outcomes.iter().sum::<f64>()).sum()
-    }
-
-    /// Sum over replications of workload `name`'s finished requests in windows `range`,
-    /// counting the outcomes `which` (all when empty).
-    fn window_total(&self, name: &str, range: std::ops::Range<usize>, which: &[Outcome]) -> f64 {
-        let w = self.wid(name);
-        self.reps
-            .iter()
-            .map(|r| {
-                r.workloads[w].timeline[range.clone()]
-                    .iter()
-                    .map(|c| {
-                        if which.is_empty() {
-                            c.iter().sum::<f64>()
-                        } else {
-                            which.iter().map(|&o| c[o as usize]).sum()
-                        }
-                    })
-                    .sum::<f64>()
-            })
-            .sum()
-    }
-}
-
-/// Asserts that `sim` matches the closed form `theory` by [`THEORY_REL_TOL`].
-fn assert_theory(what: &str, sim: &Statistic, theory: f64) {
-    let rel = (sim.value() - theory).abs() / theory.abs().max(1e-12);
-    assert!(
-        sim.covers(theory) || rel < THEORY_REL_TOL,
-        "{what}: theory {theory:.6}, simulated {:.6} (95% CI {:?}), off by {:.3}%",
-        sim.value(),
-        sim.ci95,
-        rel * 100.0
-    );
-}
-
-/// Asserts that `successes` out of `trials` independent trials fit probability `p`.
-fn assert_binomial(what: &str, successes: f64, trials: f64, p: f64) {
-    let sd = (trials * p * (1.0 - p)).sqrt();
-    let z = (successes - trials * p) / sd.max(1e-12);
-    assert!(z.abs() <= Z, "{what}: {successes} of {trials} = {:.5}, expected {p:.5} (z = {z:.2})", successes / trials);
 }
 
 /// Asserts that a Poisson count fits its mean `expected`; `slack` absorbs counts that a

@@ -17,14 +17,8 @@ use resim::scenario::ScenarioError;
 use resim::theory::{StationTheory, mmck};
 use resim::{Report, RunOptions};
 
-use crate::common::{Sim, assert_error, refusal, run_yaml, scenario};
+use crate::common::{Sim, assert_error, assert_same, assert_theory, refusal, run_yaml, scenario};
 
-/// The issue's rule against a closed form: the simulated 95% CI covers it, or the mean is
-/// within 1% of it.
-const THEORY_REL_TOL: f64 = 0.01;
-/// Two runs that should agree in distribution: their means differ by at most the 95%
-/// half-width of the difference (`hypot` of the two half-widths), or by under 1%.
-const SAME_REL_TOL: f64 = 0.01;
 /// Admitted throughput of a saturated token bucket against its rate (the issue: 2%).
 const RATE_LIMIT_REL_TOL: f64 = 0.02;
 /// CoDel keeps the mean wait within this many `interval`s (its control time scale).
@@ -53,33 +47,6 @@ impl Sim {
             (arrivals > 0.0).then(|| rejected / arrivals)
         }))
     }
-}
-
-/// Asserts that `sim` matches the closed form `theory` by [`THEORY_REL_TOL`].
-fn assert_theory(what: &str, sim: &Statistic, theory: f64) {
-    let rel = (sim.value() - theory).abs() / theory.abs().max(1e-12);
-    assert!(
-        sim.covers(theory) || rel < THEORY_REL_TOL,
-        "{what}: theory {theory:.6}, simulated {:.6} (95% CI {:?}), off by {:.3}%",
-        sim.value(),
-        sim.ci95,
-        rel * 100.0
-    );
-}
-
-/// Asserts that two estimates of the same quantity agree by [`SAME_REL_TOL`].
-fn assert_same(what: &str, a: &Statistic, b: &Statistic) {
-    let d = (a.value() - b.value()).abs();
-    let band = a.half_width().unwrap_or(0.0).hypot(b.half_width().unwrap_or(0.0));
-    let rel = d / a.value().abs().max(1e-12);
-    assert!(
-        d <= band || rel < SAME_REL_TOL,
-        "{what}: {:.6} {:?} vs {:.6} {:?} (difference {d:.6}, 95% band {band:.6})",
-        a.value(),
-        a.ci95,
-        b.value(),
-        b.ci95
-    );
 }
 
 /// Asserts pool `pool` of service `service` behaves like `theory`: utilisation, blocking
