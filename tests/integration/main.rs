@@ -6,6 +6,7 @@ mod common;
 mod compare;
 mod determinism;
 mod faults;
+mod lessons;
 mod outputs;
 mod policies;
 mod properties;
