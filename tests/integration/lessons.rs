@@ -217,7 +217,7 @@ const SHOP_PEAK: Range<usize> = 67..100;
 
 #[test]
 fn web_shop_degrades_at_the_peak_instead_of_failing() {
-    let sim = example("web-shop.yaml", &[]);
+    let sim = example("web-shop.yaml", &["replications=3"]);
     let shoppers = &sim.report.workloads["shoppers"];
     // Recommendations reject at the peak; optional, they cost pages, not requests.
     assert_eq!(shoppers.availability.mean, Some(1.0));
