@@ -58,7 +58,8 @@ fn prime_day_pools_hold_checkout_and_shed_batch() {
     assert!(batch.value() > 0.5 && batch.value() > browse.value() && browse.value() > checkout.value());
     // Nobody is shed outside the peak (each pool below a tenth of its capacity).
     for w in ["checkout", "browse", "batch"] {
-        let outside = pools.window_total(w, 0..8, &FAILED) + pools.window_total(w, 13..20, &FAILED);
+        let outside = pools.window_total(w, 0..PRIME_DAY_PEAK.start, &FAILED)
+            + pools.window_total(w, PRIME_DAY_PEAK.end..20, &FAILED);
         assert_eq!(outside, 0.0, "{w} shed outside the peak");
     }
 
