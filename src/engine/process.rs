@@ -4,8 +4,9 @@ use super::{EventQueue, SimTime};
 
 /// Something driven by an event queue: the model implements this, the engine runs it.
 pub trait Process {
-    /// The event type; an enum, so dispatch is a `match`, not a virtual call.
-    type Event;
+    /// The event type; an enum, so dispatch is a `match`, not a virtual call. `Copy`
+    /// keeps it small and lets the queue move it without drop bookkeeping.
+    type Event: Copy;
     /// The future-event list.
     fn events(&mut self) -> &mut EventQueue<Self::Event>;
     /// Handles one event at simulated time `now`.

@@ -1,75 +1,101 @@
-//! The future-event list: a binary heap keyed by `(time, sequence)`.
+//! The future-event list: a d-ary min-heap keyed by `(time, sequence)`.
 //!
 //! The sequence number is a counter stamped at insertion, so events scheduled for the
 //! same nanosecond leave in the order they were scheduled (FIFO). That makes tie
-//! resolution a property of the model's logic, never of the heap's internals.
-
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+//! resolution a property of the model's logic, never of the heap's internals: every
+//! key is unique, so any correct heap pops the same order.
+//!
+//! Why not `std::collections::BinaryHeap`: its `pop` swaps the last entry into the root
+//! and reads it back at once, a wide load over fresh narrow stores that the CPU cannot
+//! forward; profiling showed that stall as a third of the event loop. Here the moving
+//! entry stays in registers and is written once, where it lands ("hole" sifting), the
+//! key is one `u128` compare, and four children per node halve the depth.
 
 use super::SimTime;
 
-struct Entry<E> {
-    time: SimTime,
-    seq: u64,
-    event: E,
-}
+/// Children per node: four keep a node's children in one or two cache lines and halve
+/// the depth of a binary heap, which pays off on the larger queues of call graphs.
+const ARITY: usize = 4;
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Entry<E> {
-    // Reversed: `BinaryHeap` is a max-heap and we want the earliest event first.
-    #[inline]
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
-    }
+#[derive(Clone, Copy)]
+struct Entry<E> {
+    /// `time << 64 | seq`: the order is one integer compare.
+    key: u128,
+    event: E,
 }
 
 /// A priority queue of events ordered by time, then by insertion order.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: Vec<Entry<E>>,
     next_seq: u64,
 }
 
-impl<E> Default for EventQueue<E> {
+impl<E: Copy> Default for EventQueue<E> {
     fn default() -> Self {
         Self::with_capacity(0)
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     /// An empty queue with room for `capacity` events before it reallocates.
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { heap: BinaryHeap::with_capacity(capacity), next_seq: 0 }
+        Self { heap: Vec::with_capacity(capacity), next_seq: 0 }
     }
 
     /// Schedules `event` at `time`.
     #[inline]
     pub fn push(&mut self, time: SimTime, event: E) {
-        let seq = self.next_seq;
+        let entry = Entry { key: (u128::from(time.0) << 64) | u128::from(self.next_seq), event };
         self.next_seq += 1;
-        self.heap.push(Entry { time, seq, event });
+        let mut i = self.heap.len();
+        self.heap.push(entry);
+        while i > 0 {
+            let parent = (i - 1) / ARITY;
+            if self.heap[parent].key < entry.key {
+                break;
+            }
+            self.heap[i] = self.heap[parent];
+            i = parent;
+        }
+        self.heap[i] = entry;
     }
 
     /// Removes and returns the earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.heap.pop().map(|e| (e.time, e.event))
+        let last = self.heap.pop()?;
+        let len = self.heap.len();
+        if len == 0 {
+            return Some((SimTime((last.key >> 64) as u64), last.event));
+        }
+        let top = self.heap[0];
+        // Sift `last` down from the root: move the smallest child up while it is smaller.
+        let mut i = 0;
+        loop {
+            let first = i * ARITY + 1;
+            if first >= len {
+                break;
+            }
+            let mut min = first;
+            for c in first + 1..(first + ARITY).min(len) {
+                if self.heap[c].key < self.heap[min].key {
+                    min = c;
+                }
+            }
+            if self.heap[min].key > last.key {
+                break;
+            }
+            self.heap[i] = self.heap[min];
+            i = min;
+        }
+        self.heap[i] = last;
+        Some((SimTime((top.key >> 64) as u64), top.event))
     }
 
     /// The time of the earliest event, if any.
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|e| e.time)
+        self.heap.first().map(|e| SimTime((e.key >> 64) as u64))
     }
 
     /// Number of pending events.
@@ -114,6 +140,33 @@ mod tests {
             }
             first = false;
             last = (t, i);
+        }
+    }
+
+    #[test]
+    fn matches_a_sorted_reference_under_random_pushes_and_pops() {
+        // Interleaved pushes (never earlier than the last pop, as in a simulation) and
+        // pops, checked against a reference that sorts by (time, insertion order).
+        let mut q = EventQueue::default();
+        let mut reference: Vec<(u64, u32)> = Vec::new();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut now = 0;
+        for i in 0..20_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if x % 5 < 3 || reference.is_empty() {
+                let t = now + (x >> 40) % 64;
+                q.push(SimTime(t), i);
+                reference.push((t, i));
+            } else {
+                let k = (0..reference.len()).min_by_key(|&k| reference[k]).expect("non-empty");
+                let want = reference.remove(k);
+                let (t, e) = q.pop().expect("non-empty");
+                assert_eq!((t.0, e), want);
+                now = t.0;
+            }
+            assert_eq!(q.len(), reference.len());
         }
     }
 }
