@@ -100,7 +100,7 @@ mod tests {
     fn rounding_matches_f64_round() {
         // Halves, near-halves and random magnitudes: the same nanosecond as `round`.
         let mut x: u64 = 12345;
-        let mut values = vec![0.5e-9, 1.5e-9, 2.5e-9, 0.49999999999e-9, 4503599627370495.5e-9, 1.8e10];
+        let mut values = vec![0.5e-9, 1.5e-9, 2.5e-9, 0.49999999999e-9, 4_503_599.627_370_495, 1.8e10];
         for _ in 0..100_000 {
             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             let mantissa = (x >> 11) as f64 / (1u64 << 53) as f64;
