@@ -61,6 +61,61 @@ workloads:
   - { name: users, target: frontend, arrivals: { poisson: { rate: 150/s } } }
 ";
 
+/// The issue's reference call graph: ten services, synchronous calls (sequential and
+/// parallel, one optional), every call with a per-attempt timeout, retries with full
+/// jitter and a breaker, several instances behind balancers, and faults active during
+/// the measured run: `pricing` slows down for two of its ten minutes and `inventory`
+/// fails 20% of its responses for three, so timeouts, retries, breaker trips and
+/// fallbacks all happen, not just the happy path.
+const CALL_GRAPH_10: &str = "
+name: bench-call-graph-10
+duration: 10m
+services:
+  gateway:
+    instances: 2
+    load_balancer: least_outstanding
+    servers: 64
+    service_time: { exponential: { mean: 1ms } }
+    calls:
+      - { to: auth, timeout: 40ms, retry: { max_attempts: 3, jitter: full }, breaker: { consecutive: { open_for: 5s } } }
+      - parallel:
+          - { to: catalog, timeout: 150ms, retry: { max_attempts: 2, jitter: full }, breaker: { consecutive: { open_for: 5s } } }
+          - { to: cart, timeout: 150ms, retry: { max_attempts: 2, jitter: full }, breaker: { consecutive: { open_for: 5s } } }
+          - { to: recs, optional: true, timeout: 60ms, breaker: { consecutive: { open_for: 10s } } }
+  auth: { instances: 2, servers: 4, capacity: 64, service_time: { exponential: { mean: 2ms } } }
+  catalog:
+    servers: 16
+    capacity: 128
+    service_time: { exponential: { mean: 3ms } }
+    calls:
+      - { to: inventory, timeout: 40ms, retry: { max_attempts: 3, jitter: full }, breaker: { consecutive: { open_for: 5s } } }
+      - { to: pricing, timeout: 40ms, retry: { max_attempts: 3, jitter: full }, breaker: { consecutive: { open_for: 5s } } }
+  cart:
+    servers: 16
+    capacity: 128
+    service_time: { exponential: { mean: 2ms } }
+    calls:
+      - { to: pricing, timeout: 40ms, retry: { max_attempts: 3, jitter: full }, breaker: { consecutive: { open_for: 5s } } }
+      - { to: payments, probability: 0.2, timeout: 100ms, retry: { max_attempts: 2, jitter: full }, breaker: { consecutive: { open_for: 5s } } }
+  recs: { servers: 4, capacity: 32, service_time: { exponential: { mean: 8ms } } }
+  inventory: { instances: 2, servers: 4, capacity: 64, service_time: { exponential: { mean: 4ms } } }
+  pricing: { instances: 3, servers: 4, capacity: 64, service_time: { exponential: { mean: 3ms } } }
+  payments:
+    servers: 4
+    capacity: 32
+    service_time: { exponential: { mean: 10ms } }
+    calls:
+      - { to: fraud, timeout: 50ms, retry: { max_attempts: 2, jitter: full } }
+  fraud: { servers: 2, capacity: 32, service_time: { exponential: { mean: 5ms } } }
+  ledger: { servers: 2, service_time: { exponential: { mean: 1ms } } }
+workloads:
+  - { name: shoppers, target: gateway, arrivals: { poisson: { rate: 300/s } } }
+  - { name: batch, target: ledger, arrivals: { poisson: { rate: 200/s } } }
+faults:
+  - { kind: latency, target: pricing, at: 3m, for: 2m, add: { exponential: { mean: 10ms } } }
+  - { kind: error, target: inventory, at: 6m, for: 3m, probability: 0.2 }
+";
+
 fn bench_model(c: &mut Criterion, name: &str, yaml: &str) {
     let model = load_str(yaml, Path::new(name), &[]).expect("bench scenario is valid").model;
     let events = run_replication(&model, 0).events;
@@ -98,6 +153,7 @@ fn benches(c: &mut Criterion) {
     bench_model(c, "mmck_4_50_rho_0.8", MMCK);
     bench_model(c, "network_5_nodes", NETWORK);
     bench_model(c, "call_graph_policies", CALL_GRAPH);
+    bench_model(c, "call_graph_10_services_fault", CALL_GRAPH_10);
 }
 
 criterion_group!(engine, benches);
