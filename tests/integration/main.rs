@@ -11,6 +11,7 @@ mod policies;
 mod properties;
 mod queueing_theory;
 mod recovery;
+mod samples;
 mod scenarios;
 mod server_policies;
 mod slos;
