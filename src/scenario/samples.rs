@@ -148,7 +148,7 @@ fn empty(path: &Path) -> SamplesError {
 /// The CSV is read line by line, so line numbers are exact: fields are separated by
 /// commas, may be quoted (`"1,5"`, with `""` for a quote), and cannot span lines.
 pub fn parse(
-    mut input: impl BufRead,
+    input: impl BufRead,
     unit: Option<TimeUnit>,
     column: Option<&str>,
     path: &Path,
@@ -158,6 +158,8 @@ pub fn parse(
     let (mut line, mut bytes) = (0usize, 0u64);
     // With `column`: the column's index and the number of fields, once the header is read.
     let mut header: Option<(usize, usize)> = None;
+    // A line without an end must not grow without bound either.
+    let mut input = input.take(MAX_FILE_BYTES + 1);
     loop {
         buf.clear();
         let n = input.read_until(b'\n', &mut buf).map_err(|e| {
@@ -547,6 +549,12 @@ mod tests {
             parse((header + &"1\n".repeat(MAX_SAMPLES + 1)).as_bytes(), Some(TimeUnit::Ms), Some("x"), Path::new("b"))
                 .unwrap_err();
         assert!(matches!(&e, SamplesError::File { message, .. } if message.contains("more than")), "{e:?}");
+    }
+
+    #[test]
+    fn an_endless_line_stops_at_the_byte_limit() {
+        let e = parse(BufReader::new(std::io::repeat(b'1')), None, None, Path::new("big.txt")).unwrap_err();
+        assert!(matches!(&e, SamplesError::File { message, .. } if message.contains("larger than")), "{e:?}");
     }
 
     /// `1ms\n` forever.
