@@ -40,7 +40,7 @@ pub const MAX_TOTAL_SAMPLES: usize = 10 * MAX_SAMPLES;
 const QUOTE_CHARS: usize = 40;
 
 /// The values of one samples file, as read with one `unit` and `column`.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub struct SamplesFile {
     /// The path read: the `file` key joined to the scenario file's folder.
     pub path: PathBuf,
@@ -52,6 +52,19 @@ pub struct SamplesFile {
     pub values: Vec<SimTime>,
     /// FNV-1a of the values (little-endian nanoseconds): what a sweep hashes.
     pub digest: u64,
+}
+
+impl std::fmt::Debug for SamplesFile {
+    /// The values are counted, not listed: there may be a million.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SamplesFile")
+            .field("path", &self.path)
+            .field("unit", &self.unit)
+            .field("column", &self.column)
+            .field("values", &format_args!("[{} values]", self.values.len()))
+            .field("digest", &format_args!("{:016x}", self.digest))
+            .finish()
+    }
 }
 
 /// Why a samples file cannot be used.
