@@ -1,4 +1,5 @@
-//! Reading a scenario file: parse, apply `--set` overrides, validate, locate errors.
+//! Reading a scenario file: parse, apply `--set` overrides, read samples files, validate,
+//! locate errors.
 
 use std::path::Path;
 use std::sync::Arc;
