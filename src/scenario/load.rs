@@ -1,10 +1,13 @@
-//! Reading a scenario file: parse, apply `--set` overrides, validate, locate errors.
+//! Reading a scenario file: parse, apply `--set` overrides, read samples files, validate,
+//! locate errors.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::error::{ScenarioError, suggest};
+use super::samples::{SamplesFile, resolve};
 use super::spec::ScenarioSpec;
 use super::tree::Located;
 use super::validate::validate;
@@ -20,6 +23,8 @@ pub struct Scenario {
     pub spec: ScenarioSpec,
     /// The checked model.
     pub model: Model,
+    /// The samples files read for empirical distributions, in first-use order.
+    pub samples: Vec<Arc<SamplesFile>>,
 }
 
 /// The flag of a swept parameter given on the command line.
@@ -93,7 +98,7 @@ pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, Scenar
     if meta.len() > MAX_FILE_BYTES {
         return Err(fail(
             format!("the file is {} bytes; scenarios are limited to {MAX_FILE_BYTES} bytes", meta.len()),
-            "put large empirical samples in fewer, coarser values",
+            "move large empirical samples into a file: empirical: { file: latencies.csv, unit: ms }",
         ));
     }
     let text = std::fs::read_to_string(path)
@@ -101,13 +106,27 @@ pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, Scenar
     load_str(&text, path, overrides)
 }
 
-/// Parses and validates scenario `text`; `file` is only used in messages.
+/// Parses and validates scenario `text` read from `file`: `file` names it in messages,
+/// and samples files (`empirical: { file: ... }`) are read relative to its folder (to
+/// the working directory for a bare name such as `s.yaml`).
 ///
 /// The file is always parsed as written first, so its own mistakes are reported at
 /// their line and column whether or not overrides are given. Overrides are then applied
 /// to the parsed tree, which is read again by the same YAML reader (as JSON text, a
 /// subset of YAML), so a file that checks alone reads the same way with overrides.
 pub fn load_str(text: &str, file: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+    load_str_reusing(text, file, overrides, &[])
+}
+
+/// [`load_str`], reusing the samples files in `known` (from an earlier load, such as a
+/// sweep's base scenario) instead of reading them again: every point of a sweep sees the
+/// same values.
+pub fn load_str_reusing(
+    text: &str,
+    file: &Path,
+    overrides: &[Override],
+    known: &[Arc<SamplesFile>],
+) -> Result<Scenario, ScenarioError> {
     let locate = |mut e: ScenarioError, tree: Option<&Located>| {
         e.file = file.to_owned();
         if e.line == 0
@@ -144,11 +163,15 @@ pub fn load_str(text: &str, file: &Path, overrides: &[Override]) -> Result<Scena
             }
         })?;
     }
-    let model = validate(&spec).map_err(|e| match overrides.iter().rev().find(|o| e.key.starts_with(&o.key)) {
+    let place = |e: ScenarioError| match overrides.iter().rev().find(|o| e.key.starts_with(&o.key)) {
         Some(o) => set_error(file, e, o),
         None => locate(e, Some(&tree)),
-    })?;
-    Ok(Scenario { spec, model })
+    };
+    let dir = file.parent().unwrap_or(Path::new(""));
+    // An error on a line of a samples file is already located in that file.
+    let samples = resolve(&mut spec, dir, known).map_err(|e| if e.line > 0 { e } else { place(e) })?;
+    let model = validate(&spec).map_err(place)?;
+    Ok(Scenario { spec, model, samples })
 }
 
 /// The override to blame for an error that appeared only after overrides: the one that

@@ -9,6 +9,7 @@ pub mod error;
 pub mod fault_spec;
 pub mod load;
 pub mod policy_spec;
+pub mod samples;
 pub mod slo_spec;
 pub mod spec;
 pub mod sweep_spec;
@@ -21,7 +22,7 @@ pub mod validate_server;
 pub mod validate_slo;
 
 pub use error::ScenarioError;
-pub use load::{Override, Scenario, load_file, load_str};
+pub use load::{Override, Scenario, load_file, load_str, load_str_reusing};
 pub use spec::ScenarioSpec;
 
 /// The JSON Schema of the scenario format, for editors and `resim schema`.

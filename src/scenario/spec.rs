@@ -6,6 +6,8 @@
 //! comments here are also the descriptions in `resim schema`.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -15,6 +17,7 @@ use super::policy_spec::{
     BreakerSpec, BulkheadSpec, ConcurrencyLimitSpec, DegradationSpec, FallbackSpec, HedgeSpec, PoolSpec, RateLimitSpec,
     RetrySpec, ShedSpec,
 };
+use super::samples::SamplesFile;
 use super::slo_spec::{AlertingSpec, BlastRadiusSpec, SloSpec};
 use super::sweep_spec::{SweepSpec, Warmup};
 use super::units::{Duration, Rate};
@@ -322,11 +325,8 @@ pub enum DistSpec {
         /// Minimum value x_m.
         scale: Duration,
     },
-    /// Resample measured values uniformly.
-    Empirical {
-        /// Observed durations.
-        samples: Vec<Duration>,
-    },
+    /// Resample measured values uniformly: inline `samples`, or a `file` of them.
+    Empirical(EmpiricalSpec),
     /// A weighted mixture, e.g. 95% fast and 5% slow.
     Mixture(Vec<MixtureSpec>),
 }
@@ -347,6 +347,70 @@ pub struct LognormalSpec {
     /// 99th percentile (with `median`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p99: Option<Duration>,
+}
+
+/// Measured durations, resampled uniformly. Give `samples`, or a `file` with `unit` and
+/// `column` as its contents need.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmpiricalSpec {
+    /// Observed durations, inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<Vec<Duration>>,
+    /// A file of observed durations, relative to the scenario file's folder (or absolute):
+    /// one value per line, or a CSV with a header row when `column` is given. Blank lines
+    /// and lines starting with `#` are skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// The unit of plain numbers in the file (`12.5` with `unit: ms` is 12.5ms); values
+    /// written with a unit (`12.5ms`) keep theirs. Without it, plain numbers are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<TimeUnit>,
+    /// Read the file as CSV whose first row names the columns, taking the values from
+    /// the column with this name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// The file's values, filled in when the scenario is loaded (not part of the format).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub loaded: Option<Arc<SamplesFile>>,
+}
+
+/// A unit of time for plain numbers in a samples file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+pub enum TimeUnit {
+    /// Nanoseconds.
+    #[serde(rename = "ns")]
+    Ns,
+    /// Microseconds.
+    #[serde(rename = "us", alias = "µs")]
+    Us,
+    /// Milliseconds.
+    #[serde(rename = "ms")]
+    Ms,
+    /// Seconds.
+    #[serde(rename = "s")]
+    S,
+    /// Minutes.
+    #[serde(rename = "m", alias = "min")]
+    M,
+    /// Hours.
+    #[serde(rename = "h")]
+    H,
+}
+
+impl TimeUnit {
+    /// The suffix a duration is written with, e.g. `ms`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            TimeUnit::Ns => "ns",
+            TimeUnit::Us => "us",
+            TimeUnit::Ms => "ms",
+            TimeUnit::S => "s",
+            TimeUnit::M => "m",
+            TimeUnit::H => "h",
+        }
+    }
 }
 
 /// One component of a mixture.

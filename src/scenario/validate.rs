@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use rand_distr::{Gamma, LogNormal, Pareto, Weibull};
 
 use super::error::{ScenarioError, suggest};
-use super::spec::{ArrivalSpec, BalancerSpec, CallSpec, DistSpec, ScenarioSpec, ServiceSpec};
+use super::spec::{ArrivalSpec, BalancerSpec, CallSpec, DistSpec, EmpiricalSpec, ScenarioSpec, ServiceSpec};
 use super::validate_policy::{call_policy, edge_policy};
 use super::validate_server::{check_class_name, classes, concurrency, degradation, pools, shed};
 use crate::engine::SimTime;
@@ -631,12 +631,7 @@ fn dist_at_depth(d: &DistSpec, key: &str, depth: u32) -> Result<Dist> {
             let xm = pos_dur("pareto.scale", *scale)?;
             Dist::Pareto(Pareto::new(xm, a).map_err(|e| ScenarioError::at_key(key, format!("invalid pareto: {e}")))?)
         }
-        DistSpec::Empirical { samples } => {
-            if samples.is_empty() || samples.len() > MAX_SAMPLES {
-                return err(format!("{key}.empirical.samples"), format!("give between 1 and {MAX_SAMPLES} samples"));
-            }
-            Dist::Empirical(samples.iter().map(|s| s.time()).collect())
-        }
+        DistSpec::Empirical(e) => empirical(e, &format!("{key}.empirical"))?,
         DistSpec::Mixture(parts) => {
             if parts.is_empty() || parts.len() > 100 {
                 return err(format!("{key}.mixture"), "a mixture needs between 1 and 100 parts");
@@ -662,4 +657,30 @@ fn dist_at_depth(d: &DistSpec, key: &str, depth: u32) -> Result<Dist> {
             Dist::Mixture { cumulative, parts: dists }
         }
     })
+}
+
+/// An empirical distribution: inline `samples`, or the values of its `file` (read when
+/// the scenario was loaded, see [`super::samples`]).
+fn empirical(e: &EmpiricalSpec, key: &str) -> Result<Dist> {
+    match (&e.samples, &e.file) {
+        (Some(_), Some(_)) => err(key, "give either `samples` or `file`, not both"),
+        (None, None) => err(key, "give `samples` (e.g. samples: [3ms, 5ms, 12ms]) or a `file` of them"),
+        (Some(samples), None) => {
+            for (field, given) in [("unit", e.unit.is_some()), ("column", e.column.is_some())] {
+                if given {
+                    return err(format!("{key}.{field}"), format!("`{field}` is for reading a samples `file`"))
+                        .map_err(|e| e.with_help("write inline samples with their unit, e.g. [3ms, 5ms]"));
+                }
+            }
+            if samples.is_empty() || samples.len() > MAX_SAMPLES {
+                return err(format!("{key}.samples"), format!("give between 1 and {MAX_SAMPLES} samples"));
+            }
+            Ok(Dist::Empirical(samples.iter().map(|s| s.time()).collect()))
+        }
+        (None, Some(_)) => match &e.loaded {
+            Some(file) => Ok(Dist::Empirical(file.values.clone())),
+            None => err(format!("{key}.file"), "the samples file was not read")
+                .map_err(|e| e.with_help("load the scenario with scenario::load_file or load_str, which read it")),
+        },
+    }
 }

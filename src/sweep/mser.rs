@@ -81,7 +81,10 @@ pub fn resolve_warmup(scenario: &Scenario) -> Result<(Scenario, Option<WarmupCho
     let warmup = SimTime(pilot.window.0.saturating_mul(cut as u64));
     let spec = ScenarioSpec { warmup: Warmup::Fixed(Duration(warmup)), ..scenario.spec.clone() };
     let model = validate(&spec)?;
-    Ok((Scenario { spec, model }, Some(WarmupChoice { warmup, truncated_windows: cut, windows })))
+    Ok((
+        Scenario { spec, model, samples: scenario.samples.clone() },
+        Some(WarmupChoice { warmup, truncated_windows: cut, windows }),
+    ))
 }
 
 /// The pilot's two series, window by window over all workloads: finished requests, and

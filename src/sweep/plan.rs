@@ -6,6 +6,7 @@
 //! (`--param services.api.severs: unknown key ... did you mean servers?`).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -17,9 +18,10 @@ use super::sampling::sample;
 use crate::engine::fnv1a64;
 use crate::report::Report;
 use crate::scenario::load::SWEEP_FLAG;
+use crate::scenario::samples::SamplesFile;
 use crate::scenario::sweep_spec::{ConstraintSpec, ObjectiveSpec, SamplingSpec};
 use crate::scenario::tree::{Located, Node};
-use crate::scenario::{Override, Scenario, ScenarioError, load_str};
+use crate::scenario::{Override, Scenario, ScenarioError, load_str_reusing};
 
 /// What the command line asks of a sweep; unset fields fall back to the `sweep:` section.
 #[derive(Clone, Debug, Default)]
@@ -57,7 +59,8 @@ pub struct ParamDef {
 pub struct Definition {
     /// Scenario name.
     pub scenario: String,
-    /// FNV-1a hash of the scenario text, the `--set` overrides and the precision target;
+    /// FNV-1a hash of the scenario text, the `--set` overrides, the precision target and
+    /// the samples files' values ([`scenario_hash`]);
     /// stored with every point to recognise it on `--resume` and `merge`.
     pub scenario_hash: String,
     /// The seed every point uses (common random numbers).
@@ -91,6 +94,8 @@ pub struct Plan {
     pub params: Vec<Param>,
     /// Every point, in index order.
     pub points: Vec<Point>,
+    /// The base scenario's samples files, read once and reused by every point.
+    pub samples: Vec<Arc<SamplesFile>>,
 }
 
 impl Plan {
@@ -182,7 +187,7 @@ pub fn plan(
     })?;
     let definition = Definition {
         scenario: scenario.model.name.clone(),
-        scenario_hash: scenario_hash(text, base, options.precision),
+        scenario_hash: scenario_hash(text, base, options.precision, &scenario.samples),
         seed: scenario.model.seed,
         params: params.iter().map(param_def).collect(),
         sampling,
@@ -192,7 +197,7 @@ pub fn plan(
         constraints,
         points: points.len(),
     };
-    Ok(Plan { definition, params, points })
+    Ok(Plan { definition, params, points, samples: scenario.samples.clone() })
 }
 
 /// Loads point `i` of `plan`: the scenario with the base overrides and the point's.
@@ -205,7 +210,7 @@ pub fn load_point(
 ) -> Result<Scenario, ScenarioError> {
     let mut overrides = base.to_vec();
     overrides.extend(plan.points[i].overrides(&plan.params));
-    load_str(text, file, &overrides).map_err(|mut e| {
+    load_str_reusing(text, file, &overrides, &plan.samples).map_err(|mut e| {
         if let Some(key) = e.key.strip_prefix(&format!("{SWEEP_FLAG} ")) {
             let at = format!("{SWEEP_FLAG}.{key}");
             e = locate(text, &mut e, &at);
@@ -215,11 +220,22 @@ pub fn load_point(
     })
 }
 
-/// Hex FNV-1a of what makes two runs of a point give the same report.
-pub fn scenario_hash(text: &str, base: &[Override], precision: Option<Precision>) -> String {
+/// Hex FNV-1a of what makes two runs of a point give the same report: the scenario text,
+/// the base overrides, the precision target, and the values of the samples files the
+/// base scenario reads (a file named only by a swept parameter is identified by its
+/// name, in the point's parameters).
+pub fn scenario_hash(
+    text: &str,
+    base: &[Override],
+    precision: Option<Precision>,
+    samples: &[Arc<SamplesFile>],
+) -> String {
     let mut bytes = text.as_bytes().to_vec();
     for o in base {
         bytes.extend(format!("\0{}={}", o.key, o.value).bytes());
+    }
+    for f in samples {
+        bytes.extend(format!("\0samples={:016x}", f.digest).bytes());
     }
     if let Some(p) = precision {
         bytes.extend(format!("\0precision={}/{}", p.relative, p.max_replications).bytes());

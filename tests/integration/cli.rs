@@ -972,6 +972,83 @@ fn bug_scenario_name_cannot_escape_the_output_folder() {
     }
 }
 
+/// Every file under `dir`, as paths relative to it.
+fn files_under(dir: &Path) -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for entry in fs::read_dir(&d).unwrap_or_else(|e| panic!("read {}: {e}", d.display())) {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                out.insert(path.strip_prefix(dir).expect("under dir").to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Nothing in a scenario chooses where outputs go but `name`, and `name` is reduced to
+/// one folder under `out/`: names, workload names (in chart file names) and swept values
+/// that try to climb out, or are absolute, leave every file under `./out`.
+#[test]
+fn scenario_files_can_only_write_inside_out() {
+    let tmp = tempdir();
+    let cwd = tmp.path().join("a/b/cwd");
+    fs::create_dir_all(&cwd).expect("create cwd");
+    let absolute = tmp.path().join("absolute");
+    for name in ["../../escape", path_str(&absolute), "/etc/resim-escape", "..", "../", "."] {
+        let text = edit(BASE, "name: t", &format!("name: '{name}'")).replace("- name: users", "- name: '../../../w'");
+        let sweep = format!(
+            "sweep: {{ params: {{ name: ['../../p', '{}'], services.api.servers: [4, 5] }} }}\n",
+            path_str(&absolute)
+        );
+        fs::write(tmp.path().join("s.yaml"), text + &sweep).expect("write");
+        let file = tmp.path().join("s.yaml");
+        let o = resim_in(&cwd, &["run", path_str(&file), "-q", "--set", "duration=1s"], TIMEOUT_S);
+        o.assert_ok();
+        let o = resim_in(&cwd, &["sweep", path_str(&file), "-q", "--set", "duration=1s", "--jobs", "1"], TIMEOUT_S);
+        o.assert_ok();
+        let stray: Vec<PathBuf> = files_under(tmp.path())
+            .into_iter()
+            .filter(|p| p != Path::new("s.yaml") && !p.starts_with("a/b/cwd/out"))
+            .collect();
+        assert_eq!(stray, Vec::<PathBuf>::new(), "`name: {name}` wrote outside ./out");
+        assert_eq!(listing(&cwd), BTreeSet::from(["out".to_owned()]));
+        assert!(!Path::new("/etc/resim-escape").exists(), "an absolute `name` wrote into /etc");
+        let outs = listing(&cwd.join("out"));
+        assert!(outs.iter().all(|o| !o.starts_with('.') && !o.contains('/')), "{outs:?}");
+        let _ = fs::remove_dir_all(cwd.join("out"));
+    }
+}
+
+/// A samples file that is missing is refused by every command, located at its key, with
+/// the path it was looked for at and the system's reason.
+#[test]
+fn a_missing_samples_file_is_refused_with_its_path() {
+    let text = edit(BASE, "{ exponential: { mean: 50ms } }", "{ empirical: { file: latencies.csv, unit: ms } }");
+    let tmp = tempdir();
+    let file = tmp.path().join("scenario.yaml");
+    fs::write(&file, &text).expect("write the scenario");
+    let wanted = tmp.path().join("latencies.csv");
+    refuse_file(path_str(&file), &[])
+        .mentions(&[
+            "services.api.service_time.empirical.file: cannot read the samples file",
+            path_str(&wanted),
+            "No such file or directory",
+            "help: a relative path is read from the scenario file's folder",
+        ])
+        .at(7, 40);
+    // Beside the scenario, it is found whatever the working directory.
+    fs::write(&wanted, "12.5\n7\n30\n").expect("write the samples");
+    resim(&["check", path_str(&file)]).assert_ok();
+    fs::write(&wanted, "12.5\n7ms\n3O\n").expect("write the samples");
+    let o = resim(&["check", path_str(&file)]);
+    assert_refused(&o, "a bad sample");
+    assert_mentions(&o.stderr, &["`3O`", &format!("--> {}:3:1", path_str(&wanted)), "3 | 3O"]);
+}
+
 #[test]
 fn bug_huge_jobs_is_clamped_or_refused() {
     let tmp = tempdir();

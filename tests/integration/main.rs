@@ -12,6 +12,7 @@ mod policies;
 mod properties;
 mod queueing_theory;
 mod recovery;
+mod samples;
 mod scenarios;
 mod server_policies;
 mod slos;
