@@ -329,3 +329,74 @@ fn dashboard_degrades_instead_of_failing() {
     let r = example("dashboard-chaos.yaml", &["services.dashboard.calls.0.parallel.2.optional=false"]).report;
     assert!(r.workloads["page-views"].availability.value() < 0.85);
 }
+
+// ---------------------------------------------------------------------------------------
+// region-evacuation.yaml
+// ---------------------------------------------------------------------------------------
+
+/// The east region is dark from 180 s to 420 s of the measured period: 10 s windows 18..42.
+const EVACUATION: Range<usize> = 18..42;
+
+#[test]
+fn region_evacuation_trips_the_breaker_serves_the_cache_and_fails_over() {
+    let sim = example("region-evacuation.yaml", &[]);
+    let w = &sim.report.workloads["shoppers"];
+    // Every page is served: fresh, or from the cache while the breaker is open.
+    assert_eq!(w.availability.mean, Some(1.0));
+    let edge = &sim.report.edges["web->catalog"];
+    let breaker = edge.breaker.as_ref().expect("a breaker");
+    // The breaker trips once per replication, in the outage's first second (half of the
+    // attempts go east, above its 40%), and stays open its 10 s.
+    assert_eq!(breaker.openings.mean, Some(1.0));
+    let warmup = 60.0;
+    let (t_open, _, to) = breaker.transitions[0];
+    assert_eq!(to, "open");
+    assert!((180.0..181.0).contains(&(t_open - warmup)), "opened at {t_open}");
+    assert_theory("seconds open", &breaker.time_in_state_s["open"], 10.0);
+    // Health checks (every 5 s, 1 s timeout, two misses) take both east instances out
+    // 5-11 s after the outage starts: traffic fails over to the west.
+    let out: Vec<(f64, u64)> = sim
+        .report
+        .events
+        .iter()
+        .filter(|e| e["type"] == "unhealthy")
+        .map(|e| (e["t"].as_f64().expect("t"), e["instance"].as_u64().expect("instance")))
+        .collect();
+    assert_eq!(out.len(), 2, "{out:?}");
+    for &(t, i) in &out {
+        assert!(i % 2 == 0, "catalog#{i} is not in the east");
+        assert!((185.0..=191.0).contains(&t), "catalog#{i} out at {t}");
+    }
+    // After the open period its trial calls all go west and succeed: it closes.
+    assert_eq!(breaker.transitions.last().map(|t| t.2), Some("closed"));
+    // The cached pages are the short-circuited and failed calls, all in the outage's
+    // first 20 s: about 10 s × 400/s.
+    let degraded = w.degraded.value();
+    assert!((edge.fallbacks.value() - degraded).abs() < 1e-9);
+    assert!((3500.0..4500.0).contains(&degraded), "{degraded}");
+    let first = sim.window_total("shoppers", 18..20, &[Outcome::Degraded]);
+    assert_eq!(first, sim.window_total("shoppers", 0..54, &[Outcome::Degraded]), "cache pages after the failover");
+    assert!(w.value_per_request.value() > 0.99);
+
+    // Without the cache, the pages the breaker short-circuits fail instead.
+    let bare = example("region-evacuation.yaml", &["services.web.calls.0.fallback=null"]);
+    let b = &bare.report.workloads["shoppers"];
+    assert_eq!(b.degraded.value(), 0.0);
+    assert!(b.availability.value() < 0.99, "{:?}", b.availability);
+    assert!((b.error.value() - degraded).abs() < 0.02 * degraded, "{:?}", b.error);
+
+    // Without health checks nothing fails over: the breaker keeps tripping on the east's
+    // refusals, and nearly every page of the outage comes from the cache.
+    let blind = example("region-evacuation.yaml", &["services.catalog.health_check=null"]);
+    let during = blind.window_total("shoppers", EVACUATION, &[]);
+    let cached = blind.window_total("shoppers", EVACUATION, &[Outcome::Degraded]);
+    assert!(cached > 0.9 * during, "{cached} of {during}");
+    assert!(blind.report.workloads["shoppers"].value_per_request.value() < 0.9);
+
+    // Without the breaker, retries alone lose fewer pages to the cache: a page needs it
+    // only when both attempts land in the dark east (1 in 4) before the failover.
+    let no_breaker = example("region-evacuation.yaml", &["services.web.calls.0.breaker=null"]);
+    let cached = no_breaker.report.workloads["shoppers"].degraded.value();
+    assert!(cached < degraded / 3.0, "{cached} vs {degraded}");
+    println!("region-evacuation: cached {degraded:.0}; without breaker {cached:.0}");
+}
