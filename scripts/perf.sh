@@ -17,7 +17,8 @@
 #   5. peak RSS of resim for 10^7 and 10^8 arrivals (M/M/4/50 at 64/s, 1 replication);
 #   6. 2-job scaling: 8 replications with --jobs 1 and --jobs 2, with a probe before and
 #      after of how many cores the shared machine gives two CPU-bound processes;
-#   7. benches/peers/report.py checks agreement and writes the document.
+#   7. an instruction profile of one M/M/4/50 replication (callgrind, when installed);
+#   8. benches/peers/report.py checks agreement and writes the document.
 # Raw outputs stay in target/perf/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -123,6 +124,18 @@ done
 
 run "$PY" "$PEERS/cpu_probe.py" 2 > "$OUT/cpu-probe-after.json"
 echo "   cpu probe: $(cat "$OUT/cpu-probe-after.json")"
+
+# Instruction counts are exact and immune to the shared machine's noise, so the profile
+# of where the loop's work goes is taken with callgrind (skipped without valgrind).
+if command -v valgrind > /dev/null && command -v callgrind_annotate > /dev/null; then
+  echo "== profile (callgrind, M/M/4/50, one 1 h replication)"
+  run valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" "$BIN" run "$PEERS/mmck.yaml" \
+    --jobs 1 --replications 1 --set duration=3600s --out "$OUT/callgrind-run" > "$OUT/callgrind-run.txt" 2> "$OUT/callgrind.log"
+  callgrind_annotate --auto=no "$OUT/callgrind.out" > "$OUT/callgrind.txt" 2>/dev/null
+  callgrind_annotate --auto=no --inclusive=yes "$OUT/callgrind.out" > "$OUT/callgrind-inclusive.txt" 2>/dev/null
+else
+  echo "== profile skipped (no valgrind)"
+fi
 cat /proc/loadavg > "$OUT/loadavg-end.txt"
 echo "== report"
 "$PY" "$PEERS/report.py" --dir "$OUT" --doc "$DOC" \

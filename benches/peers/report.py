@@ -276,6 +276,82 @@ def median(xs):
 
 
 # ---------------------------------------------------------------------------- main
+CG_LINE = re.compile(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*)$")
+
+
+def callgrind_rows(path, inclusive=False):
+    """(Ir, function) rows of callgrind_annotate's output per function. The annotator
+    splits a function by the source file its inlined code came from: self costs add up,
+    while each inclusive row already holds the whole call, so the largest is kept."""
+    total, per = None, {}
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        return None, {}
+    for line in lines:
+        m = CG_LINE.match(line)
+        if not m:
+            continue
+        ir = int(m.group(1).replace(",", ""))
+        what = m.group(2)
+        if what.startswith("PROGRAM TOTALS"):
+            total = ir
+            continue
+        what = re.sub(r" \[[^\]]*\]$", "", what)
+        m = re.match(r"^(?:[^:]*\.(?:rs|c|h|S)|\?\?\?):(.+)$", what)
+        if not m:
+            continue
+        fn = m.group(1)
+        fn = re.sub(r"<[^<>]*>", "", re.sub(r"<[^<>]*>", "", fn))  # drop generic arguments
+        per[fn] = max(per.get(fn, 0), ir) if inclusive else per.get(fn, 0) + ir
+    return total, per
+
+
+def profile_section(w, D):
+    total, self_cost = callgrind_rows(os.path.join(D, "callgrind.txt"))
+    _, incl = callgrind_rows(os.path.join(D, "callgrind-inclusive.txt"), inclusive=True)
+    rep = os.path.join(D, "callgrind-run", "report.json")
+    w("## 6. Where the time goes (instruction profile)")
+    w("")
+    if not total or not os.path.exists(rep):
+        w("Not measured in this run (valgrind not installed or the profile failed; see"
+          " target/perf/callgrind.log).")
+        w("")
+        return
+    events = load_report(rep)["engine"]["events"]["mean"]
+    w("`valgrind --tool=callgrind` on one replication of the M/M/4/50 workload (1 h simulated,"
+      " `resim run --jobs 1`, the whole process: parsing, the run and the report). Instruction"
+      " counts are exact and unaffected by other work on the machine; they do not show cache"
+      " misses or pipeline stalls, which `perf record` (sampling) does.")
+    w("")
+    w(f"{total:,} instructions for {events:,.0f} events: **{total / events:,.0f} instructions per"
+      " event**, everything included.")
+    w("")
+    w("| function | self instructions / event | share | with callees / event |")
+    w("|---|---|---|---|")
+    for fn, ir in sorted(self_cost.items(), key=lambda kv: -kv[1])[:14]:
+        inc = incl.get(fn)
+        w(f"| `{fn}` | {ir / events:,.1f} | {ir / total:.1%} | "
+          + (f"{inc / events:,.0f}" if inc else "") + " |")
+    w("")
+    w("What the profile led to (this session's changes, reports unchanged to the byte):")
+    w("")
+    w("- `std::collections::BinaryHeap::pop` swaps the last entry into the root and reads it"
+      " back at once: a 16-byte load over two fresh 8-byte stores, which the CPU cannot"
+      " forward. `perf record` put a third of the loop's samples on that one load. The queue"
+      " is now a 4-ary heap that sifts a hole and writes each entry once, with the"
+      " `(time, seq)` key packed in one `u128`.")
+    w("- `f64::round` is a libm call on the baseline x86-64 target (5.7% of samples); the"
+      " conversion to nanoseconds now rounds with a truncation and a compare, bit-identical.")
+    w("- Constant-rate arrivals no longer search the rate profile or enter the thinning loop.")
+    w("- resim builds as one codegen unit, so the handlers inline across modules.")
+    w("- What is left is spread thin: the HDR histograms (two records per completion; removing"
+      " them altogether would gain about 8%), per-window outcome counts, the slab of requests"
+      " and the policy checks that a plain queue does not use but a call graph does. The loop"
+      " allocates nothing per event and dispatches on an enum.")
+    w("")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", default="target/perf")
@@ -693,6 +769,8 @@ def main():
         for p in problems:
             w(f"- {p}")
     w("")
+
+    profile_section(w, D)
 
     table = ["## Targets (issue 7)", "",
              "Each figure is measured below in this document; this table only gathers them.", "",
