@@ -40,8 +40,15 @@ pub struct RunOptions {
 }
 
 /// Runs `work` on a pool of `jobs` threads (every core when `None`).
+///
+/// Called from inside a rayon pool (a library user running scenarios in a `par_iter`),
+/// it runs `work` in that pool instead: a worker blocked in another pool's `install`
+/// keeps stealing its own pool's jobs on the same stack, and each stolen job that calls
+/// `install` again nests deeper, until the stack overflows. Results do not depend on the
+/// thread count, so this changes nothing but the stack.
 pub fn with_jobs<T: Send>(jobs: Option<usize>, work: impl FnOnce() -> T + Send) -> T {
     match jobs {
+        Some(_) if rayon::current_thread_index().is_some() => work(),
         Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build() {
             Ok(pool) => pool.install(work),
             Err(_) => work(),
