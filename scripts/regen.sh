@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
-bin=target/release/resim
+# The binary cargo just built, wherever CARGO_TARGET_DIR puts it.
+bin=${CARGO_TARGET_DIR:-target}/release/resim
 "$bin" schema > schema/scenario.schema.json
 for f in scenarios/*.yaml; do
   name=$(basename "$f" .yaml)

@@ -473,7 +473,7 @@ pub struct ReplicationResult {
     /// Per fault.
     pub faults: Vec<FaultMetrics>,
     /// What happened when (fault starts and ends, health changes, ejections,
-    /// failovers), kept for replication 0 only.
+    /// failovers, degradation level changes), kept for replication 0 only.
     pub log: Vec<(SimTime, LogEntry)>,
     /// Sampled request traces (replication 0 with tracing on only).
     pub trace: Option<crate::trace::Trace>,
@@ -532,6 +532,9 @@ pub enum LogEntry {
     Heartbeat(u32, u32, bool),
     /// Active-passive failover moved the active role from one instance to another.
     Failover(u32, u32, u32),
+    /// A service's degradation ladder moved from one level (index) to another; only
+    /// changes after the warm-up, as counted in its [`DegradationSnapshot`].
+    Degradation(u32, u32, u32),
 }
 
 /// One fault, one replication (measured window only).

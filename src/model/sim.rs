@@ -1707,8 +1707,12 @@ impl<'m> Simulation<'m> {
         };
         ss.window_completed = 0;
         ss.window_failed = 0;
-        if let Some(d) = ss.degradation.as_mut() {
-            d.evaluate(now, signals);
+        let change = ss.degradation.as_mut().and_then(|d| d.evaluate(now, signals));
+        if let Some((from, to)) = change
+            && self.keep_log
+            && now >= self.model.warmup
+        {
+            self.log.push((now, LogEntry::Degradation(s as u32, from as u32, to as u32)));
         }
         if now + interval <= self.end {
             self.events.push(now + interval, Event::DegradeTick(s as u32));

@@ -361,7 +361,8 @@ pub struct BreakerReport {
     pub transitions: Vec<(f64, &'static str, &'static str)>,
 }
 
-/// The non-fault entries of an event log as JSON objects.
+/// The non-fault entries of an event log as JSON objects: recovery events and
+/// degradation level changes.
 fn recovery_events(
     model: &Model,
     log: &[(crate::engine::SimTime, crate::metrics::LogEntry)],
@@ -386,6 +387,16 @@ fn recovery_events(
                 }),
                 LogEntry::Failover(s, from, to) => {
                     json!({ "t": t, "type": "failover", "service": svc(s), "from": from, "to": to })
+                }
+                LogEntry::Degradation(s, from, to) => {
+                    let level = |i: u32| {
+                        model.services[s as usize]
+                            .degradation
+                            .as_ref()
+                            .and_then(|(c, _)| c.levels.get(i as usize))
+                            .map_or("", |l| l.name.as_str())
+                    };
+                    json!({ "t": t, "type": "degradation", "service": svc(s), "from": level(from), "to": level(to) })
                 }
             })
         })
@@ -457,7 +468,8 @@ pub struct Report {
     /// analysis is off).
     pub blast_radius: Vec<BlastRadiusReport>,
     /// Replication 0's recovery events (health changes, ejections, heartbeat failures and
-    /// recoveries, failovers), seconds from the end of the warm-up.
+    /// recoveries, failovers) and degradation level changes, seconds from the end of the
+    /// warm-up.
     pub events: Vec<serde_json::Value>,
 }
 
@@ -694,8 +706,8 @@ impl Report {
     }
 
     /// The event log of replication 0 as JSON lines, in time order (seconds from the end
-    /// of the warm-up): fault starts and ends, recovery events, SLO alerts firing and
-    /// resetting, breaker transitions.
+    /// of the warm-up): fault starts and ends, recovery events, degradation level changes,
+    /// SLO alerts firing and resetting, breaker transitions.
     pub fn events_jsonl(&self) -> String {
         let mut events: Vec<(f64, serde_json::Value)> = Vec::new();
         for f in &self.faults {

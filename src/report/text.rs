@@ -109,6 +109,11 @@ pub fn render_summary(report: &Report) -> String {
             let svc = e["service"].as_str().unwrap_or_default();
             let detail = match what {
                 "failover" => format!("{svc}: #{} -> #{}", e["from"], e["to"]),
+                "degradation" => format!(
+                    "{svc}: {} -> {}",
+                    e["from"].as_str().unwrap_or_default(),
+                    e["to"].as_str().unwrap_or_default()
+                ),
                 _ => format!("{svc}#{}", e["instance"]),
             };
             let _ = writeln!(out, "  {:>9}  {what:<10} {detail}", fmt_secs(t));

@@ -1,7 +1,7 @@
 //! Charts of a sweep, written to `charts/`: each headline metric against the first
 //! numeric parameter (one line per setting of the others, the 95% CI shaded), a heat map
-//! when there are exactly two numeric parameters, and the metastability map when the
-//! points have blast-radius results.
+//! with its colour scale when there are exactly two numeric parameters, and the
+//! metastability map when the points have blast-radius results.
 //!
 //! They are drawn from the point records as read back from JSON (like the tables), so a
 //! sweep, a resumed sweep and merged shards draw identical charts.
@@ -26,8 +26,10 @@ pub const CHARTS_DIR: &str = "charts";
 /// The metastability map's file name.
 pub const METASTABILITY_SVG: &str = "metastability.svg";
 
-/// Width kept right of a grid chart for its legend, pixels.
+/// Width kept right of a grid chart for its legend (or colour scale), pixels.
 const LEGEND: u32 = 170;
+/// Width of a heat map's colour scale bar, pixels.
+const SCALE_BAR: i32 = 18;
 /// Height of a sweep chart, pixels.
 const HEIGHT: u32 = 440;
 
@@ -373,7 +375,7 @@ fn heat_map(
     let (kx, ky) = (&def.params[x].key, &def.params[y].key);
     svg(HEIGHT, |root| {
         let caption = format!("{workload}: {} (mean) over {kx} and {ky}", m.label);
-        let mut chart = axes.chart(root, &caption, kx, ky, 0)?;
+        let mut chart = axes.chart(root, &caption, kx, ky, LEGEND)?;
         chart
             .draw_series(
                 cells.iter().map(|((i, j), v)| Rectangle::new(GridAxes::corners(*i, *j), ramp(goodness(*v)).filled())),
@@ -386,8 +388,50 @@ fn heat_map(
         chart
             .draw_series(cells.iter().map(|((i, j), v)| Text::new(m.fmt(*v), GridAxes::centre(*i, *j), style.clone())))
             .map_err(err)?;
+        if lo <= hi {
+            colour_scale(root, chart.plotting_area().get_pixel_range().1, m, (lo, hi), |v| ramp(goodness(v)))?;
+        }
         Ok(())
     })
+}
+
+/// A heat map's colour scale, right of the grid and as tall as it: the metric named on
+/// top, then a vertical bar in the cells' colours from the lowest value (bottom) to the
+/// highest (top), its ends and middle labelled. All cells equal, the bar is one colour,
+/// one label.
+fn colour_scale(
+    root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    rows: std::ops::Range<i32>,
+    m: &Metric,
+    (lo, hi): (f64, f64),
+    colour: impl Fn(f64) -> RGBColor,
+) -> Result<(), String> {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    let x = (WIDTH - LEGEND) as i32 + 16;
+    let head = ("sans-serif", 13).into_font().color(&INK);
+    root.draw(&Text::new(m.label.to_owned(), (x, rows.start), head.clone())).map_err(err)?;
+    root.draw(&Text::new("(mean)".to_owned(), (x, rows.start + 16), head)).map_err(err)?;
+    let (top, bottom) = (rows.start + 40, rows.end.max(rows.start + 80));
+    // Bands of 2 px, each drawn 3 px tall so no seam shows between neighbours.
+    for y in (top..bottom).step_by(2) {
+        let t = if hi > lo { f64::from(bottom - y) / f64::from(bottom - top) } else { 0.5 };
+        let band = Rectangle::new([(x, y), (x + SCALE_BAR, (y + 3).min(bottom))], colour(lo + t * (hi - lo)).filled());
+        root.draw(&band).map_err(err)?;
+    }
+    root.draw(&Rectangle::new([(x, top), (x + SCALE_BAR, bottom)], INK.stroke_width(1))).map_err(err)?;
+    let font = ("sans-serif", 12).into_font().color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
+    let middle = (top + bottom) / 2;
+    let ticks: Vec<(i32, f64)> = if hi > lo {
+        let t = f64::from(bottom - middle) / f64::from(bottom - top);
+        vec![(top, hi), (middle, lo + t * (hi - lo)), (bottom, lo)]
+    } else {
+        vec![(middle, lo)]
+    };
+    for (y, v) in ticks {
+        root.draw(&PathElement::new([(x + SCALE_BAR, y), (x + SCALE_BAR + 5, y)], INK.stroke_width(1))).map_err(err)?;
+        root.draw(&Text::new(m.fmt(v), (x + SCALE_BAR + 9, y), font.clone())).map_err(err)?;
+    }
+    Ok(())
 }
 
 /// A point's outcome over all its faults: `Some(false)` when any fault left it

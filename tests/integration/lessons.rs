@@ -170,6 +170,23 @@ fn degradation_ladder_steps_down_and_back_up() {
         assert!(secs[1] >= 30.0 && secs[2] >= 30.0, "replication {k}: {secs:?}");
         assert_eq!(secs.iter().sum::<f64>(), 720.0, "replication {k}");
     }
+    // Replication 0's events name the path itself: one event per change, in time order,
+    // each starting at the level the one before it entered.
+    let changes = events(&sim, "degradation");
+    let level = |e: &serde_json::Value, key: &str| e[key].as_str().expect("a level name").to_owned();
+    let path: Vec<String> = changes
+        .first()
+        .map(|(_, e)| level(e, "from"))
+        .into_iter()
+        .chain(changes.iter().map(|(_, e)| level(e, "to")))
+        .collect();
+    println!("replication 0: {path:?} at {:?} s", changes.iter().map(|(t, _)| t).collect::<Vec<_>>());
+    assert_eq!(path, ["full", "no_recs", "cached", "no_recs", "full"]);
+    for pair in changes.windows(2) {
+        assert_eq!(level(pair[0].1, "to"), level(pair[1].1, "from"), "{pair:?}");
+        assert!(pair[0].0 < pair[1].0, "{pair:?}");
+    }
+    assert!(changes.iter().all(|(t, e)| e["service"] == "page" && (0.0..720.0).contains(t)), "{changes:?}");
     // Pages are degraded only during the episode: full before the spike and after the
     // climb back (so the ladder starts and ends at `full`), degraded through the spike.
     let degraded = [Outcome::Degraded];

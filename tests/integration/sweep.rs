@@ -477,13 +477,22 @@ fn parse_svg(d: &Dir, rel: &str) -> String {
 fn sweep_writes_line_charts_and_heat_maps() {
     let d = Dir::new(SMALL);
     ok(&d.sweep("out", &GRID));
-    for m in ["availability", "p99"] {
+    for (m, label) in [("availability", "availability"), ("p99", "p99 latency")] {
         let line = parse_svg(&d, &format!("out/charts/{m}-users.svg"));
         assert!(line.contains("services.api.servers"), "the x axis names the first parameter");
         assert!(line.contains("services.api.capacity=4"), "one line per value of the second parameter");
         assert!(line.contains("<polygon"), "the 95% CI is shaded");
         let heat = parse_svg(&d, &format!("out/charts/heatmap-{m}-users.svg"));
         assert!(heat.contains("services.api.capacity"), "the heat map names both parameters");
+        // The colour scale: the metric named above the bar, its ends and middle labelled
+        // in the metric's unit.
+        let doc = roxmltree::Document::parse(&heat).unwrap();
+        let texts: Vec<&str> =
+            doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).map(str::trim).collect();
+        let at = texts.iter().position(|t| *t == label).unwrap_or_else(|| panic!("no scale title in {texts:?}"));
+        assert_eq!(texts[at + 1], "(mean)");
+        let unit = if m == "availability" { "%" } else { "s" };
+        assert!(texts.len() >= at + 3 && texts[at + 2..].iter().all(|t| t.ends_with(unit)), "{texts:?}");
     }
     assert!(!d.path("out/charts/metastability.svg").exists(), "no faults, no metastability map");
 }
