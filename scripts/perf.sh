@@ -67,7 +67,7 @@ fi
 
 echo "== building resim (release)"
 cargo build --release --quiet
-cp target/release/resim "$OUT/resim"
+cp "${CARGO_TARGET_DIR:-target}/release/resim" "$OUT/resim"
 BIN="$OUT/resim"
 git rev-parse HEAD > "$OUT/git-rev.txt" 2>/dev/null || echo unknown > "$OUT/git-rev.txt"
 git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null | wc -l > "$OUT/git-dirty.txt" || echo 0 > "$OUT/git-dirty.txt"
