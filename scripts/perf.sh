@@ -132,7 +132,6 @@ if command -v valgrind > /dev/null && command -v callgrind_annotate > /dev/null;
   run valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" "$BIN" run "$PEERS/mmck.yaml" \
     --jobs 1 --replications 1 --set duration=3600s --out "$OUT/callgrind-run" > "$OUT/callgrind-run.txt" 2> "$OUT/callgrind.log"
   callgrind_annotate --auto=no "$OUT/callgrind.out" > "$OUT/callgrind.txt" 2>/dev/null
-  callgrind_annotate --auto=no --inclusive=yes "$OUT/callgrind.out" > "$OUT/callgrind-inclusive.txt" 2>/dev/null
 else
   echo "== profile skipped (no valgrind)"
 fi

@@ -279,10 +279,9 @@ def median(xs):
 CG_LINE = re.compile(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*)$")
 
 
-def callgrind_rows(path, inclusive=False):
-    """(Ir, function) rows of callgrind_annotate's output per function. The annotator
-    splits a function by the source file its inlined code came from: self costs add up,
-    while each inclusive row already holds the whole call, so the largest is kept."""
+def callgrind_rows(path):
+    """(Ir, function) rows of callgrind_annotate's output, summed per function (the
+    annotator splits a function by the source file its inlined code came from)."""
     total, per = None, {}
     try:
         lines = open(path).read().splitlines()
@@ -303,13 +302,12 @@ def callgrind_rows(path, inclusive=False):
             continue
         fn = m.group(1)
         fn = re.sub(r"<[^<>]*>", "", re.sub(r"<[^<>]*>", "", fn))  # drop generic arguments
-        per[fn] = max(per.get(fn, 0), ir) if inclusive else per.get(fn, 0) + ir
+        per[fn] = per.get(fn, 0) + ir
     return total, per
 
 
 def profile_section(w, D):
     total, self_cost = callgrind_rows(os.path.join(D, "callgrind.txt"))
-    _, incl = callgrind_rows(os.path.join(D, "callgrind-inclusive.txt"), inclusive=True)
     rep = os.path.join(D, "callgrind-run", "report.json")
     w("## 6. Where the time goes (instruction profile)")
     w("")
@@ -327,19 +325,19 @@ def profile_section(w, D):
     w(f"{total:,} instructions for {events:,.0f} events: **{total / events:,.0f} instructions per"
       " event**, everything included.")
     w("")
-    w("| function | self instructions / event | share | with callees / event |")
-    w("|---|---|---|---|")
+    w("Self instructions (the function's own code and what was inlined into it), the 14 largest:")
+    w("")
+    w("| function | instructions / event | share |")
+    w("|---|---|---|")
     for fn, ir in sorted(self_cost.items(), key=lambda kv: -kv[1])[:14]:
-        inc = incl.get(fn)
-        w(f"| `{fn}` | {ir / events:,.1f} | {ir / total:.1%} | "
-          + (f"{inc / events:,.0f}" if inc else "") + " |")
+        w(f"| `{fn}` | {ir / events:,.1f} | {ir / total:.1%} |")
     w("")
     w("What the profile led to (this session's changes, reports unchanged to the byte):")
     w("")
     w("- `std::collections::BinaryHeap::pop` swaps the last entry into the root and reads it"
       " back at once: a 16-byte load over two fresh 8-byte stores, which the CPU cannot"
       " forward. `perf record` put a third of the loop's samples on that one load. The queue"
-      " is now a 4-ary heap that sifts a hole and writes each entry once, with the"
+      " is now a binary heap that sifts a hole bottom-up and writes each entry once, with the"
       " `(time, seq)` key packed in one `u128`.")
     w("- `f64::round` is a libm call on the baseline x86-64 target (5.7% of samples); the"
       " conversion to nanoseconds now rounds with a truncation and a compare, bit-identical.")
