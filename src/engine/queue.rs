@@ -44,8 +44,14 @@ impl<E: Copy> EventQueue<E> {
     pub fn push(&mut self, time: SimTime, event: E) {
         let entry = Entry { key: (u128::from(time.0) << 64) | u128::from(self.next_seq), event };
         self.next_seq += 1;
-        let mut i = self.heap.len();
+        let i = self.heap.len();
         self.heap.push(entry);
+        self.sift_up(i, entry);
+    }
+
+    /// Moves the hole at `i` up past every parent later than `entry`, then fills it.
+    #[inline]
+    fn sift_up(&mut self, mut i: usize, entry: Entry<E>) {
         while i > 0 {
             let parent = (i - 1) / 2;
             if self.heap[parent].key < entry.key {
@@ -81,15 +87,7 @@ impl<E: Copy> EventQueue<E> {
             self.heap[i] = self.heap[c];
             i = c;
         }
-        while i > 0 {
-            let parent = (i - 1) / 2;
-            if self.heap[parent].key < last.key {
-                break;
-            }
-            self.heap[i] = self.heap[parent];
-            i = parent;
-        }
-        self.heap[i] = last;
+        self.sift_up(i, last);
         Some((SimTime((top.key >> 64) as u64), top.event))
     }
 
