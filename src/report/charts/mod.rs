@@ -8,6 +8,7 @@
 mod graph;
 mod timeline;
 
+use plotters::coord::CoordTranslate;
 use plotters::prelude::*;
 
 use super::Report;
@@ -69,6 +70,21 @@ pub(crate) fn svg(
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(text)
+}
+
+/// Draws the series labels of `chart` in the charts' one legend style, at `position`.
+pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(GRID)
+        .label_font(("sans-serif", 12))
+        .position(position)
+        .draw()
+        .map_err(|e| e.to_string())
 }
 
 /// Fault intervals of replication 0, seconds from the end of the warm-up: (start, end, name).

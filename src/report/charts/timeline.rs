@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
-use super::{DEGRADED, FAILED, FAULT_BAND, GRID, INK, OK, PANEL, SERIES, fault_bands, svg};
+use super::{DEGRADED, FAILED, FAULT_BAND, GRID, INK, OK, PANEL, SERIES, fault_bands, legend, svg};
 use crate::report::{Report, SloReport, TimelineReport};
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
@@ -127,14 +127,7 @@ where
         }
     }
     if !lines.is_empty() || !hlines.is_empty() {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(GRID)
-            .label_font(("sans-serif", 12))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(err)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     }
     Ok(())
 }
@@ -235,14 +228,7 @@ pub(super) fn outcomes(report: &Report, name: &str, t: &TimelineReport) -> Resul
                 .label(label)
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.mix(0.75).filled()));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(GRID)
-            .label_font(("sans-serif", 12))
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(err)?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     })
 }

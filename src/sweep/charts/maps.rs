@@ -10,6 +10,7 @@ use crate::report::charts::{DEGRADED, FAILED, GRID, INK, OK, WIDTH, svg};
 use crate::sweep::output::{PointRecord, blast_faults, stat};
 use crate::sweep::plan::Definition;
 
+/// Blend of `a` and `b`: `t` = 0 gives `a`.
 pub(super) fn blend(a: RGBColor, b: RGBColor, t: f64) -> RGBColor {
     let c = |x: u8, y: u8| (f64::from(x) + (f64::from(y) - f64::from(x)) * t.clamp(0.0, 1.0)).round() as u8;
     RGBColor(c(a.0, b.0), c(a.1, b.1), c(a.2, b.2))

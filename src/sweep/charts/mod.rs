@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::grid::display;
 use super::output::{PointRecord, blast_faults, stat};
 use super::plan::Definition;
-use crate::report::charts::{Chart, GRID, INK, SERIES, fmt_latency, short_num, slug, svg};
+use crate::report::charts::{Chart, GRID, INK, SERIES, fmt_latency, legend, short_num, slug, svg};
 use crate::report::write_atomic;
 use crate::scenario::units::parse_duration;
 
@@ -250,18 +250,10 @@ fn lines(
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(3)));
             chart.draw_series(points.iter().map(|p| Circle::new((p.0, p.1), 3, color.filled()))).map_err(err)?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(GRID)
-            .label_font(("sans-serif", 12))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(err)
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
     })
 }
 
-/// Blend of `a` and `b`: `t` = 0 gives `a`.
 #[cfg(test)]
 mod tests {
     use serde_json::json;
