@@ -26,6 +26,12 @@ impl SimTime {
         // `as` truncates, saturates out-of-range floats and maps NaN and negatives to 0,
         // and for non-negative `ns` the fraction `ns - trunc(ns)` is exact.
         let ns = secs * 1e9;
+        if (0.0..9.2e18).contains(&ns) {
+            // Below 2^63 the signed conversions are one instruction each way; the
+            // unsigned ones, a branch and several.
+            let whole = ns as i64;
+            return SimTime((whole + i64::from(ns - whole as f64 >= 0.5)) as u64);
+        }
         let whole = ns as u64;
         SimTime(whole.saturating_add(u64::from(ns - whole as f64 >= 0.5)))
     }

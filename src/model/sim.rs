@@ -1346,7 +1346,9 @@ impl<'m> Simulation<'m> {
         }
         self.inject_response_faults(r, s, instance);
         let req = self.reqs[r as usize];
-        self.note_instance_result(s, instance as u32, req.failed);
+        if self.model.services[s].outlier.is_some() {
+            self.note_instance_result(s, instance as u32, req.failed);
+        }
         let visit = match (req.failed, req.value < 1.0) {
             (true, _) => Outcome::Error,
             (false, true) => Outcome::Degraded,
@@ -1367,7 +1369,9 @@ impl<'m> Simulation<'m> {
             for route in routes {
                 acc += route.probability;
                 if u < acc {
-                    self.trace_visit(r, visit.key());
+                    if req.trace != NO_TRACE {
+                        self.trace_visit(r, visit.key());
+                    }
                     return self.arrive(r, route.to);
                 }
             }

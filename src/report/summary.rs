@@ -254,7 +254,7 @@ impl ReplicationSummary {
                     mean_queue_length: areas.queue as f64 / nanos,
                     mean_sojourn: ratio(m.sojourn_sum as f64 / 1e9, departed),
                     mean_wait: ratio(m.wait_sum as f64 / 1e9, departed),
-                    latency: QUANTILES.map(|(_, q)| m.sojourn.quantile_secs(q)),
+                    latency: m.sojourn.quantiles_secs(QUANTILES.map(|(_, q)| q)),
                     rate_limited: m.rate_limited as f64,
                     shed: m.shed as f64,
                     concurrency_limited: m.concurrency_limited as f64,
@@ -295,7 +295,7 @@ impl ReplicationSummary {
                 value: w.value,
                 timeline: outcome_windows(&w.timeline),
                 latency_windows: latency_windows(&w.timeline),
-                latency: QUANTILES.map(|(_, q)| w.latency.quantile_secs(q)),
+                latency: w.latency.quantiles_secs(QUANTILES.map(|(_, q)| q)),
             })
             .collect();
         let edges = r

@@ -170,7 +170,17 @@ impl Tracer {
     }
 
     /// A workload request arrives: returns its trace id if it is sampled.
+    #[inline]
     pub fn on_arrival(&mut self, now: SimTime, workload: u32, number: u64) -> TraceId {
+        // Untraced runs pay this one check per arrival.
+        if self.config.is_none() {
+            return NO_TRACE;
+        }
+        self.sample_arrival(now, workload, number)
+    }
+
+    #[inline(never)]
+    fn sample_arrival(&mut self, now: SimTime, workload: u32, number: u64) -> TraceId {
         let Some(c) = self.config else { return NO_TRACE };
         let n = self.trace.requests.len();
         if now < self.warmup || n >= c.max as usize || unit(&mut self.rng) >= c.sample {
