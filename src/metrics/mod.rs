@@ -198,6 +198,13 @@ impl ServiceMetrics {
         a
     }
 
+    /// Records a visit that ended with a success (ok or degraded) after `latency`.
+    #[inline]
+    pub fn record_success(&mut self, now: SimTime, outcome: Outcome, latency: SimTime) {
+        self.outcomes.add(outcome);
+        self.timeline.add_success(now, outcome, latency);
+    }
+
     /// Records a request leaving a worker.
     #[inline]
     pub fn record_completion(&mut self, sojourn: SimTime, wait: SimTime) {
@@ -260,11 +267,12 @@ impl WorkloadMetrics {
         self.timeline.add(now, outcome);
     }
 
-    /// Records the end-to-end latency of a successful request answered at `now`.
+    /// Records a request answered at `now` with a success after `latency`.
     #[inline]
-    pub fn record_latency(&mut self, now: SimTime, latency: SimTime) {
+    pub fn record_success(&mut self, now: SimTime, outcome: Outcome, latency: SimTime) {
+        self.outcomes.add(outcome);
         self.latency.record(latency);
-        self.timeline.add_latency(now, latency);
+        self.timeline.add_success(now, outcome, latency);
     }
 }
 
@@ -352,6 +360,21 @@ impl Timeline {
     #[inline]
     pub fn add_latency(&mut self, now: SimTime, latency: SimTime) {
         let i = self.index(now);
+        self.add_latency_at(i, latency);
+    }
+
+    /// [`Timeline::add`] and [`Timeline::add_latency`] with one window lookup.
+    #[inline]
+    pub fn add_success(&mut self, now: SimTime, outcome: Outcome, latency: SimTime) {
+        let i = self.index(now);
+        if let Some(i) = i {
+            self.windows[i].add(outcome);
+        }
+        self.add_latency_at(i, latency);
+    }
+
+    #[inline]
+    fn add_latency_at(&mut self, i: Option<usize>, latency: SimTime) {
         if !self.latency.is_empty()
             && let Some(i) = i
         {

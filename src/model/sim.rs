@@ -268,6 +268,11 @@ struct Simulation<'m> {
     first_instance: Vec<u32>,
     /// Shedder per station.
     shedders: Vec<Option<Shedder>>,
+    /// Per service: only its stations decide what happens to a visit. No rate limit,
+    /// adaptive concurrency limit, shedding, pool borrowing, deadline propagation,
+    /// degradation, outlier ejection, nor any fault on its instances: a visit skips every
+    /// policy check with this one branch.
+    plain: Vec<bool>,
     /// Combined fault effect per instance (indexed like `first_instance`).
     fx: Vec<StationFx>,
     /// Faults targeting each instance.
@@ -347,6 +352,22 @@ impl<'m> Simulation<'m> {
                 }
             }
         }
+        let plain = model
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let first = first_instance[i] as usize;
+                s.rate_limit.is_none()
+                    && s.concurrency.is_none()
+                    && s.shed.is_none()
+                    && !s.pools.iter().any(|p| p.borrow)
+                    && !s.deadline_propagation
+                    && s.degradation.is_none()
+                    && s.outlier.is_none()
+                    && instance_faults[first..first + s.instances as usize].iter().all(Vec::is_empty)
+            })
+            .collect();
         let service_state = model
             .services
             .iter()
@@ -404,6 +425,7 @@ impl<'m> Simulation<'m> {
             limiters,
             first_instance,
             shedders,
+            plain,
             fx: vec![StationFx::default(); limiters_len],
             instance_faults,
             partition: vec![None; model.edges.len()],
@@ -788,7 +810,9 @@ impl<'m> Simulation<'m> {
             req.step = 0;
             req.pending = 0;
         }
-        if let Some(l) = self.service_state[s].limiter.as_mut()
+        let plain = self.plain[s];
+        if !plain
+            && let Some(l) = self.service_state[s].limiter.as_mut()
             && !l.try_acquire(now)
         {
             self.services[s].rate_limited += 1;
@@ -803,7 +827,7 @@ impl<'m> Simulation<'m> {
         let instance = self.pick_instance(s, pool, self.reqs[r as usize].zone);
         let base = self.first_station[s] + instance * svc.pools.len() as u32;
         let mut station = base + pool as u32;
-        if svc.pools[pool].borrow && self.stations[station as usize].saturated() {
+        if !plain && svc.pools[pool].borrow && self.stations[station as usize].saturated() {
             // Work-conserving: take an idle worker of a sibling pool with an empty line.
             if let Some(p) = (0..svc.pools.len()).find(|&p| {
                 let st = &self.stations[(base + p as u32) as usize];
@@ -824,36 +848,8 @@ impl<'m> Simulation<'m> {
         self.services[s].pools[pool].arrivals += 1;
         self.services[s].instance_arrivals[instance as usize] += 1;
         let li = (self.first_instance[s] + instance) as usize;
-        if self.fx[li].down {
-            // Connection refused by a crashed instance.
-            self.services[s].refused_down += 1;
-            self.services[s].record_outcome(now, Outcome::Error);
-            if let Some(f) = self.instance_faults[li]
-                .iter()
-                .copied()
-                .find(|&g| self.fault_active[g] && matches!(self.model.faults[g].effect, Effect::Crash { .. }))
-            {
-                self.fault_metrics[f].injected += 1;
-            }
-            self.note_instance_result(s, instance, true);
-            return self.finish_job(r, Outcome::Error);
-        }
-        if let Some(l) = self.limiters[li].as_mut()
-            && !l.try_acquire()
-        {
-            self.services[s].concurrency_limited += 1;
-            return self.refuse(r, s);
-        }
-        let st = &self.stations[station as usize];
-        if st.saturated()
-            && let Some(sh) = &self.shedders[station as usize]
-            && !sh.admit(st.queue_len())
-        {
-            self.services[s].shed += 1;
-            if let Some(l) = self.limiters[li].as_mut() {
-                l.release_ignored();
-            }
-            return self.refuse(r, s);
+        if !plain && !self.admit_policies(r, s, instance, station) {
+            return;
         }
         match self.stations[station as usize].offer(now, r, &mut self.services[s].pools[pool].areas) {
             Admission::Started => self.begin_service(r),
@@ -868,6 +864,49 @@ impl<'m> Simulation<'m> {
         }
     }
 
+    /// The admission checks of a service that is not plain, after its balancer chose
+    /// `instance` and `station`: a crashed instance, the adaptive concurrency limit and
+    /// load shedding. Returns false when `r` was refused (and its job ended).
+    fn admit_policies(&mut self, r: ReqId, s: ServiceId, instance: u32, station: u32) -> bool {
+        let now = self.now;
+        let li = (self.first_instance[s] + instance) as usize;
+        if self.fx[li].down {
+            // Connection refused by a crashed instance.
+            self.services[s].refused_down += 1;
+            self.services[s].record_outcome(now, Outcome::Error);
+            if let Some(f) = self.instance_faults[li]
+                .iter()
+                .copied()
+                .find(|&g| self.fault_active[g] && matches!(self.model.faults[g].effect, Effect::Crash { .. }))
+            {
+                self.fault_metrics[f].injected += 1;
+            }
+            self.note_instance_result(s, instance, true);
+            self.finish_job(r, Outcome::Error);
+            return false;
+        }
+        if let Some(l) = self.limiters[li].as_mut()
+            && !l.try_acquire()
+        {
+            self.services[s].concurrency_limited += 1;
+            self.refuse(r, s);
+            return false;
+        }
+        let st = &self.stations[station as usize];
+        if st.saturated()
+            && let Some(sh) = &self.shedders[station as usize]
+            && !sh.admit(st.queue_len())
+        {
+            self.services[s].shed += 1;
+            if let Some(l) = self.limiters[li].as_mut() {
+                l.release_ignored();
+            }
+            self.refuse(r, s);
+            return false;
+        }
+        true
+    }
+
     /// A worker takes `r`. Requests whose deadline has passed (with deadline
     /// propagation) or that CoDel sheds are dropped instead, and the worker takes the
     /// next one.
@@ -877,6 +916,12 @@ impl<'m> Simulation<'m> {
             let req = self.reqs[r as usize];
             let s = req.service as usize;
             let service = &self.model.services[s];
+            if self.plain[s] && !req.cancelled {
+                self.reqs[r as usize].started = now;
+                let t = service.service_time.sample(&mut self.service_rng[s].service_time);
+                self.events.push(now + t, Event::ServiceDone(r, req.epoch));
+                return;
+            }
             let expired = req.cancelled || (service.deadline_propagation && req.deadline <= now);
             let shed = !expired
                 && self.shedders[req.station as usize].as_mut().is_some_and(|sh| sh.on_dequeue(now, req.arrived));
@@ -1326,6 +1371,53 @@ impl<'m> Simulation<'m> {
         metrics.record_completion(now - req.arrived, req.started - req.arrived);
         metrics.wasted += u64::from(wasted);
         metrics.pools[pool].completed += 1;
+        let req = if self.plain[s] {
+            let next = self.stations[req.station as usize].release(now, &mut self.services[s].pools[pool].areas);
+            if let Some(next) = next {
+                self.begin_service(next);
+            }
+            req
+        } else {
+            self.complete_policies(r, s, instance, pool)
+        };
+        let visit = match (req.failed, req.value < 1.0) {
+            (true, _) => Outcome::Error,
+            (false, true) => Outcome::Degraded,
+            (false, false) => Outcome::Ok,
+        };
+        let metrics = &mut self.services[s];
+        if visit.is_success() {
+            metrics.record_success(now, visit, now - req.arrived);
+        } else {
+            metrics.record_outcome(now, visit);
+        }
+        if req.failed || req.cancelled {
+            return self.finish_job(r, Outcome::Error);
+        }
+        let routes = &self.model.services[s].routes;
+        if !routes.is_empty() {
+            let u = unit(&mut self.service_rng[s].routing);
+            let mut acc = 0.0;
+            for route in routes {
+                acc += route.probability;
+                if u < acc {
+                    if req.trace != NO_TRACE {
+                        self.trace_visit(r, visit.key());
+                    }
+                    return self.arrive(r, route.to);
+                }
+            }
+        }
+        let outcome = if req.value < 1.0 { Outcome::Degraded } else { Outcome::Ok };
+        self.finish_job(r, outcome);
+    }
+
+    /// The server-side policies at the end of a visit to a service that is not plain:
+    /// the concurrency limiter and the degradation controller learn of it, the worker
+    /// moves on, response faults and outlier ejection act. Returns the request as it leaves.
+    fn complete_policies(&mut self, r: ReqId, s: usize, instance: usize, pool: usize) -> Req {
+        let now = self.now;
+        let req = self.reqs[r as usize];
         if let Some(l) = self.limiters[self.first_instance[s] as usize + instance].as_mut() {
             l.release(now, now - req.arrived, req.failed);
         }
@@ -1349,35 +1441,7 @@ impl<'m> Simulation<'m> {
         if self.model.services[s].outlier.is_some() {
             self.note_instance_result(s, instance as u32, req.failed);
         }
-        let visit = match (req.failed, req.value < 1.0) {
-            (true, _) => Outcome::Error,
-            (false, true) => Outcome::Degraded,
-            (false, false) => Outcome::Ok,
-        };
-        let metrics = &mut self.services[s];
-        metrics.record_outcome(now, visit);
-        if visit.is_success() {
-            metrics.timeline.add_latency(now, now - req.arrived);
-        }
-        if req.failed || req.cancelled {
-            return self.finish_job(r, Outcome::Error);
-        }
-        let routes = &self.model.services[s].routes;
-        if !routes.is_empty() {
-            let u = unit(&mut self.service_rng[s].routing);
-            let mut acc = 0.0;
-            for route in routes {
-                acc += route.probability;
-                if u < acc {
-                    if req.trace != NO_TRACE {
-                        self.trace_visit(r, visit.key());
-                    }
-                    return self.arrive(r, route.to);
-                }
-            }
-        }
-        let outcome = if req.value < 1.0 { Outcome::Degraded } else { Outcome::Ok };
-        self.finish_job(r, outcome);
+        req
     }
 
     /// The job of `r` ends with `outcome`: tell whoever waits, free the slot.
@@ -1414,10 +1478,11 @@ impl<'m> Simulation<'m> {
             self.tracer.seal(req.trace);
         }
         let metrics = &mut self.workloads[w];
-        metrics.record(self.now, outcome);
         if outcome.is_success() {
-            metrics.record_latency(self.now, self.now - req.job_start);
+            metrics.record_success(self.now, outcome, self.now - req.job_start);
             metrics.value += req.value;
+        } else {
+            metrics.record(self.now, outcome);
         }
         if let Arrivals::Closed { think, .. } = &self.model.workloads[w].arrivals {
             let t = self.now + think.sample(&mut self.workload_rng[w]);
