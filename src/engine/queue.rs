@@ -46,7 +46,7 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// Schedules `event` at `time`.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, time: SimTime, event: E) {
         let entry = Entry { key: (u128::from(time.0) << 64) | u128::from(self.next_seq), event };
         self.next_seq += 1;

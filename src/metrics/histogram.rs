@@ -5,7 +5,9 @@
 //! The crate's `record` checks its bounds, resizes, tracks min and max and saturates the
 //! count: about 60 instructions, a twentieth of an event. Here a value's slot is a
 //! leading-zero count and two shifts, and the crate builds its histogram from these
-//! counts when quantiles are asked for (once per replication).
+//! counts when quantiles are asked for (once per replication). Counts are 32-bit, with
+//! the rare overflow carried aside: half the cache lines of 64-bit counts, and a
+//! latency histogram's busy slots then fit in the first-level cache.
 
 use hdrhistogram::Histogram;
 
@@ -45,10 +47,13 @@ fn lowest_value(i: usize) -> u64 {
 }
 
 /// A histogram of durations in nanoseconds, 3 significant digits (0.1% relative error),
-/// from 1 ns to one day, in about 300 KB whatever the number of samples.
+/// from 1 ns to one day, in about 150 KB whatever the number of samples.
 #[derive(Clone, Debug)]
 pub struct LatencyHistogram {
-    counts: Vec<u64>,
+    /// Counts per slot, modulo 2^32.
+    counts: Vec<u32>,
+    /// Slots whose count passed `u32::MAX`, with how many times 2^32 it wrapped.
+    carries: Vec<(usize, u64)>,
     len: u64,
 }
 
@@ -61,7 +66,7 @@ impl Default for LatencyHistogram {
 impl LatencyHistogram {
     /// An empty histogram.
     pub fn new() -> Self {
-        Self { counts: vec![0; SLOTS], len: 0 }
+        Self { counts: vec![0; SLOTS], carries: Vec::new(), len: 0 }
     }
 
     /// Adds one duration.
@@ -70,14 +75,33 @@ impl LatencyHistogram {
         let i = slot(t.0.clamp(1, MAX_NANOS));
         // Always in range for a clamped value (tested); the check is one compare.
         if let Some(c) = self.counts.get_mut(i) {
-            *c += 1;
+            *c = c.wrapping_add(1);
             self.len += 1;
+            if *c == 0 {
+                self.carry(i, 1);
+            }
         }
+    }
+
+    /// Adds `n` times 2^32 to slot `i`.
+    #[cold]
+    fn carry(&mut self, i: usize, n: u64) {
+        match self.carries.iter_mut().find(|(slot, _)| *slot == i) {
+            Some((_, c)) => *c += n,
+            None => self.carries.push((i, n)),
+        }
+    }
+
+    /// The count of slot `i`.
+    fn count(&self, i: usize) -> u64 {
+        let high = self.carries.iter().find(|(slot, _)| *slot == i).map_or(0, |&(_, c)| c);
+        (high << 32) + u64::from(self.counts[i])
     }
 
     /// Forgets every sample.
     pub fn reset(&mut self) {
         self.counts.fill(0);
+        self.carries.clear();
         self.len = 0;
     }
 
@@ -97,8 +121,11 @@ impl LatencyHistogram {
         let mut h = Histogram::new_with_bounds(1, MAX_NANOS, 3).expect("valid histogram bounds");
         for (i, &c) in self.counts.iter().enumerate() {
             if c > 0 {
-                h.saturating_record_n(lowest_value(i), c);
+                h.saturating_record_n(lowest_value(i), u64::from(c));
             }
+        }
+        for &(i, high) in &self.carries {
+            h.saturating_record_n(lowest_value(i), high << 32);
         }
         h
     }
@@ -121,8 +148,15 @@ impl LatencyHistogram {
 
     /// Adds every sample of `other`.
     pub fn merge(&mut self, other: &LatencyHistogram) {
-        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
-            *a += b;
+        for i in 0..SLOTS {
+            let (sum, wrapped) = self.counts[i].overflowing_add(other.counts[i]);
+            self.counts[i] = sum;
+            if wrapped {
+                self.carry(i, 1);
+            }
+        }
+        for &(i, high) in &other.carries {
+            self.carry(i, high);
         }
         self.len += other.len;
     }
@@ -190,5 +224,25 @@ mod tests {
         assert_eq!(a.quantile_secs(0.0), Some(1e-9));
         a.reset();
         assert!(a.is_empty());
+    }
+
+    #[test]
+    fn counts_past_32_bits_carry() {
+        let mut a = LatencyHistogram::new();
+        let i = slot(5_000);
+        a.counts[i] = u32::MAX - 1;
+        a.len = u64::from(u32::MAX - 1);
+        a.record(SimTime(5_000));
+        a.record(SimTime(5_000));
+        a.record(SimTime(5_000));
+        assert_eq!(a.count(i), u64::from(u32::MAX) + 2);
+        let mut b = a.clone();
+        b.merge(&a);
+        assert_eq!(b.count(i), 2 * (u64::from(u32::MAX) + 2));
+        assert_eq!(b.len(), 2 * a.len());
+        // 2^33 + 2 samples at one value, and one at 1 µs: the median is the former.
+        b.record(SimTime(1_000));
+        assert_eq!(b.quantile_secs(0.5), Some(Histogram::<u64>::new_with_bounds(1, MAX_NANOS, 3).unwrap().highest_equivalent(5_000) as f64 / 1e9));
+        assert_eq!(b.to_hdr().len(), b.len());
     }
 }

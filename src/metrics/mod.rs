@@ -330,12 +330,19 @@ impl Timeline {
     }
 
     /// Index of the window containing `now`, if inside the timeline.
-    #[inline]
+    #[inline(always)]
     fn index(&self, now: SimTime) -> Option<usize> {
         let (lo, hi, hit) = self.hit.get();
         if (lo..hi).contains(&now.0) {
             return Some(hit);
         }
+        self.look_up(now)
+    }
+
+    /// [`Timeline::index`] past the cached window: once per window.
+    #[cold]
+    #[inline(never)]
+    fn look_up(&self, now: SimTime) -> Option<usize> {
         if now < self.start || self.windows.is_empty() {
             return None;
         }
@@ -364,7 +371,7 @@ impl Timeline {
     }
 
     /// [`Timeline::add`] and [`Timeline::add_latency`] with one window lookup.
-    #[inline]
+    #[inline(always)]
     pub fn add_success(&mut self, now: SimTime, outcome: Outcome, latency: SimTime) {
         let i = self.index(now);
         if let Some(i) = i {
@@ -373,7 +380,7 @@ impl Timeline {
         self.add_latency_at(i, latency);
     }
 
-    #[inline]
+    #[inline(always)]
     fn add_latency_at(&mut self, i: Option<usize>, latency: SimTime) {
         if !self.latency.is_empty()
             && let Some(i) = i

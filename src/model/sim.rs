@@ -1456,7 +1456,7 @@ impl<'m> Simulation<'m> {
             self.tracer.closed(req.trace);
         }
         match req.origin {
-            Origin::Workload(w) => self.answer_user(w, req, outcome),
+            Origin::Workload(w) => self.answer_user(w, r, outcome),
             Origin::Call(c) => {
                 let value = req.value;
                 // Pass the callee's value on through a degraded answer.
@@ -1469,18 +1469,21 @@ impl<'m> Simulation<'m> {
         }
     }
 
-    /// A workload's user gets an answer (or gives up).
-    fn answer_user(&mut self, w: WorkloadId, req: Req, outcome: Outcome) {
-        if req.trace != NO_TRACE {
-            if self.tracer.answered(req.trace, self.now, outcome.key(), req.value) {
-                self.close_traced(Some(req.trace), "orphaned");
+    /// A workload's user gets the answer of request `r` (or gives up on it). The slot
+    /// may already be freed: its fields are still those of the request.
+    fn answer_user(&mut self, w: WorkloadId, r: ReqId, outcome: Outcome) {
+        let req = &self.reqs[r as usize];
+        let (trace, value, job_start) = (req.trace, req.value, req.job_start);
+        if trace != NO_TRACE {
+            if self.tracer.answered(trace, self.now, outcome.key(), value) {
+                self.close_traced(Some(trace), "orphaned");
             }
-            self.tracer.seal(req.trace);
+            self.tracer.seal(trace);
         }
         let metrics = &mut self.workloads[w];
         if outcome.is_success() {
-            metrics.record_success(self.now, outcome, self.now - req.job_start);
-            metrics.value += req.value;
+            metrics.record_success(self.now, outcome, self.now - job_start);
+            metrics.value += value;
         } else {
             metrics.record(self.now, outcome);
         }
@@ -1499,7 +1502,7 @@ impl<'m> Simulation<'m> {
         }
         if let Origin::Workload(w) = req.origin {
             self.reqs[r as usize].origin = Origin::Orphan;
-            self.answer_user(w, req, Outcome::Timeout);
+            self.answer_user(w, r, Outcome::Timeout);
         }
     }
 
