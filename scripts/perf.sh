@@ -14,7 +14,7 @@
 #   3. `cargo bench --bench engine` (criterion; its log goes to target/perf/bench.txt);
 #   4. for each workload (benches/peers/{mmck,network}.yaml): resim with --jobs 1, SimPy
 #      and Ciw on the same simulated duration and rates, interleaved, several repetitions;
-#   5. peak RSS of resim for 10^7 and 10^8 arrivals (M/M/4/50 at 64/s, 1 replication);
+#   5. peak RSS of resim for 10^7 and 10^9 arrivals (M/M/4/50 at 64/s, 1 replication);
 #   6. 2-job scaling: 8 replications with --jobs 1 and --jobs 2, with a probe before and
 #      after of how many cores the shared machine gives two CPU-bound processes;
 #   7. an instruction profile of one M/M/4/50 replication (callgrind, when installed);
@@ -30,7 +30,7 @@ RESIM_REPLICATIONS=${RESIM_REPLICATIONS:-$((PEER_REPS * PEER_REPLICATIONS))}
 DURATION_MMCK=${DURATION_MMCK:-7200}      # simulated seconds = the bench constant (2h)
 DURATION_NETWORK=${DURATION_NETWORK:-1800} # = the bench constant (30m)
 MEM_SMALL=${MEM_SMALL:-10000000}          # arrivals of the memory runs
-MEM_LARGE=${MEM_LARGE:-100000000}
+MEM_LARGE=${MEM_LARGE:-1000000000}       # 10^9: about 2.5 minutes
 SCALING_REPS=${SCALING_REPS:-3}
 SCALING_DURATION=${SCALING_DURATION:-72000} # per replication (20h: ~9e6 events)
 SKIP_BENCH=${SKIP_BENCH:-0}

@@ -332,8 +332,23 @@ def profile_section(w, D):
     for fn, ir in sorted(self_cost.items(), key=lambda kv: -kv[1])[:14]:
         w(f"| `{fn}` | {ir / events:,.1f} | {ir / total:.1%} |")
     w("")
-    w("What the profile led to (this session's changes, reports unchanged to the byte):")
+    w("What the profiles led to (every change left every example's report unchanged to the byte):")
     w("")
+    w("- Latency histograms record into `hdrhistogram`'s own slot layout (3 significant digits,"
+      " 1 ns to a day): a slot is a leading-zero count and two shifts, where the crate's"
+      " `record` spent about 60 instructions on bounds, resizing and min/max. The crate builds"
+      " its histogram from these counts for the quantiles, identical to the bit (tested)."
+      " Counts are 32-bit with the rare overflow carried aside, halving the cache lines the"
+      " busy slots occupy; a `perf` sample still finds the increment's cache miss as the"
+      " largest single stall of a completion.")
+    w("- A service with no server-side policy and no fault on its instances is *plain*: its"
+      " visits skip every admission, start and completion policy check with one branch.")
+    w("- The event queue leaves a popped root in place; the next push (most events schedule"
+      " one) fills it with one sift down instead of a removal and an insertion (about 60"
+      " instructions an event).")
+    w("- Successful answers update each timeline with one window lookup; the tracer and"
+      " outlier checks are inline; `from_secs_f64` converts through `i64` below 2^63 (one"
+      " instruction each way; the unsigned conversion is a branch and several).")
     w("- `std::collections::BinaryHeap::pop` swaps the last entry into the root and reads it"
       " back at once: a 16-byte load over two fresh 8-byte stores, which the CPU cannot"
       " forward. `perf record` put a third of the loop's samples on that one load. The queue"
@@ -343,10 +358,10 @@ def profile_section(w, D):
       " conversion to nanoseconds now rounds with a truncation and a compare, bit-identical.")
     w("- Constant-rate arrivals no longer search the rate profile or enter the thinning loop.")
     w("- resim builds as one codegen unit, so the handlers inline across modules.")
-    w("- What is left is spread thin: the HDR histograms (two records per completion; removing"
-      " them altogether would gain about 8%), per-window outcome counts, the slab of requests"
-      " and the policy checks that a plain queue does not use but a call graph does. The loop"
-      " allocates nothing per event and dispatches on an enum.")
+    w("- What is left is spread thin: bounds checks (about a sixth of the instructions; the"
+      " crate forbids `unsafe`), the exponential draws (ziggurat, a dependent chain of float"
+      " operations), the histogram increments' cache misses and the heap. The loop allocates"
+      " nothing per event and dispatches on an enum.")
     w("")
 
 
@@ -640,9 +655,10 @@ def main():
         growth = mems[1] / mems[0] - 1
         ok = abs(growth) <= 0.10 and max(mems) < 100 * 1024
         w("")
-        w(f"Growth from the shorter to the 10× longer run: {growth * 100:+.1f}%; largest "
+        longer = f"{pow10(a.mem[1])} vs {pow10(a.mem[0])} arrivals"
+        w(f"Growth from the shorter to the {a.mem[1] // a.mem[0]}× longer run: {growth * 100:+.1f}%; largest "
           f"{max(mems) / 1024:.1f} MiB. Target (within 10%, under 100 MB): **{'met' if ok else 'NOT met'}**.")
-        targets.append(("Peak RSS of a 10× longer run within 10%, under 100 MB",
+        targets.append((f"Peak RSS, {longer}: within 10%, under 100 MB",
                         f"{growth:+.1%}, largest {max(mems) / 1024:.1f} MiB", verdict(ok)))
     w("")
 

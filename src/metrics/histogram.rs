@@ -93,6 +93,7 @@ impl LatencyHistogram {
     }
 
     /// The count of slot `i`.
+    #[cfg(test)]
     fn count(&self, i: usize) -> u64 {
         let high = self.carries.iter().find(|(slot, _)| *slot == i).map_or(0, |&(_, c)| c);
         (high << 32) + u64::from(self.counts[i])
@@ -242,7 +243,10 @@ mod tests {
         assert_eq!(b.len(), 2 * a.len());
         // 2^33 + 2 samples at one value, and one at 1 µs: the median is the former.
         b.record(SimTime(1_000));
-        assert_eq!(b.quantile_secs(0.5), Some(Histogram::<u64>::new_with_bounds(1, MAX_NANOS, 3).unwrap().highest_equivalent(5_000) as f64 / 1e9));
+        assert_eq!(
+            b.quantile_secs(0.5),
+            Some(Histogram::<u64>::new_with_bounds(1, MAX_NANOS, 3).unwrap().highest_equivalent(5_000) as f64 / 1e9)
+        );
         assert_eq!(b.to_hdr().len(), b.len());
     }
 }
