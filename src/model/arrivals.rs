@@ -135,10 +135,10 @@ impl RateProfile {
     }
 
     /// The next arrival strictly after `now`, or `None` if the rate stays zero.
-    #[inline]
+    #[inline(always)]
     pub fn next_arrival(&self, now: SimTime, rng: &mut Stream) -> Option<SimTime> {
         // The common case, a constant rate: one draw, no search and no thinning (the same
-        // arithmetic as the general loop below, so the same arrivals).
+        // arithmetic as the general loop, so the same arrivals), inline at the call site.
         if let ([s], []) = (self.segments.as_slice(), self.factors.as_slice())
             && s.from == s.to
             && s.from > 0.0
@@ -146,6 +146,12 @@ impl RateProfile {
             let gap: f64 = Exp1.sample(rng);
             return Some(now + SimTime::from_secs_f64(gap / s.from).max(SimTime(1)));
         }
+        self.next_arrival_thinned(now, rng)
+    }
+
+    /// [`RateProfile::next_arrival`] of a varying rate, by thinning.
+    #[inline(never)]
+    fn next_arrival_thinned(&self, now: SimTime, rng: &mut Stream) -> Option<SimTime> {
         let mut t = now;
         let mut i = self.segments.partition_point(|s| s.start <= t).saturating_sub(1);
         loop {

@@ -505,6 +505,7 @@ impl<'m> Simulation<'m> {
         sim
     }
 
+    #[inline]
     fn new_req(&mut self, origin: Origin, deadline: SimTime, class: u16) -> ReqId {
         let now = self.now;
         let mut req = Req {
@@ -545,6 +546,7 @@ impl<'m> Simulation<'m> {
         }
     }
 
+    #[inline]
     fn start_job(&mut self, w: WorkloadId) {
         self.workloads[w].arrivals += 1;
         let wl = &self.model.workloads[w];
@@ -910,18 +912,30 @@ impl<'m> Simulation<'m> {
     /// A worker takes `r`. Requests whose deadline has passed (with deadline
     /// propagation) or that CoDel sheds are dropped instead, and the worker takes the
     /// next one.
-    fn begin_service(&mut self, mut r: ReqId) {
+    #[inline(always)]
+    fn begin_service(&mut self, r: ReqId) {
+        let now = self.now;
+        let q = &mut self.reqs[r as usize];
+        let s = q.service as usize;
+        if self.plain[s] && !q.cancelled {
+            q.started = now;
+            let epoch = q.epoch;
+            let t = self.model.services[s].service_time.sample(&mut self.service_rng[s].service_time);
+            self.events.push(now + t, Event::ServiceDone(r, epoch));
+            return;
+        }
+        self.begin_service_policies(r);
+    }
+
+    /// [`Simulation::begin_service`] at a service that is not plain, or of a cancelled
+    /// request.
+    #[inline(never)]
+    fn begin_service_policies(&mut self, mut r: ReqId) {
         let now = self.now;
         loop {
             let req = self.reqs[r as usize];
             let s = req.service as usize;
             let service = &self.model.services[s];
-            if self.plain[s] && !req.cancelled {
-                self.reqs[r as usize].started = now;
-                let t = service.service_time.sample(&mut self.service_rng[s].service_time);
-                self.events.push(now + t, Event::ServiceDone(r, req.epoch));
-                return;
-            }
             let expired = req.cancelled || (service.deadline_propagation && req.deadline <= now);
             let shed = !expired
                 && self.shedders[req.station as usize].as_mut().is_some_and(|sh| sh.on_dequeue(now, req.arrived));
@@ -965,12 +979,13 @@ impl<'m> Simulation<'m> {
     fn advance(&mut self, r: ReqId) {
         let model = self.model;
         loop {
-            let req = self.reqs[r as usize];
+            let req = &self.reqs[r as usize];
             let service = &model.services[req.service as usize];
             if req.failed || req.cancelled || usize::from(req.step) >= service.steps.len() {
                 self.complete_visit(r);
                 return;
             }
+            let req = *req;
             let step = req.step;
             self.reqs[r as usize].step += 1;
             // The +1 guard keeps calls answered at once (rejections) from resuming
@@ -1446,19 +1461,19 @@ impl<'m> Simulation<'m> {
 
     /// The job of `r` ends with `outcome`: tell whoever waits, free the slot.
     fn finish_job(&mut self, r: ReqId, outcome: Outcome) {
-        let req = self.reqs[r as usize];
+        let q = &mut self.reqs[r as usize];
         // A new generation now, so timers aimed at this request are stale from here on.
-        self.reqs[r as usize].epoch = req.epoch.wrapping_add(1);
-        self.reqs[r as usize].alive = false;
+        q.epoch = q.epoch.wrapping_add(1);
+        q.alive = false;
+        let (trace, origin, value) = (q.trace, q.origin, q.value);
         self.free.push(r);
-        if req.trace != NO_TRACE {
+        if trace != NO_TRACE {
             self.trace_visit(r, outcome.key());
-            self.tracer.closed(req.trace);
+            self.tracer.closed(trace);
         }
-        match req.origin {
+        match origin {
             Origin::Workload(w) => self.answer_user(w, r, outcome),
             Origin::Call(c) => {
-                let value = req.value;
                 // Pass the callee's value on through a degraded answer.
                 if outcome == Outcome::Degraded {
                     self.reqs[self.calls[c as usize].parent as usize].value *= value;
