@@ -61,7 +61,7 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// Moves the hole at `i` up past every parent later than `entry`, then fills it.
-    #[inline]
+    #[inline(always)]
     fn sift_up(&mut self, mut i: usize, entry: Entry<E>) {
         while i > 0 {
             let parent = (i - 1) / 2;
@@ -75,7 +75,7 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// Puts `entry` in the vacant root and moves it down past every earlier child.
-    #[inline]
+    #[inline(always)]
     fn sift_down(&mut self, entry: Entry<E>) {
         let len = self.heap.len();
         let mut i = 0;

@@ -19,7 +19,7 @@ impl SimTime {
     pub const NANOS_PER_SEC: u64 = 1_000_000_000;
 
     /// A span of `secs` seconds, rounded to the nearest nanosecond and saturating.
-    #[inline]
+    #[inline(always)]
     pub fn from_secs_f64(secs: f64) -> SimTime {
         // Round half away from zero, as `f64::round`, but without its libm call (the
         // baseline x86-64 target has no rounding instruction; this was 6% of a run):

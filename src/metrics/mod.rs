@@ -76,8 +76,6 @@ impl OutcomeCounts {
 /// Running integrals of a station's gauges, in request-nanoseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Areas {
-    /// Integral of requests inside (L).
-    pub in_system: u128,
     /// Integral of requests waiting (Lq).
     pub queue: u128,
     /// Integral of busy workers.
@@ -146,9 +144,14 @@ pub struct PoolMetrics {
 }
 
 impl Areas {
+    /// Integral of requests inside (L): those waiting and those in service, so it is
+    /// the sum of the other two, exactly, and is not kept apart.
+    pub fn in_system(&self) -> u128 {
+        self.queue + self.busy
+    }
+
     /// Adds `other`.
     pub fn add(&mut self, other: &Areas) {
-        self.in_system += other.in_system;
         self.queue += other.queue;
         self.busy += other.busy;
     }

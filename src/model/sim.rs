@@ -849,7 +849,6 @@ impl<'m> Simulation<'m> {
         }
         self.services[s].pools[pool].arrivals += 1;
         self.services[s].instance_arrivals[instance as usize] += 1;
-        let li = (self.first_instance[s] + instance) as usize;
         if !plain && !self.admit_policies(r, s, instance, station) {
             return;
         }
@@ -858,6 +857,7 @@ impl<'m> Simulation<'m> {
             Admission::Queued => {}
             Admission::Rejected => {
                 self.services[s].pools[pool].rejected += 1;
+                let li = (self.first_instance[s] + instance) as usize;
                 if let Some(l) = self.limiters[li].as_mut() {
                     l.release_ignored();
                 }

@@ -151,7 +151,7 @@ fn gauge_windows(marks: &[Areas], window: f64, measured: f64, workers: f64) -> V
         .map(|(i, a)| {
             let span = ((measured - i as f64 * window).min(window) * 1e9).max(1.0);
             let d = |x: u128, y: u128| x.saturating_sub(y) as f64 / span;
-            let g = [d(a.in_system, prev.in_system), d(a.queue, prev.queue), d(a.busy, prev.busy) / workers];
+            let g = [d(a.in_system(), prev.in_system()), d(a.queue, prev.queue), d(a.busy, prev.busy) / workers];
             prev = *a;
             g
         })
@@ -250,7 +250,7 @@ impl ReplicationSummary {
                     departures: departed / t,
                     blocking: ratio(m.rejected as f64, m.arrivals as f64),
                     utilization: areas.busy as f64 / nanos / workers,
-                    mean_in_system: areas.in_system as f64 / nanos,
+                    mean_in_system: areas.in_system() as f64 / nanos,
                     mean_queue_length: areas.queue as f64 / nanos,
                     mean_sojourn: ratio(m.sojourn_sum as f64 / 1e9, departed),
                     mean_wait: ratio(m.wait_sum as f64 / 1e9, departed),
@@ -272,7 +272,7 @@ impl ReplicationSummary {
                                 pm.rejected as f64,
                                 pm.completed as f64,
                                 pm.areas.busy as f64 / nanos / workers,
-                                pm.areas.in_system as f64 / nanos,
+                                pm.areas.in_system() as f64 / nanos,
                             ]
                         })
                         .collect(),
