@@ -21,8 +21,8 @@
 use crate::engine::{EventQueue, Process, RngStreams, SimTime, Stream, run_until_at_most};
 use crate::fault::{Effect, FaultId, Schedule, StationFx, Target};
 use crate::metrics::{
-    BreakerSnapshot, DegradationSnapshot, EdgeMetrics, Halt, Outcome, ReplicationResult, ServiceMetrics, Timeline,
-    WorkloadMetrics,
+    Areas, BreakerSnapshot, DegradationSnapshot, EdgeMetrics, Halt, Outcome, ReplicationResult, ServiceMetrics,
+    Timeline, WorkloadMetrics,
 };
 use crate::metrics::{FaultMetrics, LogEntry};
 use crate::model::Dist;
@@ -852,7 +852,7 @@ impl<'m> Simulation<'m> {
         if !plain && !self.admit_policies(r, s, instance, station) {
             return;
         }
-        match self.stations[station as usize].offer(now, r, &mut self.services[s].pools[pool].areas) {
+        match self.stations[station as usize].offer(now, r) {
             Admission::Started => self.begin_service(r),
             Admission::Queued => {}
             Admission::Rejected => {
@@ -946,7 +946,7 @@ impl<'m> Simulation<'m> {
                 self.events.push(now + t, Event::ServiceDone(r, req.epoch));
                 return;
             }
-            let (instance, pool) = (req.instance as usize, usize::from(req.pool));
+            let instance = req.instance as usize;
             let metrics = &mut self.services[s];
             metrics.record_drop(now - req.arrived);
             metrics.shed += u64::from(shed);
@@ -954,7 +954,7 @@ impl<'m> Simulation<'m> {
             if let Some(l) = self.limiters[(self.first_instance[s] as usize) + instance].as_mut() {
                 l.release(now, now - req.arrived, true);
             }
-            let next = self.release_worker(s, pool, req.station);
+            let next = self.release_worker(req.station);
             self.finish_job(r, if expired { Outcome::Timeout } else { Outcome::Rejected });
             match next {
                 Some(n) => r = n,
@@ -964,8 +964,8 @@ impl<'m> Simulation<'m> {
     }
 
     /// Frees a worker of `station`; returns the waiting request it takes next, if any.
-    fn release_worker(&mut self, s: usize, pool: usize, station: u32) -> Option<ReqId> {
-        let next = self.stations[station as usize].release(self.now, &mut self.services[s].pools[pool].areas);
+    fn release_worker(&mut self, station: u32) -> Option<ReqId> {
+        let next = self.stations[station as usize].release(self.now);
         if next.is_none()
             && let Some(sh) = self.shedders[station as usize].as_mut()
         {
@@ -1387,13 +1387,13 @@ impl<'m> Simulation<'m> {
         metrics.wasted += u64::from(wasted);
         metrics.pools[pool].completed += 1;
         let req = if self.plain[s] {
-            let next = self.stations[req.station as usize].release(now, &mut self.services[s].pools[pool].areas);
+            let next = self.stations[req.station as usize].release(now);
             if let Some(next) = next {
                 self.begin_service(next);
             }
             req
         } else {
-            self.complete_policies(r, s, instance, pool)
+            self.complete_policies(r, s, instance)
         };
         let visit = match (req.failed, req.value < 1.0) {
             (true, _) => Outcome::Error,
@@ -1412,15 +1412,20 @@ impl<'m> Simulation<'m> {
         let routes = &self.model.services[s].routes;
         if !routes.is_empty() {
             let u = unit(&mut self.service_rng[s].routing);
+            // The first route whose cumulative probability passes `u` is the number of
+            // those that do not (they only grow): counted without a branch, which on a
+            // random draw would be mispredicted half the time.
             let mut acc = 0.0;
+            let mut k = 0;
             for route in routes {
                 acc += route.probability;
-                if u < acc {
-                    if req.trace != NO_TRACE {
-                        self.trace_visit(r, visit.key());
-                    }
-                    return self.arrive(r, route.to);
+                k += usize::from(u >= acc);
+            }
+            if let Some(route) = routes.get(k) {
+                if req.trace != NO_TRACE {
+                    self.trace_visit(r, visit.key());
                 }
+                return self.arrive(r, route.to);
             }
         }
         let outcome = if req.value < 1.0 { Outcome::Degraded } else { Outcome::Ok };
@@ -1430,7 +1435,7 @@ impl<'m> Simulation<'m> {
     /// The server-side policies at the end of a visit to a service that is not plain:
     /// the concurrency limiter and the degradation controller learn of it, the worker
     /// moves on, response faults and outlier ejection act. Returns the request as it leaves.
-    fn complete_policies(&mut self, r: ReqId, s: usize, instance: usize, pool: usize) -> Req {
+    fn complete_policies(&mut self, r: ReqId, s: usize, instance: usize) -> Req {
         let now = self.now;
         let req = self.reqs[r as usize];
         if let Some(l) = self.limiters[self.first_instance[s] as usize + instance].as_mut() {
@@ -1448,7 +1453,7 @@ impl<'m> Simulation<'m> {
                 self.reqs[r as usize].value *= v;
             }
         }
-        if let Some(next) = self.release_worker(s, pool, req.station) {
+        if let Some(next) = self.release_worker(req.station) {
             self.begin_service(next);
         }
         self.inject_response_faults(r, s, instance);
@@ -1709,7 +1714,7 @@ impl<'m> Simulation<'m> {
         }
         for (p, pool) in svc.pools.iter().enumerate() {
             let servers = if fx.down { 0 } else { fx.servers(pool.servers) };
-            let started = self.stations[base + p].set_servers(now, servers, &mut self.services[s].pools[p].areas);
+            let started = self.stations[base + p].set_servers(now, servers);
             for r in started {
                 self.begin_service(r);
             }
@@ -1724,7 +1729,7 @@ impl<'m> Simulation<'m> {
         let base = self.first_station[s] as usize + instance * np;
         for p in 0..np {
             // The waiting ones are found again by the scan below, with those in service.
-            self.stations[base + p].crash(now, &mut self.services[s].pools[p].areas);
+            self.stations[base + p].crash(now);
         }
         let stations = base as u32..(base + np) as u32;
         let lost: Vec<ReqId> = (0..self.reqs.len() as ReqId)
@@ -1771,11 +1776,7 @@ impl<'m> Simulation<'m> {
         let now = self.now;
         let svc = &self.model.services[s];
         let Some((_, interval)) = svc.degradation else { return };
-        let first = self.first_station[s] as usize;
-        let np = svc.pools.len();
-        for (i, st) in self.stations[first..first + svc.instances as usize * np].iter_mut().enumerate() {
-            st.accrue(now, &mut self.services[s].pools[i % np].areas);
-        }
+        self.accrue_service(s, now);
         let busy = self.services[s].areas().busy as i128;
         let ss = &mut self.service_state[s];
         let delta = (busy - ss.window_busy).max(0);
@@ -1848,12 +1849,7 @@ impl<'m> Simulation<'m> {
             if self.service_state[s].degradation.is_none() {
                 continue;
             }
-            let svc = &self.model.services[s];
-            let first = self.first_station[s] as usize;
-            let np = svc.pools.len();
-            for (i, st) in self.stations[first..first + svc.instances as usize * np].iter_mut().enumerate() {
-                st.accrue(now, &mut self.services[s].pools[i % np].areas);
-            }
+            self.accrue_service(s, now);
             let ss = &mut self.service_state[s];
             ss.window_busy -= self.services[s].areas().busy as i128;
         }
@@ -1881,12 +1877,22 @@ impl<'m> Simulation<'m> {
 
     /// Brings every station's gauge integrals up to `now`.
     fn accrue_all(&mut self, now: SimTime) {
-        for (s, service) in self.model.services.iter().enumerate() {
-            let first = self.first_station[s] as usize;
-            let np = service.pools.len();
-            for (i, st) in self.stations[first..first + service.instances as usize * np].iter_mut().enumerate() {
-                st.accrue(now, &mut self.services[s].pools[i % np].areas);
-            }
+        for s in 0..self.model.services.len() {
+            self.accrue_service(s, now);
+        }
+    }
+
+    /// Brings the gauge integrals of service `s`'s stations up to `now` and gathers them
+    /// into its pools' (each pool's summed over the instances).
+    fn accrue_service(&mut self, s: usize, now: SimTime) {
+        let svc = &self.model.services[s];
+        let first = self.first_station[s] as usize;
+        let np = svc.pools.len();
+        let pools = &mut self.services[s].pools;
+        pools.iter_mut().for_each(|p| p.areas = Areas::default());
+        for (i, st) in self.stations[first..first + svc.instances as usize * np].iter_mut().enumerate() {
+            st.accrue(now);
+            pools[i % np].areas.add(st.areas());
         }
     }
 

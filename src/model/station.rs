@@ -27,6 +27,9 @@ pub struct Station {
     busy: u32,
     queue: VecDeque<ReqId>,
     last: SimTime,
+    /// Gauge integrals since the last `mark` (the service's are their sums over its
+    /// stations, gathered when read).
+    areas: Areas,
 }
 
 impl Station {
@@ -34,7 +37,14 @@ impl Station {
     pub fn new(servers: u32, capacity: u32) -> Self {
         // Preallocate a bounded queue up to a modest size; an unbounded one grows on need.
         let room = capacity.saturating_sub(servers).min(1024) as usize;
-        Self { servers, capacity, busy: 0, queue: VecDeque::with_capacity(room), last: SimTime::ZERO }
+        Self {
+            servers,
+            capacity,
+            busy: 0,
+            queue: VecDeque::with_capacity(room),
+            last: SimTime::ZERO,
+            areas: Areas::default(),
+        }
     }
 
     /// Requests inside (in service and waiting).
@@ -55,29 +65,36 @@ impl Station {
         self.busy >= self.servers
     }
 
-    /// Adds the time since the last change to `areas` and moves the mark to `now`.
+    /// Adds the time since the last change to the integrals and moves the mark to `now`.
     #[inline]
-    pub fn accrue(&mut self, now: SimTime, areas: &mut Areas) {
+    pub fn accrue(&mut self, now: SimTime) {
         let dt = u128::from((now - self.last).0);
         if dt > 0 {
-            areas.busy += u128::from(self.busy) * dt;
-            areas.queue += self.queue.len() as u128 * dt;
+            self.areas.busy += u128::from(self.busy) * dt;
+            self.areas.queue += self.queue.len() as u128 * dt;
             self.last = now;
         }
     }
 
-    /// Restarts the averages at `now` (the end of the warm-up) without accruing.
+    /// The integrals accrued so far (up to the last change or `accrue`).
+    #[inline]
+    pub fn areas(&self) -> &Areas {
+        &self.areas
+    }
+
+    /// Restarts the integrals at `now` (the end of the warm-up) from zero.
     pub fn mark(&mut self, now: SimTime) {
         self.last = now;
+        self.areas = Areas::default();
     }
 
     /// Offers `req` to the station.
     #[inline]
-    pub fn offer(&mut self, now: SimTime, req: ReqId, areas: &mut Areas) -> Admission {
+    pub fn offer(&mut self, now: SimTime, req: ReqId) -> Admission {
         if self.in_system() >= self.capacity {
             return Admission::Rejected;
         }
-        self.accrue(now, areas);
+        self.accrue(now);
         if self.busy < self.servers {
             self.busy += 1;
             Admission::Started
@@ -91,8 +108,8 @@ impl Station {
     /// While a capacity fault has taken workers away, a freed worker over the limit
     /// goes idle even if requests wait.
     #[inline]
-    pub fn release(&mut self, now: SimTime, areas: &mut Areas) -> Option<ReqId> {
-        self.accrue(now, areas);
+    pub fn release(&mut self, now: SimTime) -> Option<ReqId> {
+        self.accrue(now);
         if self.busy > self.servers {
             self.busy -= 1;
             return None;
@@ -106,8 +123,8 @@ impl Station {
 
     /// Changes the number of workers (a capacity fault starting or ending). Work in
     /// progress is not interrupted; returns the waiting requests that can start now.
-    pub fn set_servers(&mut self, now: SimTime, servers: u32, areas: &mut Areas) -> Vec<ReqId> {
-        self.accrue(now, areas);
+    pub fn set_servers(&mut self, now: SimTime, servers: u32) -> Vec<ReqId> {
+        self.accrue(now);
         self.servers = servers;
         let mut started = Vec::new();
         while self.busy < self.servers {
@@ -124,8 +141,8 @@ impl Station {
 
     /// The station crashes: every request inside is lost. Returns the waiting ones (the
     /// caller finds those in service itself).
-    pub fn crash(&mut self, now: SimTime, areas: &mut Areas) -> Vec<ReqId> {
-        self.accrue(now, areas);
+    pub fn crash(&mut self, now: SimTime) -> Vec<ReqId> {
+        self.accrue(now);
         self.busy = 0;
         self.queue.drain(..).collect()
     }
@@ -137,21 +154,22 @@ mod tests {
 
     #[test]
     fn admits_queues_and_rejects_at_k() {
-        let mut a = Areas::default();
         let mut s = Station::new(2, 3);
         let t = SimTime(0);
-        assert_eq!(s.offer(t, 1, &mut a), Admission::Started);
-        assert_eq!(s.offer(t, 2, &mut a), Admission::Started);
-        assert_eq!(s.offer(t, 3, &mut a), Admission::Queued);
-        assert_eq!(s.offer(t, 4, &mut a), Admission::Rejected);
+        assert_eq!(s.offer(t, 1), Admission::Started);
+        assert_eq!(s.offer(t, 2), Admission::Started);
+        assert_eq!(s.offer(t, 3), Admission::Queued);
+        assert_eq!(s.offer(t, 4), Admission::Rejected);
         assert_eq!(s.in_system(), 3);
-        assert_eq!(s.release(SimTime(10), &mut a), Some(3));
-        assert_eq!(a.in_system(), 30);
-        assert_eq!(a.busy, 20);
-        assert_eq!(a.queue, 10);
-        assert_eq!(s.release(SimTime(20), &mut a), None);
-        assert_eq!(s.release(SimTime(30), &mut a), None);
+        assert_eq!(s.release(SimTime(10)), Some(3));
+        assert_eq!(s.areas().in_system(), 30);
+        assert_eq!(s.areas().busy, 20);
+        assert_eq!(s.areas().queue, 10);
+        assert_eq!(s.release(SimTime(20)), None);
+        assert_eq!(s.release(SimTime(30)), None);
         assert_eq!(s.in_system(), 0);
-        assert_eq!(a.in_system(), 30 + 20 + 10);
+        assert_eq!(s.areas().in_system(), 30 + 20 + 10);
+        s.mark(SimTime(40));
+        assert_eq!(*s.areas(), Areas::default());
     }
 }
