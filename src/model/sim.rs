@@ -805,13 +805,14 @@ impl<'m> Simulation<'m> {
     fn arrive(&mut self, r: ReqId, s: ServiceId) {
         let now = self.now;
         self.services[s].arrivals += 1;
-        {
+        let (class, zone) = {
             let req = &mut self.reqs[r as usize];
             req.service = s as u32;
             req.arrived = now;
             req.step = 0;
             req.pending = 0;
-        }
+            (req.class, req.zone)
+        };
         let plain = self.plain[s];
         if !plain
             && let Some(l) = self.service_state[s].limiter.as_mut()
@@ -821,12 +822,12 @@ impl<'m> Simulation<'m> {
             return self.refuse(r, s);
         }
         let svc = &self.model.services[s];
-        let Some(pool) = svc.pool_of_class[usize::from(self.reqs[r as usize].class)] else {
+        let Some(pool) = svc.pool_of_class[usize::from(class)] else {
             self.services[s].no_pool += 1;
             return self.refuse(r, s);
         };
         let mut pool = usize::from(pool);
-        let instance = self.pick_instance(s, pool, self.reqs[r as usize].zone);
+        let instance = if svc.instances == 1 { 0 } else { self.pick_instance(s, pool, zone) };
         let base = self.first_station[s] + instance * svc.pools.len() as u32;
         let mut station = base + pool as u32;
         if !plain && svc.pools[pool].borrow && self.stations[station as usize].saturated() {
@@ -847,8 +848,9 @@ impl<'m> Simulation<'m> {
         if let Some(&z) = svc.zone_ids.get(instance as usize) {
             req.zone = z;
         }
-        self.services[s].pools[pool].arrivals += 1;
-        self.services[s].instance_arrivals[instance as usize] += 1;
+        let m = &mut self.services[s];
+        m.pools[pool].arrivals += 1;
+        m.instance_arrivals[instance as usize] += 1;
         if !plain && !self.admit_policies(r, s, instance, station) {
             return;
         }
