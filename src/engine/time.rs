@@ -21,11 +21,17 @@ impl SimTime {
     /// A span of `secs` seconds, rounded to the nearest nanosecond and saturating.
     #[inline(always)]
     pub fn from_secs_f64(secs: f64) -> SimTime {
+        Self::from_nanos_f64(secs * 1e9)
+    }
+
+    /// A span of `ns` nanoseconds, rounded to the nearest and saturating (as
+    /// [`SimTime::from_secs_f64`], for callers that scale to nanoseconds themselves).
+    #[inline(always)]
+    pub fn from_nanos_f64(ns: f64) -> SimTime {
         // Round half away from zero, as `f64::round`, but without its libm call (the
         // baseline x86-64 target has no rounding instruction; this was 6% of a run):
         // `as` truncates, saturates out-of-range floats and maps NaN and negatives to 0,
         // and for non-negative `ns` the fraction `ns - trunc(ns)` is exact.
-        let ns = secs * 1e9;
         if (0.0..9.2e18).contains(&ns) {
             // Below 2^63 the signed conversions are one instruction each way; the
             // unsigned ones, a branch and several.

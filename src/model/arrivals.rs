@@ -137,14 +137,16 @@ impl RateProfile {
     /// The next arrival strictly after `now`, or `None` if the rate stays zero.
     #[inline(always)]
     pub fn next_arrival(&self, now: SimTime, rng: &mut Stream) -> Option<SimTime> {
-        // The common case, a constant rate: one draw, no search and no thinning (the same
-        // arithmetic as the general loop, so the same arrivals), inline at the call site.
+        // The common case, a constant rate: one draw, no search and no thinning, inline at
+        // the call site.
         if let ([s], []) = (self.segments.as_slice(), self.factors.as_slice())
             && s.from == s.to
             && s.from > 0.0
         {
+            // The mean gap in ns is computed while the draw is made, so the draw is one
+            // multiply from its arrival time, not a division (15 cycles) and a multiply.
             let gap: f64 = Exp1.sample(rng);
-            return Some(now + SimTime::from_secs_f64(gap / s.from).max(SimTime(1)));
+            return Some(now + SimTime::from_nanos_f64(gap * (1e9 / s.from)).max(SimTime(1)));
         }
         self.next_arrival_thinned(now, rng)
     }

@@ -49,8 +49,9 @@ impl Dist {
         // The exponential, by far the most common, inline at the call site; the rest
         // behind one call.
         if let Dist::Exponential(mean) = self {
+            // The mean in ns is computed while the draw is: one multiply after it, not two.
             let e: f64 = Exp1.sample(rng);
-            return SimTime::from_secs_f64(e * mean);
+            return SimTime::from_nanos_f64(e * (mean * 1e9));
         }
         self.sample_other(rng)
     }
