@@ -344,11 +344,20 @@ def profile_section(w, D):
     w("- A service with no server-side policy and no fault on its instances is *plain*: its"
       " visits skip every admission, start and completion policy check with one branch.")
     w("- The event queue leaves a popped root in place; the next push (most events schedule"
-      " one) fills it with one sift down instead of a removal and an insertion (about 60"
-      " instructions an event).")
+      " one) fills it in one pass instead of a removal and an insertion (about 60"
+      " instructions an event): from the top in a small queue, where a new event often"
+      " stops high, bottom-up past 64 events, where it sinks far.")
     w("- Successful answers update each timeline with one window lookup; the tracer and"
       " outlier checks are inline; `from_secs_f64` converts through `i64` below 2^63 (one"
       " instruction each way; the unsigned conversion is a branch and several).")
+    w("- The exponential draw, the constant-rate arrival and a plain service's start are"
+      " inline at their call sites (the other distributions and rate profiles behind one"
+      " call); the scale to nanoseconds is computed beside the draw, so an arrival no"
+      " longer waits on a division after it.")
+    w("- Stations keep their own gauge integrals (a service's are gathered when read), and"
+      " L's integral is the sum of Lq's and the busy workers', exactly, so it is not accrued.")
+    w("- Routing counts the cumulative probabilities below the draw instead of branching on"
+      " each: a random branch is mispredicted about half the time.")
     w("- `std::collections::BinaryHeap::pop` swaps the last entry into the root and reads it"
       " back at once: a 16-byte load over two fresh 8-byte stores, which the CPU cannot"
       " forward. `perf record` put a third of the loop's samples on that one load. The queue"
