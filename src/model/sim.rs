@@ -563,12 +563,20 @@ impl<'m> Simulation<'m> {
 
     /// Picks the instance of service `s` for a request of pool `pool`; returns the
     /// instance index. Load-aware balancers look at that pool's stations.
+    #[inline(always)]
     fn pick_instance(&mut self, s: ServiceId, pool: usize, zone: u16) -> u32 {
-        let svc = &self.model.services[s];
-        let n = svc.instances;
-        if n == 1 {
+        // One instance, the common case, without a call.
+        if self.model.services[s].instances == 1 {
             return 0;
         }
+        self.pick_balanced(s, pool, zone)
+    }
+
+    /// [`Simulation::pick_instance`] among several instances.
+    #[inline(never)]
+    fn pick_balanced(&mut self, s: ServiceId, pool: usize, zone: u16) -> u32 {
+        let svc = &self.model.services[s];
+        let n = svc.instances;
         if svc.health_check.is_some() || svc.outlier.is_some() || svc.failover.is_some() || svc.prefer_local_zone {
             return self.pick_eligible(s, pool, zone);
         }
@@ -827,7 +835,7 @@ impl<'m> Simulation<'m> {
             return self.refuse(r, s);
         };
         let mut pool = usize::from(pool);
-        let instance = if svc.instances == 1 { 0 } else { self.pick_instance(s, pool, zone) };
+        let instance = self.pick_instance(s, pool, zone);
         let base = self.first_station[s] + instance * svc.pools.len() as u32;
         let mut station = base + pool as u32;
         if !plain && svc.pools[pool].borrow && self.stations[station as usize].saturated() {
@@ -1460,9 +1468,7 @@ impl<'m> Simulation<'m> {
         }
         self.inject_response_faults(r, s, instance);
         let req = self.reqs[r as usize];
-        if self.model.services[s].outlier.is_some() {
-            self.note_instance_result(s, instance as u32, req.failed);
-        }
+        self.note_instance_result(s, instance as u32, req.failed);
         req
     }
 
