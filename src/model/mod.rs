@@ -387,6 +387,9 @@ pub struct Route {
     pub to: ServiceId,
     /// Chance of this route.
     pub probability: f64,
+    /// Chance of this route or one listed before it (summed in order, so the engine
+    /// compares its draw without adding).
+    pub cumulative: f64,
 }
 
 /// A caller -> callee pair.

@@ -505,8 +505,8 @@ impl<'m> Simulation<'m> {
         sim
     }
 
-    #[inline]
-    fn new_req(&mut self, origin: Origin, deadline: SimTime, class: u16) -> ReqId {
+    #[inline(always)]
+    fn new_req(&mut self, origin: Origin, deadline: SimTime, class: u16, zone: u16, trace: TraceId) -> ReqId {
         let now = self.now;
         let mut req = Req {
             origin,
@@ -526,8 +526,8 @@ impl<'m> Simulation<'m> {
             instance: 0,
             cancelled: false,
             alive: true,
-            zone: super::NO_ZONE,
-            trace: NO_TRACE,
+            zone,
+            trace,
         };
         match self.free.pop() {
             Some(id) => {
@@ -551,9 +551,8 @@ impl<'m> Simulation<'m> {
         self.workloads[w].arrivals += 1;
         let wl = &self.model.workloads[w];
         let deadline = wl.deadline.map_or(SimTime::MAX, |d| self.now + d);
-        let req = self.new_req(Origin::Workload(w), deadline, wl.class);
-        self.reqs[req as usize].zone = wl.zone;
-        self.reqs[req as usize].trace = self.tracer.on_arrival(self.now, w as u32, self.workloads[w].arrivals);
+        let trace = self.tracer.on_arrival(self.now, w as u32, self.workloads[w].arrivals);
+        let req = self.new_req(Origin::Workload(w), deadline, wl.class, wl.zone, trace);
         if deadline < SimTime::MAX {
             let epoch = self.reqs[req as usize].epoch;
             self.events.push(deadline, Event::UserDeadline(req, epoch));
@@ -1177,12 +1176,10 @@ impl<'m> Simulation<'m> {
             }
         }
         let cs = self.calls[c as usize];
-        let (class, zone) = (self.reqs[cs.parent as usize].class, self.reqs[cs.parent as usize].zone);
-        let child = self.new_req(Origin::Call(c), cs.deadline, class);
-        self.reqs[child as usize].zone = zone;
-        let trace = self.reqs[cs.parent as usize].trace;
+        let parent = &self.reqs[cs.parent as usize];
+        let (class, zone, trace) = (parent.class, parent.zone, parent.trace);
+        let child = self.new_req(Origin::Call(c), cs.deadline, class, zone, trace);
         if trace != NO_TRACE {
-            self.reqs[child as usize].trace = trace;
             self.tracer.opened(trace);
         }
         let cs = &mut self.calls[c as usize];
@@ -1425,12 +1422,7 @@ impl<'m> Simulation<'m> {
             // The first route whose cumulative probability passes `u` is the number of
             // those that do not (they only grow): counted without a branch, which on a
             // random draw would be mispredicted half the time.
-            let mut acc = 0.0;
-            let mut k = 0;
-            for route in routes {
-                acc += route.probability;
-                k += usize::from(u >= acc);
-            }
+            let k = routes.iter().map(|route| usize::from(u >= route.cumulative)).sum::<usize>();
             if let Some(route) = routes.get(k) {
                 if req.trace != NO_TRACE {
                     self.trace_visit(r, visit.key());
@@ -1439,7 +1431,7 @@ impl<'m> Simulation<'m> {
             }
         }
         let outcome = if req.value < 1.0 { Outcome::Degraded } else { Outcome::Ok };
-        self.finish_job(r, outcome);
+        self.finish_job_inline(r, outcome);
     }
 
     /// The server-side policies at the end of a visit to a service that is not plain:
@@ -1473,7 +1465,14 @@ impl<'m> Simulation<'m> {
     }
 
     /// The job of `r` ends with `outcome`: tell whoever waits, free the slot.
+    #[inline(never)]
     fn finish_job(&mut self, r: ReqId, outcome: Outcome) {
+        self.finish_job_inline(r, outcome);
+    }
+
+    /// [`Simulation::finish_job`] inline, for the end of a visit (the common case).
+    #[inline(always)]
+    fn finish_job_inline(&mut self, r: ReqId, outcome: Outcome) {
         let q = &mut self.reqs[r as usize];
         // A new generation now, so timers aimed at this request are stale from here on.
         q.epoch = q.epoch.wrapping_add(1);
@@ -1499,6 +1498,7 @@ impl<'m> Simulation<'m> {
 
     /// A workload's user gets the answer of request `r` (or gives up on it). The slot
     /// may already be freed: its fields are still those of the request.
+    #[inline(always)]
     fn answer_user(&mut self, w: WorkloadId, r: ReqId, outcome: Outcome) {
         let req = &self.reqs[r as usize];
         let (trace, value, job_start) = (req.trace, req.value, req.job_start);

@@ -399,7 +399,8 @@ fn service(
             return err(format!("{rkey}.probability"), format!("probability {} is outside 0..1", r.probability));
         }
         total += r.probability;
-        routes.push(Route { to: id_of(&format!("{rkey}.to"), &r.to)?, probability: r.probability });
+        let to = id_of(&format!("{rkey}.to"), &r.to)?;
+        routes.push(Route { to, probability: r.probability, cumulative: total });
     }
     if total > 1.0 + 1e-9 {
         return err(
