@@ -285,6 +285,10 @@ impl WorkloadMetrics {
 /// For latency SLOs it also counts, per window and in all, the successful requests slower
 /// than each of a few thresholds (`slow`, window-major: `slow[window * k + threshold]`).
 /// With no thresholds that costs one branch per answer.
+///
+/// The window that simulated time is in is counted apart, in fixed places, and added into
+/// `windows` and `latency` when time leaves it: an answer costs one range check, not a
+/// lookup. Call [`Timeline::flush`] before reading those two.
 #[derive(Clone, Debug, Default)]
 pub struct Timeline {
     /// Start of the first window.
@@ -302,9 +306,14 @@ pub struct Timeline {
     /// Latencies of successful requests per window in coarse log buckets (window-major:
     /// `latency[window * BUCKETS + bucket]`); empty unless asked for.
     pub latency: Vec<u32>,
-    /// The last window looked up, as `[start, end)` in ns and its index: simulated time
-    /// only moves forward, so most lookups hit it and skip a division.
-    hit: std::cell::Cell<(u64, u64, usize)>,
+    /// The open window as `[lo, hi)` in ns, and its index (`None`: outside the timeline,
+    /// its counts are dropped). Simulated time only moves forward, so most answers fall in it.
+    lo: u64,
+    hi: u64,
+    open: Option<usize>,
+    /// The open window's counts and latency buckets (`BUCKETS` of them, or none).
+    open_counts: OutcomeCounts,
+    open_latency: Vec<u32>,
 }
 
 impl Timeline {
@@ -324,6 +333,7 @@ impl Timeline {
     /// The same timeline, also keeping a coarse latency histogram per window.
     pub fn with_latency(mut self) -> Self {
         self.latency = vec![0; self.windows.len() * buckets::BUCKETS];
+        self.open_latency = vec![0; buckets::BUCKETS];
         self
     }
 
@@ -332,72 +342,90 @@ impl Timeline {
         self.latency.get(i * buckets::BUCKETS..(i + 1) * buckets::BUCKETS).unwrap_or(&[])
     }
 
-    /// Index of the window containing `now`, if inside the timeline.
+    /// Index of the window containing `now`, if inside the timeline; opens that window.
     #[inline(always)]
-    fn index(&self, now: SimTime) -> Option<usize> {
-        let (lo, hi, hit) = self.hit.get();
-        if (lo..hi).contains(&now.0) {
-            return Some(hit);
+    pub fn index(&mut self, now: SimTime) -> Option<usize> {
+        if !(self.lo..self.hi).contains(&now.0) {
+            self.open_at(now);
         }
-        self.look_up(now)
+        self.open
     }
 
-    /// [`Timeline::index`] past the cached window: once per window.
+    /// Closes the open window and opens the one containing `now` (once per window).
     #[cold]
     #[inline(never)]
-    fn look_up(&self, now: SimTime) -> Option<usize> {
-        if now < self.start || self.windows.is_empty() {
-            return None;
+    fn open_at(&mut self, now: SimTime) {
+        self.flush();
+        if self.windows.is_empty() {
+            (self.lo, self.hi, self.open) = (0, u64::MAX, None);
+        } else if now < self.start {
+            (self.lo, self.hi, self.open) = (0, self.start.0, None);
+        } else {
+            // An outcome at exactly the end of the run (or later) belongs to the last window.
+            let last = self.windows.len() - 1;
+            let i = (((now - self.start).0 / self.window.0) as usize).min(last);
+            let lo = self.start.0 + i as u64 * self.window.0;
+            (self.lo, self.hi, self.open) = (lo, if i == last { u64::MAX } else { lo + self.window.0 }, Some(i));
         }
-        // An outcome at exactly the end of the run (or later) belongs to the last window.
-        let last = self.windows.len() - 1;
-        let i = (((now - self.start).0 / self.window.0) as usize).min(last);
-        let lo = self.start.0 + i as u64 * self.window.0;
-        self.hit.set((lo, if i == last { u64::MAX } else { lo + self.window.0 }, i));
-        Some(i)
+    }
+
+    /// Adds the open window's counts into `windows` and `latency` (idempotent: they restart
+    /// from zero). Everything recorded so far can be read after this.
+    pub fn flush(&mut self) {
+        if let Some(i) = self.open {
+            let w = &mut self.windows[i];
+            for (total, c) in w.0.iter_mut().zip(&self.open_counts.0) {
+                *total += c;
+            }
+            if !self.open_latency.is_empty() {
+                let dense = &mut self.latency[i * buckets::BUCKETS..(i + 1) * buckets::BUCKETS];
+                dense.iter_mut().zip(&self.open_latency).for_each(|(total, c)| *total += c);
+            }
+        }
+        self.open_counts = OutcomeCounts::default();
+        self.open_latency.iter_mut().for_each(|c| *c = 0);
     }
 
     /// Counts `outcome` in the window containing `now` (ignored outside the timeline).
     #[inline]
     pub fn add(&mut self, now: SimTime, outcome: Outcome) {
-        if let Some(i) = self.index(now) {
-            self.windows[i].add(outcome);
-        }
+        self.index(now);
+        self.open_counts.add(outcome);
     }
 
     /// Counts a successful request answered at `now` after `latency` against every
     /// threshold it exceeds.
     #[inline]
     pub fn add_latency(&mut self, now: SimTime, latency: SimTime) {
-        let i = self.index(now);
-        self.add_latency_at(i, latency);
+        self.index(now);
+        self.add_latency_open(latency);
     }
 
     /// [`Timeline::add`] and [`Timeline::add_latency`] with one window lookup.
     #[inline(always)]
     pub fn add_success(&mut self, now: SimTime, outcome: Outcome, latency: SimTime) {
-        let i = self.index(now);
-        if let Some(i) = i {
-            self.windows[i].add(outcome);
-        }
-        self.add_latency_at(i, latency);
+        self.index(now);
+        self.open_counts.add(outcome);
+        self.add_latency_open(latency);
     }
 
     #[inline(always)]
-    fn add_latency_at(&mut self, i: Option<usize>, latency: SimTime) {
-        if !self.latency.is_empty()
-            && let Some(i) = i
-        {
-            self.latency[i * buckets::BUCKETS + buckets::bucket(latency)] += 1;
+    fn add_latency_open(&mut self, latency: SimTime) {
+        // Without latency buckets the vector is empty: the bounds check is the test.
+        if let Some(c) = self.open_latency.get_mut(buckets::bucket(latency)) {
+            *c += 1;
         }
-        if self.thresholds.is_empty() {
-            return;
+        if !self.thresholds.is_empty() {
+            self.count_slow(latency);
         }
+    }
+
+    fn count_slow(&mut self, latency: SimTime) {
         let k = self.thresholds.len();
         for (j, &t) in self.thresholds.iter().enumerate() {
             if latency > t {
                 self.slow_total[j] += 1;
-                if let Some(i) = i {
+                if let Some(i) = self.open {
                     self.slow[i * k + j] += 1;
                 }
             }
@@ -412,6 +440,9 @@ impl Timeline {
 
     /// Zeroes every window.
     pub fn reset(&mut self) {
+        (self.lo, self.hi, self.open) = (0, 0, None);
+        self.open_counts = OutcomeCounts::default();
+        self.open_latency.iter_mut().for_each(|c| *c = 0);
         self.windows.iter_mut().for_each(|w| *w = OutcomeCounts::default());
         self.slow.iter_mut().for_each(|c| *c = 0);
         self.slow_total.iter_mut().for_each(|c| *c = 0);
@@ -640,5 +671,32 @@ mod tests {
         let mut plain = Timeline::new(SimTime::ZERO, ms(100), 3);
         plain.add_latency(ms(10), ms(500));
         assert!(plain.slow.is_empty() && plain.slow_total.is_empty());
+    }
+
+    #[test]
+    fn timeline_open_window_lands_in_its_window_when_flushed() {
+        let ms = |x: u64| SimTime(x * 1_000_000);
+        let mut t = Timeline::new(ms(1000), ms(100), 3).with_latency();
+        t.add_success(ms(999), Outcome::Ok, ms(5)); // before the timeline: dropped
+        t.add_success(ms(1000), Outcome::Ok, ms(5));
+        t.add(ms(1099), Outcome::Error);
+        t.add_success(ms(1100), Outcome::Degraded, ms(7)); // leaves window 0: it is added in
+        assert_eq!(t.windows[0].total(), 2);
+        assert_eq!(t.windows[1].total(), 0, "the open window is counted apart until a flush");
+        t.flush();
+        t.flush(); // idempotent
+        assert_eq!((t.windows[1].get(Outcome::Degraded), t.windows[1].total()), (1, 1));
+        t.add(ms(5000), Outcome::Timeout); // past the end: the last window
+        t.add(ms(1001), Outcome::Ok); // back in an earlier window: still counted there
+        t.flush();
+        assert_eq!(t.windows.iter().map(OutcomeCounts::total).collect::<Vec<_>>(), vec![3, 1, 1]);
+        let b = buckets::bucket(ms(5));
+        assert_eq!(t.latency_window(0)[b], 1);
+        assert_eq!(t.latency_window(1)[buckets::bucket(ms(7))], 1);
+        assert_eq!(t.latency.iter().map(|&c| u64::from(c)).sum::<u64>(), 2);
+        t.add(ms(1000), Outcome::Ok);
+        t.reset();
+        t.flush();
+        assert!(t.windows.iter().all(|w| w.total() == 0) && t.latency.iter().all(|&c| c == 0));
     }
 }

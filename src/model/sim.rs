@@ -1930,7 +1930,10 @@ impl<'m> Simulation<'m> {
         for m in &mut self.services {
             let a = m.areas();
             m.gauge_marks.push(a);
+            m.timeline.flush();
         }
+        self.workloads.iter_mut().for_each(|w| w.timeline.flush());
+        self.edges.iter_mut().for_each(|e| e.timeline.flush());
         self.now = end;
         self.close_traced(None, "in_flight");
         let degradation = self
