@@ -54,36 +54,43 @@ pub struct RateProfile {
     factors: Vec<Factor>,
     /// Largest product of simultaneous multipliers (an upper bound for thinning).
     max_factor: f64,
+    /// The mean gap in ns of a constant positive rate (the common case, drawn without a
+    /// search, thinning or division); `None` for any other profile.
+    constant_gap_ns: Option<f64>,
 }
 
 impl RateProfile {
     /// A constant rate.
     pub fn constant(rate: f64) -> Self {
-        Self {
-            segments: vec![Segment { start: SimTime::ZERO, from: rate, to: rate }],
-            factors: Vec::new(),
-            max_factor: 1.0,
-        }
+        Self::from_segments(vec![Segment { start: SimTime::ZERO, from: rate, to: rate }])
     }
 
     /// A profile from pieces sorted by start, the first starting at zero.
     pub fn from_segments(segments: Vec<Segment>) -> Self {
         debug_assert!(segments.first().is_some_and(|s| s.start == SimTime::ZERO));
-        Self { segments, factors: Vec::new(), max_factor: 1.0 }
+        let mut p = Self { segments, factors: Vec::new(), max_factor: 1.0, constant_gap_ns: None };
+        p.refresh();
+        p
+    }
+
+    /// Recomputes what is derived from the pieces and multipliers.
+    fn refresh(&mut self) {
+        // Bound the product of overlapping multipliers by the product of their peaks.
+        self.max_factor = self.factors.iter().map(|f| f.from.max(f.to).max(1.0)).product();
+        self.constant_gap_ns = self.as_constant().filter(|&r| r > 0.0).map(|r| 1e9 / r);
     }
 
     /// Multiplies the rate on a window (a spike or a ramp).
     pub fn add_factor(&mut self, factor: Factor) {
         self.factors.push(factor);
-        // Bound the product of overlapping multipliers by the product of their peaks.
-        self.max_factor = self.factors.iter().map(|f| f.from.max(f.to).max(1.0)).product();
+        self.refresh();
     }
 
     /// Takes back one multiplier equal to `factor` (a load fault left out of a run).
     pub fn remove_factor(&mut self, factor: &Factor) {
         if let Some(i) = self.factors.iter().position(|f| f == factor) {
             self.factors.remove(i);
-            self.max_factor = self.factors.iter().map(|f| f.from.max(f.to).max(1.0)).product();
+            self.refresh();
         }
     }
 
@@ -137,16 +144,10 @@ impl RateProfile {
     /// The next arrival strictly after `now`, or `None` if the rate stays zero.
     #[inline(always)]
     pub fn next_arrival(&self, now: SimTime, rng: &mut Stream) -> Option<SimTime> {
-        // The common case, a constant rate: one draw, no search and no thinning, inline at
-        // the call site.
-        if let ([s], []) = (self.segments.as_slice(), self.factors.as_slice())
-            && s.from == s.to
-            && s.from > 0.0
-        {
-            // The mean gap in ns is computed while the draw is made, so the draw is one
-            // multiply from its arrival time, not a division (15 cycles) and a multiply.
+        // The common case, a constant rate: one draw and one multiply, inline at the call site.
+        if let Some(mean_ns) = self.constant_gap_ns {
             let gap: f64 = Exp1.sample(rng);
-            return Some(now + SimTime::from_nanos_f64(gap * (1e9 / s.from)).max(SimTime(1)));
+            return Some(now + SimTime::from_nanos_f64(gap * mean_ns).max(SimTime(1)));
         }
         self.next_arrival_thinned(now, rng)
     }
