@@ -202,7 +202,7 @@ impl ServiceMetrics {
     }
 
     /// Records a visit that ended with a success (ok or degraded) after `latency`.
-    #[inline]
+    #[inline(always)]
     pub fn record_success(&mut self, now: SimTime, outcome: Outcome, latency: SimTime) {
         self.outcomes.add(outcome);
         self.timeline.add_success(now, outcome, latency);
@@ -271,7 +271,7 @@ impl WorkloadMetrics {
     }
 
     /// Records a request answered at `now` with a success after `latency`.
-    #[inline]
+    #[inline(always)]
     pub fn record_success(&mut self, now: SimTime, outcome: Outcome, latency: SimTime) {
         self.outcomes.add(outcome);
         self.latency.record(latency);
