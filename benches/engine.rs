@@ -9,8 +9,9 @@
 
 use std::hint::black_box;
 use std::path::Path;
+use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use resim::engine::{EventQueue, SimTime};
 use resim::model::sim::run_replication;
 use resim::scenario::load_str;
@@ -121,7 +122,9 @@ fn bench_model(c: &mut Criterion, name: &str, yaml: &str) {
     let events = run_replication(&model, 0).events;
     let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(events));
-    group.sample_size(10);
+    // Thirty samples of equal length over eight seconds or more: on a shared machine a
+    // median over a longer span is less at the mercy of one busy moment.
+    group.sample_size(30).sampling_mode(SamplingMode::Flat).measurement_time(Duration::from_secs(8));
     group.bench_function("replication", |b| b.iter(|| black_box(run_replication(black_box(&model), 0).events)));
     group.finish();
 }
