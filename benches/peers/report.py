@@ -349,8 +349,8 @@ def profile_section(w, D):
       " stops high, bottom-up past 64 events, where it sinks far.")
     w("- A timeline counts the window simulated time is in at fixed places and adds it into"
       " its window when time leaves it: an answer costs one range check, not a lookup.")
-    w("- The tracer and outlier checks are inline; `from_secs_f64` converts through `i64` below 2^63 (one"
-      " instruction each way; the unsigned conversion is a branch and several).")
+    w("- The tracer and outlier checks are inline; `from_secs_f64` converts through `i64`"
+      " below 2^63 (one instruction each way; the unsigned conversion is a branch and several).")
     w("- The exponential draw, the constant-rate arrival and a plain service's start are"
       " inline at their call sites (the other distributions and rate profiles behind one"
       " call); the scale to nanoseconds is computed beside the draw, so an arrival no"
@@ -556,8 +556,8 @@ def main():
       " `events/s` it prints (wall time of simulating all replications plus merging the report,"
       " one thread).")
     w("- **resim (criterion)**: `cargo bench --bench engine`, the same scenario constants, one"
-      " replication per iteration, 30 samples of equal length over at least 8 s; rate = elements / median iteration time (from"
-      " criterion's estimates.json).")
+      " replication per iteration, 30 samples of equal length over at least 8 s; rate ="
+      " elements / median iteration time (from criterion's estimates.json).")
     w(f"- **SimPy / Ciw**: {a.peer_reps} invocation(s) × {a.peer_replications} replications per"
       " workload; each replication is timed inside the script with `time.perf_counter` around"
       " the simulation only (SimPy: `env.run`; Ciw: `Simulation(...)` +"

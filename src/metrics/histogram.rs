@@ -7,9 +7,9 @@
 //! leading-zero count and two shifts, and the crate builds its histogram from these
 //! counts when quantiles are asked for (once per replication). Counts are 16-bit, with
 //! the overflow (once per 65536 samples of a slot) carried aside in a short sorted list:
-//! a quarter of the cache lines of 64-bit counts. A latency
-//! histogram's busy slots are spread at random over tens of kilobytes, so its increment
-//! was the event loop's largest single stall on a first-level cache miss.
+//! a quarter of the cache lines of 64-bit counts. A latency histogram's busy slots are
+//! spread at random over tens of kilobytes, so its increment was the event loop's
+//! largest single stall (a first-level cache miss).
 
 use hdrhistogram::Histogram;
 

@@ -344,7 +344,7 @@ impl Timeline {
 
     /// Index of the window containing `now`, if inside the timeline; opens that window.
     #[inline(always)]
-    pub fn index(&mut self, now: SimTime) -> Option<usize> {
+    fn index(&mut self, now: SimTime) -> Option<usize> {
         if !(self.lo..self.hi).contains(&now.0) {
             self.open_at(now);
         }

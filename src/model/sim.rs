@@ -1930,10 +1930,7 @@ impl<'m> Simulation<'m> {
         for m in &mut self.services {
             let a = m.areas();
             m.gauge_marks.push(a);
-            m.timeline.flush();
         }
-        self.workloads.iter_mut().for_each(|w| w.timeline.flush());
-        self.edges.iter_mut().for_each(|e| e.timeline.flush());
         self.now = end;
         self.close_traced(None, "in_flight");
         let degradation = self
@@ -1963,6 +1960,10 @@ impl<'m> Simulation<'m> {
             })
             .collect();
         let breakers = self.edge_state.iter().map(|es| es.breaker.as_ref().map(|b| breaker_snapshot(b, end))).collect();
+        // Last, after anything that might still count: the open windows into their windows.
+        self.services.iter_mut().for_each(|m| m.timeline.flush());
+        self.workloads.iter_mut().for_each(|w| w.timeline.flush());
+        self.edges.iter_mut().for_each(|e| e.timeline.flush());
         ReplicationResult {
             replication,
             events,
