@@ -15,8 +15,9 @@
 #   4. for each workload (benches/peers/{mmck,network}.yaml): resim with --jobs 1, SimPy
 #      and Ciw on the same simulated duration and rates, interleaved, several repetitions;
 #   5. peak RSS of resim for 10^7 and 10^9 arrivals (M/M/4/50 at 64/s, 1 replication);
-#   6. 2-job scaling: 8 replications with --jobs 1 and --jobs 2, with a probe before and
-#      after of how many cores the shared machine gives two CPU-bound processes;
+#   6. 2-job scaling: `resim run` of 8 replications and `resim sweep` of 4 points x 2
+#      replications, each with --jobs 1 and --jobs 2 in ABBA-ordered pairs, with a probe
+#      before and after of how many cores the shared machine gives two CPU-bound processes;
 #   7. an instruction profile of one M/M/4/50 replication (callgrind, when installed);
 #   8. benches/peers/report.py checks agreement and writes the document.
 # Raw outputs stay in target/perf/.
@@ -31,8 +32,8 @@ DURATION_MMCK=${DURATION_MMCK:-7200}      # simulated seconds = the bench consta
 DURATION_NETWORK=${DURATION_NETWORK:-1800} # = the bench constant (30m)
 MEM_SMALL=${MEM_SMALL:-10000000}          # arrivals of the memory runs
 MEM_LARGE=${MEM_LARGE:-1000000000}       # 10^9: about 2.5 minutes
-SCALING_REPS=${SCALING_REPS:-3}
-SCALING_DURATION=${SCALING_DURATION:-72000} # per replication (20h: ~9e6 events)
+SCALING_REPS=${SCALING_REPS:-7}          # (--jobs 1, --jobs 2) pairs of each kind
+SCALING_DURATION=${SCALING_DURATION:-36000} # per replication (10h: ~4.6e6 events)
 SKIP_BENCH=${SKIP_BENCH:-0}
 DOC=${DOC:-docs/PERFORMANCE.md}
 
@@ -111,14 +112,28 @@ for n in "$MEM_SMALL" "$MEM_LARGE"; do
   echo "   $n arrivals: $(grep 'Maximum resident' "$OUT/mem-$n.time")"
 done
 
-echo "== 2-job scaling (8 replications)"
+echo "== 2-job scaling (replications of one run; points of a sweep)"
 run "$PY" "$PEERS/cpu_probe.py" 2 > "$OUT/cpu-probe-before.json"
 echo "   cpu probe: $(cat "$OUT/cpu-probe-before.json")"
-for r in $(seq 1 "$SCALING_REPS"); do
-  for j in 1 2; do
+# One timed process of `resim run` (8 replications) or `resim sweep` (4 points x 2
+# replications) with --jobs $2; raw output in scale-$1-j$2-$3.*.
+scale() {
+  local what=$1 j=$2 r=$3 name="$OUT/scale-$1-j$2-$3"
+  if [ "$what" = run ]; then
     run /usr/bin/time -v "$BIN" run "$PEERS/mmck.yaml" --jobs "$j" --replications 8 \
-      --set "duration=${SCALING_DURATION}s" --out "$OUT/scale-j$j-$r" > "$OUT/scale-j$j-$r.txt" 2> "$OUT/scale-j$j-$r.time"
-    echo "   --jobs $j #$r: $(grep 'Elapsed' "$OUT/scale-j$j-$r.time")"
+      --set "duration=${SCALING_DURATION}s" --out "$name" > "$name.txt" 2> "$name.time"
+  else
+    run /usr/bin/time -v "$BIN" sweep "$PEERS/mmck.yaml" --jobs "$j" --replications 2 \
+      --param services.api.servers=4..7 --set "duration=${SCALING_DURATION}s" --out "$name" > "$name.txt" 2> "$name.time"
+  fi
+  echo "   $what --jobs $j #$r: $(grep 'Elapsed' "$name.time")"
+}
+# Pairs in ABBA order (1,2 then 2,1), so that a drift of the shared machine's speed
+# weighs on both thread counts alike; the speed-up is the median of the pairs' ratios.
+for what in run sweep; do
+  for r in $(seq 1 "$SCALING_REPS"); do
+    if [ $((r % 2)) = 1 ]; then scale "$what" 1 "$r"; scale "$what" 2 "$r"
+    else scale "$what" 2 "$r"; scale "$what" 1 "$r"; fi
   done
 done
 

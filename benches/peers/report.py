@@ -675,76 +675,78 @@ def main():
     # ---- scaling
     w("## 5. Two-thread scaling")
     w("")
-    w(f"`resim run` of the M/M/4/50 station, 8 replications of {a.scaling_duration:g} s simulated")
-    w(f"each, with `--jobs 1` and `--jobs 2`, alternated, {a.scaling_reps} run(s) each; wall")
-    w("time of the whole process (`/usr/bin/time -v`). Target: speed-up ≥ 1.8×.")
+    w("Two workloads of the M/M/4/50 station, each run as a whole process with `--jobs 1` and")
+    w(f"`--jobs 2`, {a.scaling_duration:g} s simulated per replication:")
     w("")
-    walls = {1: [], 2: []}
-    times = {1: [], 2: []}
-    for j in (1, 2):
-        for r in range(1, a.scaling_reps + 1):
-            p = os.path.join(D, f"scale-j{j}-{r}.time")
-            if os.path.exists(p):
-                t = parse_time_v(p)
-                if t.get("elapsed_s"):
-                    walls[j].append(t["elapsed_s"])
-                    times[j].append(t)
-    if walls[1] and walls[2]:
-        ratio = median(walls[1]) / median(walls[2])
-        w("`CPU` is the share of a core the process got (`Percent of CPU this job got`: 200% =")
-        w("both cores all the time); `user` is its CPU time in user mode.")
-        w("")
-        w("| --jobs | wall times (s) | CPU | user (s) | median wall |")
-        w("|---|---|---|---|---|")
-        for j in (1, 2):
-            wall_s = ", ".join("%.2f" % x for x in walls[j])
-            cpu_s = ", ".join("%.0f%%" % t.get("cpu_percent", math.nan) for t in times[j])
-            user_s = ", ".join("%.2f" % t.get("user_s", math.nan) for t in times[j])
-            w(f"| {j} | {wall_s} | {cpu_s} | {user_s} | {median(walls[j]):.2f} s |")
-        w("")
-        w(f"Speed-up --jobs 2 over --jobs 1: **{ratio:.2f}×** (target ≥ 1.8×: "
-          f"**{'met' if ratio >= 1.8 else 'NOT met'}**).")
-        targets.append(("2 jobs ≥ 1.8× faster than 1 (replications)", f"{ratio:.2f}× (see section 5 for the"
-                        " cores the machine gave)", verdict(ratio >= 1.8)))
-        w("")
-        probes = []
-        for name in ("cpu-probe-before.json", "cpu-probe-after.json"):
-            try:
-                probes.append(json.load(open(os.path.join(D, name)))["capacity"])
-            except (OSError, ValueError, KeyError):
-                pass
-        if probes:
-            w("Probe of the machine (`benches/peers/cpu_probe.py`, just before and after these runs):")
-            w("two CPU-bound processes together did " + " and ".join(f"{c:.2f}×" for c in probes)
-              + " the work of one alone")
-            w("(2.00× = two free cores). This bounds what any program could gain from a second")
-            w("thread at that moment.")
-            w("")
-        cpu2 = [t.get("cpu_percent", math.nan) for t in times[2]]
-        u1 = median([t.get("user_s", math.nan) for t in times[1]])
-        u2 = median([t.get("user_s", math.nan) for t in times[2]])
-        best = min(walls[2])
-        if cpu2 and max(cpu2) < 190:
-            w(f"The `--jobs 2` runs got {min(cpu2):.0f}–{max(cpu2):.0f}% CPU (200% = both cores all the")
-            w("time): other work held the second core for much of them, so the ratio reflects")
-            w("contention on the shared machine more than resim's parallel efficiency, which this")
-            w("run could not measure cleanly. The work done (user time, median) is about the same")
-            w(f"with one and two threads ({u1:.2f} s and {u2:.2f} s), so the second thread adds no")
-            w(f"work; the best `--jobs 2` run ({cpu2[walls[2].index(best)]:.0f}% CPU) took {best:.2f} s, "
-              f"a {median(walls[1]) / best:.2f}× speed-up over the median `--jobs 1` run.")
-        else:
-            w(f"The `--jobs 2` runs got {min(cpu2):.0f}–{max(cpu2):.0f}% CPU (200% = both cores all the time).")
-        # The same runs must produce identical reports whatever the number of threads.
+    w("- **replications**: `resim run` of 8 replications;")
+    w("- **sweep points**: `resim sweep` of 4 points (`services.api.servers=4..7`) × 2 replications.")
+    w("")
+    w(f"Each is timed in {a.scaling_reps} pairs of one `--jobs 1` and one `--jobs 2` process, in ABBA")
+    w("order (1 then 2, then 2 then 1, ...), wall time by `/usr/bin/time -v`. The machine is shared")
+    w("and its speed drifts by tens of percent within minutes; the two runs of a pair are")
+    w("seconds apart and the order alternates, so a drift weighs on both thread counts alike.")
+    w("The speed-up is the **median of the pairs' ratios**; the ratio of the median walls is")
+    w("given beside it. `CPU` is the share of a core the process got (200% = both cores all the")
+    w("time). Target: speed-up ≥ 1.8×.")
+    w("")
+    probes = []
+    for name in ("cpu-probe-before.json", "cpu-probe-after.json"):
         try:
-            same = open(os.path.join(D, "scale-j1-1", "report.json")).read() == open(os.path.join(D, "scale-j2-1", "report.json")).read()
-            w(f"The reports of `--jobs 1` and `--jobs 2` are {'byte-identical' if same else '**different**'}.")
+            probes.append(json.load(open(os.path.join(D, name)))["capacity"])
+        except (OSError, ValueError, KeyError):
+            pass
+    measured = False
+    for kind, label, what in (("run", "replications", "report.json"), ("sweep", "sweep points", "sweep.json")):
+        pairs = []
+        for r in range(1, a.scaling_reps + 1):
+            t = [parse_time_v(os.path.join(D, f"scale-{kind}-j{j}-{r}.time"))
+                 if os.path.exists(os.path.join(D, f"scale-{kind}-j{j}-{r}.time")) else {} for j in (1, 2)]
+            if t[0].get("elapsed_s") and t[1].get("elapsed_s"):
+                pairs.append((r, t[0], t[1]))
+        if not pairs:
+            continue
+        measured = True
+        ratios = [t1["elapsed_s"] / t2["elapsed_s"] for _, t1, t2 in pairs]
+        speedup = median(ratios)
+        of_medians = median([t1["elapsed_s"] for _, t1, _ in pairs]) / median([t2["elapsed_s"] for _, _, t2 in pairs])
+        w(f"### {label.capitalize()}")
+        w("")
+        w("| pair | order | --jobs 1 wall (CPU) | --jobs 2 wall (CPU) | ratio |")
+        w("|---|---|---|---|---|")
+        for (r, t1, t2), q in zip(pairs, ratios):
+            order = "1, 2" if r % 2 == 1 else "2, 1"
+            w(f"| {r} | {order} | {t1['elapsed_s']:.2f} s ({t1.get('cpu_percent', math.nan):.0f}%) | "
+              f"{t2['elapsed_s']:.2f} s ({t2.get('cpu_percent', math.nan):.0f}%) | {q:.2f}× |")
+        w("")
+        ok = speedup >= 1.8
+        w(f"Speed-up of `--jobs 2` over `--jobs 1`: **{speedup:.2f}×** (median of the pairs; ratio of")
+        w(f"the median walls {of_medians:.2f}×; pairs range {min(ratios):.2f}–{max(ratios):.2f}×). "
+          f"Target ≥ 1.8×: **{'met' if ok else 'NOT met'}**.")
+        u1 = median([t1.get("user_s", math.nan) for _, t1, _ in pairs])
+        u2 = median([t2.get("user_s", math.nan) for _, _, t2 in pairs])
+        w(f"CPU time in user mode (median): {u1:.2f} s with one thread, {u2:.2f} s with two.")
+        targets.append((f"2 jobs ≥ 1.8× faster than 1 ({label})",
+                        f"{speedup:.2f}× (median of {len(pairs)} pairs)", verdict(ok)))
+        # The same work must give identical output whatever the number of threads.
+        try:
+            same = all(open(os.path.join(D, f"scale-{kind}-j1-{r}", what)).read()
+                       == open(os.path.join(D, f"scale-{kind}-j2-{r}", what)).read() for r, _, _ in pairs)
+            w(f"Every pair's `{what}` is {'byte-identical' if same else '**different**'} between `--jobs 1` and `--jobs 2`.")
             if not same:
-                problems.append("--jobs 1 and --jobs 2 reports differ")
+                problems.append(f"--jobs 1 and --jobs 2 {what} differ")
         except OSError:
             pass
-    else:
+        w("")
+    if not measured:
         w("Not measured in this run.")
-    w("")
+        w("")
+    elif probes:
+        w("Probe of the machine (`benches/peers/cpu_probe.py`, just before and after these runs):")
+        w("two CPU-bound processes together did " + " and ".join(f"{c:.2f}×" for c in probes)
+          + " the work of one alone")
+        w("(2.00× = two free cores). This bounds what any program could gain from a second")
+        w("thread at that moment.")
+        w("")
 
     # ---- commands
     w("## Commands")
