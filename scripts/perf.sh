@@ -2,7 +2,7 @@
 # Measures resim side by side with SimPy and Ciw on identical queueing workloads and
 # writes docs/PERFORMANCE.md. See docs/PERFORMANCE.md for what is measured and how.
 #
-#   scripts/perf.sh                 # full run (about 15-20 minutes on the 2-core machine)
+#   scripts/perf.sh                 # full run (about 25-30 minutes on the 2-core machine)
 #   PEER_REPS=1 PEER_REPLICATIONS=2 DURATION_MMCK=600 DURATION_NETWORK=120 \
 #     MEM_SMALL=1000000 MEM_LARGE=10000000 SKIP_BENCH=1 OUT=target/perf-smoke DOC=target/perf-smoke.md \
 #     scripts/perf.sh               # a quick smoke run that leaves docs/ alone
