@@ -98,7 +98,10 @@ def parse_resim_stdout(path):
 
 
 def parse_time_v(path):
+    """The figures of a `/usr/bin/time -v` log; empty when the log is missing."""
     out = {}
+    if not os.path.exists(path):
+        return out
     with open(path) as f:
         for line in f:
             line = line.strip()
@@ -699,8 +702,7 @@ def main():
     for kind, label, what in (("run", "replications", "report.json"), ("sweep", "sweep points", "sweep.json")):
         pairs = []
         for r in range(1, a.scaling_reps + 1):
-            t = [parse_time_v(os.path.join(D, f"scale-{kind}-j{j}-{r}.time"))
-                 if os.path.exists(os.path.join(D, f"scale-{kind}-j{j}-{r}.time")) else {} for j in (1, 2)]
+            t = [parse_time_v(os.path.join(D, f"scale-{kind}-j{j}-{r}.time")) for j in (1, 2)]
             if t[0].get("elapsed_s") and t[1].get("elapsed_s"):
                 pairs.append((r, t[0], t[1]))
         if not pairs:
