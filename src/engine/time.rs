@@ -6,6 +6,9 @@
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
 
+/// Up to 2^51 ns (26 days) [`SimTime::from_nanos_f64`] rounds with one addition.
+const FAST_ROUND_LIMIT: f64 = (1u64 << 51) as f64;
+
 /// A point in simulated time, or a span of it, in nanoseconds since the run started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SimTime(pub u64);
@@ -32,6 +35,13 @@ impl SimTime {
         // baseline x86-64 target has no rounding instruction; this was 6% of a run):
         // `as` truncates, saturates out-of-range floats and maps NaN and negatives to 0,
         // and for non-negative `ns` the fraction `ns - trunc(ns)` is exact.
+        if (0.5..FAST_ROUND_LIMIT).contains(&ns) {
+            // One add and one conversion: in [0.5, 2^51) the sum `ns + 0.5` is either exact
+            // or rounded by half a unit of its last place, which is never enough to reach
+            // the next integer (the fraction it would have to cross, `1 - ulp(ns)`, is over
+            // a half there), so truncating it rounds `ns` half up.
+            return SimTime((ns + 0.5) as i64 as u64);
+        }
         if (0.0..9.2e18).contains(&ns) {
             // Below 2^63 the signed conversions are one instruction each way; the
             // unsigned ones, a branch and several.
@@ -120,6 +130,30 @@ mod tests {
         }
         for v in values {
             assert_eq!(SimTime::from_secs_f64(v).0, (v * 1e9).round() as u64, "{v}");
+        }
+    }
+
+    #[test]
+    fn nanosecond_rounding_matches_f64_round_at_the_edges() {
+        // Either side of the fast path's bounds, and halves and near-halves of every power
+        // of two up to 2^62, each tried with its 4 neighbours on both sides.
+        let mut values = vec![0.0, -0.0, 0.25, 0.5, 1.0, 2.0, FAST_ROUND_LIMIT, 9.2e18];
+        for k in 0..63 {
+            let p = (1u64 << k) as f64;
+            values.extend([p, p + 0.5, p - 0.5, p + 0.25, p * 1.5, p * 1.5 + 0.5]);
+        }
+        let mut all = Vec::new();
+        for v in values {
+            let (mut below, mut above) = (v, v);
+            all.push(v);
+            for _ in 0..4 {
+                below = below.next_down();
+                above = above.next_up();
+                all.extend([below, above]);
+            }
+        }
+        for v in all.into_iter().filter(|v| *v >= 0.0) {
+            assert_eq!(SimTime::from_nanos_f64(v).0, v.round() as u64, "{v:e}");
         }
     }
 

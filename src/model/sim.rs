@@ -51,8 +51,8 @@ const HEDGE_WINDOW: usize = 1000;
 /// Who is waiting for a request's answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Origin {
-    /// A user of a workload.
-    Workload(WorkloadId),
+    /// A user of a workload (its index; 32 bits keep `Req` small).
+    Workload(u32),
     /// A call of a caller's worker.
     Call(CallId),
     /// Nobody any more: the caller or user gave up. The work goes on, wasted.
@@ -552,7 +552,7 @@ impl<'m> Simulation<'m> {
         let wl = &self.model.workloads[w];
         let deadline = wl.deadline.map_or(SimTime::MAX, |d| self.now + d);
         let trace = self.tracer.on_arrival(self.now, w as u32, self.workloads[w].arrivals);
-        let req = self.new_req(Origin::Workload(w), deadline, wl.class, wl.zone, trace);
+        let req = self.new_req(Origin::Workload(w as u32), deadline, wl.class, wl.zone, trace);
         if deadline < SimTime::MAX {
             let epoch = self.reqs[req as usize].epoch;
             self.events.push(deadline, Event::UserDeadline(req, epoch));
@@ -1484,7 +1484,7 @@ impl<'m> Simulation<'m> {
             self.tracer.closed(trace);
         }
         match origin {
-            Origin::Workload(w) => self.answer_user(w, r, outcome),
+            Origin::Workload(w) => self.answer_user(w as usize, r, outcome),
             Origin::Call(c) => {
                 // Pass the callee's value on through a degraded answer.
                 if outcome == Outcome::Degraded {
@@ -1530,7 +1530,7 @@ impl<'m> Simulation<'m> {
         }
         if let Origin::Workload(w) = req.origin {
             self.reqs[r as usize].origin = Origin::Orphan;
-            self.answer_user(w, r, Outcome::Timeout);
+            self.answer_user(w as usize, r, Outcome::Timeout);
         }
     }
 
