@@ -13,7 +13,8 @@
 #      rebuild cannot change it in the middle of the measurements);
 #   3. `cargo bench --bench engine` (criterion; its log goes to target/perf/bench.txt);
 #   4. for each workload (benches/peers/{mmck,network}.yaml): resim with --jobs 1, SimPy
-#      and Ciw on the same simulated duration and rates, interleaved, several repetitions;
+#      and Ciw on the same simulated duration and rates, interleaved (resim, SimPy, resim,
+#      Ciw, resim, ...), so that every peer invocation has a resim run on either side;
 #   5. peak RSS of resim for 10^7 and 10^9 arrivals (M/M/4/50 at 64/s, 1 replication);
 #   6. 2-job scaling: `resim run` of 8 replications and `resim sweep` of 4 points x 2
 #      replications, each with --jobs 1 and --jobs 2 in ABBA-ordered pairs, with a probe
@@ -24,9 +25,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PEER_REPS=${PEER_REPS:-2}                 # invocations of each peer script per workload
-PEER_REPLICATIONS=${PEER_REPLICATIONS:-5} # replications per invocation (each one is timed)
-RESIM_REPS=${RESIM_REPS:-5}               # resim invocations per workload
+PEER_REPS=${PEER_REPS:-5}                 # invocations of each peer script per workload
+PEER_REPLICATIONS=${PEER_REPLICATIONS:-2} # replications per invocation (each one is timed)
+RESIM_REPS=$((2 * PEER_REPS + 1))         # resim invocations per workload: one before each peer's, one at the end
 RESIM_REPLICATIONS=${RESIM_REPLICATIONS:-$((PEER_REPS * PEER_REPLICATIONS))}
 DURATION_MMCK=${DURATION_MMCK:-7200}      # simulated seconds = the bench constant (2h)
 DURATION_NETWORK=${DURATION_NETWORK:-1800} # = the bench constant (30m)
@@ -88,18 +89,26 @@ if [ "$SKIP_BENCH" != 1 ]; then
 fi
 
 echo "== side by side: resim, SimPy, Ciw"
+# resim runs between the peers' invocations (resim, SimPy, resim, Ciw, ..., resim), so
+# that each peer invocation is bracketed by a resim run on either side: the ratio of a
+# peer invocation's rate to its two neighbours' is then taken at the same machine speed.
+resim_side() {
+  local w=$1 dur=$2 r=$3
+  run "$BIN" run "$PEERS/$w.yaml" --jobs 1 --replications "$RESIM_REPLICATIONS" --seed "$r" \
+    --set "duration=${dur}s" --out "$OUT/resim-$w-$r" > "$OUT/resim-$w-$r.txt"
+  echo "   resim $w #$r: $(grep ' wall (' "$OUT/resim-$w-$r.txt")"
+}
 for w in mmck network; do
   case $w in mmck) dur=$DURATION_MMCK ;; network) dur=$DURATION_NETWORK ;; esac
-  for r in $(seq 1 "$RESIM_REPS"); do
-    run "$BIN" run "$PEERS/$w.yaml" --jobs 1 --replications "$RESIM_REPLICATIONS" --seed "$r" \
-      --set "duration=${dur}s" --out "$OUT/resim-$w-$r" > "$OUT/resim-$w-$r.txt"
-    echo "   resim $w #$r: $(grep ' wall (' "$OUT/resim-$w-$r.txt")"
-  done
+  n=1
+  resim_side "$w" "$dur" "$n"
   for r in $(seq 1 "$PEER_REPS"); do
     for tool in simpy ciw; do
       run "$PY" "$PEERS/${tool}_models.py" "$w" --duration "$dur" --replications "$PEER_REPLICATIONS" \
         --seed "$r" --out "$OUT/$tool-$w-$r.json"
       echo "   $tool $w #$r: $("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.3e events in %.1fs (%.3e events/s)" % (d["events"], d["wall_s"], d["events_per_s"]))' "$OUT/$tool-$w-$r.json")"
+      n=$((n + 1))
+      resim_side "$w" "$dur" "$n"
     done
   done
 done
