@@ -118,12 +118,13 @@ impl<E: Copy> EventQueue<E> {
     fn earlier_child(&self, i: usize) -> Option<usize> {
         let len = self.heap.len();
         let c = 2 * i + 1;
-        if c + 1 >= len {
-            return (c < len).then_some(c);
+        if c >= len {
+            return None;
         }
         // Which child is earlier is a coin toss; as arithmetic, not a branch, it costs no
-        // misprediction.
-        Some(c + usize::from(self.heap[c + 1].key < self.heap[c].key))
+        // misprediction. A lone child is compared with itself.
+        let right = (c + 1).min(len - 1);
+        Some(c + usize::from(self.heap[right].key < self.heap[c].key))
     }
 
     /// Removes the (vacant) root.
