@@ -174,6 +174,38 @@ def pooled_peer(files, workload):
     }
 
 
+def paired_runs(dirname, workload):
+    """{tool: [(resim rate, peer rate)]}: each peer invocation with the mean rate of the
+    resim runs next to it, in the order perf.sh ran them (its commands.txt)."""
+    order = []  # the outputs of this workload's side-by-side runs, as they ran
+    for line in readlines(os.path.join(dirname, "commands.txt")):
+        out = line.split("--out ")[-1].strip() if "--out " in line else ""
+        name = os.path.basename(out)
+        if name.startswith(("resim-", "simpy-", "ciw-")) and name.removesuffix(".json").split("-")[1] == workload:
+            order.append(out)
+    rate = {}
+    for out in order:
+        if out.endswith(".json"):
+            if os.path.exists(out):
+                rate[out] = median(json.load(open(out))["events_per_s_by_replication"])
+        elif os.path.exists(out + ".txt") and (p := parse_resim_stdout(out + ".txt")):
+            rate[out] = p["events_per_s"]
+    tool_of = lambda out: os.path.basename(out).split("-")[0]  # noqa: E731
+    pairs = {"simpy": [], "ciw": []}
+    for before, peer, after in zip(order, order[1:], order[2:]):
+        if tool_of(peer) in pairs and tool_of(before) == tool_of(after) == "resim" \
+                and all(x in rate for x in (before, peer, after)):
+            pairs[tool_of(peer)].append(((rate[before] + rate[after]) / 2, rate[peer]))
+    return pairs
+
+
+def readlines(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return f.read().splitlines()
+
+
 def criterion(dirname):
     """{bench id: {printed: [lo, est, hi] string, median_eps: float}}."""
     out = {}
@@ -448,33 +480,22 @@ def main():
     crit = criterion(D)
     data = {}
     for wl in ["mmck", "network"]:
-        runs, by_index = [], {}
-        for path in glob.glob(os.path.join(D, f"resim-{wl}-*.txt")):
+        runs = []
+        for path in sorted(glob.glob(os.path.join(D, f"resim-{wl}-*.txt"))):
             p = parse_resim_stdout(path)
             if p:
                 runs.append(p)
-                by_index[int(path.rsplit("-", 1)[1].removesuffix(".txt"))] = p["events_per_s"]
         rep_path = os.path.join(D, f"resim-{wl}-1", "report.json")
         report = load_report(rep_path) if os.path.exists(rep_path) else None
         if report:
             for msg in check_resim_model(report, wl):
                 problems.append(f"{wl}: resim scenario differs from the peer models: {msg}")
-        peers, paired = {}, {}
-        for k, tool in enumerate(["simpy", "ciw"]):
+        peers = {}
+        for tool in ["simpy", "ciw"]:
             files = sorted(glob.glob(os.path.join(D, f"{tool}-{wl}-*.json")))
             if files:
                 peers[tool] = pooled_peer(files, wl)
-            # perf.sh ran resim #1, then per invocation r: SimPy r, resim #2r, Ciw r,
-            # resim #2r+1; so SimPy r sits between resim #2r-1 and #2r, Ciw r between
-            # #2r and #2r+1.
-            paired[tool] = []
-            for f in files:
-                r = int(f.rsplit("-", 1)[1].removesuffix(".json"))
-                before, after = by_index.get(2 * r - 1 + k), by_index.get(2 * r + k)
-                if before and after:
-                    rate = median(json.load(open(f))["events_per_s_by_replication"])
-                    paired[tool].append(((before + after) / 2, rate))
-        data[wl] = {"resim_runs": runs, "report": report, "peers": peers, "paired": paired}
+        data[wl] = {"resim_runs": runs, "report": report, "peers": peers, "paired": paired_runs(D, wl)}
 
     # ---- agreement
     w("## 1. Do they agree?")
