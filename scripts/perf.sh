@@ -17,8 +17,9 @@
 #      Ciw, resim, ...), so that every peer invocation has a resim run on either side;
 #   5. peak RSS of resim for 10^7 and 10^9 arrivals (M/M/4/50 at 64/s, 1 replication);
 #   6. 2-job scaling: `resim run` of 8 replications and `resim sweep` of 4 points x 2
-#      replications, each with --jobs 1 and --jobs 2 in ABBA-ordered pairs, with a probe
-#      before and after of how many cores the shared machine gives two CPU-bound processes;
+#      replications, each alternating --jobs 1 and --jobs 2 (1, 2, 1, ..., 2, 1) so that
+#      every --jobs 2 run has a --jobs 1 run on either side, with a probe before and after
+#      of how many cores the shared machine gives two CPU-bound processes;
 #   7. an instruction profile of one M/M/4/50 replication (callgrind, when installed);
 #   8. benches/peers/report.py checks agreement and writes the document.
 # Raw outputs stay in target/perf/.
@@ -33,7 +34,7 @@ DURATION_MMCK=${DURATION_MMCK:-7200}      # simulated seconds = the bench consta
 DURATION_NETWORK=${DURATION_NETWORK:-1800} # = the bench constant (30m)
 MEM_SMALL=${MEM_SMALL:-10000000}          # arrivals of the memory runs
 MEM_LARGE=${MEM_LARGE:-1000000000}       # 10^9: about 2.5 minutes
-SCALING_REPS=${SCALING_REPS:-7}          # (--jobs 1, --jobs 2) pairs of each kind
+SCALING_REPS=${SCALING_REPS:-9}          # --jobs 2 runs of each kind (and one more --jobs 1)
 SCALING_DURATION=${SCALING_DURATION:-36000} # per replication (10h: ~4.6e6 events)
 SKIP_BENCH=${SKIP_BENCH:-0}
 DOC=${DOC:-docs/PERFORMANCE.md}
@@ -137,13 +138,15 @@ scale() {
   fi
   echo "   $what --jobs $j #$r: $(grep 'Elapsed' "$name.time")"
 }
-# Pairs in ABBA order (1,2 then 2,1), so that a drift of the shared machine's speed
-# weighs on both thread counts alike; the speed-up is the median of the pairs' ratios.
+# --jobs 1 and --jobs 2 alternate, starting and ending with --jobs 1: each --jobs 2 run is
+# judged against the mean of the --jobs 1 runs just before and after it, so a drift of the
+# shared machine's speed weighs on both sides alike; the speed-up is the median of those.
 for what in run sweep; do
   for r in $(seq 1 "$SCALING_REPS"); do
-    if [ $((r % 2)) = 1 ]; then scale "$what" 1 "$r"; scale "$what" 2 "$r"
-    else scale "$what" 2 "$r"; scale "$what" 1 "$r"; fi
+    scale "$what" 1 "$r"
+    scale "$what" 2 "$r"
   done
+  scale "$what" 1 $((SCALING_REPS + 1))
 done
 
 run "$PY" "$PEERS/cpu_probe.py" 2 > "$OUT/cpu-probe-after.json"

@@ -734,13 +734,13 @@ def main():
     w("- **replications**: `resim run` of 8 replications;")
     w("- **sweep points**: `resim sweep` of 4 points (`services.api.servers=4..7`) × 2 replications.")
     w("")
-    w(f"Each is timed in {a.scaling_reps} pairs of one `--jobs 1` and one `--jobs 2` process, in ABBA")
-    w("order (1 then 2, then 2 then 1, ...), wall time by `/usr/bin/time -v`. The machine is shared")
-    w("and its speed drifts by tens of percent within minutes; the two runs of a pair are")
-    w("seconds apart and the order alternates, so a drift weighs on both thread counts alike.")
-    w("The speed-up is the **median of the pairs' ratios**; the ratio of the median walls is")
-    w("given beside it. `CPU` is the share of a core the process got (200% = both cores all the")
-    w("time). Target: speed-up ≥ 1.8×.")
+    w(f"Each is timed in {a.scaling_reps} `--jobs 2` processes and {a.scaling_reps + 1} `--jobs 1` processes,")
+    w("alternating (1, 2, 1, 2, ..., 2, 1), wall time by `/usr/bin/time -v`. The machine is shared")
+    w("and its speed drifts by tens of percent within minutes, so each `--jobs 2` run is compared")
+    w("with the mean of the `--jobs 1` runs just before and after it (seconds away on either")
+    w("side), as the side-by-side runs of section 2 are. The speed-up is the **median of those")
+    w("ratios**; the ratio of the median walls is given beside it. `CPU` is the share of a core")
+    w("the process got (200% = both cores all the time). Target: speed-up ≥ 1.8×.")
     w("")
     probes = []
     for name in ("cpu-probe-before.json", "cpu-probe-after.json"):
@@ -750,39 +750,38 @@ def main():
             pass
     measured = False
     for kind, label, what in (("run", "replications", "report.json"), ("sweep", "sweep points", "sweep.json")):
-        pairs = []
-        for r in range(1, a.scaling_reps + 1):
-            t = [parse_time_v(os.path.join(D, f"scale-{kind}-j{j}-{r}.time")) for j in (1, 2)]
-            if t[0].get("elapsed_s") and t[1].get("elapsed_s"):
-                pairs.append((r, t[0], t[1]))
-        if not pairs:
+        timed = lambda j, r: parse_time_v(os.path.join(D, f"scale-{kind}-j{j}-{r}.time"))  # noqa: E731
+        # (r, --jobs 1 run before, --jobs 2 run r, --jobs 1 run after)
+        triples = [(r, timed(1, r), timed(2, r), timed(1, r + 1)) for r in range(1, a.scaling_reps + 1)]
+        triples = [x for x in triples if all(t.get("elapsed_s") for t in x[1:])]
+        if not triples:
             continue
         measured = True
-        ratios = [t1["elapsed_s"] / t2["elapsed_s"] for _, t1, t2 in pairs]
+        ratios = [(b["elapsed_s"] + c["elapsed_s"]) / 2 / t2["elapsed_s"] for _, b, t2, c in triples]
         speedup = median(ratios)
-        of_medians = median([t1["elapsed_s"] for _, t1, _ in pairs]) / median([t2["elapsed_s"] for _, _, t2 in pairs])
+        ones = {r: t for r, b, _, c in triples for r, t in ((r, b), (r + 1, c))}
+        of_medians = median([t["elapsed_s"] for t in ones.values()]) / median([t2["elapsed_s"] for _, _, t2, _ in triples])
         w(f"### {label.capitalize()}")
         w("")
-        w("| pair | order | --jobs 1 wall (CPU) | --jobs 2 wall (CPU) | ratio |")
+        w("| --jobs 2 run | --jobs 1 before (CPU) | --jobs 2 wall (CPU) | --jobs 1 after (CPU) | ratio |")
         w("|---|---|---|---|---|")
-        for (r, t1, t2), q in zip(pairs, ratios):
-            order = "1, 2" if r % 2 == 1 else "2, 1"
-            w(f"| {r} | {order} | {t1['elapsed_s']:.2f} s ({t1.get('cpu_percent', math.nan):.0f}%) | "
-              f"{t2['elapsed_s']:.2f} s ({t2.get('cpu_percent', math.nan):.0f}%) | {q:.2f}× |")
+        cell = lambda t: f"{t['elapsed_s']:.2f} s ({t.get('cpu_percent', math.nan):.0f}%)"  # noqa: E731
+        for (r, b, t2, c), q in zip(triples, ratios):
+            w(f"| {r} | {cell(b)} | {cell(t2)} | {cell(c)} | {q:.2f}× |")
         w("")
         ok = speedup >= 1.8
-        w(f"Speed-up of `--jobs 2` over `--jobs 1`: **{speedup:.2f}×** (median of the pairs; ratio of")
-        w(f"the median walls {of_medians:.2f}×; pairs range {min(ratios):.2f}–{max(ratios):.2f}×). "
+        w(f"Speed-up of `--jobs 2` over `--jobs 1`: **{speedup:.2f}×** (median of {len(ratios)} ratios; ratio of")
+        w(f"the median walls {of_medians:.2f}×; ratios range {min(ratios):.2f}–{max(ratios):.2f}×). "
           f"Target ≥ 1.8×: **{'met' if ok else 'NOT met'}**.")
-        u1 = median([t1.get("user_s", math.nan) for _, t1, _ in pairs])
-        u2 = median([t2.get("user_s", math.nan) for _, _, t2 in pairs])
+        u1 = median([t.get("user_s", math.nan) for t in ones.values()])
+        u2 = median([t2.get("user_s", math.nan) for _, _, t2, _ in triples])
         w(f"CPU time in user mode (median): {u1:.2f} s with one thread, {u2:.2f} s with two.")
         targets.append((f"2 jobs ≥ 1.8× faster than 1 ({label})",
-                        f"{speedup:.2f}× (median of {len(pairs)} pairs)", verdict(ok)))
+                        f"{speedup:.2f}× (median of {len(ratios)} bracketed runs)", verdict(ok)))
         # The same work must give identical output whatever the number of threads.
         try:
             same = all(open(os.path.join(D, f"scale-{kind}-j1-{r}", what)).read()
-                       == open(os.path.join(D, f"scale-{kind}-j2-{r}", what)).read() for r, _, _ in pairs)
+                       == open(os.path.join(D, f"scale-{kind}-j2-{r}", what)).read() for r, *_ in triples)
             w(f"Every pair's `{what}` is {'byte-identical' if same else '**different**'} between `--jobs 1` and `--jobs 2`.")
             if not same:
                 problems.append(f"--jobs 1 and --jobs 2 {what} differ")
