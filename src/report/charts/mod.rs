@@ -8,8 +8,8 @@
 mod graph;
 mod timeline;
 
-use plotters::coord::CoordTranslate;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::Report;
 
@@ -72,19 +72,76 @@ pub(crate) fn svg(
     Ok(text)
 }
 
-/// Draws the series labels of `chart` in the charts' one legend style, at `position`.
-pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    position: SeriesLabelPosition,
-) -> Result<(), String> {
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(GRID)
-        .label_font(("sans-serif", 12))
-        .position(position)
-        .draw()
-        .map_err(|e| e.to_string())
+/// How a legend key shows its series: a line of this colour and width, or a filled box.
+#[derive(Clone, Copy)]
+pub(crate) enum Swatch {
+    Line(RGBColor, u32),
+    Fill(RGBAColor),
+}
+
+/// One legend entry: what a series looks like and its name.
+pub(crate) struct Key {
+    pub name: String,
+    pub swatch: Swatch,
+}
+
+/// Margin around a panel and between its caption, legend and plot, pixels.
+const MARGIN: u32 = 12;
+const KEY_ROW: u32 = 18;
+
+/// Draws `caption` and the legend `keys` at the top of `area` and returns the area left
+/// for the plot. The legend is a row of keys above the plot, right-aligned and wrapped
+/// onto more rows when it needs them, so it never hides data.
+pub(crate) fn captioned<'a>(
+    area: &DrawingArea<SVGBackend<'a>, plotters::coord::Shift>,
+    caption: &str,
+    keys: &[Key],
+) -> Result<DrawingArea<SVGBackend<'a>, plotters::coord::Shift>, String> {
+    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let area = area.margin(MARGIN, MARGIN, MARGIN, MARGIN);
+    let plot = area.titled(caption, ("sans-serif", 18).into_font().color(&INK)).map_err(err)?;
+    if keys.is_empty() {
+        return Ok(plot.margin(MARGIN / 2, 0, 0, 0));
+    }
+    let font = ("sans-serif", 12).into_font().color(&INK);
+    let width = plot.dim_in_pixel().0 as i32;
+    // Each key: a 16-pixel swatch, a gap, its name, a gap before the next key.
+    let sized: Vec<(&Key, i32)> = keys
+        .iter()
+        .map(|k| {
+            let text =
+                plot.estimate_text_size(&k.name, &font).map(|(w, _)| w as i32).unwrap_or(7 * k.name.len() as i32);
+            (k, 16 + 6 + text + 18)
+        })
+        .collect();
+    let mut rows: Vec<Vec<(&Key, i32)>> = vec![Vec::new()];
+    for (k, w) in sized {
+        let used: i32 = rows.last().map_or(0, |r| r.iter().map(|x| x.1).sum());
+        if used + w > width && rows.last().is_some_and(|r| !r.is_empty()) {
+            rows.push(Vec::new());
+        }
+        rows.last_mut().map(|r| r.push((k, w))).unwrap_or_default();
+    }
+    let (strip, plot) = plot.split_vertically(KEY_ROW * rows.len() as u32 + MARGIN / 2);
+    for (i, row) in rows.iter().enumerate() {
+        let y = (KEY_ROW * i as u32 + KEY_ROW / 2) as i32;
+        // Right-aligned, the last key's trailing gap dropped.
+        let mut x = width - row.iter().map(|x| x.1).sum::<i32>() + 18;
+        for (k, w) in row {
+            match k.swatch {
+                Swatch::Line(color, stroke) => {
+                    strip.draw(&PathElement::new([(x, y), (x + 16, y)], color.stroke_width(stroke))).map_err(err)?
+                }
+                Swatch::Fill(color) => {
+                    strip.draw(&Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled())).map_err(err)?
+                }
+            }
+            let text = Text::new(k.name.clone(), (x + 22, y), font.pos(Pos::new(HPos::Left, VPos::Center)));
+            strip.draw(&text).map_err(err)?;
+            x += w;
+        }
+    }
+    Ok(plot)
 }
 
 /// Fault intervals of replication 0, seconds from the end of the warm-up: (start, end, name).

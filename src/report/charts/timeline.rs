@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
-use super::{DEGRADED, FAILED, FAULT_BAND, GRID, INK, OK, PANEL, SERIES, fault_bands, legend, svg};
+use super::{DEGRADED, FAILED, FAULT_BAND, GRID, INK, Key, OK, PANEL, SERIES, Swatch, captioned, fault_bands, svg};
 use crate::report::{Report, SloReport, TimelineReport};
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
@@ -70,9 +70,13 @@ where
     Y::CoordDescType: ValueFormatter<f64>,
 {
     let t = TimeAxis::of(report);
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, ("sans-serif", 18).into_font().color(&INK))
-        .margin(12)
+    let keys: Vec<Key> = hlines
+        .iter()
+        .map(|h| Key { name: h.label.clone(), swatch: Swatch::Line(h.color, 1) })
+        .chain(lines.iter().map(|l| Key { name: l.name.clone(), swatch: Swatch::Line(l.color, 3) }))
+        .collect();
+    let plot = captioned(area, caption, &keys)?;
+    let mut chart = ChartBuilder::on(&plot)
         .x_label_area_size(40)
         .y_label_area_size(70)
         .build_cartesian_2d(0.0..t.max.max(1e-9), y)
@@ -100,11 +104,7 @@ where
     }
     for h in hlines {
         let color = h.color;
-        chart
-            .draw_series(LineSeries::new([(0.0, h.y), (t.max, h.y)], color.stroke_width(1)))
-            .map_err(err)?
-            .label(h.label.clone())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(1)));
+        chart.draw_series(LineSeries::new([(0.0, h.y), (t.max, h.y)], color.stroke_width(1))).map_err(err)?;
     }
     for line in lines {
         let color = line.color;
@@ -116,18 +116,9 @@ where
                 None => {}
             }
         }
-        let mut first = true;
         for seg in segments.into_iter().filter(|s| !s.is_empty()) {
-            let drawn = chart.draw_series(LineSeries::new(seg, color.stroke_width(2))).map_err(err)?;
-            if std::mem::take(&mut first) {
-                drawn
-                    .label(line.name.clone())
-                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(3)));
-            }
+            chart.draw_series(LineSeries::new(seg, color.stroke_width(2))).map_err(err)?;
         }
-    }
-    if !lines.is_empty() || !hlines.is_empty() {
-        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     }
     Ok(())
 }
@@ -190,10 +181,16 @@ pub(super) fn outcomes(report: &Report, name: &str, t: &TimelineReport) -> Resul
     let okd: Vec<f64> = ok.iter().zip(&t.degraded).map(|(a, &d)| a + per_s(d)).collect();
     let all: Vec<f64> = okd.iter().zip(&t.failed).map(|(a, &f)| a + per_s(f)).collect();
     let top = all.iter().copied().fold(0.0, f64::max).max(1e-9) * 1.15;
+    let layers = [("failed", FAILED, &all), ("degraded", DEGRADED, &okd), ("ok", OK, &ok)];
+    // Keys in reading order, bottom layer first.
+    let keys: Vec<Key> = layers
+        .iter()
+        .rev()
+        .map(|&(label, color, _)| Key { name: label.into(), swatch: Swatch::Fill(color.mix(0.75)) })
+        .collect();
     svg(PANEL, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(format!("{name}: finished requests per second"), ("sans-serif", 18).into_font().color(&INK))
-            .margin(12)
+        let plot = captioned(root, &format!("{name}: finished requests per second"), &keys)?;
+        let mut chart = ChartBuilder::on(&plot)
             .x_label_area_size(40)
             .y_label_area_size(70)
             .build_cartesian_2d(0.0..tx.max.max(1e-9), 0.0..top)
@@ -220,15 +217,10 @@ pub(super) fn outcomes(report: &Report, name: &str, t: &TimelineReport) -> Resul
             let label = Text::new(fault, (3, 2 + 14 * (k % 4) as i32), ("sans-serif", 12).into_font().color(&FAILED));
             chart.draw_series(std::iter::once(EmptyElement::at((tx.x(start), top)) + label)).map_err(err)?;
         }
-        for (label, color, v) in [("failed", FAILED, &all), ("degraded", DEGRADED, &okd), ("ok", OK, &ok)] {
+        for (_, color, v) in layers {
             let pts: Vec<(f64, f64)> = x.iter().map(|&s| tx.x(s)).zip(v.iter().copied()).collect();
-            chart
-                .draw_series(AreaSeries::new(pts, 0.0, color.mix(0.75)).border_style(color))
-                .map_err(err)?
-                .label(label)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.mix(0.75).filled()));
+            chart.draw_series(AreaSeries::new(pts, 0.0, color.mix(0.75)).border_style(color)).map_err(err)?;
         }
-        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     })
 }

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::grid::display;
 use super::output::{PointRecord, blast_faults, stat};
 use super::plan::Definition;
-use crate::report::charts::{Chart, GRID, INK, SERIES, fmt_latency, legend, short_num, slug, svg};
+use crate::report::charts::{Chart, GRID, Key, SERIES, Swatch, captioned, fmt_latency, short_num, slug, svg};
 use crate::report::write_atomic;
 use crate::scenario::units::parse_duration;
 
@@ -203,10 +203,14 @@ fn lines(
     // Both metrics are non-negative and availability is at most 1, whatever the CI says.
     let (y0, y1) = (y0.max(0.0), if m.higher_is_better { y1.min(1.0) } else { y1 });
     let key = &def.params[x].key;
+    let keys: Vec<Key> = series
+        .iter()
+        .enumerate()
+        .map(|(k, (name, _))| Key { name: name.clone(), swatch: Swatch::Line(SERIES[k % SERIES.len()], 3) })
+        .collect();
     svg(HEIGHT, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(format!("{workload}: {} by {key}", m.label), ("sans-serif", 18).into_font().color(&INK))
-            .margin(12)
+        let plot = captioned(root, &format!("{workload}: {} by {key}", m.label), &keys)?;
+        let mut chart = ChartBuilder::on(&plot)
             .x_label_area_size(40)
             .y_label_area_size(70)
             .build_cartesian_2d(x0..x1, y0..y1)
@@ -224,7 +228,7 @@ fn lines(
             .label_style(("sans-serif", 12))
             .draw()
             .map_err(err)?;
-        for (k, (name, points)) in series.iter().enumerate() {
+        for (k, (_, points)) in series.iter().enumerate() {
             let color = SERIES[k % SERIES.len()];
             // Clamped to the axes: a wide interval (few replications) may pass 0 or 100%.
             let clamp = |v: f64| v.clamp(y0, y1);
@@ -245,12 +249,10 @@ fn lines(
                 .map_err(err)?;
             chart
                 .draw_series(LineSeries::new(points.iter().map(|p| (p.0, p.1)), color.stroke_width(2)))
-                .map_err(err)?
-                .label(name.clone())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(3)));
+                .map_err(err)?;
             chart.draw_series(points.iter().map(|p| Circle::new((p.0, p.1), 3, color.filled()))).map_err(err)?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperRight)
+        Ok(())
     })
 }
 
