@@ -174,15 +174,28 @@ def pooled_peer(files, workload):
     }
 
 
+def run_order(dirname, prefix):
+    """The `--out` paths of the commands perf.sh ran (its commands.txt) whose output name
+    starts with `prefix`, in the order they ran."""
+    outs = (line.split("--out ")[-1].strip() for line in readlines(os.path.join(dirname, "commands.txt"))
+            if "--out " in line)
+    return [out for out in outs if os.path.basename(out).startswith(prefix)]
+
+
+def bracketed(order, is_reference):
+    """(before, run, after) for every run of `order` that is not a reference run and has
+    a reference run on either side: such a run is judged against the mean of its two
+    neighbours, so a drift of the shared machine's speed weighs on both sides alike."""
+    return [(before, run, after) for before, run, after in zip(order, order[1:], order[2:])
+            if is_reference(before) and is_reference(after) and not is_reference(run)]
+
+
 def paired_runs(dirname, workload):
     """{tool: [(resim rate, peer rate)]}: each peer invocation with the mean rate of the
-    resim runs next to it, in the order perf.sh ran them (its commands.txt)."""
-    order = []  # the outputs of this workload's side-by-side runs, as they ran
-    for line in readlines(os.path.join(dirname, "commands.txt")):
-        out = line.split("--out ")[-1].strip() if "--out " in line else ""
-        name = os.path.basename(out)
-        if name.startswith(("resim-", "simpy-", "ciw-")) and name.removesuffix(".json").split("-")[1] == workload:
-            order.append(out)
+    resim runs next to it."""
+    tool_of = lambda out: os.path.basename(out).split("-")[0]  # noqa: E731
+    order = [out for out in run_order(dirname, ("resim-", "simpy-", "ciw-"))
+             if os.path.basename(out).removesuffix(".json").split("-")[1] == workload]
     rate = {}
     for out in order:
         if out.endswith(".json"):
@@ -190,11 +203,9 @@ def paired_runs(dirname, workload):
                 rate[out] = median(json.load(open(out))["events_per_s_by_replication"])
         elif os.path.exists(out + ".txt") and (p := parse_resim_stdout(out + ".txt")):
             rate[out] = p["events_per_s"]
-    tool_of = lambda out: os.path.basename(out).split("-")[0]  # noqa: E731
     pairs = {"simpy": [], "ciw": []}
-    for before, peer, after in zip(order, order[1:], order[2:]):
-        if tool_of(peer) in pairs and tool_of(before) == tool_of(after) == "resim" \
-                and all(x in rate for x in (before, peer, after)):
+    for before, peer, after in bracketed(order, lambda out: tool_of(out) == "resim"):
+        if tool_of(peer) in pairs and all(x in rate for x in (before, peer, after)):
             pairs[tool_of(peer)].append(((rate[before] + rate[after]) / 2, rate[peer]))
     return pairs
 
@@ -750,39 +761,41 @@ def main():
             pass
     measured = False
     for kind, label, what in (("run", "replications", "report.json"), ("sweep", "sweep points", "sweep.json")):
-        timed = lambda j, r: parse_time_v(os.path.join(D, f"scale-{kind}-j{j}-{r}.time"))  # noqa: E731
-        # (r, --jobs 1 run before, --jobs 2 run r, --jobs 1 run after)
-        triples = [(r, timed(1, r), timed(2, r), timed(1, r + 1)) for r in range(1, a.scaling_reps + 1)]
-        triples = [x for x in triples if all(t.get("elapsed_s") for t in x[1:])]
+        timed = {out: parse_time_v(out + ".time") for out in run_order(D, f"scale-{kind}-")}
+        # (--jobs 1 run before, --jobs 2 run, --jobs 1 run after), as they ran
+        triples = [tuple(timed[out] for out in x) + (x[1],)
+                   for x in bracketed(list(timed), lambda out: "-j1-" in os.path.basename(out))]
+        triples = [x for x in triples if all(t.get("elapsed_s") for t in x[:3])]
         if not triples:
             continue
         measured = True
-        ratios = [(b["elapsed_s"] + c["elapsed_s"]) / 2 / t2["elapsed_s"] for _, b, t2, c in triples]
+        ratios = [(b["elapsed_s"] + c["elapsed_s"]) / 2 / t2["elapsed_s"] for b, t2, c, _ in triples]
         speedup = median(ratios)
-        ones = {r: t for r, b, _, c in triples for r, t in ((r, b), (r + 1, c))}
-        of_medians = median([t["elapsed_s"] for t in ones.values()]) / median([t2["elapsed_s"] for _, _, t2, _ in triples])
+        ones = [t for out, t in timed.items() if "-j1-" in os.path.basename(out) and t.get("elapsed_s")]
+        twos = [t2 for _, t2, _, _ in triples]
+        of_medians = median([t["elapsed_s"] for t in ones]) / median([t["elapsed_s"] for t in twos])
         w(f"### {label.capitalize()}")
         w("")
         w("| --jobs 2 run | --jobs 1 before (CPU) | --jobs 2 wall (CPU) | --jobs 1 after (CPU) | ratio |")
         w("|---|---|---|---|---|")
         cell = lambda t: f"{t['elapsed_s']:.2f} s ({t.get('cpu_percent', math.nan):.0f}%)"  # noqa: E731
-        for (r, b, t2, c), q in zip(triples, ratios):
-            w(f"| {r} | {cell(b)} | {cell(t2)} | {cell(c)} | {q:.2f}× |")
+        for (b, t2, c, out), q in zip(triples, ratios):
+            w(f"| {out.rsplit('-', 1)[1]} | {cell(b)} | {cell(t2)} | {cell(c)} | {q:.2f}× |")
         w("")
         ok = speedup >= 1.8
         w(f"Speed-up of `--jobs 2` over `--jobs 1`: **{speedup:.2f}×** (median of {len(ratios)} ratios; ratio of")
         w(f"the median walls {of_medians:.2f}×; ratios range {min(ratios):.2f}–{max(ratios):.2f}×). "
           f"Target ≥ 1.8×: **{'met' if ok else 'NOT met'}**.")
-        u1 = median([t.get("user_s", math.nan) for t in ones.values()])
-        u2 = median([t2.get("user_s", math.nan) for _, _, t2, _ in triples])
+        u1 = median([t.get("user_s", math.nan) for t in ones])
+        u2 = median([t.get("user_s", math.nan) for t in twos])
         w(f"CPU time in user mode (median): {u1:.2f} s with one thread, {u2:.2f} s with two.")
         targets.append((f"2 jobs ≥ 1.8× faster than 1 ({label})",
                         f"{speedup:.2f}× (median of {len(ratios)} bracketed runs)", verdict(ok)))
         # The same work must give identical output whatever the number of threads.
         try:
-            same = all(open(os.path.join(D, f"scale-{kind}-j1-{r}", what)).read()
-                       == open(os.path.join(D, f"scale-{kind}-j2-{r}", what)).read() for r, *_ in triples)
-            w(f"Every pair's `{what}` is {'byte-identical' if same else '**different**'} between `--jobs 1` and `--jobs 2`.")
+            outputs = [open(os.path.join(out, what)).read() for out in timed]
+            same = all(x == outputs[0] for x in outputs)
+            w(f"Every run's `{what}` is {'byte-identical' if same else '**different**'}, `--jobs 1` and `--jobs 2` alike.")
             if not same:
                 problems.append(f"--jobs 1 and --jobs 2 {what} differ")
         except OSError:
