@@ -27,6 +27,14 @@ pub struct Chart {
     pub svg: String,
 }
 
+/// A region of an SVG chart, in pixels.
+pub(crate) type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+
+/// Series `k`'s colour, cycling through [`SERIES`].
+pub(crate) fn series_color(k: usize) -> RGBColor {
+    SERIES[k % SERIES.len()]
+}
+
 /// Chart width, pixels.
 pub(crate) const WIDTH: u32 = 960;
 /// Height of one panel, pixels.
@@ -58,10 +66,7 @@ pub(crate) fn slug(name: &str) -> String {
 }
 
 /// Renders `draw` onto an SVG of `height` pixels and returns the text.
-pub(crate) fn svg(
-    height: u32,
-    draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Result<(), String>,
-) -> Result<String, String> {
+pub(crate) fn svg(height: u32, draw: impl FnOnce(&Area) -> Result<(), String>) -> Result<String, String> {
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, (WIDTH, height)).into_drawing_area();
@@ -87,16 +92,17 @@ pub(crate) struct Key {
 
 /// Margin around a panel and between its caption, legend and plot, pixels.
 const MARGIN: u32 = 12;
+/// Legend geometry, pixels: a row's height, a swatch's width, the gap from swatch to name
+/// and the gap after a name.
 const KEY_ROW: u32 = 18;
+const SWATCH: i32 = 16;
+const KEY_GAP: i32 = 6;
+const KEY_SPACING: i32 = 18;
 
 /// Draws `caption` and the legend `keys` at the top of `area` and returns the area left
 /// for the plot. The legend is a row of keys above the plot, right-aligned and wrapped
 /// onto more rows when it needs them, so it never hides data.
-pub(crate) fn captioned<'a>(
-    area: &DrawingArea<SVGBackend<'a>, plotters::coord::Shift>,
-    caption: &str,
-    keys: &[Key],
-) -> Result<DrawingArea<SVGBackend<'a>, plotters::coord::Shift>, String> {
+pub(crate) fn captioned<'a>(area: &Area<'a>, caption: &str, keys: &[Key]) -> Result<Area<'a>, String> {
     let err = |e: DrawingAreaErrorKind<_>| e.to_string();
     let area = area.margin(MARGIN, MARGIN, MARGIN, MARGIN);
     let plot = area.titled(caption, ("sans-serif", 18).into_font().color(&INK)).map_err(err)?;
@@ -105,38 +111,38 @@ pub(crate) fn captioned<'a>(
     }
     let font = ("sans-serif", 12).into_font().color(&INK);
     let width = plot.dim_in_pixel().0 as i32;
-    // Each key: a 16-pixel swatch, a gap, its name, a gap before the next key.
-    let sized: Vec<(&Key, i32)> = keys
-        .iter()
-        .map(|k| {
-            let text =
-                plot.estimate_text_size(&k.name, &font).map(|(w, _)| w as i32).unwrap_or(7 * k.name.len() as i32);
-            (k, 16 + 6 + text + 18)
-        })
-        .collect();
-    let mut rows: Vec<Vec<(&Key, i32)>> = vec![Vec::new()];
-    for (k, w) in sized {
-        let used: i32 = rows.last().map_or(0, |r| r.iter().map(|x| x.1).sum());
-        if used + w > width && rows.last().is_some_and(|r| !r.is_empty()) {
-            rows.push(Vec::new());
+    // Rows of (key, width taken with the spacing after it), filled greedily.
+    let mut rows: Vec<(Vec<(&Key, i32)>, i32)> = vec![(Vec::new(), 0)];
+    for k in keys {
+        let text = plot.estimate_text_size(&k.name, &font).map_or(7 * k.name.len() as i32, |(w, _)| w as i32);
+        let w = SWATCH + KEY_GAP + text + KEY_SPACING;
+        if let Some(row) = rows.last()
+            && !row.0.is_empty()
+            && row.1 + w > width
+        {
+            rows.push((Vec::new(), 0));
         }
-        rows.last_mut().map(|r| r.push((k, w))).unwrap_or_default();
+        if let Some(row) = rows.last_mut() {
+            row.0.push((k, w));
+            row.1 += w;
+        }
     }
     let (strip, plot) = plot.split_vertically(KEY_ROW * rows.len() as u32 + MARGIN / 2);
-    for (i, row) in rows.iter().enumerate() {
+    for (i, (row, used)) in rows.iter().enumerate() {
         let y = (KEY_ROW * i as u32 + KEY_ROW / 2) as i32;
-        // Right-aligned, the last key's trailing gap dropped.
-        let mut x = width - row.iter().map(|x| x.1).sum::<i32>() + 18;
+        // Right-aligned, the last key's trailing spacing dropped.
+        let mut x = width - used + KEY_SPACING;
         for (k, w) in row {
             match k.swatch {
                 Swatch::Line(color, stroke) => {
-                    strip.draw(&PathElement::new([(x, y), (x + 16, y)], color.stroke_width(stroke))).map_err(err)?
+                    strip.draw(&PathElement::new([(x, y), (x + SWATCH, y)], color.stroke_width(stroke))).map_err(err)?
                 }
                 Swatch::Fill(color) => {
-                    strip.draw(&Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled())).map_err(err)?
+                    strip.draw(&Rectangle::new([(x, y - 5), (x + SWATCH - 2, y + 5)], color.filled())).map_err(err)?
                 }
             }
-            let text = Text::new(k.name.clone(), (x + 22, y), font.pos(Pos::new(HPos::Left, VPos::Center)));
+            let text =
+                Text::new(k.name.clone(), (x + SWATCH + KEY_GAP, y), font.pos(Pos::new(HPos::Left, VPos::Center)));
             strip.draw(&text).map_err(err)?;
             x += w;
         }

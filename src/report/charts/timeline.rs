@@ -1,14 +1,14 @@
 //! Charts over simulated time: latency percentiles, outcome rates, SLO burn, services'
 //! gauges and breaker states, each with the fault windows shaded.
 
-use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
-use super::{DEGRADED, FAILED, FAULT_BAND, GRID, INK, Key, OK, PANEL, SERIES, Swatch, captioned, fault_bands, svg};
+use super::{
+    Area, DEGRADED, FAILED, FAULT_BAND, GRID, INK, Key, OK, PANEL, SERIES, Swatch, captioned, fault_bands,
+    series_color, svg,
+};
 use crate::report::{Report, SloReport, TimelineReport};
-
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 /// A polyline; `None` points break it.
 struct Line {
@@ -297,7 +297,7 @@ pub(super) fn services(report: &Report) -> Result<String, String> {
     for (k, (name, s)) in report.services.iter().enumerate() {
         let (Some(g), Some(t)) = (&s.gauges, &s.timeline) else { continue };
         let x = mids(t.window_s, g.utilization.len(), report.duration_s);
-        let color = SERIES[k % SERIES.len()];
+        let color = series_color(k);
         util.push(Line {
             name: name.clone(),
             color,

@@ -6,7 +6,7 @@ use plotters::coord::types::RangedCoordi32;
 use plotters::prelude::*;
 
 use super::{HEIGHT, LEGEND, Metric, SCALE_BAR, at, err, levels};
-use crate::report::charts::{DEGRADED, FAILED, GRID, INK, OK, WIDTH, svg};
+use crate::report::charts::{Area, DEGRADED, FAILED, GRID, INK, OK, WIDTH, svg};
 use crate::sweep::output::{PointRecord, blast_faults, stat};
 use crate::sweep::plan::Definition;
 
@@ -61,7 +61,7 @@ impl GridAxes {
     /// Draws the axes and returns the chart to draw cells on.
     fn chart<'a, 'b>(
         &self,
-        root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+        root: &'a Area<'b>,
         caption: &str,
         x_desc: &str,
         y_desc: &str,
@@ -153,7 +153,7 @@ pub(super) fn heat_map(
 /// highest (top), its ends and middle labelled. All cells equal, the bar is one colour,
 /// one label.
 fn colour_scale(
-    root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    root: &Area<'_>,
     rows: std::ops::Range<i32>,
     m: &Metric,
     (lo, hi): (f64, f64),

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::grid::display;
 use super::output::{PointRecord, blast_faults, stat};
 use super::plan::Definition;
-use crate::report::charts::{Chart, GRID, Key, SERIES, Swatch, captioned, fmt_latency, short_num, slug, svg};
+use crate::report::charts::{Chart, GRID, Key, Swatch, captioned, fmt_latency, series_color, short_num, slug, svg};
 use crate::report::write_atomic;
 use crate::scenario::units::parse_duration;
 
@@ -206,7 +206,7 @@ fn lines(
     let keys: Vec<Key> = series
         .iter()
         .enumerate()
-        .map(|(k, (name, _))| Key { name: name.clone(), swatch: Swatch::Line(SERIES[k % SERIES.len()], 3) })
+        .map(|(k, (name, _))| Key { name: name.clone(), swatch: Swatch::Line(series_color(k), 3) })
         .collect();
     svg(HEIGHT, |root| {
         let plot = captioned(root, &format!("{workload}: {} by {key}", m.label), &keys)?;
@@ -229,7 +229,7 @@ fn lines(
             .draw()
             .map_err(err)?;
         for (k, (_, points)) in series.iter().enumerate() {
-            let color = SERIES[k % SERIES.len()];
+            let color = series_color(k);
             // Clamped to the axes: a wide interval (few replications) may pass 0 or 100%.
             let clamp = |v: f64| v.clamp(y0, y1);
             let ci: Vec<(f64, (f64, f64))> =
