@@ -34,7 +34,6 @@
 
 pub mod compare;
 pub mod engine;
-pub mod fault;
 pub mod metrics;
 pub mod model;
 pub mod policy;

@@ -14,7 +14,7 @@ mod time;
 
 pub use process::{Process, run_until, run_until_at_most};
 pub use queue::EventQueue;
-pub use rng::{Stream, fnv1a64, stream_seed};
+pub use rng::{Stream, fnv1a64, index, stream_seed, unit};
 pub use time::SimTime;
 
 /// A random stream factory bound to one replication of one scenario.

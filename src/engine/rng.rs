@@ -15,7 +15,7 @@
 //! variants of a scenario see the same arrivals and service times (common random
 //! numbers), which comparisons and blast-radius baselines rely on.
 
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// One independent random stream.
@@ -63,10 +63,22 @@ impl Streams {
     }
 }
 
+/// A uniform draw in [0, 1) with 53 random bits.
+#[inline]
+pub fn unit(rng: &mut Stream) -> f64 {
+    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// A uniform index in `0..n` (n > 0), by Lemire's multiply-shift (bias below 2^-32 for
+/// the sizes used here).
+#[inline]
+pub fn index(rng: &mut Stream, n: usize) -> usize {
+    ((u128::from(rng.next_u64()) * n as u128) >> 64) as usize
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::Rng;
 
     #[test]
     fn seeds_are_a_fixed_function() {

@@ -8,7 +8,7 @@
 
 use rand_distr::{Distribution, Exp1};
 
-use super::dist::unit;
+use crate::engine::unit;
 use crate::engine::{SimTime, Stream};
 
 /// One linear piece of a rate profile, from `start` until the next segment.

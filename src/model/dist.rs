@@ -4,10 +4,9 @@
 //! mu and sigma), so sampling is a match on an enum and one or two draws: no
 //! allocation and no dynamic dispatch in the event loop.
 
-use rand::Rng;
 use rand_distr::{Distribution, Exp1, Gamma, LogNormal, Pareto, Weibull};
 
-use crate::engine::{SimTime, Stream};
+use crate::engine::{SimTime, Stream, index, unit};
 
 /// A distribution of non-negative durations.
 #[derive(Clone, Debug)]
@@ -99,19 +98,6 @@ impl Dist {
             _ => None,
         }
     }
-}
-
-/// A uniform draw in [0, 1) with 53 random bits.
-#[inline]
-pub fn unit(rng: &mut Stream) -> f64 {
-    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
-
-/// A uniform index in `0..n` (n > 0), by Lemire's multiply-shift (bias below 2^-32 for
-/// the sizes used here).
-#[inline]
-pub fn index(rng: &mut Stream, n: usize) -> usize {
-    ((u128::from(rng.next_u64()) * n as u128) >> 64) as usize
 }
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! The validated model the engine runs: services, call edges and workloads with
 //! resolved ids.
 //!
-//! A [`Model`] is built only by [`crate::scenario::validate`], so everything in it is
+//! A [`Model`] is built only by the scenario layer's validation, so everything in it is
 //! already checked: names resolved to indices, probabilities in range, capacities
 //! consistent, distributions with finite parameters. The simulation ([`sim`]) can
 //! therefore index without checks and never fails on input.
 
 pub mod arrivals;
 pub mod dist;
+pub mod fault;
 pub mod sim;
 pub mod station;
 
@@ -54,7 +55,7 @@ pub struct Model {
     /// Request class names; id 0 is `default`.
     pub classes: Vec<String>,
     /// The chaos schedule.
-    pub faults: Vec<crate::fault::Fault>,
+    pub faults: Vec<fault::Fault>,
     /// Zone names.
     pub zones: Vec<String>,
     /// Service level objectives, in file order.
@@ -117,7 +118,7 @@ impl Model {
     /// multiplier is taken out of the rate profile); every random stream stays as it was,
     /// so the two runs differ only by what the fault caused.
     pub fn without_fault(&self, f: usize) -> Model {
-        use crate::fault::{Effect, Schedule, Target};
+        use fault::{Effect, Schedule, Target};
         let mut m = self.clone();
         let Some(fault) = m.faults.get_mut(f) else { return m };
         fault.schedule = Schedule::Window { start: SimTime::MAX, end: SimTime::MAX };
@@ -273,11 +274,11 @@ pub struct Service {
     /// Degradation levels and how often they are evaluated.
     pub degradation: Option<(DegradationConfig, SimTime)>,
     /// Active health checks.
-    pub health_check: Option<crate::fault::HealthCheck>,
+    pub health_check: Option<crate::policy::health_check::HealthCheck>,
     /// Outlier ejection.
-    pub outlier: Option<crate::fault::OutlierEjection>,
+    pub outlier: Option<crate::policy::outlier::OutlierEjection>,
     /// Failover.
-    pub failover: Option<crate::fault::Failover>,
+    pub failover: Option<crate::policy::failover::Failover>,
 }
 
 /// A partition of an instance's workers.

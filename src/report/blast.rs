@@ -22,9 +22,9 @@ use serde::Serialize;
 
 use super::statistic::{Statistic, t975};
 use super::summary::ReplicationSummary;
-use crate::fault::{Schedule, Target};
 use crate::metrics::Outcome;
 use crate::metrics::buckets::{self, Sparse};
+use crate::model::fault::{Schedule, Target};
 use crate::model::{BlastRadius, Model, SloTarget};
 
 /// What one fault did, against the run without it.

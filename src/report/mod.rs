@@ -674,10 +674,10 @@ impl Report {
                         kind: fault.kind,
                         target: fault.target_text.clone(),
                         window_s: match fault.schedule {
-                            crate::fault::Schedule::Window { start, end } => {
+                            crate::model::fault::Schedule::Window { start, end } => {
                                 Some([start.as_secs_f64() - w, end.as_secs_f64() - w])
                             }
-                            crate::fault::Schedule::Random { .. } => None,
+                            crate::model::fault::Schedule::Random { .. } => None,
                         },
                         activations: fs(&|m| m.activations as f64),
                         active_s: fs(&|m| m.active.as_secs_f64()),

@@ -15,8 +15,8 @@ use super::slo::{
     windows_for,
 };
 use super::summary::{ReplicationSummary, SloSummary};
-use crate::fault::{Schedule, Target};
 use crate::metrics::{LogEntry, Outcome};
+use crate::model::fault::{Schedule, Target};
 use crate::model::{Model, Slo, SloKind, SloTarget};
 use crate::scenario::units::format_duration;
 

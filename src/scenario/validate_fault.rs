@@ -4,7 +4,7 @@ use super::error::{ScenarioError, suggest};
 use super::fault_spec::{AddSpec, FaultKind, FaultSpec, OnsetSpec, PartialAs, PartitionMode};
 use super::validate::dist;
 use crate::engine::SimTime;
-use crate::fault::{Effect, Fault, Schedule, Target};
+use crate::model::fault::{Effect, Fault, Schedule, Target};
 use crate::model::{Arrivals, Dist, Factor, Model};
 
 type Result<T> = std::result::Result<T, ScenarioError>;
@@ -320,8 +320,11 @@ fn effect(f: &FaultSpec, key: &str) -> Result<Effect> {
 pub fn recovery(
     s: &super::spec::ServiceSpec,
     key: &str,
-) -> Result<(Option<crate::fault::HealthCheck>, Option<crate::fault::OutlierEjection>, Option<crate::fault::Failover>)>
-{
+) -> Result<(
+    Option<crate::policy::health_check::HealthCheck>,
+    Option<crate::policy::outlier::OutlierEjection>,
+    Option<crate::policy::failover::Failover>,
+)> {
     use super::fault_spec::FailoverSpec;
     let positive = |d: Option<super::units::Duration>, default: SimTime, k: &str| -> Result<SimTime> {
         let t = d.map_or(default, |d| d.time());
@@ -335,7 +338,7 @@ pub fn recovery(
     };
     let health = match &s.health_check {
         None => None,
-        Some(h) => Some(crate::fault::HealthCheck {
+        Some(h) => Some(crate::policy::health_check::HealthCheck {
             interval: positive(h.interval, SimTime::from_secs(30), "health_check.interval")?,
             timeout: h.timeout.map_or(SimTime::from_secs(5), |t| t.time()),
             unhealthy: count(h.unhealthy_threshold, 3, "health_check.unhealthy_threshold")?,
@@ -354,7 +357,7 @@ pub fn recovery(
             {
                 return err(format!("{key}.outlier_ejection.preset"), "outlier ejection has the `envoy` preset only");
             }
-            Some(crate::fault::OutlierEjection {
+            Some(crate::policy::outlier::OutlierEjection {
                 consecutive_errors: count(o.consecutive_errors, 5, "outlier_ejection.consecutive_errors")?,
                 base_ejection_time: positive(
                     o.base_ejection_time,
@@ -372,7 +375,7 @@ pub fn recovery(
                 return err(format!("{key}.failover"), "failover needs at least 2 instances");
             }
             let active_passive = matches!(s.failover, Some(FailoverSpec::ActivePassive(_)));
-            Some(crate::fault::Failover {
+            Some(crate::policy::failover::Failover {
                 active_passive,
                 heartbeat: positive(h.heartbeat, SimTime::from_secs(5), "failover.heartbeat")?,
                 missed: count(h.missed, 3, "failover.missed")?,

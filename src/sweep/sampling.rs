@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::grid::{Param, Point, Values};
 use crate::engine::RngStreams as Streams;
-use crate::model::dist::{index as draw_index, unit};
+use crate::engine::{index as draw_index, unit};
 use crate::scenario::sweep_spec::SamplingSpec;
 
 /// The stream points are drawn from.

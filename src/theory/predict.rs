@@ -43,54 +43,53 @@ fn over_instances(t: StationTheory, n: u32) -> StationTheory {
     }
 }
 
-/// Predicts every service of `model` that theory covers.
-pub fn predict(model: &Model) -> Vec<Prediction> {
-    let n = model.services.len();
-    let mut external = vec![0.0; n];
-    let mut external_ok = vec![true; n];
-    for w in &model.workloads {
-        match &w.arrivals {
-            Arrivals::Poisson(p) => match p.as_constant() {
-                Some(rate) => external[w.target] += rate,
-                None => external_ok[w.target] = false,
-            },
-            Arrivals::Closed { .. } => external_ok[w.target] = false,
+/// What the coverage rules need to know of the whole model.
+struct Inputs<'m> {
+    model: &'m Model,
+    /// Constant Poisson rate offered to each service by workloads.
+    external: Vec<f64>,
+    /// False when a closed or time-varying workload feeds the service.
+    external_ok: Vec<bool>,
+    /// The service receives synchronous calls.
+    called: Vec<bool>,
+    /// Some service routes to it.
+    routed_in: Vec<bool>,
+    /// A representative of each service's connected component of the routing graph.
+    roots: Vec<usize>,
+}
+
+impl<'m> Inputs<'m> {
+    fn of(model: &'m Model) -> Self {
+        let n = model.services.len();
+        let mut external = vec![0.0; n];
+        let mut external_ok = vec![true; n];
+        for w in &model.workloads {
+            match &w.arrivals {
+                Arrivals::Poisson(p) => match p.as_constant() {
+                    Some(rate) => external[w.target] += rate,
+                    None => external_ok[w.target] = false,
+                },
+                Arrivals::Closed { .. } => external_ok[w.target] = false,
+            }
         }
-    }
-    let mut called = vec![false; n];
-    let mut routed_in = vec![false; n];
-    for e in &model.edges {
-        called[e.to] = true;
-    }
-    for s in &model.services {
-        for r in &s.routes {
+        let mut called = vec![false; n];
+        for e in &model.edges {
+            called[e.to] = true;
+        }
+        let mut routed_in = vec![false; n];
+        for r in model.services.iter().flat_map(|s| &s.routes) {
             routed_in[r.to] = true;
         }
+        Self { model, external, external_ok, called, routed_in, roots: routing_components(model) }
     }
-    // Connected components of the routing graph.
-    let mut comp: Vec<usize> = (0..n).collect();
-    fn root(comp: &mut [usize], mut i: usize) -> usize {
-        while comp[i] != i {
-            comp[i] = comp[comp[i]];
-            i = comp[i];
-        }
-        i
-    }
-    for (i, s) in model.services.iter().enumerate() {
-        for r in &s.routes {
-            let (a, b) = (root(&mut comp, i), root(&mut comp, r.to));
-            comp[a] = b;
-        }
-    }
-    let roots: Vec<usize> = (0..n).map(|i| root(&mut comp, i)).collect();
 
-    // Why a service on its own is outside theory, if it is.
-    let exclusion = |i: usize| -> Option<String> {
-        let s = &model.services[i];
+    /// Why service `i` on its own is outside theory, if it is.
+    fn exclusion(&self, i: usize) -> Option<String> {
+        let s = &self.model.services[i];
         if !s.steps.is_empty() {
             return Some("makes synchronous calls: its workers wait on other services (no product form)".into());
         }
-        if called[i] {
+        if self.called[i] {
             return Some("receives synchronous calls: its arrivals depend on its callers".into());
         }
         if s.pools.len() > 1 {
@@ -105,7 +104,7 @@ pub fn predict(model: &Model) -> Vec<Prediction> {
         if s.service_time.exponential_mean().is_none() {
             return Some("service time is not exponential (M/G/c has no exact closed form here)".into());
         }
-        if !external_ok[i] {
+        if !self.external_ok[i] {
             return Some(
                 "fed by a closed or time-varying workload: arrivals are not a stationary Poisson stream".into(),
             );
@@ -117,84 +116,110 @@ pub fn predict(model: &Model) -> Vec<Prediction> {
             ));
         }
         None
-    };
+    }
+}
 
-    let mut out = Vec::with_capacity(n);
+/// The connected components of the routing graph (union-find): a representative per service.
+fn routing_components(model: &Model) -> Vec<usize> {
+    fn root(comp: &mut [usize], mut i: usize) -> usize {
+        while comp[i] != i {
+            comp[i] = comp[comp[i]];
+            i = comp[i];
+        }
+        i
+    }
+    let n = model.services.len();
+    let mut comp: Vec<usize> = (0..n).collect();
     for (i, s) in model.services.iter().enumerate() {
-        let name = s.name.clone();
-        let outside = |note: String| Prediction { service: name.clone(), model: None, values: None, note };
-        if let Some(why) = exclusion(i) {
-            out.push(outside(why));
-            continue;
+        for r in &s.routes {
+            let (a, b) = (root(&mut comp, i), root(&mut comp, r.to));
+            comp[a] = b;
         }
-        let mu = 1.0 / s.service_time.exponential_mean().unwrap_or(f64::NAN);
-        if !routed_in[i] {
-            let lambda = external[i] / f64::from(s.instances);
-            out.push(match mmck(lambda, mu, s.servers, s.capacity) {
-                Ok(t) => Prediction {
-                    service: name,
-                    model: Some("M/M/c/K"),
-                    values: Some(over_instances(t, s.instances)),
-                    note: "Poisson arrivals, exponential service: exact".into(),
-                },
-                Err(e) => outside(format!("no steady state: {e}")),
-            });
-            continue;
-        }
-        // A routed service: the whole routing component must qualify as a Jackson network.
-        let members: Vec<usize> = (0..n).filter(|&j| roots[j] == roots[i]).collect();
-        if let Some(j) =
-            members.iter().copied().find(|&j| exclusion(j).is_some() || model.services[j].capacity.is_some())
-        {
-            let other = &model.services[j].name;
-            let why = match exclusion(j) {
-                Some(w) => format!("in a routed network with `{other}`, which {w}"),
-                None => {
-                    format!("in a routed network where `{other}` has a finite capacity (blocking breaks product form)")
-                }
-            };
-            out.push(outside(why));
-            continue;
-        }
-        let nodes: Vec<JacksonNode> = members
-            .iter()
-            .map(|&j| {
-                let m = &model.services[j];
-                JacksonNode {
-                    external_rate: external[j],
-                    mu: 1.0 / m.service_time.exponential_mean().unwrap_or(f64::NAN),
-                    servers: m.servers * m.instances,
-                }
-            })
-            .collect();
-        let routing: Vec<Vec<f64>> = members
-            .iter()
-            .map(|&j| {
-                let mut row = vec![0.0; members.len()];
-                for r in &model.services[j].routes {
-                    if let Some(k) = members.iter().position(|&x| x == r.to) {
-                        row[k] += r.probability;
-                    }
-                }
-                row
-            })
-            .collect();
-        let pos = members.iter().position(|&x| x == i).unwrap_or(0);
-        out.push(match jackson(&nodes, &routing) {
-            Ok(net) => {
-                let lambda = net.nodes[pos].arrival_rate / f64::from(s.instances);
-                match mmck(lambda, mu, s.servers, None) {
-                    Ok(t) => Prediction {
-                        service: name,
-                        model: Some("Jackson network"),
-                        values: Some(over_instances(t, s.instances)),
-                        note: format!("open Jackson network of {} services: exact", members.len()),
-                    },
-                    Err(e) => outside(format!("no steady state: {e}")),
+    }
+    (0..n).map(|i| root(&mut comp, i)).collect()
+}
+
+/// A prediction of "outside theory" for `service`, and why.
+fn outside(service: &str, note: String) -> Prediction {
+    Prediction { service: service.to_owned(), model: None, values: None, note }
+}
+
+/// Predicts every service of `model` that theory covers.
+pub fn predict(model: &Model) -> Vec<Prediction> {
+    let inputs = Inputs::of(model);
+    (0..model.services.len())
+        .map(|i| match inputs.exclusion(i) {
+            Some(why) => outside(&model.services[i].name, why),
+            None if !inputs.routed_in[i] => entry_station(&inputs, i),
+            None => routed_station(&inputs, i),
+        })
+        .collect()
+}
+
+/// A service fed only by constant-rate Poisson workloads: an exact M/M/c/K per instance.
+fn entry_station(inputs: &Inputs, i: usize) -> Prediction {
+    let s = &inputs.model.services[i];
+    let mu = 1.0 / s.service_time.exponential_mean().unwrap_or(f64::NAN);
+    let lambda = inputs.external[i] / f64::from(s.instances);
+    match mmck(lambda, mu, s.servers, s.capacity) {
+        Ok(t) => Prediction {
+            service: s.name.clone(),
+            model: Some("M/M/c/K"),
+            values: Some(over_instances(t, s.instances)),
+            note: "Poisson arrivals, exponential service: exact".into(),
+        },
+        Err(e) => outside(&s.name, format!("no steady state: {e}")),
+    }
+}
+
+/// A routed service: the whole routing component must qualify as a Jackson network.
+fn routed_station(inputs: &Inputs, i: usize) -> Prediction {
+    let model = inputs.model;
+    let s = &model.services[i];
+    let members: Vec<usize> = (0..model.services.len()).filter(|&j| inputs.roots[j] == inputs.roots[i]).collect();
+    if let Some(j) =
+        members.iter().copied().find(|&j| inputs.exclusion(j).is_some() || model.services[j].capacity.is_some())
+    {
+        let other = &model.services[j].name;
+        let why = match inputs.exclusion(j) {
+            Some(w) => format!("in a routed network with `{other}`, which {w}"),
+            None => format!("in a routed network where `{other}` has a finite capacity (blocking breaks product form)"),
+        };
+        return outside(&s.name, why);
+    }
+    let mu_of = |j: usize| 1.0 / model.services[j].service_time.exponential_mean().unwrap_or(f64::NAN);
+    let nodes: Vec<JacksonNode> = members
+        .iter()
+        .map(|&j| {
+            let m = &model.services[j];
+            JacksonNode { external_rate: inputs.external[j], mu: mu_of(j), servers: m.servers * m.instances }
+        })
+        .collect();
+    let routing: Vec<Vec<f64>> = members
+        .iter()
+        .map(|&j| {
+            let mut row = vec![0.0; members.len()];
+            for r in &model.services[j].routes {
+                if let Some(k) = members.iter().position(|&x| x == r.to) {
+                    row[k] += r.probability;
                 }
             }
-            Err(e) => outside(format!("no steady state for the routed network: {e}")),
-        });
+            row
+        })
+        .collect();
+    let pos = members.iter().position(|&x| x == i).unwrap_or(0);
+    let net = match jackson(&nodes, &routing) {
+        Ok(net) => net,
+        Err(e) => return outside(&s.name, format!("no steady state for the routed network: {e}")),
+    };
+    let lambda = net.nodes[pos].arrival_rate / f64::from(s.instances);
+    match mmck(lambda, mu_of(i), s.servers, None) {
+        Ok(t) => Prediction {
+            service: s.name.clone(),
+            model: Some("Jackson network"),
+            values: Some(over_instances(t, s.instances)),
+            note: format!("open Jackson network of {} services: exact", members.len()),
+        },
+        Err(e) => outside(&s.name, format!("no steady state: {e}")),
     }
-    out
 }

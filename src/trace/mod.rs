@@ -17,8 +17,8 @@
 
 mod chrome;
 
+use crate::engine::unit;
 use crate::engine::{SimTime, Stream};
-use crate::model::dist::unit;
 
 /// Index of a traced request; [`NO_TRACE`] for the untraced majority.
 pub type TraceId = u32;

@@ -7,8 +7,8 @@
 //!
 //! Retry numbers count from 1: retry 1 is the second attempt.
 
+use crate::engine::unit;
 use crate::engine::{SimTime, Stream};
-use crate::model::dist::unit;
 
 /// The un-jittered delay before each retry.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -142,7 +142,7 @@ fn bucket_bounds(i: usize) -> (u64, u64) {
 mod tests {
     use super::*;
     use crate::engine::RngStreams;
-    use crate::model::dist::unit;
+    use crate::engine::unit;
 
     /// Allowed relative error of a quantile: bucket midpoints are within 1.6%; allow 3%.
     const QUANTILE_TOL: f64 = 0.03;

@@ -9,10 +9,10 @@
 //! Spikes and ramps change a workload's rate, so they are folded into its rate profile
 //! when the model is built.
 
+use super::{Dist, Factor};
 use crate::engine::SimTime;
-use crate::model::Dist;
 
-/// Index of a fault in [`crate::model::Model::faults`].
+/// Index of a fault in [`super::Model::faults`].
 pub type FaultId = usize;
 
 /// One fault of the schedule.
@@ -83,7 +83,7 @@ pub enum Effect {
     },
     /// Folded into the workload's rate profile (spike, ramp) as this multiplier; nothing
     /// to do at run time.
-    Load(crate::model::Factor),
+    Load(Factor),
 }
 
 /// When a fault is active.
@@ -103,43 +103,6 @@ pub enum Schedule {
         /// Time to repair.
         down: Dist,
     },
-}
-
-/// Active health checking (defaults from the seeds: 30 s, 5 s, 3; healthy again after 2).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct HealthCheck {
-    /// Time between probes of an instance.
-    pub interval: SimTime,
-    /// A probe of a dead instance fails after this long.
-    pub timeout: SimTime,
-    /// Failed probes in a row that take the instance out.
-    pub unhealthy: u32,
-    /// Good probes in a row that put it back.
-    pub healthy: u32,
-}
-
-/// Envoy-style outlier ejection (defaults: 5 consecutive errors, 30 s, 10%).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct OutlierEjection {
-    /// Consecutive errors that eject an instance.
-    pub consecutive_errors: u32,
-    /// Ejection time, times the number of ejections so far.
-    pub base_ejection_time: SimTime,
-    /// Most instances ejected at once, percent (at least one).
-    pub max_ejection_percent: f64,
-}
-
-/// Heartbeat-detected failover.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Failover {
-    /// Active-passive (true) or active-active.
-    pub active_passive: bool,
-    /// Heartbeat period.
-    pub heartbeat: SimTime,
-    /// Missed heartbeats that declare failure.
-    pub missed: u32,
-    /// Active-active: ramp of a recovered instance's share.
-    pub shift_back: SimTime,
 }
 
 /// The combined effect of the active faults on one station.

@@ -1,0 +1,283 @@
+//! Picking an instance: one balancer over a set of candidates.
+//!
+//! Without recovery mechanisms or zone preference every instance is a candidate
+//! ([`All`]); otherwise the candidates are the instances the recovery state machines
+//! consider usable, narrowed to the caller's zone when asked ([`Simulation::pick_eligible`]).
+//! Both go through the same [`choose`], so a strategy means the same thing either way.
+
+use crate::engine::{Stream, index, unit};
+
+use super::super::{Balancer, NO_ZONE, ServiceId};
+use super::Simulation;
+
+/// The instances a balancer may pick, in increasing instance order.
+pub(super) trait Candidates {
+    /// How many there are.
+    fn len(&self) -> usize;
+    /// The `k`-th candidate's instance.
+    fn get(&self, k: usize) -> u32;
+    /// True when instance `i` is a candidate.
+    fn contains(&self, i: u32) -> bool;
+}
+
+/// Every instance `0..n` of a service.
+pub(super) struct All(pub(super) u32);
+
+impl Candidates for All {
+    fn len(&self) -> usize {
+        self.0 as usize
+    }
+    fn get(&self, k: usize) -> u32 {
+        k as u32
+    }
+    fn contains(&self, i: u32) -> bool {
+        i < self.0
+    }
+}
+
+/// Listed instances with their weights (weights are read by the ramp, not here).
+impl Candidates for [(u32, f64)] {
+    fn len(&self) -> usize {
+        <[(u32, f64)]>::len(self)
+    }
+    fn get(&self, k: usize) -> u32 {
+        self[k].0
+    }
+    fn contains(&self, i: u32) -> bool {
+        self.iter().any(|&(x, _)| x == i)
+    }
+}
+
+/// Picks one of the candidates `c` (at least one) of a service with `n` instances.
+/// `next` is the round-robin position (over all `n` instances, so that a candidate set
+/// that changes does not reset the rotation); `load(i)` is the number of requests inside
+/// instance `i`. Least-outstanding breaks ties by the lowest instance; power of two
+/// draws two distinct candidates and keeps the less loaded (the first on a tie).
+pub(super) fn choose<C: Candidates + ?Sized>(
+    balancer: Balancer,
+    c: &C,
+    n: u32,
+    next: &mut u32,
+    rng: &mut Stream,
+    load: impl Fn(u32) -> u32,
+) -> u32 {
+    match balancer {
+        Balancer::RoundRobin => {
+            let start = *next;
+            for step in 0..n {
+                let i = (start + step) % n;
+                if c.contains(i) {
+                    *next = (i + 1) % n;
+                    return i;
+                }
+            }
+            c.get(0)
+        }
+        Balancer::Random => c.get(index(rng, c.len())),
+        Balancer::LeastOutstanding => {
+            let mut best = c.get(0);
+            for k in 1..c.len() {
+                let i = c.get(k);
+                if load(i) < load(best) {
+                    best = i;
+                }
+            }
+            best
+        }
+        Balancer::PowerOfTwo => {
+            if c.len() == 1 {
+                return c.get(0);
+            }
+            let a = index(rng, c.len());
+            let b = (a + 1 + index(rng, c.len() - 1)) % c.len();
+            let (ia, ib) = (c.get(a), c.get(b));
+            if load(ib) < load(ia) { ib } else { ia }
+        }
+    }
+}
+
+impl Simulation<'_> {
+    /// Picks the instance of service `s` for a request of pool `pool`; returns the
+    /// instance index. Load-aware balancers look at that pool's stations.
+    #[inline(always)]
+    pub(super) fn pick_instance(&mut self, s: ServiceId, pool: usize, zone: u16) -> u32 {
+        // One instance, the common case, without a call.
+        if self.model.services[s].instances == 1 {
+            return 0;
+        }
+        self.pick_balanced(s, pool, zone)
+    }
+
+    /// [`Simulation::pick_instance`] among several instances.
+    #[inline(never)]
+    fn pick_balanced(&mut self, s: ServiceId, pool: usize, zone: u16) -> u32 {
+        let svc = &self.model.services[s];
+        if svc.health_check.is_some() || svc.outlier.is_some() || svc.failover.is_some() || svc.prefer_local_zone {
+            return self.pick_eligible(s, pool, zone);
+        }
+        let k = self.layout.first_station[s] as usize + pool;
+        let np = svc.pools.len();
+        let stations = &self.stations;
+        let load = |i: u32| stations[k + i as usize * np].in_system();
+        let rng = &mut self.service_rng[s].balancer;
+        choose(svc.balancer, &All(svc.instances), svc.instances, &mut self.round_robin[k], rng, load)
+    }
+
+    /// The balancer restricted to the instances the recovery mechanisms consider usable
+    /// (healthy, not ejected, alive by heartbeat; for active-passive only the active one),
+    /// with active-active shares ramping back after a recovery. When none is usable, all
+    /// are (Envoy's panic routing).
+    fn pick_eligible(&mut self, s: ServiceId, pool: usize, zone: u16) -> u32 {
+        let now = self.now;
+        let svc = &self.model.services[s];
+        let n = svc.instances;
+        let recovery = &self.recovery[s];
+        self.candidates.clear();
+        for i in 0..n {
+            if recovery.is_usable(now, i as usize) {
+                self.candidates.push((i, recovery.weight(now, i as usize)));
+            }
+        }
+        if self.candidates.is_empty() {
+            self.candidates.extend((0..n).map(|i| (i, 1.0)));
+        }
+        if svc.prefer_local_zone
+            && zone != NO_ZONE
+            && self.candidates.iter().any(|&(i, _)| svc.zone_ids[i as usize] == zone)
+        {
+            self.candidates.retain(|&(i, _)| svc.zone_ids[i as usize] == zone);
+        }
+        let k = self.layout.first_station[s] as usize + pool;
+        let np = svc.pools.len();
+        let stations = &self.stations;
+        let load = |i: u32| stations[k + i as usize * np].in_system();
+        let rng = &mut self.service_rng[s].balancer;
+        let c = self.candidates.as_slice();
+        if c.iter().any(|&(_, w)| w < 1.0) {
+            return weighted(c, rng);
+        }
+        choose(svc.balancer, c, n, &mut self.round_robin[k], rng, load)
+    }
+}
+
+/// A weighted random pick, while a recovered instance's share ramps back.
+fn weighted(c: &[(u32, f64)], rng: &mut Stream) -> u32 {
+    let total: f64 = c.iter().map(|&(_, w)| w).sum();
+    let mut u = unit(rng) * total;
+    for &(i, w) in c {
+        if u < w {
+            return i;
+        }
+        u -= w;
+    }
+    c[c.len() - 1].0
+}
+
+/// The requests inside each of a few stations, for tests.
+#[cfg(test)]
+fn loads(stations: &[super::super::station::Station]) -> impl Fn(u32) -> u32 + '_ {
+    |i| stations[i as usize].in_system()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{RngStreams, SimTime};
+    use crate::model::station::Station;
+
+    fn rng() -> Stream {
+        RngStreams::new(3, 0).stream("balancer/test")
+    }
+
+    /// Four single-worker stations holding 3, 1, 2 and 1 requests.
+    fn loaded() -> Vec<Station> {
+        let mut st: Vec<Station> = (0..4).map(|_| Station::new(1, u32::MAX)).collect();
+        for (i, n) in [3, 1, 2, 1].into_iter().enumerate() {
+            for r in 0..n {
+                st[i].offer(SimTime::ZERO, r);
+            }
+        }
+        st
+    }
+
+    #[test]
+    fn round_robin_rotates_and_skips_non_candidates() {
+        let st = loaded();
+        let mut next = 0;
+        let picks: Vec<u32> =
+            (0..5).map(|_| choose(Balancer::RoundRobin, &All(4), 4, &mut next, &mut rng(), loads(&st))).collect();
+        assert_eq!(picks, [0, 1, 2, 3, 0]);
+        let only = [(1, 1.0), (3, 1.0)];
+        let picks: Vec<u32> =
+            (0..3).map(|_| choose(Balancer::RoundRobin, &only[..], 4, &mut next, &mut rng(), loads(&st))).collect();
+        assert_eq!(picks, [1, 3, 1], "from position 1, instance 2 is skipped");
+    }
+
+    #[test]
+    fn least_outstanding_takes_the_least_loaded_lowest_on_ties() {
+        let st = loaded();
+        assert_eq!(choose(Balancer::LeastOutstanding, &All(4), 4, &mut 0, &mut rng(), loads(&st)), 1);
+        let c = [(0, 1.0), (2, 1.0), (3, 1.0)];
+        assert_eq!(choose(Balancer::LeastOutstanding, &c[..], 4, &mut 0, &mut rng(), loads(&st)), 3);
+    }
+
+    #[test]
+    fn power_of_two_keeps_the_less_loaded_of_two_distinct() {
+        let st = loaded();
+        let mut r = rng();
+        for _ in 0..200 {
+            let i = choose(Balancer::PowerOfTwo, &All(4), 4, &mut 0, &mut r, loads(&st));
+            // Instance 0 (the most loaded) can never win a pair of distinct instances.
+            assert_ne!(i, 0);
+        }
+        // Two candidates: always the less loaded one.
+        let c = [(0, 1.0), (2, 1.0)];
+        for _ in 0..50 {
+            assert_eq!(choose(Balancer::PowerOfTwo, &c[..], 4, &mut 0, &mut r, loads(&st)), 2);
+        }
+        let one = [(3, 1.0)];
+        assert_eq!(choose(Balancer::PowerOfTwo, &one[..], 4, &mut 0, &mut r, loads(&st)), 3);
+    }
+
+    #[test]
+    fn random_spreads_evenly_over_the_candidates() {
+        let st = loaded();
+        let mut r = rng();
+        let c = [(1, 1.0), (2, 1.0), (3, 1.0)];
+        let mut counts = [0u32; 4];
+        let n = 30_000;
+        for _ in 0..n {
+            counts[choose(Balancer::Random, &c[..], 4, &mut 0, &mut r, loads(&st)) as usize] += 1;
+        }
+        assert_eq!(counts[0], 0);
+        // Each share is binomial(n, 1/3): 5 standard deviations is about 408.
+        for &k in &counts[1..] {
+            assert!((f64::from(k) - f64::from(n) / 3.0).abs() < 5.0 * (f64::from(n) * 2.0 / 9.0).sqrt(), "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn all_and_the_full_list_pick_alike() {
+        // The balancer over every instance, listed or not, draws and picks the same.
+        let st = loaded();
+        let full = [(0, 1.0), (1, 1.0), (2, 1.0), (3, 1.0)];
+        for b in [Balancer::RoundRobin, Balancer::Random, Balancer::LeastOutstanding, Balancer::PowerOfTwo] {
+            let (mut ra, mut rb, mut na, mut nb) = (rng(), rng(), 0, 0);
+            for _ in 0..100 {
+                let a = choose(b, &All(4), 4, &mut na, &mut ra, loads(&st));
+                let l = choose(b, &full[..], 4, &mut nb, &mut rb, loads(&st));
+                assert_eq!(a, l, "{b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_ramping_share_is_picked_in_proportion_to_its_weight() {
+        let mut r = rng();
+        let c = [(0, 1.0), (1, 0.25)];
+        let n = 20_000;
+        let ones = (0..n).filter(|_| weighted(&c, &mut r) == 1).count();
+        // Binomial(n, 0.2): 5 standard deviations is about 283.
+        assert!((ones as f64 - 0.2 * n as f64).abs() < 5.0 * (n as f64 * 0.16).sqrt(), "{ones}");
+    }
+}

@@ -1,0 +1,200 @@
+//! A fresh replication: every piece of state built from the model, and the first events.
+//!
+//! Each builder makes one concern's state; streams are keyed by name, so the order in
+//! which they are made does not matter.
+
+use crate::engine::{EventQueue, RngStreams, SimTime};
+use crate::metrics::{EdgeMetrics, FaultMetrics, ServiceMetrics, Timeline, WorkloadMetrics};
+use crate::policy::concurrency::{AdaptiveLimit, Aimd, Gradient2, Limiter};
+use crate::policy::rate_limit::TokenBucket;
+use crate::policy::shed::Shedder;
+use crate::trace::{TraceConfig, Tracer};
+
+use super::super::fault::Schedule;
+use super::super::station::Station;
+use super::super::{Arrivals, ConcurrencyConfig, Model, SloTarget};
+use super::degrade::DegradeState;
+use super::faults::FaultState;
+use super::guard::EdgeGuard;
+use super::recovery::Recovery;
+use super::{Event, Layout, ServiceStreams, Simulation};
+
+/// The per-station and per-instance server-side state, laid out instance by instance.
+struct Stations {
+    stations: Vec<Station>,
+    shedders: Vec<Option<Shedder>>,
+    limiters: Vec<Option<Limiter>>,
+    layout: Layout,
+}
+
+impl Stations {
+    fn of(model: &Model) -> Self {
+        let mut st = Stations {
+            stations: Vec::new(),
+            shedders: Vec::new(),
+            limiters: Vec::new(),
+            layout: Layout {
+                first_station: Vec::with_capacity(model.services.len()),
+                first_instance: Vec::with_capacity(model.services.len()),
+            },
+        };
+        for s in &model.services {
+            st.layout.first_station.push(st.stations.len() as u32);
+            st.layout.first_instance.push(st.limiters.len() as u32);
+            for _ in 0..s.instances {
+                for p in &s.pools {
+                    st.stations.push(Station::new(p.servers, p.capacity.unwrap_or(u32::MAX)));
+                    st.shedders.push(s.shed.map(|cfg| Shedder::new(cfg.for_servers(p.servers))));
+                }
+                st.limiters.push(s.concurrency.map(|c| {
+                    Limiter::new(match c {
+                        ConcurrencyConfig::Aimd(a) => AdaptiveLimit::Aimd(Aimd::new(a)),
+                        ConcurrencyConfig::Gradient(g) => AdaptiveLimit::Gradient2(Gradient2::new(g)),
+                    })
+                }));
+            }
+        }
+        st
+    }
+}
+
+/// Per service: true when no server-side policy and no fault can act on its visits.
+fn plain_services(model: &Model, faults: &FaultState, layout: &Layout) -> Vec<bool> {
+    model
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let first = layout.first_instance[i] as usize;
+            s.rate_limit.is_none()
+                && s.concurrency.is_none()
+                && s.shed.is_none()
+                && !s.pools.iter().any(|p| p.borrow)
+                && !s.deadline_propagation
+                && s.degradation.is_none()
+                && s.outlier.is_none()
+                && faults.instance_faults[first..first + s.instances as usize].iter().all(Vec::is_empty)
+        })
+        .collect()
+}
+
+fn service_metrics(model: &Model) -> Vec<ServiceMetrics> {
+    let services = model.services.iter().enumerate();
+    services
+        .map(|(i, s)| {
+            let mut m = ServiceMetrics::new(s.pools.len(), s.instances as usize);
+            m.timeline = Timeline::new(model.warmup, model.window, model.windows())
+                .with_thresholds(model.slow_thresholds(SloTarget::Service(i)))
+                .with_latency();
+            m
+        })
+        .collect()
+}
+
+fn workload_metrics(model: &Model) -> Vec<WorkloadMetrics> {
+    (0..model.workloads.len())
+        .map(|w| {
+            let mut m = WorkloadMetrics::new(model.warmup, model.window, model.windows());
+            m.timeline = m.timeline.with_thresholds(model.slow_thresholds(SloTarget::Workload(w))).with_latency();
+            m
+        })
+        .collect()
+}
+
+impl<'m> Simulation<'m> {
+    /// A fresh replication with its first events scheduled.
+    pub(super) fn new(model: &'m Model, replication: u32, trace: Option<TraceConfig>) -> Self {
+        let streams = RngStreams::new(model.seed, u64::from(replication));
+        let Stations { stations, shedders, limiters, layout } = Stations::of(model);
+        let faults = FaultState::of(model, &layout, limiters.len(), &streams);
+        let service_rng = model
+            .services
+            .iter()
+            .map(|s| ServiceStreams {
+                service_time: streams.stream(&format!("service/{}", s.name)),
+                balancer: streams.stream(&format!("balancer/{}", s.name)),
+                calls: streams.stream(&format!("calls/{}", s.name)),
+                routing: streams.stream(&format!("routing/{}", s.name)),
+            })
+            .collect();
+        let mut sim = Self {
+            model,
+            now: SimTime::ZERO,
+            end: model.end(),
+            events: EventQueue::with_capacity(1024),
+            reqs: Vec::with_capacity(1024),
+            free: Vec::with_capacity(1024),
+            calls: Vec::with_capacity(256),
+            free_calls: Vec::with_capacity(256),
+            round_robin: vec![0; stations.len()],
+            stations,
+            plain: plain_services(model, &faults, &layout),
+            layout,
+            service_rng,
+            workload_rng: model.workloads.iter().map(|w| streams.stream(&format!("arrivals/{}", w.name))).collect(),
+            guards: model.edges.iter().map(|e| EdgeGuard::of(e, &streams)).collect(),
+            service_limiters: model.services.iter().map(|s| s.rate_limit.map(TokenBucket::new)).collect(),
+            degrade: model.services.iter().map(DegradeState::of).collect(),
+            limiters,
+            shedders,
+            faults,
+            recovery: model.services.iter().map(Recovery::of).collect(),
+            candidates: Vec::new(),
+            log: Vec::new(),
+            keep_log: replication == 0,
+            halt: None,
+            tracer: Tracer::new(trace.filter(|_| replication == 0), model.warmup, streams.stream("trace/sample")),
+            services: service_metrics(model),
+            workloads: workload_metrics(model),
+            edges: vec![EdgeMetrics::new(model.warmup, model.window, model.windows()); model.edges.len()],
+            fault_metrics: vec![FaultMetrics::default(); model.faults.len()],
+        };
+        sim.schedule_first_events();
+        sim
+    }
+
+    /// The warm-up's end, fault onsets, recovery timers, degradation ticks and the
+    /// workloads' first arrivals.
+    fn schedule_first_events(&mut self) {
+        let model = self.model;
+        self.events.push(model.warmup, Event::WarmupEnd);
+        for (f, fault) in model.faults.iter().enumerate() {
+            let t = match &fault.schedule {
+                Schedule::Window { start, .. } => *start,
+                Schedule::Random { up, .. } => up.sample(&mut self.faults.rng[f]),
+            };
+            self.events.push(t, Event::FaultStart(f as u32));
+        }
+        for (s, svc) in model.services.iter().enumerate() {
+            if let Some(h) = svc.health_check {
+                // Probes of different instances are spread over the interval.
+                for i in 0..svc.instances {
+                    let offset = SimTime(h.interval.0 / u64::from(svc.instances) * u64::from(i));
+                    self.events.push(offset + h.interval, Event::HealthProbe(s as u32, i));
+                }
+            }
+            if let Some(f) = svc.failover {
+                self.events.push(f.heartbeat, Event::Heartbeat(s as u32));
+            }
+            if let Some((_, interval)) = svc.degradation {
+                self.events.push(interval, Event::DegradeTick(s as u32));
+            }
+        }
+        for (w, wl) in model.workloads.iter().enumerate() {
+            let rng = &mut self.workload_rng[w];
+            match &wl.arrivals {
+                Arrivals::Poisson(profile) => {
+                    if let Some(t) = profile.next_arrival(SimTime::ZERO, rng) {
+                        self.events.push(t, Event::Arrival(w as u32));
+                    }
+                }
+                Arrivals::Closed { users, think } => {
+                    for _ in 0..*users {
+                        let t = think.sample(rng);
+                        self.events.push(t, Event::Think(w as u32));
+                    }
+                }
+            }
+        }
+    }
+}

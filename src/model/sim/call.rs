@@ -1,0 +1,465 @@
+//! The call pipeline: one logical call of a caller's worker, with all its attempts,
+//! hedges, backoffs and its fallback.
+//!
+//! An attempt passes, in resilience4j's order, the breaker and the rate limiter
+//! ([`EdgeGuard::enter`]), the timeout (its own, bounded by a share of what remains of
+//! the caller's deadline), the bulkhead, then the callee. When it ends
+//! ([`Simulation::attempt_done`]) the breaker records it, then the retry policy (with
+//! the budget) decides on another attempt, then a fallback may answer instead, and the
+//! call answers its caller. Timers carry the call's generation number, bumped whenever
+//! an attempt ends, so stale timers are ignored without searching the heap.
+//!
+//! [`EdgeGuard::enter`]: super::guard::EdgeGuard::enter
+
+use crate::engine::SimTime;
+use crate::metrics::Outcome;
+use crate::policy::bulkhead::Acquire;
+use crate::policy::retry::{GiveUpReason, RetryDecision, RetryState};
+use crate::trace::{NO_TRACE, SpanKind, Track};
+
+use super::super::Call;
+use super::super::station::ReqId;
+use super::guard::Entry;
+use super::request::Origin;
+use super::{Event, Simulation};
+
+/// Index of a call in the call slab.
+pub(super) type CallId = u32;
+
+/// Most requests in flight for one attempt: the original and up to 3 hedges.
+const MAX_LIVE: usize = 4;
+
+/// A logical call: every attempt, hedge, backoff and fallback of one call site.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct CallState {
+    pub(super) parent: ReqId,
+    /// The parent's generation when the call started; a mismatch means the parent was
+    /// lost (its instance crashed) and nobody waits for this call.
+    pub(super) parent_epoch: u32,
+    service: u32,
+    step: u16,
+    index: u16,
+    pub(super) edge: u32,
+    /// Bumped when an attempt ends, invalidating its timers.
+    pub(super) epoch: u32,
+    pub(super) attempt_start: SimTime,
+    /// The attempt's deadline, inherited by its requests.
+    deadline: SimTime,
+    pub(super) retry: RetryState,
+    /// Requests of the current attempt still in flight.
+    live: [ReqId; MAX_LIVE],
+    n_live: u8,
+    pub(super) hedges_sent: u8,
+    /// The attempt holds a bulkhead permit / waits for one.
+    permit: bool,
+    waiting: bool,
+    /// The attempt was admitted by the breaker (its result must be recorded).
+    breaker_admitted: bool,
+    /// A retry budget slot is held (Envoy style).
+    budget_slot: bool,
+}
+
+impl<'m> Simulation<'m> {
+    /// The call site of call `c` in the model.
+    fn call_site(&self, c: CallId) -> &'m Call {
+        let cs = &self.calls[c as usize];
+        &self.model.services[cs.service as usize].steps[usize::from(cs.step)].calls[usize::from(cs.index)]
+    }
+
+    /// The guard whose policies call `c` passes: one per edge, shared by every instance
+    /// of the caller.
+    #[inline(always)]
+    pub(super) fn guard_of(&self, c: CallId) -> usize {
+        self.calls[c as usize].edge as usize
+    }
+
+    /// The worker of request `parent` calls `call` (step `step`, `index` within it).
+    pub(super) fn start_call(&mut self, parent: ReqId, service: u32, step: u16, index: u16, call: &Call) {
+        let state = CallState {
+            parent,
+            parent_epoch: self.reqs[parent as usize].epoch,
+            service,
+            step,
+            index,
+            edge: call.edge as u32,
+            epoch: 0,
+            attempt_start: self.now,
+            deadline: SimTime::MAX,
+            retry: RetryState::new(),
+            live: [0; MAX_LIVE],
+            n_live: 0,
+            hedges_sent: 0,
+            permit: false,
+            waiting: false,
+            breaker_admitted: false,
+            budget_slot: false,
+        };
+        let c = match self.free_calls.pop() {
+            Some(id) => {
+                let epoch = self.calls[id as usize].epoch.wrapping_add(1);
+                self.calls[id as usize] = CallState { epoch, ..state };
+                id
+            }
+            None => {
+                self.calls.push(state);
+                (self.calls.len() - 1) as CallId
+            }
+        };
+        self.edges[call.edge].calls += 1;
+        let g = self.guard_of(c);
+        self.guards[g].call_started(self.now);
+        self.attempt(c);
+    }
+
+    /// True when the worker that made call `c` was lost in a crash.
+    pub(super) fn parent_lost(&self, c: CallId) -> bool {
+        let cs = &self.calls[c as usize];
+        self.reqs[cs.parent as usize].epoch != cs.parent_epoch
+    }
+
+    /// Frees call `c` whose caller is gone, abandoning whatever it has in flight.
+    fn drop_call(&mut self, c: CallId) {
+        self.abandon_live(c, false);
+        self.release_permit(c);
+        let g = self.guard_of(c);
+        let cs = &mut self.calls[c as usize];
+        cs.epoch = cs.epoch.wrapping_add(1);
+        if cs.budget_slot {
+            cs.budget_slot = false;
+            self.guards[g].end_retry();
+        }
+        self.guards[g].call_ended();
+        self.free_calls.push(c);
+    }
+
+    /// One attempt through breaker, limiter, timeout and bulkhead.
+    pub(super) fn attempt(&mut self, c: CallId) {
+        if self.parent_lost(c) {
+            return self.drop_call(c);
+        }
+        let now = self.now;
+        let e = self.call_site(c).edge;
+        let g = self.guard_of(c);
+        self.edges[e].attempts += 1;
+        let cs = &mut self.calls[c as usize];
+        cs.attempt_start = now;
+        cs.n_live = 0;
+        cs.hedges_sent = 0;
+        cs.breaker_admitted = false;
+        let entry = self.guards[g].enter(now);
+        if let Some(at) = self.guards[g].breaker_timer() {
+            self.events.push(at, Event::BreakerTimer(g as u32));
+        }
+        match entry {
+            Entry::ShortCircuited => return self.attempt_done(c, Outcome::ShortCircuited),
+            Entry::RateLimited => {
+                self.edges[e].rate_limited += 1;
+                return self.attempt_done(c, Outcome::Rejected);
+            }
+            Entry::Pass { breaker } => self.calls[c as usize].breaker_admitted = breaker,
+        }
+        if !self.set_attempt_deadline(c) {
+            return self.attempt_done(c, Outcome::Timeout);
+        }
+        let epoch = self.calls[c as usize].epoch;
+        match self.guards[g].acquire_permit(now, c) {
+            None => self.send(c),
+            Some(Acquire::Granted) => {
+                self.calls[c as usize].permit = true;
+                self.send(c);
+            }
+            Some(Acquire::Queued { deadline }) => {
+                self.calls[c as usize].waiting = true;
+                self.events.push(deadline, Event::BulkheadTimeout(c, epoch));
+            }
+            Some(Acquire::Rejected) => {
+                self.edges[e].bulkhead_rejected += 1;
+                self.attempt_done(c, Outcome::Rejected);
+            }
+        }
+    }
+
+    /// Sets the attempt's deadline and schedules its timeout: its own timeout, and at most
+    /// a fraction of what remains of the caller's deadline. False when no time remains.
+    fn set_attempt_deadline(&mut self, c: CallId) -> bool {
+        let now = self.now;
+        let policy = &self.call_site(c).policy;
+        let parent_deadline = self.reqs[self.calls[c as usize].parent as usize].deadline;
+        let mut budget = policy.timeout;
+        if parent_deadline < SimTime::MAX {
+            let remaining = parent_deadline - now;
+            if remaining == SimTime::ZERO {
+                return false;
+            }
+            let share = SimTime::from_secs_f64(remaining.as_secs_f64() * policy.deadline_fraction).max(SimTime(1));
+            budget = Some(budget.map_or(share, |t| t.min(share)));
+        }
+        let cs = &mut self.calls[c as usize];
+        let deadline = budget.map_or(parent_deadline, |t| now + t);
+        cs.deadline = deadline;
+        if budget.is_some() {
+            self.events.push(deadline, Event::AttemptTimeout(c, cs.epoch));
+        }
+        true
+    }
+
+    /// Sends one request of the current attempt (the original or a hedge).
+    fn send(&mut self, c: CallId) {
+        let call = self.call_site(c);
+        match self.faults.partition[call.edge] {
+            None => {}
+            // The request vanishes: the attempt waits for its timeout (forever without one).
+            Some(false) => return,
+            // Refused at once.
+            Some(true) => {
+                if self.calls[c as usize].n_live == 0 {
+                    self.release_permit(c);
+                    self.attempt_done(c, Outcome::Error);
+                }
+                return;
+            }
+        }
+        let cs = self.calls[c as usize];
+        let parent = &self.reqs[cs.parent as usize];
+        let (class, zone, trace) = (parent.class, parent.zone, parent.trace);
+        let child = self.new_req(Origin::Call(c), cs.deadline, class, zone, trace);
+        if trace != NO_TRACE {
+            self.tracer.opened(trace);
+        }
+        let g = self.guard_of(c);
+        let cs = &mut self.calls[c as usize];
+        cs.live[usize::from(cs.n_live)] = child;
+        cs.n_live += 1;
+        if let Some(h) = call.policy.hedge
+            && u32::from(cs.hedges_sent) < h.max_hedges
+            && let Some(d) = self.guards[g].hedge_delay(&h)
+        {
+            self.events.push(self.now + d, Event::Hedge(c, cs.epoch));
+        }
+        self.arrive(child, call.to);
+    }
+
+    /// Request `child` of call `c` answered with `outcome`.
+    pub(super) fn child_answered(&mut self, c: CallId, child: ReqId, outcome: Outcome) {
+        let g = self.guard_of(c);
+        let cs = &mut self.calls[c as usize];
+        let n = usize::from(cs.n_live);
+        if let Some(i) = cs.live[..n].iter().position(|&x| x == child) {
+            cs.live[i] = cs.live[n - 1];
+            cs.n_live -= 1;
+        }
+        // A hedge that fails while another request of the attempt is still out does
+        // not end the attempt: wait for the others.
+        if !outcome.is_success() && cs.n_live > 0 {
+            return;
+        }
+        if outcome.is_success() {
+            self.guards[g].record_latency(self.now - cs.attempt_start);
+        }
+        let cancel = self.call_site(c).policy.hedge.is_some_and(|h| h.cancel_losers);
+        self.abandon_live(c, cancel);
+        self.release_permit(c);
+        self.attempt_done(c, outcome);
+    }
+
+    /// Orphans every request of the current attempt still in flight: their work is
+    /// wasted, or cancelled when `cancel` is set.
+    fn abandon_live(&mut self, c: CallId, cancel: bool) {
+        let cs = &mut self.calls[c as usize];
+        let n = usize::from(cs.n_live);
+        cs.n_live = 0;
+        let live = cs.live;
+        let e = cs.edge as usize;
+        for &r in &live[..n] {
+            let req = &mut self.reqs[r as usize];
+            req.origin = Origin::Orphan;
+            req.cancelled = cancel;
+            self.edges[e].abandoned += 1;
+        }
+    }
+
+    /// Returns the attempt's bulkhead permit, handing it to the oldest waiter.
+    fn release_permit(&mut self, c: CallId) {
+        let g = self.guard_of(c);
+        let cs = &mut self.calls[c as usize];
+        if !cs.permit {
+            return;
+        }
+        cs.permit = false;
+        if let Some(next) = self.guards[g].release_permit(self.now) {
+            let w = &mut self.calls[next as usize];
+            w.waiting = false;
+            w.permit = true;
+            // Sent through the event queue, not by recursion: a refused send would hand
+            // the permit on again, one stack frame per waiter.
+            self.events.push(self.now, Event::BulkheadGrant(next, w.epoch));
+        }
+    }
+
+    /// The current attempt of `c` ended with `outcome`: record it, then retry, fall
+    /// back or answer the caller.
+    fn attempt_done(&mut self, c: CallId, outcome: Outcome) {
+        if self.parent_lost(c) {
+            // Nobody waits for this call: no breaker record, retry or fallback.
+            return self.drop_call(c);
+        }
+        let now = self.now;
+        let e = self.call_site(c).edge;
+        let g = self.guard_of(c);
+        let cs = &mut self.calls[c as usize];
+        cs.epoch = cs.epoch.wrapping_add(1);
+        self.edges[e].attempt_outcomes.add(outcome);
+        let trace = self.reqs[cs.parent as usize].trace;
+        if trace != NO_TRACE {
+            let n = cs.retry.attempts();
+            self.tracer.attempt(trace, e as u32, (n, cs.hedges_sent), cs.attempt_start, now, outcome.key());
+        }
+        if cs.breaker_admitted {
+            let failure_on = &self.model.edges[e].policy.failure_on;
+            self.guards[g].record(now, outcome, now - cs.attempt_start, failure_on);
+            if let Some(at) = self.guards[g].breaker_timer() {
+                self.events.push(at, Event::BreakerTimer(g as u32));
+            }
+        }
+        let cs = &mut self.calls[c as usize];
+        cs.breaker_admitted = false;
+        if cs.budget_slot {
+            cs.budget_slot = false;
+            self.guards[g].end_retry();
+        }
+        if !outcome.is_success() && self.retry_or_fall_back(c, outcome) {
+            return;
+        }
+        self.finish_call(c, outcome, 1.0);
+    }
+
+    /// After a failed attempt: schedules a retry (with the budget's consent and time
+    /// left before the caller's deadline) or the fallback. False when neither applies.
+    fn retry_or_fall_back(&mut self, c: CallId, outcome: Outcome) -> bool {
+        let now = self.now;
+        let call = self.call_site(c);
+        let e = call.edge;
+        let g = self.guard_of(c);
+        let cs = &mut self.calls[c as usize];
+        let trace = self.reqs[cs.parent as usize].trace;
+        if let Some(cfg) = &call.policy.retry {
+            let parent_deadline = self.reqs[cs.parent as usize].deadline;
+            let guard = &mut self.guards[g];
+            match guard.retry(&mut cs.retry, cfg, outcome, now) {
+                RetryDecision::Retry { delay, .. } if now + delay < parent_deadline => {
+                    cs.budget_slot = guard.retries_hold_slots();
+                    self.edges[e].record_retry(now);
+                    self.events.push(now + delay, Event::Retry(c, cs.epoch));
+                    let next = SpanKind::Backoff { next: cs.retry.attempts() };
+                    self.tracer.span(trace, Track::Edge(e as u32), next, now, now + delay, "backoff");
+                    return true;
+                }
+                RetryDecision::Retry { .. } => {
+                    // No time left before the caller's deadline: give up now.
+                    if guard.retries_hold_slots() {
+                        guard.end_retry();
+                    }
+                }
+                RetryDecision::GiveUp(GiveUpReason::BudgetExhausted) => self.edges[e].budget_exhausted += 1,
+                _ => {}
+            }
+        }
+        let Some(f) = call.policy.fallback else { return false };
+        self.events.push(now + f.latency, Event::Fallback(c, cs.epoch));
+        let kind = SpanKind::Fallback { value: f.value };
+        self.tracer.span(trace, Track::Edge(e as u32), kind, now, now + f.latency, "fallback");
+        true
+    }
+
+    /// Call `c` is over: answer the caller's worker and free the slot.
+    fn finish_call(&mut self, c: CallId, outcome: Outcome, value: f64) {
+        let call = self.call_site(c);
+        let cs = self.calls[c as usize];
+        let g = self.guard_of(c);
+        self.edges[call.edge].record(self.now, outcome);
+        self.guards[g].call_ended();
+        self.calls[c as usize].epoch = cs.epoch.wrapping_add(1);
+        self.free_calls.push(c);
+        let p = &mut self.reqs[cs.parent as usize];
+        if p.epoch != cs.parent_epoch {
+            return; // the caller was lost in a crash
+        }
+        match outcome {
+            Outcome::Ok => {}
+            Outcome::Degraded => p.value *= value,
+            _ if call.optional => p.value *= call.policy.degraded_value,
+            _ => p.failed = true,
+        }
+        p.pending -= 1;
+        if p.pending == 0 {
+            self.advance(cs.parent);
+        }
+    }
+
+    /// The attempt's timeout fired: stop waiting for a permit, or abandon what is in flight.
+    pub(super) fn on_attempt_timeout(&mut self, c: CallId, epoch: u32) {
+        let cs = self.calls[c as usize];
+        if cs.epoch != epoch {
+            return;
+        }
+        if cs.waiting {
+            self.calls[c as usize].waiting = false;
+            let g = self.guard_of(c);
+            self.guards[g].leave_queue(c, false);
+        } else {
+            self.abandon_live(c, false);
+            self.release_permit(c);
+        }
+        self.attempt_done(c, Outcome::Timeout);
+    }
+
+    /// The attempt waited for a bulkhead permit longer than the bulkhead allows.
+    pub(super) fn on_bulkhead_timeout(&mut self, c: CallId, epoch: u32) {
+        let cs = self.calls[c as usize];
+        if cs.epoch != epoch || !cs.waiting {
+            return;
+        }
+        self.calls[c as usize].waiting = false;
+        let g = self.guard_of(c);
+        self.guards[g].leave_queue(c, true);
+        self.edges[cs.edge as usize].bulkhead_rejected += 1;
+        self.attempt_done(c, Outcome::Rejected);
+    }
+
+    /// A waiting attempt was handed a permit: send it, unless its caller is gone.
+    pub(super) fn on_bulkhead_grant(&mut self, c: CallId, epoch: u32) {
+        if self.calls[c as usize].epoch == epoch && self.calls[c as usize].permit {
+            if self.parent_lost(c) {
+                self.drop_call(c);
+            } else {
+                self.send(c);
+            }
+        }
+    }
+
+    /// The hedging delay passed: send a backup request for the current attempt.
+    pub(super) fn on_hedge(&mut self, c: CallId, epoch: u32) {
+        if self.calls[c as usize].epoch == epoch && self.parent_lost(c) {
+            return self.drop_call(c);
+        }
+        let cs = &mut self.calls[c as usize];
+        if cs.epoch != epoch || cs.n_live == 0 || usize::from(cs.n_live) >= MAX_LIVE {
+            return;
+        }
+        cs.hedges_sent += 1;
+        let e = cs.edge as usize;
+        self.edges[e].hedges += 1;
+        let (trace, attempt) = (self.reqs[cs.parent as usize].trace, cs.retry.attempts());
+        self.tracer.span(trace, Track::Edge(e as u32), SpanKind::Instant { attempt }, self.now, self.now, "hedge");
+        self.send(c);
+    }
+
+    /// The fallback's answer is ready: the call ends degraded, worth the fallback's value.
+    pub(super) fn on_fallback(&mut self, c: CallId, epoch: u32) {
+        if self.calls[c as usize].epoch == epoch {
+            let f = self.call_site(c).policy.fallback.map_or(1.0, |f| f.value);
+            self.edges[self.calls[c as usize].edge as usize].fallbacks += 1;
+            self.finish_call(c, Outcome::Degraded, f);
+        }
+    }
+}

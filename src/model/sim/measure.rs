@@ -1,0 +1,147 @@
+//! What a replication hands over: statistics restarted at the end of the warm-up, the
+//! stations' gauge integrals marked at each window's end, and the end-of-run snapshot
+//! of every service, workload, edge, breaker, degradation controller and fault.
+
+use crate::engine::SimTime;
+use crate::metrics::{
+    Areas, BreakerSnapshot, DegradationSnapshot, EdgeMetrics, FaultMetrics, ReplicationResult, ServiceMetrics,
+    WorkloadMetrics,
+};
+use crate::policy::breaker::CircuitBreaker;
+use crate::policy::degradation::Degradation;
+
+use super::{Event, Simulation};
+
+impl Simulation<'_> {
+    /// Measurement starts: every statistic restarts from zero at `now`.
+    pub(super) fn reset_metrics(&mut self) {
+        let now = self.now;
+        for f in &mut self.fault_metrics {
+            *f = FaultMetrics::default();
+        }
+        self.reset_degradation(now);
+        self.services.iter_mut().for_each(ServiceMetrics::reset);
+        self.workloads.iter_mut().for_each(WorkloadMetrics::reset);
+        self.edges.iter_mut().for_each(EdgeMetrics::reset);
+        self.stations.iter_mut().for_each(|s| s.mark(now));
+        if self.model.windows() > 1 {
+            self.events.push(now + self.model.window, Event::WindowClose);
+        }
+        self.restart_degradation_stats(now);
+        self.guards.iter_mut().for_each(|g| g.reset_stats(now));
+    }
+
+    /// Brings every station's gauge integrals up to `now`.
+    fn accrue_all(&mut self, now: SimTime) {
+        for s in 0..self.model.services.len() {
+            self.accrue_service(s, now);
+        }
+    }
+
+    /// Brings the gauge integrals of service `s`'s stations up to `now` and gathers them
+    /// into its pools' (each pool's summed over the instances).
+    pub(super) fn accrue_service(&mut self, s: usize, now: SimTime) {
+        let svc = &self.model.services[s];
+        let first = self.layout.first_station[s] as usize;
+        let np = svc.pools.len();
+        let pools = &mut self.services[s].pools;
+        pools.iter_mut().for_each(|p| p.areas = Areas::default());
+        for (i, st) in self.stations[first..first + svc.instances as usize * np].iter_mut().enumerate() {
+            st.accrue(now);
+            pools[i % np].areas.add(st.areas());
+        }
+    }
+
+    /// Records each service's integrals up to `now` as the end of a window.
+    fn mark_gauges(&mut self, now: SimTime) {
+        self.accrue_all(now);
+        for m in &mut self.services {
+            let a = m.areas();
+            m.gauge_marks.push(a);
+        }
+    }
+
+    /// A time-series window ends: record each service's integrals so far, and schedule the
+    /// next close (the last window is closed by `finish`).
+    pub(super) fn close_window(&mut self) {
+        self.mark_gauges(self.now);
+        if self.services.first().map_or(0, |m| m.gauge_marks.len()) + 1 < self.model.windows() {
+            self.events.push(self.now + self.model.window, Event::WindowClose);
+        }
+    }
+
+    /// The mean adaptive concurrency limit over the instances of each service that has one.
+    fn concurrency_limits(&self) -> Vec<Option<f64>> {
+        let services = self.model.services.iter().enumerate();
+        services
+            .map(|(s, svc)| {
+                let first = self.layout.first_instance[s] as usize;
+                let lims = &self.limiters[first..first + svc.instances as usize];
+                lims.iter()
+                    .map(|l| l.as_ref().map(|l| f64::from(l.limit())))
+                    .sum::<Option<f64>>()
+                    .map(|x| x / f64::from(svc.instances))
+            })
+            .collect()
+    }
+
+    /// Closes the time averages at the end of the run and hands the metrics over.
+    pub(super) fn finish(mut self, replication: u32, events: u64) -> ReplicationResult {
+        let end = self.end;
+        for (f, span) in self.faults.active_spans(self.model.warmup, end) {
+            self.fault_metrics[f].active += span;
+        }
+        self.mark_gauges(end);
+        self.now = end;
+        self.close_traced(None, "in_flight");
+        let degradation =
+            self.degrade.iter().map(|d| d.degradation.as_ref().map(|d| degradation_snapshot(d, end))).collect();
+        let concurrency_limit = self.concurrency_limits();
+        let breakers = self.guards.iter().map(|g| g.breaker().map(|b| breaker_snapshot(b, end))).collect();
+        // Last, after anything that might still count: the open windows into their windows.
+        self.services.iter_mut().for_each(|m| m.timeline.flush());
+        self.workloads.iter_mut().for_each(|w| w.timeline.flush());
+        self.edges.iter_mut().for_each(|e| e.timeline.flush());
+        ReplicationResult {
+            replication,
+            events,
+            measured_secs: self.model.duration.as_secs_f64(),
+            services: self.services,
+            workloads: self.workloads,
+            edges: self.edges,
+            breakers,
+            degradation,
+            concurrency_limit,
+            faults: self.fault_metrics,
+            log: self.log,
+            trace: self.tracer.finish(),
+            halt: self.halt,
+        }
+    }
+}
+
+/// A degradation controller's levels and time in each, for the report.
+fn degradation_snapshot(d: &Degradation, end: SimTime) -> DegradationSnapshot {
+    DegradationSnapshot {
+        levels: d.config().levels.iter().map(|l| l.name.clone()).collect(),
+        time_in_level: d.time_in_level(end).collect(),
+        mean_value: d.mean_value(end),
+        transitions: d.transitions().len() as u64,
+    }
+}
+
+/// The breaker's counters and transitions, in plain numbers for the report.
+fn breaker_snapshot(b: &CircuitBreaker, end: SimTime) -> BreakerSnapshot {
+    let st = b.stats(end);
+    BreakerSnapshot {
+        calls_permitted: st.calls_permitted,
+        short_circuited: st.short_circuited,
+        successes: st.successes,
+        failures: st.failures,
+        slow_calls: st.slow_calls,
+        openings: st.openings,
+        time_in_state: st.time_in_state,
+        final_state: st.state.as_str(),
+        transitions: b.transitions().iter().map(|t| (t.at, t.from.as_str(), t.to.as_str())).collect(),
+    }
+}

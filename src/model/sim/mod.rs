@@ -1,0 +1,242 @@
+//! One replication of a [`Model`]: the event handlers of the service network.
+//!
+//! A request lives in a slab slot from its arrival until its job ends; a call (one
+//! logical call from a caller's worker, with all its attempts) lives in a second slab.
+//! Events carry only slot indices and generation numbers, so the loop allocates nothing
+//! per event once the slabs and the heap have grown to the run's peak concurrency.
+//!
+//! The life of a request at a service ([`request`]): the balancer ([`balance`]) picks an
+//! instance; the station admits it (a worker starts), queues it, or rejects it (K
+//! reached). When its service time ends, the worker makes the service's calls step by
+//! step, holding on while it waits (thread-per-request). A failed required call ends the
+//! visit with `error`; a failed optional one marks it `degraded`. The worker is then
+//! released and the request either takes a route (an asynchronous hand-off: the same job
+//! continues at the next service) or leaves, answering whoever sent it.
+//!
+//! A call ([`call`]) passes the client-side policies in resilience4j's order, outermost
+//! first: retry -> circuit breaker -> rate limiter -> timeout -> bulkhead -> the callee.
+//! The stateful ones live in an [`guard::EdgeGuard`]. A timed-out attempt is abandoned,
+//! not cancelled: the callee keeps working on it (wasted work) unless it propagates
+//! deadlines and drops it from its queue.
+//!
+//! The other rooms: [`faults`] (fault onsets, their effects on instances, crashes),
+//! [`recovery`] (health probes, outlier ejection and heartbeats driving the state
+//! machines of `policy`), [`degrade`] (the degradation controller's tick), [`tracing`]
+//! (sampled request traces), [`measure`] (warm-up reset, gauge windows, the end-of-run
+//! snapshot) and [`build`] (a fresh replication's state and first events).
+
+mod balance;
+mod build;
+mod call;
+mod degrade;
+mod faults;
+mod guard;
+mod measure;
+mod recovery;
+mod request;
+mod tracing;
+
+use crate::engine::{EventQueue, Process, SimTime, Stream, run_until_at_most};
+use crate::metrics::{EdgeMetrics, FaultMetrics, Halt, LogEntry, ReplicationResult, ServiceMetrics, WorkloadMetrics};
+use crate::policy::concurrency::Limiter;
+use crate::policy::rate_limit::TokenBucket;
+use crate::policy::shed::Shedder;
+use crate::trace::{TraceConfig, Tracer};
+
+use super::Model;
+use super::station::{ReqId, Station};
+use call::{CallId, CallState};
+use degrade::DegradeState;
+use faults::FaultState;
+use guard::EdgeGuard;
+use recovery::Recovery;
+use request::Req;
+
+/// Events of the service network.
+#[derive(Clone, Copy, Debug)]
+enum Event {
+    /// The next open arrival of a workload.
+    Arrival(u32),
+    /// A closed-workload user finished thinking.
+    Think(u32),
+    /// A request's service time ended.
+    ServiceDone(ReqId, u32),
+    /// Probe instance (service, instance).
+    HealthProbe(u32, u32),
+    /// A probe's verdict arrives: (global instance, ok).
+    HealthResult(u32, bool),
+    /// A service's heartbeat round.
+    Heartbeat(u32),
+    /// A fault becomes active.
+    FaultStart(u32),
+    /// A fault ends.
+    FaultEnd(u32),
+    /// A user's deadline passed.
+    UserDeadline(ReqId, u32),
+    /// An attempt's timeout fired.
+    AttemptTimeout(CallId, u32),
+    /// A bulkhead wait ran out.
+    BulkheadTimeout(CallId, u32),
+    /// A backoff ended: start the next attempt.
+    Retry(CallId, u32),
+    /// Send a backup request for the current attempt.
+    Hedge(CallId, u32),
+    /// A fallback answer is ready.
+    Fallback(CallId, u32),
+    /// A guard's breaker has an automatic OPEN -> HALF_OPEN transition due.
+    BreakerTimer(u32),
+    /// Evaluate a service's degradation level.
+    DegradeTick(u32),
+    /// A waiting call was handed a bulkhead permit: send it.
+    BulkheadGrant(CallId, u32),
+    /// Measurement starts: reset every statistic.
+    WarmupEnd,
+    /// A time-series window ends: mark every service's gauge integrals.
+    WindowClose,
+}
+
+/// Random streams of one service.
+struct ServiceStreams {
+    service_time: Stream,
+    balancer: Stream,
+    calls: Stream,
+    routing: Stream,
+}
+
+/// Where each service's stations and instances start in the flat per-station and
+/// per-instance vectors (stations are laid out instance by instance, pools within).
+struct Layout {
+    /// First global station index of each service.
+    first_station: Vec<u32>,
+    /// First global instance index of each service.
+    first_instance: Vec<u32>,
+}
+
+impl Layout {
+    /// Global index of instance `instance` of service `s`.
+    #[inline(always)]
+    fn instance(&self, s: usize, instance: usize) -> usize {
+        self.first_instance[s] as usize + instance
+    }
+}
+
+/// The state of one replication.
+struct Simulation<'m> {
+    model: &'m Model,
+    now: SimTime,
+    end: SimTime,
+    events: EventQueue<Event>,
+    reqs: Vec<Req>,
+    free: Vec<ReqId>,
+    calls: Vec<CallState>,
+    free_calls: Vec<CallId>,
+    stations: Vec<Station>,
+    layout: Layout,
+    /// Round-robin position per station (one rotation per pool).
+    round_robin: Vec<u32>,
+    service_rng: Vec<ServiceStreams>,
+    workload_rng: Vec<Stream>,
+    /// Client-side policy state, one guard per edge.
+    guards: Vec<EdgeGuard>,
+    /// Server-side rate limiter per service.
+    service_limiters: Vec<Option<TokenBucket>>,
+    /// Degradation controller per service.
+    degrade: Vec<DegradeState>,
+    /// Adaptive concurrency limiter per instance.
+    limiters: Vec<Option<Limiter>>,
+    /// Shedder per station.
+    shedders: Vec<Option<Shedder>>,
+    /// Per service: only its stations decide what happens to a visit. No rate limit,
+    /// adaptive concurrency limit, shedding, pool borrowing, deadline propagation,
+    /// degradation, outlier ejection, nor any fault on its instances: a visit skips every
+    /// policy check with this one branch.
+    plain: Vec<bool>,
+    faults: FaultState,
+    /// What health checks, outlier ejection and heartbeats know of each service's instances.
+    recovery: Vec<Recovery>,
+    /// Scratch list of eligible instances and their weights (reused: no allocation per pick).
+    candidates: Vec<(u32, f64)>,
+    /// Event log (kept for replication 0 only).
+    log: Vec<(SimTime, LogEntry)>,
+    keep_log: bool,
+    /// Set when a resource guard stopped the run.
+    halt: Option<Halt>,
+    tracer: Tracer,
+    services: Vec<ServiceMetrics>,
+    workloads: Vec<WorkloadMetrics>,
+    edges: Vec<EdgeMetrics>,
+    fault_metrics: Vec<FaultMetrics>,
+}
+
+/// Runs replication `replication` of `model` and returns what it measured.
+pub fn run_replication(model: &Model, replication: u32) -> ReplicationResult {
+    run_replication_traced(model, replication, None)
+}
+
+/// Like [`run_replication`], also recording sampled request traces (replication 0 only).
+pub fn run_replication_traced(model: &Model, replication: u32, trace: Option<TraceConfig>) -> ReplicationResult {
+    let mut sim = Simulation::new(model, replication, trace);
+    let end = sim.end;
+    let max = model.limits.max_events;
+    let events = run_until_at_most(&mut sim, end, max);
+    if events >= max && sim.halt.is_none() {
+        sim.halt = Some(Halt::Events { events, at: sim.now });
+    }
+    sim.finish(replication, events)
+}
+
+impl Simulation<'_> {
+    /// Appends to the event log (replication 0 only).
+    fn note(&mut self, entry: LogEntry) {
+        if self.keep_log {
+            self.log.push((self.now, entry));
+        }
+    }
+}
+
+impl Process for Simulation<'_> {
+    type Event = Event;
+
+    fn events(&mut self) -> &mut EventQueue<Event> {
+        &mut self.events
+    }
+
+    #[inline]
+    fn halted(&self) -> bool {
+        self.halt.is_some()
+    }
+
+    #[inline]
+    fn handle(&mut self, now: SimTime, event: Event) {
+        self.now = now;
+        match event {
+            Event::Arrival(w) => self.on_arrival(w as usize),
+            Event::Think(w) => self.start_job(w as usize),
+            Event::ServiceDone(r, epoch) => {
+                if self.reqs[r as usize].epoch == epoch {
+                    self.advance(r);
+                }
+            }
+            Event::HealthProbe(s, i) => self.on_probe(s as usize, i),
+            Event::HealthResult(gi, ok) => self.on_probe_result(gi as usize, ok),
+            Event::Heartbeat(s) => self.on_heartbeat(s as usize),
+            Event::FaultStart(f) => self.on_fault(f as usize, true),
+            Event::FaultEnd(f) => self.on_fault(f as usize, false),
+            Event::UserDeadline(r, epoch) => self.on_user_deadline(r, epoch),
+            Event::AttemptTimeout(c, epoch) => self.on_attempt_timeout(c, epoch),
+            Event::BulkheadTimeout(c, epoch) => self.on_bulkhead_timeout(c, epoch),
+            Event::Retry(c, epoch) => {
+                if self.calls[c as usize].epoch == epoch {
+                    self.attempt(c);
+                }
+            }
+            Event::Hedge(c, epoch) => self.on_hedge(c, epoch),
+            Event::Fallback(c, epoch) => self.on_fallback(c, epoch),
+            Event::BreakerTimer(g) => self.guards[g as usize].on_breaker_timer(now),
+            Event::DegradeTick(s) => self.on_degrade_tick(s as usize),
+            Event::BulkheadGrant(c, epoch) => self.on_bulkhead_grant(c, epoch),
+            Event::WarmupEnd => self.reset_metrics(),
+            Event::WindowClose => self.close_window(),
+        }
+    }
+}

@@ -1,0 +1,517 @@
+//! The request lifecycle: arrive, queue, serve, make the calls, finish, answer.
+//!
+//! A request reaches a service ([`Simulation::arrive`]): the service's rate limit, the
+//! pool of its class, the balancer, then (unless the service is plain) a crashed
+//! instance, the adaptive concurrency limit and shedding, then the station's own
+//! capacity. A worker serves it ([`Simulation::begin_service`]), makes its calls step by
+//! step ([`Simulation::advance`]), and at the end of the visit
+//! ([`Simulation::complete_visit`]) the request takes a route or its job ends
+//! ([`Simulation::finish_job`]), answering a workload's user or a caller's call.
+
+use crate::engine::SimTime;
+use crate::metrics::{Halt, Outcome};
+use crate::trace::{NO_TRACE, TraceId};
+
+use super::super::station::{Admission, ReqId};
+use super::super::{Arrivals, ServiceId, WorkloadId};
+use super::call::CallId;
+use super::{Event, Simulation};
+use crate::engine::unit;
+
+/// Who is waiting for a request's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Origin {
+    /// A user of a workload (its index; 32 bits keep `Req` small).
+    Workload(u32),
+    /// A call of a caller's worker.
+    Call(CallId),
+    /// Nobody any more: the caller or user gave up. The work goes on, wasted.
+    Orphan,
+}
+
+/// A request in flight.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Req {
+    pub(super) origin: Origin,
+    /// Bumped each time the slot is reused, so stale events can be recognised.
+    pub(super) epoch: u32,
+    /// When the job entered (the workload's or the caller's clock starts here).
+    pub(super) job_start: SimTime,
+    /// When it reached its current station.
+    pub(super) arrived: SimTime,
+    /// When a worker took it.
+    pub(super) started: SimTime,
+    /// Give up (user) or drop (propagating callee) after this; `MAX` = none.
+    pub(super) deadline: SimTime,
+    pub(super) service: u32,
+    /// Global station index.
+    pub(super) station: u32,
+    /// Next step of the service's calls.
+    pub(super) step: u16,
+    /// Calls of the current step not yet answered (+1 while they are being sent).
+    pub(super) pending: u16,
+    /// A required call failed.
+    pub(super) failed: bool,
+    /// Share of full value this answer carries (1 = ok; below 1 = degraded).
+    pub(super) value: f64,
+    /// Request class (selects the worker pool).
+    pub(super) class: u16,
+    /// Pool and instance of the current station.
+    pub(super) pool: u16,
+    pub(super) instance: u32,
+    /// The caller cancelled it: drop it if not started, make no more calls.
+    pub(super) cancelled: bool,
+    /// Zone of the instance serving it (or of its users before that).
+    pub(super) zone: u16,
+    /// In flight (false once its slot is freed).
+    pub(super) alive: bool,
+    /// The sampled trace it belongs to, or `NO_TRACE` (the one check untraced requests pay).
+    pub(super) trace: TraceId,
+}
+
+impl Simulation<'_> {
+    /// A new request in a free slot (or a new one), its clocks started now.
+    #[inline(always)]
+    pub(super) fn new_req(
+        &mut self,
+        origin: Origin,
+        deadline: SimTime,
+        class: u16,
+        zone: u16,
+        trace: TraceId,
+    ) -> ReqId {
+        let now = self.now;
+        let mut req = Req {
+            origin,
+            epoch: 0,
+            job_start: now,
+            arrived: now,
+            started: now,
+            deadline,
+            service: 0,
+            station: 0,
+            step: 0,
+            pending: 0,
+            failed: false,
+            value: 1.0,
+            class,
+            pool: 0,
+            instance: 0,
+            cancelled: false,
+            alive: true,
+            zone,
+            trace,
+        };
+        match self.free.pop() {
+            Some(id) => {
+                // `finish_job` already bumped the slot's generation when it freed it.
+                req.epoch = self.reqs[id as usize].epoch;
+                self.reqs[id as usize] = req;
+                id
+            }
+            None => {
+                if self.reqs.len() >= self.model.limits.max_in_flight {
+                    self.halt = Some(Halt::InFlight { requests: self.reqs.len() + 1, at: self.now });
+                }
+                self.reqs.push(req);
+                (self.reqs.len() - 1) as ReqId
+            }
+        }
+    }
+
+    /// An open workload's arrival: schedule the next one, then start this job.
+    #[inline(always)]
+    pub(super) fn on_arrival(&mut self, w: WorkloadId) {
+        if let Arrivals::Poisson(profile) = &self.model.workloads[w].arrivals
+            && let Some(t) = profile.next_arrival(self.now, &mut self.workload_rng[w])
+            && t <= self.end
+        {
+            self.events.push(t, Event::Arrival(w as u32));
+        }
+        self.start_job(w);
+    }
+
+    /// A user of workload `w` sends a request.
+    #[inline]
+    pub(super) fn start_job(&mut self, w: WorkloadId) {
+        self.workloads[w].arrivals += 1;
+        let wl = &self.model.workloads[w];
+        let deadline = wl.deadline.map_or(SimTime::MAX, |d| self.now + d);
+        let trace = self.tracer.on_arrival(self.now, w as u32, self.workloads[w].arrivals);
+        let req = self.new_req(Origin::Workload(w as u32), deadline, wl.class, wl.zone, trace);
+        if deadline < SimTime::MAX {
+            let epoch = self.reqs[req as usize].epoch;
+            self.events.push(deadline, Event::UserDeadline(req, epoch));
+        }
+        self.arrive(req, wl.target);
+    }
+
+    /// Refuses `r` at service `s` before it entered a station.
+    pub(super) fn refuse(&mut self, r: ReqId, s: ServiceId) {
+        self.services[s].rejected += 1;
+        self.services[s].record_outcome(self.now, Outcome::Rejected);
+        self.finish_job(r, Outcome::Rejected);
+    }
+
+    /// Request `r` reaches service `s`: rate limit, pool, balancer, concurrency limit,
+    /// shedding, then the station's own capacity.
+    pub(super) fn arrive(&mut self, r: ReqId, s: ServiceId) {
+        let now = self.now;
+        self.services[s].arrivals += 1;
+        let (class, zone) = {
+            let req = &mut self.reqs[r as usize];
+            req.service = s as u32;
+            req.arrived = now;
+            req.step = 0;
+            req.pending = 0;
+            (req.class, req.zone)
+        };
+        let plain = self.plain[s];
+        if !plain
+            && let Some(l) = self.service_limiters[s].as_mut()
+            && !l.try_acquire(now)
+        {
+            self.services[s].rate_limited += 1;
+            return self.refuse(r, s);
+        }
+        let svc = &self.model.services[s];
+        let Some(pool) = svc.pool_of_class[usize::from(class)] else {
+            self.services[s].no_pool += 1;
+            return self.refuse(r, s);
+        };
+        let mut pool = usize::from(pool);
+        let instance = self.pick_instance(s, pool, zone);
+        let base = self.layout.first_station[s] + instance * svc.pools.len() as u32;
+        let mut station = base + pool as u32;
+        if !plain && svc.pools[pool].borrow && self.stations[station as usize].saturated() {
+            // Work-conserving: take an idle worker of a sibling pool with an empty line.
+            if let Some(p) = (0..svc.pools.len()).find(|&p| {
+                let st = &self.stations[(base + p as u32) as usize];
+                p != pool && !st.saturated() && st.queue_len() == 0
+            }) {
+                pool = p;
+                station = base + p as u32;
+                self.services[s].borrowed += 1;
+            }
+        }
+        let req = &mut self.reqs[r as usize];
+        req.station = station;
+        req.pool = pool as u16;
+        req.instance = instance;
+        if let Some(&z) = svc.zone_ids.get(instance as usize) {
+            req.zone = z;
+        }
+        let m = &mut self.services[s];
+        m.pools[pool].arrivals += 1;
+        m.instance_arrivals[instance as usize] += 1;
+        if !plain && !self.admit_policies(r, s, instance, station) {
+            return;
+        }
+        match self.stations[station as usize].offer(now, r) {
+            Admission::Started => self.begin_service(r),
+            Admission::Queued => {}
+            Admission::Rejected => {
+                self.services[s].pools[pool].rejected += 1;
+                if let Some(l) = self.limiters[self.layout.instance(s, instance as usize)].as_mut() {
+                    l.release_ignored();
+                }
+                self.refuse(r, s);
+            }
+        }
+    }
+
+    /// The admission checks of a service that is not plain, after its balancer chose
+    /// `instance` and `station`: a crashed instance, the adaptive concurrency limit and
+    /// load shedding. Returns false when `r` was refused (and its job ended).
+    fn admit_policies(&mut self, r: ReqId, s: ServiceId, instance: u32, station: u32) -> bool {
+        let li = self.layout.instance(s, instance as usize);
+        if self.faults.fx[li].down {
+            self.refuse_down(r, s, instance);
+            return false;
+        }
+        if let Some(l) = self.limiters[li].as_mut()
+            && !l.try_acquire()
+        {
+            self.services[s].concurrency_limited += 1;
+            self.refuse(r, s);
+            return false;
+        }
+        let st = &self.stations[station as usize];
+        if st.saturated()
+            && let Some(sh) = &self.shedders[station as usize]
+            && !sh.admit(st.queue_len())
+        {
+            self.services[s].shed += 1;
+            if let Some(l) = self.limiters[li].as_mut() {
+                l.release_ignored();
+            }
+            self.refuse(r, s);
+            return false;
+        }
+        true
+    }
+
+    /// A worker takes `r`. Requests whose deadline has passed (with deadline
+    /// propagation) or that CoDel sheds are dropped instead, and the worker takes the
+    /// next one.
+    #[inline(always)]
+    pub(super) fn begin_service(&mut self, r: ReqId) {
+        let now = self.now;
+        let q = &mut self.reqs[r as usize];
+        let s = q.service as usize;
+        if self.plain[s] && !q.cancelled {
+            q.started = now;
+            let epoch = q.epoch;
+            let t = self.model.services[s].service_time.sample(&mut self.service_rng[s].service_time);
+            self.events.push(now + t, Event::ServiceDone(r, epoch));
+            return;
+        }
+        self.begin_service_policies(r);
+    }
+
+    /// [`Simulation::begin_service`] at a service that is not plain, or of a cancelled
+    /// request.
+    #[inline(never)]
+    fn begin_service_policies(&mut self, mut r: ReqId) {
+        let now = self.now;
+        loop {
+            let req = self.reqs[r as usize];
+            let s = req.service as usize;
+            let service = &self.model.services[s];
+            let expired = req.cancelled || (service.deadline_propagation && req.deadline <= now);
+            let shed = !expired
+                && self.shedders[req.station as usize].as_mut().is_some_and(|sh| sh.on_dequeue(now, req.arrived));
+            if !expired && !shed {
+                self.reqs[r as usize].started = now;
+                let t = service.service_time.sample(&mut self.service_rng[s].service_time);
+                let t = self.faulted_time(s, req.instance as usize, t);
+                self.events.push(now + t, Event::ServiceDone(r, req.epoch));
+                return;
+            }
+            let metrics = &mut self.services[s];
+            metrics.record_drop(now - req.arrived);
+            metrics.shed += u64::from(shed);
+            metrics.record_outcome(now, if expired { Outcome::Timeout } else { Outcome::Rejected });
+            if let Some(l) = self.limiters[self.layout.instance(s, req.instance as usize)].as_mut() {
+                l.release(now, now - req.arrived, true);
+            }
+            let next = self.release_worker(req.station);
+            self.finish_job(r, if expired { Outcome::Timeout } else { Outcome::Rejected });
+            match next {
+                Some(n) => r = n,
+                None => return,
+            }
+        }
+    }
+
+    /// Frees a worker of `station`; returns the waiting request it takes next, if any.
+    fn release_worker(&mut self, station: u32) -> Option<ReqId> {
+        let next = self.stations[station as usize].release(self.now);
+        if next.is_none()
+            && let Some(sh) = self.shedders[station as usize].as_mut()
+        {
+            sh.on_queue_empty();
+        }
+        next
+    }
+
+    /// Sends the calls of the request's next step, or completes the visit when no step
+    /// is left or a required call has failed.
+    pub(super) fn advance(&mut self, r: ReqId) {
+        let model = self.model;
+        loop {
+            let req = &self.reqs[r as usize];
+            let service = &model.services[req.service as usize];
+            if req.failed || req.cancelled || usize::from(req.step) >= service.steps.len() {
+                self.complete_visit(r);
+                return;
+            }
+            let req = *req;
+            let step = req.step;
+            self.reqs[r as usize].step += 1;
+            // The +1 guard keeps calls answered at once (rejections) from resuming
+            // this request while its step is still being sent.
+            self.reqs[r as usize].pending = 1;
+            let optional_on = self.degrade[req.service as usize].optional_enabled();
+            for (i, call) in service.steps[usize::from(step)].calls.iter().enumerate() {
+                if call.optional && !optional_on {
+                    continue;
+                }
+                if call.probability < 1.0 && unit(&mut self.service_rng[req.service as usize].calls) >= call.probability
+                {
+                    continue;
+                }
+                self.reqs[r as usize].pending += 1;
+                self.start_call(r, req.service, step, i as u16, call);
+            }
+            let req = &mut self.reqs[r as usize];
+            req.pending -= 1;
+            if req.pending > 0 {
+                return;
+            }
+        }
+    }
+
+    /// True when nobody waits for the job of `r` any more (its root was abandoned).
+    fn is_orphaned(&self, mut r: ReqId) -> bool {
+        loop {
+            match self.reqs[r as usize].origin {
+                Origin::Orphan => return true,
+                Origin::Workload(_) => return false,
+                Origin::Call(c) => {
+                    let cs = &self.calls[c as usize];
+                    if self.reqs[cs.parent as usize].epoch != cs.parent_epoch {
+                        return true;
+                    }
+                    r = cs.parent;
+                }
+            }
+        }
+    }
+
+    /// The worker is done with `r`: release it, then route the request on or end it.
+    fn complete_visit(&mut self, r: ReqId) {
+        let now = self.now;
+        let req = self.reqs[r as usize];
+        let s = req.service as usize;
+        let wasted = self.is_orphaned(r);
+        let (instance, pool) = (req.instance as usize, usize::from(req.pool));
+        let metrics = &mut self.services[s];
+        metrics.record_completion(now - req.arrived, req.started - req.arrived);
+        metrics.wasted += u64::from(wasted);
+        metrics.pools[pool].completed += 1;
+        let req = if self.plain[s] {
+            let next = self.stations[req.station as usize].release(now);
+            if let Some(next) = next {
+                self.begin_service(next);
+            }
+            req
+        } else {
+            self.complete_policies(r, s, instance)
+        };
+        let visit = match (req.failed, req.value < 1.0) {
+            (true, _) => Outcome::Error,
+            (false, true) => Outcome::Degraded,
+            (false, false) => Outcome::Ok,
+        };
+        let metrics = &mut self.services[s];
+        if visit.is_success() {
+            metrics.record_success(now, visit, now - req.arrived);
+        } else {
+            metrics.record_outcome(now, visit);
+        }
+        if req.failed || req.cancelled {
+            return self.finish_job(r, Outcome::Error);
+        }
+        let routes = &self.model.services[s].routes;
+        if !routes.is_empty() {
+            let u = unit(&mut self.service_rng[s].routing);
+            // The first route whose cumulative probability passes `u` is the number of
+            // those that do not (they only grow): counted without a branch, which on a
+            // random draw would be mispredicted half the time.
+            let k = routes.iter().map(|route| usize::from(u >= route.cumulative)).sum::<usize>();
+            if let Some(route) = routes.get(k) {
+                if req.trace != NO_TRACE {
+                    self.trace_visit(r, visit.key());
+                }
+                return self.arrive(r, route.to);
+            }
+        }
+        let outcome = if req.value < 1.0 { Outcome::Degraded } else { Outcome::Ok };
+        self.finish_job_inline(r, outcome);
+    }
+
+    /// The server-side policies at the end of a visit to a service that is not plain:
+    /// the concurrency limiter and the degradation controller learn of it, the worker
+    /// moves on, response faults and outlier ejection act. Returns the request as it leaves.
+    fn complete_policies(&mut self, r: ReqId, s: usize, instance: usize) -> Req {
+        let now = self.now;
+        let req = self.reqs[r as usize];
+        if let Some(l) = self.limiters[self.layout.instance(s, instance)].as_mut() {
+            l.release(now, now - req.arrived, req.failed);
+        }
+        if let Some(v) = self.degrade[s].on_visit(now - req.arrived, req.failed)
+            && v < 1.0
+        {
+            self.reqs[r as usize].value *= v;
+        }
+        if let Some(next) = self.release_worker(req.station) {
+            self.begin_service(next);
+        }
+        self.inject_response_faults(r, s, instance);
+        let req = self.reqs[r as usize];
+        self.note_instance_result(s, instance, req.failed);
+        req
+    }
+
+    /// The job of `r` ends with `outcome`: tell whoever waits, free the slot.
+    #[inline(never)]
+    pub(super) fn finish_job(&mut self, r: ReqId, outcome: Outcome) {
+        self.finish_job_inline(r, outcome);
+    }
+
+    /// [`Simulation::finish_job`] inline, for the end of a visit (the common case).
+    #[inline(always)]
+    fn finish_job_inline(&mut self, r: ReqId, outcome: Outcome) {
+        let q = &mut self.reqs[r as usize];
+        // A new generation now, so timers aimed at this request are stale from here on.
+        q.epoch = q.epoch.wrapping_add(1);
+        q.alive = false;
+        let (trace, origin, value) = (q.trace, q.origin, q.value);
+        self.free.push(r);
+        if trace != NO_TRACE {
+            self.trace_visit(r, outcome.key());
+            self.tracer.closed(trace);
+        }
+        match origin {
+            Origin::Workload(w) => self.answer_user(w as usize, r, outcome),
+            Origin::Call(c) => {
+                // Pass the callee's value on through a degraded answer.
+                if outcome == Outcome::Degraded {
+                    self.reqs[self.calls[c as usize].parent as usize].value *= value;
+                }
+                self.child_answered(c, r, outcome);
+            }
+            Origin::Orphan => {}
+        }
+    }
+
+    /// A workload's user gets the answer of request `r` (or gives up on it). The slot
+    /// may already be freed: its fields are still those of the request.
+    #[inline(always)]
+    fn answer_user(&mut self, w: WorkloadId, r: ReqId, outcome: Outcome) {
+        let req = &self.reqs[r as usize];
+        let (trace, value, job_start) = (req.trace, req.value, req.job_start);
+        if trace != NO_TRACE {
+            if self.tracer.answered(trace, self.now, outcome.key(), value) {
+                self.close_traced(Some(trace), "orphaned");
+            }
+            self.tracer.seal(trace);
+        }
+        let metrics = &mut self.workloads[w];
+        if outcome.is_success() {
+            metrics.record_success(self.now, outcome, self.now - job_start);
+            metrics.value += value;
+        } else {
+            metrics.record(self.now, outcome);
+        }
+        if let Arrivals::Closed { think, .. } = &self.model.workloads[w].arrivals {
+            let t = self.now + think.sample(&mut self.workload_rng[w]);
+            if t <= self.end {
+                self.events.push(t, Event::Think(w as u32));
+            }
+        }
+    }
+
+    /// A user's deadline passed: the user stops waiting; the request goes on, orphaned.
+    pub(super) fn on_user_deadline(&mut self, r: ReqId, epoch: u32) {
+        let req = self.reqs[r as usize];
+        if req.epoch != epoch {
+            return;
+        }
+        if let Origin::Workload(w) = req.origin {
+            self.reqs[r as usize].origin = Origin::Orphan;
+            self.answer_user(w as usize, r, Outcome::Timeout);
+        }
+    }
+}

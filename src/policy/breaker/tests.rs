@@ -1,0 +1,301 @@
+use super::BreakerConfig::{CountWindow, TimeWindow};
+use super::BreakerState::{Closed, HalfOpen, Open};
+use super::*;
+
+const Z: SimTime = SimTime::ZERO;
+
+fn t(secs: f64) -> SimTime {
+    SimTime::from_secs_f64(secs)
+}
+
+/// Reports outcomes at `at`: S success, F failure, L slow success, X slow failure (61 s).
+fn report(b: &mut CircuitBreaker, at: SimTime, outcomes: &str) {
+    for c in outcomes.chars() {
+        let slow = if "LX".contains(c) { SimTime::from_secs(61) } else { Z };
+        if "FX".contains(c) { b.on_failure(at, slow) } else { b.on_success(at, slow) }
+    }
+}
+
+/// Admits `n` calls at `at`, asserting each is admitted.
+fn admit(b: &mut CircuitBreaker, at: SimTime, n: usize) {
+    (0..n).for_each(|i| assert!(b.try_acquire(at), "call {i} rejected at {at}"));
+}
+
+/// Admits and reports each call in turn.
+fn run(b: &mut CircuitBreaker, at: SimTime, outcomes: &str) {
+    for c in outcomes.chars() {
+        admit(b, at, 1);
+        report(b, at, &c.to_string());
+    }
+}
+
+fn consecutive(edit: impl FnOnce(&mut ConsecutiveConfig)) -> CircuitBreaker {
+    let mut cfg = ConsecutiveConfig::default();
+    edit(&mut cfg);
+    CircuitBreaker::new(BreakerConfig::Consecutive(cfg), Z)
+}
+
+/// A seeds 5/2/60 s breaker opened at time zero.
+fn opened() -> CircuitBreaker {
+    let mut b = consecutive(|_| {});
+    run(&mut b, Z, "FFFFF");
+    b
+}
+
+fn window(kind: fn(WindowConfig) -> BreakerConfig, edit: impl FnOnce(&mut WindowConfig)) -> CircuitBreaker {
+    let mut cfg = WindowConfig { window_size: 10, minimum_number_of_calls: 10, ..WindowConfig::default() };
+    edit(&mut cfg);
+    CircuitBreaker::new(kind(cfg), Z)
+}
+
+/// A count window of 10 (minimum 10, 10 half-open calls, 60 s open) opened at time zero.
+fn tripped(edit: impl FnOnce(&mut WindowConfig)) -> CircuitBreaker {
+    let mut b = window(CountWindow, edit);
+    run(&mut b, Z, "FFFFFFFFFF");
+    assert_eq!(b.state(Z), Open);
+    b
+}
+
+fn failure_count(b: &CircuitBreaker) -> u32 {
+    let Machine::Consecutive { failures, .. } = b.machine else { panic!("not consecutive") };
+    failures
+}
+
+#[test]
+fn seeds_consecutive_failures_open_and_a_success_resets_the_count() {
+    let mut b = consecutive(|_| {});
+    run(&mut b, Z, "FFFF");
+    assert_eq!((b.state(Z), failure_count(&b)), (Closed, 4));
+    run(&mut b, Z, "F");
+    assert_eq!(b.state(Z), Open);
+    assert!(!b.try_acquire(Z));
+    let mut b = consecutive(|_| {});
+    run(&mut b, Z, "FFFFSFFFF");
+    assert_eq!((b.state(Z), failure_count(&b)), (Closed, 4));
+}
+
+#[test]
+fn seeds_open_wait_is_inclusive_and_lazy_then_two_successes_close() {
+    let mut b = opened();
+    assert!(!b.try_acquire(t(59.9)));
+    assert_eq!((b.state(t(60.0)), b.next_transition_at()), (Open, None));
+    run(&mut b, t(60.0), "S");
+    assert_eq!(b.state(t(60.0)), HalfOpen);
+    let st = b.stats(t(60.0));
+    assert_eq!((st.calls_permitted, st.short_circuited, st.failures, st.openings), (6, 1, 5, 1));
+    run(&mut b, t(61.0), "S");
+    assert_eq!(b.state(t(61.0)), Closed);
+}
+
+#[test]
+fn seeds_half_open_failure_reopens_and_restarts_the_timer() {
+    let mut b = opened();
+    run(&mut b, t(60.0), "S");
+    run(&mut b, t(70.0), "F");
+    assert_eq!(b.state(t(70.0)), Open);
+    assert!(!b.try_acquire(t(129.9)));
+    assert!(b.try_acquire(t(130.0)));
+    let log: Vec<_> = b.transitions().iter().map(|x| (x.at, x.from, x.to)).collect();
+    let expected =
+        [(Z, Closed, Open), (t(60.0), Open, HalfOpen), (t(70.0), HalfOpen, Open), (t(130.0), Open, HalfOpen)];
+    assert_eq!(log, expected);
+}
+
+#[test]
+fn consecutive_half_open_limit_caps_trials_in_flight() {
+    let mut b = consecutive(|c| c.permitted_calls_in_half_open = Some(1));
+    run(&mut b, Z, "FFFFF");
+    admit(&mut b, t(60.0), 1);
+    assert!(!b.try_acquire(t(60.0)), "second trial while one is in flight");
+    b.on_ignored(t(61.0));
+    admit(&mut b, t(61.0), 1); // the ignored trial gave its permit back
+    report(&mut b, t(62.0), "S");
+    run(&mut b, t(63.0), "S");
+    assert_eq!(b.state(t(63.0)), Closed);
+}
+
+#[test]
+fn late_results_change_nothing_in_open_and_stale_ones_in_half_open() {
+    let mut b = consecutive(|_| {});
+    admit(&mut b, Z, 2); // two long calls admitted while closed
+    run(&mut b, Z, "FFFFF");
+    report(&mut b, t(1.0), "S"); // arrives while OPEN
+    assert_eq!(b.state(t(1.0)), Open);
+    run(&mut b, t(60.0), "S");
+    report(&mut b, t(61.0), "F"); // arrives in HALF_OPEN with no trial outstanding
+    assert_eq!(b.state(t(61.0)), HalfOpen);
+    let st = b.stats(t(61.0));
+    assert_eq!((st.successes, st.failures, st.openings), (2, 6, 1));
+}
+
+#[test]
+fn minimum_number_of_calls_and_exact_threshold() {
+    let mut b = CircuitBreaker::new(BreakerConfig::resilience4j(), Z);
+    run(&mut b, Z, &"F".repeat(99));
+    assert_eq!(b.state(Z), Closed, "99 failures of 99 calls, minimum 100");
+    run(&mut b, Z, "F");
+    assert_eq!(b.state(Z), Open);
+    for (failures, state) in [(49, Closed), (50, Open)] {
+        let mut b = CircuitBreaker::new(BreakerConfig::resilience4j(), Z);
+        run(&mut b, Z, &("S".repeat(100 - failures) + &"F".repeat(failures)));
+        assert_eq!(b.state(Z), state, "{failures} %");
+    }
+}
+
+#[test]
+fn slow_calls_alone_trip() {
+    let mut b = window(CountWindow, |c| c.slow_call_rate_threshold = 60.0);
+    admit(&mut b, Z, 1);
+    b.on_success(Z, SimTime::from_secs(60)); // exactly the slow-call duration: not slow
+    run(&mut b, Z, "SSSLLLLL");
+    assert_eq!(b.state(Z), Closed, "9 calls, below the minimum");
+    run(&mut b, Z, "L");
+    assert_eq!(b.state(Z), Open, "6 slow of 10 = 60 %");
+    assert_eq!((b.stats(Z).failures, b.stats(Z).slow_calls), (0, 6));
+}
+
+#[test]
+fn count_window_slides() {
+    let mut b = window(CountWindow, |_| {});
+    run(&mut b, Z, "FFFFSSSSSS");
+    assert_eq!(b.state(Z), Closed, "4 of 10");
+    run(&mut b, Z, "SSSSFFFF");
+    assert_eq!(b.state(Z), Closed, "the last 10: 6 S, 4 F");
+    run(&mut b, Z, "F");
+    assert_eq!(b.state(Z), Open, "the last 10: 5 S, 5 F (cumulative would be 9 of 19)");
+}
+
+#[test]
+fn time_window_forgets_calls_older_than_the_window() {
+    let cfg = |c: &mut WindowConfig| c.minimum_number_of_calls = 5;
+    for (late, state) in [(9.999, Open), (10.0, Closed), (1000.0, Closed)] {
+        let mut b = window(TimeWindow, cfg);
+        run(&mut b, t(0.5), "FFFF");
+        run(&mut b, t(late), "F");
+        assert_eq!(b.state(t(late)), state, "4 failures at 0.5 s, 1 at {late} s, window 10 s");
+    }
+    let mut b = window(TimeWindow, cfg);
+    run(&mut b, t(0.5), "FFFF");
+    run(&mut b, t(10.0), "FFF");
+    run(&mut b, t(19.999), "F");
+    assert_eq!(b.state(t(19.999)), Closed, "4 calls within the window");
+    run(&mut b, t(19.999), "F");
+    assert_eq!(b.state(t(19.999)), Open);
+}
+
+#[test]
+fn half_open_admits_only_the_permitted_calls() {
+    let mut b = tripped(|_| {});
+    assert!(!b.try_acquire(t(59.0)));
+    admit(&mut b, t(60.0), 10);
+    assert!(!b.try_acquire(t(60.0)), "the 11th");
+    b.on_ignored(t(61.0));
+    admit(&mut b, t(61.0), 1); // an ignored trial gives its permit back
+    assert!(!b.try_acquire(t(61.0)));
+}
+
+#[test]
+fn half_open_evaluates_after_all_permitted_calls_complete() {
+    let mut b = tripped(|_| {});
+    admit(&mut b, t(60.0), 10);
+    report(&mut b, t(61.0), "FFFFSSSSS");
+    assert_eq!(b.state(t(61.0)), HalfOpen, "9 of 10 completed");
+    report(&mut b, t(62.0), "S");
+    assert_eq!(b.state(t(62.0)), Closed, "4 of 10 failed");
+    run(&mut b, t(63.0), "FFFFFFFFF");
+    assert_eq!(b.state(t(63.0)), Closed, "the window was emptied on closing");
+    let mut b = tripped(|_| {});
+    admit(&mut b, t(60.0), 10);
+    report(&mut b, t(61.0), "FFFFXSSSSS");
+    assert_eq!((b.state(t(61.0)), b.stats(t(61.0)).slow_calls), (Open, 1), "5 of 10 failed");
+    assert!(!b.try_acquire(t(120.9)));
+    assert!(b.try_acquire(t(121.0)));
+}
+
+#[test]
+fn half_open_expires_after_max_wait() {
+    let mut b = tripped(|c| c.max_wait_in_half_open = SimTime::from_secs(5));
+    assert_eq!(b.next_transition_at(), None, "lazy OPEN -> HALF_OPEN has no timer");
+    admit(&mut b, t(60.0), 10);
+    report(&mut b, t(61.0), "SSSSSSSSS");
+    assert_eq!(b.next_transition_at(), Some(t(65.0)));
+    assert_eq!((b.state(t(64.9)), b.state(t(65.0))), (HalfOpen, Open));
+    report(&mut b, t(66.0), "S"); // the last trial, too late: arrives in OPEN
+    assert_eq!(b.state(t(66.0)), Open);
+    assert_eq!(b.transitions().last(), Some(&Transition { at: t(65.0), from: HalfOpen, to: Open }));
+    assert!(!b.try_acquire(t(124.9)));
+    assert!(b.try_acquire(t(125.0)));
+}
+
+#[test]
+fn automatic_transition_happens_at_the_due_time() {
+    let mut b = tripped(|c| c.automatic_transition = true);
+    assert_eq!(b.next_transition_at(), Some(t(60.0)));
+    assert_eq!((b.state(t(59.9)), b.state(t(60.0))), (Open, HalfOpen));
+    let projected = b.stats(t(100.0));
+    b.on_timer(t(100.0)); // late: the transition is still recorded at 60 s
+    assert_eq!(b.transitions().last(), Some(&Transition { at: t(60.0), from: Open, to: HalfOpen }));
+    assert_eq!((b.stats(t(100.0)), b.next_transition_at()), (projected, None));
+    assert_eq!(projected.time_in_state, [Z, t(60.0), t(40.0)]);
+    // With a half-open expiry the timers chain: OPEN 0, HALF_OPEN 60, OPEN 65, HALF_OPEN 125.
+    let mut b = tripped(|c| (c.automatic_transition, c.max_wait_in_half_open) = (true, t(5.0)));
+    let projected = b.stats(t(129.0));
+    b.on_timer(t(129.0));
+    assert_eq!((b.stats(t(129.0)), projected.openings), (projected, 2));
+    assert_eq!(projected.time_in_state, [Z, t(120.0), t(9.0)]);
+    let at: Vec<_> = b.transitions().iter().map(|x| x.at).collect();
+    assert_eq!((at, b.next_transition_at()), (vec![Z, t(60.0), t(65.0), t(125.0)], Some(t(130.0))));
+}
+
+#[test]
+fn time_in_state_sums_to_elapsed_time() {
+    for (automatic, open, half_open) in [(false, 70.0, 10.0), (true, 60.0, 20.0)] {
+        let mut b = window(CountWindow, |c| c.automatic_transition = automatic);
+        run(&mut b, t(10.0), "FFFFFFFFFF");
+        admit(&mut b, t(80.0), 10);
+        report(&mut b, t(90.0), "SSSSSSSSSS");
+        let st = b.stats(t(100.0));
+        assert_eq!(st.time_in_state, [t(20.0), t(open), t(half_open)], "automatic = {automatic}");
+        assert_eq!((st.state, st.time_in_state.into_iter().fold(Z, |a, b| a + b)), (Closed, t(100.0)));
+    }
+}
+
+#[test]
+fn transition_log_is_capped() {
+    let mut b = consecutive(|c| (c.failures, c.successes, c.open_for) = (1, 1, Z));
+    (0..4000).for_each(|i| run(&mut b, SimTime(i), "FS")); // 3 transitions each
+    let st = b.stats(SimTime(4000));
+    assert_eq!((b.transitions().len(), st.transitions_dropped, st.openings), (MAX_TRANSITIONS, 2000, 4000));
+}
+
+#[test]
+fn reset_stats_keeps_the_state_machine() {
+    let mut b = opened();
+    assert!(!b.try_acquire(t(10.0)));
+    b.reset_stats(t(30.0));
+    assert_eq!(b.stats(t(30.0)), BreakerStats { state: Open, ..BreakerStats::default() });
+    assert!(b.transitions().is_empty());
+    assert!(!b.try_acquire(t(59.0)), "the open timer still runs from 0 s");
+    admit(&mut b, t(60.0), 1);
+    let st = b.stats(t(70.0));
+    assert_eq!((st.calls_permitted, st.short_circuited, st.time_in_state), (1, 1, [Z, t(30.0), t(10.0)]));
+    assert_eq!(b.transitions(), [Transition { at: t(60.0), from: Open, to: HalfOpen }]);
+}
+
+#[test]
+fn names_presets_and_clamping() {
+    assert_eq!(format!("{Closed} {Open} {HalfOpen}"), "closed open half_open");
+    assert_eq!(BreakerState::ALL.map(BreakerState::index), [0, 1, 2]);
+    let seeds = ConsecutiveConfig { failures: 5, successes: 2, open_for: t(60.0), permitted_calls_in_half_open: None };
+    assert_eq!(BreakerConfig::default(), BreakerConfig::Consecutive(seeds));
+    let d = WindowConfig::default();
+    assert_eq!((d.failure_rate_threshold, d.slow_call_rate_threshold, d.slow_call_duration), (50.0, 100.0, t(60.0)));
+    assert_eq!((d.window_size, d.minimum_number_of_calls, d.permitted_calls_in_half_open), (100, 100, 10));
+    assert_eq!((d.wait_in_open, d.automatic_transition, d.max_wait_in_half_open), (t(60.0), false, Z));
+    assert_eq!(BreakerConfig::resilience4j(), CountWindow(d));
+    let b = window(CountWindow, |c| (c.minimum_number_of_calls, c.permitted_calls_in_half_open) = (100, 0));
+    let BreakerConfig::CountWindow(c) = b.config() else { panic!("count window") };
+    assert_eq!((c.minimum_number_of_calls, c.permitted_calls_in_half_open), (10, 1));
+    let b = window(TimeWindow, |c| c.minimum_number_of_calls = 100);
+    assert!(matches!(b.config(), TimeWindow(WindowConfig { minimum_number_of_calls: 100, .. })));
+}
