@@ -6,6 +6,7 @@
 //! byte-identical for the same scenario and seed.
 
 mod blast;
+mod chrome;
 pub mod charts;
 mod html;
 pub mod slo;

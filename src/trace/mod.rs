@@ -13,9 +13,9 @@
 //! orphaned hedge, a timed-out callee still working) is closed at that instant as
 //! `orphaned` and the trace is sealed: a trace shows one request as its user saw it.
 //! Requests still in flight at the end of the run are closed as `in_flight`.
-//! [`Trace::to_chrome_json`] renders the Chrome trace-event format (see `chrome.rs`).
+//! `Trace::to_chrome_json` (in `report::chrome`, which knows the model's names) renders
+//! the Chrome trace-event format.
 
-mod chrome;
 
 use crate::engine::unit;
 use crate::engine::{SimTime, Stream};

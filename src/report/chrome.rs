@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::{Span, SpanKind, Trace, TracedRequest, Track};
+use crate::trace::{Span, SpanKind, Trace, TracedRequest, Track};
 use crate::engine::SimTime;
 use crate::model::Model;
 
