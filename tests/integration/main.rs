@@ -16,5 +16,6 @@ mod samples;
 mod scenarios;
 mod server_policies;
 mod slos;
+mod snapshots;
 mod sweep;
 mod trace;
