@@ -11,6 +11,7 @@ mod outputs;
 mod policies;
 mod properties;
 mod queueing_theory;
+mod reports_fresh;
 mod recovery;
 mod samples;
 mod scenarios;
