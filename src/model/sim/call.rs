@@ -59,18 +59,20 @@ pub(super) struct CallState {
     budget_slot: bool,
 }
 
+impl CallState {
+    /// The guard whose policies this call passes: one per edge, shared by every instance
+    /// of the caller.
+    #[inline(always)]
+    pub(super) fn guard(&self) -> usize {
+        self.edge as usize
+    }
+}
+
 impl<'m> Simulation<'m> {
     /// The call site of call `c` in the model.
     fn call_site(&self, c: CallId) -> &'m Call {
         let cs = &self.calls[c as usize];
         &self.model.services[cs.service as usize].steps[usize::from(cs.step)].calls[usize::from(cs.index)]
-    }
-
-    /// The guard whose policies call `c` passes: one per edge, shared by every instance
-    /// of the caller.
-    #[inline(always)]
-    pub(super) fn guard_of(&self, c: CallId) -> usize {
-        self.calls[c as usize].edge as usize
     }
 
     /// The worker of request `parent` calls `call` (step `step`, `index` within it).
@@ -106,8 +108,7 @@ impl<'m> Simulation<'m> {
             }
         };
         self.edges[call.edge].calls += 1;
-        let g = self.guard_of(c);
-        self.guards[g].call_started(self.now);
+        self.guards[state.guard()].call_started(self.now);
         self.attempt(c);
     }
 
@@ -121,8 +122,8 @@ impl<'m> Simulation<'m> {
     fn drop_call(&mut self, c: CallId) {
         self.abandon_live(c, false);
         self.release_permit(c);
-        let g = self.guard_of(c);
         let cs = &mut self.calls[c as usize];
+        let g = cs.guard();
         cs.epoch = cs.epoch.wrapping_add(1);
         if cs.budget_slot {
             cs.budget_slot = false;
@@ -138,10 +139,11 @@ impl<'m> Simulation<'m> {
             return self.drop_call(c);
         }
         let now = self.now;
-        let e = self.call_site(c).edge;
-        let g = self.guard_of(c);
+        let call = self.call_site(c);
+        let e = call.edge;
         self.edges[e].attempts += 1;
         let cs = &mut self.calls[c as usize];
+        let g = cs.guard();
         cs.attempt_start = now;
         cs.n_live = 0;
         cs.hedges_sent = 0;
@@ -158,7 +160,7 @@ impl<'m> Simulation<'m> {
             }
             Entry::Pass { breaker } => self.calls[c as usize].breaker_admitted = breaker,
         }
-        if !self.set_attempt_deadline(c) {
+        if !self.set_attempt_deadline(c, call) {
             return self.attempt_done(c, Outcome::Timeout);
         }
         let epoch = self.calls[c as usize].epoch;
@@ -181,9 +183,9 @@ impl<'m> Simulation<'m> {
 
     /// Sets the attempt's deadline and schedules its timeout: its own timeout, and at most
     /// a fraction of what remains of the caller's deadline. False when no time remains.
-    fn set_attempt_deadline(&mut self, c: CallId) -> bool {
+    fn set_attempt_deadline(&mut self, c: CallId, call: &Call) -> bool {
         let now = self.now;
-        let policy = &self.call_site(c).policy;
+        let policy = &call.policy;
         let parent_deadline = self.reqs[self.calls[c as usize].parent as usize].deadline;
         let mut budget = policy.timeout;
         if parent_deadline < SimTime::MAX {
@@ -226,8 +228,8 @@ impl<'m> Simulation<'m> {
         if trace != NO_TRACE {
             self.tracer.opened(trace);
         }
-        let g = self.guard_of(c);
         let cs = &mut self.calls[c as usize];
+        let g = cs.guard();
         cs.live[usize::from(cs.n_live)] = child;
         cs.n_live += 1;
         if let Some(h) = call.policy.hedge
@@ -241,7 +243,6 @@ impl<'m> Simulation<'m> {
 
     /// Request `child` of call `c` answered with `outcome`.
     pub(super) fn child_answered(&mut self, c: CallId, child: ReqId, outcome: Outcome) {
-        let g = self.guard_of(c);
         let cs = &mut self.calls[c as usize];
         let n = usize::from(cs.n_live);
         if let Some(i) = cs.live[..n].iter().position(|&x| x == child) {
@@ -254,7 +255,7 @@ impl<'m> Simulation<'m> {
             return;
         }
         if outcome.is_success() {
-            self.guards[g].record_latency(self.now - cs.attempt_start);
+            self.guards[cs.guard()].record_latency(self.now - cs.attempt_start);
         }
         let cancel = self.call_site(c).policy.hedge.is_some_and(|h| h.cancel_losers);
         self.abandon_live(c, cancel);
@@ -280,13 +281,12 @@ impl<'m> Simulation<'m> {
 
     /// Returns the attempt's bulkhead permit, handing it to the oldest waiter.
     fn release_permit(&mut self, c: CallId) {
-        let g = self.guard_of(c);
         let cs = &mut self.calls[c as usize];
         if !cs.permit {
             return;
         }
         cs.permit = false;
-        if let Some(next) = self.guards[g].release_permit(self.now) {
+        if let Some(next) = self.guards[cs.guard()].release_permit(self.now) {
             let w = &mut self.calls[next as usize];
             w.waiting = false;
             w.permit = true;
@@ -304,9 +304,10 @@ impl<'m> Simulation<'m> {
             return self.drop_call(c);
         }
         let now = self.now;
-        let e = self.call_site(c).edge;
-        let g = self.guard_of(c);
+        let call = self.call_site(c);
+        let e = call.edge;
         let cs = &mut self.calls[c as usize];
+        let g = cs.guard();
         cs.epoch = cs.epoch.wrapping_add(1);
         self.edges[e].attempt_outcomes.add(outcome);
         let trace = self.reqs[cs.parent as usize].trace;
@@ -327,7 +328,7 @@ impl<'m> Simulation<'m> {
             cs.budget_slot = false;
             self.guards[g].end_retry();
         }
-        if !outcome.is_success() && self.retry_or_fall_back(c, outcome) {
+        if !outcome.is_success() && self.retry_or_fall_back(c, call, outcome) {
             return;
         }
         self.finish_call(c, outcome, 1.0);
@@ -335,12 +336,11 @@ impl<'m> Simulation<'m> {
 
     /// After a failed attempt: schedules a retry (with the budget's consent and time
     /// left before the caller's deadline) or the fallback. False when neither applies.
-    fn retry_or_fall_back(&mut self, c: CallId, outcome: Outcome) -> bool {
+    fn retry_or_fall_back(&mut self, c: CallId, call: &Call, outcome: Outcome) -> bool {
         let now = self.now;
-        let call = self.call_site(c);
         let e = call.edge;
-        let g = self.guard_of(c);
         let cs = &mut self.calls[c as usize];
+        let g = cs.guard();
         let trace = self.reqs[cs.parent as usize].trace;
         if let Some(cfg) = &call.policy.retry {
             let parent_deadline = self.reqs[cs.parent as usize].deadline;
@@ -375,9 +375,8 @@ impl<'m> Simulation<'m> {
     fn finish_call(&mut self, c: CallId, outcome: Outcome, value: f64) {
         let call = self.call_site(c);
         let cs = self.calls[c as usize];
-        let g = self.guard_of(c);
         self.edges[call.edge].record(self.now, outcome);
-        self.guards[g].call_ended();
+        self.guards[cs.guard()].call_ended();
         self.calls[c as usize].epoch = cs.epoch.wrapping_add(1);
         self.free_calls.push(c);
         let p = &mut self.reqs[cs.parent as usize];
@@ -404,8 +403,7 @@ impl<'m> Simulation<'m> {
         }
         if cs.waiting {
             self.calls[c as usize].waiting = false;
-            let g = self.guard_of(c);
-            self.guards[g].leave_queue(c, false);
+            self.guards[cs.guard()].leave_queue(c, false);
         } else {
             self.abandon_live(c, false);
             self.release_permit(c);
@@ -420,8 +418,7 @@ impl<'m> Simulation<'m> {
             return;
         }
         self.calls[c as usize].waiting = false;
-        let g = self.guard_of(c);
-        self.guards[g].leave_queue(c, true);
+        self.guards[cs.guard()].leave_queue(c, true);
         self.edges[cs.edge as usize].bulkhead_rejected += 1;
         self.attempt_done(c, Outcome::Rejected);
     }

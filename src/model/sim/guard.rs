@@ -4,7 +4,7 @@
 //!
 //! The call pipeline ([`super::call`]) asks the guard in resilience4j's order and keeps
 //! only that order; what each policy counts, and when its permits come back, is here.
-//! A guard is chosen per call ([`super::Simulation::guard_of`]): today one per edge,
+//! A guard is chosen per call ([`super::call::CallState::guard`]): today one per edge,
 //! shared by every instance of the caller; per caller instance guards (a library in
 //! each process, a sidecar beside it) only change that index.
 
