@@ -13,6 +13,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::engine::SimTime;
+use crate::engine::format::format_duration;
 
 const DURATION_HINT: &str = "a duration like 250us, 50ms, 1.5s, 10m or 2h (a bare number is seconds)";
 const RATE_HINT: &str = "a rate like 64/s, 3000/m or 10/h (a bare number is per second)";
@@ -110,19 +111,6 @@ impl Serialize for Duration {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format_duration(self.0))
     }
-}
-
-/// Renders a duration with the largest unit that keeps it exact.
-pub fn format_duration(t: SimTime) -> String {
-    let n = t.0;
-    for (unit, size) in
-        [("h", 3_600_000_000_000u64), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)]
-    {
-        if n >= size && n.is_multiple_of(size) {
-            return format!("{}{unit}", n / size);
-        }
-    }
-    if n == 0 { "0s".into() } else { format!("{n}ns") }
 }
 
 impl JsonSchema for Duration {
@@ -260,10 +248,9 @@ mod tests {
     }
 
     #[test]
-    fn durations_format_back() {
-        assert_eq!(format_duration(SimTime(7_200_000_000_000)), "2h");
-        assert_eq!(format_duration(SimTime(1_500_000_000)), "1500ms");
-        assert_eq!(format_duration(SimTime(0)), "0s");
-        assert_eq!(format_duration(SimTime(7)), "7ns");
+    fn written_durations_read_back_exactly() {
+        for n in [0, 7, 250_000, 1_500_000_000, 600_000_000_000, 7_200_000_000_000] {
+            assert_eq!(parse_duration(&format_duration(SimTime(n))), Ok(SimTime(n)));
+        }
     }
 }
