@@ -5,6 +5,7 @@
 //! into the id-indexed [`crate::model::Model`] the engine runs. Errors carry the file,
 //! line, column and dotted key path, what was expected, and a suggestion.
 
+pub mod dist_spec;
 pub mod error;
 pub mod fault_spec;
 pub mod load;
@@ -16,10 +17,13 @@ pub mod sweep_spec;
 pub mod tree;
 pub mod units;
 pub mod validate;
+pub mod validate_dist;
 pub mod validate_fault;
 pub mod validate_policy;
 pub mod validate_server;
+pub mod validate_service;
 pub mod validate_slo;
+pub mod validate_workload;
 
 pub use error::ScenarioError;
 pub use load::{Override, Scenario, load_file, load_str, load_str_reusing};

@@ -210,6 +210,43 @@ impl JsonSchema for Rate {
     }
 }
 
+/// A unit of time for plain numbers in a samples file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+pub enum TimeUnit {
+    /// Nanoseconds.
+    #[serde(rename = "ns")]
+    Ns,
+    /// Microseconds.
+    #[serde(rename = "us", alias = "µs")]
+    Us,
+    /// Milliseconds.
+    #[serde(rename = "ms")]
+    Ms,
+    /// Seconds.
+    #[serde(rename = "s")]
+    S,
+    /// Minutes.
+    #[serde(rename = "m", alias = "min")]
+    M,
+    /// Hours.
+    #[serde(rename = "h")]
+    H,
+}
+
+impl TimeUnit {
+    /// The suffix a duration is written with, e.g. `ms`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            TimeUnit::Ns => "ns",
+            TimeUnit::Us => "us",
+            TimeUnit::Ms => "ms",
+            TimeUnit::S => "s",
+            TimeUnit::M => "m",
+            TimeUnit::H => "h",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
