@@ -132,7 +132,7 @@ impl<'a> ServiceNames<'a> {
 }
 
 /// Per edge: its policy, and the call site that declared its shared part (key, spec).
-type Declared = BTreeMap<(usize, usize), (EdgePolicy, Option<(String, serde_json::Value)>)>;
+type EdgePolicies = BTreeMap<(usize, usize), (EdgePolicy, Option<(String, serde_json::Value)>)>;
 
 /// The edges: one per (caller, callee) pair, in name order.
 struct Edges {
@@ -147,7 +147,7 @@ impl Edges {
     /// retry budget) may be declared on any one call site of the edge, or identically on
     /// several.
     fn of(spec: &ScenarioSpec, names: &ServiceNames) -> Result<Self> {
-        let mut declared: Declared = BTreeMap::new();
+        let mut declared: EdgePolicies = BTreeMap::new();
         for (from, (name, s)) in spec.services.iter().enumerate() {
             for (i, c) in s.calls.iter().enumerate() {
                 let key = format!("services.{name}.calls.{i}");
@@ -175,7 +175,7 @@ impl Edges {
 /// Adds call site `member` (at `key`) to the policy of edge `pair`: latency tracking and
 /// the retry budget from any call site, the shared policies from the one that declares
 /// them, refusing a second, different declaration.
-fn declare(declared: &mut Declared, pair: (usize, usize), member: &CallSpec, key: &str) -> Result<()> {
+fn declare(declared: &mut EdgePolicies, pair: (usize, usize), member: &CallSpec, key: &str) -> Result<()> {
     let policy = edge_policy(member, key)?;
     let shared = serde_json::json!([
         member.breaker,

@@ -7,7 +7,7 @@
 
 use rand_distr::{Gamma, LogNormal, Pareto, Weibull};
 
-use super::dist_spec::{DistSpec, EmpiricalSpec};
+use super::dist_spec::{DistSpec, EmpiricalSpec, LognormalSpec};
 use super::error::{Result, ScenarioError, err};
 use super::samples::MAX_SAMPLES;
 use super::units::Duration;
@@ -36,28 +36,7 @@ fn dist_at_depth(d: &DistSpec, key: &str, depth: u32) -> Result<Dist> {
             }
             Dist::Uniform { lo: min.secs(), width: max.secs() - min.secs() }
         }
-        DistSpec::Lognormal(l) => {
-            let lkey = format!("{key}.lognormal");
-            let (mu, sigma) = match (l.mean, l.sd, l.median, l.p99) {
-                (Some(mean), Some(sd), None, None) => {
-                    let m = positive(&format!("{lkey}.mean"), "mean", mean.secs())?;
-                    let s = positive(&format!("{lkey}.sd"), "sd", sd.secs())?;
-                    let s2 = (1.0 + (s / m).powi(2)).ln();
-                    (m.ln() - s2 / 2.0, s2.sqrt())
-                }
-                (None, None, Some(median), Some(p99)) => {
-                    let med = positive(&format!("{lkey}.median"), "median", median.secs())?;
-                    if p99 <= median {
-                        return err(format!("{lkey}.p99"), "p99 must be above the median");
-                    }
-                    (med.ln(), (p99.secs() / med).ln() / Z99)
-                }
-                _ => return err(lkey, "give `mean` and `sd`, or `median` and `p99`"),
-            };
-            Dist::Lognormal(
-                LogNormal::new(mu, sigma).map_err(|e| ScenarioError::at_key(key, format!("invalid lognormal: {e}")))?,
-            )
-        }
+        DistSpec::Lognormal(l) => lognormal(l, key)?,
         DistSpec::Gamma { shape, mean } => {
             let k = positive(&format!("{key}.gamma.shape"), "shape", *shape)?;
             let m = pos_dur("gamma.mean", *mean)?;
@@ -107,6 +86,31 @@ fn dist_at_depth(d: &DistSpec, key: &str, depth: u32) -> Result<Dist> {
             Dist::Mixture { cumulative, parts: dists }
         }
     })
+}
+
+/// A lognormal from `mean` and `sd`, or from `median` and `p99` (the median is e^mu, and
+/// the p99 lies [`Z99`] standard deviations of the log above it).
+fn lognormal(l: &LognormalSpec, key: &str) -> Result<Dist> {
+    let lkey = format!("{key}.lognormal");
+    let (mu, sigma) = match (l.mean, l.sd, l.median, l.p99) {
+        (Some(mean), Some(sd), None, None) => {
+            let m = positive(&format!("{lkey}.mean"), "mean", mean.secs())?;
+            let s = positive(&format!("{lkey}.sd"), "sd", sd.secs())?;
+            let s2 = (1.0 + (s / m).powi(2)).ln();
+            (m.ln() - s2 / 2.0, s2.sqrt())
+        }
+        (None, None, Some(median), Some(p99)) => {
+            let med = positive(&format!("{lkey}.median"), "median", median.secs())?;
+            if p99 <= median {
+                return err(format!("{lkey}.p99"), "p99 must be above the median");
+            }
+            (med.ln(), (p99.secs() / med).ln() / Z99)
+        }
+        _ => return err(lkey, "give `mean` and `sd`, or `median` and `p99`"),
+    };
+    Ok(Dist::Lognormal(
+        LogNormal::new(mu, sigma).map_err(|e| ScenarioError::at_key(key, format!("invalid lognormal: {e}")))?,
+    ))
 }
 
 /// An empirical distribution: inline `samples`, or the values of its `file` (read when
