@@ -7,6 +7,7 @@
 //! `(seed, replication, name)` triple. Those three properties are what make a run
 //! reproducible to the byte, whatever thread it runs on.
 
+pub mod format;
 mod process;
 mod queue;
 mod rng;

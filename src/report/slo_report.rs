@@ -15,10 +15,10 @@ use super::slo::{
     windows_for,
 };
 use super::summary::{ReplicationSummary, SloSummary};
+use crate::engine::format::format_duration;
 use crate::metrics::{LogEntry, Outcome};
 use crate::model::fault::{Schedule, Target};
 use crate::model::{Model, Slo, SloKind, SloTarget};
-use crate::scenario::units::format_duration;
 
 /// One SLO's verdict and error budget.
 #[derive(Clone, Debug, Serialize)]

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::{Report, Statistic};
 use crate::engine::SimTime;
-use crate::scenario::units::format_duration;
+use crate::engine::format::format_duration;
 
 /// Formats seconds with a unit that keeps 3 significant digits readable.
 pub fn fmt_secs(s: f64) -> String {

@@ -66,6 +66,14 @@ impl fmt::Display for ScenarioError {
     }
 }
 
+/// What validation returns.
+pub(crate) type Result<T> = std::result::Result<T, ScenarioError>;
+
+/// An error at `key`, for `return err(key, "...")` in validation.
+pub(crate) fn err<T>(key: impl Into<String>, message: impl Into<String>) -> Result<T> {
+    Err(ScenarioError::at_key(key, message))
+}
+
 /// Most characters of a source line shown around the error column.
 const SNIPPET_WIDTH: usize = 100;
 

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::spec::DistSpec;
+use super::dist_spec::DistSpec;
 use super::units::Duration;
 
 /// What a fault does.

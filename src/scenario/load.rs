@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::dist_spec::{DistSpec, EmpiricalSpec};
 use super::error::{ScenarioError, suggest};
-use super::samples::{SamplesFile, resolve};
-use super::spec::ScenarioSpec;
+use super::fault_spec::AddSpec;
+use super::samples::{MAX_TOTAL_SAMPLES, SamplesError, SamplesFile, read_file};
+use super::spec::{ArrivalSpec, ScenarioSpec};
 use super::tree::Located;
 use super::validate::validate;
 use crate::model::Model;
@@ -319,6 +321,99 @@ fn apply_override(doc: &mut Value, o: &Override) -> Result<(), ScenarioError> {
         }
     }
     Ok(())
+}
+
+/// Reads the file of every empirical distribution in `spec` that names one, relative to
+/// `dir`, and stores the values in the spec. Files in `known` (read by an earlier load
+/// with the same path, unit and column) are reused, not read again. Returns the files
+/// used, in first-use order.
+///
+/// An error about the file as a whole has the `file` key and no location (the caller
+/// locates it in the scenario); an error on a line of the file has that file and line.
+pub fn resolve(
+    spec: &mut ScenarioSpec,
+    dir: &Path,
+    known: &[Arc<SamplesFile>],
+) -> Result<Vec<Arc<SamplesFile>>, ScenarioError> {
+    let mut used: Vec<Arc<SamplesFile>> = Vec::new();
+    let mut total = 0usize;
+    for (key, e) in empiricals(spec) {
+        e.loaded = None;
+        let Some(file) = &e.file else { continue };
+        // Both `samples` and `file`: validation says so.
+        if e.samples.is_some() {
+            continue;
+        }
+        let fkey = format!("{key}.file");
+        if file.as_os_str().is_empty() {
+            return Err(ScenarioError::at_key(fkey, "the samples file name is empty")
+                .with_help("name a file of durations, e.g. file: latencies.csv"));
+        }
+        let path = dir.join(file);
+        let column = e.column.as_deref();
+        let same = |f: &&Arc<SamplesFile>| f.path == path && f.unit == e.unit && f.column.as_deref() == column;
+        let samples = match used.iter().find(same).or_else(|| known.iter().find(same)) {
+            Some(f) => Arc::clone(f),
+            None => Arc::new(read_file(&path, e.unit, column).map_err(|err| located(err, &fkey, &path))?),
+        };
+        total += samples.values.len();
+        if total > MAX_TOTAL_SAMPLES {
+            return Err(ScenarioError::at_key(
+                fkey,
+                format!("the scenario's samples files hold more than {MAX_TOTAL_SAMPLES} values in all"),
+            )
+            .with_help("use fewer values per file (a file named twice counts twice)"));
+        }
+        if !used.iter().any(|f| Arc::ptr_eq(f, &samples)) {
+            used.push(Arc::clone(&samples));
+        }
+        e.loaded = Some(samples);
+    }
+    Ok(used)
+}
+
+/// A [`SamplesError`] as a scenario error at `key`.
+fn located(err: SamplesError, key: &str, path: &Path) -> ScenarioError {
+    match err {
+        SamplesError::File { message, help } => ScenarioError::at_key(key, message).with_help(help),
+        SamplesError::Line { line, text, message, help } => {
+            let mut e = ScenarioError::at_key(key, message).with_help(help);
+            e.file = path.to_owned();
+            (e.line, e.column) = (line.max(1), 1);
+            e.source_line = text;
+            e
+        }
+    }
+}
+
+/// Every empirical distribution of `spec` with its key path, in a fixed order.
+fn empiricals(spec: &mut ScenarioSpec) -> Vec<(String, &mut EmpiricalSpec)> {
+    fn walk<'a>(key: String, d: &'a mut DistSpec, out: &mut Vec<(String, &'a mut EmpiricalSpec)>) {
+        match d {
+            DistSpec::Empirical(e) => out.push((format!("{key}.empirical"), e)),
+            DistSpec::Mixture(parts) => {
+                for (i, p) in parts.iter_mut().enumerate() {
+                    walk(format!("{key}.mixture.{i}.dist"), &mut p.dist, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (name, s) in &mut spec.services {
+        walk(format!("services.{name}.service_time"), &mut s.service_time, &mut out);
+    }
+    for (i, w) in spec.workloads.iter_mut().enumerate() {
+        if let ArrivalSpec::Closed(c) = &mut w.arrivals {
+            walk(format!("workloads.{i}.arrivals.closed.think_time"), &mut c.think_time, &mut out);
+        }
+    }
+    for (i, f) in spec.faults.iter_mut().enumerate() {
+        if let Some(AddSpec::Dist(d)) = &mut f.add {
+            walk(format!("faults.{i}.add"), d, &mut out);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

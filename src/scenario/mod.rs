@@ -4,7 +4,22 @@
 //! file exactly (serde + schemars, unknown keys rejected), and [`validate`] resolves it
 //! into the id-indexed [`crate::model::Model`] the engine runs. Errors carry the file,
 //! line, column and dotted key path, what was expected, and a suggestion.
+//!
+//! The files form layers; each imports only from the layers before it in this list (and,
+//! within a layer, from the files named before it), so there is no import circle:
+//! 1. `error`, `tree`, `units`: located messages, the parsed tree, durations and rates;
+//! 2. `samples` (reading samples files), then the spec types: `dist_spec`,
+//!    `policy_spec`, `slo_spec`, `sweep_spec`, `fault_spec`, and `spec`, the whole file;
+//! 3. validators, one per concern: `validate_dist`, `validate_policy`,
+//!    `validate_server`, `validate_fault`, `validate_slo`, then `validate_service` and
+//!    `validate_workload`, which use the first ones;
+//! 4. `validate`, which assembles the [`crate::model::Model`] from those builders;
+//! 5. `load`, which parses, applies overrides, reads samples files and validates.
+//!
+//! Writing durations back (reports, serialised specs) is [`crate::engine::format`]'s,
+//! so what renders results needs nothing from this module to do it.
 
+pub mod dist_spec;
 pub mod error;
 pub mod fault_spec;
 pub mod load;
@@ -16,10 +31,13 @@ pub mod sweep_spec;
 pub mod tree;
 pub mod units;
 pub mod validate;
+pub mod validate_dist;
 pub mod validate_fault;
 pub mod validate_policy;
 pub mod validate_server;
+pub mod validate_service;
 pub mod validate_slo;
+pub mod validate_workload;
 
 pub use error::ScenarioError;
 pub use load::{Override, Scenario, load_file, load_str, load_str_reusing};

@@ -13,6 +13,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::engine::SimTime;
+use crate::engine::format::format_duration;
 
 const DURATION_HINT: &str = "a duration like 250us, 50ms, 1.5s, 10m or 2h (a bare number is seconds)";
 const RATE_HINT: &str = "a rate like 64/s, 3000/m or 10/h (a bare number is per second)";
@@ -112,19 +113,6 @@ impl Serialize for Duration {
     }
 }
 
-/// Renders a duration with the largest unit that keeps it exact.
-pub fn format_duration(t: SimTime) -> String {
-    let n = t.0;
-    for (unit, size) in
-        [("h", 3_600_000_000_000u64), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)]
-    {
-        if n >= size && n.is_multiple_of(size) {
-            return format!("{}{unit}", n / size);
-        }
-    }
-    if n == 0 { "0s".into() } else { format!("{n}ns") }
-}
-
 impl JsonSchema for Duration {
     fn schema_name() -> Cow<'static, str> {
         "Duration".into()
@@ -222,6 +210,43 @@ impl JsonSchema for Rate {
     }
 }
 
+/// A unit of time for plain numbers in a samples file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+pub enum TimeUnit {
+    /// Nanoseconds.
+    #[serde(rename = "ns")]
+    Ns,
+    /// Microseconds.
+    #[serde(rename = "us", alias = "µs")]
+    Us,
+    /// Milliseconds.
+    #[serde(rename = "ms")]
+    Ms,
+    /// Seconds.
+    #[serde(rename = "s")]
+    S,
+    /// Minutes.
+    #[serde(rename = "m", alias = "min")]
+    M,
+    /// Hours.
+    #[serde(rename = "h")]
+    H,
+}
+
+impl TimeUnit {
+    /// The suffix a duration is written with, e.g. `ms`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            TimeUnit::Ns => "ns",
+            TimeUnit::Us => "us",
+            TimeUnit::Ms => "ms",
+            TimeUnit::S => "s",
+            TimeUnit::M => "m",
+            TimeUnit::H => "h",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,10 +285,9 @@ mod tests {
     }
 
     #[test]
-    fn durations_format_back() {
-        assert_eq!(format_duration(SimTime(7_200_000_000_000)), "2h");
-        assert_eq!(format_duration(SimTime(1_500_000_000)), "1500ms");
-        assert_eq!(format_duration(SimTime(0)), "0s");
-        assert_eq!(format_duration(SimTime(7)), "7ns");
+    fn written_durations_read_back_exactly() {
+        for n in [0, 7, 250_000, 1_500_000_000, 600_000_000_000, 7_200_000_000_000] {
+            assert_eq!(parse_duration(&format_duration(SimTime(n))), Ok(SimTime(n)));
+        }
     }
 }

@@ -1,20 +1,14 @@
 //! Resolving the chaos schedule: fault targets, schedules and each kind's keys.
 
-use super::error::{ScenarioError, suggest};
+use super::error::{Result, ScenarioError, err, suggest};
 use super::fault_spec::{AddSpec, FaultKind, FaultSpec, OnsetSpec, PartialAs, PartitionMode};
-use super::validate::dist;
+use super::validate_dist::dist;
 use crate::engine::SimTime;
 use crate::model::fault::{Effect, Fault, Schedule, Target};
 use crate::model::{Arrivals, Dist, Factor, Model};
 
-type Result<T> = std::result::Result<T, ScenarioError>;
-
 /// Most faults in one scenario.
 pub const MAX_FAULTS: usize = 10_000;
-
-fn err<T>(key: impl Into<String>, message: impl Into<String>) -> Result<T> {
-    Err(ScenarioError::at_key(key, message))
-}
 
 fn kind_name(k: FaultKind) -> &'static str {
     match k {

@@ -2,7 +2,7 @@
 //! first, then the keys the user wrote, then range checks with messages that name the
 //! key.
 
-use super::error::ScenarioError;
+use super::error::{Result, err};
 use super::policy_spec::{
     BackoffSpec, BreakerSpec, BudgetSpec, FallbackSpec, HedgeSpec, JitterSpec, OutcomeKind, Preset, RetrySpec,
     WindowSpec,
@@ -16,16 +16,10 @@ use crate::policy::bulkhead::BulkheadConfig;
 use crate::policy::rate_limit::TokenBucketConfig;
 use crate::policy::retry::{Backoff, BudgetConfig, HedgeConfig, HedgeDelay, Jitter, RetryConfig, RetryOn};
 
-type Result<T> = std::result::Result<T, ScenarioError>;
-
 /// Most attempts a retry policy may make.
 pub const MAX_ATTEMPTS: u32 = 100;
 /// Most backup attempts per attempt.
 pub const MAX_HEDGES: u32 = 3;
-
-fn err<T>(key: impl Into<String>, message: impl Into<String>) -> Result<T> {
-    Err(ScenarioError::at_key(key, message))
-}
 
 fn fraction(key: &str, v: f64) -> Result<f64> {
     if (0.0..=1.0).contains(&v) { Ok(v) } else { err(key, format!("{v} is outside 0..1")) }

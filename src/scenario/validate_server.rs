@@ -1,21 +1,20 @@
 //! Resolving a service's server-side policies: worker pools by request class, rate
 //! limit, load shedding, adaptive concurrency limit and degradation levels.
 
-use super::error::{ScenarioError, suggest};
+use super::error::{Result, ScenarioError, err, suggest};
 use super::policy_spec::{ConcurrencyLimitSpec, DegradationSpec, LimitSpec, ShedSpec, ThresholdSpec};
 use super::spec::ServiceSpec;
-use super::validate::{MAX_CAPACITY, MAX_SERVERS};
 use crate::engine::SimTime;
 use crate::model::{ConcurrencyConfig, Dist, Pool};
 use crate::policy::concurrency::{AimdConfig, Gradient2Config};
 use crate::policy::degradation::{Degradation, DegradationConfig, LevelSpec, Thresholds};
+use crate::policy::rate_limit::TokenBucketConfig;
 use crate::policy::shed::ShedConfig;
 
-type Result<T> = std::result::Result<T, ScenarioError>;
-
-fn err<T>(key: impl Into<String>, message: impl Into<String>) -> Result<T> {
-    Err(ScenarioError::at_key(key, message))
-}
+/// Most workers per instance.
+pub const MAX_SERVERS: u32 = 1_000_000;
+/// Largest finite capacity per instance.
+pub const MAX_CAPACITY: u32 = 1_000_000_000;
 
 /// The request classes named anywhere (workloads and pools), `default` first.
 pub fn classes<'a>(workloads: impl Iterator<Item = Option<&'a str>>, services: &[&ServiceSpec]) -> Vec<String> {
@@ -30,6 +29,18 @@ pub fn classes<'a>(workloads: impl Iterator<Item = Option<&'a str>>, services: &
     names.retain(|n| n != "default");
     names.insert(0, "default".into());
     names
+}
+
+/// The token bucket in front of service `s` (all instances), if it has one: the burst
+/// defaults to one second of the rate.
+pub fn rate_limit(s: &ServiceSpec, key: &str) -> Result<Option<TokenBucketConfig>> {
+    let Some(r) = &s.rate_limit else { return Ok(None) };
+    let rate = r.rate.per_sec();
+    if rate <= 0.0 {
+        return err(format!("{key}.rate_limit.rate"), "a rate limit of 0 refuses every request");
+    }
+    let burst = r.burst.unwrap_or_else(|| rate.ceil().clamp(1.0, f64::from(u32::MAX)) as u32).max(1);
+    Ok(Some(TokenBucketConfig::from_rate(rate, burst)))
 }
 
 /// The pools of service `s` (one `default` pool from `servers`/`capacity` when none are

@@ -1,14 +1,12 @@
 //! Resolving `slos:` and `alerting:`: targets by name, objectives in (0, 1), the keys
 //! each kind takes, and the alert rules scaled to simulated time.
 
-use super::error::{ScenarioError, suggest};
+use super::error::{Result, ScenarioError, err, suggest};
 use super::slo_spec::{AlertRuleSpec, AlertingSpec, BlastRadiusSpec, GoodOutcome, Objective, SloKindSpec, SloSpec};
 use super::units::Duration;
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
 use crate::model::{AlertRule, Alerting, BlastRadius, Model, Slo, SloKind, SloTarget};
-
-type Result<T> = std::result::Result<T, ScenarioError>;
 
 /// Most SLOs in one scenario.
 pub const MAX_SLOS: usize = 1_000;
@@ -16,10 +14,6 @@ pub const MAX_SLOS: usize = 1_000;
 pub const MAX_ALERT_RULES: usize = 100;
 /// The default SLO period: 30 days.
 pub const DEFAULT_PERIOD: SimTime = SimTime(30 * 86_400 * 1_000_000_000);
-
-fn err<T>(key: impl Into<String>, message: impl Into<String>) -> Result<T> {
-    Err(ScenarioError::at_key(key, message))
-}
 
 /// The SRE workbook's paging pairs (table 5-8): 2% of a 30-day budget in 1 hour, 5% in 6
 /// hours, each confirmed by a window a twelfth as long.
