@@ -163,6 +163,17 @@ fn scope(model: &Model, target: &Target) -> BTreeSet<usize> {
     }
 }
 
+/// The blast radius of every fault of `model` with a counterfactual in `bases` (the
+/// summaries of `model.without_fault(f)`, in fault order); empty when the analysis is off.
+pub(super) fn blast_radii(
+    model: &Model,
+    run: &[ReplicationSummary],
+    bases: &[Vec<ReplicationSummary>],
+) -> Vec<BlastRadiusReport> {
+    let Some(config) = model.blast_radius else { return Vec::new() };
+    bases.iter().enumerate().map(|(f, base)| blast_radius(model, &config, f, run, base)).collect()
+}
+
 /// Blast radius of fault `f`: `run` are the replications of `model`, `base` those of
 /// `model.without_fault(f)`, both in replication order.
 pub fn blast_radius(

@@ -13,10 +13,10 @@ use serde_json::Value;
 
 use super::grid::{self, Param, Point, Values};
 use super::objective::{lookup, objective_path};
-use super::precision::Precision;
 use super::sampling::sample;
 use crate::engine::fnv1a64;
 use crate::report::Report;
+use crate::run::precision::Precision;
 use crate::scenario::load::SWEEP_FLAG;
 use crate::scenario::samples::SamplesFile;
 use crate::scenario::sweep_spec::{ConstraintSpec, ObjectiveSpec, SamplingSpec};
