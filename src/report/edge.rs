@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::aggregate::{stat, window_totals};
 use super::statistic::Statistic;
-use super::summary::ReplicationSummary;
+use super::summary::{EdgeSummary, ReplicationSummary};
 use crate::metrics::{BreakerSnapshot, Outcome};
 
 /// An edge's calls window by window (means over replications).
@@ -73,22 +73,22 @@ pub struct BreakerReport {
 impl EdgeReport {
     /// Edge `i` over the replications `reps`.
     pub(super) fn of(reps: &[ReplicationSummary], i: usize) -> Self {
-        let stat = |f: &dyn Fn(&ReplicationSummary) -> Option<f64>| stat(reps, f);
-        let by_outcome = |f: &dyn Fn(&ReplicationSummary) -> &[f64; 6]| -> BTreeMap<&'static str, Statistic> {
-            Outcome::ALL.iter().map(|&o| (o.key(), stat(&|r| Some(f(r)[o as usize])))).collect()
+        let count = |f: &dyn Fn(&EdgeSummary) -> f64| stat(reps, |r| Some(f(&r.edges[i])));
+        let by_outcome = |f: &dyn Fn(&EdgeSummary) -> &[f64; 6]| -> BTreeMap<&'static str, Statistic> {
+            Outcome::ALL.iter().map(|&o| (o.key(), count(&|x| f(x)[o as usize]))).collect()
         };
         EdgeReport {
-            calls: stat(&|r| Some(r.edges[i].calls)),
-            attempts: stat(&|r| Some(r.edges[i].attempts)),
-            retries: stat(&|r| Some(r.edges[i].retries)),
-            hedges: stat(&|r| Some(r.edges[i].hedges)),
-            outcomes: by_outcome(&|r| &r.edges[i].outcomes),
-            attempt_outcomes: by_outcome(&|r| &r.edges[i].attempt_outcomes),
-            fallbacks: stat(&|r| Some(r.edges[i].fallbacks)),
-            budget_exhausted: stat(&|r| Some(r.edges[i].budget_exhausted)),
-            bulkhead_rejected: stat(&|r| Some(r.edges[i].bulkhead_rejected)),
-            rate_limited: stat(&|r| Some(r.edges[i].rate_limited)),
-            abandoned: stat(&|r| Some(r.edges[i].abandoned)),
+            calls: count(&|x| x.calls),
+            attempts: count(&|x| x.attempts),
+            retries: count(&|x| x.retries),
+            hedges: count(&|x| x.hedges),
+            outcomes: by_outcome(&|x| &x.outcomes),
+            attempt_outcomes: by_outcome(&|x| &x.attempt_outcomes),
+            fallbacks: count(&|x| x.fallbacks),
+            budget_exhausted: count(&|x| x.budget_exhausted),
+            bulkhead_rejected: count(&|x| x.bulkhead_rejected),
+            rate_limited: count(&|x| x.rate_limited),
+            abandoned: count(&|x| x.abandoned),
             breaker: BreakerReport::of(reps, i),
             timeline: EdgeTimelineReport::of(reps, i),
         }

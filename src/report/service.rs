@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::aggregate::{Percentiles, TimelineReport, stat, window_totals};
 use super::statistic::Statistic;
-use super::summary::ReplicationSummary;
+use super::summary::{ReplicationSummary, ServiceSummary};
 use crate::metrics::DegradationSnapshot;
 use crate::model::Model;
 
@@ -165,38 +165,39 @@ impl ServiceReport {
     /// Service `i` of `model` over the replications `reps`.
     pub(super) fn of(model: &Model, reps: &[ReplicationSummary], i: usize) -> Self {
         let s = &model.services[i];
-        let stat = |f: &dyn Fn(&ReplicationSummary) -> Option<f64>| stat(reps, f);
+        let stat = |f: &dyn Fn(&ServiceSummary) -> Option<f64>| stat(reps, |r| f(&r.services[i]));
+        let count = |f: &dyn Fn(&ServiceSummary) -> f64| stat(&|x| Some(f(x)));
         let lat: Vec<_> = reps.iter().map(|r| r.services[i].latency).collect();
         ServiceReport {
             instances: s.instances,
             servers: s.servers,
             capacity: s.capacity,
             routes_to: s.routes.iter().map(|r| model.services[r.to].name.clone()).collect(),
-            arrivals: stat(&|r| Some(r.services[i].arrivals)),
-            completed: stat(&|r| Some(r.services[i].completed)),
-            rejected: stat(&|r| Some(r.services[i].rejected)),
-            dropped: stat(&|r| Some(r.services[i].dropped)),
-            wasted: stat(&|r| Some(r.services[i].wasted)),
-            lost: stat(&|r| Some(r.services[i].lost)),
+            arrivals: count(&|x| x.arrivals),
+            completed: count(&|x| x.completed),
+            rejected: count(&|x| x.rejected),
+            dropped: count(&|x| x.dropped),
+            wasted: count(&|x| x.wasted),
+            lost: count(&|x| x.lost),
             instance_arrivals: (0..s.instances as usize)
-                .map(|k| stat(&|r| r.services[i].instance_arrivals.get(k).copied()))
+                .map(|k| stat(&|x| x.instance_arrivals.get(k).copied()))
                 .collect(),
-            throughput_per_s: stat(&|r| Some(r.services[i].throughput)),
-            departures_per_s: stat(&|r| Some(r.services[i].departures)),
-            blocking_probability: stat(&|r| r.services[i].blocking),
-            utilization: stat(&|r| Some(r.services[i].utilization)),
-            mean_in_system: stat(&|r| Some(r.services[i].mean_in_system)),
-            mean_queue_length: stat(&|r| Some(r.services[i].mean_queue_length)),
-            mean_sojourn_s: stat(&|r| r.services[i].mean_sojourn),
-            mean_wait_s: stat(&|r| r.services[i].mean_wait),
+            throughput_per_s: count(&|x| x.throughput),
+            departures_per_s: count(&|x| x.departures),
+            blocking_probability: stat(&|x| x.blocking),
+            utilization: count(&|x| x.utilization),
+            mean_in_system: count(&|x| x.mean_in_system),
+            mean_queue_length: count(&|x| x.mean_queue_length),
+            mean_sojourn_s: stat(&|x| x.mean_sojourn),
+            mean_wait_s: stat(&|x| x.mean_wait),
             latency_s: Percentiles::of(&lat),
-            rate_limited: stat(&|r| Some(r.services[i].rate_limited)),
-            shed: stat(&|r| Some(r.services[i].shed)),
-            concurrency_limited: stat(&|r| Some(r.services[i].concurrency_limited)),
-            borrowed: stat(&|r| Some(r.services[i].borrowed)),
-            refused_down: stat(&|r| Some(r.services[i].refused_down)),
-            no_pool: stat(&|r| Some(r.services[i].no_pool)),
-            concurrency_limit: s.concurrency.map(|_| stat(&|r| r.services[i].concurrency_limit)),
+            rate_limited: count(&|x| x.rate_limited),
+            shed: count(&|x| x.shed),
+            concurrency_limited: count(&|x| x.concurrency_limited),
+            borrowed: count(&|x| x.borrowed),
+            refused_down: count(&|x| x.refused_down),
+            no_pool: count(&|x| x.no_pool),
+            concurrency_limit: s.concurrency.map(|_| stat(&|x| x.concurrency_limit)),
             pools: (0..s.pools.len()).map(|p| (s.pools[p].name.clone(), PoolReport::of(model, reps, i, p))).collect(),
             degradation: DegradationReport::of(reps, i),
             timeline: Some(TimelineReport::of(

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::aggregate::{Percentiles, TimelineReport, stat};
 use super::statistic::Statistic;
-use super::summary::ReplicationSummary;
+use super::summary::{ReplicationSummary, WorkloadSummary};
 use crate::metrics::Outcome;
 use crate::model::Model;
 
@@ -46,29 +46,29 @@ impl WorkloadReport {
     /// Workload `i` of `model` over the replications `reps`.
     pub(super) fn of(model: &Model, reps: &[ReplicationSummary], i: usize) -> Self {
         let w = &model.workloads[i];
-        let stat = |f: &dyn Fn(&ReplicationSummary) -> Option<f64>| stat(reps, f);
-        let out = |o: Outcome| stat(&|r| Some(r.workloads[i].outcomes[o as usize]));
+        let stat = |f: &dyn Fn(&WorkloadSummary) -> Option<f64>| stat(reps, |r| f(&r.workloads[i]));
+        let out = |o: Outcome| stat(&|x| Some(x.outcomes[o as usize]));
         let lat: Vec<_> = reps.iter().map(|r| r.workloads[i].latency).collect();
         WorkloadReport {
             target: model.services[w.target].name.clone(),
-            arrivals: stat(&|r| Some(r.workloads[i].arrivals)),
-            requests: stat(&|r| Some(r.workloads[i].outcomes.iter().sum())),
+            arrivals: stat(&|x| Some(x.arrivals)),
+            requests: stat(&|x| Some(x.outcomes.iter().sum())),
             ok: out(Outcome::Ok),
             degraded: out(Outcome::Degraded),
             error: out(Outcome::Error),
             timeout: out(Outcome::Timeout),
             rejected: out(Outcome::Rejected),
             short_circuited: out(Outcome::ShortCircuited),
-            availability: stat(&|r| {
-                let o = &r.workloads[i].outcomes;
+            availability: stat(&|x| {
+                let o = &x.outcomes;
                 let total: f64 = o.iter().sum();
                 (total > 0.0).then(|| (o[Outcome::Ok as usize] + o[Outcome::Degraded as usize]) / total)
             }),
-            value_per_request: stat(&|r| {
-                let total: f64 = r.workloads[i].outcomes.iter().sum();
-                (total > 0.0).then(|| r.workloads[i].value / total)
+            value_per_request: stat(&|x| {
+                let total: f64 = x.outcomes.iter().sum();
+                (total > 0.0).then(|| x.value / total)
             }),
-            goodput_value_per_s: stat(&|r| Some(r.workloads[i].value / model.duration.as_secs_f64())),
+            goodput_value_per_s: stat(&|x| Some(x.value / model.duration.as_secs_f64())),
             timeline: TimelineReport::of(
                 model.window.as_secs_f64(),
                 &reps.iter().map(|r| r.workloads[i].timeline.as_slice()).collect::<Vec<_>>(),

@@ -1,6 +1,6 @@
 //! What a sweep writes: `points/<i>/report.json` and `point.json` as each point
 //! finishes, then `sweep.csv` and `sweep.json` over all points (a shard writes its
-//! definition instead: [`super::shard`]).
+//! definition instead, which `resim merge` reads).
 //!
 //! The tables are rendered from the point reports as read back from JSON, the same
 //! bytes a resumed run or `resim merge` reads, so a sweep, a resumed sweep and merged
