@@ -98,15 +98,9 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
 /// One series: (x, mean, CI) per point, sorted by x.
 type Series = (String, Vec<(f64, f64, Option<(f64, f64)>)>);
 
-/// The metric against parameter `x`, one line per setting of the other parameters.
-fn lines(
-    def: &Definition,
-    records: &[PointRecord],
-    x: usize,
-    workload: &str,
-    m: &Metric,
-    path: &str,
-) -> Result<String, String> {
+/// The points of the metric at `path` against parameter `x`, one series per setting of
+/// the other parameters (named after it), each sorted by x.
+fn line_series(records: &[PointRecord], x: usize, m: &Metric, path: &str) -> Vec<Series> {
     let mut series: Vec<Series> = Vec::new();
     for r in records {
         let name: Vec<String> = r
@@ -133,6 +127,19 @@ fn lines(
     for s in &mut series {
         s.1.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
+    series
+}
+
+/// The metric against parameter `x`, one line per setting of the other parameters.
+fn lines(
+    def: &Definition,
+    records: &[PointRecord],
+    x: usize,
+    workload: &str,
+    m: &Metric,
+    path: &str,
+) -> Result<String, String> {
+    let series = line_series(records, x, m, path);
     let all = || series.iter().flat_map(|s| s.1.iter());
     let (x0, x1) = bounds(all().map(|p| p.0));
     let (y0, y1) = bounds(all().flat_map(|p| [Some(p.1), p.2.map(|c| c.0), p.2.map(|c| c.1)]).flatten());
