@@ -12,10 +12,10 @@ use std::sync::atomic::AtomicBool;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use resim::model::Model;
+use resim::run::rounds::run_points;
+use resim::run::with_jobs;
 use resim::scenario::load_str;
-use resim::sweep::exec::run_points;
 use resim::sweep::plan::{SweepOptions, load_point, plan};
-use resim::sweep::with_jobs;
 
 const SCENARIO: &str = "
 name: bench-sweep

@@ -27,6 +27,8 @@
 //! and the simulation of one replication) -> [`engine`] (clock, event queue, random
 //! streams) -> [`metrics`] (what a replication measures) -> [`report`] (statistics
 //! across replications, JSON, terminal summary) and [`theory`] (closed forms);
+//! [`run`] runs a scenario (replications, counterfactuals, `--precision`,
+//! `warmup: auto`) into its report; [`sweep`] plans and executes parameter sweeps;
 //! [`compare`] sets two reports side by side with a significance test; [`trace`]
 //! records sampled request traces for Perfetto.
 #![forbid(unsafe_code)]
@@ -38,10 +40,11 @@ pub mod metrics;
 pub mod model;
 pub mod policy;
 pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod sweep;
 pub mod theory;
 pub mod trace;
 
 pub use report::Report;
-pub use sweep::{RunOptions, run, run_all, run_replications, run_traced, run_with_summaries};
+pub use run::{RunOptions, run, run_all, run_replications, run_traced, run_with_summaries};

@@ -121,7 +121,7 @@ pub(crate) fn default_out(name: &str) -> PathBuf {
 
 /// `--precision`: a relative half-width such as `1%`.
 pub(crate) fn parse_precision(s: &str) -> Result<f64, String> {
-    resim::sweep::precision::parse_relative(s)
+    resim::run::precision::parse_relative(s)
 }
 
 /// `--max-replications`: 2..=100000.

@@ -4,13 +4,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use resim::Report;
 use resim::model::RunLimits;
 use resim::report::charts::render_charts;
 use resim::report::{fmt_secs, render_html, render_summary, timeseries_csv, write_atomic};
-use resim::sweep::mser::resolve_warmup;
-use resim::sweep::precision::{DEFAULT_MAX_REPLICATIONS, Precision};
+use resim::run::mser::resolve_warmup;
+use resim::run::precision::{DEFAULT_MAX_REPLICATIONS, Precision};
+use resim::run::{RunOptions, run as run_model, run_precise, run_traced};
 use resim::trace::TraceConfig;
-use resim::{Report, RunOptions, run as run_model, run_traced, sweep::run_precise};
 
 use super::{ScenarioArgs, print_out};
 

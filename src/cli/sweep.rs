@@ -4,23 +4,19 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
+use resim::run::precision::{DEFAULT_MAX_REPLICATIONS, Precision};
 use resim::scenario::sweep_spec::{ConstraintSpec, ObjectiveSpec, SamplingSpec};
 use resim::sweep::charts;
-use resim::sweep::exec::run_points;
+use resim::sweep::exec::{self, Source};
 use resim::sweep::grid::Param;
-use resim::sweep::mser::resolve_warmup;
 use resim::sweep::objective::{parse_constraint, parse_objective};
-use resim::sweep::output::{self, PointFile, PointRecord};
-use resim::sweep::plan::{Plan, SweepOptions, load_point, plan};
-use resim::sweep::precision::{DEFAULT_MAX_REPLICATIONS, Precision};
-use resim::sweep::shard::Shard;
-use resim::sweep::with_jobs;
+use resim::sweep::output::{self, PointRecord};
+use resim::sweep::plan::{Plan, SweepOptions, plan};
+use resim::sweep::shard::{Shard, write_shard};
 
 use super::{ScenarioArgs, print_out};
 
@@ -117,27 +113,12 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<ExitCode, String> {
     let mine: Vec<usize> = (0..plan.points.len()).filter(|&i| shard.contains(i)).collect();
     let out = args.out.clone().unwrap_or_else(|| super::default_out(&format!("{}-sweep", base_scenario.model.name)));
 
-    let point_file =
-        |i: usize| PointFile { index: i, scenario_hash: plan.definition.scenario_hash.clone(), params: plan.pairs(i) };
     // Resume: keep points whose folder holds this very point of this very sweep.
-    let mut records: Vec<Option<PointRecord>> = vec![None; plan.points.len()];
-    if args.resume {
-        for &i in &mine {
-            records[i] =
-                output::read_point(&out, i, &plan.definition.scenario_hash).filter(|r| r.point == point_file(i));
-        }
-    }
+    let records = if args.resume { exec::resume(&out, &plan, &mine) } else { vec![None; plan.points.len()] };
     let resumed = records.iter().flatten().count();
     let todo: Vec<usize> = mine.iter().copied().filter(|&i| records[i].is_none()).collect();
-
-    let scenarios = with_jobs(args.jobs, || {
-        todo.par_iter()
-            .map(|&i| {
-                let s = load_point(&plan, i, &text, file, &base).map_err(|e| e.to_string())?;
-                resolve_warmup(&s).map(|(s, _)| s.model).map_err(|e| e.to_string())
-            })
-            .collect::<Result<Vec<_>, String>>()
-    })?;
+    let source = Source { text: &text, file, base: &base };
+    let points = exec::load_models(&plan, source, todo, args.jobs).map_err(|e| e.to_string())?;
 
     // Only now, with every point checked, may the output folder be created.
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot write into the output folder {}: {e}", out.display()))?;
@@ -147,36 +128,13 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<ExitCode, String> {
         }
         eprintln!("\ninterrupted: finishing the points already started (Ctrl-C again to quit now)");
     });
-    let bar = progress(args.quiet, todo.len());
+    let bar = progress(args.quiet, points.indices.len());
     #[allow(clippy::disallowed_methods)] // wall time for the terminal only, never in the output files
     let started = Instant::now();
-    let done = Mutex::new(records);
-    let failure = Mutex::new(None::<String>);
-    with_jobs(args.jobs, || {
-        run_points(&scenarios, options.precision, &STOP, &|k, report| {
-            let i = todo[k];
-            let json = report.to_json();
-            let point = point_file(i);
-            match output::write_point(&out, &point, &json) {
-                Ok(()) => {
-                    let report = serde_json::from_str(&json).unwrap_or_default();
-                    lock(&done)[i] = Some(PointRecord { point, report });
-                }
-                Err(e) => {
-                    lock(&failure).get_or_insert(format!("cannot write point {i} into {}: {e}", out.display()));
-                    STOP.store(true, Ordering::SeqCst);
-                }
-            }
-            bar.inc(1);
-        });
-    });
+    let done = exec::execute(&out, &plan, &points, args.jobs, &STOP, records, &|| bar.inc(1));
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
-    if let Some(e) = lock(&failure).take() {
-        return Err(e);
-    }
-    let records: Vec<PointRecord> =
-        done.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten().collect();
+    let records: Vec<PointRecord> = done?.into_iter().flatten().collect();
     let interrupted = STOP.load(Ordering::SeqCst);
     let ran = records.len() - resumed;
     finish(&args, &plan, &out, shard, &records, Counts { ran, resumed, wall, interrupted })
@@ -206,7 +164,7 @@ fn finish(
         }
     };
     if shard.count > 1 {
-        output::write_shard(out, def, shard).map_err(|e| format!("cannot write into {}: {e}", out.display()))?;
+        write_shard(out, def, shard).map_err(|e| format!("cannot write into {}: {e}", out.display()))?;
         let mine = (0..total).filter(|&i| shard.contains(i)).count();
         say(format!(
             "shard {}/{}: {} of its {mine} points finished ({} run, {} resumed) in {:.2}s\njoin the shards with: resim merge --out DIR {}\n",
@@ -248,10 +206,6 @@ fn finish(
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Points done / total, rate and ETA on stderr; hidden with --quiet or off a terminal.

@@ -37,7 +37,7 @@ fn rows(t: &StationTheory, s: &ServiceReport) -> [(&'static str, f64, Statistic)
 /// Prints predictions, and with a run, the simulated values and whether they agree.
 pub(crate) fn theory(args: TheoryArgs) -> Result<ExitCode, String> {
     let scenario = args.scenario.load().map_err(|e| e.to_string())?;
-    let (scenario, _) = resim::sweep::mser::resolve_warmup(&scenario).map_err(|e| e.to_string())?;
+    let (scenario, _) = resim::run::mser::resolve_warmup(&scenario).map_err(|e| e.to_string())?;
     let model = &scenario.model;
     let predictions = predict(model);
     let report = (!args.no_run).then(|| run(model, &RunOptions { jobs: args.jobs }));

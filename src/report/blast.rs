@@ -163,6 +163,17 @@ fn scope(model: &Model, target: &Target) -> BTreeSet<usize> {
     }
 }
 
+/// The blast radius of every fault of `model` with a counterfactual in `bases` (the
+/// summaries of `model.without_fault(f)`, in fault order); empty when the analysis is off.
+pub(super) fn blast_radii(
+    model: &Model,
+    run: &[ReplicationSummary],
+    bases: &[Vec<ReplicationSummary>],
+) -> Vec<BlastRadiusReport> {
+    let Some(config) = model.blast_radius else { return Vec::new() };
+    bases.iter().enumerate().map(|(f, base)| blast_radius(model, &config, f, run, base)).collect()
+}
+
 /// Blast radius of fault `f`: `run` are the replications of `model`, `base` those of
 /// `model.without_fault(f)`, both in replication order.
 pub fn blast_radius(
@@ -173,9 +184,7 @@ pub fn blast_radius(
     base: &[ReplicationSummary],
 ) -> BlastRadiusReport {
     let fault = &model.faults[f];
-    let window = model.window.as_secs_f64();
-    let duration = model.duration.as_secs_f64();
-    let n = model.windows();
+    let (window, duration) = (model.window.as_secs_f64(), model.duration.as_secs_f64());
     let warmup = model.warmup.as_secs_f64();
     let scheduled = match fault.schedule {
         Schedule::Window { start, end } => {
@@ -184,79 +193,11 @@ pub fn blast_radius(
         }
         Schedule::Random { .. } => None,
     };
-    let mut series: Vec<Series> = Vec::new();
-    for (w, wl) in model.workloads.iter().enumerate() {
-        let b: Vec<_> = base.iter().map(|r| workload_windows(r, w)).collect();
-        let cut = slow_cut(model, SloTarget::Workload(w), &b);
-        let run = run.iter().map(|r| workload_windows(r, w)).collect();
-        series.push(Series { name: &wl.name, is_workload: true, run, base: b, cut });
-    }
-    for (s, svc) in model.services.iter().enumerate() {
-        let b: Vec<_> = base.iter().map(|r| service_windows(r, s)).collect();
-        let cut = slow_cut(model, SloTarget::Service(s), &b);
-        let run = run.iter().map(|r| service_windows(r, s)).collect();
-        series.push(Series { name: &svc.name, is_workload: false, run, base: b, cut });
-    }
-    let window_of = |t: f64| ((t / window) as usize).min(n.saturating_sub(1));
-    // The window holding the fault's last instant (an end on a boundary closes the one before).
-    let last_window_of = |t: f64| ((t / window).ceil() as usize).saturating_sub(1).min(n.saturating_sub(1));
-    // Recovery: the first window from which every later one is within tolerance.
-    let tol = config.recovery_tolerance;
-    // The first window after `last` from which every later one passes `ok` (n: none).
-    let recovered_after = |last: usize, ok: &dyn Fn(usize) -> bool| {
-        let mut from = n;
-        while from > last && ok(from - 1) {
-            from -= 1;
-        }
-        from
-    };
-    let (first, recovered, recovered_from, stuck) = match scheduled {
-        Some([start, end]) if n > 0 => {
-            let last_fault_window = last_window_of(end).max(window_of(start));
-            let from = recovered_after(last_fault_window, &|i| series.iter().all(|s| window_within(s, i, tol, None)));
-            let judged = end < duration && duration - end >= 2.0 * window;
-            let recovered = if from < n { Some(true) } else { judged.then_some(false) };
-            // Each replication on its own: a bimodal outcome (some stuck, some not) shows here.
-            let stuck = (0..run.len())
-                .filter(|&r| {
-                    let ok = |i: usize| series.iter().all(|s| window_within(s, i, tol, Some(r)));
-                    judged && recovered_after(last_fault_window, &ok) == n
-                })
-                .count() as u32;
-            (window_of(start), recovered, from, judged.then_some(stuck))
-        }
-        _ => (0, None, n, None),
-    };
-    let stop = match scheduled {
-        Some([start, end]) if n > 0 => recovered_from.max(last_window_of(end).max(window_of(start)) + 1).min(n),
-        _ => n,
-    };
-    let impact = first..stop.max(first);
-    let mut workloads = BTreeMap::new();
-    let mut services = BTreeMap::new();
-    let mut extra_bad_per_window = BTreeMap::new();
-    for s in &series {
-        let d = damage(s, impact.clone(), config.sli_threshold);
-        if s.is_workload {
-            let per_window = (0..n)
-                .map(|i| {
-                    let pairs = s.run.iter().zip(&s.base);
-                    let sum: f64 = pairs
-                        .map(|(a, b)| {
-                            let (_, fa, sa) = a.counts(i, s.cut);
-                            let (_, fb, sb) = b.counts(i, s.cut);
-                            fa + sa - fb - sb
-                        })
-                        .sum();
-                    sum / s.run.len().max(1) as f64
-                })
-                .collect();
-            extra_bad_per_window.insert(s.name.to_string(), per_window);
-            workloads.insert(s.name.to_string(), d);
-        } else {
-            services.insert(s.name.to_string(), d);
-        }
-    }
+    let series = all_series(model, run, base);
+    let rec = Recovery::of(model, &series, scheduled, config.recovery_tolerance, run.len());
+    let impact = rec.impact.clone();
+    let Damages { workloads, services, extra_bad_per_window } =
+        Damages::of(&series, impact.clone(), config.sli_threshold, rec.n);
     let affected = |m: &BTreeMap<String, Damage>| -> Vec<String> {
         m.iter().filter(|(_, d)| d.affected).map(|(k, _)| k.clone()).collect()
     };
@@ -265,8 +206,8 @@ pub fn blast_radius(
     let affected_services = affected(&services);
     let affected_workloads = affected(&workloads);
     let spread_to: Vec<String> = affected_services.iter().filter(|s| !scope.contains(s)).cloned().collect();
-    let time_to_recover_s = match (scheduled, recovered) {
-        (Some([_, end]), Some(true)) => Some((recovered_from as f64 * window - end).max(0.0)),
+    let time_to_recover_s = match (scheduled, rec.recovered) {
+        (Some([_, end]), Some(true)) => Some((rec.from as f64 * window - end).max(0.0)),
         _ => None,
     };
     BlastRadiusReport {
@@ -282,12 +223,125 @@ pub fn blast_radius(
         contained: spread_to.is_empty(),
         spread_to,
         scope,
-        recovered,
+        recovered: rec.recovered,
         time_to_recover_s,
-        metastable: recovered == Some(false),
-        replications_not_recovered: stuck,
+        metastable: rec.recovered == Some(false),
+        replications_not_recovered: rec.stuck,
         extra_bad_per_window,
     }
+}
+
+/// Every workload, then every service, as the analysis sees them.
+fn all_series<'a>(model: &'a Model, run: &'a [ReplicationSummary], base: &'a [ReplicationSummary]) -> Vec<Series<'a>> {
+    let mut series: Vec<Series> = Vec::new();
+    for (w, wl) in model.workloads.iter().enumerate() {
+        let b: Vec<_> = base.iter().map(|r| workload_windows(r, w)).collect();
+        let cut = slow_cut(model, SloTarget::Workload(w), &b);
+        let run = run.iter().map(|r| workload_windows(r, w)).collect();
+        series.push(Series { name: &wl.name, is_workload: true, run, base: b, cut });
+    }
+    for (s, svc) in model.services.iter().enumerate() {
+        let b: Vec<_> = base.iter().map(|r| service_windows(r, s)).collect();
+        let cut = slow_cut(model, SloTarget::Service(s), &b);
+        let run = run.iter().map(|r| service_windows(r, s)).collect();
+        series.push(Series { name: &svc.name, is_workload: false, run, base: b, cut });
+    }
+    series
+}
+
+/// When the damage starts and ends, and whether the system recovered.
+struct Recovery {
+    /// Windows in the run.
+    n: usize,
+    /// The windows the damage is counted over.
+    impact: std::ops::Range<usize>,
+    /// Recovered after the fault; `None` when it cannot be judged.
+    recovered: Option<bool>,
+    /// The first window from which every later one is within tolerance (`n`: none).
+    from: usize,
+    /// Replications that did not recover on their own.
+    stuck: Option<u32>,
+}
+
+impl Recovery {
+    /// The recovery from a fault `scheduled` over `[start, end]` (seconds from the end of
+    /// the warm-up; `None` for random onsets, judged over the whole run), with `reps`
+    /// replications and windows within `tol` of the counterfactual counted as recovered.
+    fn of(model: &Model, series: &[Series], scheduled: Option<[f64; 2]>, tol: f64, reps: usize) -> Self {
+        let (window, duration) = (model.window.as_secs_f64(), model.duration.as_secs_f64());
+        let n = model.windows();
+        let window_of = |t: f64| ((t / window) as usize).min(n.saturating_sub(1));
+        // The window holding the fault's last instant (an end on a boundary closes the one before).
+        let last_window_of = |t: f64| ((t / window).ceil() as usize).saturating_sub(1).min(n.saturating_sub(1));
+        // The first window after `last` from which every later one passes `ok` (n: none).
+        let recovered_after = |last: usize, ok: &dyn Fn(usize) -> bool| {
+            let mut from = n;
+            while from > last && ok(from - 1) {
+                from -= 1;
+            }
+            from
+        };
+        let Some([start, end]) = scheduled.filter(|_| n > 0) else {
+            return Recovery { n, impact: 0..n, recovered: None, from: n, stuck: None };
+        };
+        let last_fault_window = last_window_of(end).max(window_of(start));
+        let from = recovered_after(last_fault_window, &|i| series.iter().all(|s| window_within(s, i, tol, None)));
+        let judged = end < duration && duration - end >= 2.0 * window;
+        let recovered = if from < n { Some(true) } else { judged.then_some(false) };
+        // Each replication on its own: a bimodal outcome (some stuck, some not) shows here.
+        let stuck = (0..reps)
+            .filter(|&r| {
+                let ok = |i: usize| series.iter().all(|s| window_within(s, i, tol, Some(r)));
+                judged && recovered_after(last_fault_window, &ok) == n
+            })
+            .count() as u32;
+        let first = window_of(start);
+        let stop = from.max(last_fault_window + 1).min(n);
+        Recovery { n, impact: first..stop.max(first), recovered, from, stuck: judged.then_some(stuck) }
+    }
+}
+
+/// The damage tables of a fault, by name.
+#[derive(Default)]
+struct Damages {
+    workloads: BTreeMap<String, Damage>,
+    services: BTreeMap<String, Damage>,
+    /// Each workload's extra bad requests per window (mean over replications).
+    extra_bad_per_window: BTreeMap<String, Vec<f64>>,
+}
+
+impl Damages {
+    /// The damage of every series over the windows `impact` (of `n`).
+    fn of(series: &[Series], impact: std::ops::Range<usize>, threshold: f64, n: usize) -> Self {
+        let mut out = Damages::default();
+        for s in series {
+            let d = damage(s, impact.clone(), threshold);
+            if s.is_workload {
+                out.extra_bad_per_window.insert(s.name.to_string(), extra_bad(s, n));
+                out.workloads.insert(s.name.to_string(), d);
+            } else {
+                out.services.insert(s.name.to_string(), d);
+            }
+        }
+        out
+    }
+}
+
+/// Extra bad requests of `s` in each of the `n` windows, mean over replications.
+fn extra_bad(s: &Series, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| {
+            let pairs = s.run.iter().zip(&s.base);
+            let sum: f64 = pairs
+                .map(|(a, b)| {
+                    let (_, fa, sa) = a.counts(i, s.cut);
+                    let (_, fb, sb) = b.counts(i, s.cut);
+                    fa + sa - fb - sb
+                })
+                .sum();
+            sum / s.run.len().max(1) as f64
+        })
+        .collect()
 }
 
 /// Window `i` of `s` has no extra bad share beyond `tol`: the paired mean minus its 95%

@@ -13,9 +13,9 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::trace::{Span, SpanKind, Trace, TracedRequest, Track};
 use crate::engine::SimTime;
 use crate::model::Model;
+use crate::trace::{Span, SpanKind, Trace, TracedRequest, Track};
 
 impl Trace {
     /// Renders the Chrome trace-event JSON (`{"traceEvents": [...], "displayTimeUnit": "ms"}`).

@@ -1,154 +1,121 @@
-//! Running many points' replications as one flat parallel loop.
+//! Executing a sweep's points: load each point's model, run them all, write each point
+//! as it finishes.
 //!
-//! Every (point, replication) pair is one task of a single rayon iterator, so all cores
-//! stay busy even when each point has fewer replications than there are cores. Each
-//! point keeps its replications in index order; when its last one lands, the thread
-//! that ran it builds the point's report and hands it to `on_done` (which writes it to
-//! disk), so a finished point survives an interruption of the rest of the sweep.
-//!
-//! With a precision target, points that are not yet precise get another batch in the
-//! next round (see [`super::precision`]). Rounds are sequential and every decision is
-//! taken on results merged in replication order, so the reports do not depend on the
-//! thread count or on scheduling.
-//!
-//! A point with faults and the blast-radius analysis on also runs one counterfactual per
-//! fault (the model without it, same replication indices), as tasks of the same loop:
-//! alongside its replications, or, with a precision target, in one extra round at the
-//! final replication count.
-//!
-//! `stop` (set by Ctrl-C) stops the start of new points: replications of points already
-//! started run to the end of their batch, points not started are skipped.
+//! Points are loaded in parallel and all checked before anything runs, so a bad point
+//! fails the sweep before the output folder is touched. They then run as one flat
+//! parallel loop ([`crate::run::rounds`]); each finished point is written at once
+//! (report.json, then point.json, which marks it complete), so a point survives an
+//! interruption of the rest of the sweep and `--resume` skips it.
 
-use std::ops::Range;
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
-use super::precision::Precision;
-use super::{blast_reports, counterfactuals};
+use super::output::{self, PointFile, PointRecord};
+use super::plan::{Plan, load_point};
 use crate::model::Model;
-use crate::model::sim::run_replication;
-use crate::report::{ReplicationSummary, Report};
+use crate::run::mser::resolve_warmup;
+use crate::run::rounds::run_points;
+use crate::run::with_jobs;
+use crate::scenario::{Override, ScenarioError};
 
-/// The runs of one round of a point: `total` replications of each variant in `variants`.
-#[derive(Clone, Debug)]
-struct Round {
-    total: u32,
-    variants: Range<usize>,
+/// The scenario a sweep runs: its text, the file it was read from and the `--set`
+/// overrides every point starts from.
+#[derive(Clone, Copy, Debug)]
+pub struct Source<'a> {
+    /// The scenario file's text.
+    pub text: &'a str,
+    /// The scenario file.
+    pub file: &'a Path,
+    /// The base overrides.
+    pub base: &'a [Override],
 }
 
-#[derive(Default)]
-struct PointState {
-    /// Replication summaries by variant (0: the point's model; 1 + f: without fault f)
-    /// and index; `None` until run.
-    reps: Vec<Vec<Option<ReplicationSummary>>>,
-    /// Replications of the current batch still running.
-    remaining: usize,
-    started: bool,
-    /// The next round, when one is needed.
-    next: Option<Round>,
+/// `points/<i>/point.json` of point `i` of `plan`.
+pub fn point_file(plan: &Plan, i: usize) -> PointFile {
+    PointFile { index: i, scenario_hash: plan.definition.scenario_hash.clone(), params: plan.pairs(i) }
+}
+
+/// The records of points `mine` already finished in `out` by this very sweep (`None`
+/// for the others), indexed by point.
+pub fn resume(out: &Path, plan: &Plan, mine: &[usize]) -> Vec<Option<PointRecord>> {
+    let mut records = vec![None; plan.points.len()];
+    for &i in mine {
+        records[i] =
+            output::read_point(out, i, &plan.definition.scenario_hash).filter(|r| r.point == point_file(plan, i));
+    }
+    records
+}
+
+/// The points a run executes, loaded and checked.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// Point indices, in order.
+    pub indices: Vec<usize>,
+    /// Each point's model (same order).
+    pub models: Vec<Model>,
+}
+
+/// Loads the models of points `todo` on `jobs` threads: the scenario with the base
+/// overrides and the point's, `warmup: auto` resolved. Fails on the first bad point.
+pub fn load_models(
+    plan: &Plan,
+    source: Source<'_>,
+    todo: Vec<usize>,
+    jobs: Option<usize>,
+) -> Result<Loaded, ScenarioError> {
+    let models = with_jobs(jobs, || {
+        todo.par_iter()
+            .map(|&i| {
+                let s = load_point(plan, i, source.text, source.file, source.base)?;
+                resolve_warmup(&s).map(|(s, _)| s.model)
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    Ok(Loaded { indices: todo, models })
+}
+
+/// Runs the `points` of `plan` (to its precision target, if any) on `jobs` threads and
+/// writes each into `out` as it finishes, filling its slot of `records` and calling
+/// `on_point` (progress). Setting `stop` starts no new point; a point that cannot be
+/// written sets it too, and its error is returned once the points started are done.
+pub fn execute(
+    out: &Path,
+    plan: &Plan,
+    points: &Loaded,
+    jobs: Option<usize>,
+    stop: &AtomicBool,
+    records: Vec<Option<PointRecord>>,
+    on_point: &(dyn Fn() + Sync),
+) -> Result<Vec<Option<PointRecord>>, String> {
+    let done = Mutex::new(records);
+    let failure = Mutex::new(None::<String>);
+    with_jobs(jobs, || {
+        run_points(&points.models, plan.definition.precision, stop, &|k, report| {
+            let i = points.indices[k];
+            let json = report.to_json();
+            let point = point_file(plan, i);
+            match output::write_point(out, &point, &json) {
+                Ok(()) => {
+                    let report = serde_json::from_str(&json).unwrap_or_default();
+                    lock(&done)[i] = Some(PointRecord { point, report });
+                }
+                Err(e) => {
+                    lock(&failure).get_or_insert(format!("cannot write point {i} into {}: {e}", out.display()));
+                    stop.store(true, Ordering::SeqCst);
+                }
+            }
+            on_point();
+        });
+    });
+    match failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(done.into_inner().unwrap_or_else(|e| e.into_inner())),
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The summaries of one variant, taken out of the state (complete or not).
-fn take(reps: &mut [Option<ReplicationSummary>]) -> Vec<ReplicationSummary> {
-    reps.iter_mut().filter_map(Option::take).collect()
-}
-
-/// Runs every model's replications (more when `precision` asks), and the counterfactuals
-/// of its faults, and calls `on_done` with each finished point's index and report, from
-/// whichever thread finished it. Must be called inside the thread pool that should run
-/// it (see [`super::with_jobs`]).
-pub fn run_points(
-    models: &[Model],
-    precision: Option<Precision>,
-    stop: &AtomicBool,
-    on_done: &(dyn Fn(usize, Report) + Sync),
-) {
-    // Each point's variants: the model, then its counterfactuals when they are wanted.
-    let variants: Vec<Vec<Model>> = models
-        .iter()
-        .map(|m| {
-            let mut v = vec![m.clone()];
-            if m.blast_radius.is_some() {
-                v.extend(counterfactuals(m));
-            }
-            v
-        })
-        .collect();
-    let states: Vec<Mutex<PointState>> = variants
-        .iter()
-        .map(|v| Mutex::new(PointState { reps: vec![Vec::new(); v.len()], ..PointState::default() }))
-        .collect();
-    // Without a precision target the replication count is final: run everything at once.
-    let first = |p: usize| Round {
-        total: models[p].replications,
-        variants: 0..if precision.is_some() { 1 } else { variants[p].len() },
-    };
-    let mut targets: Vec<(usize, Round)> = (0..models.len()).map(|p| (p, first(p))).collect();
-    while !targets.is_empty() && !stop.load(Ordering::SeqCst) {
-        let mut tasks = Vec::new();
-        for (p, round) in &targets {
-            let mut st = lock(&states[*p]);
-            st.remaining = 0;
-            st.next = None;
-            for v in round.variants.clone() {
-                let have = st.reps[v].len();
-                st.reps[v].resize_with(round.total as usize, || None);
-                st.remaining += round.total as usize - have;
-                tasks.extend((have..round.total as usize).map(|r| (*p, v, r)));
-            }
-        }
-        tasks.par_iter().for_each(|&(p, v, r)| {
-            {
-                let mut st = lock(&states[p]);
-                if !st.started && stop.load(Ordering::SeqCst) {
-                    return;
-                }
-                st.started = true;
-            }
-            let model = &variants[p][v];
-            let summary = ReplicationSummary::of(model, &run_replication(model, r as u32));
-            let mut st = lock(&states[p]);
-            st.reps[v][r] = Some(summary);
-            st.remaining -= 1;
-            if st.remaining > 0 {
-                return;
-            }
-            if let Some(report) = finish(&models[p], precision, &mut st) {
-                drop(st);
-                on_done(p, report);
-            }
-        });
-        targets = states.iter().enumerate().filter_map(|(p, s)| lock(s).next.clone().map(|n| (p, n))).collect();
-    }
-}
-
-/// At the end of a point's batch: its report when it is finished, else `None` with the
-/// next round set.
-fn finish(model: &Model, precision: Option<Precision>, st: &mut PointState) -> Option<Report> {
-    let runs = take(&mut st.reps[0]);
-    let mut report = Report::build(model, &runs);
-    let total = runs.len() as u32;
-    let more = precision.and_then(|pr| pr.next_total(&report, total, model.replications));
-    let cf_missing = st.reps[1..].iter().any(|v| v.len() != runs.len());
-    if let Some(n) = more {
-        st.reps[0] = runs.into_iter().map(Some).collect();
-        st.next = Some(Round { total: n, variants: 0..1 });
-        return None;
-    }
-    if cf_missing {
-        st.reps[0] = runs.into_iter().map(Some).collect();
-        st.next = Some(Round { total, variants: 1..st.reps.len() });
-        return None;
-    }
-    if let Some(config) = model.blast_radius.filter(|_| st.reps.len() > 1) {
-        let bases: Vec<Vec<ReplicationSummary>> = st.reps[1..].iter_mut().map(|v| take(v)).collect();
-        report.blast_radius = blast_reports(model, &config, &runs, &bases);
-    }
-    Some(report)
 }

@@ -1,5 +1,6 @@
 //! What a sweep writes: `points/<i>/report.json` and `point.json` as each point
-//! finishes, then `sweep.csv` and `sweep.json` over all points (or a shard file).
+//! finishes, then `sweep.csv` and `sweep.json` over all points (a shard writes its
+//! definition instead, which `resim merge` reads).
 //!
 //! The tables are rendered from the point reports as read back from JSON, the same
 //! bytes a resumed run or `resim merge` reads, so a sweep, a resumed sweep and merged
@@ -16,7 +17,6 @@ use serde_json::{Value, json};
 use super::grid::display;
 use super::objective::{Choice, choose, metric, objective_path};
 use super::plan::Definition;
-use super::shard::Shard;
 use crate::report::write_atomic;
 
 /// The table of points.
@@ -25,8 +25,6 @@ pub const SWEEP_CSV: &str = "sweep.csv";
 pub const SWEEP_JSON: &str = "sweep.json";
 /// Folder of per-point outputs.
 pub const POINTS_DIR: &str = "points";
-/// Folder of shard definitions.
-pub const SHARD_DIR: &str = "shards";
 /// sweep.json's schema identifier.
 pub const SCHEMA: &str = "resim.sweep/v1";
 
@@ -234,13 +232,6 @@ pub fn render_json(def: &Definition, records: &[PointRecord], choice: Option<&Ch
 pub fn write_tables(out: &Path, def: &Definition, records: &[PointRecord], choice: Option<&Choice>) -> io::Result<()> {
     write_atomic(&out.join(SWEEP_CSV), render_csv(def, records).as_bytes())?;
     write_atomic(&out.join(SWEEP_JSON), render_json(def, records, choice).as_bytes())
-}
-
-/// Writes a shard's definition (`shards/I-of-N.json`), which `resim merge` reads.
-pub fn write_shard(out: &Path, def: &Definition, shard: Shard) -> io::Result<()> {
-    let v = json!({ "schema": "resim.sweep-shard/v1", "shard": [shard.index, shard.count], "definition": def });
-    let text = serde_json::to_string_pretty(&v).map_err(io::Error::other)? + "\n";
-    write_atomic(&out.join(SHARD_DIR).join(shard.file_name()), text.as_bytes())
 }
 
 /// The verdict in words: the best point, its value, the constraints it meets, the

@@ -5,6 +5,7 @@
 //! same mechanism as `--set`, so a bad key or value is reported against the parameter
 //! (`--param services.api.severs: unknown key ... did you mean servers?`).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -13,13 +14,13 @@ use serde_json::Value;
 
 use super::grid::{self, Param, Point, Values};
 use super::objective::{lookup, objective_path};
-use super::precision::Precision;
 use super::sampling::sample;
 use crate::engine::fnv1a64;
 use crate::report::Report;
+use crate::run::precision::Precision;
 use crate::scenario::load::SWEEP_FLAG;
 use crate::scenario::samples::SamplesFile;
-use crate::scenario::sweep_spec::{ConstraintSpec, ObjectiveSpec, SamplingSpec};
+use crate::scenario::sweep_spec::{ConstraintSpec, ObjectiveSpec, ParamSpec, SamplingSpec};
 use crate::scenario::tree::{Located, Node};
 use crate::scenario::{Override, Scenario, ScenarioError, load_str_reusing};
 
@@ -115,66 +116,11 @@ pub fn plan(
     options: &SweepOptions,
 ) -> Result<Plan, ScenarioError> {
     let section = scenario.spec.sweep.clone().unwrap_or_default();
-    let in_file = options.params.is_empty();
-    let fail = |key: &str, message: String, help: &str| {
-        let mut e = ScenarioError::at_key(key, message).with_help(help);
-        e.file = file.to_owned();
-        if key.starts_with("sweep") { locate(text, &mut e, key) } else { e }
-    };
-    let params = if in_file {
-        grid::from_spec(&section.params).map_err(|e| {
-            let key = e.key.clone();
-            fail(&key, e.message, e.help.as_deref().unwrap_or("see the Sweeps section of the README"))
-        })?
-    } else {
-        options.params.clone()
-    };
-    if params.is_empty() {
-        return Err(fail(
-            "--param",
-            "nothing to sweep".into(),
-            "give --param KEY=V1,V2,... (e.g. --param services.api.servers=2,4,8) or a `sweep: { params: ... }` section",
-        ));
-    }
-    for (i, p) in params.iter().enumerate() {
-        if params[..i].iter().any(|q| q.key == p.key) {
-            return Err(fail(
-                &format!("--param {}", p.key),
-                format!("`{}` is swept twice", p.key),
-                "give each key once",
-            ));
-        }
-    }
+    let at = Source { text, file };
+    let params = swept_params(at, &section.params, options)?;
     let sampling = options.sampling.unwrap_or(section.sampling);
     let samples = options.samples.or(section.samples);
-    let points = match (sampling, samples) {
-        (SamplingSpec::Grid, None) => grid::grid(&params).map_err(|mut e| {
-            e.file = file.to_owned();
-            e
-        })?,
-        (SamplingSpec::Grid, Some(_)) => {
-            return Err(fail(
-                "--samples",
-                "`samples` draws points at random, but the sampling is `grid`".into(),
-                "add --sampling random or --sampling lhs (sweep: sampling: latin_hypercube), or drop --samples",
-            ));
-        }
-        (_, None) => {
-            return Err(fail(
-                "--samples",
-                "random and Latin-hypercube sampling need a number of points".into(),
-                "add --samples N (sweep: samples: N)",
-            ));
-        }
-        (_, Some(n)) if n == 0 || n as usize > grid::MAX_POINTS => {
-            return Err(fail(
-                "--samples",
-                format!("{n} samples; expected 1 to {}", grid::MAX_POINTS),
-                "draw at least one point",
-            ));
-        }
-        (method, Some(n)) => sample(&params, n as usize, method, scenario.model.seed),
-    };
+    let points = draw_points(at, &params, sampling, samples, scenario.model.seed)?;
     let objective = options.objective.clone().or(section.objective);
     let constraints = if options.constraints.is_empty() { section.constraints } else { options.constraints.clone() };
     check_paths(scenario, objective.as_ref(), &constraints).map_err(|(key, m)| {
@@ -183,7 +129,7 @@ pub fn plan(
             _ => options.constraints.is_empty(),
         };
         let key = if from_file { key.replace("--", "sweep.").replace("constraint", "constraints") } else { key.into() };
-        fail(&key, m, "metrics are paths into report.json, e.g. workloads.users.latency_s.p99")
+        at.fail(&key, m, "metrics are paths into report.json, e.g. workloads.users.latency_s.p99")
     })?;
     let definition = Definition {
         scenario: scenario.model.name.clone(),
@@ -198,6 +144,88 @@ pub fn plan(
         points: points.len(),
     };
     Ok(Plan { definition, params, points, samples: scenario.samples.clone() })
+}
+
+/// The scenario file being planned, to locate errors in.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    text: &'a str,
+    file: &'a Path,
+}
+
+impl Source<'_> {
+    /// An error at `key` (located in the file when it is under `sweep`).
+    fn fail(&self, key: &str, message: String, help: &str) -> ScenarioError {
+        let mut e = ScenarioError::at_key(key, message).with_help(help);
+        e.file = self.file.to_owned();
+        if key.starts_with("sweep") { locate(self.text, &mut e, key) } else { e }
+    }
+}
+
+/// The swept parameters: `--param` when given, else the file's `sweep.params`; at least
+/// one, each key once.
+fn swept_params(
+    at: Source<'_>,
+    in_file: &BTreeMap<String, ParamSpec>,
+    options: &SweepOptions,
+) -> Result<Vec<Param>, ScenarioError> {
+    let params = if options.params.is_empty() {
+        grid::from_spec(in_file).map_err(|e| {
+            let key = e.key.clone();
+            at.fail(&key, e.message, e.help.as_deref().unwrap_or("see the Sweeps section of the README"))
+        })?
+    } else {
+        options.params.clone()
+    };
+    if params.is_empty() {
+        return Err(at.fail(
+            "--param",
+            "nothing to sweep".into(),
+            "give --param KEY=V1,V2,... (e.g. --param services.api.servers=2,4,8) or a `sweep: { params: ... }` section",
+        ));
+    }
+    for (i, p) in params.iter().enumerate() {
+        if params[..i].iter().any(|q| q.key == p.key) {
+            return Err(at.fail(
+                &format!("--param {}", p.key),
+                format!("`{}` is swept twice", p.key),
+                "give each key once",
+            ));
+        }
+    }
+    Ok(params)
+}
+
+/// The points: the grid, or `samples` random or Latin-hypercube draws.
+fn draw_points(
+    at: Source<'_>,
+    params: &[Param],
+    sampling: SamplingSpec,
+    samples: Option<u32>,
+    seed: u64,
+) -> Result<Vec<Point>, ScenarioError> {
+    match (sampling, samples) {
+        (SamplingSpec::Grid, None) => grid::grid(params).map_err(|mut e| {
+            e.file = at.file.to_owned();
+            e
+        }),
+        (SamplingSpec::Grid, Some(_)) => Err(at.fail(
+            "--samples",
+            "`samples` draws points at random, but the sampling is `grid`".into(),
+            "add --sampling random or --sampling lhs (sweep: sampling: latin_hypercube), or drop --samples",
+        )),
+        (_, None) => Err(at.fail(
+            "--samples",
+            "random and Latin-hypercube sampling need a number of points".into(),
+            "add --samples N (sweep: samples: N)",
+        )),
+        (_, Some(n)) if n == 0 || n as usize > grid::MAX_POINTS => Err(at.fail(
+            "--samples",
+            format!("{n} samples; expected 1 to {}", grid::MAX_POINTS),
+            "draw at least one point",
+        )),
+        (method, Some(n)) => Ok(sample(params, n as usize, method, seed)),
+    }
 }
 
 /// Loads point `i` of `plan`: the scenario with the base overrides and the point's.

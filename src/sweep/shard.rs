@@ -6,10 +6,17 @@
 //! passes its task index. Each point's folder carries its definition and the hash of
 //! the scenario, so a merge refuses points from a different sweep.
 
+use std::io;
 use std::path::{Path, PathBuf};
 
-use super::output::{self, PointRecord, SHARD_DIR};
+use serde_json::json;
+
+use super::output::{self, PointRecord};
 use super::plan::Definition;
+use crate::report::write_atomic;
+
+/// Folder of shard definitions.
+pub const SHARD_DIR: &str = "shards";
 
 /// A slice of the points: those with `index % count == index_of_shard`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +50,13 @@ impl std::str::FromStr for Shard {
             _ => Err(format!("`{s}`: {hint}")),
         }
     }
+}
+
+/// Writes a shard's definition (`shards/I-of-N.json`), which [`merge`] reads.
+pub fn write_shard(out: &Path, def: &Definition, shard: Shard) -> io::Result<()> {
+    let v = json!({ "schema": "resim.sweep-shard/v1", "shard": [shard.index, shard.count], "definition": def });
+    let text = serde_json::to_string_pretty(&v).map_err(io::Error::other)? + "\n";
+    write_atomic(&out.join(SHARD_DIR).join(shard.file_name()), text.as_bytes())
 }
 
 /// Joins the points found under `dirs` (each a sweep or shard output folder) into the

@@ -16,7 +16,6 @@
 //! `Trace::to_chrome_json` (in `report::chrome`, which knows the model's names) renders
 //! the Chrome trace-event format.
 
-
 use crate::engine::unit;
 use crate::engine::{SimTime, Stream};
 

@@ -8,9 +8,9 @@ use std::process::{Command, Output};
 
 use rayon::prelude::*;
 use resim::report::Report;
-use resim::sweep::mser::resolve_warmup;
-use resim::sweep::precision::{Precision, worst_ratio};
-use resim::{RunOptions, run_replications, sweep::run_precise};
+use resim::run::mser::resolve_warmup;
+use resim::run::precision::{Precision, worst_ratio};
+use resim::{RunOptions, run::run_precise, run_replications};
 use serde_json::Value;
 use tempfile::TempDir;
 

@@ -5,7 +5,7 @@ use plotters::coord::ranged1d::{SegmentValue, SegmentedCoord};
 use plotters::coord::types::RangedCoordi32;
 use plotters::prelude::*;
 
-use super::{HEIGHT, LEGEND, Metric, SCALE_BAR, at, err, levels};
+use super::axes::{HEIGHT, LEGEND, Metric, SCALE_BAR, at, err, levels};
 use crate::report::charts::{Area, DEGRADED, FAILED, GRID, INK, OK, WIDTH, svg};
 use crate::sweep::output::{PointRecord, blast_faults, stat};
 use crate::sweep::plan::Definition;

@@ -10,17 +10,19 @@ use std::io;
 use std::path::Path;
 
 use plotters::prelude::*;
-use serde_json::Value;
 
 use super::grid::display;
 use super::output::{PointRecord, blast_faults, stat};
 use super::plan::Definition;
-use crate::report::charts::{Chart, GRID, Key, Swatch, captioned, fmt_latency, series_color, short_num, slug, svg};
+use crate::report::charts::{Chart, GRID, Key, Swatch, captioned, series_color, short_num, slug, svg};
 use crate::report::write_atomic;
-use crate::scenario::units::parse_duration;
 
+mod axes;
 mod maps;
 
+#[cfg(test)]
+use axes::number;
+use axes::{HEIGHT, METRICS, Metric, at, err, numeric_params};
 #[cfg(test)]
 use maps::{blend, ramp};
 use maps::{heat_map, metastability, outcome};
@@ -29,72 +31,6 @@ use maps::{heat_map, metastability, outcome};
 pub const CHARTS_DIR: &str = "charts";
 /// The metastability map's file name.
 pub const METASTABILITY_SVG: &str = "metastability.svg";
-
-/// Width kept right of a grid chart for its legend (or colour scale), pixels.
-const LEGEND: u32 = 170;
-/// Width of a heat map's colour scale bar, pixels.
-const SCALE_BAR: i32 = 18;
-/// Height of a sweep chart, pixels.
-const HEIGHT: u32 = 440;
-
-/// A headline metric drawn per workload.
-struct Metric {
-    /// Path under `workloads.<name>.`.
-    path: &'static str,
-    /// File name stem.
-    file: &'static str,
-    /// Axis label.
-    label: &'static str,
-    /// Larger is better (colours of the heat map).
-    higher_is_better: bool,
-}
-
-const METRICS: [Metric; 2] = [
-    Metric { path: "availability", file: "availability", label: "availability", higher_is_better: true },
-    Metric { path: "latency_s.p99", file: "p99", label: "p99 latency", higher_is_better: false },
-];
-
-impl Metric {
-    fn fmt(&self, v: f64) -> String {
-        if self.higher_is_better { format!("{:.2}%", v * 100.0) } else { fmt_latency(&v) }
-    }
-}
-
-fn err(e: impl std::fmt::Display) -> String {
-    e.to_string()
-}
-
-/// A parameter value as a number: a number, or a duration in seconds (`30s`).
-fn number(v: &Value) -> Option<f64> {
-    v.as_f64().or_else(|| v.as_str().and_then(|s| parse_duration(s).ok()).map(|t| t.as_secs_f64()))
-}
-
-/// Indices of the parameters whose every value is a number (or a duration).
-fn numeric_params(def: &Definition, records: &[PointRecord]) -> Vec<usize> {
-    (0..def.params.len())
-        .filter(|&i| {
-            !records.is_empty() && records.iter().all(|r| r.point.params.get(i).and_then(|p| number(&p.1)).is_some())
-        })
-        .collect()
-}
-
-/// The value of parameter `i` of a record, as a number.
-fn at(r: &PointRecord, i: usize) -> f64 {
-    r.point.params.get(i).and_then(|p| number(&p.1)).unwrap_or(f64::NAN)
-}
-
-/// Distinct values of parameter `i`, sorted, with their labels as written.
-fn levels(records: &[PointRecord], i: usize) -> Vec<(f64, String)> {
-    let mut out: Vec<(f64, String)> = Vec::new();
-    for r in records {
-        let x = at(r, i);
-        if !out.iter().any(|(v, _)| *v == x) {
-            out.push((x, r.point.params.get(i).map(|p| display(&p.1)).unwrap_or_default()));
-        }
-    }
-    out.sort_by(|a, b| a.0.total_cmp(&b.0));
-    out
-}
 
 /// Every chart of the sweep.
 pub fn render_charts(def: &Definition, records: &[PointRecord]) -> Result<Vec<Chart>, String> {
@@ -162,15 +98,9 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
 /// One series: (x, mean, CI) per point, sorted by x.
 type Series = (String, Vec<(f64, f64, Option<(f64, f64)>)>);
 
-/// The metric against parameter `x`, one line per setting of the other parameters.
-fn lines(
-    def: &Definition,
-    records: &[PointRecord],
-    x: usize,
-    workload: &str,
-    m: &Metric,
-    path: &str,
-) -> Result<String, String> {
+/// The points of the metric at `path` against parameter `x`, one series per setting of
+/// the other parameters (named after it), each sorted by x.
+fn line_series(records: &[PointRecord], x: usize, m: &Metric, path: &str) -> Vec<Series> {
     let mut series: Vec<Series> = Vec::new();
     for r in records {
         let name: Vec<String> = r
@@ -197,6 +127,19 @@ fn lines(
     for s in &mut series {
         s.1.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
+    series
+}
+
+/// The metric against parameter `x`, one line per setting of the other parameters.
+fn lines(
+    def: &Definition,
+    records: &[PointRecord],
+    x: usize,
+    workload: &str,
+    m: &Metric,
+    path: &str,
+) -> Result<String, String> {
+    let series = line_series(records, x, m, path);
     let all = || series.iter().flat_map(|s| s.1.iter());
     let (x0, x1) = bounds(all().map(|p| p.0));
     let (y0, y1) = bounds(all().flat_map(|p| [Some(p.1), p.2.map(|c| c.0), p.2.map(|c| c.1)]).flatten());

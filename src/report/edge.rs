@@ -1,0 +1,130 @@
+//! A call edge's report: calls, attempts and what each policy did, and its breaker.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::aggregate::{stat, window_totals};
+use super::statistic::Statistic;
+use super::summary::{EdgeSummary, ReplicationSummary};
+use crate::metrics::{BreakerSnapshot, Outcome};
+
+/// An edge's calls window by window (means over replications).
+#[derive(Clone, Debug, Serialize)]
+pub struct EdgeTimelineReport {
+    /// Finished calls per window.
+    pub calls: Vec<f64>,
+    /// Calls that failed (after retries and fallbacks) per window.
+    pub failed: Vec<f64>,
+    /// Retries started per window.
+    pub retries: Vec<f64>,
+}
+
+/// One call edge.
+#[derive(Clone, Debug, Serialize)]
+pub struct EdgeReport {
+    /// Calls made.
+    pub calls: Statistic,
+    /// Attempts started (calls + retries; hedges counted apart).
+    pub attempts: Statistic,
+    /// Attempts beyond the first.
+    pub retries: Statistic,
+    /// Backup (hedged) requests sent.
+    pub hedges: Statistic,
+    /// Finished calls by final outcome (after retries and fallbacks).
+    pub outcomes: BTreeMap<&'static str, Statistic>,
+    /// Finished attempts by outcome.
+    pub attempt_outcomes: BTreeMap<&'static str, Statistic>,
+    /// Calls answered by the fallback.
+    pub fallbacks: Statistic,
+    /// Retries refused by the retry budget.
+    pub budget_exhausted: Statistic,
+    /// Attempts refused by the bulkhead.
+    pub bulkhead_rejected: Statistic,
+    /// Attempts refused by the client-side rate limiter.
+    pub rate_limited: Statistic,
+    /// Requests abandoned in flight (timed out, or losing hedges): the callee's work is wasted.
+    pub abandoned: Statistic,
+    /// Breaker record; null when the edge has no breaker.
+    pub breaker: Option<BreakerReport>,
+    /// Calls, failures and retries per window.
+    pub timeline: EdgeTimelineReport,
+}
+
+/// A circuit breaker's record.
+#[derive(Clone, Debug, Serialize)]
+pub struct BreakerReport {
+    /// Calls let through.
+    pub calls_permitted: Statistic,
+    /// Calls refused while open (or half-open and full).
+    pub short_circuited: Statistic,
+    /// Results recorded as failures.
+    pub failures: Statistic,
+    /// Results slower than the slow-call threshold.
+    pub slow_calls: Statistic,
+    /// Transitions into open.
+    pub openings: Statistic,
+    /// Seconds in each state.
+    pub time_in_state_s: BTreeMap<&'static str, Statistic>,
+    /// Transitions of replication 0: `[time_s, from, to]`, times from the start of the run.
+    pub transitions: Vec<(f64, &'static str, &'static str)>,
+}
+
+impl EdgeReport {
+    /// Edge `i` over the replications `reps`.
+    pub(super) fn of(reps: &[ReplicationSummary], i: usize) -> Self {
+        let count = |f: &dyn Fn(&EdgeSummary) -> f64| stat(reps, |r| Some(f(&r.edges[i])));
+        let by_outcome = |f: &dyn Fn(&EdgeSummary) -> &[f64; 6]| -> BTreeMap<&'static str, Statistic> {
+            Outcome::ALL.iter().map(|&o| (o.key(), count(&|x| f(x)[o as usize]))).collect()
+        };
+        EdgeReport {
+            calls: count(&|x| x.calls),
+            attempts: count(&|x| x.attempts),
+            retries: count(&|x| x.retries),
+            hedges: count(&|x| x.hedges),
+            outcomes: by_outcome(&|x| &x.outcomes),
+            attempt_outcomes: by_outcome(&|x| &x.attempt_outcomes),
+            fallbacks: count(&|x| x.fallbacks),
+            budget_exhausted: count(&|x| x.budget_exhausted),
+            bulkhead_rejected: count(&|x| x.bulkhead_rejected),
+            rate_limited: count(&|x| x.rate_limited),
+            abandoned: count(&|x| x.abandoned),
+            breaker: BreakerReport::of(reps, i),
+            timeline: EdgeTimelineReport::of(reps, i),
+        }
+    }
+}
+
+impl BreakerReport {
+    /// Edge `i`'s breaker over the replications `reps`; `None` when it has none.
+    fn of(reps: &[ReplicationSummary], i: usize) -> Option<Self> {
+        let b0 = reps.first()?.edges[i].breaker.as_ref()?;
+        let b = |f: &dyn Fn(&BreakerSnapshot) -> f64| stat(reps, |r| r.edges[i].breaker.as_ref().map(f));
+        Some(BreakerReport {
+            calls_permitted: b(&|x| x.calls_permitted as f64),
+            short_circuited: b(&|x| x.short_circuited as f64),
+            failures: b(&|x| x.failures as f64),
+            slow_calls: b(&|x| x.slow_calls as f64),
+            openings: b(&|x| x.openings as f64),
+            time_in_state_s: ["closed", "open", "half_open"]
+                .iter()
+                .enumerate()
+                .map(|(k, name)| (*name, b(&|x| x.time_in_state[k].as_secs_f64())))
+                .collect(),
+            transitions: b0.transitions.iter().map(|&(t, from, to)| (t.as_secs_f64(), from, to)).collect(),
+        })
+    }
+}
+
+impl EdgeTimelineReport {
+    /// Edge `i`'s calls window by window over the replications `reps`.
+    fn of(reps: &[ReplicationSummary], i: usize) -> Self {
+        let n = reps.first().map_or(0, |r| r.edges[i].timeline.len());
+        let w = |f: &dyn Fn(&ReplicationSummary, usize) -> f64| window_totals(reps.len(), n, &|r, k| f(&reps[r], k));
+        EdgeTimelineReport {
+            calls: w(&|r, k| r.edges[i].timeline[k].iter().sum()),
+            failed: w(&|r, k| r.edges[i].timeline[k][2..].iter().sum()),
+            retries: w(&|r, k| r.edges[i].retries_windows[k]),
+        }
+    }
+}
