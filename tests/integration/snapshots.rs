@@ -22,7 +22,7 @@ use resim::compare::snapshot::from_report;
 use resim::compare::{Thresholds, compare, regressions};
 use resim::report::charts::render_charts;
 use resim::report::{render_html, render_summary, timeseries_csv};
-use resim::sweep::mser::resolve_warmup;
+use resim::run::mser::resolve_warmup;
 use resim::{Report, RunOptions, run};
 
 use crate::common::example_scenario;
