@@ -18,7 +18,7 @@ use super::summary::{ReplicationSummary, SloSummary};
 use crate::engine::format::format_duration;
 use crate::metrics::{LogEntry, Outcome};
 use crate::model::fault::{Schedule, Target};
-use crate::model::{Model, Slo, SloKind, SloTarget};
+use crate::model::{AlertRule, Model, Slo, SloKind, SloTarget};
 
 /// One SLO's verdict and error budget.
 #[derive(Clone, Debug, Serialize)]
@@ -239,6 +239,71 @@ pub fn slo_reports(model: &Model, reps: &[ReplicationSummary]) -> Vec<SloReport>
     model.slos.iter().enumerate().map(|(i, slo)| slo_report(model, reps, i, slo)).collect()
 }
 
+/// One alert rule evaluated on every replication of an SLO: how often it fired and how
+/// long after the fault that caused it; replication 0's firings go into `alerts`.
+fn rule_report(
+    model: &Model,
+    reps: &[ReplicationSummary],
+    sums: &[&SloSummary],
+    objective: f64,
+    rule: &AlertRule,
+    relevant: &[bool],
+    alerts: &mut Vec<AlertReport>,
+) -> AlertRuleReport {
+    let window_s = model.window.as_secs_f64();
+    let duration_s = model.duration.as_secs_f64();
+    let end_of = |k: usize| (((k + 1) as f64) * window_s).min(duration_s);
+    let scale = model.alerting.time_scale;
+    let wr = WindowRule {
+        factor: rule.burn_rate,
+        long: windows_for(rule.long.as_secs_f64() / scale, window_s),
+        short: windows_for(rule.short.as_secs_f64() / scale, window_s),
+    };
+    let (long_window_s, short_window_s) = (wr.long as f64 * window_s, wr.short as f64 * window_s);
+    let mut firings = Vec::with_capacity(reps.len());
+    let mut delays = Vec::with_capacity(reps.len());
+    for (r, (rep, s)) in reps.iter().zip(sums).enumerate() {
+        let fired = evaluate_alert(&s.valid_windows, &s.bad_windows, objective, wr);
+        let starts = fault_starts(model, rep, r);
+        let cause = |t: f64| cause(&starts, relevant, t);
+        firings.push(Some(fired.len() as f64));
+        delays.push(fired.iter().find_map(|f| {
+            let t = end_of(f.fired);
+            cause(t).map(|(start, _)| t - start)
+        }));
+        if r != 0 {
+            continue;
+        }
+        for f in &fired {
+            let t = end_of(f.fired);
+            let c = cause(t);
+            alerts.push(AlertReport {
+                severity: rule.severity.clone(),
+                burn_rate: rule.burn_rate,
+                long_window_s,
+                short_window_s,
+                fired_at_s: t,
+                reset_at_s: f.reset.map(end_of),
+                detection_delay_s: c.map(|(start, _)| t - start),
+                fault: c.map(|(_, g)| model.faults[g].name.clone()),
+                long_burn_rate: f.long_burn_rate,
+                short_burn_rate: f.short_burn_rate,
+            });
+        }
+    }
+    AlertRuleReport {
+        severity: rule.severity.clone(),
+        burn_rate: rule.burn_rate,
+        long: format_duration(rule.long),
+        short: format_duration(rule.short),
+        time_scale: scale,
+        long_window_s,
+        short_window_s,
+        firings: Statistic::of(firings),
+        detection_delay_s: Statistic::of(delays),
+    }
+}
+
 fn slo_report(model: &Model, reps: &[ReplicationSummary], i: usize, slo: &Slo) -> SloReport {
     let sums: Vec<&SloSummary> = reps.iter().map(|r| &r.slos[i]).collect();
     let stat = |f: &dyn Fn(&SloSummary) -> Option<f64>| Statistic::of(sums.iter().map(|s| f(s)));
@@ -264,63 +329,10 @@ fn slo_report(model: &Model, reps: &[ReplicationSummary], i: usize, slo: &Slo) -
             .map(|(&v, &b)| burn_rate(b, v, o))
             .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
     };
-    let end_of = |k: usize| (((k + 1) as f64) * window_s).min(duration_s);
-    let scale = model.alerting.time_scale;
-    let relevant = relevant_faults(model, slo);
     let mut alerts = Vec::new();
-    let alert_rules = model
-        .alerting
-        .rules
-        .iter()
-        .map(|rule| {
-            let wr = WindowRule {
-                factor: rule.burn_rate,
-                long: windows_for(rule.long.as_secs_f64() / scale, window_s),
-                short: windows_for(rule.short.as_secs_f64() / scale, window_s),
-            };
-            let (long_window_s, short_window_s) = (wr.long as f64 * window_s, wr.short as f64 * window_s);
-            let mut firings = Vec::with_capacity(reps.len());
-            let mut delays = Vec::with_capacity(reps.len());
-            for (r, (rep, s)) in reps.iter().zip(&sums).enumerate() {
-                let fired = evaluate_alert(&s.valid_windows, &s.bad_windows, o, wr);
-                let starts = fault_starts(model, rep, r);
-                let cause = |t: f64| cause(&starts, &relevant, t);
-                firings.push(Some(fired.len() as f64));
-                delays.push(fired.iter().find_map(|f| {
-                    let t = end_of(f.fired);
-                    cause(t).map(|(start, _)| t - start)
-                }));
-                if r == 0 {
-                    for f in &fired {
-                        let t = end_of(f.fired);
-                        let c = cause(t);
-                        alerts.push(AlertReport {
-                            severity: rule.severity.clone(),
-                            burn_rate: rule.burn_rate,
-                            long_window_s,
-                            short_window_s,
-                            fired_at_s: t,
-                            reset_at_s: f.reset.map(end_of),
-                            detection_delay_s: c.map(|(start, _)| t - start),
-                            fault: c.map(|(_, g)| model.faults[g].name.clone()),
-                            long_burn_rate: f.long_burn_rate,
-                            short_burn_rate: f.short_burn_rate,
-                        });
-                    }
-                }
-            }
-            AlertRuleReport {
-                severity: rule.severity.clone(),
-                burn_rate: rule.burn_rate,
-                long: format_duration(rule.long),
-                short: format_duration(rule.short),
-                time_scale: scale,
-                long_window_s,
-                short_window_s,
-                firings: Statistic::of(firings),
-                detection_delay_s: Statistic::of(delays),
-            }
-        })
+    let relevant = relevant_faults(model, slo);
+    let alert_rules = (model.alerting.rules.iter())
+        .map(|rule| rule_report(model, reps, &sums, o, rule, &relevant, &mut alerts))
         .collect();
     alerts.sort_by(|a, b| a.fired_at_s.total_cmp(&b.fired_at_s));
     let (workload, service) = match slo.target {

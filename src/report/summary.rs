@@ -202,6 +202,65 @@ impl SloSummary {
     }
 }
 
+impl ServiceSummary {
+    /// The summary of service `i` in `r`, a replication of `model`.
+    fn of(model: &Model, r: &ReplicationResult, i: usize) -> Self {
+        let (s, m) = (&model.services[i], &r.services[i]);
+        let t = r.measured_secs;
+        let nanos = t * 1e9;
+        let completed = m.completed as f64;
+        let departed = completed + m.dropped as f64 + m.lost as f64;
+        let areas = m.areas();
+        let workers = f64::from(s.servers) * f64::from(s.instances);
+        ServiceSummary {
+            arrivals: m.arrivals as f64,
+            completed,
+            rejected: m.rejected as f64,
+            dropped: m.dropped as f64,
+            wasted: m.wasted as f64,
+            lost: m.lost as f64,
+            instance_arrivals: m.instance_arrivals.iter().map(|&a| a as f64).collect(),
+            throughput: completed / t,
+            departures: departed / t,
+            blocking: ratio(m.rejected as f64, m.arrivals as f64),
+            utilization: areas.busy as f64 / nanos / workers,
+            mean_in_system: areas.in_system() as f64 / nanos,
+            mean_queue_length: areas.queue as f64 / nanos,
+            mean_sojourn: ratio(m.sojourn_sum as f64 / 1e9, departed),
+            mean_wait: ratio(m.wait_sum as f64 / 1e9, departed),
+            latency: m.sojourn.quantiles_secs(QUANTILES.map(|(_, q)| q)),
+            rate_limited: m.rate_limited as f64,
+            shed: m.shed as f64,
+            concurrency_limited: m.concurrency_limited as f64,
+            borrowed: m.borrowed as f64,
+            refused_down: m.refused_down as f64,
+            no_pool: m.no_pool as f64,
+            pools: s
+                .pools
+                .iter()
+                .zip(&m.pools)
+                .map(|(p, pm)| {
+                    let workers = f64::from(p.servers) * f64::from(s.instances);
+                    [
+                        pm.arrivals as f64,
+                        pm.rejected as f64,
+                        pm.completed as f64,
+                        pm.areas.busy as f64 / nanos / workers,
+                        pm.areas.in_system() as f64 / nanos,
+                    ]
+                })
+                .collect(),
+            degradation: r.degradation[i].clone(),
+            concurrency_limit: r.concurrency_limit[i],
+            windows: ServiceWindows {
+                outcomes: outcome_windows(&m.timeline),
+                latency: latency_windows(&m.timeline),
+                gauges: gauge_windows(&m.gauge_marks, model.window.as_secs_f64(), t, workers),
+            },
+        }
+    }
+}
+
 /// Everything a report takes from one replication.
 #[derive(Clone, Debug)]
 pub struct ReplicationSummary {
@@ -226,66 +285,7 @@ pub struct ReplicationSummary {
 impl ReplicationSummary {
     /// Extracts the summary of `r`, a replication of `model`.
     pub fn of(model: &Model, r: &ReplicationResult) -> Self {
-        let t = r.measured_secs;
-        let nanos = t * 1e9;
-        let services = model
-            .services
-            .iter()
-            .zip(&r.services)
-            .enumerate()
-            .map(|(i, (s, m))| {
-                let completed = m.completed as f64;
-                let departed = completed + m.dropped as f64 + m.lost as f64;
-                let areas = m.areas();
-                let workers = f64::from(s.servers) * f64::from(s.instances);
-                ServiceSummary {
-                    arrivals: m.arrivals as f64,
-                    completed,
-                    rejected: m.rejected as f64,
-                    dropped: m.dropped as f64,
-                    wasted: m.wasted as f64,
-                    lost: m.lost as f64,
-                    instance_arrivals: m.instance_arrivals.iter().map(|&a| a as f64).collect(),
-                    throughput: completed / t,
-                    departures: departed / t,
-                    blocking: ratio(m.rejected as f64, m.arrivals as f64),
-                    utilization: areas.busy as f64 / nanos / workers,
-                    mean_in_system: areas.in_system() as f64 / nanos,
-                    mean_queue_length: areas.queue as f64 / nanos,
-                    mean_sojourn: ratio(m.sojourn_sum as f64 / 1e9, departed),
-                    mean_wait: ratio(m.wait_sum as f64 / 1e9, departed),
-                    latency: m.sojourn.quantiles_secs(QUANTILES.map(|(_, q)| q)),
-                    rate_limited: m.rate_limited as f64,
-                    shed: m.shed as f64,
-                    concurrency_limited: m.concurrency_limited as f64,
-                    borrowed: m.borrowed as f64,
-                    refused_down: m.refused_down as f64,
-                    no_pool: m.no_pool as f64,
-                    pools: s
-                        .pools
-                        .iter()
-                        .zip(&m.pools)
-                        .map(|(p, pm)| {
-                            let workers = f64::from(p.servers) * f64::from(s.instances);
-                            [
-                                pm.arrivals as f64,
-                                pm.rejected as f64,
-                                pm.completed as f64,
-                                pm.areas.busy as f64 / nanos / workers,
-                                pm.areas.in_system() as f64 / nanos,
-                            ]
-                        })
-                        .collect(),
-                    degradation: r.degradation[i].clone(),
-                    concurrency_limit: r.concurrency_limit[i],
-                    windows: ServiceWindows {
-                        outcomes: outcome_windows(&m.timeline),
-                        latency: latency_windows(&m.timeline),
-                        gauges: gauge_windows(&m.gauge_marks, model.window.as_secs_f64(), t, workers),
-                    },
-                }
-            })
-            .collect();
+        let services = (0..model.services.len()).map(|i| ServiceSummary::of(model, r, i)).collect();
         let workloads = r
             .workloads
             .iter()
