@@ -20,53 +20,8 @@ use crate::trace::{NO_TRACE, SpanKind, Track};
 use super::super::Call;
 use super::super::station::ReqId;
 use super::guard::Entry;
-use super::request::Origin;
+use super::slots::{CallId, CallState, MAX_LIVE, Origin};
 use super::{Event, Simulation};
-
-/// Index of a call in the call slab.
-pub(super) type CallId = u32;
-
-/// Most requests in flight for one attempt: the original and up to 3 hedges.
-const MAX_LIVE: usize = 4;
-
-/// A logical call: every attempt, hedge, backoff and fallback of one call site.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct CallState {
-    pub(super) parent: ReqId,
-    /// The parent's generation when the call started; a mismatch means the parent was
-    /// lost (its instance crashed) and nobody waits for this call.
-    pub(super) parent_epoch: u32,
-    service: u32,
-    step: u16,
-    index: u16,
-    pub(super) edge: u32,
-    /// Bumped when an attempt ends, invalidating its timers.
-    pub(super) epoch: u32,
-    pub(super) attempt_start: SimTime,
-    /// The attempt's deadline, inherited by its requests.
-    deadline: SimTime,
-    pub(super) retry: RetryState,
-    /// Requests of the current attempt still in flight.
-    live: [ReqId; MAX_LIVE],
-    n_live: u8,
-    pub(super) hedges_sent: u8,
-    /// The attempt holds a bulkhead permit / waits for one.
-    permit: bool,
-    waiting: bool,
-    /// The attempt was admitted by the breaker (its result must be recorded).
-    breaker_admitted: bool,
-    /// A retry budget slot is held (Envoy style).
-    budget_slot: bool,
-}
-
-impl CallState {
-    /// The guard whose policies this call passes: one per edge, shared by every instance
-    /// of the caller.
-    #[inline(always)]
-    pub(super) fn guard(&self) -> usize {
-        self.edge as usize
-    }
-}
 
 impl<'m> Simulation<'m> {
     /// The call site of call `c` in the model.

@@ -16,7 +16,7 @@ use crate::policy::rate_limit::TokenBucket;
 use crate::policy::retry::{Budget, HedgeConfig, HedgeDelay, LatencyWindow, RetryConfig, RetryDecision, RetryState};
 
 use super::super::Edge;
-use super::call::CallId;
+use super::slots::CallId;
 
 /// Samples kept by a latency window for percentile hedging and degradation signals.
 pub(super) const LATENCY_WINDOW: usize = 1000;

@@ -34,6 +34,7 @@ mod guard;
 mod measure;
 mod recovery;
 mod request;
+mod slots;
 mod tracing;
 
 use crate::engine::{EventQueue, Process, SimTime, Stream, run_until_at_most};
@@ -45,12 +46,11 @@ use crate::trace::{TraceConfig, Tracer};
 
 use super::Model;
 use super::station::{ReqId, Station};
-use call::{CallId, CallState};
 use degrade::DegradeState;
 use faults::FaultState;
 use guard::EdgeGuard;
 use recovery::Recovery;
-use request::Req;
+use slots::{CallId, CallState, Req};
 
 /// Events of the service network.
 #[derive(Clone, Copy, Debug)]

@@ -14,60 +14,9 @@ use crate::trace::{NO_TRACE, TraceId};
 
 use super::super::station::{Admission, ReqId};
 use super::super::{Arrivals, ServiceId, WorkloadId};
-use super::call::CallId;
+use super::slots::{Origin, Req};
 use super::{Event, Simulation};
 use crate::engine::unit;
-
-/// Who is waiting for a request's answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Origin {
-    /// A user of a workload (its index; 32 bits keep `Req` small).
-    Workload(u32),
-    /// A call of a caller's worker.
-    Call(CallId),
-    /// Nobody any more: the caller or user gave up. The work goes on, wasted.
-    Orphan,
-}
-
-/// A request in flight.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Req {
-    pub(super) origin: Origin,
-    /// Bumped each time the slot is reused, so stale events can be recognised.
-    pub(super) epoch: u32,
-    /// When the job entered (the workload's or the caller's clock starts here).
-    pub(super) job_start: SimTime,
-    /// When it reached its current station.
-    pub(super) arrived: SimTime,
-    /// When a worker took it.
-    pub(super) started: SimTime,
-    /// Give up (user) or drop (propagating callee) after this; `MAX` = none.
-    pub(super) deadline: SimTime,
-    pub(super) service: u32,
-    /// Global station index.
-    pub(super) station: u32,
-    /// Next step of the service's calls.
-    pub(super) step: u16,
-    /// Calls of the current step not yet answered (+1 while they are being sent).
-    pub(super) pending: u16,
-    /// A required call failed.
-    pub(super) failed: bool,
-    /// Share of full value this answer carries (1 = ok; below 1 = degraded).
-    pub(super) value: f64,
-    /// Request class (selects the worker pool).
-    pub(super) class: u16,
-    /// Pool and instance of the current station.
-    pub(super) pool: u16,
-    pub(super) instance: u32,
-    /// The caller cancelled it: drop it if not started, make no more calls.
-    pub(super) cancelled: bool,
-    /// Zone of the instance serving it (or of its users before that).
-    pub(super) zone: u16,
-    /// In flight (false once its slot is freed).
-    pub(super) alive: bool,
-    /// The sampled trace it belongs to, or `NO_TRACE` (the one check untraced requests pay).
-    pub(super) trace: TraceId,
-}
 
 impl Simulation<'_> {
     /// A new request in a free slot (or a new one), its clocks started now.

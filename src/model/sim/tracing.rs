@@ -5,8 +5,7 @@ use crate::trace::{NO_TRACE, SpanKind, TraceId, Track};
 
 use super::super::station::ReqId;
 use super::Simulation;
-use super::call::CallId;
-use super::request::Origin;
+use super::slots::{CallId, Origin};
 
 impl Simulation<'_> {
     /// Reports the visit of traced request `r` to its current service, ending now.

@@ -1,0 +1,105 @@
+//! The slab slots of one replication: a request in flight ([`Req`]) and a logical call
+//! with all its attempts ([`CallState`]). Events name them by 32-bit index and
+//! generation number; these types are all the other files of `sim/` share.
+
+use crate::engine::SimTime;
+use crate::policy::retry::RetryState;
+use crate::trace::TraceId;
+
+use super::super::station::ReqId;
+
+/// Who is waiting for a request's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Origin {
+    /// A user of a workload (its index; 32 bits keep `Req` small).
+    Workload(u32),
+    /// A call of a caller's worker.
+    Call(CallId),
+    /// Nobody any more: the caller or user gave up. The work goes on, wasted.
+    Orphan,
+}
+
+/// A request in flight.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Req {
+    pub(super) origin: Origin,
+    /// Bumped each time the slot is reused, so stale events can be recognised.
+    pub(super) epoch: u32,
+    /// When the job entered (the workload's or the caller's clock starts here).
+    pub(super) job_start: SimTime,
+    /// When it reached its current station.
+    pub(super) arrived: SimTime,
+    /// When a worker took it.
+    pub(super) started: SimTime,
+    /// Give up (user) or drop (propagating callee) after this; `MAX` = none.
+    pub(super) deadline: SimTime,
+    pub(super) service: u32,
+    /// Global station index.
+    pub(super) station: u32,
+    /// Next step of the service's calls.
+    pub(super) step: u16,
+    /// Calls of the current step not yet answered (+1 while they are being sent).
+    pub(super) pending: u16,
+    /// A required call failed.
+    pub(super) failed: bool,
+    /// Share of full value this answer carries (1 = ok; below 1 = degraded).
+    pub(super) value: f64,
+    /// Request class (selects the worker pool).
+    pub(super) class: u16,
+    /// Pool and instance of the current station.
+    pub(super) pool: u16,
+    pub(super) instance: u32,
+    /// The caller cancelled it: drop it if not started, make no more calls.
+    pub(super) cancelled: bool,
+    /// Zone of the instance serving it (or of its users before that).
+    pub(super) zone: u16,
+    /// In flight (false once its slot is freed).
+    pub(super) alive: bool,
+    /// The sampled trace it belongs to, or `NO_TRACE` (the one check untraced requests pay).
+    pub(super) trace: TraceId,
+}
+
+/// Index of a call in the call slab.
+pub(super) type CallId = u32;
+
+/// Most requests in flight for one attempt: the original and up to 3 hedges.
+pub(super) const MAX_LIVE: usize = 4;
+
+/// A logical call: every attempt, hedge, backoff and fallback of one call site.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct CallState {
+    pub(super) parent: ReqId,
+    /// The parent's generation when the call started; a mismatch means the parent was
+    /// lost (its instance crashed) and nobody waits for this call.
+    pub(super) parent_epoch: u32,
+    pub(super) service: u32,
+    pub(super) step: u16,
+    pub(super) index: u16,
+    pub(super) edge: u32,
+    /// Bumped when an attempt ends, invalidating its timers.
+    pub(super) epoch: u32,
+    pub(super) attempt_start: SimTime,
+    /// The attempt's deadline, inherited by its requests.
+    pub(super) deadline: SimTime,
+    pub(super) retry: RetryState,
+    /// Requests of the current attempt still in flight.
+    pub(super) live: [ReqId; MAX_LIVE],
+    pub(super) n_live: u8,
+    pub(super) hedges_sent: u8,
+    /// The attempt holds a bulkhead permit / waits for one.
+    pub(super) permit: bool,
+    pub(super) waiting: bool,
+    /// The attempt was admitted by the breaker (its result must be recorded).
+    pub(super) breaker_admitted: bool,
+    /// A retry budget slot is held (Envoy style).
+    pub(super) budget_slot: bool,
+}
+
+impl CallState {
+    /// The guard whose policies this call passes: one per edge, shared by every instance
+    /// of the caller.
+    #[inline(always)]
+    pub(super) fn guard(&self) -> usize {
+        self.edge as usize
+    }
+}
