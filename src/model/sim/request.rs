@@ -8,7 +8,7 @@
 //! ([`Simulation::complete_visit`]) the request takes a route or its job ends
 //! ([`Simulation::finish_job`]), answering a workload's user or a caller's call.
 
-use crate::engine::SimTime;
+use crate::engine::{SimTime, unit};
 use crate::metrics::{Halt, Outcome};
 use crate::trace::{NO_TRACE, TraceId};
 
@@ -16,7 +16,6 @@ use super::super::station::{Admission, ReqId};
 use super::super::{Arrivals, ServiceId, WorkloadId};
 use super::slots::{Origin, Req};
 use super::{Event, Simulation};
-use crate::engine::unit;
 
 impl Simulation<'_> {
     /// A new request in a free slot (or a new one), its clocks started now.
