@@ -240,3 +240,6 @@ impl Process for Simulation<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
