@@ -309,12 +309,9 @@ impl<'m> Simulation<'m> {
                     self.tracer.span(trace, Track::Edge(e as u32), next, now, now + delay, "backoff");
                     return true;
                 }
-                RetryDecision::Retry { .. } => {
-                    // No time left before the caller's deadline: give up now.
-                    if guard.retries_hold_slots() {
-                        guard.end_retry();
-                    }
-                }
+                // No time left before the caller's deadline: give up now, and give back the
+                // budget slot the granted retry took.
+                RetryDecision::Retry { .. } if guard.retries_hold_slots() => guard.end_retry(),
                 RetryDecision::GiveUp(GiveUpReason::BudgetExhausted) => self.edges[e].budget_exhausted += 1,
                 _ => {}
             }
