@@ -23,6 +23,20 @@ pub const SAME_REL_TOL: f64 = 0.01;
 /// The outcomes that fail a request.
 pub const FAILED: [Outcome; 4] = [Outcome::Error, Outcome::Timeout, Outcome::Rejected, Outcome::ShortCircuited];
 
+/// True when the tests run in CI (`CI=true`, as `.ci/run`, GitHub Actions and GitLab set
+/// it): a test that needs a component then fails when it is missing or does not start.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A test needs `component`, which is `why` unavailable: outside CI it says so and the
+/// caller returns (skips); under [`in_ci`] this fails the test, so a CI run cannot pass
+/// without running it.
+pub fn component_unavailable(component: &str, why: &str) {
+    assert!(!in_ci(), "CI=true, so {component} is required, but it is unavailable: {why}");
+    println!("skipped: {component} is unavailable: {why}");
+}
+
 /// Loads a scenario from YAML text, panicking with the rendered error on failure.
 pub fn scenario(yaml: &str) -> Scenario {
     load_str(yaml, Path::new("test.yaml"), &[]).unwrap_or_else(|e| panic!("{e}"))
