@@ -738,13 +738,11 @@ fn two_workloads_merge_into_one_station() {
 /// has inside a window, seconds: at most 8 exponential 10 ms services in a row, and
 /// P(Gamma(8, 10 ms) > 1 s) ≈ 1e-33.
 const MAX_SOJOURN_S: f64 = 1.0;
-/// Longest single service time there, seconds: P(Exp(10 ms) > 0.25 s) = e^-25 ≈ 1e-11 per
-/// request, so none of the ~150,000 served reaches it.
+/// Longest service time there, seconds: P(Exp(10 ms) > 0.25 s) = e^-25 per request.
 const MAX_SERVICE_S: f64 = 0.25;
 
-/// What every replication must satisfy whatever the randomness, on the overloaded M/M/2/8
-/// (so rejections occur), each check comparing counters the engine keeps apart:
-///
+/// What every replication of the overloaded M/M/2/8 must satisfy, each check comparing
+/// counters the engine keeps apart:
 /// * the service's completions (counted as a worker frees) are the workload's `ok` answers
 ///   summed over its timeline's windows (counted as the answer reaches the user), and its
 ///   rejections the workload's `rejected` answers;
@@ -774,15 +772,9 @@ fn independent_counters_and_littles_law_per_replication() {
         let (ok, rejected) = (timeline(Outcome::Ok), timeline(Outcome::Rejected));
         check.holds(
             &scope,
-            "completed = users' ok",
-            svc.completed == ok && (svc.throughput * secs - ok).abs() <= 1e-9 * ok,
-            format!("{} completed, {} ok in the windows", svc.completed, ok),
-        );
-        check.holds(
-            &scope,
-            "rejected = users' rejected",
-            svc.rejected == rejected && wl.arrivals == svc.arrivals,
-            format!("{} rejected, {} in the windows", svc.rejected, rejected),
+            "completed, rejected = users' ok, rejected",
+            svc.completed == ok && svc.rejected == rejected && wl.arrivals == svc.arrivals,
+            format!("{} and {} vs {ok} and {rejected} in the windows", svc.completed, svc.rejected),
         );
         let (w, wq) = (svc.mean_sojourn.unwrap_or(f64::NAN), svc.mean_wait.unwrap_or(f64::NAN));
         let x = svc.departures;
@@ -799,14 +791,9 @@ fn independent_counters_and_littles_law_per_replication() {
                 format!("{area:.6} vs {little:.6}, |gap| {gap:.2e} <= {edge:.2e}"),
             );
         }
-        check.holds(
-            &scope,
-            "L <= K, U <= 1",
-            svc.mean_in_system <= k && svc.utilization <= 1.0,
-            format!("L {} U {}", svc.mean_in_system, svc.utilization),
-        );
         let inside = svc.arrivals - svc.rejected - svc.completed;
-        check.holds(&scope, "|admitted − completed| <= K", inside.abs() <= k, format!("{inside}"));
+        let bounded = svc.mean_in_system <= k && svc.utilization <= 1.0 && inside.abs() <= k;
+        check.holds(&scope, "L, |admitted − completed| <= K, U <= 1", bounded, format!("{inside}"));
     }
     check.finish();
 }
