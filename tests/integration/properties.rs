@@ -1876,8 +1876,11 @@ const FORMAT_KEYS: [&str; 56] = [
     "power_of_two",
 ];
 
+/// Whether a case (with its metadata) has a combination.
+type Has = fn(&Case, &Meta) -> bool;
+
 /// Combinations the properties exist for, looked up in a case and its metadata.
-const COMBINATIONS: [(&str, fn(&Case, &Meta) -> bool); 5] = [
+const COMBINATIONS: [(&str, Has); 5] = [
     ("crash + route back (CRASH_WITH_A_ROUTE_BACK)", |_, m| m.crashes && m.route_back),
     ("warm-up + finite capacity (Little's law with a warm-up)", |c, m| {
         c.warmup_s > 0 && m.services.values().any(|s| s.bound.is_some())

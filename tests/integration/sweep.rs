@@ -258,6 +258,10 @@ workloads:
 
 /// Independent experiments (seeds) in the coverage test.
 const COVERAGE_RUNS: u64 = 1000;
+/// The measured coverage may differ from 95% by this much: binomial sd √(0.95·0.05/1000) =
+/// 0.0069, so 2.9 sd. Lets through an interval whose true coverage is 93–97% (e.g. a
+/// normal quantile instead of Student's t at 5 replications gives 88%, caught).
+const COVERAGE_TOL: f64 = 0.02;
 
 #[test]
 fn confidence_intervals_cover_the_true_mean_sojourn_95_percent_of_the_time() {
@@ -274,7 +278,7 @@ fn confidence_intervals_cover_the_true_mean_sojourn_95_percent_of_the_time() {
         .count();
     let fraction = covered as f64 / COVERAGE_RUNS as f64;
     println!("coverage of the 95% interval: {fraction:.3} over {COVERAGE_RUNS} runs");
-    assert!((0.93..=0.97).contains(&fraction), "coverage {fraction}");
+    assert!((fraction - 0.95).abs() <= COVERAGE_TOL, "coverage {fraction}");
 }
 
 #[test]
