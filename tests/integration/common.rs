@@ -20,6 +20,9 @@ pub const Z: f64 = 3.29;
 /// Two runs that should agree in distribution: their means differ by at most the 95%
 /// half-width of the difference (`hypot` of the two half-widths), or by under 1%.
 pub const SAME_REL_TOL: f64 = 0.01;
+/// Every distribution family of the scenario format, by its YAML key.
+pub const DIST_KINDS: [&str; 10] =
+    ["exponential", "constant", "uniform", "lognormal", "gamma", "erlang", "weibull", "pareto", "empirical", "mixture"];
 /// The outcomes that fail a request.
 pub const FAILED: [Outcome; 4] = [Outcome::Error, Outcome::Timeout, Outcome::Rejected, Outcome::ShortCircuited];
 

@@ -60,6 +60,8 @@ use resim::report::{Report, Statistic, render_summary};
 use resim::scenario::load_str;
 use resim::{RunOptions, run_replications};
 
+use crate::common::DIST_KINDS;
+
 // ---------------------------------------------------------------------------------------
 // The generated scenario.
 // ---------------------------------------------------------------------------------------
@@ -1815,19 +1817,10 @@ proptest! {
     }
 }
 
-/// What the generator writes, looked up in the YAML of each case: every distribution,
-/// policy, recovery mechanism, workload and fault kind of the format.
-const FORMAT_KEYS: [&str; 56] = [
-    "exponential",
-    "constant",
-    "uniform",
-    "lognormal",
-    "gamma",
-    "erlang",
-    "weibull",
-    "pareto",
-    "empirical",
-    "mixture",
+/// What the generator writes, looked up in the YAML of each case: every policy, recovery
+/// mechanism, workload and fault kind of the format.
+/// The distributions are [`DIST_KINDS`].
+const FORMAT_KEYS: [&str; 46] = [
     "parallel",
     "optional",
     "probability",
@@ -1897,12 +1890,13 @@ fn coverage(config: ProptestConfig) -> BTreeMap<&'static str, usize> {
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::new(config.clone());
     let strategy = case();
+    let keys = || DIST_KINDS.iter().chain(&FORMAT_KEYS);
     let mut counts: BTreeMap<&str, usize> =
-        FORMAT_KEYS.iter().chain(COMBINATIONS.iter().map(|(k, _)| k)).map(|&k| (k, 0)).collect();
+        keys().chain(COMBINATIONS.iter().map(|(k, _)| k)).map(|&k| (k, 0)).collect();
     for _ in 0..config.cases {
         let case = strategy.new_tree(&mut runner).expect("a case").current();
         let (yaml, meta) = case.render();
-        for key in FORMAT_KEYS.iter().filter(|k| yaml.contains(*k)) {
+        for key in keys().filter(|k| yaml.contains(*k)) {
             *counts.entry(key).or_default() += 1;
         }
         for (name, _) in COMBINATIONS.iter().filter(|(_, has)| has(&case, &meta)) {
