@@ -15,6 +15,8 @@ use std::time::Duration;
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::common::DIST_KINDS;
+
 const BIN: &str = env!("CARGO_BIN_EXE_resim");
 
 /// Seconds a child may run before it is killed and the test fails.
@@ -502,18 +504,7 @@ fn schema_is_a_json_schema_of_the_scenario_format() {
     let required: BTreeSet<&str> =
         schema["required"].as_array().expect("required").iter().filter_map(Value::as_str).collect();
     assert!(["name", "duration", "services"].iter().all(|k| required.contains(k)), "required: {required:?}");
-    for kind in [
-        "exponential",
-        "constant",
-        "uniform",
-        "lognormal",
-        "gamma",
-        "erlang",
-        "weibull",
-        "pareto",
-        "empirical",
-        "mixture",
-    ] {
+    for kind in DIST_KINDS {
         assert!(o.stdout.contains(&format!("\"{kind}\"")), "the schema should mention the distribution `{kind}`");
     }
     for kind in ["poisson", "closed", "round_robin", "least_outstanding"] {

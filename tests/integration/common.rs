@@ -20,8 +20,25 @@ pub const Z: f64 = 3.29;
 /// Two runs that should agree in distribution: their means differ by at most the 95%
 /// half-width of the difference (`hypot` of the two half-widths), or by under 1%.
 pub const SAME_REL_TOL: f64 = 0.01;
+/// Every distribution family of the scenario format, by its YAML key.
+pub const DIST_KINDS: [&str; 10] =
+    ["exponential", "constant", "uniform", "lognormal", "gamma", "erlang", "weibull", "pareto", "empirical", "mixture"];
 /// The outcomes that fail a request.
 pub const FAILED: [Outcome; 4] = [Outcome::Error, Outcome::Timeout, Outcome::Rejected, Outcome::ShortCircuited];
+
+/// True when the tests run in CI (`CI=true`, as `.ci/run`, GitHub Actions and GitLab set
+/// it): a test that needs a component then fails when it is missing or does not start.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A test needs `component`, which is `why` unavailable: outside CI it says so and the
+/// caller returns (skips); under [`in_ci`] this fails the test, so a CI run cannot pass
+/// without running it.
+pub fn component_unavailable(component: &str, why: &str) {
+    assert!(!in_ci(), "CI=true, so {component} is required, but it is unavailable: {why}");
+    println!("skipped: {component} is unavailable: {why}");
+}
 
 /// Loads a scenario from YAML text, panicking with the rendered error on failure.
 pub fn scenario(yaml: &str) -> Scenario {

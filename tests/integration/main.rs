@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod compare;
 mod determinism;
+mod distributions;
 mod faults;
 mod lessons;
 mod outputs;

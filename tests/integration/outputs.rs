@@ -1,7 +1,7 @@
 //! What `resim run` writes beside report.json: timeseries.csv, charts/*.svg and a
 //! self-contained report.html, checked for every example scenario; the page is opened in
-//! headless Chromium where it is installed (CI installs it and sets
-//! `RESIM_REQUIRE_CHROMIUM=1`, which turns a missing browser into a failure).
+//! headless Chromium where it is installed (CI installs it and sets `CI=true`, which turns
+//! a missing browser into a failure).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,6 +10,8 @@ use resim::report::charts::render_charts;
 use resim::report::{render_html, timeseries_csv};
 use resim::scenario::{Override, load_file};
 use resim::{RunOptions, run};
+
+use crate::common::component_unavailable;
 
 fn examples() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
@@ -84,9 +86,7 @@ fn chromium() -> Option<PathBuf> {
 #[test]
 fn report_html_opens_in_headless_chromium() {
     let Some(browser) = chromium() else {
-        assert!(std::env::var_os("RESIM_REQUIRE_CHROMIUM").is_none(), "RESIM_REQUIRE_CHROMIUM is set but no chromium");
-        println!("skipped: chromium is not installed (apt-get install chromium)");
-        return;
+        return component_unavailable("Chromium", "not installed (apt-get install chromium)");
     };
     let tmp = tempfile::tempdir().expect("tempdir");
     for name in ["retry-storm", "dashboard-chaos", "breaker-dead-dependency"] {
