@@ -49,11 +49,6 @@ impl Heartbeats {
         Self { config, members: vec![Member::default(); instances], active: 0 }
     }
 
-    /// The settings.
-    pub fn config(&self) -> &Failover {
-        &self.config
-    }
-
     /// The active instance (active-passive).
     pub fn active(&self) -> u32 {
         self.active

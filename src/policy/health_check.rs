@@ -47,11 +47,6 @@ impl HealthChecks {
         Self { config, instances: vec![Tally { healthy: true, fails: 0, oks: 0 }; instances] }
     }
 
-    /// The settings.
-    pub fn config(&self) -> &HealthCheck {
-        &self.config
-    }
-
     /// True while instance `i` is in the balancer as far as probes know.
     pub fn is_healthy(&self, i: usize) -> bool {
         self.instances[i].healthy
