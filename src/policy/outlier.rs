@@ -125,6 +125,9 @@ mod tests {
         assert_eq!(errors(&mut d, SimTime::from_secs(5), 2, 10), None);
         assert!(d.is_ejected(SimTime::from_secs(5), 2));
         assert!(!d.is_ejected(until, 2));
+        // The run of errors went on counting: the first error once the ejection is over
+        // (at its very end) ejects again, for twice the base time.
+        assert_eq!(d.on_result(until, 2, true), Some(until + SimTime::from_secs(60)));
     }
 
     #[test]
