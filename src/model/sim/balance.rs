@@ -173,17 +173,16 @@ fn weighted(c: &[(u32, f64)], rng: &mut Stream) -> u32 {
     c[c.len() - 1].0
 }
 
-/// The requests inside each of a few stations, for tests.
-#[cfg(test)]
-fn loads(stations: &[super::super::station::Station]) -> impl Fn(u32) -> u32 + '_ {
-    |i| stations[i as usize].in_system()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::{RngStreams, SimTime};
     use crate::model::station::Station;
+
+    /// The requests inside each of a few stations.
+    fn loads(stations: &[Station]) -> impl Fn(u32) -> u32 + '_ {
+        |i| stations[i as usize].in_system()
+    }
 
     fn rng() -> Stream {
         RngStreams::new(3, 0).stream("balancer/test")
