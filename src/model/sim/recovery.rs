@@ -88,8 +88,8 @@ impl Simulation<'_> {
         let now = self.now;
         for i in 0..self.model.services[s].instances {
             let alive = !self.faults.fx[self.layout.instance(s, i as usize)].down;
-            let Some(h) = self.recovery[s].heartbeats.as_mut() else { return };
-            if let Some(verdict) = h.on_beat(now, i as usize, alive) {
+            let heartbeats = self.recovery[s].heartbeats.as_mut();
+            if let Some(verdict) = heartbeats.and_then(|h| h.on_beat(now, i as usize, alive)) {
                 self.note(LogEntry::Heartbeat(s as u32, i, verdict));
             }
         }
