@@ -640,12 +640,15 @@ pub struct BreakerSnapshot {
     pub slow_calls: u64,
     /// Transitions into open.
     pub openings: u64,
-    /// Time in closed, open and half-open.
+    /// Time in closed, open and half-open (the mean over the breakers).
     pub time_in_state: [SimTime; 3],
-    /// State at the end of the run.
+    /// State at the end of the run (of the first breaker, when there are several).
     pub final_state: &'static str,
-    /// Transitions: time, from, to.
-    pub transitions: Vec<(SimTime, &'static str, &'static str)>,
+    /// Transitions: time, from, to, and the caller instance whose breaker moved (`None`
+    /// for a breaker the caller's fleet shares), in time order.
+    pub transitions: Vec<(SimTime, &'static str, &'static str, Option<u32>)>,
+    /// Breakers behind these numbers: one per caller instance, or one for the fleet.
+    pub breakers: u32,
 }
 
 #[cfg(test)]

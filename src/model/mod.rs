@@ -16,6 +16,7 @@ pub use arrivals::{Factor, RateProfile, Segment};
 pub use dist::Dist;
 
 use crate::engine::SimTime;
+use crate::policy::Scope;
 use crate::policy::breaker::BreakerConfig;
 use crate::policy::bulkhead::BulkheadConfig;
 use crate::policy::concurrency::{AimdConfig, Gradient2Config};
@@ -265,12 +266,16 @@ pub struct Service {
     pub pools: Vec<Pool>,
     /// Pool serving each request class (indexed by class id); `None` = refused.
     pub pool_of_class: Vec<Option<u16>>,
-    /// Token bucket in front of the service.
+    /// Token bucket in front of each instance (or of the service: `rate_limit_scope`).
     pub rate_limit: Option<TokenBucketConfig>,
+    /// One token bucket per instance, or one for the service.
+    pub rate_limit_scope: Scope,
     /// Load shedding at each station.
     pub shed: Option<ShedConfig>,
-    /// Adaptive concurrency limit per instance.
+    /// Adaptive concurrency limit per instance (or of the service: `concurrency_scope`).
     pub concurrency: Option<ConcurrencyConfig>,
+    /// One adaptive limit per instance, or one on the service's requests in flight.
+    pub concurrency_scope: Scope,
     /// Degradation levels and how often they are evaluated.
     pub degradation: Option<(DegradationConfig, SimTime)>,
     /// Active health checks.
@@ -364,7 +369,8 @@ pub struct Fallback {
     pub latency: SimTime,
 }
 
-/// Policies whose state is shared by every call on an edge.
+/// The stateful policies of every call on an edge; each keeps its state per caller
+/// instance or once for the caller's fleet, as its [`EdgeScopes`] say.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EdgePolicy {
     /// Circuit breaker.
@@ -379,6 +385,23 @@ pub struct EdgePolicy {
     pub budget: Option<BudgetConfig>,
     /// Keep a latency window for percentile hedging.
     pub track_latency: bool,
+    /// Where each policy keeps its state.
+    pub scope: EdgeScopes,
+}
+
+/// The [`Scope`] of each stateful policy of an edge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EdgeScopes {
+    /// The circuit breaker's.
+    pub breaker: Scope,
+    /// The rate limiter's.
+    pub rate_limit: Scope,
+    /// The bulkhead's.
+    pub bulkhead: Scope,
+    /// The retry budget's.
+    pub budget: Scope,
+    /// The percentile hedging latency window's.
+    pub hedge: Scope,
 }
 
 /// A probabilistic hand-off.

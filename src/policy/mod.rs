@@ -16,3 +16,18 @@ pub mod outlier;
 pub mod rate_limit;
 pub mod retry;
 pub mod shed;
+
+/// Where a stateful policy keeps its state.
+///
+/// A resilience library lives in each process (resilience4j, a gRPC or Finagle client)
+/// and a sidecar beside each one (Envoy): every caller instance has its own breaker,
+/// bulkhead and budget, and every server instance its own limiter. A mesh-wide or
+/// gateway policy is one state shared by the whole fleet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// One per instance (of the caller, for a call policy; of the service, for a server one).
+    #[default]
+    Instance,
+    /// One shared by every instance.
+    Service,
+}

@@ -66,8 +66,13 @@ pub struct BreakerReport {
     pub openings: Statistic,
     /// Seconds in each state.
     pub time_in_state_s: BTreeMap<&'static str, Statistic>,
-    /// Transitions of replication 0: `[time_s, from, to]`, times from the start of the run.
-    pub transitions: Vec<(f64, &'static str, &'static str)>,
+    /// Transitions of replication 0: `[time_s, from, to, instance]`, times from the start
+    /// of the run; `instance` is the caller instance whose breaker moved, null for a
+    /// breaker the caller's fleet shares (`scope: service`).
+    pub transitions: Vec<(f64, &'static str, &'static str, Option<u32>)>,
+    /// Breakers behind these numbers: one per caller instance (`scope: instance`, the
+    /// default), or one for the fleet. Counts are their sums, times in state their means.
+    pub breakers: u32,
 }
 
 impl EdgeReport {
@@ -111,7 +116,8 @@ impl BreakerReport {
                 .enumerate()
                 .map(|(k, name)| (*name, b(&|x| x.time_in_state[k].as_secs_f64())))
                 .collect(),
-            transitions: b0.transitions.iter().map(|&(t, from, to)| (t.as_secs_f64(), from, to)).collect(),
+            transitions: b0.transitions.iter().map(|&(t, from, to, i)| (t.as_secs_f64(), from, to, i)).collect(),
+            breakers: b0.breakers,
         })
     }
 }

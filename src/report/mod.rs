@@ -166,13 +166,15 @@ impl Report {
             }
         }
         for (name, e) in &self.edges {
-            for &(t, from, to) in e.breaker.iter().flat_map(|b| &b.transitions) {
+            for &(t, from, to, instance) in e.breaker.iter().flat_map(|b| &b.transitions) {
                 let t = t - self.warmup_s;
                 if t >= 0.0 {
-                    events.push((
-                        t,
-                        serde_json::json!({ "t": t, "type": "breaker", "edge": name, "from": from, "to": to }),
-                    ));
+                    let mut event =
+                        serde_json::json!({ "t": t, "type": "breaker", "edge": name, "from": from, "to": to });
+                    if let Some(i) = instance {
+                        event["instance"] = i.into();
+                    }
+                    events.push((t, event));
                 }
             }
         }

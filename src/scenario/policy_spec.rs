@@ -5,6 +5,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::policy::Scope;
+
 use super::units::{Duration, Rate};
 
 /// A system whose documented defaults a policy can start from.
@@ -21,6 +23,26 @@ pub enum Preset {
     Grpc,
     /// AWS SDKs, standard retry mode.
     AwsSdk,
+}
+
+/// Where a stateful policy keeps its state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeSpec {
+    /// One per instance: a library in each process, a sidecar beside it.
+    Instance,
+    /// One shared by every instance: a mesh-wide or gateway policy.
+    Service,
+}
+
+impl ScopeSpec {
+    /// The scope `spec` names; instance when omitted.
+    pub fn of(spec: Option<ScopeSpec>) -> Scope {
+        match spec {
+            None | Some(ScopeSpec::Instance) => Scope::Instance,
+            Some(ScopeSpec::Service) => Scope::Service,
+        }
+    }
 }
 
 /// An outcome kind, for retry and breaker rules.
@@ -133,6 +155,10 @@ pub struct BudgetSpec {
     /// ...but always at least this many.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_concurrency: Option<u32>,
+    /// Where its state lives: `instance` (default: one per caller instance, as a library in each process or a sidecar beside it) or `service` (one
+    /// shared by every instance of the caller, as a mesh-wide or gateway policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ScopeSpec>,
 }
 
 /// A circuit breaker on the edge. Give one kind, a preset, or a preset and a kind whose
@@ -155,6 +181,10 @@ pub struct BreakerSpec {
     /// Outcomes recorded as failures (default: error, timeout, rejected).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_on: Option<Vec<OutcomeKind>>,
+    /// Where its state lives: `instance` (default: one per caller instance, as a library in each process or a sidecar beside it) or `service` (one
+    /// shared by every instance of the caller, as a mesh-wide or gateway policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ScopeSpec>,
 }
 
 /// Consecutive-failure breaker settings (defaults 5 / 2 / 60s).
@@ -217,6 +247,10 @@ pub struct BulkheadSpec {
     /// How long a call may wait for a permit (default 0: rejected at once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_wait: Option<Duration>,
+    /// Where its state lives: `instance` (default: one per caller instance, as a library in each process or a sidecar beside it) or `service` (one
+    /// shared by every instance of the caller, as a mesh-wide or gateway policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ScopeSpec>,
 }
 
 /// A token bucket: `rate` per second, bursts up to `burst`.
@@ -228,6 +262,10 @@ pub struct RateLimitSpec {
     /// Bucket size (default: one second's worth, at least 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub burst: Option<u32>,
+    /// Where its state lives: `instance` (default: one per instance: of the caller on a call, of the service on a service) or `service` (one
+    /// shared by the fleet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ScopeSpec>,
 }
 
 /// What to serve when a call fails or its breaker is open.
@@ -268,6 +306,10 @@ pub struct HedgeSpec {
     /// Cancel the losers when one request answers (default false: their work is wasted).
     #[serde(default)]
     pub cancel: bool,
+    /// Where its state lives: `instance` (default: one per caller instance) of the latency window a percentile delay reads) or `service` (one
+    /// shared by every instance of the caller).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ScopeSpec>,
 }
 
 /// A partition of a service's workers reserved for some request classes.
@@ -323,6 +365,15 @@ pub enum ConcurrencyLimitSpec {
     Gradient(LimitSpec),
 }
 
+impl ConcurrencyLimitSpec {
+    /// The parameters, whichever the algorithm.
+    pub fn limit_spec(&self) -> &LimitSpec {
+        match self {
+            ConcurrencyLimitSpec::Aimd(l) | ConcurrencyLimitSpec::Gradient(l) => l,
+        }
+    }
+}
+
 /// Parameters of an adaptive limit; omitted keys take the library's defaults.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -348,6 +399,10 @@ pub struct LimitSpec {
     /// Gradient: tolerated ratio of short to long latency (default 1.5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rtt_tolerance: Option<f64>,
+    /// Where the limit lives: `instance` (default: each instance limits its own
+    /// requests) or `service` (one limit on the requests in flight across the fleet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ScopeSpec>,
 }
 
 /// Degradation levels switched by health signals.

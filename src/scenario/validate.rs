@@ -188,9 +188,11 @@ fn declare(declared: &mut EdgePolicies, pair: (usize, usize), member: &CallSpec,
         declared.insert(pair, (policy, has_shared.then(|| (key.to_owned(), shared))));
         return Ok(());
     };
-    existing.track_latency |= policy.track_latency;
+    if !existing.track_latency && policy.track_latency {
+        (existing.track_latency, existing.scope.hedge) = (true, policy.scope.hedge);
+    }
     if existing.budget.is_none() {
-        existing.budget = policy.budget;
+        (existing.budget, existing.scope.budget) = (policy.budget, policy.scope.budget);
     }
     if !has_shared {
         return Ok(());
@@ -203,9 +205,11 @@ fn declare(declared: &mut EdgePolicies, pair: (usize, usize), member: &CallSpec,
         .map_err(|e| e.with_help("declare them on one call of the edge, or identically")),
         Some(_) => Ok(()),
         None => {
-            let keep = (existing.track_latency, existing.budget);
+            // The latency window and the budget stay as the earlier call sites set them.
+            let kept = *existing;
             *existing = policy;
-            (existing.track_latency, existing.budget) = (keep.0 || policy.track_latency, keep.1.or(policy.budget));
+            (existing.track_latency, existing.scope.hedge) = (kept.track_latency, kept.scope.hedge);
+            (existing.budget, existing.scope.budget) = (kept.budget, kept.scope.budget);
             *first = Some((key.to_owned(), shared));
             Ok(())
         }

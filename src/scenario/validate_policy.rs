@@ -5,12 +5,12 @@
 use super::error::{Result, err};
 use super::policy_spec::{
     BackoffSpec, BreakerSpec, BudgetSpec, FallbackSpec, HedgeSpec, JitterSpec, OutcomeKind, Preset, RetrySpec,
-    WindowSpec,
+    ScopeSpec, WindowSpec,
 };
 use super::spec::CallSpec;
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
-use crate::model::{CallPolicy, EdgePolicy, Fallback};
+use crate::model::{CallPolicy, EdgePolicy, EdgeScopes, Fallback};
 use crate::policy::breaker::{BreakerConfig, ConsecutiveConfig, WindowConfig};
 use crate::policy::bulkhead::BulkheadConfig;
 use crate::policy::rate_limit::TokenBucketConfig;
@@ -298,5 +298,12 @@ pub fn edge_policy(c: &CallSpec, key: &str) -> Result<EdgePolicy> {
         p.budget = cfg.budget;
     }
     p.track_latency = matches!(c.hedge, Some(HedgeSpec { percentile: Some(_), .. }));
+    p.scope = EdgeScopes {
+        breaker: ScopeSpec::of(c.breaker.as_ref().and_then(|b| b.scope)),
+        rate_limit: ScopeSpec::of(c.rate_limit.as_ref().and_then(|r| r.scope)),
+        bulkhead: ScopeSpec::of(c.bulkhead.as_ref().and_then(|b| b.scope)),
+        budget: ScopeSpec::of(c.retry.as_ref().and_then(|r| r.budget.as_ref()).and_then(|b| b.scope)),
+        hedge: ScopeSpec::of(c.hedge.as_ref().and_then(|h| h.scope)),
+    };
     Ok(p)
 }

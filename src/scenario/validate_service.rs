@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::error::{Result, err};
+use super::policy_spec::ScopeSpec;
 use super::spec::{BalancerSpec, CallSpec, ServiceSpec};
 use super::validate_dist::dist;
 use super::validate_fault::recovery;
@@ -85,7 +86,9 @@ pub fn service(
         pools,
         pool_of_class,
         rate_limit,
+        rate_limit_scope: ScopeSpec::of(s.rate_limit.as_ref().and_then(|r| r.scope)),
         shed,
+        concurrency_scope: ScopeSpec::of(s.concurrency_limit.as_ref().and_then(|c| c.limit_spec().scope)),
         concurrency: s
             .concurrency_limit
             .as_ref()

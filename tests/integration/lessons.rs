@@ -366,7 +366,7 @@ fn region_evacuation_trips_the_breaker_serves_the_cache_and_fails_over() {
     // attempts go east, above its 40%), and stays open its 10 s.
     assert_eq!(breaker.openings.mean, Some(1.0));
     let warmup = 60.0;
-    let (t_open, _, to) = breaker.transitions[0];
+    let (t_open, _, to, _) = breaker.transitions[0];
     assert_eq!(to, "open");
     assert!((180.0..181.0).contains(&(t_open - warmup)), "opened at {t_open}");
     assert_theory("seconds open", &breaker.time_in_state_s["open"], 10.0);

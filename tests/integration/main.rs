@@ -7,6 +7,7 @@ mod compare;
 mod determinism;
 mod distributions;
 mod faults;
+mod fidelity;
 mod lessons;
 mod outputs;
 mod policies;

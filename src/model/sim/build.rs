@@ -5,6 +5,7 @@
 
 use crate::engine::{EventQueue, RngStreams, SimTime};
 use crate::metrics::{EdgeMetrics, FaultMetrics, ServiceMetrics, Timeline, WorkloadMetrics};
+use crate::policy::Scope;
 use crate::policy::concurrency::{AdaptiveLimit, Aimd, Gradient2, Limiter};
 use crate::policy::rate_limit::TokenBucket;
 use crate::policy::shed::Shedder;
@@ -15,7 +16,7 @@ use super::super::station::Station;
 use super::super::{Arrivals, ConcurrencyConfig, Model, SloTarget};
 use super::degrade::DegradeState;
 use super::faults::FaultState;
-use super::guard::EdgeGuard;
+use super::guard::Guards;
 use super::recovery::Recovery;
 use super::{Event, Layout, ServiceStreams, Simulation};
 
@@ -24,6 +25,7 @@ struct Stations {
     stations: Vec<Station>,
     shedders: Vec<Option<Shedder>>,
     limiters: Vec<Option<Limiter>>,
+    rate_limiters: Vec<Option<TokenBucket>>,
     layout: Layout,
 }
 
@@ -33,6 +35,7 @@ impl Stations {
             stations: Vec::new(),
             shedders: Vec::new(),
             limiters: Vec::new(),
+            rate_limiters: Vec::new(),
             layout: Layout {
                 first_station: Vec::with_capacity(model.services.len()),
                 first_instance: Vec::with_capacity(model.services.len()),
@@ -41,12 +44,15 @@ impl Stations {
         for s in &model.services {
             st.layout.first_station.push(st.stations.len() as u32);
             st.layout.first_instance.push(st.limiters.len() as u32);
-            for _ in 0..s.instances {
+            for i in 0..s.instances {
+                // A service-scoped policy lives in the first instance's slot only.
+                let here = |scope: Scope| i == 0 || scope == Scope::Instance;
                 for p in &s.pools {
                     st.stations.push(Station::new(p.servers, p.capacity.unwrap_or(u32::MAX)));
                     st.shedders.push(s.shed.map(|cfg| Shedder::new(cfg.for_servers(p.servers))));
                 }
-                st.limiters.push(s.concurrency.map(|c| {
+                st.rate_limiters.push(s.rate_limit.filter(|_| here(s.rate_limit_scope)).map(TokenBucket::new));
+                st.limiters.push(s.concurrency.filter(|_| here(s.concurrency_scope)).map(|c| {
                     Limiter::new(match c {
                         ConcurrencyConfig::Aimd(a) => AdaptiveLimit::Aimd(Aimd::new(a)),
                         ConcurrencyConfig::Gradient(g) => AdaptiveLimit::Gradient2(Gradient2::new(g)),
@@ -105,7 +111,7 @@ impl<'m> Simulation<'m> {
     /// A fresh replication with its first events scheduled.
     pub(super) fn new(model: &'m Model, replication: u32, trace: Option<TraceConfig>) -> Self {
         let streams = RngStreams::new(model.seed, u64::from(replication));
-        let Stations { stations, shedders, limiters, layout } = Stations::of(model);
+        let Stations { stations, shedders, limiters, rate_limiters, layout } = Stations::of(model);
         let faults = FaultState::of(model, &layout, limiters.len(), &streams);
         let service_rng = model
             .services
@@ -132,8 +138,8 @@ impl<'m> Simulation<'m> {
             layout,
             service_rng,
             workload_rng: model.workloads.iter().map(|w| streams.stream(&format!("arrivals/{}", w.name))).collect(),
-            guards: model.edges.iter().map(|e| EdgeGuard::of(e, &streams)).collect(),
-            service_limiters: model.services.iter().map(|s| s.rate_limit.map(TokenBucket::new)).collect(),
+            guards: Guards::of(model, &streams),
+            service_limiters: rate_limiters,
             degrade: model.services.iter().map(DegradeState::of).collect(),
             limiters,
             shedders,

@@ -19,7 +19,7 @@ use crate::trace::{NO_TRACE, SpanKind, Track};
 
 use super::super::Call;
 use super::super::station::ReqId;
-use super::guard::Entry;
+use super::guard::{Entry, GuardAt};
 use super::slots::{CallId, CallState, MAX_LIVE, Origin};
 use super::{Event, Simulation};
 
@@ -50,6 +50,7 @@ impl<'m> Simulation<'m> {
             waiting: false,
             breaker_admitted: false,
             budget_slot: false,
+            guard: self.guards.at(call.edge, self.reqs[parent as usize].instance),
         };
         let c = match self.free_calls.pop() {
             Some(id) => {
@@ -63,7 +64,7 @@ impl<'m> Simulation<'m> {
             }
         };
         self.edges[call.edge].calls += 1;
-        self.guards[state.guard()].call_started(self.now);
+        self.guards.call_started(state.guard, self.now);
         self.attempt(c);
     }
 
@@ -78,13 +79,13 @@ impl<'m> Simulation<'m> {
         self.abandon_live(c, false);
         self.release_permit(c);
         let cs = &mut self.calls[c as usize];
-        let g = cs.guard();
+        let g = cs.guard;
         cs.epoch = cs.epoch.wrapping_add(1);
         if cs.budget_slot {
             cs.budget_slot = false;
-            self.guards[g].end_retry();
+            self.guards.end_retry(g);
         }
-        self.guards[g].call_ended();
+        self.guards.call_ended(g);
         self.free_calls.push(c);
     }
 
@@ -98,15 +99,13 @@ impl<'m> Simulation<'m> {
         let e = call.edge;
         self.edges[e].attempts += 1;
         let cs = &mut self.calls[c as usize];
-        let g = cs.guard();
+        let g = cs.guard;
         cs.attempt_start = now;
         cs.n_live = 0;
         cs.hedges_sent = 0;
         cs.breaker_admitted = false;
-        let entry = self.guards[g].enter(now);
-        if let Some(at) = self.guards[g].breaker_timer() {
-            self.events.push(at, Event::BreakerTimer(g as u32));
-        }
+        let entry = self.guards.enter(g, now);
+        self.schedule_breaker_timer(g);
         match entry {
             Entry::ShortCircuited => return self.attempt_done(c, Outcome::ShortCircuited),
             Entry::RateLimited => {
@@ -119,7 +118,7 @@ impl<'m> Simulation<'m> {
             return self.attempt_done(c, Outcome::Timeout);
         }
         let epoch = self.calls[c as usize].epoch;
-        match self.guards[g].acquire_permit(now, c) {
+        match self.guards.acquire_permit(g, now, c) {
             None => self.send(c),
             Some(Acquire::Granted) => {
                 self.calls[c as usize].permit = true;
@@ -184,12 +183,12 @@ impl<'m> Simulation<'m> {
             self.tracer.opened(trace);
         }
         let cs = &mut self.calls[c as usize];
-        let g = cs.guard();
+        let g = cs.guard;
         cs.live[usize::from(cs.n_live)] = child;
         cs.n_live += 1;
         if let Some(h) = call.policy.hedge
             && u32::from(cs.hedges_sent) < h.max_hedges
-            && let Some(d) = self.guards[g].hedge_delay(&h)
+            && let Some(d) = self.guards.hedge_delay(g, &h)
         {
             self.events.push(self.now + d, Event::Hedge(c, cs.epoch));
         }
@@ -210,7 +209,7 @@ impl<'m> Simulation<'m> {
             return;
         }
         if outcome.is_success() {
-            self.guards[cs.guard()].record_latency(self.now - cs.attempt_start);
+            self.guards.record_latency(cs.guard, self.now - cs.attempt_start);
         }
         let cancel = self.call_site(c).policy.hedge.is_some_and(|h| h.cancel_losers);
         self.abandon_live(c, cancel);
@@ -241,7 +240,7 @@ impl<'m> Simulation<'m> {
             return;
         }
         cs.permit = false;
-        if let Some(next) = self.guards[cs.guard()].release_permit(self.now) {
+        if let Some(next) = self.guards.release_permit(cs.guard, self.now) {
             let w = &mut self.calls[next as usize];
             w.waiting = false;
             w.permit = true;
@@ -262,7 +261,7 @@ impl<'m> Simulation<'m> {
         let call = self.call_site(c);
         let e = call.edge;
         let cs = &mut self.calls[c as usize];
-        let g = cs.guard();
+        let g = cs.guard;
         cs.epoch = cs.epoch.wrapping_add(1);
         self.edges[e].attempt_outcomes.add(outcome);
         let trace = self.reqs[cs.parent as usize].trace;
@@ -272,16 +271,14 @@ impl<'m> Simulation<'m> {
         }
         if cs.breaker_admitted {
             let failure_on = &self.model.edges[e].policy.failure_on;
-            self.guards[g].record(now, outcome, now - cs.attempt_start, failure_on);
-            if let Some(at) = self.guards[g].breaker_timer() {
-                self.events.push(at, Event::BreakerTimer(g as u32));
-            }
+            self.guards.record(g, now, outcome, now - cs.attempt_start, failure_on);
+            self.schedule_breaker_timer(g);
         }
         let cs = &mut self.calls[c as usize];
         cs.breaker_admitted = false;
         if cs.budget_slot {
             cs.budget_slot = false;
-            self.guards[g].end_retry();
+            self.guards.end_retry(g);
         }
         if !outcome.is_success() && self.retry_or_fall_back(c, call, outcome) {
             return;
@@ -295,14 +292,14 @@ impl<'m> Simulation<'m> {
         let now = self.now;
         let e = call.edge;
         let cs = &mut self.calls[c as usize];
-        let g = cs.guard();
+        let g = cs.guard;
         let trace = self.reqs[cs.parent as usize].trace;
         if let Some(cfg) = &call.policy.retry {
             let parent_deadline = self.reqs[cs.parent as usize].deadline;
-            let guard = &mut self.guards[g];
-            match guard.retry(&mut cs.retry, cfg, outcome, now) {
+            let guards = &mut self.guards;
+            match guards.retry(g, &mut cs.retry, cfg, outcome, now) {
                 RetryDecision::Retry { delay, .. } if now + delay < parent_deadline => {
-                    cs.budget_slot = guard.retries_hold_slots();
+                    cs.budget_slot = guards.retries_hold_slots(g);
                     self.edges[e].record_retry(now);
                     self.events.push(now + delay, Event::Retry(c, cs.epoch));
                     let next = SpanKind::Backoff { next: cs.retry.attempts() };
@@ -311,7 +308,7 @@ impl<'m> Simulation<'m> {
                 }
                 // No time left before the caller's deadline: give up now, and give back the
                 // budget slot the granted retry took.
-                RetryDecision::Retry { .. } if guard.retries_hold_slots() => guard.end_retry(),
+                RetryDecision::Retry { .. } if guards.retries_hold_slots(g) => guards.end_retry(g),
                 RetryDecision::GiveUp(GiveUpReason::BudgetExhausted) => self.edges[e].budget_exhausted += 1,
                 _ => {}
             }
@@ -328,7 +325,7 @@ impl<'m> Simulation<'m> {
         let call = self.call_site(c);
         let cs = self.calls[c as usize];
         self.edges[call.edge].record(self.now, outcome);
-        self.guards[cs.guard()].call_ended();
+        self.guards.call_ended(cs.guard);
         self.calls[c as usize].epoch = cs.epoch.wrapping_add(1);
         self.free_calls.push(c);
         let p = &mut self.reqs[cs.parent as usize];
@@ -347,6 +344,13 @@ impl<'m> Simulation<'m> {
         }
     }
 
+    /// Schedules the breaker's next timed transition, if one is due and not yet scheduled.
+    fn schedule_breaker_timer(&mut self, g: GuardAt) {
+        if let Some((guard, at)) = self.guards.breaker_timer(g) {
+            self.events.push(at, Event::BreakerTimer(guard));
+        }
+    }
+
     /// The attempt's timeout fired: stop waiting for a permit, or abandon what is in flight.
     pub(super) fn on_attempt_timeout(&mut self, c: CallId, epoch: u32) {
         let cs = self.calls[c as usize];
@@ -355,7 +359,7 @@ impl<'m> Simulation<'m> {
         }
         if cs.waiting {
             self.calls[c as usize].waiting = false;
-            self.guards[cs.guard()].leave_queue(c, false);
+            self.guards.leave_queue(cs.guard, c, false);
         } else {
             self.abandon_live(c, false);
             self.release_permit(c);
@@ -370,7 +374,7 @@ impl<'m> Simulation<'m> {
             return;
         }
         self.calls[c as usize].waiting = false;
-        self.guards[cs.guard()].leave_queue(c, true);
+        self.guards.leave_queue(cs.guard, c, true);
         self.edges[cs.edge as usize].bulkhead_rejected += 1;
         self.attempt_done(c, Outcome::Rejected);
     }

@@ -229,7 +229,7 @@ impl Simulation<'_> {
             })
             .collect();
         self.fault_metrics[cause].injected += lost.len() as u64;
-        let gi = self.layout.instance(s, instance);
+        let li = self.limiter_slot(s, instance);
         // First mark every lost request dead (a new generation), so that answers among
         // them — a call whose request was routed back into this instance — reach a
         // caller already known to be lost instead of resuming it inside the crash.
@@ -254,7 +254,7 @@ impl Simulation<'_> {
             };
             self.services[s].record_lost(now - req.arrived, wait);
             self.services[s].record_outcome(now, Outcome::Error);
-            if let Some(l) = self.limiters[gi].as_mut() {
+            if let Some(l) = self.limiters[li].as_mut() {
                 l.release_ignored();
             }
             self.finish_job(r, Outcome::Error);

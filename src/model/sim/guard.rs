@@ -4,9 +4,12 @@
 //!
 //! The call pipeline ([`super::call`]) asks the guard in resilience4j's order and keeps
 //! only that order; what each policy counts, and when its permits come back, is here.
-//! A guard is chosen per call ([`super::call::CallState::guard`]): today one per edge,
-//! shared by every instance of the caller; per caller instance guards (a library in
-//! each process, a sidecar beside it) only change that index.
+//! Each policy has a [`Scope`]: it lives in the guard of the caller instance that makes
+//! the call (a library in each process, a sidecar beside it: the default), or in the
+//! one guard the edge shares across the caller's fleet (a mesh-wide or gateway policy).
+//! [`Guards`] lays them out edge by edge, the shared guard first, and answers for the
+//! pair a call belongs to ([`GuardAt`]): each policy sits in exactly one of the two, so
+//! asking both, stage by stage, keeps resilience4j's order.
 
 use crate::engine::{RngStreams, SimTime, Stream};
 use crate::metrics::Outcome;
@@ -15,7 +18,9 @@ use crate::policy::bulkhead::{Acquire, Bulkhead};
 use crate::policy::rate_limit::TokenBucket;
 use crate::policy::retry::{Budget, HedgeConfig, HedgeDelay, LatencyWindow, RetryConfig, RetryDecision, RetryState};
 
-use super::super::Edge;
+use crate::policy::Scope;
+
+use super::super::{Edge, Model};
 use super::slots::CallId;
 
 /// Samples kept by a latency window for percentile hedging and degradation signals.
@@ -47,18 +52,40 @@ pub(super) struct EdgeGuard {
     timer_at: Option<SimTime>,
 }
 
+/// Which of an edge's guards: the one its caller's fleet shares, or one caller instance's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Holder {
+    /// Holds the policies of scope `service`.
+    Fleet,
+    /// Holds the policies of scope `instance` of this caller instance.
+    Instance(u32),
+}
+
+impl Holder {
+    /// True when this guard holds a policy of scope `scope`.
+    fn holds(self, scope: Scope) -> bool {
+        matches!((self, scope), (Holder::Fleet, Scope::Service) | (Holder::Instance(_), Scope::Instance))
+    }
+}
+
 impl EdgeGuard {
-    /// The guard of `edge`'s policies, its jitter drawn from the stream `retry/<edge>`.
-    pub(super) fn of(edge: &Edge, streams: &RngStreams) -> Self {
+    /// The guard of `edge`'s policies that `holder` keeps. The jitter of instance `i`'s
+    /// retries is drawn from the stream `retry/<edge>` (instance 0) or `retry/<edge>/<i>`.
+    pub(super) fn of(edge: &Edge, holder: Holder, streams: &RngStreams) -> Self {
         let p = &edge.policy;
+        let here = |scope: Scope| holder.holds(scope);
+        let stream = match holder {
+            Holder::Instance(i) if i > 0 => format!("retry/{}/{i}", edge.name),
+            _ => format!("retry/{}", edge.name),
+        };
         Self {
-            breaker: p.breaker.map(|c| CircuitBreaker::new(c, SimTime::ZERO)),
-            bulkhead: p.bulkhead.map(Bulkhead::new),
-            limiter: p.rate_limit.map(TokenBucket::new),
-            budget: p.budget.as_ref().map(Budget::new),
-            latency: p.track_latency.then(|| LatencyWindow::new(LATENCY_WINDOW)),
+            breaker: p.breaker.filter(|_| here(p.scope.breaker)).map(|c| CircuitBreaker::new(c, SimTime::ZERO)),
+            bulkhead: p.bulkhead.filter(|_| here(p.scope.bulkhead)).map(Bulkhead::new),
+            limiter: p.rate_limit.filter(|_| here(p.scope.rate_limit)).map(TokenBucket::new),
+            budget: p.budget.as_ref().filter(|_| here(p.scope.budget)).map(Budget::new),
+            latency: (p.track_latency && here(p.scope.hedge)).then(|| LatencyWindow::new(LATENCY_WINDOW)),
             active: 0,
-            rng: streams.stream(&format!("retry/{}", edge.name)),
+            rng: streams.stream(&stream),
             timer_at: None,
         }
     }
@@ -76,19 +103,15 @@ impl EdgeGuard {
         self.active -= 1;
     }
 
-    /// An attempt passes the breaker, then the rate limiter.
-    pub(super) fn enter(&mut self, now: SimTime) -> Entry {
-        let breaker = match self.breaker.as_mut().map(|b| b.try_acquire(now)) {
-            Some(false) => return Entry::ShortCircuited,
-            Some(true) => true,
-            None => false,
-        };
-        if let Some(l) = self.limiter.as_mut()
-            && !l.try_acquire(now)
-        {
-            return Entry::RateLimited;
-        }
-        Entry::Pass { breaker }
+    /// The breaker's answer to an attempt: `None` without a breaker here, else whether
+    /// it admits the attempt.
+    fn pass_breaker(&mut self, now: SimTime) -> Option<bool> {
+        self.breaker.as_mut().map(|b| b.try_acquire(now))
+    }
+
+    /// False when the rate limiter here has no token.
+    fn pass_limiter(&mut self, now: SimTime) -> bool {
+        self.limiter.as_mut().is_none_or(|l| l.try_acquire(now))
     }
 
     /// The breaker's next timed transition, when one is due and not yet scheduled. Asked
@@ -145,18 +168,6 @@ impl EdgeGuard {
         }
     }
 
-    /// What follows a failed attempt: a retry after a backoff, or giving up. Asks the
-    /// retry budget with the guard's active requests; the jitter comes from its stream.
-    pub(super) fn retry(
-        &mut self,
-        state: &mut RetryState,
-        cfg: &RetryConfig,
-        outcome: Outcome,
-        now: SimTime,
-    ) -> RetryDecision {
-        state.on_outcome(cfg, outcome, self.budget.as_mut(), now, self.active, &mut self.rng)
-    }
-
     /// True when a granted retry holds a slot of the budget until it ends (Envoy's
     /// concurrency budget), to be given back with [`EdgeGuard::end_retry`].
     pub(super) fn retries_hold_slots(&self) -> bool {
@@ -195,10 +206,173 @@ impl EdgeGuard {
             b.reset_stats(now);
         }
     }
+}
 
-    /// The breaker, for the end-of-run snapshot.
-    pub(super) fn breaker(&self) -> Option<&CircuitBreaker> {
-        self.breaker.as_ref()
+/// The guards a call passes: its edge's fleet guard and its caller instance's guard
+/// (indices into [`Guards`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct GuardAt {
+    fleet: u32,
+    local: u32,
+}
+
+/// Every edge's guards, edge by edge: the fleet's guard, then one per caller instance.
+pub(super) struct Guards {
+    all: Vec<EdgeGuard>,
+    /// Per edge, the index of its fleet guard (its instances' guards follow it).
+    first: Vec<u32>,
+}
+
+impl Guards {
+    /// Fresh guards for every edge of `model`.
+    pub(super) fn of(model: &Model, streams: &RngStreams) -> Self {
+        let mut all = Vec::new();
+        let mut first = Vec::with_capacity(model.edges.len());
+        for e in &model.edges {
+            first.push(all.len() as u32);
+            all.push(EdgeGuard::of(e, Holder::Fleet, streams));
+            let instances = model.services[e.from].instances;
+            all.extend((0..instances).map(|i| EdgeGuard::of(e, Holder::Instance(i), streams)));
+        }
+        Self { all, first }
+    }
+
+    /// The guards of a call on `edge` made by caller instance `instance`.
+    #[inline]
+    pub(super) fn at(&self, edge: usize, instance: u32) -> GuardAt {
+        let fleet = self.first[edge];
+        GuardAt { fleet, local: fleet + 1 + instance }
+    }
+
+    /// The fleet's guard and the caller instance's, in that order.
+    #[inline]
+    fn pair(&mut self, at: GuardAt) -> [&mut EdgeGuard; 2] {
+        let (left, right) = self.all.split_at_mut(at.local as usize);
+        [&mut left[at.fleet as usize], &mut right[0]]
+    }
+
+    /// The one of the pair that holds the policy `has` looks for (the caller instance's
+    /// when neither does, so callers need not care).
+    #[inline]
+    fn holder(&mut self, at: GuardAt, has: impl Fn(&EdgeGuard) -> bool) -> &mut EdgeGuard {
+        let i = if has(&self.all[at.fleet as usize]) { at.fleet } else { at.local };
+        &mut self.all[i as usize]
+    }
+
+    /// A call starts: one more active request in both guards, and a budget deposit.
+    pub(super) fn call_started(&mut self, at: GuardAt, now: SimTime) {
+        self.pair(at).into_iter().for_each(|g| g.call_started(now));
+    }
+
+    /// A call is over (answered or dropped).
+    pub(super) fn call_ended(&mut self, at: GuardAt) {
+        self.pair(at).into_iter().for_each(EdgeGuard::call_ended);
+    }
+
+    /// An attempt passes the breaker, then the rate limiter, wherever each lives.
+    pub(super) fn enter(&mut self, at: GuardAt, now: SimTime) -> Entry {
+        let [fleet, local] = self.pair(at);
+        let breaker = match fleet.pass_breaker(now).or_else(|| local.pass_breaker(now)) {
+            Some(false) => return Entry::ShortCircuited,
+            Some(true) => true,
+            None => false,
+        };
+        if !fleet.pass_limiter(now) || !local.pass_limiter(now) {
+            return Entry::RateLimited;
+        }
+        Entry::Pass { breaker }
+    }
+
+    /// The breaker's next timed transition, when one is due and not yet scheduled: the
+    /// guard to wake (a [`Guards`] index) and when.
+    pub(super) fn breaker_timer(&mut self, at: GuardAt) -> Option<(u32, SimTime)> {
+        let g = if self.all[at.fleet as usize].breaker.is_some() { at.fleet } else { at.local };
+        self.all[g as usize].breaker_timer().map(|t| (g, t))
+    }
+
+    /// Guard `g`'s scheduled breaker timer fired.
+    pub(super) fn on_breaker_timer(&mut self, g: u32, now: SimTime) {
+        self.all[g as usize].on_breaker_timer(now);
+    }
+
+    /// Records the result of an attempt the breaker admitted (see [`EdgeGuard::record`]).
+    pub(super) fn record(
+        &mut self,
+        at: GuardAt,
+        now: SimTime,
+        outcome: Outcome,
+        took: SimTime,
+        failure_on: &[bool; 6],
+    ) {
+        self.holder(at, |g| g.breaker.is_some()).record(now, outcome, took, failure_on);
+    }
+
+    /// Asks the bulkhead for a permit for call `c`; `None` without a bulkhead.
+    pub(super) fn acquire_permit(&mut self, at: GuardAt, now: SimTime, c: CallId) -> Option<Acquire> {
+        self.holder(at, |g| g.bulkhead.is_some()).acquire_permit(now, c)
+    }
+
+    /// Returns a permit; the call it is handed to next, if one waits.
+    pub(super) fn release_permit(&mut self, at: GuardAt, now: SimTime) -> Option<CallId> {
+        self.holder(at, |g| g.bulkhead.is_some()).release_permit(now)
+    }
+
+    /// Call `c` stops waiting for a permit (see [`EdgeGuard::leave_queue`]).
+    pub(super) fn leave_queue(&mut self, at: GuardAt, c: CallId, timed_out: bool) {
+        self.holder(at, |g| g.bulkhead.is_some()).leave_queue(c, timed_out);
+    }
+
+    /// What follows a failed attempt: a retry after a backoff, or giving up. The budget
+    /// is asked with the active requests of the guard that holds it; the jitter comes
+    /// from the caller instance's stream.
+    pub(super) fn retry(
+        &mut self,
+        at: GuardAt,
+        state: &mut RetryState,
+        cfg: &RetryConfig,
+        outcome: Outcome,
+        now: SimTime,
+    ) -> RetryDecision {
+        let [fleet, local] = self.pair(at);
+        let (budget, active) = match fleet.budget.as_mut() {
+            Some(b) => (Some(b), fleet.active),
+            None => (local.budget.as_mut(), local.active),
+        };
+        state.on_outcome(cfg, outcome, budget, now, active, &mut local.rng)
+    }
+
+    /// True when a granted retry holds a slot of the budget until it ends (Envoy's
+    /// concurrency budget), to be given back with [`Guards::end_retry`].
+    pub(super) fn retries_hold_slots(&mut self, at: GuardAt) -> bool {
+        self.holder(at, |g| g.budget.is_some()).retries_hold_slots()
+    }
+
+    /// A retry that held a budget slot ended.
+    pub(super) fn end_retry(&mut self, at: GuardAt) {
+        self.holder(at, |g| g.budget.is_some()).end_retry();
+    }
+
+    /// A successful attempt's latency, for percentile hedging.
+    pub(super) fn record_latency(&mut self, at: GuardAt, latency: SimTime) {
+        self.holder(at, |g| g.latency.is_some()).record_latency(latency);
+    }
+
+    /// When to send the next hedge (see [`EdgeGuard::hedge_delay`]).
+    pub(super) fn hedge_delay(&mut self, at: GuardAt, h: &HedgeConfig) -> Option<SimTime> {
+        self.holder(at, |g| g.latency.is_some()).hedge_delay(h)
+    }
+
+    /// Restarts the statistics at the end of the warm-up.
+    pub(super) fn reset_stats(&mut self, now: SimTime) {
+        self.all.iter_mut().for_each(|g| g.reset_stats(now));
+    }
+
+    /// Edge `e`'s breakers, with the caller instance each belongs to (`None`: the fleet's).
+    pub(super) fn breakers(&self, e: usize) -> impl Iterator<Item = (Option<u32>, &CircuitBreaker)> {
+        let first = self.first[e] as usize;
+        let end = self.first.get(e + 1).map_or(self.all.len(), |&x| x as usize);
+        let instance = |k: usize| (k > 0).then(|| (k - 1) as u32);
+        self.all[first..end].iter().enumerate().filter_map(move |(k, g)| g.breaker.as_ref().map(|b| (instance(k), b)))
     }
 }
 
@@ -209,10 +383,50 @@ mod tests {
     use crate::policy::bulkhead::BulkheadConfig;
     use crate::policy::rate_limit::TokenBucketConfig;
 
-    fn guard(edit: impl FnOnce(&mut Edge)) -> EdgeGuard {
+    /// The guards of one edge `a->b` whose caller has `instances` instances.
+    fn guards_of(instances: u32, edit: impl FnOnce(&mut Edge)) -> Guards {
         let mut edge = Edge { from: 0, to: 1, name: "a->b".into(), policy: Default::default() };
         edit(&mut edge);
-        EdgeGuard::of(&edge, &RngStreams::new(1, 0))
+        let streams = RngStreams::new(1, 0);
+        let mut all = vec![EdgeGuard::of(&edge, Holder::Fleet, &streams)];
+        all.extend((0..instances).map(|i| EdgeGuard::of(&edge, Holder::Instance(i), &streams)));
+        Guards { all, first: vec![0] }
+    }
+
+    /// One caller instance's view of an edge's guards.
+    struct One {
+        guards: Guards,
+        at: GuardAt,
+    }
+
+    impl One {
+        fn enter(&mut self, now: SimTime) -> Entry {
+            self.guards.enter(self.at, now)
+        }
+        fn breaker_timer(&mut self) -> Option<(u32, SimTime)> {
+            self.guards.breaker_timer(self.at)
+        }
+        fn record(&mut self, now: SimTime, outcome: Outcome, took: SimTime, failure_on: &[bool; 6]) {
+            self.guards.record(self.at, now, outcome, took, failure_on);
+        }
+        fn acquire_permit(&mut self, now: SimTime, c: CallId) -> Option<Acquire> {
+            self.guards.acquire_permit(self.at, now, c)
+        }
+        fn release_permit(&mut self, now: SimTime) -> Option<CallId> {
+            self.guards.release_permit(self.at, now)
+        }
+        fn leave_queue(&mut self, c: CallId, timed_out: bool) {
+            self.guards.leave_queue(self.at, c, timed_out);
+        }
+        fn retries_hold_slots(&mut self) -> bool {
+            self.guards.retries_hold_slots(self.at)
+        }
+    }
+
+    fn guard(edit: impl FnOnce(&mut Edge)) -> One {
+        let guards = guards_of(1, edit);
+        let at = guards.at(0, 0);
+        One { guards, at }
     }
 
     #[test]
@@ -271,5 +485,83 @@ mod tests {
         g.leave_queue(2, false);
         assert_eq!(g.release_permit(t), Some(3));
         assert_eq!(g.release_permit(t), None);
+    }
+
+    #[test]
+    fn instance_scope_gives_each_caller_instance_its_own_bulkhead_and_breaker() {
+        let consecutive = BreakerConfig::Consecutive(ConsecutiveConfig {
+            failures: 1,
+            open_for: SimTime::from_secs(5),
+            ..ConsecutiveConfig::default()
+        });
+        let mut g = guards_of(2, |e| {
+            e.policy.bulkhead = Some(BulkheadConfig::new(1, SimTime::ZERO));
+            e.policy.breaker = Some(consecutive);
+        });
+        let (a, b) = (g.at(0, 0), g.at(0, 1));
+        let t = SimTime::ZERO;
+        assert_eq!(g.acquire_permit(a, t, 1), Some(Acquire::Granted));
+        assert_eq!(g.acquire_permit(a, t, 2), Some(Acquire::Rejected));
+        // Instance 1's bulkhead is its own: still free.
+        assert_eq!(g.acquire_permit(b, t, 3), Some(Acquire::Granted));
+        let mut failure_on = [false; 6];
+        failure_on[Outcome::Error as usize] = true;
+        assert_eq!(g.enter(a, t), Entry::Pass { breaker: true });
+        g.record(a, t, Outcome::Error, SimTime::from_millis(1), &failure_on);
+        assert_eq!(g.enter(a, t), Entry::ShortCircuited);
+        // Instance 1 never saw the failure: its breaker is closed.
+        assert_eq!(g.enter(b, t), Entry::Pass { breaker: true });
+        assert_eq!(g.breakers(0).map(|(i, _)| i).collect::<Vec<_>>(), vec![Some(0), Some(1)]);
+    }
+
+    #[test]
+    fn service_scope_shares_one_bulkhead_and_breaker_across_the_fleet() {
+        let consecutive = BreakerConfig::Consecutive(ConsecutiveConfig {
+            failures: 1,
+            open_for: SimTime::from_secs(5),
+            ..ConsecutiveConfig::default()
+        });
+        let mut g = guards_of(2, |e| {
+            e.policy.bulkhead = Some(BulkheadConfig::new(1, SimTime::ZERO));
+            e.policy.breaker = Some(consecutive);
+            e.policy.scope.bulkhead = Scope::Service;
+            e.policy.scope.breaker = Scope::Service;
+        });
+        let (a, b) = (g.at(0, 0), g.at(0, 1));
+        let t = SimTime::ZERO;
+        assert_eq!(g.acquire_permit(a, t, 1), Some(Acquire::Granted));
+        assert_eq!(g.acquire_permit(b, t, 2), Some(Acquire::Rejected));
+        assert_eq!(g.release_permit(b, t), None);
+        assert_eq!(g.acquire_permit(a, t, 3), Some(Acquire::Granted));
+        let mut failure_on = [false; 6];
+        failure_on[Outcome::Error as usize] = true;
+        assert_eq!(g.enter(a, t), Entry::Pass { breaker: true });
+        g.record(a, t, Outcome::Error, SimTime::from_millis(1), &failure_on);
+        assert_eq!(g.enter(b, t), Entry::ShortCircuited);
+        assert_eq!(g.breakers(0).map(|(i, _)| i).collect::<Vec<_>>(), vec![None]);
+    }
+
+    #[test]
+    fn a_fleet_breaker_still_comes_before_an_instance_rate_limiter() {
+        let mut g = guards_of(1, |e| {
+            let cfg = BreakerConfig::Consecutive(ConsecutiveConfig {
+                failures: 1,
+                open_for: SimTime::from_secs(5),
+                ..ConsecutiveConfig::default()
+            });
+            e.policy.breaker = Some(cfg);
+            e.policy.scope.breaker = Scope::Service;
+            e.policy.rate_limit = Some(TokenBucketConfig::per_second(1, 1));
+        });
+        let a = g.at(0, 0);
+        let mut failure_on = [false; 6];
+        failure_on[Outcome::Error as usize] = true;
+        let t = SimTime::from_secs(1);
+        assert_eq!(g.enter(a, t), Entry::Pass { breaker: true });
+        g.record(a, t, Outcome::Error, SimTime::from_millis(1), &failure_on);
+        // Open: refused by the fleet breaker without spending the instance's token...
+        assert_eq!(g.enter(a, SimTime::from_secs(2)), Entry::ShortCircuited);
+        // ...so at 6 s the trial finds the bucket refilled.
+        assert_eq!(g.enter(a, SimTime::from_secs(6)), Entry::Pass { breaker: true });
     }
 }

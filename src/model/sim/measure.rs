@@ -7,9 +7,10 @@ use crate::metrics::{
     Areas, BreakerSnapshot, DegradationSnapshot, EdgeMetrics, FaultMetrics, ReplicationResult, ServiceMetrics,
     WorkloadMetrics,
 };
-use crate::policy::breaker::CircuitBreaker;
+use crate::policy::Scope;
 use crate::policy::degradation::Degradation;
 
+use super::guard::Guards;
 use super::{Event, Simulation};
 
 impl Simulation<'_> {
@@ -28,7 +29,7 @@ impl Simulation<'_> {
             self.events.push(now + self.model.window, Event::WindowClose);
         }
         self.restart_degradation_stats(now);
-        self.guards.iter_mut().for_each(|g| g.reset_stats(now));
+        self.guards.reset_stats(now);
     }
 
     /// Brings every station's gauge integrals up to `now`.
@@ -70,17 +71,16 @@ impl Simulation<'_> {
         }
     }
 
-    /// The mean adaptive concurrency limit over the instances of each service that has one.
+    /// The mean adaptive concurrency limit over the limiters of each service that has
+    /// them (one per instance, or the fleet's one).
     fn concurrency_limits(&self) -> Vec<Option<f64>> {
         let services = self.model.services.iter().enumerate();
         services
             .map(|(s, svc)| {
                 let first = self.layout.first_instance[s] as usize;
-                let lims = &self.limiters[first..first + svc.instances as usize];
-                lims.iter()
-                    .map(|l| l.as_ref().map(|l| f64::from(l.limit())))
-                    .sum::<Option<f64>>()
-                    .map(|x| x / f64::from(svc.instances))
+                let n = if svc.concurrency_scope == Scope::Service { 1 } else { svc.instances as usize };
+                let lims = &self.limiters[first..first + n];
+                lims.iter().map(|l| l.as_ref().map(|l| f64::from(l.limit()))).sum::<Option<f64>>().map(|x| x / n as f64)
             })
             .collect()
     }
@@ -97,7 +97,7 @@ impl Simulation<'_> {
         let degradation =
             self.degrade.iter().map(|d| d.degradation.as_ref().map(|d| degradation_snapshot(d, end))).collect();
         let concurrency_limit = self.concurrency_limits();
-        let breakers = self.guards.iter().map(|g| g.breaker().map(|b| breaker_snapshot(b, end))).collect();
+        let breakers = (0..self.model.edges.len()).map(|e| edge_breakers(&self.guards, e, end)).collect();
         // Last, after anything that might still count: the open windows into their windows.
         self.services.iter_mut().for_each(|m| m.timeline.flush());
         self.workloads.iter_mut().for_each(|w| w.timeline.flush());
@@ -130,18 +130,30 @@ fn degradation_snapshot(d: &Degradation, end: SimTime) -> DegradationSnapshot {
     }
 }
 
-/// The breaker's counters and transitions, in plain numbers for the report.
-fn breaker_snapshot(b: &CircuitBreaker, end: SimTime) -> BreakerSnapshot {
-    let st = b.stats(end);
-    BreakerSnapshot {
-        calls_permitted: st.calls_permitted,
-        short_circuited: st.short_circuited,
-        successes: st.successes,
-        failures: st.failures,
-        slow_calls: st.slow_calls,
-        openings: st.openings,
-        time_in_state: st.time_in_state,
-        final_state: st.state.as_str(),
-        transitions: b.transitions().iter().map(|t| (t.at, t.from.as_str(), t.to.as_str())).collect(),
+/// Edge `e`'s breakers in plain numbers for the report: one per caller instance (or one
+/// for the fleet), their counters summed, time in each state averaged over them, their
+/// transitions merged in time order. `None` when the edge has no breaker.
+fn edge_breakers(guards: &Guards, e: usize, end: SimTime) -> Option<BreakerSnapshot> {
+    let mut snap: Option<BreakerSnapshot> = None;
+    let mut n = 0u64;
+    for (instance, b) in guards.breakers(e) {
+        let st = b.stats(end);
+        n += 1;
+        let s = snap.get_or_insert_with(|| BreakerSnapshot { final_state: st.state.as_str(), ..Default::default() });
+        s.calls_permitted += st.calls_permitted;
+        s.short_circuited += st.short_circuited;
+        s.successes += st.successes;
+        s.failures += st.failures;
+        s.slow_calls += st.slow_calls;
+        s.openings += st.openings;
+        for (total, t) in s.time_in_state.iter_mut().zip(st.time_in_state) {
+            *total += t;
+        }
+        s.transitions.extend(b.transitions().iter().map(|t| (t.at, t.from.as_str(), t.to.as_str(), instance)));
     }
+    let mut snap = snap?;
+    snap.breakers = n as u32;
+    snap.time_in_state.iter_mut().for_each(|t| *t = SimTime(t.0 / n));
+    snap.transitions.sort_by_key(|t| (t.0, t.3));
+    Some(snap)
 }

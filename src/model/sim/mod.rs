@@ -15,7 +15,7 @@
 //!
 //! A call ([`call`]) passes the client-side policies in resilience4j's order, outermost
 //! first: retry -> circuit breaker -> rate limiter -> timeout -> bulkhead -> the callee.
-//! The stateful ones live in an [`guard::EdgeGuard`]. A timed-out attempt is abandoned,
+//! The stateful ones live in [`guard::Guards`], per caller instance or per fleet. A timed-out attempt is abandoned,
 //! not cancelled: the callee keeps working on it (wasted work) unless it propagates
 //! deadlines and drops it from its queue.
 //!
@@ -39,6 +39,7 @@ mod tracing;
 
 use crate::engine::{EventQueue, Process, SimTime, Stream, run_until_at_most};
 use crate::metrics::{EdgeMetrics, FaultMetrics, Halt, LogEntry, ReplicationResult, ServiceMetrics, WorkloadMetrics};
+use crate::policy::Scope;
 use crate::policy::concurrency::Limiter;
 use crate::policy::rate_limit::TokenBucket;
 use crate::policy::shed::Shedder;
@@ -48,7 +49,7 @@ use super::Model;
 use super::station::{ReqId, Station};
 use degrade::DegradeState;
 use faults::FaultState;
-use guard::EdgeGuard;
+use guard::Guards;
 use recovery::Recovery;
 use slots::{CallId, CallState, Req};
 
@@ -136,13 +137,15 @@ struct Simulation<'m> {
     round_robin: Vec<u32>,
     service_rng: Vec<ServiceStreams>,
     workload_rng: Vec<Stream>,
-    /// Client-side policy state, one guard per edge.
-    guards: Vec<EdgeGuard>,
-    /// Server-side rate limiter per service.
+    /// Client-side policy state: per edge, its fleet's guard and each caller instance's.
+    guards: Guards,
+    /// Server-side rate limiter per instance; a service-scoped one sits in the slot of
+    /// its first instance ([`Simulation::server_slot`]).
     service_limiters: Vec<Option<TokenBucket>>,
     /// Degradation controller per service.
     degrade: Vec<DegradeState>,
-    /// Adaptive concurrency limiter per instance.
+    /// Adaptive concurrency limiter per instance; a service-scoped one sits in the slot
+    /// of its first instance ([`Simulation::server_slot`]).
     limiters: Vec<Option<Limiter>>,
     /// Shedder per station.
     shedders: Vec<Option<Shedder>>,
@@ -186,6 +189,26 @@ pub fn run_replication_traced(model: &Model, replication: u32, trace: Option<Tra
 }
 
 impl Simulation<'_> {
+    /// The slot (global instance index) of the server-side policy state of scope `scope`
+    /// that instance `instance` of service `s` uses: its own, or its service's first.
+    #[inline(always)]
+    fn server_slot(&self, s: usize, instance: usize, scope: Scope) -> usize {
+        self.layout.instance(s, if scope == Scope::Service { 0 } else { instance })
+    }
+
+    /// The slot of the adaptive concurrency limiter instance `instance` of `s` answers to.
+    #[inline(always)]
+    fn limiter_slot(&self, s: usize, instance: usize) -> usize {
+        self.server_slot(s, instance, self.model.services[s].concurrency_scope)
+    }
+
+    /// The adaptive concurrency limiter instance `instance` of `s` answers to, if any.
+    #[inline(always)]
+    fn limiter(&mut self, s: usize, instance: usize) -> Option<&mut Limiter> {
+        let slot = self.limiter_slot(s, instance);
+        self.limiters[slot].as_mut()
+    }
+
     /// Appends to the event log (replication 0 only).
     fn note(&mut self, entry: LogEntry) {
         if self.keep_log {
@@ -232,7 +255,7 @@ impl Process for Simulation<'_> {
             }
             Event::Hedge(c, epoch) => self.on_hedge(c, epoch),
             Event::Fallback(c, epoch) => self.on_fallback(c, epoch),
-            Event::BreakerTimer(g) => self.guards[g as usize].on_breaker_timer(now),
+            Event::BreakerTimer(g) => self.guards.on_breaker_timer(g, now),
             Event::DegradeTick(s) => self.on_degrade_tick(s as usize),
             Event::BulkheadGrant(c, epoch) => self.on_bulkhead_grant(c, epoch),
             Event::WarmupEnd => self.reset_metrics(),

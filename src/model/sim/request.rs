@@ -10,6 +10,7 @@
 
 use crate::engine::{SimTime, unit};
 use crate::metrics::{Halt, Outcome};
+use crate::policy::Scope;
 use crate::trace::{NO_TRACE, TraceId};
 
 use super::super::station::{Admission, ReqId};
@@ -115,11 +116,11 @@ impl Simulation<'_> {
             (req.class, req.zone)
         };
         let plain = self.plain[s];
-        if !plain
-            && let Some(l) = self.service_limiters[s].as_mut()
-            && !l.try_acquire(now)
-        {
-            self.services[s].rate_limited += 1;
+        // A fleet-wide limit (or a lone instance's) refuses before the balancer picks;
+        // each instance's own limit, after (in `admit_policies`).
+        let fleet_limit =
+            self.model.services[s].rate_limit_scope == Scope::Service || self.model.services[s].instances == 1;
+        if !plain && fleet_limit && !self.pass_rate_limit(s, 0) {
             return self.refuse(r, s);
         }
         let svc = &self.model.services[s];
@@ -160,7 +161,7 @@ impl Simulation<'_> {
             Admission::Queued => {}
             Admission::Rejected => {
                 self.services[s].pools[pool].rejected += 1;
-                if let Some(l) = self.limiters[self.layout.instance(s, instance as usize)].as_mut() {
+                if let Some(l) = self.limiter(s, instance as usize) {
                     l.release_ignored();
                 }
                 self.refuse(r, s);
@@ -168,15 +169,34 @@ impl Simulation<'_> {
         }
     }
 
+    /// The service's rate limiter (the fleet's, or instance `instance`'s) lets a request
+    /// in; a refusal is counted.
+    fn pass_rate_limit(&mut self, s: ServiceId, instance: usize) -> bool {
+        let slot = self.server_slot(s, instance, self.model.services[s].rate_limit_scope);
+        let Some(l) = self.service_limiters[slot].as_mut() else { return true };
+        if l.try_acquire(self.now) {
+            return true;
+        }
+        self.services[s].rate_limited += 1;
+        false
+    }
+
     /// The admission checks of a service that is not plain, after its balancer chose
-    /// `instance` and `station`: a crashed instance, the adaptive concurrency limit and
-    /// load shedding. Returns false when `r` was refused (and its job ended).
+    /// `instance` and `station`: a crashed instance, the instance's own rate limit, the
+    /// adaptive concurrency limit and load shedding. Returns false when `r` was refused
+    /// (and its job ended).
     fn admit_policies(&mut self, r: ReqId, s: ServiceId, instance: u32, station: u32) -> bool {
-        let li = self.layout.instance(s, instance as usize);
-        if self.faults.fx[li].down {
+        let gi = self.layout.instance(s, instance as usize);
+        if self.faults.fx[gi].down {
             self.refuse_down(r, s, instance);
             return false;
         }
+        let svc = &self.model.services[s];
+        if svc.rate_limit_scope == Scope::Instance && svc.instances > 1 && !self.pass_rate_limit(s, instance as usize) {
+            self.refuse(r, s);
+            return false;
+        }
+        let li = self.limiter_slot(s, instance as usize);
         if let Some(l) = self.limiters[li].as_mut()
             && !l.try_acquire()
         {
@@ -240,7 +260,7 @@ impl Simulation<'_> {
             metrics.record_drop(now - req.arrived);
             metrics.shed += u64::from(shed);
             metrics.record_outcome(now, if expired { Outcome::Timeout } else { Outcome::Rejected });
-            if let Some(l) = self.limiters[self.layout.instance(s, req.instance as usize)].as_mut() {
+            if let Some(l) = self.limiter(s, req.instance as usize) {
                 l.release(now, now - req.arrived, true);
             }
             let next = self.release_worker(req.station);
@@ -375,7 +395,7 @@ impl Simulation<'_> {
     fn complete_policies(&mut self, r: ReqId, s: usize, instance: usize) -> Req {
         let now = self.now;
         let req = self.reqs[r as usize];
-        if let Some(l) = self.limiters[self.layout.instance(s, instance)].as_mut() {
+        if let Some(l) = self.limiter(s, instance) {
             l.release(now, now - req.arrived, req.failed);
         }
         if let Some(v) = self.degrade[s].on_visit(now - req.arrived, req.failed)

@@ -7,6 +7,7 @@ use crate::policy::retry::RetryState;
 use crate::trace::TraceId;
 
 use super::super::station::ReqId;
+use super::guard::GuardAt;
 
 /// Who is waiting for a request's answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,13 +94,7 @@ pub(super) struct CallState {
     pub(super) breaker_admitted: bool,
     /// A retry budget slot is held (Envoy style).
     pub(super) budget_slot: bool,
-}
-
-impl CallState {
-    /// The guard whose policies this call passes: one per edge, shared by every instance
-    /// of the caller.
-    #[inline(always)]
-    pub(super) fn guard(&self) -> usize {
-        self.edge as usize
-    }
+    /// The guards whose policies this call passes: its edge's fleet guard and its
+    /// caller instance's.
+    pub(super) guard: GuardAt,
 }

@@ -331,32 +331,40 @@ pub(super) fn services(report: &Report) -> Result<String, String> {
 /// A breaker state held from one time to another, seconds.
 type StateSpan = (f64, f64, &'static str);
 
-/// One row per breaker: closed, half-open and open over time (replication 0).
+/// The states a breaker held over the measured run, from its transitions `(time, to)`.
+fn state_spans(transitions: impl Iterator<Item = (f64, &'static str)>, report: &Report) -> Vec<StateSpan> {
+    let mut state = "closed";
+    let mut since = 0.0;
+    let mut spans = Vec::new();
+    for (t, to) in transitions {
+        let t = t - report.warmup_s;
+        if t <= 0.0 {
+            state = to;
+            continue;
+        }
+        let t = t.min(report.duration_s);
+        spans.push((since, t, state));
+        state = to;
+        since = t;
+    }
+    spans.push((since, report.duration_s, state));
+    spans
+}
+
+/// One row per breaker: closed, half-open and open over time (replication 0). An edge
+/// whose breakers live in each caller instance has a row per instance.
 pub(super) fn breakers(report: &Report) -> Result<String, String> {
     let tx = TimeAxis::of(report);
-    let rows: Vec<(&String, Vec<StateSpan>)> = report
-        .edges
-        .iter()
-        .filter_map(|(name, e)| {
-            let b = e.breaker.as_ref()?;
-            let mut state = "closed";
-            let mut since = 0.0;
-            let mut spans = Vec::new();
-            for &(t, _, to) in &b.transitions {
-                let t = t - report.warmup_s;
-                if t <= 0.0 {
-                    state = to;
-                    continue;
-                }
-                let t = t.min(report.duration_s);
-                spans.push((since, t, state));
-                state = to;
-                since = t;
-            }
-            spans.push((since, report.duration_s, state));
-            Some((name, spans))
-        })
-        .collect();
+    let mut rows: Vec<(String, Vec<StateSpan>)> = Vec::new();
+    for (name, e) in &report.edges {
+        let Some(b) = e.breaker.as_ref() else { continue };
+        let several = b.breakers > 1;
+        for k in 0..b.breakers {
+            let label = if several { format!("{name} #{k}") } else { name.clone() };
+            let mine = b.transitions.iter().filter(|t| !several || t.3 == Some(k));
+            rows.push((label, state_spans(mine.map(|t| (t.0, t.2)), report)));
+        }
+    }
     let height = (80 + 44 * rows.len() as u32).max(160);
     svg(height, |root| {
         let n = rows.len() as f64;
@@ -370,7 +378,7 @@ pub(super) fn breakers(report: &Report) -> Result<String, String> {
             .y_label_area_size(180)
             .build_cartesian_2d(0.0..tx.max.max(1e-9), 0.0..n)
             .map_err(err)?;
-        let labels: Vec<String> = rows.iter().map(|(n, _)| n.to_string()).collect();
+        let labels: Vec<String> = rows.iter().map(|(n, _)| n.clone()).collect();
         let label_of = move |v: &f64| {
             let i = v.floor();
             if (v - i - 0.5).abs() < 0.26 { labels.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
