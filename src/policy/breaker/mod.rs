@@ -2,7 +2,8 @@
 //!
 //! The engine drives a [`CircuitBreaker`] with the simulated time: [`CircuitBreaker::try_acquire`]
 //! before a call (`false` = short-circuited), then exactly one of [`CircuitBreaker::on_success`],
-//! [`CircuitBreaker::on_failure`] or [`CircuitBreaker::on_ignored`] when an admitted call ends.
+//! [`CircuitBreaker::on_failure`] or [`CircuitBreaker::on_ignored`] when an admitted call ends, or
+//! [`CircuitBreaker::release_permission`] when it is abandoned without a result.
 //! What counts as a failure is the caller's decision. Nothing here reads a clock, draws a random
 //! number or allocates per call (the window buffers are allocated once, in [`CircuitBreaker::new`];
 //! the transition log grows only on the rare state change and is capped at [`MAX_TRANSITIONS`]).
@@ -334,8 +335,17 @@ impl CircuitBreaker {
     /// An admitted call ended at `now` with an outcome that must not count: nothing is recorded,
     /// and in HALF_OPEN its trial permit is given back.
     pub fn on_ignored(&mut self, now: SimTime) {
-        self.advance(now);
         self.stats.ignored += 1;
+        self.release_permission(now);
+    }
+
+    /// Gives back at `now` the permission of an admitted call that will report no result
+    /// (resilience4j `CircuitBreaker.releasePermission()`): a call abandoned before it was
+    /// sent, or whose caller went away. In HALF_OPEN the trial permit returns, so another
+    /// trial can take it; in the other states permissions are not counted and nothing
+    /// changes. Nothing is recorded in the statistics.
+    pub fn release_permission(&mut self, now: SimTime) {
+        self.advance(now);
         if self.state == BreakerState::HalfOpen && self.in_flight > 0 {
             self.in_flight -= 1;
             if let Machine::Window { permits_left, .. } = &mut self.machine {

@@ -195,6 +195,48 @@ fn half_open_admits_only_the_permitted_calls() {
 }
 
 #[test]
+fn a_released_trial_permit_can_be_taken_again_and_records_nothing() {
+    let mut b = tripped(|_| {});
+    admit(&mut b, t(60.0), 10);
+    b.release_permission(t(61.0));
+    admit(&mut b, t(61.0), 1);
+    assert!(!b.try_acquire(t(61.0)), "one permit back, one taken");
+    // Permitted: the 10 calls that tripped it, the 10 trials and the re-admitted one.
+    let st = b.stats(t(61.0));
+    assert_eq!((st.calls_permitted, st.ignored, st.successes, st.failures), (21, 0, 0, 10));
+    // The nine kept trials and the re-admitted one decide as usual: 10 successes close.
+    report(&mut b, t(62.0), "SSSSSSSSSS");
+    assert_eq!(b.state(t(62.0)), Closed);
+}
+
+#[test]
+fn releasing_without_an_outstanding_trial_adds_no_permit() {
+    let mut b = tripped(|_| {});
+    b.release_permission(t(30.0)); // OPEN: permissions are not counted
+    admit(&mut b, t(60.0), 10);
+    report(&mut b, t(61.0), "SSSSSSSSS");
+    b.release_permission(t(61.0)); // the tenth trial is abandoned
+    b.release_permission(t(61.0)); // nothing left to give back
+    admit(&mut b, t(62.0), 1);
+    assert!(!b.try_acquire(t(62.0)), "at most the permitted calls, however many releases");
+    let mut c = window(CountWindow, |_| {});
+    c.release_permission(Z); // CLOSED: a no-op
+    assert_eq!((c.state(Z), c.stats(Z)), (Closed, CircuitBreaker::new(c.config(), Z).stats(Z)));
+}
+
+#[test]
+fn a_consecutive_breaker_whose_only_trial_is_abandoned_is_not_stuck_half_open() {
+    let mut b = consecutive(|c| c.permitted_calls_in_half_open = Some(1));
+    run(&mut b, Z, "FFFFF");
+    admit(&mut b, t(60.0), 1);
+    assert!(!b.try_acquire(t(70.0)), "the trial's caller is gone; without a release this lasts forever");
+    b.release_permission(t(70.0));
+    run(&mut b, t(71.0), "SS");
+    assert_eq!(b.state(t(71.0)), Closed);
+    assert_eq!(b.stats(t(71.0)).ignored, 0);
+}
+
+#[test]
 fn half_open_evaluates_after_all_permitted_calls_complete() {
     let mut b = tripped(|_| {});
     admit(&mut b, t(60.0), 10);
