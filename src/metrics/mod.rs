@@ -543,6 +543,9 @@ pub struct ReplicationResult {
     pub trace: Option<crate::trace::Trace>,
     /// Why the run stopped early, when a resource guard tripped.
     pub halt: Option<Halt>,
+    /// Client-side permits (bulkhead, breaker trial, budget slot) the policies count as
+    /// taken that no call in flight holds at the end, or the reverse: 0 unless one leaked.
+    pub unaccounted_permits: u64,
 }
 
 /// A resource guard that stopped a replication before its end.

@@ -266,6 +266,8 @@ impl ServiceSummary {
 pub struct ReplicationSummary {
     /// Why the replication stopped early, if it did.
     pub halt: Option<crate::metrics::Halt>,
+    /// Permits leaked by the client-side policies (see [`ReplicationResult::unaccounted_permits`]).
+    pub unaccounted_permits: u64,
     /// Per fault.
     pub faults: Vec<crate::metrics::FaultMetrics>,
     /// Event log (replication 0 only).
@@ -321,6 +323,7 @@ impl ReplicationSummary {
             .collect();
         ReplicationSummary {
             halt: r.halt,
+            unaccounted_permits: r.unaccounted_permits,
             events: r.events as f64,
             services,
             workloads,

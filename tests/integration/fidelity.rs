@@ -68,3 +68,56 @@ fn one_bulkhead_for_the_fleet_blocks_as_erlang_b_of_the_whole_load() {
     assert!((theory - 0.1217).abs() < 5e-5, "Erlang B(10, 8) = {theory}");
     assert_theory("fleet bulkhead blocking", &b, theory);
 }
+
+/// `front` calls `dep` through a consecutive breaker (5 failures open it for 10 s, one
+/// trial in half-open, one success closes it). `dep` fails every call from 10 s to 40 s,
+/// so the breaker trips and its trials fail; from 40 s to 50 s it hangs (30 s more per
+/// call), so the trial sent in that stretch is still out when `front` crashes at 45 s
+/// for 2 s. The dead process's trial must give its permit back: the first call after the
+/// restart takes a new trial, it succeeds, and the breaker closes, as it does without
+/// the crash. A leaked permit would keep the breaker half-open, full, for good.
+const CRASH_DURING_TRIAL: &str = "
+name: crash-during-trial
+duration: 300s
+warmup: 0s
+window: 10s
+replications: 3
+seed: 5
+services:
+  front:
+    servers: 200
+    service_time: { constant: { value: 1ms } }
+    calls:
+      - to: dep
+        breaker: { consecutive: { failures: 5, successes: 1, open_for: 10s, half_open_calls: 1 } }
+  dep:
+    servers: 200
+    service_time: { exponential: { mean: 5ms } }
+workloads:
+  - { name: users, target: front, arrivals: { poisson: { rate: 20/s } } }
+faults:
+  - { name: down, kind: error, target: dep, at: 10s, for: 30s, probability: 1 }
+  - { name: hung, kind: latency, target: dep, at: 40s, for: 10s, add: { constant: { value: 30s } } }
+  - { name: front-crash, kind: crash, target: front, at: 45s, for: 2s }
+";
+
+#[test]
+fn a_caller_crash_during_a_half_open_trial_gives_the_trial_back() {
+    let crashed = run(CRASH_DURING_TRIAL, &[]);
+    // The same run with the crash moved past the measured windows.
+    let calm = run(CRASH_DURING_TRIAL, &["faults.2.at=295s"]);
+    // From 100 s to 290 s, long after both trials answered (by 80 s at the latest).
+    let after = 10..29;
+    let ok = [resim::metrics::Outcome::Ok];
+    let (a, b) = (crashed.window_share("users", after.clone(), &ok), calm.window_share("users", after, &ok));
+    println!(
+        "availability from 100 s: with the crash {:.4} {:?}, without {:.4} {:?}",
+        a.value(),
+        a.ci95,
+        b.value(),
+        b.ci95
+    );
+    assert!(b.value() > 0.999, "without the crash the breaker closes again: {}", b.value());
+    assert!(a.value() > 0.999, "after the crash the breaker closes again: {}", a.value());
+    assert!(crashed.reps.iter().all(|r| r.unaccounted_permits == 0));
+}

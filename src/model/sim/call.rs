@@ -50,6 +50,7 @@ impl<'m> Simulation<'m> {
             waiting: false,
             breaker_admitted: false,
             budget_slot: false,
+            in_use: true,
             guard: self.guards.at(call.edge, self.reqs[parent as usize].instance),
         };
         let c = match self.free_calls.pop() {
@@ -74,12 +75,26 @@ impl<'m> Simulation<'m> {
         self.reqs[cs.parent as usize].epoch != cs.parent_epoch
     }
 
-    /// Frees call `c` whose caller is gone, abandoning whatever it has in flight.
-    fn drop_call(&mut self, c: CallId) {
+    /// Frees call `c` whose caller is gone, abandoning whatever it has in flight and
+    /// giving back every permit it holds: its place in the bulkhead's queue or its
+    /// permit, the breaker's (a half-open trial's) permission, its budget slot.
+    pub(super) fn drop_call(&mut self, c: CallId) {
         self.abandon_live(c, false);
-        self.release_permit(c);
         let cs = &mut self.calls[c as usize];
         let g = cs.guard;
+        if cs.waiting {
+            cs.waiting = false;
+            self.guards.leave_queue(g, c, false);
+        }
+        self.release_permit(c);
+        let cs = &mut self.calls[c as usize];
+        if cs.breaker_admitted {
+            cs.breaker_admitted = false;
+            self.guards.release_breaker(g, self.now);
+            self.schedule_breaker_timer(g);
+        }
+        let cs = &mut self.calls[c as usize];
+        cs.in_use = false;
         cs.epoch = cs.epoch.wrapping_add(1);
         if cs.budget_slot {
             cs.budget_slot = false;
@@ -327,6 +342,7 @@ impl<'m> Simulation<'m> {
         self.edges[call.edge].record(self.now, outcome);
         self.guards.call_ended(cs.guard);
         self.calls[c as usize].epoch = cs.epoch.wrapping_add(1);
+        self.calls[c as usize].in_use = false;
         self.free_calls.push(c);
         let p = &mut self.reqs[cs.parent as usize];
         if p.epoch != cs.parent_epoch {

@@ -9,6 +9,7 @@ use crate::metrics::{LogEntry, Outcome};
 use super::super::fault::{Effect, FaultId, Schedule, StationFx, Target};
 use super::super::station::ReqId;
 use super::super::{Dist, Model};
+use super::slots::CallId;
 use super::{Event, Layout, Simulation};
 
 /// The chaos schedule's state in one replication.
@@ -241,6 +242,14 @@ impl Simulation<'_> {
                 (r, req.epoch)
             })
             .collect();
+        // The calls of the lost workers end now and give their permits back: a process
+        // that dies takes its calls in flight with it.
+        for c in 0..self.calls.len() as CallId {
+            if self.calls[c as usize].in_use && self.parent_lost(c) {
+                self.drop_call(c);
+            }
+        }
+        self.audit_permits();
         for (r, epoch) in lost {
             let req = self.reqs[r as usize];
             if !req.alive || req.epoch != epoch {

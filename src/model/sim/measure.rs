@@ -85,6 +85,13 @@ impl Simulation<'_> {
             .collect()
     }
 
+    /// Checks that every client-side permit is held by a call in flight or was given
+    /// back, keeping the worst shortfall; run after each crash and at the end.
+    pub(super) fn audit_permits(&mut self) {
+        let live = self.calls.iter().filter(|c| c.in_use);
+        self.unaccounted_permits = self.unaccounted_permits.max(self.guards.unaccounted(live));
+    }
+
     /// Closes the time averages at the end of the run and hands the metrics over.
     pub(super) fn finish(mut self, replication: u32, events: u64) -> ReplicationResult {
         let end = self.end;
@@ -97,6 +104,8 @@ impl Simulation<'_> {
         let degradation =
             self.degrade.iter().map(|d| d.degradation.as_ref().map(|d| degradation_snapshot(d, end))).collect();
         let concurrency_limit = self.concurrency_limits();
+        self.audit_permits();
+        let unaccounted_permits = self.unaccounted_permits;
         let breakers = (0..self.model.edges.len()).map(|e| edge_breakers(&self.guards, e, end)).collect();
         // Last, after anything that might still count: the open windows into their windows.
         self.services.iter_mut().for_each(|m| m.timeline.flush());
@@ -116,6 +125,7 @@ impl Simulation<'_> {
             log: self.log,
             trace: self.tracer.finish(),
             halt: self.halt,
+            unaccounted_permits,
         }
     }
 }

@@ -164,6 +164,8 @@ struct Simulation<'m> {
     keep_log: bool,
     /// Set when a resource guard stopped the run.
     halt: Option<Halt>,
+    /// The most client-side permits found unaccounted for (see [`Simulation::audit_permits`]).
+    unaccounted_permits: u64,
     tracer: Tracer,
     services: Vec<ServiceMetrics>,
     workloads: Vec<WorkloadMetrics>,

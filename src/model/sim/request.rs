@@ -111,13 +111,16 @@ impl Simulation<'_> {
             let req = &mut self.reqs[r as usize];
             req.service = s as u32;
             req.arrived = now;
+            // Not started yet: a request lost in a crash before a worker took it waited
+            // from its arrival to the crash.
+            req.started = SimTime::MAX;
             req.step = 0;
             req.pending = 0;
             (req.class, req.zone)
         };
         let plain = self.plain[s];
         // A fleet-wide limit (or a lone instance's) refuses before the balancer picks;
-        // each instance's own limit, after (in `admit_policies`).
+        // each instance's own limit, once the balancer has picked it.
         let fleet_limit =
             self.model.services[s].rate_limit_scope == Scope::Service || self.model.services[s].instances == 1;
         if !plain && fleet_limit && !self.pass_rate_limit(s, 0) {
@@ -130,6 +133,10 @@ impl Simulation<'_> {
         };
         let mut pool = usize::from(pool);
         let instance = self.pick_instance(s, pool, zone);
+        if !plain && !fleet_limit && !self.pass_rate_limit(s, instance as usize) {
+            return self.refuse(r, s);
+        }
+        let svc = &self.model.services[s];
         let base = self.layout.first_station[s] + instance * svc.pools.len() as u32;
         let mut station = base + pool as u32;
         if !plain && svc.pools[pool].borrow && self.stations[station as usize].saturated() {
@@ -182,18 +189,12 @@ impl Simulation<'_> {
     }
 
     /// The admission checks of a service that is not plain, after its balancer chose
-    /// `instance` and `station`: a crashed instance, the instance's own rate limit, the
-    /// adaptive concurrency limit and load shedding. Returns false when `r` was refused
-    /// (and its job ended).
+    /// `instance` and `station`: a crashed instance, the adaptive concurrency limit and
+    /// load shedding. Returns false when `r` was refused (and its job ended).
     fn admit_policies(&mut self, r: ReqId, s: ServiceId, instance: u32, station: u32) -> bool {
         let gi = self.layout.instance(s, instance as usize);
         if self.faults.fx[gi].down {
             self.refuse_down(r, s, instance);
-            return false;
-        }
-        let svc = &self.model.services[s];
-        if svc.rate_limit_scope == Scope::Instance && svc.instances > 1 && !self.pass_rate_limit(s, instance as usize) {
-            self.refuse(r, s);
             return false;
         }
         let li = self.limiter_slot(s, instance as usize);

@@ -94,6 +94,8 @@ pub(super) struct CallState {
     pub(super) breaker_admitted: bool,
     /// A retry budget slot is held (Envoy style).
     pub(super) budget_slot: bool,
+    /// The slot holds a call (false once it is freed).
+    pub(super) in_use: bool,
     /// The guards whose policies this call passes: its edge's fleet guard and its
     /// caller instance's.
     pub(super) guard: GuardAt,

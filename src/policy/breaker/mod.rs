@@ -339,6 +339,11 @@ impl CircuitBreaker {
         self.release_permission(now);
     }
 
+    /// Trial calls admitted in HALF_OPEN and not yet reported (0 in the other states).
+    pub fn trials_in_flight(&self) -> u32 {
+        self.in_flight
+    }
+
     /// Gives back at `now` the permission of an admitted call that will report no result
     /// (resilience4j `CircuitBreaker.releasePermission()`): a call abandoned before it was
     /// sent, or whose caller went away. In HALF_OPEN the trial permit returns, so another

@@ -130,6 +130,15 @@ proptest! {
         each(&sim, true, |r, _| edge_accounting(r, &sim.meta))?;
     }
 
+    /// 7. Every permit a client-side policy hands out (bulkhead permit or place in its
+    /// queue, half-open trial, budget slot) is held by a call in flight or was given
+    /// back, whatever ended the attempts: answers, timeouts, cancels, crashes.
+    #[test]
+    fn properties_permits_come_back(case in case()) {
+        let sim = simulate(&case)?;
+        prop_assert!(sim.unaccounted_permits.iter().all(|&n| n == 0), "permits unaccounted for {:?}\n{}", sim.unaccounted_permits, sim.yaml);
+    }
+
     /// 6. Same scenario: the same bytes on 1 and 2 threads. Another seed: another report,
     /// whenever a continuous service time was drawn at all.
     #[test]
@@ -178,13 +187,14 @@ proptest! {
         each(&sim, true, |r, _| service_conservation(r, &sim.meta))?;
         each(&sim, false, |r, _| littles_law(r, &sim.meta))?;
         each(&sim, true, |r, _| edge_accounting(r, &sim.meta))?;
+        prop_assert!(sim.unaccounted_permits.iter().all(|&n| n == 0), "permits unaccounted for {:?}\n{}", sim.unaccounted_permits, sim.yaml);
     }
 }
 
 /// What the generator writes, looked up in the YAML of each case: every policy, recovery
 /// mechanism, workload and fault kind of the format.
 /// The distributions are [`DIST_KINDS`].
-const FORMAT_KEYS: [&str; 46] = [
+const FORMAT_KEYS: [&str; 47] = [
     "parallel",
     "optional",
     "probability",
@@ -231,6 +241,7 @@ const FORMAT_KEYS: [&str; 46] = [
     "random",
     "least_outstanding",
     "power_of_two",
+    "scope: service",
 ];
 
 /// Whether a case (with its metadata) has a combination.

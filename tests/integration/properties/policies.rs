@@ -264,6 +264,8 @@ pub(super) struct Policies {
     pub(super) fallback: Option<Fallback>,
     pub(super) hedge: Option<Hedge>,
     pub(super) degraded_value: Option<f64>,
+    /// The breaker, limiter and bulkhead are the caller fleet's (`scope: service`).
+    pub(super) fleet: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -290,9 +292,21 @@ pub(super) fn policies() -> impl Strategy<Value = Policies> {
         weighted(0.2, fallback),
         weighted(0.15, hedge),
         weighted(0.1, 0.0f64..1.0),
+        prop::bool::weighted(0.3),
     )
         .prop_map(
-            |(timeout_ms, deadline_fraction, retry, breaker, rate_limit, bulkhead, fallback, hedge, degraded_value)| {
+            |(
+                timeout_ms,
+                deadline_fraction,
+                retry,
+                breaker,
+                rate_limit,
+                bulkhead,
+                fallback,
+                hedge,
+                degraded_value,
+                fleet,
+            )| {
                 Policies {
                     timeout_ms,
                     deadline_fraction,
@@ -303,6 +317,7 @@ pub(super) fn policies() -> impl Strategy<Value = Policies> {
                     fallback,
                     hedge,
                     degraded_value,
+                    fleet,
                 }
             },
         )
@@ -366,22 +381,28 @@ pub(super) fn render_call(c: &Call, to: &str, first: bool, edge: &mut EdgeMeta) 
         edge.retry = true;
     }
     if first {
+        // `scope: service` on each shared policy of a fleet edge, in its flow mapping.
+        let scoped = |yaml: String| match (p.fleet, yaml.strip_suffix(" }")) {
+            (true, Some(open)) => format!("{open}, scope: service }}"),
+            (true, None) => "{ scope: service }".to_owned(),
+            (false, _) => yaml,
+        };
         if let Some(b) = &p.breaker {
-            m.put("breaker", b.yaml());
+            m.put("breaker", scoped(b.yaml()));
             edge.breaker = true;
         }
         if let Some((rate, burst)) = p.rate_limit {
             let mut r = Map::default();
             r.put("rate", format!("{rate:.2}/s"));
             r.opt("burst", burst);
-            m.put("rate_limit", r.yaml());
+            m.put("rate_limit", scoped(r.yaml()));
             edge.rate_limit = true;
         }
         if let Some((max, wait)) = p.bulkhead {
             let mut b = Map::default();
             b.put("max_concurrent", max);
             b.opt("max_wait", wait.map(ms));
-            m.put("bulkhead", b.yaml());
+            m.put("bulkhead", scoped(b.yaml()));
             edge.bulkhead = true;
         }
     }
