@@ -475,6 +475,8 @@ pub struct EdgeMetrics {
     pub rate_limited: u64,
     /// Requests abandoned in flight by this edge's caller (timeouts, losing hedges).
     pub abandoned: u64,
+    /// Calls ended by their overall timeout between attempts (during a backoff).
+    pub call_timeouts: u64,
     /// Finished calls by outcome, per window.
     pub timeline: Timeline,
     /// Retries per window.

@@ -348,6 +348,8 @@ pub struct Call {
 pub struct CallPolicy {
     /// Per-attempt timeout.
     pub timeout: Option<SimTime>,
+    /// Bound on the whole call, all attempts and backoffs included.
+    pub overall_timeout: Option<SimTime>,
     /// Most of the caller's remaining deadline an attempt may use (default 0.8).
     pub deadline_fraction: f64,
     /// Retries.

@@ -43,6 +43,8 @@ pub struct EdgeReport {
     pub bulkhead_rejected: Statistic,
     /// Attempts refused by the client-side rate limiter.
     pub rate_limited: Statistic,
+    /// Calls whose overall timeout passed during a backoff (they end `timeout`).
+    pub call_timeouts: Statistic,
     /// Requests abandoned in flight (timed out, or losing hedges): the callee's work is wasted.
     pub abandoned: Statistic,
     /// Breaker record; null when the edge has no breaker.
@@ -93,6 +95,7 @@ impl EdgeReport {
             budget_exhausted: count(&|x| x.budget_exhausted),
             bulkhead_rejected: count(&|x| x.bulkhead_rejected),
             rate_limited: count(&|x| x.rate_limited),
+            call_timeouts: count(&|x| x.call_timeouts),
             abandoned: count(&|x| x.abandoned),
             breaker: BreakerReport::of(reps, i),
             timeline: EdgeTimelineReport::of(reps, i),

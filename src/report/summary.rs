@@ -121,6 +121,8 @@ pub struct EdgeSummary {
     pub bulkhead_rejected: f64,
     /// Attempts refused by the rate limiter.
     pub rate_limited: f64,
+    /// Calls ended by their overall timeout during a backoff.
+    pub call_timeouts: f64,
     /// Requests abandoned in flight.
     pub abandoned: f64,
     /// The breaker's record.
@@ -315,6 +317,7 @@ impl ReplicationSummary {
                 budget_exhausted: e.budget_exhausted as f64,
                 bulkhead_rejected: e.bulkhead_rejected as f64,
                 rate_limited: e.rate_limited as f64,
+                call_timeouts: e.call_timeouts as f64,
                 abandoned: e.abandoned as f64,
                 breaker: b.clone(),
                 timeline: outcome_windows(&e.timeline),

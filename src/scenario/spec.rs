@@ -169,6 +169,11 @@ pub struct CallSpec {
     /// Per-attempt timeout (the wait for a bulkhead permit counts against it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
+    /// Bound on the whole call: every attempt, backoff and hedge (Envoy's route
+    /// `timeout` beside `per_try_timeout`, a gRPC call deadline). When it passes the
+    /// call ends `timeout`; a backoff that would outlast it ends there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overall_timeout: Option<Duration>,
     /// Most of the caller's remaining deadline one attempt may use (default 0.8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline_fraction: Option<f64>,

@@ -40,6 +40,10 @@ pub fn call_policy(c: &CallSpec, key: &str) -> Result<CallPolicy> {
     if timeout == Some(SimTime::ZERO) {
         return err(format!("{key}.timeout"), "a timeout of 0 fails every call; omit it for no timeout");
     }
+    let overall_timeout = c.overall_timeout.map(|t| t.time());
+    if overall_timeout == Some(SimTime::ZERO) {
+        return err(format!("{key}.overall_timeout"), "an overall timeout of 0 fails every call; omit it for none");
+    }
     let retry = c.retry.as_ref().map(|r| retry(r, &format!("{key}.retry"))).transpose()?;
     let fallback = match &c.fallback {
         None => None,
@@ -51,6 +55,7 @@ pub fn call_policy(c: &CallSpec, key: &str) -> Result<CallPolicy> {
     let hedge = c.hedge.as_ref().map(|h| hedge(h, &format!("{key}.hedge"))).transpose()?;
     Ok(CallPolicy {
         timeout,
+        overall_timeout,
         deadline_fraction: fraction(&format!("{key}.deadline_fraction"), c.deadline_fraction.unwrap_or(0.8))?,
         retry,
         fallback,

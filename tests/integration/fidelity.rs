@@ -121,3 +121,65 @@ fn a_caller_crash_during_a_half_open_trial_gives_the_trial_back() {
     assert!(a.value() > 0.999, "after the crash the breaker closes again: {}", a.value());
     assert!(crashed.reps.iter().all(|r| r.unaccounted_permits == 0));
 }
+
+/// Five attempts of 100 ms, 10 ms apart, against a dependency that never answers, bound
+/// by a 250 ms overall timeout: attempts at 0, 110 and 220 ms, the third cut to 30 ms.
+/// Every call ends timed out at 250 ms exactly, after 3 attempts.
+const OVERALL_TIMEOUT: &str = "
+name: overall-timeout
+duration: 60s
+warmup: 0s
+replications: 2
+seed: 3
+services:
+  front:
+    servers: 100
+    service_time: { constant: { value: 1ms } }
+    calls:
+      - to: dep
+        timeout: 100ms
+        overall_timeout: 250ms
+        retry: { max_attempts: 5, backoff: { fixed: { delay: 10ms } }, jitter: none }
+  dep:
+    servers: 10000
+    service_time: { constant: { value: 1h } }
+workloads:
+  # Nobody arrives in the last second, so every call has ended when the run does.
+  - name: users
+    target: front
+    arrivals: { poisson: { profile: [{ at: 0s, rate: 20/s }, { at: 59s, rate: 0/s }] } }
+";
+
+#[test]
+fn an_overall_timeout_bounds_every_call_and_cuts_its_attempts() {
+    let sim = run(OVERALL_TIMEOUT, &[]);
+    let e = &sim.report.edges["front->dep"];
+    let (calls, attempts) = (e.calls.value(), e.attempts.value());
+    let sojourn = sim.service("front").mean_sojourn_s.value();
+    println!("overall 250ms: {calls} calls, {attempts} attempts, front's mean sojourn {sojourn:.6}s");
+    assert_eq!(attempts, 3.0 * calls, "three attempts per call");
+    assert_eq!(e.outcomes["timeout"].value(), calls, "every call times out");
+    assert_eq!(e.call_timeouts.value(), 0.0, "the third attempt's timeout ends each call");
+    // 1 ms at front, then 250 ms of calls; none ends sooner (only timers end them), so a
+    // mean of 251 ms means that none lasts longer.
+    assert!((sojourn - 0.251).abs() < 1e-9, "mean sojourn {sojourn}");
+    // Without it, the five attempts and four backoffs take 540 ms.
+    let unbounded = run(OVERALL_TIMEOUT, &["services.front.calls.0.overall_timeout=null"]);
+    let e = &unbounded.report.edges["front->dep"];
+    assert_eq!(e.attempts.value(), 5.0 * e.calls.value());
+    assert!((unbounded.service("front").mean_sojourn_s.value() - 0.541).abs() < 1e-9);
+}
+
+/// The backoff outlasts what the overall timeout leaves: the call waits for its timeout
+/// and ends there, without another attempt.
+#[test]
+fn a_backoff_past_the_overall_timeout_ends_the_call_at_the_timeout() {
+    let sim = run(OVERALL_TIMEOUT, &["services.front.calls.0.retry.backoff.fixed.delay=200ms"]);
+    let e = &sim.report.edges["front->dep"];
+    // Attempt at 0 (times out at 100 ms), backoff to 300 ms: past 250 ms, so the call
+    // ends at 250 ms after one attempt.
+    assert_eq!(e.attempts.value(), e.calls.value());
+    assert_eq!(e.call_timeouts.value(), e.calls.value());
+    let sojourn = sim.service("front").mean_sojourn_s.value();
+    assert!((sojourn - 0.251).abs() < 1e-9, "mean sojourn {sojourn}");
+}

@@ -42,6 +42,7 @@ impl<'m> Simulation<'m> {
             epoch: 0,
             attempt_start: self.now,
             deadline: SimTime::MAX,
+            call_deadline: call.policy.overall_timeout.map_or(SimTime::MAX, |t| self.now + t),
             retry: RetryState::new(),
             live: [0; MAX_LIVE],
             n_live: 0,
@@ -110,6 +111,9 @@ impl<'m> Simulation<'m> {
             return self.drop_call(c);
         }
         let now = self.now;
+        if now >= self.calls[c as usize].call_deadline {
+            return self.call_expired(c);
+        }
         let call = self.call_site(c);
         let e = call.edge;
         self.edges[e].attempts += 1;
@@ -156,7 +160,13 @@ impl<'m> Simulation<'m> {
         let now = self.now;
         let policy = &call.policy;
         let parent_deadline = self.reqs[self.calls[c as usize].parent as usize].deadline;
+        let call_deadline = self.calls[c as usize].call_deadline;
         let mut budget = policy.timeout;
+        if call_deadline < SimTime::MAX {
+            // `attempt` only starts attempts before the call's deadline.
+            let left = call_deadline - now;
+            budget = Some(budget.map_or(left, |t| t.min(left)));
+        }
         if parent_deadline < SimTime::MAX {
             let remaining = parent_deadline - now;
             if remaining == SimTime::ZERO {
@@ -313,7 +323,20 @@ impl<'m> Simulation<'m> {
             let parent_deadline = self.reqs[cs.parent as usize].deadline;
             let guards = &mut self.guards;
             match guards.retry(g, &mut cs.retry, cfg, outcome, now) {
-                RetryDecision::Retry { delay, .. } if now + delay < parent_deadline => {
+                // The backoff outlasts the call's overall timeout: the call waits for it and
+                // ends then, timed out (Envoy's route timeout, a gRPC deadline).
+                RetryDecision::Retry { delay, .. }
+                    if now + delay >= cs.call_deadline
+                        && now < cs.call_deadline
+                        && cs.call_deadline < parent_deadline =>
+                {
+                    if guards.retries_hold_slots(g) {
+                        guards.end_retry(g);
+                    }
+                    self.events.push(cs.call_deadline, Event::Retry(c, cs.epoch));
+                    return true;
+                }
+                RetryDecision::Retry { delay, .. } if now + delay < parent_deadline.min(cs.call_deadline) => {
                     cs.budget_slot = guards.retries_hold_slots(g);
                     self.edges[e].record_retry(now);
                     self.events.push(now + delay, Event::Retry(c, cs.epoch));
@@ -333,6 +356,20 @@ impl<'m> Simulation<'m> {
         let kind = SpanKind::Fallback { value: f.value };
         self.tracer.span(trace, Track::Edge(e as u32), kind, now, now + f.latency, "fallback");
         true
+    }
+
+    /// Call `c`'s overall timeout passed between attempts: it ends timed out, or its
+    /// fallback answers.
+    fn call_expired(&mut self, c: CallId) {
+        let call = self.call_site(c);
+        self.edges[call.edge].call_timeouts += 1;
+        match call.policy.fallback {
+            Some(f) => {
+                let epoch = self.calls[c as usize].epoch;
+                self.events.push(self.now + f.latency, Event::Fallback(c, epoch));
+            }
+            None => self.finish_call(c, Outcome::Timeout, 1.0),
+        }
     }
 
     /// Call `c` is over: answer the caller's worker and free the slot.

@@ -82,6 +82,8 @@ pub(super) struct CallState {
     pub(super) attempt_start: SimTime,
     /// The attempt's deadline, inherited by its requests.
     pub(super) deadline: SimTime,
+    /// When the whole call times out (`overall_timeout`); `MAX` = never.
+    pub(super) call_deadline: SimTime,
     pub(super) retry: RetryState,
     /// Requests of the current attempt still in flight.
     pub(super) live: [ReqId; MAX_LIVE],
