@@ -640,8 +640,8 @@ pub struct BreakerSnapshot {
     pub slow_calls: u64,
     /// Transitions into open.
     pub openings: u64,
-    /// Time in closed, open and half-open.
-    pub time_in_state: [SimTime; 3],
+    /// Time in each breaker state, in the order of `BreakerState::ALL`.
+    pub time_in_state: [SimTime; 6],
     /// State at the end of the run.
     pub final_state: &'static str,
     /// Transitions: time, from, to.

@@ -16,7 +16,7 @@ pub use arrivals::{Factor, RateProfile, Segment};
 pub use dist::Dist;
 
 use crate::engine::SimTime;
-use crate::policy::breaker::BreakerConfig;
+use crate::policy::breaker::{BreakerConfig, BreakerState, Classifier};
 use crate::policy::bulkhead::BulkheadConfig;
 use crate::policy::concurrency::{AimdConfig, Gradient2Config};
 use crate::policy::degradation::DegradationConfig;
@@ -369,8 +369,10 @@ pub struct Fallback {
 pub struct EdgePolicy {
     /// Circuit breaker.
     pub breaker: Option<BreakerConfig>,
-    /// Outcomes the breaker records as failures, indexed by `Outcome as usize`.
-    pub failure_on: [bool; 6],
+    /// The state the breaker starts in (resilience4j `initialState`; default closed).
+    pub breaker_initial_state: BreakerState,
+    /// What the breaker records for each outcome: failure, success, or nothing.
+    pub breaker_outcomes: Classifier,
     /// Client-side rate limiter.
     pub rate_limit: Option<TokenBucketConfig>,
     /// Semaphore bulkhead.

@@ -152,9 +152,41 @@ pub struct BreakerSpec {
     /// Failure/slow-call rate over the last N seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_window: Option<WindowSpec>,
-    /// Outcomes recorded as failures (default: error, timeout, rejected).
+    /// Outcomes recorded as failures; other failed outcomes are ignored (default: error,
+    /// timeout, rejected). Not with `record_exceptions` / `ignore_exceptions`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_on: Option<Vec<OutcomeKind>>,
+    /// resilience4j `recordExceptions`: only these outcomes are failures, any other failed
+    /// outcome not ignored counts as a success (default: every failed outcome).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_exceptions: Option<Vec<OutcomeKind>>,
+    /// resilience4j `ignoreExceptions`: these outcomes are not recorded and give their
+    /// half-open permit back; wins over `record_exceptions` (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_exceptions: Option<Vec<OutcomeKind>>,
+    /// The state the breaker starts in, as resilience4j's `initialState` (default closed).
+    /// `disabled`, `forced_open` and `metrics_only` are kept for the whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_state: Option<BreakerStateSpec>,
+}
+
+/// A breaker state (resilience4j's `CircuitBreaker.State`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerStateSpec {
+    /// Calls pass; outcomes are recorded and may open it.
+    Closed,
+    /// Calls are refused until the open wait is over.
+    Open,
+    /// A round of trial calls decides.
+    HalfOpen,
+    /// Every call passes; nothing is recorded (`transitionToDisabledState`).
+    Disabled,
+    /// Every call is refused (`transitionToForcedOpenState`).
+    ForcedOpen,
+    /// Every call passes; outcomes are recorded, but it never opens
+    /// (`transitionToMetricsOnlyState`).
+    MetricsOnly,
 }
 
 /// Consecutive-failure breaker settings (defaults 5 / 2 / 60s).
@@ -173,6 +205,9 @@ pub struct ConsecutiveSpec {
     /// Trial calls admitted in half-open (default unlimited).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub half_open_calls: Option<u32>,
+    /// Longest stay in half-open before reopening; 0 (default) = until the trials decide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wait_in_half_open: Option<Duration>,
 }
 
 /// Rate-based breaker settings (resilience4j names; defaults are resilience4j's).

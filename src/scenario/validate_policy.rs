@@ -4,14 +4,14 @@
 
 use super::error::{Result, err};
 use super::policy_spec::{
-    BackoffSpec, BreakerSpec, BudgetSpec, FallbackSpec, HedgeSpec, JitterSpec, OutcomeKind, Preset, RetrySpec,
-    WindowSpec,
+    BackoffSpec, BreakerSpec, BreakerStateSpec, BudgetSpec, FallbackSpec, HedgeSpec, JitterSpec, OutcomeKind, Preset,
+    RetrySpec, WindowSpec,
 };
 use super::spec::CallSpec;
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
 use crate::model::{CallPolicy, EdgePolicy, Fallback};
-use crate::policy::breaker::{BreakerConfig, ConsecutiveConfig, WindowConfig};
+use crate::policy::breaker::{BreakerConfig, BreakerState, Classifier, ConsecutiveConfig, WindowConfig};
 use crate::policy::bulkhead::BulkheadConfig;
 use crate::policy::rate_limit::TokenBucketConfig;
 use crate::policy::retry::{Backoff, BudgetConfig, HedgeConfig, HedgeDelay, Jitter, RetryConfig, RetryOn};
@@ -244,6 +244,7 @@ fn breaker(b: &BreakerSpec, key: &str) -> Result<BreakerConfig> {
             successes,
             open_for: c.open_for.map_or(d.open_for, |t| t.time()),
             permitted_calls_in_half_open: c.half_open_calls,
+            max_wait_in_half_open: c.max_wait_in_half_open.map_or(d.max_wait_in_half_open, |t| t.time()),
         })
     } else if b.time_window.is_some() {
         BreakerConfig::TimeWindow(window(b.time_window.as_ref(), base, &format!("{key}.time_window"))?)
@@ -254,21 +255,47 @@ fn breaker(b: &BreakerSpec, key: &str) -> Result<BreakerConfig> {
     })
 }
 
+/// What the breaker at `key` records for each outcome: the `failure_on` rule, or
+/// resilience4j's `record_exceptions` / `ignore_exceptions`, not both.
+fn breaker_outcomes(b: &BreakerSpec, key: &str) -> Result<Classifier> {
+    let kinds = |v: &[OutcomeKind]| v.iter().map(|k| outcome(*k)).collect::<Vec<_>>();
+    let record = b.record_exceptions.as_deref().map(kinds);
+    let ignore = b.ignore_exceptions.as_deref().map(kinds);
+    match &b.failure_on {
+        Some(_) if record.is_some() || ignore.is_some() => err(
+            format!("{key}.failure_on"),
+            "failure_on cannot be combined with record_exceptions or ignore_exceptions",
+        )
+        .map_err(|e| {
+            e.with_help("failure_on ignores unlisted failures; record_exceptions counts them as successes: pick one")
+        }),
+        Some(on) => Ok(Classifier::failures_only(&kinds(on))),
+        None if record.is_none() && ignore.is_none() => Ok(Classifier::default()),
+        None => Ok(Classifier::resilience4j(record.as_deref(), ignore.as_deref().unwrap_or_default())),
+    }
+}
+
+/// The breaker state named in a scenario.
+fn breaker_state(s: BreakerStateSpec) -> BreakerState {
+    match s {
+        BreakerStateSpec::Closed => BreakerState::Closed,
+        BreakerStateSpec::Open => BreakerState::Open,
+        BreakerStateSpec::HalfOpen => BreakerState::HalfOpen,
+        BreakerStateSpec::Disabled => BreakerState::Disabled,
+        BreakerStateSpec::ForcedOpen => BreakerState::ForcedOpen,
+        BreakerStateSpec::MetricsOnly => BreakerState::MetricsOnly,
+    }
+}
+
 /// The edge-level policies declared on call `c` at `key` (breaker, limiter, bulkhead,
 /// retry budget).
 pub fn edge_policy(c: &CallSpec, key: &str) -> Result<EdgePolicy> {
     let mut p = EdgePolicy::default();
-    for o in [Outcome::Error, Outcome::Timeout, Outcome::Rejected] {
-        p.failure_on[o as usize] = true;
-    }
     if let Some(b) = &c.breaker {
-        p.breaker = Some(breaker(b, &format!("{key}.breaker"))?);
-        if let Some(on) = &b.failure_on {
-            p.failure_on = [false; 6];
-            for k in on {
-                p.failure_on[outcome(*k) as usize] = true;
-            }
-        }
+        let key = format!("{key}.breaker");
+        p.breaker = Some(breaker(b, &key)?);
+        p.breaker_outcomes = breaker_outcomes(b, &key)?;
+        p.breaker_initial_state = b.initial_state.map_or(BreakerState::Closed, breaker_state);
     }
     if let Some(r) = &c.rate_limit {
         let rate = r.rate.per_sec();

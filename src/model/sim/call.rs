@@ -271,8 +271,7 @@ impl<'m> Simulation<'m> {
             self.tracer.attempt(trace, e as u32, (n, cs.hedges_sent), cs.attempt_start, now, outcome.key());
         }
         if cs.breaker_admitted {
-            let failure_on = &self.model.edges[e].policy.failure_on;
-            self.guards[g].record(now, outcome, now - cs.attempt_start, failure_on);
+            self.guards[g].record(now, outcome, now - cs.attempt_start);
             if let Some(at) = self.guards[g].breaker_timer() {
                 self.events.push(at, Event::BreakerTimer(g as u32));
             }

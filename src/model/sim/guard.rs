@@ -10,7 +10,7 @@
 
 use crate::engine::{RngStreams, SimTime, Stream};
 use crate::metrics::Outcome;
-use crate::policy::breaker::CircuitBreaker;
+use crate::policy::breaker::{CircuitBreaker, Classifier};
 use crate::policy::bulkhead::{Acquire, Bulkhead};
 use crate::policy::rate_limit::TokenBucket;
 use crate::policy::retry::{Budget, HedgeConfig, HedgeDelay, LatencyWindow, RetryConfig, RetryDecision, RetryState};
@@ -35,6 +35,8 @@ pub(super) enum Entry {
 /// Mutable policy state of the calls that share one guard.
 pub(super) struct EdgeGuard {
     breaker: Option<CircuitBreaker>,
+    /// What the breaker records for each outcome.
+    outcomes: Classifier,
     bulkhead: Option<Bulkhead>,
     limiter: Option<TokenBucket>,
     budget: Option<Budget>,
@@ -52,7 +54,8 @@ impl EdgeGuard {
     pub(super) fn of(edge: &Edge, streams: &RngStreams) -> Self {
         let p = &edge.policy;
         Self {
-            breaker: p.breaker.map(|c| CircuitBreaker::new(c, SimTime::ZERO)),
+            breaker: p.breaker.map(|c| CircuitBreaker::with_initial_state(c, p.breaker_initial_state, SimTime::ZERO)),
+            outcomes: p.breaker_outcomes,
             bulkhead: p.bulkhead.map(Bulkhead::new),
             limiter: p.rate_limit.map(TokenBucket::new),
             budget: p.budget.as_ref().map(Budget::new),
@@ -110,16 +113,12 @@ impl EdgeGuard {
         }
     }
 
-    /// Records the result of an attempt the breaker admitted: a failure when the edge
-    /// counts `outcome` as one (`failure_on`), a success, or neither (ignored).
-    pub(super) fn record(&mut self, now: SimTime, outcome: Outcome, duration: SimTime, failure_on: &[bool; 6]) {
-        let Some(b) = self.breaker.as_mut() else { return };
-        if failure_on[outcome as usize] {
-            b.on_failure(now, duration);
-        } else if outcome.is_success() {
-            b.on_success(now, duration);
-        } else {
-            b.on_ignored(now);
+    /// Records the result of an attempt the breaker admitted: a failure, a success or
+    /// nothing, as the edge classifies `outcome` (`failure_on`, or resilience4j's
+    /// `record_exceptions` / `ignore_exceptions`).
+    pub(super) fn record(&mut self, now: SimTime, outcome: Outcome, duration: SimTime) {
+        if let Some(b) = self.breaker.as_mut() {
+            b.record(now, self.outcomes.verdict(outcome), duration);
         }
     }
 
@@ -236,11 +235,9 @@ mod tests {
             e.policy.breaker = Some(cfg);
             e.policy.rate_limit = Some(TokenBucketConfig::per_second(1, 1));
         });
-        let mut failure_on = [false; 6];
-        failure_on[Outcome::Error as usize] = true;
         let t = SimTime::from_secs(1);
         assert_eq!(g.enter(t), Entry::Pass { breaker: true });
-        g.record(t, Outcome::Error, SimTime::from_millis(1), &failure_on);
+        g.record(t, Outcome::Error, SimTime::from_millis(1));
         // A consecutive breaker moves to half-open lazily, at the first attempt after
         // `open_for`: there is no timer to schedule.
         assert_eq!(g.breaker_timer(), None);
