@@ -20,7 +20,7 @@ use crate::policy::breaker::{BreakerConfig, BreakerState, Classifier};
 use crate::policy::bulkhead::BulkheadConfig;
 use crate::policy::concurrency::{AimdConfig, Gradient2Config};
 use crate::policy::degradation::DegradationConfig;
-use crate::policy::rate_limit::TokenBucketConfig;
+use crate::policy::rate_limit::{LimiterConfig, TokenBucketConfig};
 use crate::policy::retry::{BudgetConfig, HedgeConfig, RetryConfig};
 use crate::policy::shed::ShedConfig;
 
@@ -374,7 +374,7 @@ pub struct EdgePolicy {
     /// What the breaker records for each outcome: failure, success, or nothing.
     pub breaker_outcomes: Classifier,
     /// Client-side rate limiter.
-    pub rate_limit: Option<TokenBucketConfig>,
+    pub rate_limit: Option<LimiterConfig>,
     /// Semaphore bulkhead.
     pub bulkhead: Option<BulkheadConfig>,
     /// Retry budget.

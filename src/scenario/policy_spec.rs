@@ -254,15 +254,35 @@ pub struct BulkheadSpec {
     pub max_wait: Option<Duration>,
 }
 
-/// A token bucket: `rate` per second, bursts up to `burst`.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+/// A rate limit: a token bucket (`rate` per second, bursts up to `burst`), or, on a call
+/// only, resilience4j's `RateLimiter`, whose callers wait for a permission (give any of
+/// `limit_for_period`, `limit_refresh_period`, `timeout_duration`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitSpec {
-    /// Sustained rate.
-    pub rate: Rate,
-    /// Bucket size (default: one second's worth, at least 1).
+    /// Token bucket: sustained rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Rate>,
+    /// Token bucket: bucket size (default: one second's worth, at least 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub burst: Option<u32>,
+    /// resilience4j: permissions per refresh period (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_for_period: Option<u32>,
+    /// resilience4j: the period after which the permissions are topped up (default 500ns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_refresh_period: Option<Duration>,
+    /// resilience4j: longest a call waits for a permission before it is rejected; 0 rejects
+    /// at once (default 5s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_duration: Option<Duration>,
+}
+
+impl RateLimitSpec {
+    /// True when the keys are resilience4j's (a limiter whose callers wait).
+    pub fn waits(&self) -> bool {
+        self.limit_for_period.is_some() || self.limit_refresh_period.is_some() || self.timeout_duration.is_some()
+    }
 }
 
 /// What to serve when a call fails or its breaker is open.

@@ -5,15 +5,16 @@
 use super::error::{Result, err};
 use super::policy_spec::{
     BackoffSpec, BreakerSpec, BreakerStateSpec, BudgetSpec, FallbackSpec, HedgeSpec, JitterSpec, OutcomeKind, Preset,
-    RetrySpec, WindowSpec,
+    RateLimitSpec, RetrySpec, WindowSpec,
 };
 use super::spec::CallSpec;
+use super::units::Rate;
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
 use crate::model::{CallPolicy, EdgePolicy, Fallback};
 use crate::policy::breaker::{BreakerConfig, BreakerState, Classifier, ConsecutiveConfig, WindowConfig};
 use crate::policy::bulkhead::BulkheadConfig;
-use crate::policy::rate_limit::TokenBucketConfig;
+use crate::policy::rate_limit::{CycleLimiterConfig, LimiterConfig, TokenBucketConfig};
 use crate::policy::retry::{Backoff, BudgetConfig, HedgeConfig, HedgeDelay, Jitter, RetryConfig, RetryOn};
 
 /// Most attempts a retry policy may make.
@@ -275,6 +276,41 @@ fn breaker_outcomes(b: &BreakerSpec, key: &str) -> Result<Classifier> {
     }
 }
 
+/// The token bucket of the `rate_limit` at `key`, which refuses every `what` at rate 0.
+pub(super) fn token_bucket(r: &RateLimitSpec, key: &str, what: &str) -> Result<TokenBucketConfig> {
+    let Some(rate) = r.rate.map(Rate::per_sec) else {
+        return err(format!("{key}.rate"), "a token bucket needs a rate, e.g. `rate: 100/s`");
+    };
+    if rate <= 0.0 {
+        return err(format!("{key}.rate"), format!("a rate limit of 0 refuses every {what}"));
+    }
+    let burst = r.burst.unwrap_or_else(|| rate.ceil().clamp(1.0, f64::from(u32::MAX)) as u32).max(1);
+    Ok(TokenBucketConfig::from_rate(rate, burst))
+}
+
+/// resilience4j's `RateLimiter` at `key`, its defaults where a key is missing.
+fn cycle_limiter(r: &RateLimitSpec, key: &str) -> Result<CycleLimiterConfig> {
+    if r.rate.is_some() || r.burst.is_some() {
+        return err(key, "give either rate and burst (a token bucket) or resilience4j's keys, not both").map_err(|e| {
+            e.with_help("limit_for_period / limit_refresh_period / timeout_duration make callers wait for a permission")
+        });
+    }
+    let d = CycleLimiterConfig::default();
+    let cfg = CycleLimiterConfig {
+        limit_for_period: r.limit_for_period.unwrap_or(d.limit_for_period),
+        limit_refresh_period: r.limit_refresh_period.map_or(d.limit_refresh_period, |t| t.time()),
+        timeout_duration: r.timeout_duration.map_or(d.timeout_duration, |t| t.time()),
+    };
+    // resilience4j's RateLimiterConfig refuses both: a limit below 1, a period below 1 ns.
+    if cfg.limit_for_period == 0 {
+        return err(format!("{key}.limit_for_period"), "a limit of 0 permissions per period refuses every call");
+    }
+    if cfg.limit_refresh_period == SimTime::ZERO {
+        return err(format!("{key}.limit_refresh_period"), "the refresh period must be at least 1ns");
+    }
+    Ok(cfg)
+}
+
 /// The breaker state named in a scenario.
 fn breaker_state(s: BreakerStateSpec) -> BreakerState {
     match s {
@@ -298,12 +334,12 @@ pub fn edge_policy(c: &CallSpec, key: &str) -> Result<EdgePolicy> {
         p.breaker_initial_state = b.initial_state.map_or(BreakerState::Closed, breaker_state);
     }
     if let Some(r) = &c.rate_limit {
-        let rate = r.rate.per_sec();
-        if rate <= 0.0 {
-            return err(format!("{key}.rate_limit.rate"), "a rate limit of 0 refuses every call");
-        }
-        let burst = r.burst.unwrap_or_else(|| rate.ceil().max(1.0).min(f64::from(u32::MAX)) as u32).max(1);
-        p.rate_limit = Some(TokenBucketConfig::from_rate(rate, burst));
+        let key = format!("{key}.rate_limit");
+        p.rate_limit = Some(if r.waits() {
+            LimiterConfig::Cycle(cycle_limiter(r, &key)?)
+        } else {
+            LimiterConfig::TokenBucket(token_bucket(r, &key, "call")?)
+        });
     }
     if let Some(b) = &c.bulkhead {
         if b.max_concurrent == 0 {

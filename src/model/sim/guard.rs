@@ -12,7 +12,7 @@ use crate::engine::{RngStreams, SimTime, Stream};
 use crate::metrics::Outcome;
 use crate::policy::breaker::{CircuitBreaker, Classifier};
 use crate::policy::bulkhead::{Acquire, Bulkhead};
-use crate::policy::rate_limit::TokenBucket;
+use crate::policy::rate_limit::{CycleLimiter, LimiterConfig, RateAcquire, TokenBucket};
 use crate::policy::retry::{Budget, HedgeConfig, HedgeDelay, LatencyWindow, RetryConfig, RetryDecision, RetryState};
 
 use super::super::Edge;
@@ -26,10 +26,21 @@ pub(super) const LATENCY_WINDOW: usize = 1000;
 pub(super) enum Entry {
     /// Go on; `breaker`: the breaker admitted it, so its result must be recorded.
     Pass { breaker: bool },
+    /// Go on after `wait`, the permission the rate limiter reserved for it (resilience4j's
+    /// `RateLimiter`); `breaker` as for `Pass`.
+    Wait { breaker: bool, wait: SimTime },
     /// The breaker is open.
     ShortCircuited,
-    /// The rate limiter has no token.
+    /// The rate limiter has no token, or no permission within its timeout.
     RateLimited,
+}
+
+/// A client-side rate limiter of either kind.
+enum EdgeLimiter {
+    /// Refuses a call without a token.
+    Bucket(TokenBucket),
+    /// Makes a call wait for a permission, up to its timeout.
+    Cycle(CycleLimiter),
 }
 
 /// Mutable policy state of the calls that share one guard.
@@ -38,7 +49,7 @@ pub(super) struct EdgeGuard {
     /// What the breaker records for each outcome.
     outcomes: Classifier,
     bulkhead: Option<Bulkhead>,
-    limiter: Option<TokenBucket>,
+    limiter: Option<EdgeLimiter>,
     budget: Option<Budget>,
     latency: Option<LatencyWindow>,
     /// Calls in progress (the "active requests" of Envoy's budget).
@@ -57,7 +68,10 @@ impl EdgeGuard {
             breaker: p.breaker.map(|c| CircuitBreaker::with_initial_state(c, p.breaker_initial_state, SimTime::ZERO)),
             outcomes: p.breaker_outcomes,
             bulkhead: p.bulkhead.map(Bulkhead::new),
-            limiter: p.rate_limit.map(TokenBucket::new),
+            limiter: p.rate_limit.map(|l| match l {
+                LimiterConfig::TokenBucket(c) => EdgeLimiter::Bucket(TokenBucket::new(c)),
+                LimiterConfig::Cycle(c) => EdgeLimiter::Cycle(CycleLimiter::new(c, SimTime::ZERO)),
+            }),
             budget: p.budget.as_ref().map(Budget::new),
             latency: p.track_latency.then(|| LatencyWindow::new(LATENCY_WINDOW)),
             active: 0,
@@ -79,19 +93,41 @@ impl EdgeGuard {
         self.active -= 1;
     }
 
-    /// An attempt passes the breaker, then the rate limiter.
+    /// An attempt passes the breaker, then the rate limiter. A breaker permission taken by
+    /// an attempt the limiter then refuses is given back (the attempt records no result).
     pub(super) fn enter(&mut self, now: SimTime) -> Entry {
         let breaker = match self.breaker.as_mut().map(|b| b.try_acquire(now)) {
             Some(false) => return Entry::ShortCircuited,
             Some(true) => true,
             None => false,
         };
-        if let Some(l) = self.limiter.as_mut()
-            && !l.try_acquire(now)
-        {
-            return Entry::RateLimited;
+        match self.rate_limit(now) {
+            RateAcquire::Now => Entry::Pass { breaker },
+            RateAcquire::After(wait) => Entry::Wait { breaker, wait },
+            RateAcquire::Rejected => {
+                if let Some(b) = self.breaker.as_mut().filter(|_| breaker) {
+                    b.release_permission(now);
+                }
+                Entry::RateLimited
+            }
         }
-        Entry::Pass { breaker }
+    }
+
+    /// Asks the rate limiter for a permission at `now`: at once, after a wait (resilience4j's
+    /// limiter reserves one from a later period, within its timeout), or refused. Without a
+    /// limiter, at once.
+    pub(super) fn rate_limit(&mut self, now: SimTime) -> RateAcquire {
+        match self.limiter.as_mut() {
+            None => RateAcquire::Now,
+            Some(EdgeLimiter::Bucket(b)) => {
+                if b.try_acquire(now) {
+                    RateAcquire::Now
+                } else {
+                    RateAcquire::Rejected
+                }
+            }
+            Some(EdgeLimiter::Cycle(l)) => l.try_acquire(now),
+        }
     }
 
     /// The breaker's next timed transition, when one is due and not yet scheduled. Asked
@@ -206,7 +242,7 @@ mod tests {
     use super::*;
     use crate::policy::breaker::{BreakerConfig, ConsecutiveConfig};
     use crate::policy::bulkhead::BulkheadConfig;
-    use crate::policy::rate_limit::TokenBucketConfig;
+    use crate::policy::rate_limit::{CycleLimiterConfig, TokenBucketConfig};
 
     fn guard(edit: impl FnOnce(&mut Edge)) -> EdgeGuard {
         let mut edge = Edge { from: 0, to: 1, name: "a->b".into(), policy: Default::default() };
@@ -233,7 +269,7 @@ mod tests {
                 ..ConsecutiveConfig::default()
             });
             e.policy.breaker = Some(cfg);
-            e.policy.rate_limit = Some(TokenBucketConfig::per_second(1, 1));
+            e.policy.rate_limit = Some(LimiterConfig::TokenBucket(TokenBucketConfig::per_second(1, 1)));
         });
         let t = SimTime::from_secs(1);
         assert_eq!(g.enter(t), Entry::Pass { breaker: true });
@@ -252,10 +288,70 @@ mod tests {
 
     #[test]
     fn the_rate_limiter_refuses_when_out_of_tokens() {
-        let mut g = guard(|e| e.policy.rate_limit = Some(TokenBucketConfig::per_second(1, 1)));
+        let bucket = LimiterConfig::TokenBucket(TokenBucketConfig::per_second(1, 1));
+        let mut g = guard(|e| e.policy.rate_limit = Some(bucket));
         assert_eq!(g.enter(SimTime::ZERO), Entry::Pass { breaker: false });
         assert_eq!(g.enter(SimTime::ZERO), Entry::RateLimited);
         assert_eq!(g.enter(SimTime::from_secs(1)), Entry::Pass { breaker: false });
+    }
+
+    #[test]
+    fn a_waiting_limiter_answers_now_then_after_a_wait_then_no() {
+        let cfg = CycleLimiterConfig {
+            limit_for_period: 1,
+            limit_refresh_period: SimTime::from_secs(1),
+            timeout_duration: SimTime::from_millis(1500),
+        };
+        let mut g = guard(|e| e.policy.rate_limit = Some(LimiterConfig::Cycle(cfg)));
+        let t = SimTime::from_millis(200);
+        assert_eq!(g.enter(t), Entry::Pass { breaker: false });
+        // The next period starts at 1 s: 800 ms away, within the 1.5 s timeout.
+        assert_eq!(g.enter(t), Entry::Wait { breaker: false, wait: SimTime::from_millis(800) });
+        // The one after starts at 2 s: 1.8 s away, past the timeout.
+        assert_eq!(g.enter(t), Entry::RateLimited);
+        // At 2 s two periods have topped up: one repays the reservation, one is free.
+        assert_eq!(g.rate_limit(SimTime::from_secs(2)), RateAcquire::Now);
+        assert_eq!(g.rate_limit(SimTime::from_secs(2)), RateAcquire::After(SimTime::from_secs(1)));
+    }
+
+    #[test]
+    fn a_half_open_trial_refused_by_the_limiter_gives_its_permit_back() {
+        let mut g = guard(|e| {
+            let cfg = BreakerConfig::Consecutive(ConsecutiveConfig {
+                failures: 1,
+                permitted_calls_in_half_open: Some(1),
+                open_for: SimTime::from_secs(5),
+                ..ConsecutiveConfig::default()
+            });
+            e.policy.breaker = Some(cfg);
+            e.policy.rate_limit = Some(LimiterConfig::TokenBucket(TokenBucketConfig::per_second(1, 1)));
+        });
+        assert_eq!(g.enter(SimTime::ZERO), Entry::Pass { breaker: true });
+        g.record(SimTime::ZERO, Outcome::Error, SimTime::ZERO);
+        let t = SimTime::from_secs(5);
+        assert_eq!(g.enter(t), Entry::Pass { breaker: true }); // the one trial, the bucket's token
+        g.record(t, Outcome::Ok, SimTime::ZERO); // a success, but two are needed to close
+        assert_eq!(g.enter(t), Entry::RateLimited); // the trial permit, then no token
+        // Without the release the trial permit would be gone and this would short-circuit.
+        assert_eq!(g.enter(SimTime::from_secs(6)), Entry::Pass { breaker: true });
+    }
+
+    #[test]
+    fn the_edge_classifier_decides_what_the_breaker_records() {
+        let mut g = guard(|e| {
+            e.policy.breaker =
+                Some(BreakerConfig::Consecutive(ConsecutiveConfig { failures: 2, ..Default::default() }));
+            e.policy.breaker_outcomes = Classifier::resilience4j(Some(&[Outcome::Error]), &[]);
+        });
+        let t = SimTime::ZERO;
+        for outcome in [Outcome::Error, Outcome::Timeout, Outcome::Error] {
+            assert_eq!(g.enter(t), Entry::Pass { breaker: true });
+            g.record(t, outcome, SimTime::ZERO);
+        }
+        // The timeout was neither recorded nor ignored: a success, which reset the count.
+        assert_eq!(g.enter(t), Entry::Pass { breaker: true });
+        g.record(t, Outcome::Error, SimTime::ZERO);
+        assert_eq!(g.enter(t), Entry::ShortCircuited);
     }
 
     #[test]
