@@ -65,7 +65,7 @@ use std::fmt;
 use crate::engine::SimTime;
 
 pub use classify::{Classifier, Verdict};
-use window::{Tally, Window};
+pub use window::{Tally, Window};
 
 /// Most transitions kept by [`CircuitBreaker::transitions`]; later ones are only counted.
 pub const MAX_TRANSITIONS: usize = 10_000;
@@ -285,11 +285,39 @@ pub struct BreakerStats {
     pub state: BreakerState,
 }
 
+/// What the current state has recorded, as resilience4j's `CircuitBreaker.getMetrics()`
+/// shows it: CLOSED and METRICS_ONLY their window, HALF_OPEN its trials, OPEN what the state
+/// before it had (resilience4j hands its metrics on), DISABLED and FORCED_OPEN nothing.
+/// The consecutive kind keeps no window: only `not_permitted` counts there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BreakerMetrics {
+    /// The calls recorded (`getNumberOfBufferedCalls`, `...FailedCalls`, `...SlowCalls`).
+    pub calls: Tally,
+    /// Calls needed before the rates count.
+    pub minimum_calls: u64,
+    /// Calls refused in this state (`getNumberOfNotPermittedCalls`); OPEN carries on the
+    /// count of the state before it.
+    pub not_permitted: u64,
+}
+
+impl BreakerMetrics {
+    /// The failure rate in percent, `None` below the minimum number of calls (resilience4j
+    /// answers -1 there).
+    pub fn failure_rate(&self) -> Option<f64> {
+        (self.calls.calls > 0 && self.calls.calls >= self.minimum_calls).then(|| self.calls.failure_rate())
+    }
+
+    /// The slow-call rate in percent, `None` below the minimum number of calls.
+    pub fn slow_call_rate(&self) -> Option<f64> {
+        self.failure_rate().map(|_| self.calls.slow_call_rate())
+    }
+}
+
 /// The per-kind part of the state machine.
 #[derive(Clone, Debug)]
 enum Machine {
     Consecutive { cfg: ConsecutiveConfig, failures: u32, successes: u32 },
-    Window { cfg: WindowConfig, window: Window, trial: Tally, permits_left: u32 },
+    Window { cfg: WindowConfig, window: Window, trial: Tally, permits_left: u32, carried: (Tally, u64) },
 }
 
 /// A circuit breaker; see the module documentation for its semantics.
@@ -301,6 +329,8 @@ pub struct CircuitBreaker {
     since: SimTime,
     /// HALF_OPEN trial calls admitted and not yet ended.
     in_flight: u32,
+    /// Calls refused since the state was entered (OPEN carries on the previous count).
+    not_permitted: u64,
     /// Counters; `time_in_state` is accumulated up to `acc_mark`, `state` is unused.
     stats: BreakerStats,
     acc_mark: SimTime,
@@ -327,7 +357,13 @@ impl CircuitBreaker {
                 } else {
                     Window::time(cfg.window_size)
                 };
-                Machine::Window { cfg, window, trial: Tally::default(), permits_left: 0 }
+                Machine::Window {
+                    cfg,
+                    window,
+                    trial: Tally::default(),
+                    permits_left: 0,
+                    carried: (Tally::default(), 0),
+                }
             }
         };
         CircuitBreaker {
@@ -335,6 +371,7 @@ impl CircuitBreaker {
             state: BreakerState::Closed,
             since: now,
             in_flight: 0,
+            not_permitted: 0,
             stats: BreakerStats::default(),
             acc_mark: now,
             transitions: Vec::new(),
@@ -404,6 +441,7 @@ impl CircuitBreaker {
             self.stats.calls_permitted += 1;
         } else {
             self.stats.short_circuited += 1;
+            self.not_permitted += 1;
         }
         admitted
     }
@@ -449,6 +487,23 @@ impl CircuitBreaker {
                 *permits_left += 1;
             }
         }
+    }
+
+    /// What the current state has recorded at `now` (see [`BreakerMetrics`]), as of the last
+    /// call: timers due since then are not applied.
+    pub fn metrics(&self, now: SimTime) -> BreakerMetrics {
+        let not_permitted = self.not_permitted;
+        let Machine::Window { cfg, window, trial, carried, .. } = &self.machine else {
+            return BreakerMetrics { not_permitted, ..BreakerMetrics::default() };
+        };
+        let min = u64::from(cfg.minimum_number_of_calls);
+        let (calls, minimum_calls) = match self.state {
+            BreakerState::Closed | BreakerState::MetricsOnly => (window.snapshot(now), min),
+            BreakerState::HalfOpen => (*trial, u64::from(cfg.permitted_calls_in_half_open)),
+            BreakerState::Open => *carried,
+            BreakerState::Disabled | BreakerState::ForcedOpen => (Tally::default(), min),
+        };
+        BreakerMetrics { calls, minimum_calls, not_permitted }
     }
 
     /// When the next timed transition is due (automatic OPEN -> HALF_OPEN, or the HALF_OPEN
@@ -604,6 +659,13 @@ impl CircuitBreaker {
             }
             self.stats.openings += u64::from(to == BreakerState::Open);
         }
+        if to == BreakerState::Open {
+            // resilience4j's OpenState shows the metrics of the state it replaced.
+            let shown = self.metrics(at);
+            if let Machine::Window { carried, .. } = &mut self.machine {
+                *carried = (shown.calls, shown.minimum_calls);
+            }
+        }
         self.enter(to, at);
     }
 
@@ -613,9 +675,12 @@ impl CircuitBreaker {
     /// hands the CLOSED window on to OPEN).
     fn enter(&mut self, to: BreakerState, at: SimTime) {
         (self.state, self.since, self.in_flight) = (to, at, 0);
+        if to != BreakerState::Open {
+            self.not_permitted = 0;
+        }
         match &mut self.machine {
             Machine::Consecutive { failures, successes, .. } => (*failures, *successes) = (0, 0),
-            Machine::Window { cfg, window, trial, permits_left } => {
+            Machine::Window { cfg, window, trial, permits_left, .. } => {
                 *trial = Tally::default();
                 *permits_left = cfg.permitted_calls_in_half_open;
                 if matches!(to, BreakerState::Closed | BreakerState::Disabled | BreakerState::MetricsOnly) {
