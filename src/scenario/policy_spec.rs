@@ -164,27 +164,24 @@ pub struct BreakerSpec {
     /// half-open permit back; wins over `record_exceptions` (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignore_exceptions: Option<Vec<OutcomeKind>>,
-    /// The state the breaker starts in, as resilience4j's `initialState` (default closed).
+    /// The state the breaker starts in, as resilience4j's `initialState` (default closed):
     /// `disabled`, `forced_open` and `metrics_only` are kept for the whole run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_state: Option<BreakerStateSpec>,
 }
 
-/// A breaker state (resilience4j's `CircuitBreaker.State`).
+/// The state a breaker starts in (resilience4j's `CircuitBreaker.State`); the last three
+/// are never left during a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BreakerStateSpec {
-    /// Calls pass; outcomes are recorded and may open it.
+    /// As usual: calls pass, outcomes are recorded and may open it.
     Closed,
-    /// Calls are refused until the open wait is over.
-    Open,
-    /// A round of trial calls decides.
-    HalfOpen,
-    /// Every call passes; nothing is recorded (`transitionToDisabledState`).
+    /// Switched off: every call passes, nothing is recorded (`transitionToDisabledState`).
     Disabled,
-    /// Every call is refused (`transitionToForcedOpenState`).
+    /// Every call is refused as short-circuited (`transitionToForcedOpenState`).
     ForcedOpen,
-    /// Every call passes; outcomes are recorded, but it never opens
+    /// Watching: every call passes, outcomes are recorded and reported, it never opens
     /// (`transitionToMetricsOnlyState`).
     MetricsOnly,
 }

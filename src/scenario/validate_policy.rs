@@ -315,8 +315,6 @@ fn cycle_limiter(r: &RateLimitSpec, key: &str) -> Result<CycleLimiterConfig> {
 fn breaker_state(s: BreakerStateSpec) -> BreakerState {
     match s {
         BreakerStateSpec::Closed => BreakerState::Closed,
-        BreakerStateSpec::Open => BreakerState::Open,
-        BreakerStateSpec::HalfOpen => BreakerState::HalfOpen,
         BreakerStateSpec::Disabled => BreakerState::Disabled,
         BreakerStateSpec::ForcedOpen => BreakerState::ForcedOpen,
         BreakerStateSpec::MetricsOnly => BreakerState::MetricsOnly,

@@ -75,6 +75,13 @@ fn half_open(b: &mut CircuitBreaker, now: SimTime) {
     assert_eq!(b.state(now), HalfOpen);
 }
 
+/// The setUp breaker, opened then half-opened by hand at time zero.
+fn half_opened() -> (CircuitBreaker, Classifier) {
+    let (mut b, c) = state_machine();
+    half_open(&mut b, Z);
+    (b, c)
+}
+
 /// `shouldThrowCallNotPermittedExceptionWhenStateIsOpen` and `...WhenStateIsForcedOpen`.
 #[test]
 fn should_throw_call_not_permitted_exception_when_state_is_open_or_forced_open() {
@@ -90,8 +97,7 @@ fn should_throw_call_not_permitted_exception_when_state_is_open_or_forced_open()
 /// `shouldThrowCallNotPermittedExceptionWhenNotFurtherTestCallsArePermitted`.
 #[test]
 fn should_increase_counter_on_release_permission() {
-    let (mut b, _) = state_machine();
-    half_open(&mut b, Z);
+    let (mut b, _) = half_opened();
     let tries: Vec<bool> = (0..6).map(|_| b.try_acquire(Z)).collect();
     assert_eq!(tries, [true, true, true, true, false, false]);
     assert_eq!(b.metrics(Z).not_permitted, 2);
@@ -190,8 +196,7 @@ fn should_transition_to_half_open_after_wait_duration() {
 /// `shouldTransitionBackToOpenStateWhenFailureRateIsAboveThreshold`: 3 failures of 4 trials.
 #[test]
 fn should_transition_back_to_open_state_when_failure_rate_is_above_threshold() {
-    let (mut b, _) = state_machine();
-    half_open(&mut b, Z);
+    let (mut b, _) = half_opened();
     assert_metrics(&b, Z, RESET);
     for v in [Verdict::Failure, Verdict::Failure, Verdict::Success, Verdict::Failure] {
         call(&mut b, Z, v);
@@ -203,8 +208,7 @@ fn should_transition_back_to_open_state_when_failure_rate_is_above_threshold() {
 /// `shouldTransitionBackToOpenStateWhenSlowCallRateIsAboveThreshold`: 3 slow trials of 4.
 #[test]
 fn should_transition_back_to_open_state_when_slow_call_rate_is_above_threshold() {
-    let (mut b, _) = state_machine();
-    half_open(&mut b, Z);
+    let (mut b, _) = half_opened();
     for d in [s(5), s(5), s(5), s(1)] {
         assert!(b.try_acquire(Z));
         b.record(Z, Verdict::Success, d);
@@ -217,8 +221,7 @@ fn should_transition_back_to_open_state_when_slow_call_rate_is_above_threshold()
 /// `shouldTransitionBackToClosedStateWhenFailureIsBelowThreshold`: 1 failure of 4 trials.
 #[test]
 fn should_transition_back_to_closed_state_when_failure_is_below_threshold() {
-    let (mut b, _) = state_machine();
-    half_open(&mut b, Z);
+    let (mut b, _) = half_opened();
     assert_metrics(&b, Z, RESET);
     for v in [Verdict::Failure, Verdict::Success, Verdict::Success, Verdict::Success] {
         call(&mut b, Z, v);
@@ -258,8 +261,7 @@ fn should_force_open_circuit_breaker() {
 /// permit back, so a fifth call is admitted; 1 failure of 4 recorded trials closes.
 #[test]
 fn should_release_permission_when_exception_ignored() {
-    let (mut b, c) = state_machine();
-    half_open(&mut b, Z);
+    let (mut b, c) = half_opened();
     for k in 1..=3 {
         call(&mut b, Z, Verdict::Success);
         assert_eq!(b.state(Z), HalfOpen);
@@ -277,8 +279,7 @@ fn should_release_permission_when_exception_ignored() {
 /// permits; four successes then close.
 #[test]
 fn should_ignore_exceptions_and_then_transition_to_closed() {
-    let (mut b, c) = state_machine();
-    half_open(&mut b, Z);
+    let (mut b, c) = half_opened();
     for _ in 0..4 {
         call(&mut b, Z, c.verdict(Outcome::Rejected));
         assert_eq!(b.state(Z), HalfOpen);
@@ -367,8 +368,7 @@ fn does_not_log_transitions_to_the_same_state() {
 /// HALF_OPEN; the upstream test sleeps 2 s.
 #[test]
 fn transitions_to_open_after_wait_duration_in_half_open_state() {
-    let (mut b, _) = state_machine();
-    half_open(&mut b, Z);
+    let (mut b, _) = half_opened();
     assert_eq!(b.next_transition_at(), Some(s(1)));
     b.on_timer(s(2));
     assert_eq!(b.state(s(2)), Open);
@@ -597,7 +597,7 @@ fn retry_run(cfg: &RetryConfig, outcomes: &[Outcome]) -> (u32, SimTime) {
     for k in 0.. {
         let o = outcomes[k.min(outcomes.len() - 1)];
         match state.on_outcome(cfg, o, None, slept, 0, &mut r) {
-            RetryDecision::Retry { delay, .. } => slept = slept + delay,
+            RetryDecision::Retry { delay, .. } => slept += delay,
             RetryDecision::Done | RetryDecision::GiveUp(_) => break,
         }
     }
@@ -688,6 +688,15 @@ fn limiter_metrics(l: &CycleLimiter, now: SimTime) -> (i64, Option<SimTime>) {
     (l.permissions_at(now), l.wait_at(now))
 }
 
+/// The common opening of the upstream tests: at one cycle, the caller takes the cycle's
+/// one permission at once; none is left and the next comes a cycle later.
+fn first_permission_taken(timeout: SimTime) -> CycleLimiter {
+    let mut l = limiter(timeout, 1, CYCLE);
+    assert_eq!(l.try_acquire(CYCLE), RateAcquire::Now);
+    assert_eq!(limiter_metrics(&l, CYCLE), (0, Some(CYCLE)));
+    l
+}
+
 /// `permissionsInFirstCycle`.
 #[test]
 fn permissions_in_first_cycle() {
@@ -698,9 +707,7 @@ fn permissions_in_first_cycle() {
 /// `acquireAndRefreshWithEventPublishing`: no timeout.
 #[test]
 fn acquire_and_refresh() {
-    let mut l = limiter(Z, 1, CYCLE);
-    assert_eq!(l.try_acquire(CYCLE), RateAcquire::Now);
-    assert_eq!(limiter_metrics(&l, CYCLE), (0, Some(CYCLE)));
+    let mut l = first_permission_taken(Z);
     assert_eq!(l.try_acquire(CYCLE), RateAcquire::Rejected);
     assert_eq!(limiter_metrics(&l, CYCLE), (0, Some(CYCLE)));
     let two = CYCLE + CYCLE;
@@ -715,9 +722,7 @@ fn acquire_and_refresh() {
 /// been paid back.
 #[test]
 fn reserve_and_refresh() {
-    let mut l = limiter(CYCLE, 1, CYCLE);
-    assert_eq!(l.try_acquire(CYCLE), RateAcquire::Now);
-    assert_eq!(limiter_metrics(&l, CYCLE), (0, Some(CYCLE)));
+    let mut l = first_permission_taken(CYCLE);
     assert_eq!(l.try_acquire(CYCLE), RateAcquire::After(CYCLE));
     assert_eq!(limiter_metrics(&l, CYCLE), (-1, Some(CYCLE + CYCLE)));
     let later = CYCLE + CYCLE + SimTime(10);
@@ -728,9 +733,7 @@ fn reserve_and_refresh() {
 /// away, past the one-cycle timeout), then six cycles on a full cycle's worth, never more.
 #[test]
 fn reserve_few_then_skip_cycles_before_refresh() {
-    let mut l = limiter(CYCLE, 1, CYCLE);
-    assert_eq!(l.try_acquire(CYCLE), RateAcquire::Now);
-    assert_eq!(limiter_metrics(&l, CYCLE), (0, Some(CYCLE)));
+    let mut l = first_permission_taken(CYCLE);
     let RateAcquire::After(wait) = l.try_acquire(CYCLE) else { panic!("no reservation") };
     assert!(wait > Z && wait <= CYCLE);
     assert_eq!(limiter_metrics(&l, CYCLE), (-1, Some(CYCLE + CYCLE)));
@@ -743,9 +746,7 @@ fn reserve_few_then_skip_cycles_before_refresh() {
 /// `rejectedByTimeoutNonBlocking`.
 #[test]
 fn rejected_by_timeout() {
-    let mut l = limiter(Z, 1, CYCLE);
-    assert_eq!(l.try_acquire(CYCLE), RateAcquire::Now);
-    assert_eq!(limiter_metrics(&l, CYCLE), (0, Some(CYCLE)));
+    let mut l = first_permission_taken(Z);
     assert_eq!(l.try_acquire(CYCLE), RateAcquire::Rejected);
     assert_eq!(limiter_metrics(&l, CYCLE), (0, Some(CYCLE)));
     let almost = CYCLE + CYCLE - SimTime(1);
