@@ -645,8 +645,9 @@ pub struct BreakerSnapshot {
     pub slow_calls: u64,
     /// Transitions into open.
     pub openings: u64,
-    /// Time in closed, open and half-open (the mean over the breakers).
-    pub time_in_state: [SimTime; 3],
+    /// Time in each breaker state, in the order of `BreakerState::ALL` (the mean over
+    /// the breakers).
+    pub time_in_state: [SimTime; 6],
     /// State at the end of the run (of the first breaker, when there are several).
     pub final_state: &'static str,
     /// Transitions: time, from, to, and the caller instance whose breaker moved (`None`

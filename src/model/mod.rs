@@ -17,11 +17,11 @@ pub use dist::Dist;
 
 use crate::engine::SimTime;
 use crate::policy::Scope;
-use crate::policy::breaker::BreakerConfig;
+use crate::policy::breaker::{BreakerConfig, BreakerState, Classifier};
 use crate::policy::bulkhead::BulkheadConfig;
 use crate::policy::concurrency::{AimdConfig, Gradient2Config};
 use crate::policy::degradation::DegradationConfig;
-use crate::policy::rate_limit::TokenBucketConfig;
+use crate::policy::rate_limit::{LimiterConfig, TokenBucketConfig};
 use crate::policy::retry::{BudgetConfig, HedgeConfig, RetryConfig};
 use crate::policy::shed::ShedConfig;
 
@@ -377,10 +377,12 @@ pub struct Fallback {
 pub struct EdgePolicy {
     /// Circuit breaker.
     pub breaker: Option<BreakerConfig>,
-    /// Outcomes the breaker records as failures, indexed by `Outcome as usize`.
-    pub failure_on: [bool; 6],
+    /// The state the breaker starts in (resilience4j `initialState`; default closed).
+    pub breaker_initial_state: BreakerState,
+    /// What the breaker records for each outcome: failure, success, or nothing.
+    pub breaker_outcomes: Classifier,
     /// Client-side rate limiter.
-    pub rate_limit: Option<TokenBucketConfig>,
+    pub rate_limit: Option<LimiterConfig>,
     /// Semaphore bulkhead.
     pub bulkhead: Option<BulkheadConfig>,
     /// Retry budget.

@@ -153,6 +153,15 @@ impl TokenBucket {
     }
 }
 
+/// A client-side rate limiter of either kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimiterConfig {
+    /// A token bucket: a call without a token is refused.
+    TokenBucket(TokenBucketConfig),
+    /// resilience4j's `RateLimiter`: a call waits for a permission, up to its timeout.
+    Cycle(CycleLimiterConfig),
+}
+
 /// Configuration of a [`CycleLimiter`] (resilience4j `RateLimiterConfig`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CycleLimiterConfig {
@@ -162,6 +171,14 @@ pub struct CycleLimiterConfig {
     pub limit_refresh_period: SimTime,
     /// Longest a caller may wait for a permission; zero rejects at once.
     pub timeout_duration: SimTime,
+}
+
+impl Default for CycleLimiterConfig {
+    /// resilience4j's `RateLimiterConfig` defaults: 50 permissions every 500 ns, callers wait
+    /// up to 5 s.
+    fn default() -> Self {
+        Self { limit_for_period: 50, limit_refresh_period: SimTime(500), timeout_duration: SimTime::from_secs(5) }
+    }
 }
 
 /// The answer to [`CycleLimiter::try_acquire`].
@@ -208,35 +225,59 @@ impl CycleLimiter {
 
     /// Asks for one permission at `now`.
     pub fn try_acquire(&mut self, now: SimTime) -> RateAcquire {
-        let limit = i64::from(self.config.limit_for_period);
-        let elapsed = now.saturating_sub(self.start).0;
-        let cycle = elapsed / self.period;
-        if cycle > self.active_cycle {
-            let elapsed_cycles = i64::try_from(cycle - self.active_cycle).unwrap_or(i64::MAX);
-            let accumulated = elapsed_cycles.saturating_mul(limit);
-            self.permissions = self.permissions.saturating_add(accumulated).min(limit);
-            self.active_cycle = cycle;
-        }
-        if limit == 0 {
+        let (cycle, permissions, wait) = self.project(now);
+        (self.active_cycle, self.permissions) = (cycle, permissions);
+        let Some(wait) = wait.filter(|w| *w <= self.config.timeout_duration) else {
             self.stats.rejected += 1;
             return RateAcquire::Rejected;
+        };
+        self.permissions -= 1;
+        self.stats.admitted += 1;
+        if wait == SimTime::ZERO { RateAcquire::Now } else { RateAcquire::After(wait) }
+    }
+
+    /// The cycle `now` falls in, counted from the limiter's start (resilience4j's
+    /// `AtomicRateLimiterMetrics.getCycle()`).
+    pub fn cycle_at(&self, now: SimTime) -> u64 {
+        self.project(now).0
+    }
+
+    /// The permissions there would be at `now`, before any is taken (negative: reserved
+    /// ahead); `getAvailablePermissions()`.
+    pub fn permissions_at(&self, now: SimTime) -> i64 {
+        self.project(now).1
+    }
+
+    /// How long a caller asking at `now` would wait, timeout aside; `None` when no permission
+    /// ever comes (a limit of zero); `getNanosToWait()`.
+    pub fn wait_at(&self, now: SimTime) -> Option<SimTime> {
+        self.project(now).2
+    }
+
+    /// resilience4j's `calculateNextState` without the reservation: the cycle at `now`, the
+    /// permissions after topping up every elapsed cycle (never above one cycle's worth), and
+    /// the wait for one permission.
+    fn project(&self, now: SimTime) -> (u64, i64, Option<SimTime>) {
+        let limit = i64::from(self.config.limit_for_period);
+        let elapsed = now.saturating_sub(self.start).0;
+        let cycle = (elapsed / self.period).max(self.active_cycle);
+        let mut permissions = self.permissions;
+        if cycle > self.active_cycle {
+            let elapsed_cycles = i64::try_from(cycle - self.active_cycle).unwrap_or(i64::MAX);
+            permissions = permissions.saturating_add(elapsed_cycles.saturating_mul(limit)).min(limit);
         }
-        let wait = if self.permissions >= 1 {
-            0
+        let wait = if permissions >= 1 {
+            Some(0)
+        } else if limit == 0 {
+            None
         } else {
             let to_next_cycle = (cycle + 1).saturating_mul(self.period).saturating_sub(elapsed);
             // Permissions still missing after the next cycle's top-up, in whole cycles.
-            let missing = 1 - (self.permissions + limit);
+            let missing = 1 - (permissions + limit);
             let full_cycles = if missing > 0 { (missing as u64).div_ceil(limit as u64) } else { 0 };
-            full_cycles.saturating_mul(self.period).saturating_add(to_next_cycle)
+            Some(full_cycles.saturating_mul(self.period).saturating_add(to_next_cycle))
         };
-        if wait > self.config.timeout_duration.0 {
-            self.stats.rejected += 1;
-            return RateAcquire::Rejected;
-        }
-        self.permissions -= 1;
-        self.stats.admitted += 1;
-        if wait == 0 { RateAcquire::Now } else { RateAcquire::After(SimTime(wait)) }
+        (cycle, permissions, wait.map(SimTime))
     }
 
     /// Permissions left in the current cycle as of the last call (negative: reserved ahead).

@@ -7,7 +7,9 @@ use serde::Serialize;
 use super::aggregate::{stat, window_totals};
 use super::statistic::Statistic;
 use super::summary::{EdgeSummary, ReplicationSummary};
+use crate::engine::SimTime;
 use crate::metrics::{BreakerSnapshot, Outcome};
+use crate::policy::breaker::BreakerState;
 
 /// An edge's calls window by window (means over replications).
 #[derive(Clone, Debug, Serialize)]
@@ -66,7 +68,8 @@ pub struct BreakerReport {
     pub slow_calls: Statistic,
     /// Transitions into open.
     pub openings: Statistic,
-    /// Seconds in each state.
+    /// Seconds in each state: closed, open and half-open always, the states entered only by
+    /// hand or as the initial state (disabled, forced_open, metrics_only) when visited.
     pub time_in_state_s: BTreeMap<&'static str, Statistic>,
     /// Transitions of replication 0: `[time_s, from, to, instance]`, times from the start
     /// of the run; `instance` is the caller instance whose breaker moved, null for a
@@ -114,10 +117,15 @@ impl BreakerReport {
             failures: b(&|x| x.failures as f64),
             slow_calls: b(&|x| x.slow_calls as f64),
             openings: b(&|x| x.openings as f64),
-            time_in_state_s: ["closed", "open", "half_open"]
+            time_in_state_s: BreakerState::ALL
                 .iter()
-                .enumerate()
-                .map(|(k, name)| (*name, b(&|x| x.time_in_state[k].as_secs_f64())))
+                .filter(|s| {
+                    s.index() < 3
+                        || reps.iter().any(|r| {
+                            r.edges[i].breaker.as_ref().is_some_and(|x| x.time_in_state[s.index()] > SimTime::ZERO)
+                        })
+                })
+                .map(|s| (s.as_str(), b(&|x| x.time_in_state[s.index()].as_secs_f64())))
                 .collect(),
             transitions: b0.transitions.iter().map(|&(t, from, to, i)| (t.as_secs_f64(), from, to, i)).collect(),
             breakers: b0.breakers,

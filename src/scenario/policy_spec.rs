@@ -178,13 +178,42 @@ pub struct BreakerSpec {
     /// Failure/slow-call rate over the last N seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_window: Option<WindowSpec>,
-    /// Outcomes recorded as failures (default: error, timeout, rejected).
+    /// Outcomes recorded as failures; other failed outcomes are ignored (default: error,
+    /// timeout, rejected). Not with `record_exceptions` / `ignore_exceptions`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_on: Option<Vec<OutcomeKind>>,
     /// Where its state lives: `instance` (default: one per caller instance, as a library in each process or a sidecar beside it) or `service` (one
     /// shared by every instance of the caller, as a mesh-wide or gateway policy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<ScopeSpec>,
+    /// resilience4j `recordExceptions`: only these outcomes are failures, any other failed
+    /// outcome not ignored counts as a success (default: every failed outcome).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_exceptions: Option<Vec<OutcomeKind>>,
+    /// resilience4j `ignoreExceptions`: these outcomes are not recorded and give their
+    /// half-open permit back; wins over `record_exceptions` (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_exceptions: Option<Vec<OutcomeKind>>,
+    /// The state the breaker starts in, as resilience4j's `initialState` (default closed):
+    /// `disabled`, `forced_open` and `metrics_only` are kept for the whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_state: Option<BreakerStateSpec>,
+}
+
+/// The state a breaker starts in (resilience4j's `CircuitBreaker.State`); the last three
+/// are never left during a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerStateSpec {
+    /// As usual: calls pass, outcomes are recorded and may open it.
+    Closed,
+    /// Switched off: every call passes, nothing is recorded (`transitionToDisabledState`).
+    Disabled,
+    /// Every call is refused as short-circuited (`transitionToForcedOpenState`).
+    ForcedOpen,
+    /// Watching: every call passes, outcomes are recorded and reported, it never opens
+    /// (`transitionToMetricsOnlyState`).
+    MetricsOnly,
 }
 
 /// Consecutive-failure breaker settings (defaults 5 / 2 / 60s).
@@ -203,6 +232,9 @@ pub struct ConsecutiveSpec {
     /// Trial calls admitted in half-open (default unlimited).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub half_open_calls: Option<u32>,
+    /// Longest stay in half-open before reopening; 0 (default) = until the trials decide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wait_in_half_open: Option<Duration>,
 }
 
 /// Rate-based breaker settings (resilience4j names; defaults are resilience4j's).
@@ -253,19 +285,39 @@ pub struct BulkheadSpec {
     pub scope: Option<ScopeSpec>,
 }
 
-/// A token bucket: `rate` per second, bursts up to `burst`.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+/// A rate limit: a token bucket (`rate` per second, bursts up to `burst`), or, on a call
+/// only, resilience4j's `RateLimiter`, whose callers wait for a permission (give any of
+/// `limit_for_period`, `limit_refresh_period`, `timeout_duration`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitSpec {
-    /// Sustained rate.
-    pub rate: Rate,
-    /// Bucket size (default: one second's worth, at least 1).
+    /// Token bucket: sustained rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Rate>,
+    /// Token bucket: bucket size (default: one second's worth, at least 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub burst: Option<u32>,
     /// Where its state lives: `instance` (default: one per instance: of the caller on a call, of the service on a service) or `service` (one
     /// shared by the fleet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<ScopeSpec>,
+    /// resilience4j: permissions per refresh period (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_for_period: Option<u32>,
+    /// resilience4j: the period after which the permissions are topped up (default 500ns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_refresh_period: Option<Duration>,
+    /// resilience4j: longest a call waits for a permission before it is rejected; 0 rejects
+    /// at once (default 5s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_duration: Option<Duration>,
+}
+
+impl RateLimitSpec {
+    /// True when the keys are resilience4j's (a limiter whose callers wait).
+    pub fn waits(&self) -> bool {
+        self.limit_for_period.is_some() || self.limit_refresh_period.is_some() || self.timeout_duration.is_some()
+    }
 }
 
 /// What to serve when a call fails or its breaker is open.

@@ -4,16 +4,17 @@
 
 use super::error::{Result, err};
 use super::policy_spec::{
-    BackoffSpec, BreakerSpec, BudgetSpec, FallbackSpec, HedgeSpec, JitterSpec, OutcomeKind, Preset, RetrySpec,
-    ScopeSpec, WindowSpec,
+    BackoffSpec, BreakerSpec, BreakerStateSpec, BudgetSpec, FallbackSpec, HedgeSpec, JitterSpec, OutcomeKind, Preset,
+    RateLimitSpec, RetrySpec, ScopeSpec, WindowSpec,
 };
 use super::spec::CallSpec;
+use super::units::Rate;
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
 use crate::model::{CallPolicy, EdgePolicy, EdgeScopes, Fallback};
-use crate::policy::breaker::{BreakerConfig, ConsecutiveConfig, WindowConfig};
+use crate::policy::breaker::{BreakerConfig, BreakerState, Classifier, ConsecutiveConfig, WindowConfig};
 use crate::policy::bulkhead::BulkheadConfig;
-use crate::policy::rate_limit::TokenBucketConfig;
+use crate::policy::rate_limit::{CycleLimiterConfig, LimiterConfig, TokenBucketConfig};
 use crate::policy::retry::{Backoff, BudgetConfig, HedgeConfig, HedgeDelay, Jitter, RetryConfig, RetryOn};
 
 /// Most attempts a retry policy may make.
@@ -249,6 +250,7 @@ fn breaker(b: &BreakerSpec, key: &str) -> Result<BreakerConfig> {
             successes,
             open_for: c.open_for.map_or(d.open_for, |t| t.time()),
             permitted_calls_in_half_open: c.half_open_calls,
+            max_wait_in_half_open: c.max_wait_in_half_open.map_or(d.max_wait_in_half_open, |t| t.time()),
         })
     } else if b.time_window.is_some() {
         BreakerConfig::TimeWindow(window(b.time_window.as_ref(), base, &format!("{key}.time_window"))?)
@@ -259,29 +261,88 @@ fn breaker(b: &BreakerSpec, key: &str) -> Result<BreakerConfig> {
     })
 }
 
+/// What the breaker at `key` records for each outcome: the `failure_on` rule, or
+/// resilience4j's `record_exceptions` / `ignore_exceptions`, not both.
+fn breaker_outcomes(b: &BreakerSpec, key: &str) -> Result<Classifier> {
+    let kinds = |v: &[OutcomeKind]| v.iter().map(|k| outcome(*k)).collect::<Vec<_>>();
+    let record = b.record_exceptions.as_deref().map(kinds);
+    let ignore = b.ignore_exceptions.as_deref().map(kinds);
+    match &b.failure_on {
+        Some(_) if record.is_some() || ignore.is_some() => err(
+            format!("{key}.failure_on"),
+            "failure_on cannot be combined with record_exceptions or ignore_exceptions",
+        )
+        .map_err(|e| {
+            e.with_help("failure_on ignores unlisted failures; record_exceptions counts them as successes: pick one")
+        }),
+        Some(on) => Ok(Classifier::failures_only(&kinds(on))),
+        None if record.is_none() && ignore.is_none() => Ok(Classifier::default()),
+        None => Ok(Classifier::resilience4j(record.as_deref(), ignore.as_deref().unwrap_or_default())),
+    }
+}
+
+/// The token bucket of the `rate_limit` at `key`, which refuses every `what` at rate 0.
+pub(super) fn token_bucket(r: &RateLimitSpec, key: &str, what: &str) -> Result<TokenBucketConfig> {
+    let Some(rate) = r.rate.map(Rate::per_sec) else {
+        return err(format!("{key}.rate"), "a token bucket needs a rate, e.g. `rate: 100/s`");
+    };
+    if rate <= 0.0 {
+        return err(format!("{key}.rate"), format!("a rate limit of 0 refuses every {what}"));
+    }
+    let burst = r.burst.unwrap_or_else(|| rate.ceil().clamp(1.0, f64::from(u32::MAX)) as u32).max(1);
+    Ok(TokenBucketConfig::from_rate(rate, burst))
+}
+
+/// resilience4j's `RateLimiter` at `key`, its defaults where a key is missing.
+fn cycle_limiter(r: &RateLimitSpec, key: &str) -> Result<CycleLimiterConfig> {
+    if r.rate.is_some() || r.burst.is_some() {
+        return err(key, "give either rate and burst (a token bucket) or resilience4j's keys, not both").map_err(|e| {
+            e.with_help("limit_for_period / limit_refresh_period / timeout_duration make callers wait for a permission")
+        });
+    }
+    let d = CycleLimiterConfig::default();
+    let cfg = CycleLimiterConfig {
+        limit_for_period: r.limit_for_period.unwrap_or(d.limit_for_period),
+        limit_refresh_period: r.limit_refresh_period.map_or(d.limit_refresh_period, |t| t.time()),
+        timeout_duration: r.timeout_duration.map_or(d.timeout_duration, |t| t.time()),
+    };
+    // resilience4j's RateLimiterConfig refuses both: a limit below 1, a period below 1 ns.
+    if cfg.limit_for_period == 0 {
+        return err(format!("{key}.limit_for_period"), "a limit of 0 permissions per period refuses every call");
+    }
+    if cfg.limit_refresh_period == SimTime::ZERO {
+        return err(format!("{key}.limit_refresh_period"), "the refresh period must be at least 1ns");
+    }
+    Ok(cfg)
+}
+
+/// The breaker state named in a scenario.
+fn breaker_state(s: BreakerStateSpec) -> BreakerState {
+    match s {
+        BreakerStateSpec::Closed => BreakerState::Closed,
+        BreakerStateSpec::Disabled => BreakerState::Disabled,
+        BreakerStateSpec::ForcedOpen => BreakerState::ForcedOpen,
+        BreakerStateSpec::MetricsOnly => BreakerState::MetricsOnly,
+    }
+}
+
 /// The edge-level policies declared on call `c` at `key` (breaker, limiter, bulkhead,
 /// retry budget).
 pub fn edge_policy(c: &CallSpec, key: &str) -> Result<EdgePolicy> {
     let mut p = EdgePolicy::default();
-    for o in [Outcome::Error, Outcome::Timeout, Outcome::Rejected] {
-        p.failure_on[o as usize] = true;
-    }
     if let Some(b) = &c.breaker {
-        p.breaker = Some(breaker(b, &format!("{key}.breaker"))?);
-        if let Some(on) = &b.failure_on {
-            p.failure_on = [false; 6];
-            for k in on {
-                p.failure_on[outcome(*k) as usize] = true;
-            }
-        }
+        let key = format!("{key}.breaker");
+        p.breaker = Some(breaker(b, &key)?);
+        p.breaker_outcomes = breaker_outcomes(b, &key)?;
+        p.breaker_initial_state = b.initial_state.map_or(BreakerState::Closed, breaker_state);
     }
     if let Some(r) = &c.rate_limit {
-        let rate = r.rate.per_sec();
-        if rate <= 0.0 {
-            return err(format!("{key}.rate_limit.rate"), "a rate limit of 0 refuses every call");
-        }
-        let burst = r.burst.unwrap_or_else(|| rate.ceil().max(1.0).min(f64::from(u32::MAX)) as u32).max(1);
-        p.rate_limit = Some(TokenBucketConfig::from_rate(rate, burst));
+        let key = format!("{key}.rate_limit");
+        p.rate_limit = Some(if r.waits() {
+            LimiterConfig::Cycle(cycle_limiter(r, &key)?)
+        } else {
+            LimiterConfig::TokenBucket(token_bucket(r, &key, "call")?)
+        });
     }
     if let Some(b) = &c.bulkhead {
         if b.max_concurrent == 0 {

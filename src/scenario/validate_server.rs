@@ -4,6 +4,7 @@
 use super::error::{Result, ScenarioError, err, suggest};
 use super::policy_spec::{ConcurrencyLimitSpec, DegradationSpec, LimitSpec, ShedSpec, ThresholdSpec};
 use super::spec::ServiceSpec;
+use super::validate_policy::token_bucket;
 use crate::engine::SimTime;
 use crate::model::{ConcurrencyConfig, Dist, Pool};
 use crate::policy::concurrency::{AimdConfig, Gradient2Config};
@@ -35,12 +36,11 @@ pub fn classes<'a>(workloads: impl Iterator<Item = Option<&'a str>>, services: &
 /// defaults to one second of the rate.
 pub fn rate_limit(s: &ServiceSpec, key: &str) -> Result<Option<TokenBucketConfig>> {
     let Some(r) = &s.rate_limit else { return Ok(None) };
-    let rate = r.rate.per_sec();
-    if rate <= 0.0 {
-        return err(format!("{key}.rate_limit.rate"), "a rate limit of 0 refuses every request");
+    if r.waits() {
+        return err(format!("{key}.rate_limit"), "a service's rate limit is a token bucket")
+            .map_err(|e| e.with_help("limit_for_period, limit_refresh_period and timeout_duration go on a call"));
     }
-    let burst = r.burst.unwrap_or_else(|| rate.ceil().clamp(1.0, f64::from(u32::MAX)) as u32).max(1);
-    Ok(Some(TokenBucketConfig::from_rate(rate, burst)))
+    token_bucket(r, &format!("{key}.rate_limit"), "request").map(Some)
 }
 
 /// The pools of service `s` (one `default` pool from `servers`/`capacity` when none are

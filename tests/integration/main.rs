@@ -15,6 +15,7 @@ mod properties;
 mod queueing_theory;
 mod recovery;
 mod reports_fresh;
+mod resilience4j_keys;
 mod samples;
 mod scenarios;
 mod server_policies;

@@ -496,7 +496,7 @@ services:
     instances: 2
     load_balancer: power_of_two
     service_time: { lognormal: { mean: 3ms, sd: 4ms } }
-    rate_limit: { rate: 900/s, burst: 40 }
+    rate_limit: { rate: 900/s, burst: 40, scope: service }
     concurrency_limit: { gradient: { initial: 40, min: 5, max: 80 } }
     pools:
       vip: { servers: 4, capacity: 16, classes: [vip] }

@@ -132,7 +132,33 @@ impl<'m> Simulation<'m> {
                 return self.attempt_done(c, Outcome::Rejected);
             }
             Entry::Pass { breaker } => self.calls[c as usize].breaker_admitted = breaker,
+            Entry::Wait { breaker, wait } => {
+                let cs = &mut self.calls[c as usize];
+                cs.breaker_admitted = breaker;
+                return self.events.push(now + wait, Event::RateLimitWait(c, cs.epoch));
+            }
         }
+        self.past_limiter(c, call);
+    }
+
+    /// A rate limiter's wait ended: the attempt goes on to its timeout and bulkhead, unless
+    /// its caller is gone.
+    pub(super) fn on_rate_limit_wait(&mut self, c: CallId, epoch: u32) {
+        if self.calls[c as usize].epoch != epoch {
+            return;
+        }
+        if self.parent_lost(c) {
+            return self.drop_call(c);
+        }
+        self.past_limiter(c, self.call_site(c));
+    }
+
+    /// The rest of an attempt the breaker and the rate limiter let through: its timeout
+    /// starts, then the bulkhead.
+    fn past_limiter(&mut self, c: CallId, call: &Call) {
+        let now = self.now;
+        let e = call.edge;
+        let g = self.calls[c as usize].guard;
         if !self.set_attempt_deadline(c, call) {
             return self.attempt_done(c, Outcome::Timeout);
         }
@@ -295,8 +321,7 @@ impl<'m> Simulation<'m> {
             self.tracer.attempt(trace, e as u32, (n, cs.hedges_sent), cs.attempt_start, now, outcome.key());
         }
         if cs.breaker_admitted {
-            let failure_on = &self.model.edges[e].policy.failure_on;
-            self.guards.record(g, now, outcome, now - cs.attempt_start, failure_on);
+            self.guards.record(g, now, outcome, now - cs.attempt_start);
             self.schedule_breaker_timer(g);
         }
         let cs = &mut self.calls[c as usize];

@@ -13,9 +13,9 @@
 
 use crate::engine::{RngStreams, SimTime, Stream};
 use crate::metrics::Outcome;
-use crate::policy::breaker::CircuitBreaker;
+use crate::policy::breaker::{CircuitBreaker, Classifier};
 use crate::policy::bulkhead::{Acquire, Bulkhead};
-use crate::policy::rate_limit::TokenBucket;
+use crate::policy::rate_limit::{CycleLimiter, LimiterConfig, RateAcquire, TokenBucket};
 use crate::policy::retry::{Budget, HedgeConfig, HedgeDelay, LatencyWindow, RetryConfig, RetryDecision, RetryState};
 
 use crate::policy::Scope;
@@ -31,17 +31,30 @@ pub(super) const LATENCY_WINDOW: usize = 1000;
 pub(super) enum Entry {
     /// Go on; `breaker`: the breaker admitted it, so its result must be recorded.
     Pass { breaker: bool },
+    /// Go on after `wait`, the permission the rate limiter reserved for it (resilience4j's
+    /// `RateLimiter`); `breaker` as for `Pass`.
+    Wait { breaker: bool, wait: SimTime },
     /// The breaker is open.
     ShortCircuited,
-    /// The rate limiter has no token.
+    /// The rate limiter has no token, or no permission within its timeout.
     RateLimited,
+}
+
+/// A client-side rate limiter of either kind.
+enum EdgeLimiter {
+    /// Refuses a call without a token.
+    Bucket(TokenBucket),
+    /// Makes a call wait for a permission, up to its timeout.
+    Cycle(CycleLimiter),
 }
 
 /// Mutable policy state of the calls that share one guard.
 pub(super) struct EdgeGuard {
     breaker: Option<CircuitBreaker>,
+    /// What the breaker records for each outcome.
+    outcomes: Classifier,
     bulkhead: Option<Bulkhead>,
-    limiter: Option<TokenBucket>,
+    limiter: Option<EdgeLimiter>,
     budget: Option<Budget>,
     latency: Option<LatencyWindow>,
     /// Calls in progress (the "active requests" of Envoy's budget).
@@ -79,9 +92,16 @@ impl EdgeGuard {
             _ => format!("retry/{}", edge.name),
         };
         Self {
-            breaker: p.breaker.filter(|_| here(p.scope.breaker)).map(|c| CircuitBreaker::new(c, SimTime::ZERO)),
+            breaker: p
+                .breaker
+                .filter(|_| here(p.scope.breaker))
+                .map(|c| CircuitBreaker::with_initial_state(c, p.breaker_initial_state, SimTime::ZERO)),
+            outcomes: p.breaker_outcomes,
             bulkhead: p.bulkhead.filter(|_| here(p.scope.bulkhead)).map(Bulkhead::new),
-            limiter: p.rate_limit.filter(|_| here(p.scope.rate_limit)).map(TokenBucket::new),
+            limiter: p.rate_limit.filter(|_| here(p.scope.rate_limit)).map(|l| match l {
+                LimiterConfig::TokenBucket(c) => EdgeLimiter::Bucket(TokenBucket::new(c)),
+                LimiterConfig::Cycle(c) => EdgeLimiter::Cycle(CycleLimiter::new(c, SimTime::ZERO)),
+            }),
             budget: p.budget.as_ref().filter(|_| here(p.scope.budget)).map(Budget::new),
             latency: (p.track_latency && here(p.scope.hedge)).then(|| LatencyWindow::new(LATENCY_WINDOW)),
             active: 0,
@@ -109,9 +129,21 @@ impl EdgeGuard {
         self.breaker.as_mut().map(|b| b.try_acquire(now))
     }
 
-    /// False when the rate limiter here has no token.
-    fn pass_limiter(&mut self, now: SimTime) -> bool {
-        self.limiter.as_mut().is_none_or(|l| l.try_acquire(now))
+    /// Asks the rate limiter for a permission at `now`: at once, after a wait (resilience4j's
+    /// limiter reserves one from a later period, within its timeout), or refused. Without a
+    /// limiter, at once.
+    fn rate_limit(&mut self, now: SimTime) -> RateAcquire {
+        match self.limiter.as_mut() {
+            None => RateAcquire::Now,
+            Some(EdgeLimiter::Bucket(b)) => {
+                if b.try_acquire(now) {
+                    RateAcquire::Now
+                } else {
+                    RateAcquire::Rejected
+                }
+            }
+            Some(EdgeLimiter::Cycle(l)) => l.try_acquire(now),
+        }
     }
 
     /// The breaker's next timed transition, when one is due and not yet scheduled. Asked
@@ -133,16 +165,12 @@ impl EdgeGuard {
         }
     }
 
-    /// Records the result of an attempt the breaker admitted: a failure when the edge
-    /// counts `outcome` as one (`failure_on`), a success, or neither (ignored).
-    pub(super) fn record(&mut self, now: SimTime, outcome: Outcome, duration: SimTime, failure_on: &[bool; 6]) {
-        let Some(b) = self.breaker.as_mut() else { return };
-        if failure_on[outcome as usize] {
-            b.on_failure(now, duration);
-        } else if outcome.is_success() {
-            b.on_success(now, duration);
-        } else {
-            b.on_ignored(now);
+    /// Records the result of an attempt the breaker admitted: a failure, a success or
+    /// nothing, as the edge classifies `outcome` (`failure_on`, or resilience4j's
+    /// `record_exceptions` / `ignore_exceptions`).
+    pub(super) fn record(&mut self, now: SimTime, outcome: Outcome, duration: SimTime) {
+        if let Some(b) = self.breaker.as_mut() {
+            b.record(now, self.outcomes.verdict(outcome), duration);
         }
     }
 
@@ -269,7 +297,9 @@ impl Guards {
         self.pair(at).into_iter().for_each(EdgeGuard::call_ended);
     }
 
-    /// An attempt passes the breaker, then the rate limiter, wherever each lives.
+    /// An attempt passes the breaker, then the rate limiter, wherever each lives. A
+    /// breaker permission taken by an attempt the limiter then refuses is given back
+    /// (the attempt records no result).
     pub(super) fn enter(&mut self, at: GuardAt, now: SimTime) -> Entry {
         let [fleet, local] = self.pair(at);
         let breaker = match fleet.pass_breaker(now).or_else(|| local.pass_breaker(now)) {
@@ -277,10 +307,20 @@ impl Guards {
             Some(true) => true,
             None => false,
         };
-        if !fleet.pass_limiter(now) || !local.pass_limiter(now) {
-            return Entry::RateLimited;
+        let limit = match fleet.rate_limit(now) {
+            RateAcquire::Now => local.rate_limit(now),
+            other => other,
+        };
+        match limit {
+            RateAcquire::Now => Entry::Pass { breaker },
+            RateAcquire::After(wait) => Entry::Wait { breaker, wait },
+            RateAcquire::Rejected => {
+                if breaker {
+                    self.release_breaker(at, now);
+                }
+                Entry::RateLimited
+            }
         }
-        Entry::Pass { breaker }
     }
 
     /// The breaker's next timed transition, when one is due and not yet scheduled: the
@@ -296,15 +336,8 @@ impl Guards {
     }
 
     /// Records the result of an attempt the breaker admitted (see [`EdgeGuard::record`]).
-    pub(super) fn record(
-        &mut self,
-        at: GuardAt,
-        now: SimTime,
-        outcome: Outcome,
-        took: SimTime,
-        failure_on: &[bool; 6],
-    ) {
-        self.holder(at, |g| g.breaker.is_some()).record(now, outcome, took, failure_on);
+    pub(super) fn record(&mut self, at: GuardAt, now: SimTime, outcome: Outcome, took: SimTime) {
+        self.holder(at, |g| g.breaker.is_some()).record(now, outcome, took);
     }
 
     /// Gives back the breaker permission of an admitted attempt that will report no
@@ -424,7 +457,7 @@ mod tests {
     use super::*;
     use crate::policy::breaker::{BreakerConfig, ConsecutiveConfig};
     use crate::policy::bulkhead::BulkheadConfig;
-    use crate::policy::rate_limit::TokenBucketConfig;
+    use crate::policy::rate_limit::{CycleLimiterConfig, TokenBucketConfig};
 
     /// The guards of one edge `a->b` whose caller has `instances` instances.
     fn guards_of(instances: u32, edit: impl FnOnce(&mut Edge)) -> Guards {
@@ -449,8 +482,11 @@ mod tests {
         fn breaker_timer(&mut self) -> Option<(u32, SimTime)> {
             self.guards.breaker_timer(self.at)
         }
-        fn record(&mut self, now: SimTime, outcome: Outcome, took: SimTime, failure_on: &[bool; 6]) {
-            self.guards.record(self.at, now, outcome, took, failure_on);
+        fn record(&mut self, now: SimTime, outcome: Outcome, took: SimTime) {
+            self.guards.record(self.at, now, outcome, took);
+        }
+        fn rate_limit(&mut self, now: SimTime) -> RateAcquire {
+            self.guards.all[self.at.local as usize].rate_limit(now)
         }
         fn acquire_permit(&mut self, now: SimTime, c: CallId) -> Option<Acquire> {
             self.guards.acquire_permit(self.at, now, c)
@@ -491,13 +527,11 @@ mod tests {
                 ..ConsecutiveConfig::default()
             });
             e.policy.breaker = Some(cfg);
-            e.policy.rate_limit = Some(TokenBucketConfig::per_second(1, 1));
+            e.policy.rate_limit = Some(LimiterConfig::TokenBucket(TokenBucketConfig::per_second(1, 1)));
         });
-        let mut failure_on = [false; 6];
-        failure_on[Outcome::Error as usize] = true;
         let t = SimTime::from_secs(1);
         assert_eq!(g.enter(t), Entry::Pass { breaker: true });
-        g.record(t, Outcome::Error, SimTime::from_millis(1), &failure_on);
+        g.record(t, Outcome::Error, SimTime::from_millis(1));
         // A consecutive breaker moves to half-open lazily, at the first attempt after
         // `open_for`: there is no timer to schedule.
         assert_eq!(g.breaker_timer(), None);
@@ -512,10 +546,70 @@ mod tests {
 
     #[test]
     fn the_rate_limiter_refuses_when_out_of_tokens() {
-        let mut g = guard(|e| e.policy.rate_limit = Some(TokenBucketConfig::per_second(1, 1)));
+        let bucket = LimiterConfig::TokenBucket(TokenBucketConfig::per_second(1, 1));
+        let mut g = guard(|e| e.policy.rate_limit = Some(bucket));
         assert_eq!(g.enter(SimTime::ZERO), Entry::Pass { breaker: false });
         assert_eq!(g.enter(SimTime::ZERO), Entry::RateLimited);
         assert_eq!(g.enter(SimTime::from_secs(1)), Entry::Pass { breaker: false });
+    }
+
+    #[test]
+    fn a_waiting_limiter_answers_now_then_after_a_wait_then_no() {
+        let cfg = CycleLimiterConfig {
+            limit_for_period: 1,
+            limit_refresh_period: SimTime::from_secs(1),
+            timeout_duration: SimTime::from_millis(1500),
+        };
+        let mut g = guard(|e| e.policy.rate_limit = Some(LimiterConfig::Cycle(cfg)));
+        let t = SimTime::from_millis(200);
+        assert_eq!(g.enter(t), Entry::Pass { breaker: false });
+        // The next period starts at 1 s: 800 ms away, within the 1.5 s timeout.
+        assert_eq!(g.enter(t), Entry::Wait { breaker: false, wait: SimTime::from_millis(800) });
+        // The one after starts at 2 s: 1.8 s away, past the timeout.
+        assert_eq!(g.enter(t), Entry::RateLimited);
+        // At 2 s two periods have topped up: one repays the reservation, one is free.
+        assert_eq!(g.rate_limit(SimTime::from_secs(2)), RateAcquire::Now);
+        assert_eq!(g.rate_limit(SimTime::from_secs(2)), RateAcquire::After(SimTime::from_secs(1)));
+    }
+
+    #[test]
+    fn a_half_open_trial_refused_by_the_limiter_gives_its_permit_back() {
+        let mut g = guard(|e| {
+            let cfg = BreakerConfig::Consecutive(ConsecutiveConfig {
+                failures: 1,
+                permitted_calls_in_half_open: Some(1),
+                open_for: SimTime::from_secs(5),
+                ..ConsecutiveConfig::default()
+            });
+            e.policy.breaker = Some(cfg);
+            e.policy.rate_limit = Some(LimiterConfig::TokenBucket(TokenBucketConfig::per_second(1, 1)));
+        });
+        assert_eq!(g.enter(SimTime::ZERO), Entry::Pass { breaker: true });
+        g.record(SimTime::ZERO, Outcome::Error, SimTime::ZERO);
+        let t = SimTime::from_secs(5);
+        assert_eq!(g.enter(t), Entry::Pass { breaker: true }); // the one trial, the bucket's token
+        g.record(t, Outcome::Ok, SimTime::ZERO); // a success, but two are needed to close
+        assert_eq!(g.enter(t), Entry::RateLimited); // the trial permit, then no token
+        // Without the release the trial permit would be gone and this would short-circuit.
+        assert_eq!(g.enter(SimTime::from_secs(6)), Entry::Pass { breaker: true });
+    }
+
+    #[test]
+    fn the_edge_classifier_decides_what_the_breaker_records() {
+        let mut g = guard(|e| {
+            e.policy.breaker =
+                Some(BreakerConfig::Consecutive(ConsecutiveConfig { failures: 2, ..Default::default() }));
+            e.policy.breaker_outcomes = Classifier::resilience4j(Some(&[Outcome::Error]), &[]);
+        });
+        let t = SimTime::ZERO;
+        for outcome in [Outcome::Error, Outcome::Timeout, Outcome::Error] {
+            assert_eq!(g.enter(t), Entry::Pass { breaker: true });
+            g.record(t, outcome, SimTime::ZERO);
+        }
+        // The timeout was neither recorded nor ignored: a success, which reset the count.
+        assert_eq!(g.enter(t), Entry::Pass { breaker: true });
+        g.record(t, Outcome::Error, SimTime::ZERO);
+        assert_eq!(g.enter(t), Entry::ShortCircuited);
     }
 
     #[test]
@@ -547,10 +641,8 @@ mod tests {
         assert_eq!(g.acquire_permit(a, t, 2), Some(Acquire::Rejected));
         // Instance 1's bulkhead is its own: still free.
         assert_eq!(g.acquire_permit(b, t, 3), Some(Acquire::Granted));
-        let mut failure_on = [false; 6];
-        failure_on[Outcome::Error as usize] = true;
         assert_eq!(g.enter(a, t), Entry::Pass { breaker: true });
-        g.record(a, t, Outcome::Error, SimTime::from_millis(1), &failure_on);
+        g.record(a, t, Outcome::Error, SimTime::from_millis(1));
         assert_eq!(g.enter(a, t), Entry::ShortCircuited);
         // Instance 1 never saw the failure: its breaker is closed.
         assert_eq!(g.enter(b, t), Entry::Pass { breaker: true });
@@ -576,10 +668,8 @@ mod tests {
         assert_eq!(g.acquire_permit(b, t, 2), Some(Acquire::Rejected));
         assert_eq!(g.release_permit(b, t), None);
         assert_eq!(g.acquire_permit(a, t, 3), Some(Acquire::Granted));
-        let mut failure_on = [false; 6];
-        failure_on[Outcome::Error as usize] = true;
         assert_eq!(g.enter(a, t), Entry::Pass { breaker: true });
-        g.record(a, t, Outcome::Error, SimTime::from_millis(1), &failure_on);
+        g.record(a, t, Outcome::Error, SimTime::from_millis(1));
         assert_eq!(g.enter(b, t), Entry::ShortCircuited);
         assert_eq!(g.breakers(0).map(|(i, _)| i).collect::<Vec<_>>(), vec![None]);
     }
@@ -594,14 +684,12 @@ mod tests {
             });
             e.policy.breaker = Some(cfg);
             e.policy.scope.breaker = Scope::Service;
-            e.policy.rate_limit = Some(TokenBucketConfig::per_second(1, 1));
+            e.policy.rate_limit = Some(LimiterConfig::TokenBucket(TokenBucketConfig::per_second(1, 1)));
         });
         let a = g.at(0, 0);
-        let mut failure_on = [false; 6];
-        failure_on[Outcome::Error as usize] = true;
         let t = SimTime::from_secs(1);
         assert_eq!(g.enter(a, t), Entry::Pass { breaker: true });
-        g.record(a, t, Outcome::Error, SimTime::from_millis(1), &failure_on);
+        g.record(a, t, Outcome::Error, SimTime::from_millis(1));
         // Open: refused by the fleet breaker without spending the instance's token...
         assert_eq!(g.enter(a, SimTime::from_secs(2)), Entry::ShortCircuited);
         // ...so at 6 s the trial finds the bucket refilled.

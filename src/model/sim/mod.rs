@@ -90,6 +90,8 @@ enum Event {
     DegradeTick(u32),
     /// A waiting call was handed a bulkhead permit: send it.
     BulkheadGrant(CallId, u32),
+    /// An attempt's rate-limiter wait ended: go on past the limiter.
+    RateLimitWait(CallId, u32),
     /// Measurement starts: reset every statistic.
     WarmupEnd,
     /// A time-series window ends: mark every service's gauge integrals.
@@ -260,6 +262,7 @@ impl Process for Simulation<'_> {
             Event::BreakerTimer(g) => self.guards.on_breaker_timer(g, now),
             Event::DegradeTick(s) => self.on_degrade_tick(s as usize),
             Event::BulkheadGrant(c, epoch) => self.on_bulkhead_grant(c, epoch),
+            Event::RateLimitWait(c, epoch) => self.on_rate_limit_wait(c, epoch),
             Event::WarmupEnd => self.reset_metrics(),
             Event::WindowClose => self.close_window(),
         }

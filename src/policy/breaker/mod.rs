@@ -28,6 +28,15 @@
 //!   OPEN. OPEN -> HALF_OPEN happens on the first call attempt at or after `opened + wait_in_open`
 //!   (`automatic_transition = false`), or at exactly that instant (`true`).
 //!
+//! The consecutive kind takes `max_wait_in_half_open` too.
+//!
+//! resilience4j's special states ([`BreakerState`]), entered as the initial state
+//! ([`CircuitBreaker::with_initial_state`], resilience4j's `initialState`) or by hand
+//! ([`CircuitBreaker::transition_to`], its `transitionToXxxState()`), and left only by hand:
+//! DISABLED admits everything and records nothing; FORCED_OPEN refuses everything (counted as
+//! short-circuited) and drops late results; METRICS_ONLY admits everything and records outcomes
+//! (window and statistics) but never opens.
+//!
 //! Timers: [`CircuitBreaker::next_transition_at`] tells the engine when a timed transition
 //! (automatic OPEN -> HALF_OPEN, HALF_OPEN expiry) is due, and [`CircuitBreaker::on_timer`] applies
 //! it. Every method applies due timers first, and a timed transition is always recorded at its
@@ -55,12 +64,15 @@ use std::fmt;
 
 use crate::engine::SimTime;
 
-use window::{Tally, Window};
+pub use classify::{Classifier, Verdict};
+pub use window::{Tally, Window};
 
 /// Most transitions kept by [`CircuitBreaker::transitions`]; later ones are only counted.
 pub const MAX_TRANSITIONS: usize = 10_000;
 
-/// The state of a breaker.
+/// The state of a breaker: resilience4j's `CircuitBreaker.State`. The last three are
+/// entered only by hand ([`CircuitBreaker::transition_to`]) or as the initial state, and
+/// are left only by hand: no outcome and no timer moves a breaker out of them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum BreakerState {
     /// Calls pass; outcomes are recorded.
@@ -70,26 +82,71 @@ pub enum BreakerState {
     Open,
     /// A limited number of trial calls decide between closing and reopening.
     HalfOpen,
+    /// Every call passes and nothing is recorded or counted (`transitionToDisabledState`).
+    Disabled,
+    /// Every call is rejected, and counted as short-circuited (`transitionToForcedOpenState`).
+    ForcedOpen,
+    /// Every call passes; outcomes are recorded in the window and the statistics, but the
+    /// breaker never opens (`transitionToMetricsOnlyState`).
+    MetricsOnly,
 }
 
 impl BreakerState {
     /// All states, in the order of [`BreakerStats::time_in_state`].
-    pub const ALL: [BreakerState; 3] = [BreakerState::Closed, BreakerState::Open, BreakerState::HalfOpen];
+    pub const ALL: [BreakerState; 6] = [
+        BreakerState::Closed,
+        BreakerState::Open,
+        BreakerState::HalfOpen,
+        BreakerState::Disabled,
+        BreakerState::ForcedOpen,
+        BreakerState::MetricsOnly,
+    ];
 
-    /// Position in [`BreakerStats::time_in_state`]: closed 0, open 1, half-open 2.
+    /// Position in [`BreakerStats::time_in_state`]: closed 0, open 1, half-open 2,
+    /// disabled 3, forced open 4, metrics only 5.
     pub const fn index(self) -> usize {
         self as usize
     }
 
-    /// Lowercase snake-case name: `closed`, `open`, `half_open`.
+    /// Lowercase snake-case name: `closed`, `open`, `half_open`, `disabled`, `forced_open`,
+    /// `metrics_only`.
     pub const fn as_str(self) -> &'static str {
         match self {
             BreakerState::Closed => "closed",
             BreakerState::Open => "open",
             BreakerState::HalfOpen => "half_open",
+            BreakerState::Disabled => "disabled",
+            BreakerState::ForcedOpen => "forced_open",
+            BreakerState::MetricsOnly => "metrics_only",
         }
     }
+
+    /// Whether resilience4j's `StateTransition` table allows moving from `self` to `to`:
+    /// every pair but CLOSED -> HALF_OPEN and METRICS_ONLY -> OPEN or HALF_OPEN (a breaker
+    /// reaches HALF_OPEN only from an open state, and METRICS_ONLY never opens).
+    pub const fn can_transition_to(self, to: BreakerState) -> bool {
+        use BreakerState::{Closed, HalfOpen, MetricsOnly, Open};
+        !matches!((self, to), (Closed, HalfOpen) | (MetricsOnly, Open | HalfOpen))
+    }
 }
+
+/// A manual transition that resilience4j's `StateTransition` table does not allow (its
+/// `IllegalStateTransitionException`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IllegalTransition {
+    /// The state the breaker is in, and stays in.
+    pub from: BreakerState,
+    /// The state asked for.
+    pub to: BreakerState,
+}
+
+impl fmt::Display for IllegalTransition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a circuit breaker cannot move from {} to {}", self.from, self.to)
+    }
+}
+
+impl std::error::Error for IllegalTransition {}
 
 impl fmt::Display for BreakerState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -108,6 +165,9 @@ pub struct ConsecutiveConfig {
     pub open_for: SimTime,
     /// Most trial calls in flight at once in HALF_OPEN; `None` (default) = unlimited, as in the seeds.
     pub permitted_calls_in_half_open: Option<u32>,
+    /// Longest HALF_OPEN before going back to OPEN; zero (default) = until enough trials succeed
+    /// or one fails (resilience4j's `maxWaitDurationInHalfOpenState`, applied to this kind too).
+    pub max_wait_in_half_open: SimTime,
 }
 
 impl Default for ConsecutiveConfig {
@@ -117,6 +177,7 @@ impl Default for ConsecutiveConfig {
             successes: 2,
             open_for: SimTime::from_secs(60),
             permitted_calls_in_half_open: None,
+            max_wait_in_half_open: SimTime::ZERO,
         }
     }
 }
@@ -218,17 +279,45 @@ pub struct BreakerStats {
     pub openings: u64,
     /// Transitions beyond [`MAX_TRANSITIONS`], not kept in the log.
     pub transitions_dropped: u64,
-    /// Time spent in closed, open and half-open (see [`BreakerState::index`]), up to `now`.
-    pub time_in_state: [SimTime; 3],
+    /// Time spent in each state (see [`BreakerState::index`]), up to `now`.
+    pub time_in_state: [SimTime; 6],
     /// The state at `now`.
     pub state: BreakerState,
+}
+
+/// What the current state has recorded, as resilience4j's `CircuitBreaker.getMetrics()`
+/// shows it: CLOSED and METRICS_ONLY their window, HALF_OPEN its trials, OPEN what the state
+/// before it had (resilience4j hands its metrics on), DISABLED and FORCED_OPEN nothing.
+/// The consecutive kind keeps no window: only `not_permitted` counts there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BreakerMetrics {
+    /// The calls recorded (`getNumberOfBufferedCalls`, `...FailedCalls`, `...SlowCalls`).
+    pub calls: Tally,
+    /// Calls needed before the rates count.
+    pub minimum_calls: u64,
+    /// Calls refused in this state (`getNumberOfNotPermittedCalls`); OPEN carries on the
+    /// count of the state before it.
+    pub not_permitted: u64,
+}
+
+impl BreakerMetrics {
+    /// The failure rate in percent, `None` below the minimum number of calls (resilience4j
+    /// answers -1 there).
+    pub fn failure_rate(&self) -> Option<f64> {
+        (self.calls.calls > 0 && self.calls.calls >= self.minimum_calls).then(|| self.calls.failure_rate())
+    }
+
+    /// The slow-call rate in percent, `None` below the minimum number of calls.
+    pub fn slow_call_rate(&self) -> Option<f64> {
+        self.failure_rate().map(|_| self.calls.slow_call_rate())
+    }
 }
 
 /// The per-kind part of the state machine.
 #[derive(Clone, Debug)]
 enum Machine {
     Consecutive { cfg: ConsecutiveConfig, failures: u32, successes: u32 },
-    Window { cfg: WindowConfig, window: Window, trial: Tally, permits_left: u32 },
+    Window { cfg: WindowConfig, window: Window, trial: Tally, permits_left: u32, carried: (Tally, u64) },
 }
 
 /// A circuit breaker; see the module documentation for its semantics.
@@ -240,6 +329,8 @@ pub struct CircuitBreaker {
     since: SimTime,
     /// HALF_OPEN trial calls admitted and not yet ended.
     in_flight: u32,
+    /// Calls refused since the state was entered (OPEN carries on the previous count).
+    not_permitted: u64,
     /// Counters; `time_in_state` is accumulated up to `acc_mark`, `state` is unused.
     stats: BreakerStats,
     acc_mark: SimTime,
@@ -266,7 +357,13 @@ impl CircuitBreaker {
                 } else {
                     Window::time(cfg.window_size)
                 };
-                Machine::Window { cfg, window, trial: Tally::default(), permits_left: 0 }
+                Machine::Window {
+                    cfg,
+                    window,
+                    trial: Tally::default(),
+                    permits_left: 0,
+                    carried: (Tally::default(), 0),
+                }
             }
         };
         CircuitBreaker {
@@ -274,10 +371,34 @@ impl CircuitBreaker {
             state: BreakerState::Closed,
             since: now,
             in_flight: 0,
+            not_permitted: 0,
             stats: BreakerStats::default(),
             acc_mark: now,
             transitions: Vec::new(),
         }
+    }
+
+    /// A breaker created at `now` in `state` rather than CLOSED (resilience4j's
+    /// `CircuitBreakerConfig.initialState`): no transition is logged, and an OPEN or HALF_OPEN
+    /// start counts its wait or its trials from `now`.
+    pub fn with_initial_state(config: BreakerConfig, state: BreakerState, now: SimTime) -> Self {
+        let mut b = Self::new(config, now);
+        b.enter(state, now);
+        b
+    }
+
+    /// Moves the breaker to `to` at `now` by hand, as resilience4j's `transitionToXxxState()`
+    /// methods do: the state is entered afresh (a CLOSED, DISABLED or METRICS_ONLY window starts
+    /// empty, an OPEN wait or a HALF_OPEN trial round starts at `now`); moving to the state it is
+    /// already in restarts it without logging a transition. Refused, with nothing changed, for
+    /// the pairs resilience4j refuses ([`BreakerState::can_transition_to`]).
+    pub fn transition_to(&mut self, now: SimTime, to: BreakerState) -> Result<(), IllegalTransition> {
+        self.advance(now);
+        if !self.state.can_transition_to(to) {
+            return Err(IllegalTransition { from: self.state, to });
+        }
+        self.transition(now, to);
+        Ok(())
     }
 
     /// The configuration in use, after the clamping done by [`CircuitBreaker::new`].
@@ -297,8 +418,10 @@ impl CircuitBreaker {
             self.transition(now, BreakerState::HalfOpen);
         }
         let admitted = match self.state {
-            BreakerState::Closed => true,
-            BreakerState::Open => false,
+            // resilience4j's DisabledState counts nothing at all.
+            BreakerState::Disabled => return true,
+            BreakerState::Closed | BreakerState::MetricsOnly => true,
+            BreakerState::Open | BreakerState::ForcedOpen => false,
             BreakerState::HalfOpen => {
                 let free = match &mut self.machine {
                     Machine::Consecutive { cfg, .. } => {
@@ -318,6 +441,7 @@ impl CircuitBreaker {
             self.stats.calls_permitted += 1;
         } else {
             self.stats.short_circuited += 1;
+            self.not_permitted += 1;
         }
         admitted
     }
@@ -332,10 +456,21 @@ impl CircuitBreaker {
         self.on_result(now, duration, true);
     }
 
+    /// An admitted call ended at `now`, after running for `duration`, with an outcome judged
+    /// `verdict` (see [`Classifier`]).
+    pub fn record(&mut self, now: SimTime, verdict: Verdict, duration: SimTime) {
+        match verdict {
+            Verdict::Success => self.on_success(now, duration),
+            Verdict::Failure => self.on_failure(now, duration),
+            Verdict::Ignored => self.on_ignored(now),
+        }
+    }
+
     /// An admitted call ended at `now` with an outcome that must not count: nothing is recorded,
     /// and in HALF_OPEN its trial permit is given back.
     pub fn on_ignored(&mut self, now: SimTime) {
-        self.stats.ignored += 1;
+        self.advance(now);
+        self.stats.ignored += u64::from(self.records());
         self.release_permission(now);
     }
 
@@ -357,6 +492,23 @@ impl CircuitBreaker {
                 *permits_left += 1;
             }
         }
+    }
+
+    /// What the current state has recorded at `now` (see [`BreakerMetrics`]), as of the last
+    /// call: timers due since then are not applied.
+    pub fn metrics(&self, now: SimTime) -> BreakerMetrics {
+        let not_permitted = self.not_permitted;
+        let Machine::Window { cfg, window, trial, carried, .. } = &self.machine else {
+            return BreakerMetrics { not_permitted, ..BreakerMetrics::default() };
+        };
+        let min = u64::from(cfg.minimum_number_of_calls);
+        let (calls, minimum_calls) = match self.state {
+            BreakerState::Closed | BreakerState::MetricsOnly => (window.snapshot(now), min),
+            BreakerState::HalfOpen => (*trial, u64::from(cfg.permitted_calls_in_half_open)),
+            BreakerState::Open => *carried,
+            BreakerState::Disabled | BreakerState::ForcedOpen => (Tally::default(), min),
+        };
+        BreakerMetrics { calls, minimum_calls, not_permitted }
     }
 
     /// When the next timed transition is due (automatic OPEN -> HALF_OPEN, or the HALF_OPEN
@@ -413,13 +565,24 @@ impl CircuitBreaker {
         }
     }
 
+    /// False in the states where results are dropped unseen: DISABLED and FORCED_OPEN
+    /// (resilience4j's `onError`/`onSuccess` are no-ops there).
+    fn records(&self) -> bool {
+        !matches!(self.state, BreakerState::Disabled | BreakerState::ForcedOpen)
+    }
+
     /// The timed transition pending from `state`, entered at `since`.
     fn timer_due(&self, state: BreakerState, since: SimTime) -> Option<(SimTime, BreakerState)> {
-        let Machine::Window { cfg, .. } = &self.machine else { return None };
-        match state {
-            BreakerState::Open if cfg.automatic_transition => Some((since + cfg.wait_in_open, BreakerState::HalfOpen)),
-            BreakerState::HalfOpen => {
-                let at = since + cfg.max_wait_in_half_open;
+        match (state, &self.machine) {
+            (BreakerState::Open, Machine::Window { cfg, .. }) if cfg.automatic_transition => {
+                Some((since + cfg.wait_in_open, BreakerState::HalfOpen))
+            }
+            (BreakerState::HalfOpen, Machine::Window { cfg: WindowConfig { max_wait_in_half_open: wait, .. }, .. })
+            | (
+                BreakerState::HalfOpen,
+                Machine::Consecutive { cfg: ConsecutiveConfig { max_wait_in_half_open: wait, .. }, .. },
+            ) => {
+                let at = since + *wait;
                 // `at == since`: no expiry (zero), or saturated at SimTime::MAX.
                 (at > since).then_some((at, BreakerState::Open))
             }
@@ -437,15 +600,20 @@ impl CircuitBreaker {
 
     fn on_result(&mut self, now: SimTime, duration: SimTime, failed: bool) {
         self.advance(now);
+        if !self.records() {
+            return;
+        }
         let slow = matches!(&self.machine, Machine::Window { cfg, .. } if duration > cfg.slow_call_duration);
         self.stats.failures += u64::from(failed);
         self.stats.successes += u64::from(!failed);
         self.stats.slow_calls += u64::from(slow);
+        let closed = self.state == BreakerState::Closed;
         let next = match self.state {
-            BreakerState::Open => None,
-            BreakerState::Closed => match &mut self.machine {
+            BreakerState::Open | BreakerState::Disabled | BreakerState::ForcedOpen => None,
+            // METRICS_ONLY records as CLOSED does, then stays put.
+            BreakerState::Closed | BreakerState::MetricsOnly => match &mut self.machine {
                 Machine::Consecutive { cfg, failures, .. } => {
-                    *failures = if failed { *failures + 1 } else { 0 };
+                    *failures = if failed { failures.saturating_add(1) } else { 0 };
                     (*failures >= cfg.failures).then_some(BreakerState::Open)
                 }
                 Machine::Window { cfg, window, .. } => {
@@ -453,7 +621,8 @@ impl CircuitBreaker {
                     let enough = snap.calls >= u64::from(cfg.minimum_number_of_calls.max(1));
                     (enough && snap.exceeds(cfg)).then_some(BreakerState::Open)
                 }
-            },
+            }
+            .filter(|_| closed),
             BreakerState::HalfOpen => {
                 if self.in_flight == 0 {
                     return; // admitted before the breaker opened: statistics only
@@ -481,23 +650,45 @@ impl CircuitBreaker {
         }
     }
 
+    /// Leaves the current state for `to` at `at`; a move to the same state (by hand only)
+    /// restarts it without being logged.
     fn transition(&mut self, at: SimTime, to: BreakerState) {
         let from = self.state;
         self.stats.time_in_state[from.index()] += at.saturating_sub(self.acc_mark);
         self.acc_mark = self.acc_mark.max(at);
-        if self.transitions.len() < MAX_TRANSITIONS {
-            self.transitions.push(Transition { at, from, to });
-        } else {
-            self.stats.transitions_dropped += 1;
+        if from != to {
+            if self.transitions.len() < MAX_TRANSITIONS {
+                self.transitions.push(Transition { at, from, to });
+            } else {
+                self.stats.transitions_dropped += 1;
+            }
+            self.stats.openings += u64::from(to == BreakerState::Open);
         }
-        self.stats.openings += u64::from(to == BreakerState::Open);
+        if to == BreakerState::Open {
+            // resilience4j's OpenState shows the metrics of the state it replaced.
+            let shown = self.metrics(at);
+            if let Machine::Window { carried, .. } = &mut self.machine {
+                *carried = (shown.calls, shown.minimum_calls);
+            }
+        }
+        self.enter(to, at);
+    }
+
+    /// Enters `to` at `at` afresh: no trial in flight, the counters of the consecutive kind
+    /// zeroed, a full round of trial permits, and an empty window in the states that record
+    /// from scratch (resilience4j builds new metrics for CLOSED, DISABLED and METRICS_ONLY, and
+    /// hands the CLOSED window on to OPEN).
+    fn enter(&mut self, to: BreakerState, at: SimTime) {
         (self.state, self.since, self.in_flight) = (to, at, 0);
+        if to != BreakerState::Open {
+            self.not_permitted = 0;
+        }
         match &mut self.machine {
             Machine::Consecutive { failures, successes, .. } => (*failures, *successes) = (0, 0),
-            Machine::Window { cfg, window, trial, permits_left } => {
+            Machine::Window { cfg, window, trial, permits_left, .. } => {
                 *trial = Tally::default();
                 *permits_left = cfg.permitted_calls_in_half_open;
-                if to == BreakerState::Closed {
+                if matches!(to, BreakerState::Closed | BreakerState::Disabled | BreakerState::MetricsOnly) {
                     window.clear();
                 }
             }
@@ -505,6 +696,7 @@ impl CircuitBreaker {
     }
 }
 
+mod classify;
 mod window;
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 use super::BreakerConfig::{CountWindow, TimeWindow};
-use super::BreakerState::{Closed, HalfOpen, Open};
+use super::BreakerState::{Closed, Disabled, ForcedOpen, HalfOpen, MetricsOnly, Open};
 use super::*;
 
 const Z: SimTime = SimTime::ZERO;
@@ -54,6 +54,11 @@ fn tripped(edit: impl FnOnce(&mut WindowConfig)) -> CircuitBreaker {
     run(&mut b, Z, "FFFFFFFFFF");
     assert_eq!(b.state(Z), Open);
     b
+}
+
+/// Time in closed, open and half-open, none in the special states.
+fn pad(classic: [SimTime; 3]) -> [SimTime; 6] {
+    [classic[0], classic[1], classic[2], Z, Z, Z]
 }
 
 fn failure_count(b: &CircuitBreaker) -> u32 {
@@ -278,13 +283,13 @@ fn automatic_transition_happens_at_the_due_time() {
     b.on_timer(t(100.0)); // late: the transition is still recorded at 60 s
     assert_eq!(b.transitions().last(), Some(&Transition { at: t(60.0), from: Open, to: HalfOpen }));
     assert_eq!((b.stats(t(100.0)), b.next_transition_at()), (projected, None));
-    assert_eq!(projected.time_in_state, [Z, t(60.0), t(40.0)]);
+    assert_eq!(projected.time_in_state, pad([Z, t(60.0), t(40.0)]));
     // With a half-open expiry the timers chain: OPEN 0, HALF_OPEN 60, OPEN 65, HALF_OPEN 125.
     let mut b = tripped(|c| (c.automatic_transition, c.max_wait_in_half_open) = (true, t(5.0)));
     let projected = b.stats(t(129.0));
     b.on_timer(t(129.0));
     assert_eq!((b.stats(t(129.0)), projected.openings), (projected, 2));
-    assert_eq!(projected.time_in_state, [Z, t(120.0), t(9.0)]);
+    assert_eq!(projected.time_in_state, pad([Z, t(120.0), t(9.0)]));
     let at: Vec<_> = b.transitions().iter().map(|x| x.at).collect();
     assert_eq!((at, b.next_transition_at()), (vec![Z, t(60.0), t(65.0), t(125.0)], Some(t(130.0))));
 }
@@ -297,7 +302,7 @@ fn time_in_state_sums_to_elapsed_time() {
         admit(&mut b, t(80.0), 10);
         report(&mut b, t(90.0), "SSSSSSSSSS");
         let st = b.stats(t(100.0));
-        assert_eq!(st.time_in_state, [t(20.0), t(open), t(half_open)], "automatic = {automatic}");
+        assert_eq!(st.time_in_state, pad([t(20.0), t(open), t(half_open)]), "automatic = {automatic}");
         assert_eq!((st.state, st.time_in_state.into_iter().fold(Z, |a, b| a + b)), (Closed, t(100.0)));
     }
 }
@@ -320,15 +325,21 @@ fn reset_stats_keeps_the_state_machine() {
     assert!(!b.try_acquire(t(59.0)), "the open timer still runs from 0 s");
     admit(&mut b, t(60.0), 1);
     let st = b.stats(t(70.0));
-    assert_eq!((st.calls_permitted, st.short_circuited, st.time_in_state), (1, 1, [Z, t(30.0), t(10.0)]));
+    assert_eq!((st.calls_permitted, st.short_circuited, st.time_in_state), (1, 1, pad([Z, t(30.0), t(10.0)])));
     assert_eq!(b.transitions(), [Transition { at: t(60.0), from: Open, to: HalfOpen }]);
 }
 
 #[test]
 fn names_presets_and_clamping() {
     assert_eq!(format!("{Closed} {Open} {HalfOpen}"), "closed open half_open");
-    assert_eq!(BreakerState::ALL.map(BreakerState::index), [0, 1, 2]);
-    let seeds = ConsecutiveConfig { failures: 5, successes: 2, open_for: t(60.0), permitted_calls_in_half_open: None };
+    assert_eq!(BreakerState::ALL.map(BreakerState::index), [0, 1, 2, 3, 4, 5]);
+    let seeds = ConsecutiveConfig {
+        failures: 5,
+        successes: 2,
+        open_for: t(60.0),
+        permitted_calls_in_half_open: None,
+        max_wait_in_half_open: Z,
+    };
     assert_eq!(BreakerConfig::default(), BreakerConfig::Consecutive(seeds));
     let d = WindowConfig::default();
     assert_eq!((d.failure_rate_threshold, d.slow_call_rate_threshold, d.slow_call_duration), (50.0, 100.0, t(60.0)));
@@ -340,4 +351,108 @@ fn names_presets_and_clamping() {
     assert_eq!((c.minimum_number_of_calls, c.permitted_calls_in_half_open), (10, 1));
     let b = window(TimeWindow, |c| c.minimum_number_of_calls = 100);
     assert!(matches!(b.config(), TimeWindow(WindowConfig { minimum_number_of_calls: 100, .. })));
+}
+
+#[test]
+fn disabled_admits_everything_and_records_nothing() {
+    let mut b = CircuitBreaker::with_initial_state(BreakerConfig::resilience4j(), Disabled, Z);
+    run(&mut b, Z, &"F".repeat(500));
+    b.on_ignored(Z);
+    assert_eq!(b.state(t(10.0)), Disabled);
+    let st = b.stats(t(10.0));
+    assert_eq!((st.calls_permitted, st.failures, st.ignored, st.openings), (0, 0, 0, 0));
+    assert_eq!(st.time_in_state[Disabled.index()], t(10.0));
+    assert!(b.transitions().is_empty(), "an initial state is not a transition");
+}
+
+#[test]
+fn forced_open_refuses_everything_and_drops_late_results() {
+    let mut b = window(CountWindow, |c| c.automatic_transition = true);
+    admit(&mut b, Z, 1);
+    b.transition_to(t(1.0), ForcedOpen).unwrap();
+    assert!(!b.try_acquire(t(1.0)));
+    report(&mut b, t(2.0), "F"); // admitted while closed, arrives forced open
+    assert!(!b.try_acquire(t(3600.0)), "no wait ends a forced open");
+    assert_eq!(b.next_transition_at(), None);
+    let st = b.stats(t(3600.0));
+    assert_eq!((st.calls_permitted, st.short_circuited, st.failures, st.openings), (1, 2, 0, 0));
+    assert_eq!(b.transitions(), [Transition { at: t(1.0), from: Closed, to: ForcedOpen }]);
+}
+
+#[test]
+fn metrics_only_records_but_never_opens() {
+    let mut b = window(CountWindow, |_| {});
+    b.transition_to(Z, MetricsOnly).unwrap();
+    run(&mut b, Z, "FFFFFFFFFFX");
+    let st = b.stats(Z);
+    assert_eq!((b.state(Z), st.failures, st.slow_calls, st.openings), (MetricsOnly, 11, 1, 0));
+    // Back to CLOSED by hand: a fresh window, so nine more failures do not open it...
+    b.transition_to(t(1.0), Closed).unwrap();
+    run(&mut b, t(1.0), "FFFFFFFFF");
+    assert_eq!(b.state(t(1.0)), Closed);
+    // ...the tenth does.
+    run(&mut b, t(1.0), "F");
+    assert_eq!(b.state(t(1.0)), Open);
+    let mut c = consecutive(|_| {});
+    c.transition_to(Z, MetricsOnly).unwrap();
+    run(&mut c, Z, &"F".repeat(50));
+    assert_eq!((c.state(Z), failure_count(&c)), (MetricsOnly, 50));
+}
+
+#[test]
+fn manual_transitions_follow_resilience4j_table() {
+    let mut b = window(CountWindow, |_| {});
+    let refused = b.transition_to(Z, HalfOpen).unwrap_err();
+    assert_eq!((refused.from, refused.to), (Closed, HalfOpen));
+    assert_eq!(refused.to_string(), "a circuit breaker cannot move from closed to half_open");
+    b.transition_to(Z, MetricsOnly).unwrap();
+    assert!(b.transition_to(Z, Open).is_err() && b.transition_to(Z, HalfOpen).is_err());
+    assert_eq!(b.state(Z), MetricsOnly);
+    let allowed = BreakerState::ALL.iter().flat_map(|f| BreakerState::ALL.map(|to| f.can_transition_to(to)));
+    assert_eq!(allowed.filter(|&ok| ok).count(), 33, "resilience4j's StateTransition has 33 entries");
+    // Moving to the state it is in restarts it, unlogged: OPEN's wait counts again from 30 s.
+    let mut b = tripped(|_| {});
+    b.transition_to(t(30.0), Open).unwrap();
+    assert!(!b.try_acquire(t(60.0)));
+    assert!(b.try_acquire(t(90.0)));
+    assert_eq!(b.transitions().len(), 2, "closed -> open, open -> half_open");
+    assert_eq!(b.stats(t(90.0)).openings, 1);
+}
+
+#[test]
+fn an_initial_open_or_half_open_state_starts_its_wait_or_trials_at_creation() {
+    let cfg = WindowConfig { permitted_calls_in_half_open: 2, ..WindowConfig::default() };
+    let mut b = CircuitBreaker::with_initial_state(CountWindow(cfg), Open, t(5.0));
+    assert!(!b.try_acquire(t(64.9)));
+    assert!(b.try_acquire(t(65.0)));
+    let mut h = CircuitBreaker::with_initial_state(CountWindow(cfg), HalfOpen, Z);
+    admit(&mut h, Z, 2);
+    assert!(!h.try_acquire(Z));
+    report(&mut h, t(1.0), "SS");
+    assert_eq!(h.state(t(1.0)), Closed);
+}
+
+#[test]
+fn a_consecutive_half_open_expires_after_max_wait() {
+    let mut b = consecutive(|c| c.max_wait_in_half_open = SimTime::from_secs(5));
+    run(&mut b, Z, "FFFFF");
+    assert_eq!(b.next_transition_at(), None, "lazy OPEN -> HALF_OPEN has no timer");
+    admit(&mut b, t(60.0), 1);
+    assert_eq!(b.next_transition_at(), Some(t(65.0)));
+    assert_eq!((b.state(t(64.9)), b.state(t(65.0))), (HalfOpen, Open));
+    report(&mut b, t(66.0), "S"); // too late: the trial round is over
+    assert!(!b.try_acquire(t(124.9)));
+    assert!(b.try_acquire(t(125.0)));
+}
+
+#[test]
+fn record_dispatches_on_the_verdict() {
+    let mut b = tripped(|_| {});
+    admit(&mut b, t(60.0), 10);
+    b.record(t(61.0), Verdict::Ignored, Z);
+    admit(&mut b, t(61.0), 1);
+    (0..5).for_each(|_| b.record(t(62.0), Verdict::Failure, Z));
+    (0..5).for_each(|_| b.record(t(62.0), Verdict::Success, Z));
+    let st = b.stats(t(62.0));
+    assert_eq!((b.state(t(62.0)), st.ignored, st.successes, st.failures), (Open, 1, 5, 15));
 }
