@@ -91,27 +91,25 @@ pub fn outlier(o: &OutlierSpec, key: &str) -> Result<OutlierEjection> {
     sr.request_volume =
         at_least_one(o.success_rate_request_volume, sr.request_volume, &k("success_rate_request_volume"))?;
     sr.stdev_factor = o.success_rate_stdev_factor.unwrap_or(sr.stdev_factor);
-    c.enforcing_success_rate = [
-        percent(o.enforcing_success_rate, d.enforcing_success_rate[0], &k("enforcing_success_rate"))?,
-        percent(
-            o.enforcing_local_origin_success_rate,
-            d.enforcing_success_rate[1],
-            &k("enforcing_local_origin_success_rate"),
-        )?,
-    ];
+    // The chances of one detector's ejections: external origin, then local origin.
+    let pair = |keys: [&str; 2], values: [Option<u32>; 2], defaults: [u32; 2]| -> Result<[u32; 2]> {
+        Ok([percent(values[0], defaults[0], &k(keys[0]))?, percent(values[1], defaults[1], &k(keys[1]))?])
+    };
+    c.enforcing_success_rate = pair(
+        ["enforcing_success_rate", "enforcing_local_origin_success_rate"],
+        [o.enforcing_success_rate, o.enforcing_local_origin_success_rate],
+        d.enforcing_success_rate,
+    )?;
     let fp = &mut c.failure_percentage;
     fp.threshold = percent(o.failure_percentage_threshold, fp.threshold, &k("failure_percentage_threshold"))?;
     fp.minimum_hosts = o.failure_percentage_minimum_hosts.unwrap_or(fp.minimum_hosts);
     fp.request_volume =
         at_least_one(o.failure_percentage_request_volume, fp.request_volume, &k("failure_percentage_request_volume"))?;
-    c.enforcing_failure_percentage = [
-        percent(o.enforcing_failure_percentage, d.enforcing_failure_percentage[0], &k("enforcing_failure_percentage"))?,
-        percent(
-            o.enforcing_failure_percentage_local_origin,
-            d.enforcing_failure_percentage[1],
-            &k("enforcing_failure_percentage_local_origin"),
-        )?,
-    ];
+    c.enforcing_failure_percentage = pair(
+        ["enforcing_failure_percentage", "enforcing_failure_percentage_local_origin"],
+        [o.enforcing_failure_percentage, o.enforcing_failure_percentage_local_origin],
+        d.enforcing_failure_percentage,
+    )?;
     Ok(c)
 }
 

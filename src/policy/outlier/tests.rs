@@ -56,7 +56,7 @@ fn the_multiplier_grows_to_the_cap_and_decays_one_step_per_healthy_interval() {
     for k in 1..=12u64 {
         assert!(results(&mut d, now, 0, E500, 3).is_some());
         assert_eq!(d.ejection_time(0), secs((30 * k).min(300)), "ejection {k}");
-        now = now + d.ejection_time(0);
+        now += d.ejection_time(0);
         assert_eq!(d.on_interval(now, &mut rng()).0, vec![0]);
     }
     // The multiplier stops at 11 (11 × 30 = 330 is not below 300 + 30).
