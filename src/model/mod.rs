@@ -387,6 +387,8 @@ pub struct EdgePolicy {
     pub bulkhead: Option<BulkheadConfig>,
     /// Retry budget.
     pub budget: Option<BudgetConfig>,
+    /// Envoy's circuit-breaker thresholds.
+    pub thresholds: Option<crate::policy::envoy_limits::Thresholds>,
     /// Keep a latency window for percentile hedging.
     pub track_latency: bool,
     /// Where each policy keeps its state.

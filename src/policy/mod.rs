@@ -10,6 +10,7 @@ pub mod breaker;
 pub mod bulkhead;
 pub mod concurrency;
 pub mod degradation;
+pub mod envoy_limits;
 pub mod failover;
 pub mod health_check;
 pub mod outlier;

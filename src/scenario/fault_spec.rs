@@ -169,22 +169,91 @@ pub struct HealthCheckSpec {
     pub healthy_threshold: Option<u32>,
 }
 
-/// Passive outlier ejection, as Envoy does it.
+/// Passive outlier ejection, as Envoy does it: the keys and defaults of Envoy's cluster
+/// `outlier_detection` (`envoy.config.cluster.v3.OutlierDetection`).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutlierSpec {
     /// Start from Envoy's defaults (the only preset; the same as omitting keys).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<super::policy_spec::Preset>,
-    /// Consecutive errors from an instance that eject it (default 5).
+    /// Time between sweeps: returns of ejected instances, success-rate and
+    /// failure-percentage detection, decay of the ejection multiplier (default 10s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consecutive_errors: Option<u32>,
-    /// Base ejection time, multiplied by the number of times the instance was ejected (default 30s).
+    pub interval: Option<Duration>,
+    /// Ejection time, multiplied by the instance's ejection multiplier (default 30s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_ejection_time: Option<Duration>,
-    /// Most instances ejected at once, in percent (default 10; at least one is allowed).
+    /// Longest ejection (default 300s, or `base_ejection_time` if longer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ejection_time: Option<Duration>,
+    /// Most instances ejected at once, in percent (default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_ejection_percent: Option<f64>,
+    /// One instance may always be ejected, whatever `max_ejection_percent` says (default
+    /// true; Envoy's default is false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub always_eject_one_host: Option<bool>,
+    /// Consecutive 5xx answers that eject an instance (default 5). Timeouts count as 504
+    /// and refused connections as 503 unless `split_external_local_origin_errors`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consecutive_5xx: Option<u32>,
+    /// Older name of `consecutive_5xx`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consecutive_errors: Option<u32>,
+    /// Chance, in percent, that a `consecutive_5xx` detection ejects (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforcing_consecutive_5xx: Option<u32>,
+    /// Consecutive gateway errors (502, 503, 504: refusals and timeouts) that eject (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consecutive_gateway_failure: Option<u32>,
+    /// Chance, in percent, that a `consecutive_gateway_failure` detection ejects (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforcing_consecutive_gateway_failure: Option<u32>,
+    /// Count refused connections and timeouts (locally originated errors) apart from
+    /// the answers (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_external_local_origin_errors: Option<bool>,
+    /// With the split: consecutive refusals and timeouts that eject (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consecutive_local_origin_failure: Option<u32>,
+    /// Chance, in percent, that a `consecutive_local_origin_failure` detection ejects (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforcing_consecutive_local_origin_failure: Option<u32>,
+    /// Instances with `success_rate_request_volume` requests in an interval needed for
+    /// success-rate detection (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_rate_minimum_hosts: Option<u32>,
+    /// Requests an instance needs in an interval to count for success-rate detection (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_rate_request_volume: Option<u32>,
+    /// An instance whose success rate is below the mean less this many standard deviations,
+    /// in thousandths, is ejected (default 1900, that is 1.9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_rate_stdev_factor: Option<u32>,
+    /// Chance, in percent, that a success-rate detection ejects (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforcing_success_rate: Option<u32>,
+    /// The same for the success rate of locally originated errors, with the split (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforcing_local_origin_success_rate: Option<u32>,
+    /// An instance failing at least this percentage of its requests in an interval is
+    /// ejected (default 85).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_percentage_threshold: Option<u32>,
+    /// Instances with `failure_percentage_request_volume` requests needed for
+    /// failure-percentage detection (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_percentage_minimum_hosts: Option<u32>,
+    /// Requests an instance needs in an interval to count for failure-percentage detection (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_percentage_request_volume: Option<u32>,
+    /// Chance, in percent, that a failure-percentage detection ejects (default 0: detection off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforcing_failure_percentage: Option<u32>,
+    /// The same for locally originated errors, with the split (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforcing_failure_percentage_local_origin: Option<u32>,
 }
 
 /// Failover between a service's instances, detected by heartbeats.

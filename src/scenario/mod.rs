@@ -33,6 +33,7 @@ pub mod units;
 pub mod validate;
 pub mod validate_dist;
 pub mod validate_fault;
+pub mod validate_outlier;
 pub mod validate_policy;
 pub mod validate_server;
 pub mod validate_service;

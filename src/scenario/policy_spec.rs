@@ -285,6 +285,24 @@ pub struct BulkheadSpec {
     pub scope: Option<ScopeSpec>,
 }
 
+/// Envoy's circuit-breaker thresholds on the edge (a cluster's
+/// `circuit_breakers.thresholds`): counters with a maximum; a request past one fails at
+/// once instead of waiting. Omitted keys take Envoy's defaults.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitBreakersSpec {
+    /// Most requests waiting to be sent (default 1024).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pending_requests: Option<u32>,
+    /// Most requests in flight (default 1024).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests: Option<u32>,
+    /// Most retries outstanding, from when each is scheduled until its attempt ends
+    /// (default 3; a `retry.budget` of the Envoy kind replaces it, as in Envoy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+}
+
 /// A rate limit: a token bucket (`rate` per second, bursts up to `burst`), or, on a call
 /// only, resilience4j's `RateLimiter`, whose callers wait for a permission (give any of
 /// `limit_for_period`, `limit_refresh_period`, `timeout_duration`).

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::dist_spec::DistSpec;
 use super::fault_spec::{FailoverSpec, FaultSpec, HealthCheckSpec, OutlierSpec};
 use super::policy_spec::{
-    BreakerSpec, BulkheadSpec, ConcurrencyLimitSpec, DegradationSpec, FallbackSpec, HedgeSpec, PoolSpec, RateLimitSpec,
-    RetrySpec, ShedSpec,
+    BreakerSpec, BulkheadSpec, CircuitBreakersSpec, ConcurrencyLimitSpec, DegradationSpec, FallbackSpec, HedgeSpec,
+    PoolSpec, RateLimitSpec, RetrySpec, ShedSpec,
 };
 use super::slo_spec::{AlertingSpec, BlastRadiusSpec, SloSpec};
 use super::sweep_spec::{SweepSpec, Warmup};
@@ -189,6 +189,10 @@ pub struct CallSpec {
     /// Semaphore bulkhead on this edge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bulkhead: Option<BulkheadSpec>,
+    /// Envoy's circuit-breaker thresholds on this edge: pending requests, requests and
+    /// retries outstanding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breakers: Option<CircuitBreakersSpec>,
     /// Answer served when the call fails or is short-circuited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<FallbackSpec>,

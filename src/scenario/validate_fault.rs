@@ -341,26 +341,7 @@ pub fn recovery(
     };
     let outlier = match &s.outlier_ejection {
         None => None,
-        Some(o) => {
-            let pct = o.max_ejection_percent.unwrap_or(10.0);
-            if !(0.0..=100.0).contains(&pct) {
-                return err(format!("{key}.outlier_ejection.max_ejection_percent"), "a percentage in 0..100");
-            }
-            if let Some(p) = o.preset
-                && p != super::policy_spec::Preset::Envoy
-            {
-                return err(format!("{key}.outlier_ejection.preset"), "outlier ejection has the `envoy` preset only");
-            }
-            Some(crate::policy::outlier::OutlierEjection {
-                consecutive_errors: count(o.consecutive_errors, 5, "outlier_ejection.consecutive_errors")?,
-                base_ejection_time: positive(
-                    o.base_ejection_time,
-                    SimTime::from_secs(30),
-                    "outlier_ejection.base_ejection_time",
-                )?,
-                max_ejection_percent: pct,
-            })
-        }
+        Some(o) => Some(super::validate_outlier::outlier(o, &format!("{key}.outlier_ejection"))?),
     };
     let failover = match &s.failover {
         None => None,

@@ -14,6 +14,7 @@ use crate::metrics::Outcome;
 use crate::model::{CallPolicy, EdgePolicy, EdgeScopes, Fallback};
 use crate::policy::breaker::{BreakerConfig, BreakerState, Classifier, ConsecutiveConfig, WindowConfig};
 use crate::policy::bulkhead::BulkheadConfig;
+use crate::policy::envoy_limits::Thresholds;
 use crate::policy::rate_limit::{CycleLimiterConfig, LimiterConfig, TokenBucketConfig};
 use crate::policy::retry::{Backoff, BudgetConfig, HedgeConfig, HedgeDelay, Jitter, RetryConfig, RetryOn};
 
@@ -326,6 +327,22 @@ fn breaker_state(s: BreakerStateSpec) -> BreakerState {
     }
 }
 
+/// Envoy's circuit-breaker thresholds of call `c`: those declared, Envoy's defaults for
+/// omitted keys; Envoy's defaults too (`max_retries: 3`) when its retry has the `envoy`
+/// preset, as Envoy applies them to every cluster.
+fn thresholds(c: &CallSpec) -> Option<Thresholds> {
+    let envoy_retry = c.retry.as_ref().is_some_and(|r| r.preset == Some(Preset::Envoy));
+    let d = Thresholds::default();
+    match &c.circuit_breakers {
+        Some(t) => Some(Thresholds {
+            max_pending_requests: t.max_pending_requests.unwrap_or(d.max_pending_requests),
+            max_requests: t.max_requests.unwrap_or(d.max_requests),
+            max_retries: t.max_retries.unwrap_or(d.max_retries),
+        }),
+        None => envoy_retry.then_some(d),
+    }
+}
+
 /// The edge-level policies declared on call `c` at `key` (breaker, limiter, bulkhead,
 /// retry budget).
 pub fn edge_policy(c: &CallSpec, key: &str) -> Result<EdgePolicy> {
@@ -363,6 +380,7 @@ pub fn edge_policy(c: &CallSpec, key: &str) -> Result<EdgePolicy> {
     {
         p.budget = cfg.budget;
     }
+    p.thresholds = thresholds(c);
     p.track_latency = matches!(c.hedge, Some(HedgeSpec { percentile: Some(_), .. }));
     p.scope = EdgeScopes {
         breaker: ScopeSpec::of(c.breaker.as_ref().and_then(|b| b.scope)),

@@ -4,4 +4,5 @@
 //! and method), uses its inputs and checks its expected outputs against the public
 //! `resim::policy` state machines. Where resim deliberately differs, the test says so.
 
+mod envoy;
 mod resilience4j;

@@ -97,10 +97,12 @@ fn outlier_ejection_after_consecutive_errors_respects_the_cap() {
     for e in &ejected {
         assert_eq!(e["instance"], 1, "only the crashed instance fails");
     }
-    // Ejection times grow with the number of ejections (Envoy: base x count).
+    // Ejection times grow with the number of ejections (Envoy: base x multiplier, capped
+    // at max_ejection_time 300 s); the instance comes back at the first 10 s sweep after.
     let spans: Vec<f64> = ejected.iter().map(|e| e["until"].as_f64().unwrap() - e["t"].as_f64().unwrap()).collect();
     for (k, span) in spans.iter().enumerate() {
-        assert!((span - 30.0 * (k as f64 + 1.0)).abs() < 1e-6, "ejection {k} lasts {span}s");
+        let time = (30.0 * (k as f64 + 1.0)).min(300.0);
+        assert!(*span >= time && *span < time + 10.0, "ejection {k} lasts {span}s");
     }
     let without = run_yaml(&scenario(62.0, ""));
     assert!(r.workloads["browse"].error.value() < 0.2 * without.workloads["browse"].error.value());
@@ -177,4 +179,50 @@ faults:
     // With an instant shift back it gets more (it only missed the outage).
     let instant = run_yaml(&yaml("1ms"));
     assert!(instant.services["api"].instance_arrivals[0].value() > a0 * 1.2);
+}
+
+/// A hung instance behind a caller's timeout: its timeouts reach outlier detection.
+fn hung(outlier: &str) -> String {
+    format!(
+        "
+name: hung
+duration: 40m
+replications: 1
+seed: 3
+services:
+  api:
+    instances: 2
+    servers: 8
+    service_time: {{ exponential: {{ mean: 5ms }} }}
+    calls:
+      - {{ to: db, timeout: 100ms }}
+  db:
+    instances: 4
+    load_balancer: random
+    servers: 8
+    service_time: {{ exponential: {{ mean: 10ms }} }}
+    outlier_ejection: {outlier}
+workloads:
+  - {{ name: users, target: api, arrivals: {{ poisson: {{ rate: 50/s }} }} }}
+faults:
+  - {{ kind: latency, target: \"db#2\", at: 60s, for: 1h, add: 1h }}
+"
+    )
+}
+
+#[test]
+fn a_hung_instance_is_ejected_for_30_60_and_up_to_300_s() {
+    for outlier in ["{}", "{ split_external_local_origin_errors: true }"] {
+        let r = run_yaml(&hung(outlier));
+        let ejected = events_of(&r, "ejected");
+        assert!(ejected.len() >= 11, "{outlier}: {} ejections", ejected.len());
+        for (k, e) in ejected.iter().enumerate() {
+            assert_eq!(e["instance"], 2, "{outlier}: only the hung instance");
+            // Back at the first 10 s sweep after min(30 s x (k + 1), 300 s): every
+            // return meets 5 timeouts within the interval, so the multiplier never decays.
+            let span = e["until"].as_f64().unwrap() - e["t"].as_f64().unwrap();
+            let time = (30.0 * (k as f64 + 1.0)).min(300.0);
+            assert!(span >= time && span < time + 10.0, "{outlier}: ejection {k} lasts {span}s");
+        }
+    }
 }

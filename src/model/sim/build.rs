@@ -144,7 +144,7 @@ impl<'m> Simulation<'m> {
             limiters,
             shedders,
             faults,
-            recovery: model.services.iter().map(Recovery::of).collect(),
+            recovery: model.services.iter().map(|s| Recovery::of(s, &streams)).collect(),
             candidates: Vec::new(),
             log: Vec::new(),
             keep_log: replication == 0,

@@ -439,6 +439,7 @@ impl<'m> Simulation<'m> {
             self.calls[c as usize].waiting = false;
             self.guards.leave_queue(cs.guard, c, false);
         } else {
+            self.note_attempt_timeout(c);
             self.abandon_live(c, false);
             self.release_permit(c);
         }

@@ -68,7 +68,7 @@ impl Simulation<'_> {
         if let Some(f) = self.faults.first_active(self.model, li, |e| matches!(e, Effect::Crash { .. })) {
             self.fault_metrics[f].injected += 1;
         }
-        self.note_instance_result(s, instance as usize, true);
+        self.note_instance_result(s, instance as usize, crate::policy::outlier::HostResult::ConnectFailed);
         self.finish_job(r, Outcome::Error);
     }
 

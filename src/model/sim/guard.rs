@@ -1,5 +1,5 @@
 //! The client-side policies of one call edge, in one place: its circuit breaker, rate
-//! limiter, bulkhead and retry budget, the latency window that percentile hedging
+//! limiter, bulkhead, retry budget and Envoy circuit-breaker thresholds, the latency window that percentile hedging
 //! reads, and the count of calls in progress that Envoy's retry budget is a share of.
 //!
 //! The call pipeline ([`super::call`]) asks the guard in resilience4j's order and keeps
@@ -15,6 +15,7 @@ use crate::engine::{RngStreams, SimTime, Stream};
 use crate::metrics::Outcome;
 use crate::policy::breaker::{CircuitBreaker, Classifier};
 use crate::policy::bulkhead::{Acquire, Bulkhead};
+use crate::policy::envoy_limits::EnvoyLimits;
 use crate::policy::rate_limit::{CycleLimiter, LimiterConfig, RateAcquire, TokenBucket};
 use crate::policy::retry::{Budget, HedgeConfig, HedgeDelay, LatencyWindow, RetryConfig, RetryDecision, RetryState};
 
@@ -56,6 +57,8 @@ pub(super) struct EdgeGuard {
     bulkhead: Option<Bulkhead>,
     limiter: Option<EdgeLimiter>,
     budget: Option<Budget>,
+    /// Envoy's circuit-breaker thresholds.
+    limits: Option<EnvoyLimits>,
     latency: Option<LatencyWindow>,
     /// Calls in progress (the "active requests" of Envoy's budget).
     active: u32,
@@ -104,6 +107,8 @@ impl EdgeGuard {
             }),
             budget: p.budget.as_ref().filter(|_| here(p.scope.budget)).map(Budget::new),
             latency: (p.track_latency && here(p.scope.hedge)).then(|| LatencyWindow::new(LATENCY_WINDOW)),
+            // Envoy's thresholds belong to each sidecar: per caller instance.
+            limits: p.thresholds.filter(|_| matches!(holder, Holder::Instance(_))).map(EnvoyLimits::new),
             active: 0,
             rng: streams.stream(&stream),
             timer_at: None,
@@ -208,7 +213,75 @@ impl EdgeGuard {
             b.on_retry_end();
         }
     }
+}
 
+/// Envoy's circuit-breaker thresholds, for the call pipeline to ask.
+#[cfg_attr(not(test), expect(dead_code, reason = "the call pipeline (call.rs) wires these in next"))]
+impl EdgeGuard {
+    /// Envoy's `max_pending_requests`: an attempt starts waiting to be sent (queued
+    /// before the callee, e.g. for a bulkhead permit or in the stage before sending).
+    /// False when the threshold is reached: the attempt overflows and fails at once
+    /// (outcome `rejected`; Envoy answers 503 with `x-envoy-overflow`). Always true
+    /// without thresholds. Every `true` must be paired with one
+    /// [`EdgeGuard::release_pending`] when the attempt stops waiting, whatever ends it
+    /// (sent, timed out, cancelled, caller crashed, run end).
+    pub(super) fn acquire_pending(&mut self) -> bool {
+        self.limits.as_mut().is_none_or(|l| l.pending.try_acquire())
+    }
+
+    /// A waiting attempt admitted by [`EdgeGuard::acquire_pending`] stops waiting.
+    pub(super) fn release_pending(&mut self) {
+        if let Some(l) = self.limits.as_mut() {
+            l.pending.release();
+        }
+    }
+
+    /// Envoy's `max_requests`: a request (an attempt or a hedge) is about to be sent to
+    /// the callee. False when the threshold is reached: it overflows and fails at once
+    /// (outcome `rejected`). Always true without thresholds. Every `true` must be paired
+    /// with one [`EdgeGuard::release_request`] when that request is over for the caller:
+    /// answered, timed out, cancelled, abandoned as a losing hedge, caller crashed.
+    pub(super) fn acquire_request(&mut self) -> bool {
+        self.limits.as_mut().is_none_or(|l| l.requests.try_acquire())
+    }
+
+    /// A request admitted by [`EdgeGuard::acquire_request`] is over.
+    pub(super) fn release_request(&mut self) {
+        if let Some(l) = self.limits.as_mut() {
+            l.requests.release();
+        }
+    }
+
+    /// Envoy's `max_retries`: asked when the retry policy has granted a retry, before it
+    /// is scheduled. False when the threshold is reached: the call gives up as if out of
+    /// retries (Envoy's `upstream_rq_retry_overflow`). Always true without thresholds,
+    /// and when the edge has an Envoy retry budget, which replaces `max_retries` in
+    /// Envoy (`ResourceManagerImpl::RetryBudgetImpl`). Every `true` must be paired with
+    /// one [`EdgeGuard::release_retry`] when the retried attempt ends (Envoy's
+    /// `RetryStateImpl::resetRetry`), or when the call is dropped before it does.
+    pub(super) fn acquire_retry(&mut self) -> bool {
+        if self.retries_hold_slots() {
+            return true;
+        }
+        self.limits.as_mut().is_none_or(|l| l.retries.try_acquire())
+    }
+
+    /// A retry admitted by [`EdgeGuard::acquire_retry`] is over.
+    pub(super) fn release_retry(&mut self) {
+        if !self.retries_hold_slots()
+            && let Some(l) = self.limits.as_mut()
+        {
+            l.retries.release();
+        }
+    }
+
+    /// The thresholds' counters and overflows, for reports.
+    pub(super) fn limits(&self) -> Option<&EnvoyLimits> {
+        self.limits.as_ref()
+    }
+}
+
+impl EdgeGuard {
     /// A successful attempt's latency, for percentile hedging.
     pub(super) fn record_latency(&mut self, latency: SimTime) {
         if let Some(w) = self.latency.as_mut() {
@@ -502,6 +575,13 @@ mod tests {
         }
     }
 
+    /// One caller instance's guard of an edge `a->b`, alone.
+    fn edge_guard(edit: impl FnOnce(&mut Edge)) -> EdgeGuard {
+        let mut edge = Edge { from: 0, to: 1, name: "a->b".into(), policy: Default::default() };
+        edit(&mut edge);
+        EdgeGuard::of(&edge, Holder::Instance(0), &RngStreams::new(1, 0))
+    }
+
     fn guard(edit: impl FnOnce(&mut Edge)) -> One {
         let guards = guards_of(1, edit);
         let at = guards.at(0, 0);
@@ -694,5 +774,44 @@ mod tests {
         assert_eq!(g.enter(a, SimTime::from_secs(2)), Entry::ShortCircuited);
         // ...so at 6 s the trial finds the bucket refilled.
         assert_eq!(g.enter(a, SimTime::from_secs(6)), Entry::Pass { breaker: true });
+    }
+
+    #[test]
+    fn envoy_thresholds_refuse_past_their_maximum_and_admit_again_after_a_release() {
+        use crate::policy::envoy_limits::Thresholds;
+        let t = Thresholds { max_pending_requests: 1, max_requests: 2, max_retries: 1 };
+        let mut g = edge_guard(|e| e.policy.thresholds = Some(t));
+        assert!(g.acquire_pending());
+        assert!(!g.acquire_pending());
+        g.release_pending();
+        assert!(g.acquire_request() && g.acquire_request());
+        assert!(!g.acquire_request());
+        g.release_request();
+        assert!(g.acquire_request());
+        assert!(g.acquire_retry());
+        assert!(!g.acquire_retry());
+        g.release_retry();
+        assert!(g.acquire_retry());
+        let l = g.limits().unwrap();
+        assert_eq!((l.request_overflows(), l.retries.overflows()), (2, 1));
+    }
+
+    #[test]
+    fn without_thresholds_or_with_an_envoy_budget_nothing_is_counted() {
+        use crate::policy::envoy_limits::Thresholds;
+        use crate::policy::retry::BudgetConfig;
+        let mut g = edge_guard(|_| {});
+        assert!(g.acquire_pending() && g.acquire_request() && g.acquire_retry());
+        g.release_retry();
+        assert!(g.limits().is_none());
+        let t = Thresholds { max_pending_requests: 1, max_requests: 1, max_retries: 0 };
+        let mut g = edge_guard(|e| {
+            e.policy.thresholds = Some(t);
+            e.policy.budget = Some(BudgetConfig::envoy());
+        });
+        // The budget replaces max_retries: 0 retries would refuse every one.
+        assert!(g.acquire_retry());
+        g.release_retry();
+        assert_eq!(g.limits().unwrap().retries.count(), 0);
     }
 }

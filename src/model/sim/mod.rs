@@ -68,6 +68,8 @@ enum Event {
     HealthResult(u32, bool),
     /// A service's heartbeat round.
     Heartbeat(u32),
+    /// A service's outlier detection interval sweep.
+    OutlierSweep(u32),
     /// A fault becomes active.
     FaultStart(u32),
     /// A fault ends.
@@ -247,6 +249,7 @@ impl Process for Simulation<'_> {
             Event::HealthProbe(s, i) => self.on_probe(s as usize, i),
             Event::HealthResult(gi, ok) => self.on_probe_result(gi as usize, ok),
             Event::Heartbeat(s) => self.on_heartbeat(s as usize),
+            Event::OutlierSweep(s) => self.on_outlier_sweep(s as usize),
             Event::FaultStart(f) => self.on_fault(f as usize, true),
             Event::FaultEnd(f) => self.on_fault(f as usize, false),
             Event::UserDeadline(r, epoch) => self.on_user_deadline(r, epoch),

@@ -409,7 +409,7 @@ impl Simulation<'_> {
         }
         self.inject_response_faults(r, s, instance);
         let req = self.reqs[r as usize];
-        self.note_instance_result(s, instance, req.failed);
+        self.note_answer(s, instance, &req);
         req
     }
 
