@@ -18,10 +18,10 @@ pub use dist::Dist;
 use crate::engine::SimTime;
 use crate::policy::breaker::BreakerConfig;
 use crate::policy::bulkhead::BulkheadConfig;
-use crate::policy::concurrency::{AimdConfig, Gradient2Config};
+use crate::policy::concurrency::{AimdConfig, Gradient2Config, VegasConfig};
 use crate::policy::degradation::DegradationConfig;
 use crate::policy::rate_limit::TokenBucketConfig;
-use crate::policy::retry::{BudgetConfig, HedgeConfig, RetryConfig};
+use crate::policy::retry::{AdaptiveConfig, BudgetConfig, HedgeConfig, RetryConfig};
 use crate::policy::shed::ShedConfig;
 
 /// Index of a service in [`Model::services`].
@@ -301,6 +301,8 @@ pub enum ConcurrencyConfig {
     Aimd(AimdConfig),
     /// Gradient2.
     Gradient(Gradient2Config),
+    /// Vegas.
+    Vegas(VegasConfig),
 }
 
 /// Load-balancing strategy.
@@ -379,6 +381,10 @@ pub struct EdgePolicy {
     pub budget: Option<BudgetConfig>,
     /// Keep a latency window for percentile hedging.
     pub track_latency: bool,
+    /// Hedges allowed per request over a 10 s window (Finagle's `maxExtraLoad`).
+    pub max_extra_load: Option<f64>,
+    /// The AWS SDKs' adaptive mode: a CUBIC client-side rate limiter.
+    pub adaptive: Option<AdaptiveConfig>,
 }
 
 /// A probabilistic hand-off.

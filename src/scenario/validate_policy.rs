@@ -4,8 +4,8 @@
 
 use super::error::{Result, err};
 use super::policy_spec::{
-    BackoffSpec, BreakerSpec, BudgetSpec, FallbackSpec, HedgeSpec, JitterSpec, OutcomeKind, Preset, RetrySpec,
-    WindowSpec,
+    AdaptiveSpec, BackoffSpec, BreakerSpec, BudgetSpec, FallbackSpec, HedgeSpec, JitterSpec, OutcomeKind, Preset,
+    QuotaSpec, RetrySpec, ThrottlingSpec, WindowSpec,
 };
 use super::spec::CallSpec;
 use crate::engine::SimTime;
@@ -14,7 +14,9 @@ use crate::model::{CallPolicy, EdgePolicy, Fallback};
 use crate::policy::breaker::{BreakerConfig, ConsecutiveConfig, WindowConfig};
 use crate::policy::bulkhead::BulkheadConfig;
 use crate::policy::rate_limit::TokenBucketConfig;
-use crate::policy::retry::{Backoff, BudgetConfig, HedgeConfig, HedgeDelay, Jitter, RetryConfig, RetryOn};
+use crate::policy::retry::{
+    AdaptiveConfig, Backoff, BudgetConfig, HedgeConfig, HedgeDelay, Jitter, QuotaConfig, RetryConfig, RetryOn,
+};
 
 /// Most attempts a retry policy may make.
 pub const MAX_ATTEMPTS: u32 = 100;
@@ -60,19 +62,33 @@ pub fn call_policy(c: &CallSpec, key: &str) -> Result<CallPolicy> {
 }
 
 fn hedge(h: &HedgeSpec, key: &str) -> Result<HedgeConfig> {
-    let delay = match (h.delay, h.percentile) {
-        (Some(d), None) => HedgeDelay::Fixed(d.time()),
-        (None, Some(p)) if p > 0.0 && p < 1.0 => HedgeDelay::Percentile(p * 100.0),
-        (None, Some(p)) => {
+    let max_extra_load = h.max_extra_load.map(|m| extra_load(m, &format!("{key}.max_extra_load"))).transpose()?;
+    let delay = match (h.delay, h.percentile, max_extra_load) {
+        (Some(d), None, _) => HedgeDelay::Fixed(d.time()),
+        (None, Some(p), _) if p > 0.0 && p < 1.0 => HedgeDelay::Percentile(p * 100.0),
+        (None, Some(p), _) => {
             return err(format!("{key}.percentile"), format!("{p} is not a quantile in (0, 1), e.g. 0.95"));
         }
-        _ => return err(key, "give `delay` (e.g. 50ms) or `percentile` (e.g. 0.95), not both"),
+        // Finagle's BackupRequestFilter: hedge at the 1 − maxExtraLoad quantile.
+        (None, None, Some(m)) if m > 0.0 => HedgeDelay::Percentile((1.0 - m) * 100.0),
+        (None, None, Some(_)) => {
+            return err(format!("{key}.max_extra_load"), "a max_extra_load of 0 never hedges; omit `hedge`");
+        }
+        _ => {
+            return err(key, "give `delay` (e.g. 50ms), `percentile` (e.g. 0.95) or `max_extra_load` (e.g. 0.05)")
+                .map_err(|e| e.with_help("`delay` and `percentile` exclude each other"));
+        }
     };
     let max_hedges = h.max.unwrap_or(1);
     if max_hedges == 0 || max_hedges > MAX_HEDGES {
         return err(format!("{key}.max"), format!("backups per attempt must be between 1 and {MAX_HEDGES}"));
     }
-    Ok(HedgeConfig { delay, max_hedges, cancel_losers: h.cancel })
+    Ok(HedgeConfig { delay, max_hedges, cancel_losers: h.cancel, max_extra_load })
+}
+
+/// Finagle checks `0 <= maxExtraLoad < 1`.
+fn extra_load(m: f64, key: &str) -> Result<f64> {
+    if (0.0..1.0).contains(&m) { Ok(m) } else { err(key, format!("{m} is outside [0, 1) (0.05 = 5% extra load)")) }
 }
 
 fn retry(r: &RetrySpec, key: &str) -> Result<RetryConfig> {
@@ -133,10 +149,72 @@ fn retry(r: &RetrySpec, key: &str) -> Result<RetryConfig> {
         }
         cfg.retry_on = set;
     }
+    let limits = [r.budget.is_some(), r.throttling.is_some(), r.quota.is_some()];
+    if limits.iter().filter(|&&l| l).count() > 1 {
+        return err(key, "give one of `budget`, `throttling` (gRPC) and `quota` (AWS)");
+    }
     if let Some(b) = &r.budget {
         cfg.budget = Some(budget(b, &format!("{key}.budget"))?);
     }
+    if let Some(t) = &r.throttling {
+        cfg.budget = Some(throttling(t, &format!("{key}.throttling"))?);
+    }
+    if let Some(q) = &r.quota {
+        cfg.budget = Some(quota(q, &format!("{key}.quota"))?);
+    }
     Ok(cfg)
+}
+
+/// gRFC A6's validation of `retryThrottling`.
+fn throttling(t: &ThrottlingSpec, key: &str) -> Result<BudgetConfig> {
+    if !(t.max_tokens > 0.0 && t.max_tokens <= 1000.0) {
+        return err(format!("{key}.max_tokens"), format!("{} is outside (0, 1000] (gRPC's example: 10)", t.max_tokens));
+    }
+    if !(t.token_ratio.is_finite() && t.token_ratio >= 0.001) {
+        return err(
+            format!("{key}.token_ratio"),
+            format!("{} is not a ratio of at least 0.001 (three decimals; gRPC's example: 0.1)", t.token_ratio),
+        );
+    }
+    Ok(BudgetConfig::Throttling { max_tokens: t.max_tokens, token_ratio: t.token_ratio })
+}
+
+fn quota(q: &QuotaSpec, key: &str) -> Result<BudgetConfig> {
+    let d = QuotaConfig::standard();
+    let cfg = QuotaConfig {
+        capacity: q.capacity.unwrap_or(d.capacity),
+        retry_cost: q.retry_cost.unwrap_or(d.retry_cost),
+        timeout_cost: q.timeout_cost.unwrap_or(d.timeout_cost),
+        throttling_cost: q.throttling_cost.unwrap_or(d.throttling_cost),
+        no_retry_increment: q.no_retry_increment.unwrap_or(d.no_retry_increment),
+    };
+    if cfg.capacity == 0 {
+        return err(format!("{key}.capacity"), "a quota of 0 never retries; omit `retry` for no retries");
+    }
+    Ok(BudgetConfig::Quota(cfg))
+}
+
+fn adaptive(a: &AdaptiveSpec, key: &str) -> Result<AdaptiveConfig> {
+    let d = AdaptiveConfig::default();
+    let open = |k: &str, v: Option<f64>, dv: f64| match v {
+        None => Ok(dv),
+        Some(x) if x > 0.0 && x < 1.0 => Ok(x),
+        Some(x) => err(format!("{key}.{k}"), format!("{x} is outside (0, 1) (default {dv})")),
+    };
+    let positive = |k: &str, v: Option<f64>, dv: f64| match v {
+        None => Ok(dv),
+        Some(x) if x > 0.0 && x.is_finite() => Ok(x),
+        Some(x) => err(format!("{key}.{k}"), format!("{x} must be above 0 (default {dv})")),
+    };
+    Ok(AdaptiveConfig {
+        beta: open("beta", a.beta, d.beta)?,
+        scale_constant: positive("scale_constant", a.scale_constant, d.scale_constant)?,
+        smoothing: match a.smoothing {
+            Some(1.0) => 1.0,
+            s => open("smoothing", s, d.smoothing)?,
+        },
+        min_fill_rate: positive("min_rate", a.min_rate, d.min_fill_rate)?,
+    })
 }
 
 fn budget(b: &BudgetSpec, key: &str) -> Result<BudgetConfig> {
@@ -284,19 +362,15 @@ pub fn edge_policy(c: &CallSpec, key: &str) -> Result<EdgePolicy> {
         }
         p.bulkhead = Some(BulkheadConfig::new(b.max_concurrent, b.max_wait.map_or(SimTime::ZERO, |t| t.time())));
     }
-    p.budget = c
-        .retry
-        .as_ref()
-        .and_then(|r| r.budget.as_ref())
-        .map(|b| budget(b, &format!("{key}.retry.budget")))
-        .transpose()?;
-    if p.budget.is_none()
-        && let Some(r) = &c.retry
-        && r.budget.is_none()
-        && let Ok(cfg) = retry(r, key)
-    {
-        p.budget = cfg.budget;
+    if let Some(r) = &c.retry {
+        let key = format!("{key}.retry");
+        p.budget = retry(r, &key)?.budget;
+        p.adaptive = r.adaptive.as_ref().map(|a| adaptive(a, &format!("{key}.adaptive"))).transpose()?;
     }
-    p.track_latency = matches!(c.hedge, Some(HedgeSpec { percentile: Some(_), .. }));
+    if let Some(h) = &c.hedge {
+        let cfg = hedge(h, &format!("{key}.hedge"))?;
+        p.track_latency = matches!(cfg.delay, HedgeDelay::Percentile(_));
+        p.max_extra_load = cfg.max_extra_load;
+    }
     Ok(p)
 }

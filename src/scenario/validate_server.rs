@@ -6,7 +6,7 @@ use super::policy_spec::{ConcurrencyLimitSpec, DegradationSpec, LimitSpec, ShedS
 use super::spec::ServiceSpec;
 use crate::engine::SimTime;
 use crate::model::{ConcurrencyConfig, Dist, Pool};
-use crate::policy::concurrency::{AimdConfig, Gradient2Config};
+use crate::policy::concurrency::{AimdConfig, Gradient2Config, VegasConfig};
 use crate::policy::degradation::{Degradation, DegradationConfig, LevelSpec, Thresholds};
 use crate::policy::rate_limit::TokenBucketConfig;
 use crate::policy::shed::ShedConfig;
@@ -181,7 +181,39 @@ pub fn concurrency(spec: &ConcurrencyLimitSpec, key: &str) -> Result<Concurrency
             }
             ConcurrencyConfig::Gradient(Gradient2Config { initial, min, max, smoothing, rtt_tolerance, ..d })
         }
+        ConcurrencyLimitSpec::Vegas(l) => ConcurrencyConfig::Vegas(vegas(l, &format!("{key}.vegas"))?),
     })
+}
+
+/// Vegas has no minimum (its floor is 1) and no timeout; its thresholds are functions of
+/// the limit unless fixed.
+fn vegas(l: &LimitSpec, key: &str) -> Result<VegasConfig> {
+    let d = VegasConfig::default();
+    let other = [
+        ("min", l.min.is_some()),
+        ("backoff_ratio", l.backoff_ratio.is_some()),
+        ("timeout", l.timeout.is_some()),
+        ("rtt_tolerance", l.rtt_tolerance.is_some()),
+    ];
+    if let Some((k, _)) = other.iter().find(|(_, set)| *set) {
+        return err(format!("{key}.{k}"), "Vegas has no such key (its lowest limit is 1)")
+            .map_err(|e| e.with_help("Vegas keys: initial, max, smoothing, alpha, beta, probe_multiplier"));
+    }
+    let (initial, _, max) = limits(l, key, d.initial, 1, d.max)?;
+    let smoothing = l.smoothing.unwrap_or(d.smoothing);
+    if !(smoothing > 0.0 && smoothing <= 1.0) {
+        return err(format!("{key}.smoothing"), "smoothing must be in (0, 1] (1 = none, the library default)");
+    }
+    if let (Some(a), Some(b)) = (l.alpha, l.beta)
+        && a > b
+    {
+        return err(format!("{key}.alpha"), format!("alpha ({a}) must not exceed beta ({b})"));
+    }
+    let probe_multiplier = l.probe_multiplier.unwrap_or(d.probe_multiplier);
+    if probe_multiplier == 0 {
+        return err(format!("{key}.probe_multiplier"), "probe_multiplier must be at least 1 (default 30)");
+    }
+    Ok(VegasConfig { initial, max, smoothing, alpha: l.alpha, beta: l.beta, probe_multiplier, ..d })
 }
 
 fn thresholds(t: Option<&ThresholdSpec>) -> Thresholds {

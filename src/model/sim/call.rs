@@ -265,6 +265,7 @@ impl<'m> Simulation<'m> {
         let g = cs.guard();
         cs.epoch = cs.epoch.wrapping_add(1);
         self.edges[e].attempt_outcomes.add(outcome);
+        self.guards[g].attempt_outcome(now, outcome, &cs.retry);
         let trace = self.reqs[cs.parent as usize].trace;
         if trace != NO_TRACE {
             let n = cs.retry.attempts();
@@ -393,6 +394,9 @@ impl<'m> Simulation<'m> {
         }
         let cs = &mut self.calls[c as usize];
         if cs.epoch != epoch || cs.n_live == 0 || usize::from(cs.n_live) >= MAX_LIVE {
+            return;
+        }
+        if !self.guards[cs.guard()].try_hedge(self.now) {
             return;
         }
         cs.hedges_sent += 1;

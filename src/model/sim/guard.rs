@@ -1,6 +1,8 @@
 //! The client-side policies of one call edge, in one place: its circuit breaker, rate
-//! limiter, bulkhead and retry budget, the latency window that percentile hedging
-//! reads, and the count of calls in progress that Envoy's retry budget is a share of.
+//! limiter, bulkhead and retry budget (or gRPC throttle, or AWS quota), the AWS adaptive
+//! mode's pacing limiter, the latency window that percentile hedging reads and the
+//! extra-load budget that caps it, and the count of calls in progress that Envoy's retry
+//! budget is a share of.
 //!
 //! The call pipeline ([`super::call`]) asks the guard in resilience4j's order and keeps
 //! only that order; what each policy counts, and when its permits come back, is here.
@@ -13,7 +15,10 @@ use crate::metrics::Outcome;
 use crate::policy::breaker::CircuitBreaker;
 use crate::policy::bulkhead::{Acquire, Bulkhead};
 use crate::policy::rate_limit::TokenBucket;
-use crate::policy::retry::{Budget, HedgeConfig, HedgeDelay, LatencyWindow, RetryConfig, RetryDecision, RetryState};
+use crate::policy::retry::{
+    Admit, Budget, ClientRateLimiter, HedgeConfig, HedgeDelay, LatencyWindow, RetryConfig, RetryDecision, RetryState,
+    TokenBudget,
+};
 
 use super::super::Edge;
 use super::slots::CallId;
@@ -39,6 +44,10 @@ pub(super) struct EdgeGuard {
     limiter: Option<TokenBucket>,
     budget: Option<Budget>,
     latency: Option<LatencyWindow>,
+    /// Finagle's `maxExtraLoad` budget: one deposit per call, one withdrawal per hedge.
+    hedge_budget: Option<TokenBudget>,
+    /// The AWS adaptive mode's client-side rate limiter.
+    pacer: Option<ClientRateLimiter>,
     /// Calls in progress (the "active requests" of Envoy's budget).
     active: u32,
     /// Jitter draws.
@@ -57,17 +66,22 @@ impl EdgeGuard {
             limiter: p.rate_limit.map(TokenBucket::new),
             budget: p.budget.as_ref().map(Budget::new),
             latency: p.track_latency.then(|| LatencyWindow::new(LATENCY_WINDOW)),
+            hedge_budget: p.max_extra_load.map(HedgeConfig::extra_load_budget),
+            pacer: p.adaptive.map(|c| ClientRateLimiter::new(c, SimTime::ZERO)),
             active: 0,
             rng: streams.stream(&format!("retry/{}", edge.name)),
             timer_at: None,
         }
     }
 
-    /// A call starts: one more active request, and a deposit in a token budget.
+    /// A call starts: one more active request, and a deposit in the token budgets.
     pub(super) fn call_started(&mut self, now: SimTime) {
         self.active += 1;
         if let Some(b) = self.budget.as_mut() {
             b.on_request(now);
+        }
+        if let Some(b) = self.hedge_budget.as_mut() {
+            b.deposit(now);
         }
     }
 
@@ -157,6 +171,41 @@ impl EdgeGuard {
         state.on_outcome(cfg, outcome, self.budget.as_mut(), now, self.active, &mut self.rng)
     }
 
+    /// Every attempt's end, success or not (call it once per attempt, from the attempt's
+    /// one ending). A success gives the gRPC throttle its `tokenRatio` and the AWS quota
+    /// the cost of the retry that led to it (or 1); the adaptive limiter learns of every
+    /// answer, a `rejected` one being a throttle. Short-circuited attempts never left the
+    /// caller: the limiter does not count them.
+    pub(super) fn attempt_outcome(&mut self, now: SimTime, outcome: Outcome, state: &RetryState) {
+        if outcome.is_success()
+            && let Some(b) = self.budget.as_mut()
+        {
+            b.on_success(state.last_retry_cost());
+        }
+        if outcome != Outcome::ShortCircuited
+            && let Some(p) = self.pacer.as_mut()
+        {
+            p.on_response(now, outcome == Outcome::Rejected);
+        }
+    }
+
+    /// Before each attempt is sent (the first, retries and hedges): send now, or wait and
+    /// ask again (the AWS adaptive mode, once it has seen a throttle).
+    #[cfg_attr(not(test), expect(dead_code, reason = "the call pipeline's wait-before-sending stage will ask it"))]
+    pub(super) fn send_admit(&mut self, now: SimTime) -> Admit {
+        self.pacer.as_mut().map_or(Admit::Now, |p| p.on_send(now))
+    }
+
+    /// When a hedge's delay has passed: may it be sent? No while gRPC's throttle is at or
+    /// below half its tokens; no when the `max_extra_load` budget is spent (a granted
+    /// hedge withdraws from it).
+    pub(super) fn try_hedge(&mut self, now: SimTime) -> bool {
+        if self.budget.as_ref().is_some_and(|b| !b.allows_hedge()) {
+            return false;
+        }
+        self.hedge_budget.as_mut().is_none_or(|b| b.try_withdraw(now))
+    }
+
     /// True when a granted retry holds a slot of the budget until it ends (Envoy's
     /// concurrency budget), to be given back with [`EdgeGuard::end_retry`].
     pub(super) fn retries_hold_slots(&self) -> bool {
@@ -208,6 +257,7 @@ mod tests {
     use crate::policy::breaker::{BreakerConfig, ConsecutiveConfig};
     use crate::policy::bulkhead::BulkheadConfig;
     use crate::policy::rate_limit::TokenBucketConfig;
+    use crate::policy::retry::{AdaptiveConfig, BudgetConfig, GiveUpReason};
 
     fn guard(edit: impl FnOnce(&mut Edge)) -> EdgeGuard {
         let mut edge = Edge { from: 0, to: 1, name: "a->b".into(), policy: Default::default() };
@@ -271,5 +321,49 @@ mod tests {
         g.leave_queue(2, false);
         assert_eq!(g.release_permit(t), Some(3));
         assert_eq!(g.release_permit(t), None);
+    }
+
+    #[test]
+    fn grpc_throttle_counts_failures_in_retry_and_successes_per_attempt() {
+        let mut g = guard(|e| e.policy.budget = Some(BudgetConfig::Throttling { max_tokens: 4.0, token_ratio: 0.8 }));
+        let cfg = RetryConfig { max_attempts: 10, ..RetryConfig::grpc() };
+        let t = SimTime::ZERO;
+        let mut st = RetryState::new();
+        // 4 → 3: a retry; 3 → 2: at max_tokens / 2, throttled.
+        assert!(matches!(g.retry(&mut st, &cfg, Outcome::Rejected, t), RetryDecision::Retry { .. }));
+        assert!(g.try_hedge(t));
+        let throttled = g.retry(&mut st, &cfg, Outcome::Rejected, t);
+        assert_eq!(throttled, RetryDecision::GiveUp(GiveUpReason::BudgetExhausted));
+        assert!(!g.try_hedge(t), "A6: hedges are throttled too");
+        // One success: 2.8 > 2.
+        g.attempt_outcome(t, Outcome::Ok, &st);
+        assert!(g.try_hedge(t));
+    }
+
+    #[test]
+    fn extra_load_budget_allows_a_share_of_calls_as_hedges() {
+        let mut g = guard(|e| e.policy.max_extra_load = Some(0.05));
+        let t = SimTime::ZERO;
+        // No calls yet, no reserve: no hedge.
+        assert!(!g.try_hedge(t));
+        for _ in 0..40 {
+            g.call_started(t);
+        }
+        // 40 calls · 0.05 = 2 hedges.
+        assert_eq!((0..5).filter(|_| g.try_hedge(t)).count(), 2);
+    }
+
+    #[test]
+    fn adaptive_pacer_waits_only_after_a_throttle() {
+        let mut g = guard(|e| e.policy.adaptive = Some(AdaptiveConfig::default()));
+        let st = RetryState::new();
+        assert_eq!(g.send_admit(SimTime::ZERO), Admit::Now);
+        for ms in (100..=2000).step_by(100) {
+            g.attempt_outcome(SimTime::from_millis(ms), Outcome::Ok, &st);
+        }
+        g.attempt_outcome(SimTime::from_millis(2050), Outcome::Rejected, &st);
+        let t = SimTime::from_millis(2050);
+        let waits = (0..20).filter(|_| matches!(g.send_admit(t), Admit::Wait(_))).count();
+        assert!(waits > 0, "a burst at one instant must run out of tokens");
     }
 }
