@@ -6,11 +6,14 @@
 //! grpc-java's "qualified failure" is a retryable status code (or a not-to-retry
 //! pushback); resim's is an outcome the policy's `retry_on` retries.
 
+use std::path::Path;
+
 use resim::engine::{RngStreams, SimTime, Stream};
 use resim::metrics::Outcome;
 use resim::policy::retry::{
     Budget, BudgetConfig, GiveUpReason, RetryConfig, RetryDecision, RetryOn, RetryState, RetryThrottle,
 };
+use resim::scenario::load_str;
 
 fn rng() -> Stream {
     RngStreams::new(1, 0).stream("conformance/grpc")
@@ -184,4 +187,52 @@ fn a6_hedges_are_throttled_like_retries() {
     }
     b.on_retryable_failure();
     assert!(!b.allows_hedge());
+}
+
+/// A caller retrying `error` up to 3 attempts, at once, under gRPC throttling, against a
+/// callee that fails 2% of requests all along and every request from 60 s to 120 s.
+const DEAD_CALLEE: &str = "
+name: grpc-throttling
+duration: 3m
+replications: 1
+seed: 5
+window: 10s
+services:
+  client:
+    servers: 1000
+    service_time: { constant: { value: 1ms } }
+    calls:
+      - to: server
+        retry: { max_attempts: 3, retry_on: [error], backoff: none, throttling: { max_tokens: 10, token_ratio: 0.1 } }
+  server:
+    servers: 100
+    service_time: { constant: { value: 5ms } }
+workloads:
+  - { name: users, target: client, arrivals: { poisson: { rate: 50/s } } }
+faults:
+  - { name: flaky, kind: error, target: server, probability: 0.02, at: 0s, for: 3m }
+  - { name: dead, kind: error, target: server, probability: 1.0, at: 60s, for: 60s }
+";
+
+/// gRFC A6 in the simulator: with 2% failures the count stays near full (a failure costs
+/// 1, the 49 successes around it give back 4.9), so retries flow (about 1/s); once the
+/// callee dies, 5 failures bring 10 tokens to the threshold 5 and retries stop for the
+/// rest of the outage (a handful in its first window); after it recovers, about 50
+/// successes (5 / 0.1, one second of traffic) lift the count above 5 and retries resume.
+#[test]
+fn a6_throttling_stops_retries_against_a_dead_callee_and_resumes_after() {
+    let sc = load_str(DEAD_CALLEE, Path::new("grpc.yaml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let report = resim::run(&sc.model, &resim::RunOptions::default());
+    let retries = &report.edges["client->server"].timeline.retries;
+    println!("retries per 10 s window: {retries:?}");
+    assert_eq!(retries.len(), 18, "{retries:?}");
+    let before: f64 = retries[..6].iter().sum();
+    let outage_start = retries[6];
+    let outage_rest: f64 = retries[7..12].iter().sum();
+    let after: f64 = retries[13..].iter().sum();
+    // ~1 failure/s before: about 60 retries in 60 s (Poisson; 30 is 4 standard deviations).
+    assert!(before > 30.0, "retries before the outage {before}: {retries:?}");
+    assert!((1.0..=10.0).contains(&outage_start), "first outage window {outage_start}: {retries:?}");
+    assert_eq!(outage_rest, 0.0, "{retries:?}");
+    assert!(after > 25.0, "retries after recovery {after}: {retries:?}");
 }
