@@ -374,3 +374,76 @@ pub fn edge_policy(c: &CallSpec, key: &str) -> Result<EdgePolicy> {
     }
     Ok(p)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn retry_of(json: &str) -> Result<RetryConfig> {
+        let spec: RetrySpec = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        retry(&spec, "r")
+    }
+
+    fn key_of<T: std::fmt::Debug>(r: Result<T>) -> String {
+        r.map_or_else(|e| e.key, |ok| panic!("accepted: {ok:?}"))
+    }
+
+    #[test]
+    fn throttling_and_quota_resolve_and_exclude_each_other_and_the_budget() {
+        let t = retry_of(r#"{ "throttling": { "max_tokens": 10, "token_ratio": 0.1 } }"#);
+        assert_eq!(
+            t.ok().and_then(|c| c.budget),
+            Some(BudgetConfig::Throttling { max_tokens: 10.0, token_ratio: 0.1 })
+        );
+        let q = retry_of(r#"{ "quota": { "timeout_cost": 20 } }"#);
+        let want = QuotaConfig { timeout_cost: 20, ..QuotaConfig::standard() };
+        assert_eq!(q.ok().and_then(|c| c.budget), Some(BudgetConfig::Quota(want)));
+        let both = r#"{ "quota": {}, "throttling": { "max_tokens": 10, "token_ratio": 0.1 } }"#;
+        assert_eq!(key_of(retry_of(both)), "r");
+        assert_eq!(key_of(retry_of(r#"{ "quota": {}, "budget": { "ratio": 0.1 } }"#)), "r");
+    }
+
+    #[test]
+    fn throttling_follows_a6_validation() {
+        for bad in [0.0, 1000.5, f64::NAN] {
+            let spec = RetrySpec {
+                throttling: Some(ThrottlingSpec { max_tokens: bad, token_ratio: 0.1 }),
+                ..RetrySpec::default()
+            };
+            assert_eq!(key_of(retry(&spec, "r")), "r.throttling.max_tokens");
+        }
+        let tiny = r#"{ "throttling": { "max_tokens": 10, "token_ratio": 0.0004 } }"#;
+        assert_eq!(key_of(retry_of(tiny)), "r.throttling.token_ratio");
+        assert_eq!(key_of(retry_of(r#"{ "quota": { "capacity": 0 } }"#)), "r.quota.capacity");
+    }
+
+    #[test]
+    fn adaptive_defaults_and_ranges() {
+        let spec: AdaptiveSpec = serde_json::from_str("{}").unwrap_or_default();
+        assert_eq!(adaptive(&spec, "a").ok(), Some(AdaptiveConfig::default()));
+        let bad = AdaptiveSpec { beta: Some(1.5), ..AdaptiveSpec::default() };
+        assert_eq!(key_of(adaptive(&bad, "a")), "a.beta");
+        let bad = AdaptiveSpec { min_rate: Some(0.0), ..AdaptiveSpec::default() };
+        assert_eq!(key_of(adaptive(&bad, "a")), "a.min_rate");
+    }
+
+    fn hedge_of(json: &str) -> Result<HedgeConfig> {
+        let spec: HedgeSpec = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        hedge(&spec, "h")
+    }
+
+    #[test]
+    fn max_extra_load_alone_sets_finagles_percentile() {
+        let h = hedge_of(r#"{ "max_extra_load": 0.05 }"#).ok();
+        assert!(
+            matches!(h, Some(HedgeConfig { delay: HedgeDelay::Percentile(p), max_extra_load: Some(0.05), .. })
+                if (p - 95.0).abs() < 1e-9),
+            "{h:?}"
+        );
+        let fixed = hedge_of(r#"{ "delay": "20ms", "max_extra_load": 0.01 }"#).ok();
+        assert!(matches!(fixed, Some(HedgeConfig { delay: HedgeDelay::Fixed(_), .. })), "{fixed:?}");
+        assert_eq!(key_of(hedge_of(r#"{ "max_extra_load": 0.0 }"#)), "h.max_extra_load");
+        assert_eq!(key_of(hedge_of(r#"{ "percentile": 0.9, "max_extra_load": 1.0 }"#)), "h.max_extra_load");
+        assert_eq!(key_of(hedge_of("{}")), "h");
+    }
+}

@@ -10,10 +10,10 @@
 //! Transcribed from botocore's `retries/quota.py` (`RetryQuota`) and the
 //! `RetryQuotaChecker` of `retries/standard.py` (`_RETRY_COST = 5`,
 //! `_TIMEOUT_RETRY_REQUEST = 10`, `_NO_RETRY_INCREMENT = 1`), the same numbers as the AWS
-//! SDKs and Tools Reference Guide ("Retry behavior") and aws-sdk-go-v2's
-//! `retry.NewStandard` (`RetryCost`, `RetryTimeoutCost`, `NoRetryIncrement`). botocore's
-//! opt-in newer scheme (retry cost 14, throttling cost 5) is the same machine with other
-//! costs: set [`QuotaConfig`] accordingly.
+//! SDKs and Tools Reference Guide ("Retry behavior") and aws-sdk-go-v2's `retry` package
+//! (`DefaultRetryRateTokens`, `DefaultRetryCost`, `DefaultRetryTimeoutCost`,
+//! `DefaultNoRetryIncrement`). botocore's opt-in newer scheme (retry cost 14, throttling
+//! cost 5) is the same machine with other costs: set [`QuotaConfig`] accordingly.
 
 use crate::metrics::Outcome;
 
