@@ -253,3 +253,29 @@ pub fn degradation(spec: &DegradationSpec, key: &str) -> Result<(DegradationConf
     Degradation::new(cfg.clone()).map_err(|e| ScenarioError::at_key(format!("{key}.levels"), e.to_string()))?;
     Ok((cfg, interval))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vegas_of(json: &str) -> Result<ConcurrencyConfig> {
+        let spec: ConcurrencyLimitSpec = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        concurrency(&spec, "c")
+    }
+
+    #[test]
+    fn vegas_takes_the_library_defaults_and_refuses_other_algorithms_keys() {
+        let Ok(ConcurrencyConfig::Vegas(v)) = vegas_of(r#"{ "vegas": {} }"#) else { panic!("not Vegas") };
+        assert_eq!((v.initial, v.max, v.smoothing, v.probe_multiplier), (20, 1000, 1.0, 30));
+        assert_eq!((v.alpha, v.beta), (None, None));
+        let Ok(ConcurrencyConfig::Vegas(f)) = vegas_of(r#"{ "vegas": { "alpha": 2, "beta": 4, "max": 50 } }"#) else {
+            panic!("not Vegas")
+        };
+        assert_eq!((f.alpha, f.beta, f.max), (Some(2), Some(4), 50));
+        let key = |json| vegas_of(json).map_or_else(|e| e.key, |c| panic!("accepted {c:?}"));
+        assert_eq!(key(r#"{ "vegas": { "min": 5 } }"#), "c.vegas.min");
+        assert_eq!(key(r#"{ "vegas": { "alpha": 5, "beta": 4 } }"#), "c.vegas.alpha");
+        assert_eq!(key(r#"{ "vegas": { "smoothing": 0 } }"#), "c.vegas.smoothing");
+        assert_eq!(key(r#"{ "vegas": { "initial": 2000 } }"#), "c.vegas");
+    }
+}

@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use resim::engine::SimTime;
-use resim::policy::retry::{EXTRA_LOAD_TTL, HedgeConfig, HedgeDelay, TokenBudget};
+use resim::policy::retry::{Budget, BudgetConfig, EXTRA_LOAD_TTL, HedgeConfig, HedgeDelay, TokenBudget};
 use resim::scenario::{Scenario, load_str};
 
 const T0: SimTime = SimTime::ZERO;
@@ -136,6 +136,19 @@ fn backup_request_filter_test_no_backup_when_budget_exhausted() {
         assert!(rb.try_withdraw(T0));
     }
     assert!(!rb.try_withdraw(T0));
+}
+
+/// `BackupRequestFilterTest."Don't send backup when backup timer fires if cannot withdraw
+/// from global retry budget"`: a backup is paid from the client's retry budget too
+/// (`canIssueBackup`); its `RetryBudget(5.seconds, 10, 20.percent)` holds 50, and once
+/// drained the next backup is refused.
+#[test]
+fn backup_request_filter_test_no_backup_when_client_budget_exhausted() {
+    let cfg = BudgetConfig::Ratio { ratio: 0.2, min_per_s: 10.0, ttl: SimTime::from_secs(5) };
+    let mut client = Budget::new(&cfg);
+    let granted = (0..300).filter(|_| client.try_hedge(T0)).count();
+    assert_eq!(granted, 50);
+    assert!(!client.try_hedge(T0));
 }
 
 /// A caller `a` hedging its call to `b` with the `hedge` value put for `HEDGE`.

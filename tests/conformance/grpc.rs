@@ -79,7 +79,7 @@ fn throttled_stream_fail_with_retriable_status_code_without_pushback() {
     let mut st = RetryState::new();
     let d = st.on_outcome(&grpc_policy(), Outcome::Rejected, Some(&mut b), SimTime::ZERO, 0, &mut rng());
     assert_eq!(d, RetryDecision::GiveUp(GiveUpReason::BudgetExhausted));
-    assert!(!b.allows_hedge()); // count = 2
+    assert!(!b.try_hedge(SimTime::ZERO)); // count = 2
 }
 
 /// `RetriableStreamTest.throttledStream_FailWithNonRetriableStatusCode_WithoutPushback`:
@@ -91,7 +91,7 @@ fn throttled_stream_fail_with_non_retriable_status_code_without_pushback() {
     // resim's `error` stands for a status code the policy does not retry.
     let d = st.on_outcome(&grpc_policy(), Outcome::Error, Some(&mut b), SimTime::ZERO, 0, &mut rng());
     assert_eq!(d, RetryDecision::GiveUp(GiveUpReason::NotRetryable));
-    assert!(b.allows_hedge()); // count = 3
+    assert!(b.try_hedge(SimTime::ZERO)); // count = 3
     assert!(!b.on_retryable_failure()); // count = 2
 }
 
@@ -103,9 +103,9 @@ fn throttle_stream_succeed() {
     assert!(!b.on_retryable_failure()); // count = 2
     assert!(!b.on_retryable_failure()); // count = 1
     b.on_success(None);
-    assert!(!b.allows_hedge()); // count = 1.8
+    assert!(!b.try_hedge(SimTime::ZERO)); // count = 1.8
     b.on_success(None);
-    assert!(b.allows_hedge()); // count = 2.6
+    assert!(b.try_hedge(SimTime::ZERO)); // count = 2.6
 }
 
 /// gRFC A6, "Validation of retryThrottling": `tokenRatio` decimals beyond the third are
@@ -183,10 +183,10 @@ fn a6_hedges_are_throttled_like_retries() {
     let mut b = Budget::new(&BudgetConfig::Throttling { max_tokens: 10.0, token_ratio: 0.1 });
     for _ in 0..4 {
         assert!(b.on_retryable_failure());
-        assert!(b.allows_hedge());
+        assert!(b.try_hedge(SimTime::ZERO));
     }
     b.on_retryable_failure();
-    assert!(!b.allows_hedge());
+    assert!(!b.try_hedge(SimTime::ZERO));
 }
 
 /// A caller retrying `error` up to 3 attempts, at once, under gRPC throttling, against a

@@ -196,14 +196,13 @@ impl EdgeGuard {
         self.pacer.as_mut().map_or(Admit::Now, |p| p.on_send(now))
     }
 
-    /// When a hedge's delay has passed: may it be sent? No while gRPC's throttle is at or
-    /// below half its tokens; no when the `max_extra_load` budget is spent (a granted
-    /// hedge withdraws from it).
+    /// When a hedge's delay has passed: may it be sent? The `max_extra_load` budget
+    /// withdraws first, then the retry budget is asked ([`Budget::try_hedge`]: a Finagle
+    /// budget pays for the backup too, gRPC's throttle may refuse). As in Finagle's
+    /// `canIssueBackup`, a refusal by the second leaves the first's withdrawal spent.
     pub(super) fn try_hedge(&mut self, now: SimTime) -> bool {
-        if self.budget.as_ref().is_some_and(|b| !b.allows_hedge()) {
-            return false;
-        }
-        self.hedge_budget.as_mut().is_none_or(|b| b.try_withdraw(now))
+        let local = self.hedge_budget.as_mut().is_none_or(|b| b.try_withdraw(now));
+        local && self.budget.as_mut().is_none_or(|b| b.try_hedge(now))
     }
 
     /// True when a granted retry holds a slot of the budget until it ends (Envoy's

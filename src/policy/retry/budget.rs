@@ -282,12 +282,16 @@ impl Budget {
         }
     }
 
-    /// May a hedge be sent? Only the gRPC throttle says no (A6: hedged RPCs are
-    /// throttled like retries).
-    pub fn allows_hedge(&self) -> bool {
+    /// May a hedge be sent now? Finagle's `BackupRequestFilter` withdraws a backup from
+    /// the client's retry budget as well as its own (`canIssueBackup`), so a token budget
+    /// pays for it; gRPC's throttle refuses while at or below its threshold (A6: hedged
+    /// RPCs are throttled like retries); Envoy's concurrency budget and the AWS quota do
+    /// not see hedges.
+    pub fn try_hedge(&mut self, now: SimTime) -> bool {
         match self {
+            Budget::Token(t) => t.try_withdraw(now),
             Budget::Throttle(t) => t.is_above_threshold(),
-            _ => true,
+            Budget::Concurrency(_) | Budget::Quota(_) => true,
         }
     }
 
@@ -403,11 +407,11 @@ mod tests {
         assert!((0..3).all(|_| c.try_retry(t0, 0, e).is_some()));
         assert_eq!(c.try_retry(t0, 0, e), None);
         c.on_retry_end();
-        assert!(c.try_retry(t0, 0, e).is_some() && c.allows_hedge() && c.on_retryable_failure());
+        assert!(c.try_retry(t0, 0, e).is_some() && c.try_hedge(t0) && c.on_retryable_failure());
         let mut g = Budget::new(&BudgetConfig::Throttling { max_tokens: 2.0, token_ratio: 1.0 });
-        assert!(!g.on_retryable_failure() && !g.allows_hedge());
+        assert!(!g.on_retryable_failure() && !g.try_hedge(t0));
         g.on_success(None);
-        assert!(g.allows_hedge());
+        assert!(g.try_hedge(t0));
         let mut q = Budget::new(&BudgetConfig::Quota(QuotaConfig { capacity: 12, ..QuotaConfig::standard() }));
         assert_eq!(q.try_retry(t0, 0, Outcome::Timeout), Some(10));
         assert_eq!(q.try_retry(t0, 0, Outcome::Error), None);
