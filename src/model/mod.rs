@@ -19,10 +19,10 @@ use crate::engine::SimTime;
 use crate::policy::Scope;
 use crate::policy::breaker::{BreakerConfig, BreakerState, Classifier};
 use crate::policy::bulkhead::BulkheadConfig;
-use crate::policy::concurrency::{AimdConfig, Gradient2Config};
+use crate::policy::concurrency::{AimdConfig, Gradient2Config, VegasConfig};
 use crate::policy::degradation::DegradationConfig;
 use crate::policy::rate_limit::{LimiterConfig, TokenBucketConfig};
-use crate::policy::retry::{BudgetConfig, HedgeConfig, RetryConfig};
+use crate::policy::retry::{AdaptiveConfig, BudgetConfig, HedgeConfig, RetryConfig};
 use crate::policy::shed::ShedConfig;
 
 /// Index of a service in [`Model::services`].
@@ -306,6 +306,8 @@ pub enum ConcurrencyConfig {
     Aimd(AimdConfig),
     /// Gradient2.
     Gradient(Gradient2Config),
+    /// Vegas.
+    Vegas(VegasConfig),
 }
 
 /// Load-balancing strategy.
@@ -391,6 +393,10 @@ pub struct EdgePolicy {
     pub thresholds: Option<crate::policy::envoy_limits::Thresholds>,
     /// Keep a latency window for percentile hedging.
     pub track_latency: bool,
+    /// Hedges allowed per request over a 10 s window (Finagle's `maxExtraLoad`).
+    pub max_extra_load: Option<f64>,
+    /// The AWS SDKs' adaptive mode: a CUBIC client-side rate limiter.
+    pub adaptive: Option<AdaptiveConfig>,
     /// Where each policy keeps its state.
     pub scope: EdgeScopes,
 }

@@ -81,6 +81,70 @@ pub struct RetrySpec {
     /// Caps retries to a share of traffic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<BudgetSpec>,
+    /// gRPC retry throttling (gRFC A6 `retryThrottling`): no retries or hedges while the
+    /// failure/success balance is below half. Instead of `budget` or `quota`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttling: Option<ThrottlingSpec>,
+    /// The AWS SDKs' retry quota (the `aws_sdk` preset has it). Instead of `budget` or
+    /// `throttling`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaSpec>,
+    /// The AWS SDKs' adaptive retry mode: a client-side rate limiter whose rate follows
+    /// CUBIC, cut on every `rejected` answer. `{}` takes botocore's constants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptive: Option<AdaptiveSpec>,
+}
+
+/// gRPC `retryThrottling`: a token count starting full; each retryable failure takes 1,
+/// each success gives back `token_ratio`; retries and hedges stop while the count is at
+/// or below `max_tokens / 2`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottlingSpec {
+    /// Tokens at start and at most: in (0, 1000] (A6's example: 10).
+    pub max_tokens: f64,
+    /// Tokens per success, > 0; decimals beyond the third are ignored (A6's example: 0.1).
+    pub token_ratio: f64,
+}
+
+/// The AWS retry quota; omitted keys take the SDKs' standard-mode values.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaSpec {
+    /// Capacity at start and at most (default 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+    /// Cost of a retry after an error (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_cost: Option<u32>,
+    /// Cost of a retry after a timeout (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_cost: Option<u32>,
+    /// Cost of a retry after a rejection (throttling; default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttling_cost: Option<u32>,
+    /// Given back by a call that succeeded at its first attempt (default 1); a call
+    /// that succeeded after retries gives back its last retry's cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_retry_increment: Option<u32>,
+}
+
+/// The AWS adaptive mode's constants (botocore's defaults).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdaptiveSpec {
+    /// Rate kept on a throttle, as a fraction of the rate then (default 0.7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
+    /// CUBIC's scale constant (default 0.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_constant: Option<f64>,
+    /// Weight of the newest half-second in the measured rate (default 0.8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoothing: Option<f64>,
+    /// Slowest sending rate in requests per second (default 0.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_rate: Option<f64>,
 }
 
 /// Backoff between attempts.
@@ -380,6 +444,11 @@ pub struct HedgeSpec {
     /// shared by every instance of the caller).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<ScopeSpec>,
+    /// Hedges at most this share of requests over 10 s, in [0, 1) (Finagle's
+    /// BackupRequestFilter `maxExtraLoad`). Alone, it also sets the delay: the
+    /// `1 − max_extra_load` quantile, as Finagle does. Omitted: no cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_extra_load: Option<f64>,
 }
 
 /// A partition of a service's workers reserved for some request classes.
@@ -433,13 +502,15 @@ pub enum ConcurrencyLimitSpec {
     Aimd(LimitSpec),
     /// Gradient of long-term vs short-term latency (Gradient2).
     Gradient(LimitSpec),
+    /// Queue estimate from the lowest latency seen (TCP Vegas; the library's default).
+    Vegas(LimitSpec),
 }
 
 impl ConcurrencyLimitSpec {
     /// The parameters, whichever the algorithm.
     pub fn limit_spec(&self) -> &LimitSpec {
         match self {
-            ConcurrencyLimitSpec::Aimd(l) | ConcurrencyLimitSpec::Gradient(l) => l,
+            ConcurrencyLimitSpec::Aimd(l) | ConcurrencyLimitSpec::Gradient(l) | ConcurrencyLimitSpec::Vegas(l) => l,
         }
     }
 }
@@ -451,10 +522,10 @@ pub struct LimitSpec {
     /// Limit at start (default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial: Option<u32>,
-    /// Lowest limit (default 20).
+    /// Lowest limit (default 20; Vegas has none: 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<u32>,
-    /// Highest limit (default 200).
+    /// Highest limit (default 200; Vegas 1000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<u32>,
     /// AIMD: factor applied on a drop (default 0.9).
@@ -463,7 +534,7 @@ pub struct LimitSpec {
     /// AIMD: a request slower than this counts as a drop (default 5s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
-    /// Gradient: weight of each new estimate (default 0.2).
+    /// Gradient: weight of each new estimate (default 0.2); Vegas: likewise (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoothing: Option<f64>,
     /// Gradient: tolerated ratio of short to long latency (default 1.5).
@@ -473,6 +544,15 @@ pub struct LimitSpec {
     /// requests) or `service` (one limit on the requests in flight across the fleet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<ScopeSpec>,
+    /// Vegas: a fixed queue size below which the limit creeps up (default 3·log10(limit)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<u32>,
+    /// Vegas: a fixed queue size above which the limit falls (default 6·log10(limit)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta: Option<u32>,
+    /// Vegas: samples between no-load RTT probes per unit of limit (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_multiplier: Option<u32>,
 }
 
 /// Degradation levels switched by health signals.

@@ -4,8 +4,8 @@
 
 use super::error::{Result, err};
 use super::policy_spec::{
-    BackoffSpec, BreakerSpec, BreakerStateSpec, BudgetSpec, FallbackSpec, HedgeSpec, JitterSpec, OutcomeKind, Preset,
-    RateLimitSpec, RetrySpec, ScopeSpec, WindowSpec,
+    AdaptiveSpec, BackoffSpec, BreakerSpec, BreakerStateSpec, BudgetSpec, FallbackSpec, HedgeSpec, JitterSpec,
+    OutcomeKind, Preset, QuotaSpec, RateLimitSpec, RetrySpec, ScopeSpec, ThrottlingSpec, WindowSpec,
 };
 use super::spec::CallSpec;
 use super::units::Rate;
@@ -16,7 +16,9 @@ use crate::policy::breaker::{BreakerConfig, BreakerState, Classifier, Consecutiv
 use crate::policy::bulkhead::BulkheadConfig;
 use crate::policy::envoy_limits::Thresholds;
 use crate::policy::rate_limit::{CycleLimiterConfig, LimiterConfig, TokenBucketConfig};
-use crate::policy::retry::{Backoff, BudgetConfig, HedgeConfig, HedgeDelay, Jitter, RetryConfig, RetryOn};
+use crate::policy::retry::{
+    AdaptiveConfig, Backoff, BudgetConfig, HedgeConfig, HedgeDelay, Jitter, QuotaConfig, RetryConfig, RetryOn,
+};
 
 /// Most attempts a retry policy may make.
 pub const MAX_ATTEMPTS: u32 = 100;
@@ -67,19 +69,33 @@ pub fn call_policy(c: &CallSpec, key: &str) -> Result<CallPolicy> {
 }
 
 fn hedge(h: &HedgeSpec, key: &str) -> Result<HedgeConfig> {
-    let delay = match (h.delay, h.percentile) {
-        (Some(d), None) => HedgeDelay::Fixed(d.time()),
-        (None, Some(p)) if p > 0.0 && p < 1.0 => HedgeDelay::Percentile(p * 100.0),
-        (None, Some(p)) => {
+    let max_extra_load = h.max_extra_load.map(|m| extra_load(m, &format!("{key}.max_extra_load"))).transpose()?;
+    let delay = match (h.delay, h.percentile, max_extra_load) {
+        (Some(d), None, _) => HedgeDelay::Fixed(d.time()),
+        (None, Some(p), _) if p > 0.0 && p < 1.0 => HedgeDelay::Percentile(p * 100.0),
+        (None, Some(p), _) => {
             return err(format!("{key}.percentile"), format!("{p} is not a quantile in (0, 1), e.g. 0.95"));
         }
-        _ => return err(key, "give `delay` (e.g. 50ms) or `percentile` (e.g. 0.95), not both"),
+        // Finagle's BackupRequestFilter: hedge at the 1 − maxExtraLoad quantile.
+        (None, None, Some(m)) if m > 0.0 => HedgeDelay::Percentile((1.0 - m) * 100.0),
+        (None, None, Some(_)) => {
+            return err(format!("{key}.max_extra_load"), "a max_extra_load of 0 never hedges; omit `hedge`");
+        }
+        _ => {
+            return err(key, "give `delay` (e.g. 50ms), `percentile` (e.g. 0.95) or `max_extra_load` (e.g. 0.05)")
+                .map_err(|e| e.with_help("`delay` and `percentile` exclude each other"));
+        }
     };
     let max_hedges = h.max.unwrap_or(1);
     if max_hedges == 0 || max_hedges > MAX_HEDGES {
         return err(format!("{key}.max"), format!("backups per attempt must be between 1 and {MAX_HEDGES}"));
     }
-    Ok(HedgeConfig { delay, max_hedges, cancel_losers: h.cancel })
+    Ok(HedgeConfig { delay, max_hedges, cancel_losers: h.cancel, max_extra_load })
+}
+
+/// Finagle checks `0 <= maxExtraLoad < 1`.
+fn extra_load(m: f64, key: &str) -> Result<f64> {
+    if (0.0..1.0).contains(&m) { Ok(m) } else { err(key, format!("{m} is outside [0, 1) (0.05 = 5% extra load)")) }
 }
 
 fn retry(r: &RetrySpec, key: &str) -> Result<RetryConfig> {
@@ -140,10 +156,72 @@ fn retry(r: &RetrySpec, key: &str) -> Result<RetryConfig> {
         }
         cfg.retry_on = set;
     }
+    let limits = [r.budget.is_some(), r.throttling.is_some(), r.quota.is_some()];
+    if limits.iter().filter(|&&l| l).count() > 1 {
+        return err(key, "give one of `budget`, `throttling` (gRPC) and `quota` (AWS)");
+    }
     if let Some(b) = &r.budget {
         cfg.budget = Some(budget(b, &format!("{key}.budget"))?);
     }
+    if let Some(t) = &r.throttling {
+        cfg.budget = Some(throttling(t, &format!("{key}.throttling"))?);
+    }
+    if let Some(q) = &r.quota {
+        cfg.budget = Some(quota(q, &format!("{key}.quota"))?);
+    }
     Ok(cfg)
+}
+
+/// gRFC A6's validation of `retryThrottling`.
+fn throttling(t: &ThrottlingSpec, key: &str) -> Result<BudgetConfig> {
+    if !(t.max_tokens > 0.0 && t.max_tokens <= 1000.0) {
+        return err(format!("{key}.max_tokens"), format!("{} is outside (0, 1000] (gRPC's example: 10)", t.max_tokens));
+    }
+    if !(t.token_ratio.is_finite() && t.token_ratio >= 0.001) {
+        return err(
+            format!("{key}.token_ratio"),
+            format!("{} is not a ratio of at least 0.001 (three decimals; gRPC's example: 0.1)", t.token_ratio),
+        );
+    }
+    Ok(BudgetConfig::Throttling { max_tokens: t.max_tokens, token_ratio: t.token_ratio })
+}
+
+fn quota(q: &QuotaSpec, key: &str) -> Result<BudgetConfig> {
+    let d = QuotaConfig::standard();
+    let cfg = QuotaConfig {
+        capacity: q.capacity.unwrap_or(d.capacity),
+        retry_cost: q.retry_cost.unwrap_or(d.retry_cost),
+        timeout_cost: q.timeout_cost.unwrap_or(d.timeout_cost),
+        throttling_cost: q.throttling_cost.unwrap_or(d.throttling_cost),
+        no_retry_increment: q.no_retry_increment.unwrap_or(d.no_retry_increment),
+    };
+    if cfg.capacity == 0 {
+        return err(format!("{key}.capacity"), "a quota of 0 never retries; omit `retry` for no retries");
+    }
+    Ok(BudgetConfig::Quota(cfg))
+}
+
+fn adaptive(a: &AdaptiveSpec, key: &str) -> Result<AdaptiveConfig> {
+    let d = AdaptiveConfig::default();
+    let open = |k: &str, v: Option<f64>, dv: f64| match v {
+        None => Ok(dv),
+        Some(x) if x > 0.0 && x < 1.0 => Ok(x),
+        Some(x) => err(format!("{key}.{k}"), format!("{x} is outside (0, 1) (default {dv})")),
+    };
+    let positive = |k: &str, v: Option<f64>, dv: f64| match v {
+        None => Ok(dv),
+        Some(x) if x > 0.0 && x.is_finite() => Ok(x),
+        Some(x) => err(format!("{key}.{k}"), format!("{x} must be above 0 (default {dv})")),
+    };
+    Ok(AdaptiveConfig {
+        beta: open("beta", a.beta, d.beta)?,
+        scale_constant: positive("scale_constant", a.scale_constant, d.scale_constant)?,
+        smoothing: match a.smoothing {
+            Some(1.0) => 1.0,
+            s => open("smoothing", s, d.smoothing)?,
+        },
+        min_fill_rate: positive("min_rate", a.min_rate, d.min_fill_rate)?,
+    })
 }
 
 fn budget(b: &BudgetSpec, key: &str) -> Result<BudgetConfig> {
@@ -367,21 +445,17 @@ pub fn edge_policy(c: &CallSpec, key: &str) -> Result<EdgePolicy> {
         }
         p.bulkhead = Some(BulkheadConfig::new(b.max_concurrent, b.max_wait.map_or(SimTime::ZERO, |t| t.time())));
     }
-    p.budget = c
-        .retry
-        .as_ref()
-        .and_then(|r| r.budget.as_ref())
-        .map(|b| budget(b, &format!("{key}.retry.budget")))
-        .transpose()?;
-    if p.budget.is_none()
-        && let Some(r) = &c.retry
-        && r.budget.is_none()
-        && let Ok(cfg) = retry(r, key)
-    {
-        p.budget = cfg.budget;
+    if let Some(r) = &c.retry {
+        let key = format!("{key}.retry");
+        p.budget = retry(r, &key)?.budget;
+        p.adaptive = r.adaptive.as_ref().map(|a| adaptive(a, &format!("{key}.adaptive"))).transpose()?;
+    }
+    if let Some(h) = &c.hedge {
+        let cfg = hedge(h, &format!("{key}.hedge"))?;
+        p.track_latency = matches!(cfg.delay, HedgeDelay::Percentile(_));
+        p.max_extra_load = cfg.max_extra_load;
     }
     p.thresholds = thresholds(c);
-    p.track_latency = matches!(c.hedge, Some(HedgeSpec { percentile: Some(_), .. }));
     p.scope = EdgeScopes {
         breaker: ScopeSpec::of(c.breaker.as_ref().and_then(|b| b.scope)),
         rate_limit: ScopeSpec::of(c.rate_limit.as_ref().and_then(|r| r.scope)),
@@ -390,4 +464,77 @@ pub fn edge_policy(c: &CallSpec, key: &str) -> Result<EdgePolicy> {
         hedge: ScopeSpec::of(c.hedge.as_ref().and_then(|h| h.scope)),
     };
     Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn retry_of(json: &str) -> Result<RetryConfig> {
+        let spec: RetrySpec = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        retry(&spec, "r")
+    }
+
+    fn key_of<T: std::fmt::Debug>(r: Result<T>) -> String {
+        r.map_or_else(|e| e.key, |ok| panic!("accepted: {ok:?}"))
+    }
+
+    #[test]
+    fn throttling_and_quota_resolve_and_exclude_each_other_and_the_budget() {
+        let t = retry_of(r#"{ "throttling": { "max_tokens": 10, "token_ratio": 0.1 } }"#);
+        assert_eq!(
+            t.ok().and_then(|c| c.budget),
+            Some(BudgetConfig::Throttling { max_tokens: 10.0, token_ratio: 0.1 })
+        );
+        let q = retry_of(r#"{ "quota": { "timeout_cost": 20 } }"#);
+        let want = QuotaConfig { timeout_cost: 20, ..QuotaConfig::standard() };
+        assert_eq!(q.ok().and_then(|c| c.budget), Some(BudgetConfig::Quota(want)));
+        let both = r#"{ "quota": {}, "throttling": { "max_tokens": 10, "token_ratio": 0.1 } }"#;
+        assert_eq!(key_of(retry_of(both)), "r");
+        assert_eq!(key_of(retry_of(r#"{ "quota": {}, "budget": { "ratio": 0.1 } }"#)), "r");
+    }
+
+    #[test]
+    fn throttling_follows_a6_validation() {
+        for bad in [0.0, 1000.5, f64::NAN] {
+            let spec = RetrySpec {
+                throttling: Some(ThrottlingSpec { max_tokens: bad, token_ratio: 0.1 }),
+                ..RetrySpec::default()
+            };
+            assert_eq!(key_of(retry(&spec, "r")), "r.throttling.max_tokens");
+        }
+        let tiny = r#"{ "throttling": { "max_tokens": 10, "token_ratio": 0.0004 } }"#;
+        assert_eq!(key_of(retry_of(tiny)), "r.throttling.token_ratio");
+        assert_eq!(key_of(retry_of(r#"{ "quota": { "capacity": 0 } }"#)), "r.quota.capacity");
+    }
+
+    #[test]
+    fn adaptive_defaults_and_ranges() {
+        let spec: AdaptiveSpec = serde_json::from_str("{}").unwrap_or_default();
+        assert_eq!(adaptive(&spec, "a").ok(), Some(AdaptiveConfig::default()));
+        let bad = AdaptiveSpec { beta: Some(1.5), ..AdaptiveSpec::default() };
+        assert_eq!(key_of(adaptive(&bad, "a")), "a.beta");
+        let bad = AdaptiveSpec { min_rate: Some(0.0), ..AdaptiveSpec::default() };
+        assert_eq!(key_of(adaptive(&bad, "a")), "a.min_rate");
+    }
+
+    fn hedge_of(json: &str) -> Result<HedgeConfig> {
+        let spec: HedgeSpec = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        hedge(&spec, "h")
+    }
+
+    #[test]
+    fn max_extra_load_alone_sets_finagles_percentile() {
+        let h = hedge_of(r#"{ "max_extra_load": 0.05 }"#).ok();
+        assert!(
+            matches!(h, Some(HedgeConfig { delay: HedgeDelay::Percentile(p), max_extra_load: Some(0.05), .. })
+                if (p - 95.0).abs() < 1e-9),
+            "{h:?}"
+        );
+        let fixed = hedge_of(r#"{ "delay": "20ms", "max_extra_load": 0.01 }"#).ok();
+        assert!(matches!(fixed, Some(HedgeConfig { delay: HedgeDelay::Fixed(_), .. })), "{fixed:?}");
+        assert_eq!(key_of(hedge_of(r#"{ "max_extra_load": 0.0 }"#)), "h.max_extra_load");
+        assert_eq!(key_of(hedge_of(r#"{ "percentile": 0.9, "max_extra_load": 1.0 }"#)), "h.max_extra_load");
+        assert_eq!(key_of(hedge_of("{}")), "h");
+    }
 }

@@ -7,7 +7,7 @@ use super::spec::ServiceSpec;
 use super::validate_policy::token_bucket;
 use crate::engine::SimTime;
 use crate::model::{ConcurrencyConfig, Dist, Pool};
-use crate::policy::concurrency::{AimdConfig, Gradient2Config};
+use crate::policy::concurrency::{AimdConfig, Gradient2Config, VegasConfig};
 use crate::policy::degradation::{Degradation, DegradationConfig, LevelSpec, Thresholds};
 use crate::policy::rate_limit::TokenBucketConfig;
 use crate::policy::shed::ShedConfig;
@@ -181,7 +181,39 @@ pub fn concurrency(spec: &ConcurrencyLimitSpec, key: &str) -> Result<Concurrency
             }
             ConcurrencyConfig::Gradient(Gradient2Config { initial, min, max, smoothing, rtt_tolerance, ..d })
         }
+        ConcurrencyLimitSpec::Vegas(l) => ConcurrencyConfig::Vegas(vegas(l, &format!("{key}.vegas"))?),
     })
+}
+
+/// Vegas has no minimum (its floor is 1) and no timeout; its thresholds are functions of
+/// the limit unless fixed.
+fn vegas(l: &LimitSpec, key: &str) -> Result<VegasConfig> {
+    let d = VegasConfig::default();
+    let other = [
+        ("min", l.min.is_some()),
+        ("backoff_ratio", l.backoff_ratio.is_some()),
+        ("timeout", l.timeout.is_some()),
+        ("rtt_tolerance", l.rtt_tolerance.is_some()),
+    ];
+    if let Some((k, _)) = other.iter().find(|(_, set)| *set) {
+        return err(format!("{key}.{k}"), "Vegas has no such key (its lowest limit is 1)")
+            .map_err(|e| e.with_help("Vegas keys: initial, max, smoothing, alpha, beta, probe_multiplier"));
+    }
+    let (initial, _, max) = limits(l, key, d.initial, 1, d.max)?;
+    let smoothing = l.smoothing.unwrap_or(d.smoothing);
+    if !(smoothing > 0.0 && smoothing <= 1.0) {
+        return err(format!("{key}.smoothing"), "smoothing must be in (0, 1] (1 = none, the library default)");
+    }
+    if let (Some(a), Some(b)) = (l.alpha, l.beta)
+        && a > b
+    {
+        return err(format!("{key}.alpha"), format!("alpha ({a}) must not exceed beta ({b})"));
+    }
+    let probe_multiplier = l.probe_multiplier.unwrap_or(d.probe_multiplier);
+    if probe_multiplier == 0 {
+        return err(format!("{key}.probe_multiplier"), "probe_multiplier must be at least 1 (default 30)");
+    }
+    Ok(VegasConfig { initial, max, smoothing, alpha: l.alpha, beta: l.beta, probe_multiplier, ..d })
 }
 
 fn thresholds(t: Option<&ThresholdSpec>) -> Thresholds {
@@ -220,4 +252,30 @@ pub fn degradation(spec: &DegradationSpec, key: &str) -> Result<(DegradationConf
     }
     Degradation::new(cfg.clone()).map_err(|e| ScenarioError::at_key(format!("{key}.levels"), e.to_string()))?;
     Ok((cfg, interval))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vegas_of(json: &str) -> Result<ConcurrencyConfig> {
+        let spec: ConcurrencyLimitSpec = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        concurrency(&spec, "c")
+    }
+
+    #[test]
+    fn vegas_takes_the_library_defaults_and_refuses_other_algorithms_keys() {
+        let Ok(ConcurrencyConfig::Vegas(v)) = vegas_of(r#"{ "vegas": {} }"#) else { panic!("not Vegas") };
+        assert_eq!((v.initial, v.max, v.smoothing, v.probe_multiplier), (20, 1000, 1.0, 30));
+        assert_eq!((v.alpha, v.beta), (None, None));
+        let Ok(ConcurrencyConfig::Vegas(f)) = vegas_of(r#"{ "vegas": { "alpha": 2, "beta": 4, "max": 50 } }"#) else {
+            panic!("not Vegas")
+        };
+        assert_eq!((f.alpha, f.beta, f.max), (Some(2), Some(4), 50));
+        let key = |json| vegas_of(json).map_or_else(|e| e.key, |c| panic!("accepted {c:?}"));
+        assert_eq!(key(r#"{ "vegas": { "min": 5 } }"#), "c.vegas.min");
+        assert_eq!(key(r#"{ "vegas": { "alpha": 5, "beta": 4 } }"#), "c.vegas.alpha");
+        assert_eq!(key(r#"{ "vegas": { "smoothing": 0 } }"#), "c.vegas.smoothing");
+        assert_eq!(key(r#"{ "vegas": { "initial": 2000 } }"#), "c.vegas");
+    }
 }

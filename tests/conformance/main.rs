@@ -4,5 +4,9 @@
 //! and method), uses its inputs and checks its expected outputs against the public
 //! `resim::policy` state machines. Where resim deliberately differs, the test says so.
 
+mod aws;
 mod envoy;
+mod finagle;
+mod grpc;
+mod netflix;
 mod resilience4j;

@@ -6,7 +6,7 @@
 use crate::engine::{EventQueue, RngStreams, SimTime};
 use crate::metrics::{EdgeMetrics, FaultMetrics, ServiceMetrics, Timeline, WorkloadMetrics};
 use crate::policy::Scope;
-use crate::policy::concurrency::{AdaptiveLimit, Aimd, Gradient2, Limiter};
+use crate::policy::concurrency::{AdaptiveLimit, Aimd, Gradient2, Limiter, Vegas};
 use crate::policy::rate_limit::TokenBucket;
 use crate::policy::shed::Shedder;
 use crate::trace::{TraceConfig, Tracer};
@@ -56,6 +56,7 @@ impl Stations {
                     Limiter::new(match c {
                         ConcurrencyConfig::Aimd(a) => AdaptiveLimit::Aimd(Aimd::new(a)),
                         ConcurrencyConfig::Gradient(g) => AdaptiveLimit::Gradient2(Gradient2::new(g)),
+                        ConcurrencyConfig::Vegas(v) => AdaptiveLimit::Vegas(Vegas::new(v)),
                     })
                 }));
             }

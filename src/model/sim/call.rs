@@ -14,7 +14,7 @@
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
 use crate::policy::bulkhead::Acquire;
-use crate::policy::retry::{GiveUpReason, RetryDecision, RetryState};
+use crate::policy::retry::{Admit, GiveUpReason, RetryDecision, RetryState};
 use crate::trace::{NO_TRACE, SpanKind, Track};
 
 use super::super::Call;
@@ -113,6 +113,12 @@ impl<'m> Simulation<'m> {
         let now = self.now;
         if now >= self.calls[c as usize].call_deadline {
             return self.call_expired(c);
+        }
+        // The AWS adaptive pacer (botocore's `ClientRateLimiter`) may hold the attempt back,
+        // before its timeout starts: it asks again after the wait.
+        let (g, epoch) = (self.calls[c as usize].guard, self.calls[c as usize].epoch);
+        if let Admit::Wait(d) = self.guards.send_admit(g, now) {
+            return self.events.push(now + d, Event::Retry(c, epoch));
         }
         let call = self.call_site(c);
         let e = call.edge;
@@ -315,6 +321,7 @@ impl<'m> Simulation<'m> {
         let g = cs.guard;
         cs.epoch = cs.epoch.wrapping_add(1);
         self.edges[e].attempt_outcomes.add(outcome);
+        self.guards.attempt_outcome(g, now, outcome, &cs.retry);
         let trace = self.reqs[cs.parent as usize].trace;
         if trace != NO_TRACE {
             let n = cs.retry.attempts();
@@ -476,6 +483,14 @@ impl<'m> Simulation<'m> {
         }
         let cs = &mut self.calls[c as usize];
         if cs.epoch != epoch || cs.n_live == 0 || usize::from(cs.n_live) >= MAX_LIVE {
+            return;
+        }
+        // The AWS adaptive pacer may hold the hedge back: it asks again after the wait.
+        if let Admit::Wait(d) = self.guards.send_admit(cs.guard, self.now) {
+            return self.events.push(self.now + d, Event::Hedge(c, epoch));
+        }
+        let cs = &mut self.calls[c as usize];
+        if !self.guards.try_hedge(cs.guard, self.now) {
             return;
         }
         cs.hedges_sent += 1;

@@ -11,8 +11,19 @@
 //!   after `ttl`, plus a floor of `min_per_s · ttl` tokens for quiet clients.
 //! - [`ConcurrencyBudget`], Envoy's `retry_budget`: retries in flight may not exceed
 //!   `max(min_retry_concurrency, budget_percent · active requests)`.
+//!
+//! Two more limits are not budgets of traffic but balances of outcomes, and share the
+//! [`Budget`] interface because the engine asks them at the same moment:
+//!
+//! - [`RetryThrottle`], gRPC's `retryThrottling`: failures take a token, successes give
+//!   back a fraction, no retries while half the tokens are gone.
+//! - [`RetryQuota`], the AWS SDKs' retry quota: retries cost 5 (timeouts 10) of 500
+//!   units, successes refund.
 
+use super::quota::{QuotaConfig, RetryQuota};
+use super::throttle::RetryThrottle;
 use crate::engine::SimTime;
+use crate::metrics::Outcome;
 
 /// Slack for float comparisons of budgets that are sums of `ratio`-sized deposits
 /// (0.1 · 3 is not exactly 0.3).
@@ -38,6 +49,15 @@ pub enum BudgetConfig {
         /// Retries in flight always allowed (Envoy's `min_retry_concurrency`).
         min_concurrency: u32,
     },
+    /// gRPC style ([`RetryThrottle`]).
+    Throttling {
+        /// Tokens at start and at most (A6's `maxTokens`, in (0, 1000]).
+        max_tokens: f64,
+        /// Tokens given back per success (A6's `tokenRatio`, three decimals).
+        token_ratio: f64,
+    },
+    /// AWS SDK style ([`RetryQuota`]).
+    Quota(QuotaConfig),
 }
 
 impl BudgetConfig {
@@ -191,7 +211,7 @@ impl ConcurrencyBudget {
     }
 }
 
-/// A live budget of either style, built from a [`BudgetConfig`], with one interface for
+/// A live budget of any style, built from a [`BudgetConfig`], with one interface for
 /// the engine.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Budget {
@@ -199,6 +219,10 @@ pub enum Budget {
     Token(TokenBudget),
     /// Envoy style.
     Concurrency(ConcurrencyBudget),
+    /// gRPC style.
+    Throttle(RetryThrottle),
+    /// AWS SDK style.
+    Quota(RetryQuota),
 }
 
 impl Budget {
@@ -209,6 +233,10 @@ impl Budget {
             BudgetConfig::Concurrency { percent, min_concurrency } => {
                 Budget::Concurrency(ConcurrencyBudget::new(percent, min_concurrency))
             }
+            BudgetConfig::Throttling { max_tokens, token_ratio } => {
+                Budget::Throttle(RetryThrottle::new(max_tokens, token_ratio))
+            }
+            BudgetConfig::Quota(q) => Budget::Quota(RetryQuota::new(q)),
         }
     }
 
@@ -219,11 +247,51 @@ impl Budget {
         }
     }
 
-    /// Asks for one retry; `active_requests` is only read by the concurrency style.
-    pub fn try_retry(&mut self, now: SimTime, active_requests: u32) -> bool {
+    /// An attempt failed with an outcome the policy retries, before the attempt limit is
+    /// looked at. The gRPC throttle counts the failure here (grpc-java counts it before
+    /// `maxAttempts`, so the last attempt's failure counts too) and answers whether a
+    /// retry may still go; the other styles answer true and count nothing.
+    pub fn on_retryable_failure(&mut self) -> bool {
+        match self {
+            Budget::Throttle(t) => t.on_failure(),
+            _ => true,
+        }
+    }
+
+    /// Asks for one retry after an attempt that ended in `outcome`: `None` when refused,
+    /// otherwise the quota units it cost (0 for the styles without costs).
+    /// `active_requests` is only read by the concurrency style; the throttle has already
+    /// answered in [`on_retryable_failure`](Self::on_retryable_failure).
+    pub fn try_retry(&mut self, now: SimTime, active_requests: u32, outcome: Outcome) -> Option<u32> {
+        match self {
+            Budget::Token(t) => t.try_withdraw(now).then_some(0),
+            Budget::Concurrency(c) => c.try_acquire(active_requests).then_some(0),
+            Budget::Throttle(_) => Some(0),
+            Budget::Quota(q) => q.acquire_retry(outcome),
+        }
+    }
+
+    /// A call's attempt succeeded: the throttle gets `tokenRatio` back, the quota the
+    /// `last_retry_cost` of the retry that led here (`None`: the first attempt, which
+    /// refunds the no-retry increment).
+    pub fn on_success(&mut self, last_retry_cost: Option<u32>) {
+        match self {
+            Budget::Throttle(t) => t.on_success(),
+            Budget::Quota(q) => q.on_success(last_retry_cost),
+            Budget::Token(_) | Budget::Concurrency(_) => {}
+        }
+    }
+
+    /// May a hedge be sent now? Finagle's `BackupRequestFilter` withdraws a backup from
+    /// the client's retry budget as well as its own (`canIssueBackup`), so a token budget
+    /// pays for it; gRPC's throttle refuses while at or below its threshold (A6: hedged
+    /// RPCs are throttled like retries); Envoy's concurrency budget and the AWS quota do
+    /// not see hedges.
+    pub fn try_hedge(&mut self, now: SimTime) -> bool {
         match self {
             Budget::Token(t) => t.try_withdraw(now),
-            Budget::Concurrency(c) => c.try_acquire(active_requests),
+            Budget::Throttle(t) => t.is_above_threshold(),
+            Budget::Concurrency(_) | Budget::Quota(_) => true,
         }
     }
 
@@ -330,14 +398,24 @@ mod tests {
 
     #[test]
     fn budget_enum_dispatches() {
+        let (t0, e) = (SimTime::ZERO, Outcome::Error);
         let mut t = Budget::new(&BudgetConfig::finagle());
-        t.on_request(SimTime::ZERO);
-        assert!(t.try_retry(SimTime::ZERO, 0));
+        t.on_request(t0);
+        assert_eq!(t.try_retry(t0, 0, e), Some(0));
         t.on_retry_end();
         let mut c = Budget::new(&BudgetConfig::envoy());
-        assert!((0..3).all(|_| c.try_retry(SimTime::ZERO, 0)));
-        assert!(!c.try_retry(SimTime::ZERO, 0));
+        assert!((0..3).all(|_| c.try_retry(t0, 0, e).is_some()));
+        assert_eq!(c.try_retry(t0, 0, e), None);
         c.on_retry_end();
-        assert!(c.try_retry(SimTime::ZERO, 0));
+        assert!(c.try_retry(t0, 0, e).is_some() && c.try_hedge(t0) && c.on_retryable_failure());
+        let mut g = Budget::new(&BudgetConfig::Throttling { max_tokens: 2.0, token_ratio: 1.0 });
+        assert!(!g.on_retryable_failure() && !g.try_hedge(t0));
+        g.on_success(None);
+        assert!(g.try_hedge(t0));
+        let mut q = Budget::new(&BudgetConfig::Quota(QuotaConfig { capacity: 12, ..QuotaConfig::standard() }));
+        assert_eq!(q.try_retry(t0, 0, Outcome::Timeout), Some(10));
+        assert_eq!(q.try_retry(t0, 0, Outcome::Error), None);
+        q.on_success(Some(10));
+        assert_eq!(q.try_retry(t0, 0, Outcome::Error), Some(5));
     }
 }

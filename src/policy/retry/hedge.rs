@@ -6,7 +6,15 @@
 //! 5% load. gRPC's `hedgingPolicy` uses a fixed `hedgingDelay` instead. Both are here:
 //! [`HedgeDelay::Fixed`], or [`HedgeDelay::Percentile`] read from a [`LatencyWindow`] of
 //! recent latencies on the edge.
+//!
+//! A percentile delay alone does not bound the extra load: when latency shifts, every
+//! request is slower than the old p95 and every request hedges. Finagle's
+//! `BackupRequestFilter` therefore takes `maxExtraLoad` (say 0.05), hedges at the
+//! `1 − maxExtraLoad` percentile and caps backups with a retry budget of
+//! `percentCanRetry = maxExtraLoad`, `minRetriesPerSec = 0` and the default 10 s ttl
+//! ([`HedgeConfig::extra_load_budget`]): each request deposits, each backup withdraws.
 
+use super::budget::TokenBudget;
 use crate::engine::SimTime;
 
 /// When a hedge is sent, counted from the start of the previous attempt.
@@ -28,7 +36,13 @@ pub struct HedgeConfig {
     /// Cancel the losing requests once one answers (the callee drops them if they have
     /// not started, and stops their downstream calls); otherwise their work is wasted.
     pub cancel_losers: bool,
+    /// Hedges per request at most, over [`EXTRA_LOAD_TTL`] (Finagle's `maxExtraLoad`,
+    /// in `[0, 1)`); `None`: no cap.
+    pub max_extra_load: Option<f64>,
 }
+
+/// Window of the extra-load budget: Finagle's `RetryBudget.DefaultTtl`, 10 s.
+pub const EXTRA_LOAD_TTL: SimTime = SimTime::from_secs(10);
 
 impl HedgeConfig {
     /// The delay before the next hedge, or `None` when it cannot be known yet (a
@@ -38,6 +52,13 @@ impl HedgeConfig {
             HedgeDelay::Fixed(d) => Some(d),
             HedgeDelay::Percentile(p) => window.quantile(p / 100.0),
         }
+    }
+
+    /// The budget enforcing `max_extra_load`, as Finagle's `BackupRequestFilter.
+    /// newRetryBudget` builds it: `maxExtraLoad` of a token per request, no reserve,
+    /// over 10 s (so a 1% cap needs 100 requests in 10 s before the first backup).
+    pub fn extra_load_budget(max_extra_load: f64) -> TokenBudget {
+        TokenBudget::new(max_extra_load, 0.0, EXTRA_LOAD_TTL)
     }
 }
 
@@ -217,9 +238,18 @@ mod tests {
     #[test]
     fn hedge_delay_fixed_or_percentile() {
         let mut w = LatencyWindow::new(100);
-        let fixed =
-            HedgeConfig { delay: HedgeDelay::Fixed(SimTime::from_millis(20)), max_hedges: 1, cancel_losers: false };
-        let p95 = HedgeConfig { delay: HedgeDelay::Percentile(95.0), max_hedges: 1, cancel_losers: false };
+        let fixed = HedgeConfig {
+            delay: HedgeDelay::Fixed(SimTime::from_millis(20)),
+            max_hedges: 1,
+            cancel_losers: false,
+            max_extra_load: None,
+        };
+        let p95 = HedgeConfig {
+            delay: HedgeDelay::Percentile(95.0),
+            max_hedges: 1,
+            cancel_losers: false,
+            max_extra_load: None,
+        };
         assert_eq!(fixed.hedge_delay(&w), Some(SimTime::from_millis(20)));
         assert_eq!(p95.hedge_delay(&w), None);
         for ms in 1..=100 {

@@ -26,13 +26,19 @@
 //! attempt's outcome with a [`RetryDecision`]; [`Budget`] is shared by an edge;
 //! [`HedgeConfig`] and [`LatencyWindow`] drive hedged requests.
 
+mod adaptive;
 mod backoff;
 mod budget;
 mod hedge;
+mod quota;
+mod throttle;
 
+pub use adaptive::{AdaptiveConfig, Admit, ClientRateLimiter, CubicCalculator, RateBucket, RateClocker};
 pub use backoff::{Backoff, BackoffState, Jitter, next_delay};
 pub use budget::{Budget, BudgetConfig, ConcurrencyBudget, TOKEN_BUCKETS, TokenBudget};
-pub use hedge::{HedgeConfig, HedgeDelay, LatencyWindow};
+pub use hedge::{EXTRA_LOAD_TTL, HedgeConfig, HedgeDelay, LatencyWindow};
+pub use quota::{QuotaConfig, RetryQuota};
+pub use throttle::RetryThrottle;
 
 use crate::engine::{SimTime, Stream};
 use crate::metrics::Outcome;
@@ -215,9 +221,9 @@ impl RetryConfig {
     /// `initialBackoff` 0.1 s, `maxBackoff` 1 s, `backoffMultiplier` 2, sleeping
     /// `random(0, min(initialBackoff·backoffMultiplier^(n−1), maxBackoff))` before retry
     /// `n`; `retryableStatusCodes: [UNAVAILABLE]`, which resim reads as `rejected` only
-    /// (set `error` too if crashed instances should count as UNAVAILABLE). gRPC's retry
-    /// throttling (`maxTokens`, `tokenRatio`) is a different token scheme and is not
-    /// modelled: no budget.
+    /// (set `error` too if crashed instances should count as UNAVAILABLE). No budget:
+    /// gRPC's retry throttling ([`BudgetConfig::Throttling`]) exists only when the
+    /// service config sets `retryThrottling`.
     pub fn grpc() -> Self {
         Self {
             max_attempts: 4,
@@ -242,8 +248,8 @@ impl RetryConfig {
     ///   said to use 100 ms, not checked here).
     /// - Retried: transient errors (5xx, timeouts, connection failures) and throttling,
     ///   so `error`, `timeout` and `rejected`.
-    /// - The standard mode's retry quota (a 500-token bucket, 5 per retry, 10 per
-    ///   timeout, refunded on success) is not modelled: no budget.
+    /// - The standard mode's retry quota ([`QuotaConfig::standard`]: 500 units, 5 per
+    ///   retry, 10 per timeout retry, refunded on success).
     pub fn aws_sdk() -> Self {
         Self {
             max_attempts: 3,
@@ -251,7 +257,7 @@ impl RetryConfig {
             backoff: Backoff::Exponential { base: SimTime::from_secs(1), multiplier: 2.0, cap: SimTime::from_secs(20) },
             jitter: Jitter::Full,
             retry_on: RetryOn { error: true, timeout: true, rejected: true, short_circuited: false },
-            budget: None,
+            budget: Some(BudgetConfig::Quota(QuotaConfig::standard())),
         }
     }
 
@@ -339,6 +345,8 @@ pub enum RetryDecision {
 pub struct RetryState {
     attempts: u32,
     backoff: BackoffState,
+    /// Quota units the latest granted retry cost (0: none, or a budget without costs).
+    retry_cost: u32,
 }
 
 impl Default for RetryState {
@@ -350,7 +358,7 @@ impl Default for RetryState {
 impl RetryState {
     /// The state of a request whose first attempt has just started.
     pub fn new() -> Self {
-        Self { attempts: 1, backoff: BackoffState::new() }
+        Self { attempts: 1, backoff: BackoffState::new(), retry_cost: 0 }
     }
 
     /// Attempts started so far, the first included.
@@ -358,13 +366,20 @@ impl RetryState {
         self.attempts
     }
 
+    /// What the latest granted retry cost the AWS retry quota; `None` before any retry
+    /// (or with a budget without costs). A success refunds it ([`Budget::on_success`]).
+    pub fn last_retry_cost(&self) -> Option<u32> {
+        (self.retry_cost > 0).then_some(self.retry_cost)
+    }
+
     /// Decides what follows an attempt that ended in `outcome` at `now`.
     ///
-    /// In order: success → [`RetryDecision::Done`]; not retryable or no attempts left →
-    /// give up; then the `budget` (if any) is asked, with the edge's
-    /// `active_requests`; only then is the sleep drawn from `rng`. When a concurrency
-    /// budget grants a retry, the engine must call [`Budget::on_retry_end`] when that
-    /// retry attempt ends.
+    /// In order: success → [`RetryDecision::Done`]; not retryable → give up; the
+    /// budget counts the failure ([`Budget::on_retryable_failure`]: gRPC's throttle takes
+    /// its token here, even for the last attempt); no attempts left → give up; then the
+    /// `budget` (if any) is asked, with the edge's `active_requests`; only then is the
+    /// sleep drawn from `rng`. When a concurrency budget grants a retry, the engine must
+    /// call [`Budget::on_retry_end`] when that retry attempt ends.
     pub fn on_outcome(
         &mut self,
         cfg: &RetryConfig,
@@ -380,13 +395,19 @@ impl RetryState {
         if !cfg.retry_on.retries(outcome) {
             return RetryDecision::GiveUp(GiveUpReason::NotRetryable);
         }
+        let mut budget = budget;
+        let throttled = budget.as_mut().is_some_and(|b| !b.on_retryable_failure());
         if self.attempts >= cfg.max_attempts_for(outcome) {
             return RetryDecision::GiveUp(GiveUpReason::AttemptsExhausted);
         }
-        if let Some(b) = budget
-            && !b.try_retry(now, active_requests)
-        {
+        if throttled {
             return RetryDecision::GiveUp(GiveUpReason::BudgetExhausted);
+        }
+        if let Some(b) = budget {
+            match b.try_retry(now, active_requests, outcome) {
+                Some(cost) => self.retry_cost = cost,
+                None => return RetryDecision::GiveUp(GiveUpReason::BudgetExhausted),
+            }
         }
         let delay = next_delay(&cfg.backoff, &cfg.jitter, self.attempts, &mut self.backoff, rng);
         self.attempts += 1;
@@ -543,6 +564,7 @@ mod tests {
 
         let aws = RetryConfig::aws_sdk();
         assert_eq!(aws.max_attempts, 3);
+        assert_eq!(aws.budget, Some(BudgetConfig::Quota(QuotaConfig::standard())));
         assert_eq!(aws.backoff.delay(1), SimTime::from_secs(1));
         assert_eq!(aws.backoff.delay(6), SimTime::from_secs(20));
 
