@@ -183,3 +183,21 @@ fn a_backoff_past_the_overall_timeout_ends_the_call_at_the_timeout() {
     let sojourn = sim.service("front").mean_sojourn_s.value();
     assert!((sojourn - 0.251).abs() < 1e-9, "mean sojourn {sojourn}");
 }
+
+/// `fleet-breakers.yaml`: each web process's breaker trips only when its own zone's
+/// inventory fails, at its own time; one breaker for the fleet trips for everyone.
+#[test]
+fn per_process_breakers_contain_a_zone_s_failures_a_fleet_breaker_spreads_them() {
+    let own = super::common::example("fleet-breakers.yaml", &[]);
+    let b = own.report.edges["web->inventory"].breaker.as_ref().expect("a breaker");
+    assert_eq!(b.breakers, 3);
+    let first_opening = |k: u32| b.transitions.iter().find(|t| t.3 == Some(k) && t.2 == "open").map(|t| t.0);
+    // Measured time = run time − 60 s warm-up; the deploys go bad at 120 s and 180 s.
+    let (one, two) = (first_opening(1).expect("web#1 trips"), first_opening(2).expect("web#2 trips"));
+    assert!((180.0..185.0).contains(&one) && (240.0..245.0).contains(&two), "opened at {one} and {two}");
+    assert_eq!(first_opening(0), None, "the healthy zone's breaker stays closed");
+    let fleet = super::common::example("fleet-breakers.yaml", &["services.web.calls.0.breaker.scope=service"]);
+    let (a, f) = (&own.report.workloads["shoppers"].availability, &fleet.report.workloads["shoppers"].availability);
+    println!("fleet-breakers: availability per process {:.4}, fleet-wide {:.4}", a.value(), f.value());
+    assert!(a.value() > f.value() + 0.15, "{} vs {}", a.value(), f.value());
+}
