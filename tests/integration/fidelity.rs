@@ -201,3 +201,63 @@ fn per_process_breakers_contain_a_zone_s_failures_a_fleet_breaker_spreads_them()
     println!("fleet-breakers: availability per process {:.4}, fleet-wide {:.4}", a.value(), f.value());
     assert!(a.value() > f.value() + 0.15, "{} vs {}", a.value(), f.value());
 }
+
+/// `front` sends 150 calls/s of 50 ms work to `dep` (7.5 in flight on average) through
+/// Envoy's `max_requests: 5`: never more than 5 in flight, the overflow `rejected`.
+const ENVOY_THRESHOLDS: &str = "
+name: envoy-thresholds
+duration: 2m
+warmup: 10s
+replications: 2
+seed: 9
+services:
+  front:
+    servers: 1000
+    service_time: { constant: { value: 1ms } }
+    calls:
+      - to: dep
+        circuit_breakers: { max_requests: 5 }
+  dep:
+    servers: 100
+    service_time: { exponential: { mean: 50ms } }
+workloads:
+  - { name: users, target: front, arrivals: { poisson: { rate: 150/s } } }
+";
+
+#[test]
+fn envoy_max_requests_caps_the_requests_in_flight() {
+    let sim = run(ENVOY_THRESHOLDS, &[]);
+    let (dep, e) = (sim.service("dep"), &sim.report.edges["front->dep"]);
+    println!(
+        "max_requests 5: dep in system {:.3}, rejected {}",
+        dep.mean_in_system.value(),
+        e.outcomes["rejected"].value()
+    );
+    assert!(dep.mean_in_system.value() <= 5.0);
+    assert!(e.outcomes["rejected"].value() > 0.0);
+    assert!(sim.reps.iter().all(|r| r.unaccounted_permits == 0));
+    // Never more than 5 at once: a callee with exactly 5 workers and no queue refuses none.
+    let tight = run(ENVOY_THRESHOLDS, &["services.dep.servers=5", "services.dep.capacity=5"]);
+    assert_eq!(tight.service("dep").rejected.value(), 0.0);
+    assert!(tight.report.edges["front->dep"].outcomes["rejected"].value() > 0.0);
+}
+
+/// A dead `dep`, five attempts 100 ms apart: 4 retries per call, 400/s at 100 calls/s.
+/// Envoy's `max_retries: 2` lets at most 2 be outstanding (each from when it is granted
+/// until its attempt ends, about 100 ms): at most about 20 retries/s.
+#[test]
+fn envoy_max_retries_bounds_the_retries_outstanding() {
+    let sets = [
+        "services.dep.service_time={ constant: { value: 1ms } }",
+        "workloads.0.arrivals={ poisson: { rate: 100/s } }",
+        "services.front.calls.0={ to: dep, retry: { max_attempts: 5, backoff: { fixed: { delay: 100ms } }, jitter: none }, circuit_breakers: { max_retries: 2 } }",
+        "faults=[{ kind: error, target: dep, at: 0s, for: 1h, probability: 1 }]",
+    ];
+    let sim = run(ENVOY_THRESHOLDS, &sets);
+    let e = &sim.report.edges["front->dep"];
+    let per_s = e.retries.value() / 120.0;
+    println!("max_retries 2: {per_s:.1} retries/s");
+    assert!(per_s <= 20.5, "{per_s} retries/s");
+    assert!(per_s > 15.0, "the slots are kept busy: {per_s}");
+    assert!(sim.reps.iter().all(|r| r.unaccounted_permits == 0));
+}

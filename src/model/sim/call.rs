@@ -51,6 +51,8 @@ impl<'m> Simulation<'m> {
             waiting: false,
             breaker_admitted: false,
             budget_slot: false,
+            pending: false,
+            retry_slot: false,
             in_use: true,
             guard: self.guards.at(call.edge, self.reqs[parent as usize].instance),
         };
@@ -94,6 +96,8 @@ impl<'m> Simulation<'m> {
             self.guards.release_breaker(g, self.now);
             self.schedule_breaker_timer(g);
         }
+        self.end_pending(c);
+        self.end_retry_slot(c);
         let cs = &mut self.calls[c as usize];
         cs.in_use = false;
         cs.epoch = cs.epoch.wrapping_add(1);
@@ -139,9 +143,12 @@ impl<'m> Simulation<'m> {
             }
             Entry::Pass { breaker } => self.calls[c as usize].breaker_admitted = breaker,
             Entry::Wait { breaker, wait } => {
-                let cs = &mut self.calls[c as usize];
-                cs.breaker_admitted = breaker;
-                return self.events.push(now + wait, Event::RateLimitWait(c, cs.epoch));
+                self.calls[c as usize].breaker_admitted = breaker;
+                if !self.start_pending(c) {
+                    return self.attempt_done(c, Outcome::Rejected);
+                }
+                let epoch = self.calls[c as usize].epoch;
+                return self.events.push(now + wait, Event::RateLimitWait(c, epoch));
             }
         }
         self.past_limiter(c, call);
@@ -156,6 +163,7 @@ impl<'m> Simulation<'m> {
         if self.parent_lost(c) {
             return self.drop_call(c);
         }
+        self.end_pending(c);
         self.past_limiter(c, self.call_site(c));
     }
 
@@ -177,6 +185,11 @@ impl<'m> Simulation<'m> {
             }
             Some(Acquire::Queued { deadline }) => {
                 self.calls[c as usize].waiting = true;
+                if !self.start_pending(c) {
+                    self.calls[c as usize].waiting = false;
+                    self.guards.leave_queue(g, c, false);
+                    return self.attempt_done(c, Outcome::Rejected);
+                }
                 self.events.push(deadline, Event::BulkheadTimeout(c, epoch));
             }
             Some(Acquire::Rejected) => {
@@ -233,6 +246,14 @@ impl<'m> Simulation<'m> {
             }
         }
         let cs = self.calls[c as usize];
+        if !self.guards.acquire_request(cs.guard) {
+            // Envoy's `max_requests` overflowed: an attempt fails at once, a hedge is not sent.
+            if cs.n_live == 0 {
+                self.release_permit(c);
+                self.attempt_done(c, Outcome::Rejected);
+            }
+            return;
+        }
         let parent = &self.reqs[cs.parent as usize];
         let (class, zone, trace) = (parent.class, parent.zone, parent.trace);
         let child = self.new_req(Origin::Call(c), cs.deadline, class, zone, trace);
@@ -259,7 +280,9 @@ impl<'m> Simulation<'m> {
         if let Some(i) = cs.live[..n].iter().position(|&x| x == child) {
             cs.live[i] = cs.live[n - 1];
             cs.n_live -= 1;
+            self.guards.release_request(cs.guard);
         }
+        let cs = &mut self.calls[c as usize];
         // A hedge that fails while another request of the attempt is still out does
         // not end the attempt: wait for the others.
         if !outcome.is_success() && cs.n_live > 0 {
@@ -280,13 +303,14 @@ impl<'m> Simulation<'m> {
         let cs = &mut self.calls[c as usize];
         let n = usize::from(cs.n_live);
         cs.n_live = 0;
-        let live = cs.live;
-        let e = cs.edge as usize;
+        let (live, e, g) = (cs.live, cs.edge as usize, cs.guard);
         for &r in &live[..n] {
             let req = &mut self.reqs[r as usize];
             req.origin = Origin::Orphan;
             req.cancelled = cancel;
             self.edges[e].abandoned += 1;
+            // Over for the caller: Envoy resets the stream.
+            self.guards.release_request(g);
         }
     }
 
@@ -331,6 +355,8 @@ impl<'m> Simulation<'m> {
             self.guards.record(g, now, outcome, now - cs.attempt_start);
             self.schedule_breaker_timer(g);
         }
+        self.end_pending(c);
+        self.end_retry_slot(c);
         let cs = &mut self.calls[c as usize];
         cs.breaker_admitted = false;
         if cs.budget_slot {
@@ -368,7 +394,10 @@ impl<'m> Simulation<'m> {
                     self.events.push(cs.call_deadline, Event::Retry(c, cs.epoch));
                     return true;
                 }
-                RetryDecision::Retry { delay, .. } if now + delay < parent_deadline.min(cs.call_deadline) => {
+                RetryDecision::Retry { delay, .. }
+                    if now + delay < parent_deadline.min(cs.call_deadline) && guards.acquire_retry(g) =>
+                {
+                    cs.retry_slot = true;
                     cs.budget_slot = guards.retries_hold_slots(g);
                     self.edges[e].record_retry(now);
                     self.events.push(now + delay, Event::Retry(c, cs.epoch));
@@ -388,6 +417,32 @@ impl<'m> Simulation<'m> {
         let kind = SpanKind::Fallback { value: f.value };
         self.tracer.span(trace, Track::Edge(e as u32), kind, now, now + f.latency, "fallback");
         true
+    }
+
+    /// Envoy's `max_pending_requests`: attempt `c` starts waiting to be sent. False when
+    /// the threshold overflowed (the attempt fails `rejected`).
+    fn start_pending(&mut self, c: CallId) -> bool {
+        let ok = self.guards.acquire_pending(self.calls[c as usize].guard);
+        self.calls[c as usize].pending = ok;
+        ok
+    }
+
+    /// Attempt `c` stops waiting: its pending slot, if it holds one, comes back.
+    fn end_pending(&mut self, c: CallId) {
+        let cs = &mut self.calls[c as usize];
+        if cs.pending {
+            cs.pending = false;
+            self.guards.release_pending(cs.guard);
+        }
+    }
+
+    /// The retry that held one of Envoy's `max_retries` is over.
+    fn end_retry_slot(&mut self, c: CallId) {
+        let cs = &mut self.calls[c as usize];
+        if cs.retry_slot {
+            cs.retry_slot = false;
+            self.guards.release_retry(cs.guard);
+        }
     }
 
     /// Call `c`'s overall timeout passed between attempts: it ends timed out, or its
@@ -471,6 +526,7 @@ impl<'m> Simulation<'m> {
             if self.parent_lost(c) {
                 self.drop_call(c);
             } else {
+                self.end_pending(c);
                 self.send(c);
             }
         }

@@ -96,6 +96,11 @@ pub(super) struct CallState {
     pub(super) breaker_admitted: bool,
     /// A retry budget slot is held (Envoy style).
     pub(super) budget_slot: bool,
+    /// The attempt holds one of Envoy's `max_pending_requests` while it waits (for a
+    /// bulkhead permit or the rate limiter).
+    pub(super) pending: bool,
+    /// The attempt is a retry holding one of Envoy's `max_retries`.
+    pub(super) retry_slot: bool,
     /// The slot holds a call (false once it is freed).
     pub(super) in_use: bool,
     /// The guards whose policies this call passes: its edge's fleet guard and its

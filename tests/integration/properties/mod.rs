@@ -194,7 +194,7 @@ proptest! {
 /// What the generator writes, looked up in the YAML of each case: every policy, recovery
 /// mechanism, workload and fault kind of the format.
 /// The distributions are [`DIST_KINDS`].
-const FORMAT_KEYS: [&str; 47] = [
+const FORMAT_KEYS: [&str; 48] = [
     "parallel",
     "optional",
     "probability",
@@ -242,6 +242,7 @@ const FORMAT_KEYS: [&str; 47] = [
     "least_outstanding",
     "power_of_two",
     "scope: service",
+    "circuit_breakers",
 ];
 
 /// Whether a case (with its metadata) has a combination.

@@ -266,6 +266,8 @@ pub(super) struct Policies {
     pub(super) degraded_value: Option<f64>,
     /// The breaker, limiter and bulkhead are the caller fleet's (`scope: service`).
     pub(super) fleet: bool,
+    /// Envoy's thresholds: max pending, max requests, max retries.
+    pub(super) circuit_breakers: Option<(u32, u32, u32)>,
 }
 
 #[derive(Clone, Debug)]
@@ -293,6 +295,7 @@ pub(super) fn policies() -> impl Strategy<Value = Policies> {
         weighted(0.15, hedge),
         weighted(0.1, 0.0f64..1.0),
         prop::bool::weighted(0.3),
+        weighted(0.15, (1u32..8, 1u32..12, 0u32..4)),
     )
         .prop_map(
             |(
@@ -306,6 +309,7 @@ pub(super) fn policies() -> impl Strategy<Value = Policies> {
                 hedge,
                 degraded_value,
                 fleet,
+                circuit_breakers,
             )| {
                 Policies {
                     timeout_ms,
@@ -318,6 +322,7 @@ pub(super) fn policies() -> impl Strategy<Value = Policies> {
                     hedge,
                     degraded_value,
                     fleet,
+                    circuit_breakers,
                 }
             },
         )
@@ -404,6 +409,13 @@ pub(super) fn render_call(c: &Call, to: &str, first: bool, edge: &mut EdgeMeta) 
             b.opt("max_wait", wait.map(ms));
             m.put("bulkhead", scoped(b.yaml()));
             edge.bulkhead = true;
+        }
+        if let Some((pending, requests, retries)) = p.circuit_breakers {
+            let mut t = Map::default();
+            t.put("max_pending_requests", pending);
+            t.put("max_requests", requests);
+            t.put("max_retries", retries);
+            m.put("circuit_breakers", t.yaml());
         }
     }
     if let Some(f) = &p.fallback {

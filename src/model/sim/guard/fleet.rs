@@ -188,7 +188,8 @@ impl Guards {
 
     /// Permits the guards count as taken that no live call holds, or held by live calls
     /// the guards do not count: bulkhead permits and places in its queue, budget slots,
-    /// and half-open trials beyond the admitted attempts in flight. Zero unless a permit
+    /// Envoy's pending requests, requests and retries, and half-open trials beyond the
+    /// admitted attempts in flight. Zero unless a permit
     /// leaked; the property tests check it after every run.
     pub(in crate::model::sim) fn unaccounted<'c>(&self, calls: impl Iterator<Item = &'c CallState>) -> u64 {
         #[derive(Clone, Copy, Default)]
@@ -197,6 +198,9 @@ impl Guards {
             waiting: u32,
             trials: u32,
             slots: u32,
+            pending: u32,
+            requests: u32,
+            retries: u32,
         }
         let mut held = vec![Held::default(); self.all.len()];
         let holder = |at: GuardAt, has: &dyn Fn(&EdgeGuard) -> bool| {
@@ -208,6 +212,10 @@ impl Guards {
             held[b].waiting += u32::from(cs.waiting);
             held[holder(cs.guard, &|g| g.breaker.is_some())].trials += u32::from(cs.breaker_admitted);
             held[holder(cs.guard, &|g| g.budget.is_some())].slots += u32::from(cs.budget_slot);
+            let local = &mut held[cs.guard.local as usize];
+            local.pending += u32::from(cs.pending);
+            local.requests += u32::from(cs.n_live);
+            local.retries += u32::from(cs.retry_slot);
         }
         let mut off = 0u64;
         for (g, h) in self.all.iter().zip(&held) {
@@ -216,6 +224,13 @@ impl Guards {
             off += u64::from(g.breaker.as_ref().map_or(0, |b| b.trials_in_flight()).saturating_sub(h.trials));
             if let Some(Budget::Concurrency(b)) = &g.budget {
                 off += u64::from(b.in_flight().abs_diff(h.slots));
+            }
+            if let Some(l) = g.limits() {
+                off += u64::from(l.pending.count().abs_diff(h.pending))
+                    + u64::from(l.requests.count().abs_diff(h.requests));
+                if !g.retries_hold_slots() {
+                    off += u64::from(l.retries.count().abs_diff(h.retries));
+                }
             }
         }
         off
@@ -244,6 +259,38 @@ impl Guards {
         let [fleet, local] = self.pair(at);
         let (first, second) = if fleet.hedge_budget.is_some() { (fleet, local) } else { (local, fleet) };
         first.try_hedge(now) && second.try_hedge(now)
+    }
+
+    /// Envoy's `max_pending_requests` (the caller instance's sidecar): an attempt starts
+    /// waiting before it is sent; false when it overflows. See [`EdgeGuard::acquire_pending`].
+    pub(in crate::model::sim) fn acquire_pending(&mut self, at: GuardAt) -> bool {
+        self.all[at.local as usize].acquire_pending()
+    }
+
+    /// The waiting attempt stops waiting.
+    pub(in crate::model::sim) fn release_pending(&mut self, at: GuardAt) {
+        self.all[at.local as usize].release_pending();
+    }
+
+    /// Envoy's `max_requests`: a request is about to be sent; false when it overflows.
+    pub(in crate::model::sim) fn acquire_request(&mut self, at: GuardAt) -> bool {
+        self.all[at.local as usize].acquire_request()
+    }
+
+    /// A sent request is over for the caller (answered, abandoned, cancelled).
+    pub(in crate::model::sim) fn release_request(&mut self, at: GuardAt) {
+        self.all[at.local as usize].release_request();
+    }
+
+    /// Envoy's `max_retries`: a granted retry is about to be scheduled; false when it
+    /// overflows.
+    pub(in crate::model::sim) fn acquire_retry(&mut self, at: GuardAt) -> bool {
+        self.all[at.local as usize].acquire_retry()
+    }
+
+    /// The retried attempt is over (or its call dropped).
+    pub(in crate::model::sim) fn release_retry(&mut self, at: GuardAt) {
+        self.all[at.local as usize].release_retry();
     }
 
     /// Edge `e`'s breakers, with the caller instance each belongs to (`None`: the fleet's).

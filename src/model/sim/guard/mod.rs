@@ -269,7 +269,6 @@ impl EdgeGuard {
 }
 
 /// Envoy's circuit-breaker thresholds, for the call pipeline to ask.
-#[cfg_attr(not(test), expect(dead_code, reason = "the call pipeline (call.rs) wires these in next"))]
 impl EdgeGuard {
     /// Envoy's `max_pending_requests`: an attempt starts waiting to be sent (queued
     /// before the callee, e.g. for a bulkhead permit or in the stage before sending).
