@@ -4,6 +4,7 @@
 //! and the refusals of the keys that do not go together.
 
 use resim::Report;
+use resim::report::charts::render_charts;
 use resim::report::{BreakerReport, EdgeReport};
 
 use crate::common::{assert_error, refusal, run_yaml};
@@ -79,6 +80,10 @@ fn a_forced_open_breaker_short_circuits_every_call() {
     assert_eq!(outcome(&r, "timeout"), 0.0);
     assert_eq!(b.time_in_state_s["forced_open"].value(), r.duration_s);
     assert!(!b.time_in_state_s.contains_key("disabled"), "states never visited are left out");
+    // The breakers chart draws the whole run red (open), none of it green (closed).
+    let charts = render_charts(&r).unwrap();
+    let svg = &charts.iter().find(|c| c.file == "breakers.svg").expect("a breakers chart").svg;
+    assert!(svg.contains("fill=\"#C62828\"") && !svg.contains("fill=\"#2E7D32\""));
 }
 
 #[test]

@@ -339,7 +339,10 @@ pub(super) fn breakers(report: &Report) -> Result<String, String> {
         .iter()
         .filter_map(|(name, e)| {
             let b = e.breaker.as_ref()?;
-            let mut state = "closed";
+            // A breaker started in a state only a hand leaves has no transitions; the
+            // report lists such a state only when it was held.
+            let held = |s: &&str| b.time_in_state_s.contains_key(s);
+            let mut state = ["disabled", "forced_open", "metrics_only"].into_iter().find(held).unwrap_or("closed");
             let mut since = 0.0;
             let mut spans = Vec::new();
             for &(t, _, to) in &b.transitions {
@@ -393,7 +396,7 @@ pub(super) fn breakers(report: &Report) -> Result<String, String> {
             chart
                 .draw_series(spans.iter().map(|&(a, b, state)| {
                     let color = match state {
-                        "open" => FAILED,
+                        "open" | "forced_open" => FAILED,
                         "half_open" => DEGRADED,
                         _ => OK,
                     };
