@@ -112,6 +112,22 @@ fn an_outcome_neither_recorded_nor_ignored_counts_as_a_slow_success() {
     assert_eq!((b.failures.value(), b.slow_calls.value(), b.openings.value()), (0.0, 0.0, 0.0));
 }
 
+#[test]
+fn a_half_open_wait_that_runs_out_leads_where_after_max_wait_says() {
+    // Five trials take five of the user's 1.1 s cycles, far past the 1 s half-open wait.
+    let window =
+        "count_window: { size: 2, minimum_calls: 2, half_open_calls: 5, open_for: 5s, max_wait_in_half_open: 1s";
+    let moves = |after: &str| {
+        let r = dead(&format!("breaker: {{ {window}{after} }} }}"));
+        let t = &breaker(&r).transitions;
+        t.iter().filter(|m| m.1 == "half_open").map(|m| m.2).collect::<Vec<_>>()
+    };
+    let reopened = moves("");
+    assert!(!reopened.is_empty() && reopened.iter().all(|&to| to == "open"), "{reopened:?}");
+    let closed = moves(", after_max_wait: closed");
+    assert!(!closed.is_empty() && closed.iter().all(|&to| to == "closed"), "{closed:?}");
+}
+
 /// Four users without pause against a healthy dependency, behind one permission per second.
 fn limited(timeout: &str) -> Report {
     let policy =
