@@ -299,6 +299,9 @@ pub struct ConsecutiveSpec {
     /// Longest stay in half-open before reopening; 0 (default) = until the trials decide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_wait_in_half_open: Option<Duration>,
+    /// Where that wait leads (default open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_max_wait: Option<AfterMaxWait>,
 }
 
 /// Rate-based breaker settings (resilience4j names; defaults are resilience4j's).
@@ -332,6 +335,19 @@ pub struct WindowSpec {
     /// Longest stay in half-open before reopening; 0 = until the trial calls finish.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_wait_in_half_open: Option<Duration>,
+    /// Where that wait leads (default open; resilience4j's `transitionToStateAfterWaitDuration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_max_wait: Option<AfterMaxWait>,
+}
+
+/// The state a half-open breaker moves to when `max_wait_in_half_open` runs out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AfterMaxWait {
+    /// Back to open, for another wait (resilience4j's default).
+    Open,
+    /// Closed: calls flow again, the trials left undecided.
+    Closed,
 }
 
 /// A semaphore bulkhead on the edge.

@@ -4,8 +4,8 @@
 
 use super::error::{Result, err};
 use super::policy_spec::{
-    AdaptiveSpec, BackoffSpec, BreakerSpec, BreakerStateSpec, BudgetSpec, FallbackSpec, HedgeSpec, JitterSpec,
-    OutcomeKind, Preset, QuotaSpec, RateLimitSpec, RetrySpec, ScopeSpec, ThrottlingSpec, WindowSpec,
+    AdaptiveSpec, AfterMaxWait, BackoffSpec, BreakerSpec, BreakerStateSpec, BudgetSpec, FallbackSpec, HedgeSpec,
+    JitterSpec, OutcomeKind, Preset, QuotaSpec, RateLimitSpec, RetrySpec, ScopeSpec, ThrottlingSpec, WindowSpec,
 };
 use super::spec::CallSpec;
 use super::units::Rate;
@@ -297,6 +297,9 @@ fn window(spec: Option<&WindowSpec>, base: WindowConfig, key: &str) -> Result<Wi
     if let Some(v) = s.max_wait_in_half_open {
         w.max_wait_in_half_open = v.time();
     }
+    if let Some(v) = s.after_max_wait {
+        w.close_after_max_wait = v == AfterMaxWait::Closed;
+    }
     Ok(w)
 }
 
@@ -330,6 +333,7 @@ fn breaker(b: &BreakerSpec, key: &str) -> Result<BreakerConfig> {
             open_for: c.open_for.map_or(d.open_for, |t| t.time()),
             permitted_calls_in_half_open: c.half_open_calls,
             max_wait_in_half_open: c.max_wait_in_half_open.map_or(d.max_wait_in_half_open, |t| t.time()),
+            close_after_max_wait: c.after_max_wait == Some(AfterMaxWait::Closed),
         })
     } else if b.time_window.is_some() {
         BreakerConfig::TimeWindow(window(b.time_window.as_ref(), base, &format!("{key}.time_window"))?)

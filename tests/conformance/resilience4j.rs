@@ -47,7 +47,7 @@ fn state_machine() -> (CircuitBreaker, Classifier) {
         window_size: 20,
         minimum_number_of_calls: 5,
         wait_in_open: s(5),
-        automatic_transition: false,
+        ..WindowConfig::default()
     };
     (CircuitBreaker::new(BreakerConfig::TimeWindow(cfg), Z), Classifier::resilience4j(None, &[Outcome::Rejected]))
 }
@@ -372,6 +372,19 @@ fn transitions_to_open_after_wait_duration_in_half_open_state() {
     assert_eq!(b.next_transition_at(), Some(s(1)));
     b.on_timer(s(2));
     assert_eq!(b.state(s(2)), Open);
+}
+
+/// `circuitBreakerTransitionsToClosedAfterWaitDurationInHalfOpenState`: 1 s at most in
+/// HALF_OPEN, then CLOSED (`transitionToStateAfterWaitDuration(CLOSED)`, on the defaults).
+#[test]
+fn transitions_to_closed_after_wait_duration_in_half_open_state() {
+    let cfg = WindowConfig { max_wait_in_half_open: s(1), close_after_max_wait: true, ..WindowConfig::default() };
+    let mut b = CircuitBreaker::new(BreakerConfig::CountWindow(cfg), Z);
+    b.transition_to(Z, Open).unwrap();
+    b.transition_to(Z, HalfOpen).unwrap();
+    assert_eq!(b.state(Z), HalfOpen);
+    b.on_timer(s(2));
+    assert_eq!(b.state(s(2)), Closed);
 }
 
 /// `circuitBreakerInitializeInClosedState`, `...InOpenState` and `...InMetricOnlyState`.

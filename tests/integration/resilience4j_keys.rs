@@ -4,6 +4,7 @@
 //! and the refusals of the keys that do not go together.
 
 use resim::Report;
+use resim::report::charts::render_charts;
 use resim::report::{BreakerReport, EdgeReport};
 
 use crate::common::{assert_error, refusal, run_yaml};
@@ -79,6 +80,10 @@ fn a_forced_open_breaker_short_circuits_every_call() {
     assert_eq!(outcome(&r, "timeout"), 0.0);
     assert_eq!(b.time_in_state_s["forced_open"].value(), r.duration_s);
     assert!(!b.time_in_state_s.contains_key("disabled"), "states never visited are left out");
+    // The breakers chart draws the whole run red (open), none of it green (closed).
+    let charts = render_charts(&r).unwrap();
+    let svg = &charts.iter().find(|c| c.file == "breakers.svg").expect("a breakers chart").svg;
+    assert!(svg.contains("fill=\"#C62828\"") && !svg.contains("fill=\"#2E7D32\""));
 }
 
 #[test]
@@ -105,6 +110,22 @@ fn an_outcome_neither_recorded_nor_ignored_counts_as_a_slow_success() {
     let ignored = dead(&format!("breaker: {{ {SLOW_WINDOW}, ignore_exceptions: [timeout] }}"));
     let b = breaker(&ignored);
     assert_eq!((b.failures.value(), b.slow_calls.value(), b.openings.value()), (0.0, 0.0, 0.0));
+}
+
+#[test]
+fn a_half_open_wait_that_runs_out_leads_where_after_max_wait_says() {
+    // Five trials take five of the user's 1.1 s cycles, far past the 1 s half-open wait.
+    let window =
+        "count_window: { size: 2, minimum_calls: 2, half_open_calls: 5, open_for: 5s, max_wait_in_half_open: 1s";
+    let moves = |after: &str| {
+        let r = dead(&format!("breaker: {{ {window}{after} }} }}"));
+        let t = &breaker(&r).transitions;
+        t.iter().filter(|m| m.1 == "half_open").map(|m| m.2).collect::<Vec<_>>()
+    };
+    let reopened = moves("");
+    assert!(!reopened.is_empty() && reopened.iter().all(|&to| to == "open"), "{reopened:?}");
+    let closed = moves(", after_max_wait: closed");
+    assert!(!closed.is_empty() && closed.iter().all(|&to| to == "closed"), "{closed:?}");
 }
 
 /// Four users without pause against a healthy dependency, behind one permission per second.

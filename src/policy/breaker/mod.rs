@@ -25,10 +25,10 @@
 //!   HALF_OPEN admits exactly `permitted_calls_in_half_open` calls (an ignored outcome returns its
 //!   permit); when that many have *completed*, their rates decide: reopen, or close with an empty
 //!   window. With `max_wait_in_half_open > 0`, a HALF_OPEN that has not decided by then goes back to
-//!   OPEN. OPEN -> HALF_OPEN happens on the first call attempt at or after `opened + wait_in_open`
+//!   OPEN (or CLOSES, with `close_after_max_wait`). OPEN -> HALF_OPEN happens on the first call attempt at or after `opened + wait_in_open`
 //!   (`automatic_transition = false`), or at exactly that instant (`true`).
 //!
-//! The consecutive kind takes `max_wait_in_half_open` too.
+//! The consecutive kind takes `max_wait_in_half_open` and `close_after_max_wait` too.
 //!
 //! resilience4j's special states ([`BreakerState`]), entered as the initial state
 //! ([`CircuitBreaker::with_initial_state`], resilience4j's `initialState`) or by hand
@@ -168,6 +168,8 @@ pub struct ConsecutiveConfig {
     /// Longest HALF_OPEN before going back to OPEN; zero (default) = until enough trials succeed
     /// or one fails (resilience4j's `maxWaitDurationInHalfOpenState`, applied to this kind too).
     pub max_wait_in_half_open: SimTime,
+    /// When that wait runs out, CLOSE rather than go back to OPEN (default false).
+    pub close_after_max_wait: bool,
 }
 
 impl Default for ConsecutiveConfig {
@@ -178,6 +180,7 @@ impl Default for ConsecutiveConfig {
             open_for: SimTime::from_secs(60),
             permitted_calls_in_half_open: None,
             max_wait_in_half_open: SimTime::ZERO,
+            close_after_max_wait: false,
         }
     }
 }
@@ -205,6 +208,9 @@ pub struct WindowConfig {
     pub automatic_transition: bool,
     /// Longest HALF_OPEN before going back to OPEN; zero (default) = until all trials complete.
     pub max_wait_in_half_open: SimTime,
+    /// When that wait runs out, CLOSE rather than go back to OPEN (default false; resilience4j's
+    /// `transitionToStateAfterWaitDuration`, OPEN by default).
+    pub close_after_max_wait: bool,
 }
 
 impl Default for WindowConfig {
@@ -219,6 +225,7 @@ impl Default for WindowConfig {
             wait_in_open: SimTime::from_secs(60),
             automatic_transition: false,
             max_wait_in_half_open: SimTime::ZERO,
+            close_after_max_wait: false,
         }
     }
 }
@@ -577,14 +584,15 @@ impl CircuitBreaker {
             (BreakerState::Open, Machine::Window { cfg, .. }) if cfg.automatic_transition => {
                 Some((since + cfg.wait_in_open, BreakerState::HalfOpen))
             }
-            (BreakerState::HalfOpen, Machine::Window { cfg: WindowConfig { max_wait_in_half_open: wait, .. }, .. })
-            | (
-                BreakerState::HalfOpen,
-                Machine::Consecutive { cfg: ConsecutiveConfig { max_wait_in_half_open: wait, .. }, .. },
-            ) => {
-                let at = since + *wait;
+            (BreakerState::HalfOpen, machine) => {
+                let (wait, close) = match machine {
+                    Machine::Window { cfg, .. } => (cfg.max_wait_in_half_open, cfg.close_after_max_wait),
+                    Machine::Consecutive { cfg, .. } => (cfg.max_wait_in_half_open, cfg.close_after_max_wait),
+                };
+                let at = since + wait;
+                let to = if close { BreakerState::Closed } else { BreakerState::Open };
                 // `at == since`: no expiry (zero), or saturated at SimTime::MAX.
-                (at > since).then_some((at, BreakerState::Open))
+                (at > since).then_some((at, to))
             }
             _ => None,
         }

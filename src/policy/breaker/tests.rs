@@ -339,12 +339,14 @@ fn names_presets_and_clamping() {
         open_for: t(60.0),
         permitted_calls_in_half_open: None,
         max_wait_in_half_open: Z,
+        close_after_max_wait: false,
     };
     assert_eq!(BreakerConfig::default(), BreakerConfig::Consecutive(seeds));
     let d = WindowConfig::default();
     assert_eq!((d.failure_rate_threshold, d.slow_call_rate_threshold, d.slow_call_duration), (50.0, 100.0, t(60.0)));
     assert_eq!((d.window_size, d.minimum_number_of_calls, d.permitted_calls_in_half_open), (100, 100, 10));
     assert_eq!((d.wait_in_open, d.automatic_transition, d.max_wait_in_half_open), (t(60.0), false, Z));
+    assert!(!d.close_after_max_wait, "resilience4j: back to OPEN after the half-open wait");
     assert_eq!(BreakerConfig::resilience4j(), CountWindow(d));
     let b = window(CountWindow, |c| (c.minimum_number_of_calls, c.permitted_calls_in_half_open) = (100, 0));
     let BreakerConfig::CountWindow(c) = b.config() else { panic!("count window") };
@@ -455,4 +457,15 @@ fn record_dispatches_on_the_verdict() {
     (0..5).for_each(|_| b.record(t(62.0), Verdict::Success, Z));
     let st = b.stats(t(62.0));
     assert_eq!((b.state(t(62.0)), st.ignored, st.successes, st.failures), (Open, 1, 5, 15));
+}
+
+#[test]
+fn a_half_open_wait_may_lead_to_closed() {
+    let mut b = tripped(|c| (c.max_wait_in_half_open, c.close_after_max_wait) = (t(5.0), true));
+    admit(&mut b, t(60.0), 3);
+    assert_eq!(b.next_transition_at(), Some(t(65.0)));
+    assert_eq!((b.state(t(64.9)), b.state(t(65.0))), (HalfOpen, Closed));
+    run(&mut b, t(66.0), "FFFFFFFFF"); // a fresh window: 9 failures of 9, below the minimum 10
+    assert_eq!(b.state(t(66.0)), Closed);
+    assert_eq!(b.stats(t(66.0)).openings, 1);
 }

@@ -331,9 +331,14 @@ pub(super) fn services(report: &Report) -> Result<String, String> {
 /// A breaker state held from one time to another, seconds.
 type StateSpan = (f64, f64, &'static str);
 
-/// The states a breaker held over the measured run, from its transitions `(time, to)`.
-fn state_spans(transitions: impl Iterator<Item = (f64, &'static str)>, report: &Report) -> Vec<StateSpan> {
-    let mut state = "closed";
+/// The states a breaker held over the measured run, from the state it started in and its
+/// transitions `(time, to)`.
+fn state_spans(
+    start: &'static str,
+    transitions: impl Iterator<Item = (f64, &'static str)>,
+    report: &Report,
+) -> Vec<StateSpan> {
+    let mut state = start;
     let mut since = 0.0;
     let mut spans = Vec::new();
     for (t, to) in transitions {
@@ -359,10 +364,14 @@ pub(super) fn breakers(report: &Report) -> Result<String, String> {
     for (name, e) in &report.edges {
         let Some(b) = e.breaker.as_ref() else { continue };
         let several = b.breakers > 1;
+        // A breaker started in a state only a hand leaves has no transitions; the report
+        // lists such a state only when it was held.
+        let held = |s: &&str| b.time_in_state_s.contains_key(s);
+        let start = ["disabled", "forced_open", "metrics_only"].into_iter().find(held).unwrap_or("closed");
         for k in 0..b.breakers {
             let label = if several { format!("{name} #{k}") } else { name.clone() };
             let mine = b.transitions.iter().filter(|t| !several || t.3 == Some(k));
-            rows.push((label, state_spans(mine.map(|t| (t.0, t.2)), report)));
+            rows.push((label, state_spans(start, mine.map(|t| (t.0, t.2)), report)));
         }
     }
     let height = (80 + 44 * rows.len() as u32).max(160);
@@ -401,7 +410,7 @@ pub(super) fn breakers(report: &Report) -> Result<String, String> {
             chart
                 .draw_series(spans.iter().map(|&(a, b, state)| {
                     let color = match state {
-                        "open" => FAILED,
+                        "open" | "forced_open" => FAILED,
                         "half_open" => DEGRADED,
                         _ => OK,
                     };
