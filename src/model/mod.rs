@@ -387,6 +387,8 @@ pub struct EdgePolicy {
     pub rate_limit: Option<LimiterConfig>,
     /// Semaphore bulkhead.
     pub bulkhead: Option<BulkheadConfig>,
+    /// When a request abandoned by its caller gives its bulkhead permit back.
+    pub bulkhead_release: BulkheadRelease,
     /// Retry budget.
     pub budget: Option<BudgetConfig>,
     /// Envoy's circuit-breaker thresholds.
@@ -399,6 +401,20 @@ pub struct EdgePolicy {
     pub adaptive: Option<AdaptiveConfig>,
     /// Where each policy keeps its state.
     pub scope: EdgeScopes,
+}
+
+/// When a bulkhead permit of a request its caller abandoned (timed out, a losing hedge)
+/// comes back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BulkheadRelease {
+    /// When the callee's work ends: resilience4j's `SemaphoreBulkhead` releases in the
+    /// decorated call's `finally`, which runs when the call returns, even after a
+    /// `TimeLimiter` outside it gave up (a semaphore around a call that keeps running).
+    #[default]
+    OnAnswer,
+    /// When the caller gives up: Envoy resets the upstream stream on a timeout, so its
+    /// `max_requests` counts only active requests.
+    OnTimeout,
 }
 
 /// The [`Scope`] of each stateful policy of an edge.

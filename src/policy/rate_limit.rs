@@ -223,11 +223,17 @@ impl CycleLimiter {
         &self.config
     }
 
-    /// Asks for one permission at `now`.
+    /// Asks for one permission at `now`, waiting at most the configured `timeout_duration`.
     pub fn try_acquire(&mut self, now: SimTime) -> RateAcquire {
+        self.try_acquire_within(now, self.config.timeout_duration)
+    }
+
+    /// Asks for one permission at `now`, waiting at most `timeout` (zero: only a free one,
+    /// as a hedge asks: it is sent now or not at all).
+    pub fn try_acquire_within(&mut self, now: SimTime, timeout: SimTime) -> RateAcquire {
         let (cycle, permissions, wait) = self.project(now);
         (self.active_cycle, self.permissions) = (cycle, permissions);
-        let Some(wait) = wait.filter(|w| *w <= self.config.timeout_duration) else {
+        let Some(wait) = wait.filter(|w| *w <= timeout) else {
             self.stats.rejected += 1;
             return RateAcquire::Rejected;
         };

@@ -25,6 +25,16 @@ pub enum Preset {
     AwsSdk,
 }
 
+/// When a bulkhead permit comes back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseSpec {
+    /// When the callee's work ends.
+    OnAnswer,
+    /// When the caller gives up.
+    OnTimeout,
+}
+
 /// Where a stateful policy keeps its state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -359,6 +369,12 @@ pub struct BulkheadSpec {
     /// How long a call may wait for a permit (default 0: rejected at once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_wait: Option<Duration>,
+    /// When a request its caller gave up on (timed out, a losing hedge) gives its permit
+    /// back: `on_answer` (default: when the callee's work ends, as resilience4j's
+    /// semaphore around a call that keeps running) or `on_timeout` (when the caller gives
+    /// up, as Envoy's `max_requests`, which resets the upstream request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseSpec>,
     /// Where its state lives: `instance` (default: one per caller instance, as a library in each process or a sidecar beside it) or `service` (one
     /// shared by every instance of the caller, as a mesh-wide or gateway policy).
     #[serde(default, skip_serializing_if = "Option::is_none")]

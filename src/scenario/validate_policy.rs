@@ -5,13 +5,14 @@
 use super::error::{Result, err};
 use super::policy_spec::{
     AdaptiveSpec, AfterMaxWait, BackoffSpec, BreakerSpec, BreakerStateSpec, BudgetSpec, FallbackSpec, HedgeSpec,
-    JitterSpec, OutcomeKind, Preset, QuotaSpec, RateLimitSpec, RetrySpec, ScopeSpec, ThrottlingSpec, WindowSpec,
+    JitterSpec, OutcomeKind, Preset, QuotaSpec, RateLimitSpec, ReleaseSpec, RetrySpec, ScopeSpec, ThrottlingSpec,
+    WindowSpec,
 };
 use super::spec::CallSpec;
 use super::units::Rate;
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
-use crate::model::{CallPolicy, EdgePolicy, EdgeScopes, Fallback};
+use crate::model::{BulkheadRelease, CallPolicy, EdgePolicy, EdgeScopes, Fallback};
 use crate::policy::breaker::{BreakerConfig, BreakerState, Classifier, ConsecutiveConfig, WindowConfig};
 use crate::policy::bulkhead::BulkheadConfig;
 use crate::policy::envoy_limits::Thresholds;
@@ -448,6 +449,10 @@ pub fn edge_policy(c: &CallSpec, key: &str) -> Result<EdgePolicy> {
             return err(format!("{key}.bulkhead.max_concurrent"), "a bulkhead of 0 refuses every call");
         }
         p.bulkhead = Some(BulkheadConfig::new(b.max_concurrent, b.max_wait.map_or(SimTime::ZERO, |t| t.time())));
+        p.bulkhead_release = match b.release {
+            None | Some(ReleaseSpec::OnAnswer) => BulkheadRelease::OnAnswer,
+            Some(ReleaseSpec::OnTimeout) => BulkheadRelease::OnTimeout,
+        };
     }
     if let Some(r) = &c.retry {
         let key = format!("{key}.retry");

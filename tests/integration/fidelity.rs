@@ -261,3 +261,70 @@ fn envoy_max_retries_bounds_the_retries_outstanding() {
     assert!(per_s > 15.0, "the slots are kept busy: {per_s}");
     assert!(sim.reps.iter().all(|r| r.unaccounted_permits == 0));
 }
+
+/// `front` calls `dep` (100 ms of work) through a bulkhead of 10 with a 20 ms timeout, at
+/// 200 calls/s (20 Erlangs of work, far beyond the bulkhead): every attempt times out.
+const TIMED_OUT_BULKHEAD: &str = "
+name: timed-out-bulkhead
+duration: 1m
+warmup: 5s
+replications: 2
+seed: 4
+services:
+  front:
+    servers: 1000
+    service_time: { constant: { value: 1ms } }
+    calls:
+      - to: dep
+        timeout: 20ms
+        bulkhead: { max_concurrent: 10 }
+  dep:
+    servers: 10
+    capacity: 10
+    service_time: { constant: { value: 100ms } }
+workloads:
+  - { name: users, target: front, arrivals: { poisson: { rate: 200/s } } }
+";
+
+/// With `release: on_answer` (the default) a timed-out request keeps its permit until
+/// `dep` finishes it, so `dep`, with exactly 10 workers and no queue, never sees an 11th
+/// and refuses nothing. With `on_timeout` the permit comes back at the timeout, the
+/// caller sends more while the abandoned work goes on, and `dep` refuses the overflow.
+#[test]
+fn bulkhead_permits_come_back_on_the_answer_or_at_the_timeout() {
+    let answer = run(TIMED_OUT_BULKHEAD, &[]);
+    let timeout = run(TIMED_OUT_BULKHEAD, &["services.front.calls.0.bulkhead.release=on_timeout"]);
+    let (a, t) = (answer.service("dep"), timeout.service("dep"));
+    println!(
+        "on_answer: dep refused {}, in system {:.2}; on_timeout: refused {}, in system {:.2}",
+        a.rejected.value(),
+        a.mean_in_system.value(),
+        t.rejected.value(),
+        t.mean_in_system.value()
+    );
+    assert_eq!(a.rejected.value(), 0.0);
+    assert!(a.mean_in_system.value() <= 10.0);
+    assert!(t.rejected.value() > 1000.0);
+    assert!(answer.reps.iter().chain(&timeout.reps).all(|r| r.unaccounted_permits == 0));
+}
+
+/// Three hedges, each its own request: each takes its own bulkhead permit (or is not
+/// sent), so a bulkhead of 10 keeps `dep` at 10 in flight however many hedges there are.
+#[test]
+fn hedges_take_their_own_bulkhead_permits() {
+    let sets = [
+        "services.front.calls.0={ to: dep, bulkhead: { max_concurrent: 10 }, hedge: { delay: 10ms, max: 3 } }",
+        "workloads.0.arrivals={ poisson: { rate: 60/s } }",
+    ];
+    let sim = run(TIMED_OUT_BULKHEAD, &sets);
+    let (dep, e) = (sim.service("dep"), &sim.report.edges["front->dep"]);
+    println!(
+        "3 hedges, bulkhead 10: dep refused {}, in system {:.2}, hedges {}",
+        dep.rejected.value(),
+        dep.mean_in_system.value(),
+        e.hedges.value()
+    );
+    assert_eq!(dep.rejected.value(), 0.0, "never more than 10 requests at dep");
+    assert!(e.hedges.value() > 0.0, "hedges were sent while permits were free");
+    assert!(sim.reps.iter().all(|r| r.unaccounted_permits == 0));
+}

@@ -752,7 +752,8 @@ fn bulkhead_wait_lets_calls_through_later() {
 }
 
 /// A hung `ledger` (every worker busy for 30 s, no room to queue) behind a bulkhead of 50 with a 10 s wait:
-/// 200 000 calls line up for a permit. At 10 s the 50 holders time out and give their permits back; each is
+/// 200 000 calls line up for a permit. At 10 s the 50 holders time out and give their permits back
+/// (`release: on_timeout`); each is
 /// handed to the next waiter, whose request the full ledger refuses at once, which gives the permit back...
 const BULKHEAD_LONG_LINE: &str = "
 name: bulkhead-long-line
@@ -766,7 +767,7 @@ services:
     calls:
       - to: ledger
         timeout: 10s
-        bulkhead: { max_concurrent: 50, max_wait: 10s }
+        bulkhead: { max_concurrent: 50, max_wait: 10s, release: on_timeout }
   ledger:
     servers: 50
     capacity: 50

@@ -17,8 +17,8 @@ use crate::policy::bulkhead::Acquire;
 use crate::policy::retry::{Admit, GiveUpReason, RetryDecision, RetryState};
 use crate::trace::{NO_TRACE, SpanKind, Track};
 
-use super::super::Call;
 use super::super::station::ReqId;
+use super::super::{BulkheadRelease, Call};
 use super::guard::{Entry, GuardAt};
 use super::slots::{CallId, CallState, MAX_LIVE, Origin};
 use super::{Event, Simulation};
@@ -47,7 +47,8 @@ impl<'m> Simulation<'m> {
             live: [0; MAX_LIVE],
             n_live: 0,
             hedges_sent: 0,
-            permit: false,
+            permits: 0,
+            sent: [SimTime::ZERO; MAX_LIVE],
             waiting: false,
             breaker_admitted: false,
             budget_slot: false,
@@ -89,7 +90,7 @@ impl<'m> Simulation<'m> {
             cs.waiting = false;
             self.guards.leave_queue(g, c, false);
         }
-        self.release_permit(c);
+        self.release_permits(c);
         let cs = &mut self.calls[c as usize];
         if cs.breaker_admitted {
             cs.breaker_admitted = false;
@@ -180,7 +181,7 @@ impl<'m> Simulation<'m> {
         match self.guards.acquire_permit(g, now, c) {
             None => self.send(c),
             Some(Acquire::Granted) => {
-                self.calls[c as usize].permit = true;
+                self.calls[c as usize].permits = 1;
                 self.send(c);
             }
             Some(Acquire::Queued { deadline }) => {
@@ -238,8 +239,8 @@ impl<'m> Simulation<'m> {
             Some(false) => return,
             // Refused at once.
             Some(true) => {
+                self.release_one_permit(c);
                 if self.calls[c as usize].n_live == 0 {
-                    self.release_permit(c);
                     self.attempt_done(c, Outcome::Error);
                 }
                 return;
@@ -248,8 +249,8 @@ impl<'m> Simulation<'m> {
         let cs = self.calls[c as usize];
         if !self.guards.acquire_request(cs.guard) {
             // Envoy's `max_requests` overflowed: an attempt fails at once, a hedge is not sent.
+            self.release_one_permit(c);
             if cs.n_live == 0 {
-                self.release_permit(c);
                 self.attempt_done(c, Outcome::Rejected);
             }
             return;
@@ -263,6 +264,7 @@ impl<'m> Simulation<'m> {
         let cs = &mut self.calls[c as usize];
         let g = cs.guard;
         cs.live[usize::from(cs.n_live)] = child;
+        cs.sent[usize::from(cs.n_live)] = self.now;
         cs.n_live += 1;
         if let Some(h) = call.policy.hedge
             && u32::from(cs.hedges_sent) < h.max_hedges
@@ -277,54 +279,82 @@ impl<'m> Simulation<'m> {
     pub(super) fn child_answered(&mut self, c: CallId, child: ReqId, outcome: Outcome) {
         let cs = &mut self.calls[c as usize];
         let n = usize::from(cs.n_live);
+        let mut sent = cs.attempt_start;
         if let Some(i) = cs.live[..n].iter().position(|&x| x == child) {
-            cs.live[i] = cs.live[n - 1];
+            sent = cs.sent[i];
+            (cs.live[i], cs.sent[i]) = (cs.live[n - 1], cs.sent[n - 1]);
             cs.n_live -= 1;
             self.guards.release_request(cs.guard);
+            // Its bulkhead permit comes back with its answer.
+            self.release_one_permit(c);
         }
         let cs = &mut self.calls[c as usize];
+        if outcome.is_success() {
+            // Its own latency, from its own send (Finagle's BackupRequestFilter).
+            self.guards.record_latency(cs.guard, self.now - sent);
+        }
         // A hedge that fails while another request of the attempt is still out does
         // not end the attempt: wait for the others.
         if !outcome.is_success() && cs.n_live > 0 {
             return;
         }
-        if outcome.is_success() {
-            self.guards.record_latency(cs.guard, self.now - cs.attempt_start);
-        }
         let cancel = self.call_site(c).policy.hedge.is_some_and(|h| h.cancel_losers);
         self.abandon_live(c, cancel);
-        self.release_permit(c);
+        self.release_permits(c);
         self.attempt_done(c, outcome);
     }
 
     /// Orphans every request of the current attempt still in flight: their work is
-    /// wasted, or cancelled when `cancel` is set.
+    /// wasted, or cancelled when `cancel` is set. Each takes its bulkhead permit along
+    /// when the edge releases permits on the answer (`release: on_answer`); the
+    /// percentile window records how long each had been out (Finagle records its
+    /// interrupted requests too).
     fn abandon_live(&mut self, c: CallId, cancel: bool) {
+        let on_answer =
+            self.model.edges[self.calls[c as usize].edge as usize].policy.bulkhead_release == BulkheadRelease::OnAnswer;
         let cs = &mut self.calls[c as usize];
         let n = usize::from(cs.n_live);
         cs.n_live = 0;
-        let (live, e, g) = (cs.live, cs.edge as usize, cs.guard);
-        for &r in &live[..n] {
+        let (live, sent, e, g) = (cs.live, cs.sent, cs.edge as usize, cs.guard);
+        let holder = self.guards.bulkhead_holder(g);
+        for (&r, &at) in live[..n].iter().zip(&sent[..n]) {
+            let cs = &mut self.calls[c as usize];
+            let keeps = on_answer && cs.permits > 0;
+            cs.permits -= u8::from(keeps);
             let req = &mut self.reqs[r as usize];
-            req.origin = Origin::Orphan;
+            req.origin = if keeps { Origin::Holding(holder) } else { Origin::Orphan };
             req.cancelled = cancel;
             self.edges[e].abandoned += 1;
             // Over for the caller: Envoy resets the stream.
             self.guards.release_request(g);
+            self.guards.record_latency(g, self.now - at);
         }
     }
 
-    /// Returns the attempt's bulkhead permit, handing it to the oldest waiter.
-    fn release_permit(&mut self, c: CallId) {
+    /// Returns every bulkhead permit the attempt still holds.
+    fn release_permits(&mut self, c: CallId) {
+        while self.calls[c as usize].permits > 0 {
+            self.release_one_permit(c);
+        }
+    }
+
+    /// Returns one of the attempt's bulkhead permits, if it holds any.
+    fn release_one_permit(&mut self, c: CallId) {
         let cs = &mut self.calls[c as usize];
-        if !cs.permit {
+        if cs.permits == 0 {
             return;
         }
-        cs.permit = false;
-        if let Some(next) = self.guards.release_permit(cs.guard, self.now) {
+        cs.permits -= 1;
+        let holder = self.guards.bulkhead_holder(cs.guard);
+        self.permit_back(holder);
+    }
+
+    /// A permit comes back to guard `g`'s bulkhead and goes to the oldest waiter, if any.
+    pub(super) fn permit_back(&mut self, g: u32) {
+        if let Some(next) = self.guards.release_permit(g, self.now) {
             let w = &mut self.calls[next as usize];
             w.waiting = false;
-            w.permit = true;
+            w.permits = 1;
             // Sent through the event queue, not by recursion: a refused send would hand
             // the permit on again, one stack frame per waiter.
             self.events.push(self.now, Event::BulkheadGrant(next, w.epoch));
@@ -503,7 +533,7 @@ impl<'m> Simulation<'m> {
         } else {
             self.note_attempt_timeout(c);
             self.abandon_live(c, false);
-            self.release_permit(c);
+            self.release_permits(c);
         }
         self.attempt_done(c, Outcome::Timeout);
     }
@@ -522,7 +552,7 @@ impl<'m> Simulation<'m> {
 
     /// A waiting attempt was handed a permit: send it, unless its caller is gone.
     pub(super) fn on_bulkhead_grant(&mut self, c: CallId, epoch: u32) {
-        if self.calls[c as usize].epoch == epoch && self.calls[c as usize].permit {
+        if self.calls[c as usize].epoch == epoch && self.calls[c as usize].permits > 0 {
             if self.parent_lost(c) {
                 self.drop_call(c);
             } else {
@@ -549,6 +579,11 @@ impl<'m> Simulation<'m> {
         if !self.guards.try_hedge(cs.guard, self.now) {
             return;
         }
+        // A hedge is a request of its own: it passes the breaker, the rate limiter and the
+        // bulkhead (without waiting for any), as resilience4j's decorators wrap each call.
+        let Some(permit) = self.guards.admit_hedge(cs.guard, self.now, c) else { return };
+        let cs = &mut self.calls[c as usize];
+        cs.permits += u8::from(permit);
         cs.hedges_sent += 1;
         let e = cs.edge as usize;
         self.edges[e].hedges += 1;

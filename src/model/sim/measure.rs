@@ -11,6 +11,7 @@ use crate::policy::Scope;
 use crate::policy::degradation::Degradation;
 
 use super::guard::Guards;
+use super::slots::Origin;
 use super::{Event, Simulation};
 
 impl Simulation<'_> {
@@ -89,7 +90,13 @@ impl Simulation<'_> {
     /// back, keeping the worst shortfall; run after each crash and at the end.
     pub(super) fn audit_permits(&mut self) {
         let live = self.calls.iter().filter(|c| c.in_use);
-        self.unaccounted_permits = self.unaccounted_permits.max(self.guards.unaccounted(live));
+        let holding: Vec<u32> = self
+            .reqs
+            .iter()
+            .filter(|r| r.alive)
+            .filter_map(|r| if let Origin::Holding(g) = r.origin { Some(g) } else { None })
+            .collect();
+        self.unaccounted_permits = self.unaccounted_permits.max(self.guards.unaccounted(live, &holding));
     }
 
     /// Closes the time averages at the end of the run and hands the metrics over.

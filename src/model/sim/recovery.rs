@@ -12,7 +12,7 @@ use crate::policy::health_check::HealthChecks;
 use crate::policy::outlier::{Ejection, HostResult, OutlierDetector};
 
 use super::super::Service;
-use super::slots::{CallId, Origin, Req};
+use super::slots::{CallId, Req};
 use super::{Event, Simulation};
 
 /// Outlier detection of one service: the detector, the stream its `enforcing_*` draws
@@ -71,7 +71,7 @@ impl Simulation<'_> {
     /// connection and the answer's status (500 for an error, 200 otherwise). An answer
     /// nobody waits for any more is not heard: Envoy reset that stream at the timeout.
     pub(super) fn note_answer(&mut self, s: usize, instance: usize, req: &Req) {
-        if req.origin != Origin::Orphan && self.recovery[s].outlier.is_some() {
+        if !req.origin.is_orphan() && self.recovery[s].outlier.is_some() {
             self.note_instance_result(s, instance, HostResult::ConnectSuccess);
             self.note_instance_result(s, instance, HostResult::Status(if req.failed { 500 } else { 200 }));
         }

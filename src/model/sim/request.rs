@@ -325,7 +325,7 @@ impl Simulation<'_> {
     fn is_orphaned(&self, mut r: ReqId) -> bool {
         loop {
             match self.reqs[r as usize].origin {
-                Origin::Orphan => return true,
+                Origin::Orphan | Origin::Holding(_) => return true,
                 Origin::Workload(_) => return false,
                 Origin::Call(c) => {
                     let cs = &self.calls[c as usize];
@@ -442,6 +442,8 @@ impl Simulation<'_> {
                 self.child_answered(c, r, outcome);
             }
             Origin::Orphan => {}
+            // Its caller gave up; the bulkhead permit it kept comes back now.
+            Origin::Holding(g) => self.permit_back(g),
         }
     }
 

@@ -18,6 +18,19 @@ pub(super) enum Origin {
     Call(CallId),
     /// Nobody any more: the caller or user gave up. The work goes on, wasted.
     Orphan,
+    /// Nobody any more, but the request still holds a bulkhead permit of guard `g` (a
+    /// [`crate::policy::Scope`]d guard index): the semaphore comes back when the work
+    /// ends (`release: on_answer`, resilience4j's semaphore around a call that keeps
+    /// running).
+    Holding(u32),
+}
+
+impl Origin {
+    /// True when nobody waits for the answer.
+    #[inline]
+    pub(super) fn is_orphan(self) -> bool {
+        matches!(self, Origin::Orphan | Origin::Holding(_))
+    }
 }
 
 /// A request in flight.
@@ -89,8 +102,12 @@ pub(super) struct CallState {
     pub(super) live: [ReqId; MAX_LIVE],
     pub(super) n_live: u8,
     pub(super) hedges_sent: u8,
-    /// The attempt holds a bulkhead permit / waits for one.
-    pub(super) permit: bool,
+    /// Bulkhead permits the attempt holds: one per request sent (the original and each
+    /// hedge), until each request ends or is handed its permit as an orphan.
+    pub(super) permits: u8,
+    /// When each live request was sent (for the percentile window's own latencies).
+    pub(super) sent: [SimTime; MAX_LIVE],
+    /// The attempt waits for a bulkhead permit.
     pub(super) waiting: bool,
     /// The attempt was admitted by the breaker (its result must be recorded).
     pub(super) breaker_admitted: bool,

@@ -5,7 +5,7 @@
 
 use crate::engine::{RngStreams, SimTime};
 use crate::metrics::Outcome;
-use crate::policy::breaker::CircuitBreaker;
+use crate::policy::breaker::{BreakerState, CircuitBreaker};
 use crate::policy::bulkhead::Acquire;
 use crate::policy::rate_limit::RateAcquire;
 use crate::policy::retry::{Admit, Budget, HedgeConfig, RetryConfig, RetryDecision, RetryState};
@@ -131,9 +131,37 @@ impl Guards {
         self.holder(at, |g| g.bulkhead.is_some()).acquire_permit(now, c)
     }
 
-    /// Returns a permit; the call it is handed to next, if one waits.
-    pub(in crate::model::sim) fn release_permit(&mut self, at: GuardAt, now: SimTime) -> Option<CallId> {
-        self.holder(at, |g| g.bulkhead.is_some()).release_permit(now)
+    /// The index of the guard of the pair that holds the bulkhead.
+    pub(in crate::model::sim) fn bulkhead_holder(&self, at: GuardAt) -> u32 {
+        if self.all[at.fleet as usize].bulkhead.is_some() { at.fleet } else { at.local }
+    }
+
+    /// Returns a permit to guard `g`'s bulkhead; the call it is handed to next, if one waits.
+    pub(in crate::model::sim) fn release_permit(&mut self, g: u32, now: SimTime) -> Option<CallId> {
+        self.all[g as usize].release_permit(now)
+    }
+
+    /// May a hedge of call `c` be sent now? It passes the breaker, the rate limiter and
+    /// the bulkhead as an attempt does, but waits for none of them: `None` when one
+    /// refuses, else whether it took a bulkhead permit. The breaker lets hedges through
+    /// only while it lets everything through (closed, disabled, metrics only): the
+    /// half-open trials are the attempts' own, and a hedge is not counted in its
+    /// statistics (it records one result per attempt).
+    pub(in crate::model::sim) fn admit_hedge(&mut self, at: GuardAt, now: SimTime, c: CallId) -> Option<bool> {
+        let open = |b: &CircuitBreaker| {
+            !matches!(b.state(now), BreakerState::Closed | BreakerState::Disabled | BreakerState::MetricsOnly)
+        };
+        if self.holder(at, |g| g.breaker.is_some()).breaker.as_ref().is_some_and(open) {
+            return None;
+        }
+        let [fleet, local] = self.pair(at);
+        if !fleet.pass_limiter_now(now) || !local.pass_limiter_now(now) {
+            return None;
+        }
+        match self.holder(at, |g| g.bulkhead.is_some()).try_permit_now(now, c) {
+            Some(false) => None,
+            permit => Some(permit.is_some()),
+        }
     }
 
     /// Call `c` stops waiting for a permit (see [`EdgeGuard::leave_queue`]).
@@ -191,7 +219,13 @@ impl Guards {
     /// Envoy's pending requests, requests and retries, and half-open trials beyond the
     /// admitted attempts in flight. Zero unless a permit
     /// leaked; the property tests check it after every run.
-    pub(in crate::model::sim) fn unaccounted<'c>(&self, calls: impl Iterator<Item = &'c CallState>) -> u64 {
+    /// `holding`: the guard of each request still holding a permit for a caller that gave
+    /// it up.
+    pub(in crate::model::sim) fn unaccounted<'c>(
+        &self,
+        calls: impl Iterator<Item = &'c CallState>,
+        holding: &[u32],
+    ) -> u64 {
         #[derive(Clone, Copy, Default)]
         struct Held {
             permits: u32,
@@ -206,9 +240,12 @@ impl Guards {
         let holder = |at: GuardAt, has: &dyn Fn(&EdgeGuard) -> bool| {
             if has(&self.all[at.fleet as usize]) { at.fleet as usize } else { at.local as usize }
         };
+        for &g in holding {
+            held[g as usize].permits += 1;
+        }
         for cs in calls {
             let b = holder(cs.guard, &|g| g.bulkhead.is_some());
-            held[b].permits += u32::from(cs.permit);
+            held[b].permits += u32::from(cs.permits);
             held[b].waiting += u32::from(cs.waiting);
             held[holder(cs.guard, &|g| g.breaker.is_some())].trials += u32::from(cs.breaker_admitted);
             held[holder(cs.guard, &|g| g.budget.is_some())].slots += u32::from(cs.budget_slot);

@@ -199,6 +199,22 @@ impl EdgeGuard {
         }
     }
 
+    /// A hedge asks the rate limiter: a permission free now, or none (it does not wait).
+    fn pass_limiter_now(&mut self, now: SimTime) -> bool {
+        match self.limiter.as_mut() {
+            None => true,
+            Some(EdgeLimiter::Bucket(b)) => b.try_acquire(now),
+            Some(EdgeLimiter::Cycle(l)) => l.try_acquire_within(now, SimTime::ZERO) == RateAcquire::Now,
+        }
+    }
+
+    /// A hedge asks the bulkhead: `None` without one, else whether a permit was free (it
+    /// does not queue).
+    fn try_permit_now(&mut self, now: SimTime, c: CallId) -> Option<bool> {
+        let b = self.bulkhead.as_mut()?;
+        Some(b.available() > 0 && b.waiting() == 0 && b.try_acquire(now, c) == Acquire::Granted)
+    }
+
     /// Asks the bulkhead for a permit for call `c`; `None` without a bulkhead.
     pub(super) fn acquire_permit(&mut self, now: SimTime, c: CallId) -> Option<Acquire> {
         self.bulkhead.as_mut().map(|b| b.try_acquire(now, c))

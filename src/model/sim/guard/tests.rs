@@ -54,7 +54,8 @@ impl One {
         self.guards.acquire_permit(self.at, now, c)
     }
     fn release_permit(&mut self, now: SimTime) -> Option<CallId> {
-        self.guards.release_permit(self.at, now)
+        let holder = self.guards.bulkhead_holder(self.at);
+        self.guards.release_permit(holder, now)
     }
     fn leave_queue(&mut self, c: CallId, timed_out: bool) {
         self.guards.leave_queue(self.at, c, timed_out);
@@ -234,7 +235,7 @@ fn service_scope_shares_one_bulkhead_and_breaker_across_the_fleet() {
     let t = SimTime::ZERO;
     assert_eq!(g.acquire_permit(a, t, 1), Some(Acquire::Granted));
     assert_eq!(g.acquire_permit(b, t, 2), Some(Acquire::Rejected));
-    assert_eq!(g.release_permit(b, t), None);
+    assert_eq!(g.release_permit(g.bulkhead_holder(b), t), None);
     assert_eq!(g.acquire_permit(a, t, 3), Some(Acquire::Granted));
     assert_eq!(g.enter(a, t), Entry::Pass { breaker: true });
     g.record(a, t, Outcome::Error, SimTime::from_millis(1));
