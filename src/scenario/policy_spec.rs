@@ -481,6 +481,20 @@ pub struct HedgeSpec {
     /// `1 − max_extra_load` quantile, as Finagle does. Omitted: no cap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_extra_load: Option<f64>,
+    /// gRPC's `hedgingPolicy.maxAttempts`: requests per attempt, the first included
+    /// (instead of `max`, which counts the backups only: `max_attempts` = `max` + 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// gRPC's `nonFatalStatusCodes`: a request failing with one of these outcomes sends
+    /// the next hedge at once; any other failure ends the attempt at once. Omitted: a
+    /// failure waits for the other requests still out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub non_fatal_status_codes: Option<Vec<OutcomeKind>>,
+    /// Envoy's `hedge_on_per_try_timeout`: when the call's `timeout` fires, send a hedge
+    /// and keep waiting for the timed-out request too (first answer wins), until the
+    /// backups run out (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hedge_on_per_try_timeout: Option<bool>,
 }
 
 /// A partition of a service's workers reserved for some request classes.

@@ -87,11 +87,38 @@ fn hedge(h: &HedgeSpec, key: &str) -> Result<HedgeConfig> {
                 .map_err(|e| e.with_help("`delay` and `percentile` exclude each other"));
         }
     };
-    let max_hedges = h.max.unwrap_or(1);
+    let max_hedges = match (h.max, h.max_attempts) {
+        (Some(_), Some(_)) => {
+            return err(
+                format!("{key}.max_attempts"),
+                "give `max` (backups) or `max_attempts` (all requests), not both",
+            );
+        }
+        (_, Some(n)) if !(2..=MAX_HEDGES + 1).contains(&n) => {
+            return err(
+                format!("{key}.max_attempts"),
+                format!("requests per attempt must be between 2 and {}", MAX_HEDGES + 1),
+            );
+        }
+        (_, Some(n)) => n - 1,
+        (m, None) => m.unwrap_or(1),
+    };
     if max_hedges == 0 || max_hedges > MAX_HEDGES {
         return err(format!("{key}.max"), format!("backups per attempt must be between 1 and {MAX_HEDGES}"));
     }
-    Ok(HedgeConfig { delay, max_hedges, cancel_losers: h.cancel, max_extra_load })
+    let non_fatal = h.non_fatal_status_codes.as_ref().map(|kinds| {
+        let mut set = [false; 6];
+        kinds.iter().for_each(|k| set[outcome(*k) as usize] = true);
+        set
+    });
+    Ok(HedgeConfig {
+        delay,
+        max_hedges,
+        cancel_losers: h.cancel,
+        max_extra_load,
+        non_fatal,
+        on_per_try_timeout: h.hedge_on_per_try_timeout.unwrap_or(false),
+    })
 }
 
 /// Finagle checks `0 <= maxExtraLoad < 1`.

@@ -328,3 +328,53 @@ fn hedges_take_their_own_bulkhead_permits() {
     assert!(e.hedges.value() > 0.0, "hedges were sent while permits were free");
     assert!(sim.reps.iter().all(|r| r.unaccounted_permits == 0));
 }
+
+/// gRPC's hedging policy (gRFC A6) against a dependency failing every request after 1 ms:
+/// with `error` non-fatal each failure sends the next hedge at once, so every call makes
+/// its three requests back to back; with `error` fatal (or without the list) the first
+/// failure ends the call.
+#[test]
+fn grpc_non_fatal_status_codes_send_the_next_hedge_at_once() {
+    let base = [
+        "services.dep.service_time={ constant: { value: 1ms } }",
+        "faults=[{ kind: error, target: dep, at: 0s, for: 1h, probability: 1 }]",
+    ];
+    let with = |hedge: &str| {
+        let call = format!("services.front.calls.0={{ to: dep, hedge: {hedge} }}");
+        let sets: Vec<&str> = base.iter().copied().chain([call.as_str()]).collect();
+        let sim = run(ENVOY_THRESHOLDS, &sets);
+        let e = &sim.report.edges["front->dep"];
+        (e.hedges.value() / e.calls.value(), sim.service("front").mean_sojourn_s.value())
+    };
+    let (non_fatal, sojourn) = with("{ delay: 1s, max_attempts: 3, non_fatal_status_codes: [error] }");
+    println!("non-fatal: {non_fatal} hedges per call, front sojourn {sojourn}");
+    assert!((non_fatal - 2.0).abs() < 1e-3, "{non_fatal} hedges per call");
+    assert!((sojourn - 0.004).abs() < 1e-6, "1 ms at front, then three 1 ms requests: {sojourn}");
+    let (fatal, sojourn) = with("{ delay: 1s, max_attempts: 3, non_fatal_status_codes: [timeout] }");
+    assert_eq!(fatal, 0.0);
+    assert!((sojourn - 0.002).abs() < 1e-6, "{sojourn}");
+    assert_eq!(with("{ delay: 1s, max_attempts: 3 }").0, 0.0);
+}
+
+/// Envoy's `hedge_on_per_try_timeout`: the 100 ms per-try timeout of a 150 ms request
+/// sends a hedge and keeps waiting, so the first request answers at 150 ms and every call
+/// succeeds; without it every attempt times out.
+#[test]
+fn envoy_hedge_on_per_try_timeout_keeps_the_timed_out_request() {
+    let call =
+        "services.front.calls.0={ to: dep, timeout: 100ms, hedge: { delay: 1h, hedge_on_per_try_timeout: true } }";
+    let sets = ["services.dep.service_time={ constant: { value: 150ms } }", call];
+    let sim = run(ENVOY_THRESHOLDS, &sets);
+    let e = &sim.report.edges["front->dep"];
+    println!(
+        "hedge on per-try timeout: ok {}, timeout {}, hedges {}",
+        e.outcomes["ok"].value(),
+        e.outcomes["timeout"].value(),
+        e.hedges.value()
+    );
+    assert_eq!(e.outcomes["timeout"].value(), 0.0);
+    assert!((e.hedges.value() - e.calls.value()).abs() <= 20.0, "one hedge per call, at 100 ms");
+    let plain =
+        run(ENVOY_THRESHOLDS, &[sets[0], "services.front.calls.0={ to: dep, timeout: 100ms, hedge: { delay: 1h } }"]);
+    assert_eq!(plain.report.edges["front->dep"].outcomes["ok"].value(), 0.0);
+}

@@ -293,15 +293,26 @@ impl<'m> Simulation<'m> {
             // Its own latency, from its own send (Finagle's BackupRequestFilter).
             self.guards.record_latency(cs.guard, self.now - sent);
         }
-        // A hedge that fails while another request of the attempt is still out does
-        // not end the attempt: wait for the others.
-        if !outcome.is_success() && cs.n_live > 0 {
+        if !outcome.is_success() && self.attempt_goes_on(c, outcome) {
             return;
         }
         let cancel = self.call_site(c).policy.hedge.is_some_and(|h| h.cancel_losers);
         self.abandon_live(c, cancel);
         self.release_permits(c);
         self.attempt_done(c, outcome);
+    }
+
+    /// A request of call `c`'s attempt failed with `outcome`: true when the attempt goes
+    /// on. Without `non_fatal_status_codes` it goes on while another request is out. With
+    /// them (gRPC's hedging policy, gRFC A6), a non-fatal failure sends the next hedge at
+    /// once and the attempt goes on while any request is out; a fatal one ends it.
+    fn attempt_goes_on(&mut self, c: CallId, outcome: Outcome) -> bool {
+        let live = self.calls[c as usize].n_live > 0;
+        match self.call_site(c).policy.hedge.and_then(|h| h.non_fatal) {
+            None => live,
+            Some(non_fatal) if non_fatal[outcome as usize] => self.hedge_now(c) || live,
+            Some(_) => false,
+        }
     }
 
     /// Orphans every request of the current attempt still in flight: their work is
@@ -527,6 +538,17 @@ impl<'m> Simulation<'m> {
         if cs.epoch != epoch {
             return;
         }
+        let call = self.call_site(c);
+        // Envoy's `hedge_on_per_try_timeout`: the timed-out request stays out, a hedge
+        // joins it under a new per-try timeout, and the first answer wins.
+        if !cs.waiting
+            && cs.n_live > 0
+            && call.policy.hedge.is_some_and(|h| h.on_per_try_timeout)
+            && self.set_attempt_deadline(c, call)
+            && self.hedge_now(c)
+        {
+            return;
+        }
         if cs.waiting {
             self.calls[c as usize].waiting = false;
             self.guards.leave_queue(cs.guard, c, false);
@@ -567,21 +589,33 @@ impl<'m> Simulation<'m> {
         if self.calls[c as usize].epoch == epoch && self.parent_lost(c) {
             return self.drop_call(c);
         }
-        let cs = &mut self.calls[c as usize];
-        if cs.epoch != epoch || cs.n_live == 0 || usize::from(cs.n_live) >= MAX_LIVE {
+        let cs = &self.calls[c as usize];
+        if cs.epoch != epoch || cs.n_live == 0 {
             return;
+        }
+        self.hedge_now(c);
+    }
+
+    /// Sends a hedge of call `c`'s attempt now, if it may have another. True when one was
+    /// sent, or will be once the AWS adaptive pacer's wait is over.
+    fn hedge_now(&mut self, c: CallId) -> bool {
+        let cs = &self.calls[c as usize];
+        let max = self.call_site(c).policy.hedge.map_or(0, |h| h.max_hedges);
+        if u32::from(cs.hedges_sent) >= max || usize::from(cs.n_live) >= MAX_LIVE {
+            return false;
         }
         // The AWS adaptive pacer may hold the hedge back: it asks again after the wait.
         if let Admit::Wait(d) = self.guards.send_admit(cs.guard, self.now) {
-            return self.events.push(self.now + d, Event::Hedge(c, epoch));
+            self.events.push(self.now + d, Event::Hedge(c, cs.epoch));
+            return true;
         }
         let cs = &mut self.calls[c as usize];
         if !self.guards.try_hedge(cs.guard, self.now) {
-            return;
+            return false;
         }
         // A hedge is a request of its own: it passes the breaker, the rate limiter and the
         // bulkhead (without waiting for any), as resilience4j's decorators wrap each call.
-        let Some(permit) = self.guards.admit_hedge(cs.guard, self.now, c) else { return };
+        let Some(permit) = self.guards.admit_hedge(cs.guard, self.now, c) else { return false };
         let cs = &mut self.calls[c as usize];
         cs.permits += u8::from(permit);
         cs.hedges_sent += 1;
@@ -590,6 +624,7 @@ impl<'m> Simulation<'m> {
         let (trace, attempt) = (self.reqs[cs.parent as usize].trace, cs.retry.attempts());
         self.tracer.span(trace, Track::Edge(e as u32), SpanKind::Instant { attempt }, self.now, self.now, "hedge");
         self.send(c);
+        true
     }
 
     /// The fallback's answer is ready: the call ends degraded, worth the fallback's value.

@@ -39,6 +39,13 @@ pub struct HedgeConfig {
     /// Hedges per request at most, over [`EXTRA_LOAD_TTL`] (Finagle's `maxExtraLoad`,
     /// in `[0, 1)`); `None`: no cap.
     pub max_extra_load: Option<f64>,
+    /// gRPC's `nonFatalStatusCodes`, indexed by outcome: a request failing with one of
+    /// these sends the next hedge at once; any other failure ends the attempt. `None`:
+    /// a failure ends the attempt only when no other request of it is out.
+    pub non_fatal: Option<[bool; 6]>,
+    /// Envoy's `hedge_on_per_try_timeout`: the per-try timeout sends a hedge and keeps
+    /// the timed-out request out, instead of ending the attempt.
+    pub on_per_try_timeout: bool,
 }
 
 /// Window of the extra-load budget: Finagle's `RetryBudget.DefaultTtl`, 10 s.
@@ -243,12 +250,16 @@ mod tests {
             max_hedges: 1,
             cancel_losers: false,
             max_extra_load: None,
+            non_fatal: None,
+            on_per_try_timeout: false,
         };
         let p95 = HedgeConfig {
             delay: HedgeDelay::Percentile(95.0),
             max_hedges: 1,
             cancel_losers: false,
             max_extra_load: None,
+            non_fatal: None,
+            on_per_try_timeout: false,
         };
         assert_eq!(fixed.hedge_delay(&w), Some(SimTime::from_millis(20)));
         assert_eq!(p95.hedge_delay(&w), None);
