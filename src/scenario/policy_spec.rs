@@ -23,6 +23,10 @@ pub enum Preset {
     Grpc,
     /// AWS SDKs, standard retry mode.
     AwsSdk,
+    /// Netflix Hystrix (a circuit breaker only).
+    Hystrix,
+    /// Polly v8 (.NET): circuit breaker and retry.
+    Polly,
 }
 
 /// When a bulkhead permit comes back.

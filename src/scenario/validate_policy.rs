@@ -134,6 +134,11 @@ fn retry(r: &RetrySpec, key: &str) -> Result<RetryConfig> {
         Some(Preset::Finagle) => RetryConfig::finagle(),
         Some(Preset::Grpc) => RetryConfig::grpc(),
         Some(Preset::AwsSdk) => RetryConfig::aws_sdk(),
+        Some(Preset::Polly) => RetryConfig::polly(),
+        Some(Preset::Hystrix) => {
+            return err(format!("{key}.preset"), "Hystrix has no retry policy")
+                .map_err(|e| e.with_help("use `resilience4j`, `polly`, `grpc`, `envoy`, `finagle` or `aws_sdk`"));
+        }
     };
     if let Some(n) = r.max_attempts {
         if n == 0 || n > MAX_ATTEMPTS {
@@ -339,6 +344,8 @@ fn breaker(b: &BreakerSpec, key: &str) -> Result<BreakerConfig> {
     let preset = match b.preset {
         None => None,
         Some(Preset::Resilience4j) => Some(BreakerConfig::resilience4j()),
+        Some(Preset::Hystrix) => Some(BreakerConfig::hystrix()),
+        Some(Preset::Polly) => Some(BreakerConfig::polly()),
         Some(p) => {
             return err(format!("{key}.preset"), format!("{p:?} has no client-side circuit breaker"))
                 .map_err(|e| e.with_help("Envoy and Finagle eject outliers instead; use `resilience4j` or a kind"));
@@ -363,7 +370,9 @@ fn breaker(b: &BreakerSpec, key: &str) -> Result<BreakerConfig> {
             max_wait_in_half_open: c.max_wait_in_half_open.map_or(d.max_wait_in_half_open, |t| t.time()),
             close_after_max_wait: c.after_max_wait == Some(AfterMaxWait::Closed),
         })
-    } else if b.time_window.is_some() {
+    } else if b.time_window.is_some()
+        || matches!(preset, Some(BreakerConfig::TimeWindow(_))) && b.count_window.is_none()
+    {
         BreakerConfig::TimeWindow(window(b.time_window.as_ref(), base, &format!("{key}.time_window"))?)
     } else if b.count_window.is_some() || preset.is_some() {
         BreakerConfig::CountWindow(window(b.count_window.as_ref(), base, &format!("{key}.count_window"))?)

@@ -378,3 +378,38 @@ fn envoy_hedge_on_per_try_timeout_keeps_the_timed_out_request() {
         run(ENVOY_THRESHOLDS, &[sets[0], "services.front.calls.0={ to: dep, timeout: 100ms, hedge: { delay: 1h } }"]);
     assert_eq!(plain.report.edges["front->dep"].outcomes["ok"].value(), 0.0);
 }
+
+/// Hystrix's defaults: nothing opens before 20 requests in the 10 s window, then 50%
+/// errors open it for 5 s, and one trial decides. Polly's: 100 calls in 30 s, 10%.
+#[test]
+fn hystrix_and_polly_breaker_presets_keep_their_libraries_defaults() {
+    use resim::engine::SimTime;
+    use resim::policy::breaker::{BreakerConfig, BreakerState, CircuitBreaker};
+    let ms = SimTime::from_millis;
+    let mut b = CircuitBreaker::new(BreakerConfig::hystrix(), SimTime::ZERO);
+    // 19 requests, 10 of them failing: 53% but under the volume threshold.
+    for i in 0..19u64 {
+        assert!(b.try_acquire(ms(100 * i)));
+        if i % 2 == 0 { b.on_failure(ms(100 * i), ms(1)) } else { b.on_success(ms(100 * i), ms(1)) }
+    }
+    assert_eq!(b.state(ms(1900)), BreakerState::Closed);
+    assert!(b.try_acquire(ms(1900)));
+    b.on_success(ms(1900), ms(1)); // 20 requests, 10 failed: 50% opens it.
+    assert_eq!(b.state(ms(1900)), BreakerState::Open);
+    assert!(!b.try_acquire(ms(6800)), "open for the 5 s sleep window");
+    assert!(b.try_acquire(ms(6900)), "one trial after 5 s");
+    assert!(!b.try_acquire(ms(6900)), "only one");
+    b.on_success(ms(6950), ms(1));
+    assert_eq!(b.state(ms(6950)), BreakerState::Closed);
+    let BreakerConfig::TimeWindow(p) = BreakerConfig::polly() else { panic!("a time window") };
+    assert_eq!((p.window_size, p.minimum_number_of_calls, p.failure_rate_threshold), (30, 100, 10.0));
+    assert_eq!((p.wait_in_open, p.permitted_calls_in_half_open), (SimTime::from_secs(5), 1));
+    let scenario = |preset: &str| {
+        let call = format!(
+            "services.front.calls.0={{ to: dep, breaker: {{ preset: {preset} }}, retry: {{ preset: polly }} }}"
+        );
+        run(ENVOY_THRESHOLDS, &[call.as_str(), "duration=10s"]).model.edges[0].policy.breaker
+    };
+    assert_eq!(scenario("hystrix"), Some(BreakerConfig::hystrix()));
+    assert_eq!(scenario("polly"), Some(BreakerConfig::polly()));
+}

@@ -254,6 +254,41 @@ impl BreakerConfig {
     pub fn resilience4j() -> Self {
         BreakerConfig::CountWindow(WindowConfig::default())
     }
+
+    /// Netflix Hystrix's defaults (`HystrixCommandProperties`): a 10 s rolling window
+    /// (`metricsRollingStatisticalWindowInMilliseconds`), at least 20 requests in it
+    /// (`circuitBreakerRequestVolumeThreshold`), 50 % errors
+    /// (`circuitBreakerErrorThresholdPercentage`), 5 s open (`sleepWindowInMilliseconds`),
+    /// then a single trial request whose result closes or reopens it. Hystrix has no
+    /// slow-call rule (its timeouts count as failures). It re-reads its health every
+    /// 500 ms; resim decides on every result, as resilience4j does.
+    pub fn hystrix() -> Self {
+        BreakerConfig::TimeWindow(WindowConfig {
+            failure_rate_threshold: 50.0,
+            slow_call_rate_threshold: 100.0,
+            window_size: 10,
+            minimum_number_of_calls: 20,
+            permitted_calls_in_half_open: 1,
+            wait_in_open: SimTime::from_secs(5),
+            ..WindowConfig::default()
+        })
+    }
+
+    /// Polly v8's defaults (`CircuitBreakerStrategyOptions`): a 30 s sampling window
+    /// (`SamplingDuration`), at least 100 calls in it (`MinimumThroughput`), a failure
+    /// ratio of 0.1 (`FailureRatio`), 5 s open (`BreakDuration`), then one probe call
+    /// whose result closes or reopens it.
+    pub fn polly() -> Self {
+        BreakerConfig::TimeWindow(WindowConfig {
+            failure_rate_threshold: 10.0,
+            slow_call_rate_threshold: 100.0,
+            window_size: 30,
+            minimum_number_of_calls: 100,
+            permitted_calls_in_half_open: 1,
+            wait_in_open: SimTime::from_secs(5),
+            ..WindowConfig::default()
+        })
+    }
 }
 
 /// One state change.

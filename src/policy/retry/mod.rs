@@ -261,6 +261,19 @@ impl RetryConfig {
         }
     }
 
+    /// Polly v8's `RetryStrategyOptions` defaults: `MaxRetryAttempts` 3 (4 attempts),
+    /// `Delay` 2 s, `BackoffType.Constant`, `UseJitter` false, every exception handled.
+    pub fn polly() -> Self {
+        Self {
+            max_attempts: 4,
+            per_outcome: None,
+            backoff: Backoff::Fixed { delay: SimTime::from_secs(2) },
+            jitter: Jitter::None,
+            retry_on: RetryOn::ALL,
+            budget: None,
+        }
+    }
+
     /// resilience4j's `RetryConfig.ofDefaults()`: `maxAttempts` 3, `waitDuration` 500 ms
     /// fixed, no randomisation, no budget. Its default retries every exception,
     /// `CallNotPermittedException` (an open breaker) included, so this retries all
