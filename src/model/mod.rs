@@ -389,6 +389,8 @@ pub struct EdgePolicy {
     pub bulkhead: Option<BulkheadConfig>,
     /// When a request abandoned by its caller gives its bulkhead permit back.
     pub bulkhead_release: BulkheadRelease,
+    /// Client-side adaptive concurrency limit.
+    pub concurrency: Option<ConcurrencyConfig>,
     /// Retry budget.
     pub budget: Option<BudgetConfig>,
     /// Envoy's circuit-breaker thresholds.
@@ -430,6 +432,8 @@ pub struct EdgeScopes {
     pub budget: Scope,
     /// The percentile hedging latency window's.
     pub hedge: Scope,
+    /// The client-side concurrency limit's.
+    pub concurrency: Scope,
 }
 
 /// A probabilistic hand-off.

@@ -193,6 +193,12 @@ pub struct CallSpec {
     /// retries outstanding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_breakers: Option<CircuitBreakersSpec>,
+    /// A client-side adaptive concurrency limit on the edge (Netflix concurrency-limits'
+    /// client limiter): `aimd`, `gradient` or `vegas`, as on a service; an attempt past
+    /// the limit is `rejected` without being sent. Per caller instance unless
+    /// `scope: service`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_limit: Option<ConcurrencyLimitSpec>,
     /// Answer served when the call fails or is short-circuited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<FallbackSpec>,

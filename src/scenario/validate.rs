@@ -182,12 +182,14 @@ fn declare(declared: &mut EdgePolicies, pair: (usize, usize), member: &CallSpec,
         member.rate_limit,
         member.bulkhead,
         member.circuit_breakers,
+        member.concurrency_limit,
         member.retry.as_ref().map(|r| (&r.budget, r.preset))
     ]);
     let has_shared = member.breaker.is_some()
         || member.rate_limit.is_some()
         || member.bulkhead.is_some()
-        || member.circuit_breakers.is_some();
+        || member.circuit_breakers.is_some()
+        || member.concurrency_limit.is_some();
     let Some((existing, first)) = declared.get_mut(&pair) else {
         declared.insert(pair, (policy, has_shared.then(|| (key.to_owned(), shared))));
         return Ok(());

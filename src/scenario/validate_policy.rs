@@ -501,12 +501,18 @@ pub fn edge_policy(c: &CallSpec, key: &str) -> Result<EdgePolicy> {
         p.max_extra_load = cfg.max_extra_load;
     }
     p.thresholds = thresholds(c);
+    p.concurrency = c
+        .concurrency_limit
+        .as_ref()
+        .map(|l| super::validate_server::concurrency(l, &format!("{key}.concurrency_limit")))
+        .transpose()?;
     p.scope = EdgeScopes {
         breaker: ScopeSpec::of(c.breaker.as_ref().and_then(|b| b.scope)),
         rate_limit: ScopeSpec::of(c.rate_limit.as_ref().and_then(|r| r.scope)),
         bulkhead: ScopeSpec::of(c.bulkhead.as_ref().and_then(|b| b.scope)),
         budget: ScopeSpec::of(c.retry.as_ref().and_then(|r| r.budget.as_ref()).and_then(|b| b.scope)),
         hedge: ScopeSpec::of(c.hedge.as_ref().and_then(|h| h.scope)),
+        concurrency: ScopeSpec::of(c.concurrency_limit.as_ref().and_then(|l| l.limit_spec().scope)),
     };
     Ok(p)
 }

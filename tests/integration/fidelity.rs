@@ -413,3 +413,22 @@ fn hystrix_and_polly_breaker_presets_keep_their_libraries_defaults() {
     assert_eq!(scenario("hystrix"), Some(BreakerConfig::hystrix()));
     assert_eq!(scenario("polly"), Some(BreakerConfig::polly()));
 }
+
+/// A client-side AIMD limit (Netflix concurrency-limits' client limiter) in front of an
+/// overloaded `dep` (5 workers, 7.5 Erlangs offered): attempts past the limit are refused
+/// without being sent, timeouts cut the limit, and `dep`'s queue stays short instead of
+/// growing for the whole run.
+#[test]
+fn a_client_side_concurrency_limit_bounds_what_reaches_an_overloaded_callee() {
+    let limited = "services.front.calls.0={ to: dep, timeout: 200ms, concurrency_limit: { aimd: { initial: 10, min: 1, max: 20 } } }";
+    let bare = "services.front.calls.0={ to: dep, timeout: 200ms }";
+    let sets = |call| ["services.dep.servers=5", call];
+    let (with, without) = (run(ENVOY_THRESHOLDS, &sets(limited)), run(ENVOY_THRESHOLDS, &sets(bare)));
+    let (w, wo) = (with.service("dep").mean_in_system.value(), without.service("dep").mean_in_system.value());
+    let refused = with.report.edges["front->dep"].outcomes["rejected"].value();
+    println!("client-side AIMD: dep in system {w:.1} (without {wo:.1}), refused {refused}");
+    assert!(w <= 20.0, "never more than the limit's max in flight: {w}");
+    assert!(wo > 10.0 * w, "{wo} vs {w}");
+    assert!(refused > 0.0);
+    assert!(with.reps.iter().all(|r| r.unaccounted_permits == 0));
+}

@@ -52,17 +52,20 @@ impl Stations {
                     st.shedders.push(s.shed.map(|cfg| Shedder::new(cfg.for_servers(p.servers))));
                 }
                 st.rate_limiters.push(s.rate_limit.filter(|_| here(s.rate_limit_scope)).map(TokenBucket::new));
-                st.limiters.push(s.concurrency.filter(|_| here(s.concurrency_scope)).map(|c| {
-                    Limiter::new(match c {
-                        ConcurrencyConfig::Aimd(a) => AdaptiveLimit::Aimd(Aimd::new(a)),
-                        ConcurrencyConfig::Gradient(g) => AdaptiveLimit::Gradient2(Gradient2::new(g)),
-                        ConcurrencyConfig::Vegas(v) => AdaptiveLimit::Vegas(Vegas::new(v)),
-                    })
-                }));
+                st.limiters.push(s.concurrency.filter(|_| here(s.concurrency_scope)).map(adaptive_limiter));
             }
         }
         st
     }
+}
+
+/// A fresh adaptive concurrency limiter of `config`'s algorithm.
+pub(super) fn adaptive_limiter(config: ConcurrencyConfig) -> Limiter {
+    Limiter::new(match config {
+        ConcurrencyConfig::Aimd(a) => AdaptiveLimit::Aimd(Aimd::new(a)),
+        ConcurrencyConfig::Gradient(g) => AdaptiveLimit::Gradient2(Gradient2::new(g)),
+        ConcurrencyConfig::Vegas(v) => AdaptiveLimit::Vegas(Vegas::new(v)),
+    })
 }
 
 /// Per service: true when no server-side policy and no fault can act on its visits.

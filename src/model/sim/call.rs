@@ -54,6 +54,7 @@ impl<'m> Simulation<'m> {
             budget_slot: false,
             pending: false,
             retry_slot: false,
+            limit_slot: false,
             in_use: true,
             guard: self.guards.at(call.edge, self.reqs[parent as usize].instance),
         };
@@ -99,6 +100,7 @@ impl<'m> Simulation<'m> {
         }
         self.end_pending(c);
         self.end_retry_slot(c);
+        self.end_limit_slot(c, None);
         let cs = &mut self.calls[c as usize];
         cs.in_use = false;
         cs.epoch = cs.epoch.wrapping_add(1);
@@ -168,12 +170,16 @@ impl<'m> Simulation<'m> {
         self.past_limiter(c, self.call_site(c));
     }
 
-    /// The rest of an attempt the breaker and the rate limiter let through: its timeout
-    /// starts, then the bulkhead.
+    /// The rest of an attempt the breaker and the rate limiter let through: the
+    /// client-side concurrency limit, its timeout, then the bulkhead.
     fn past_limiter(&mut self, c: CallId, call: &Call) {
         let now = self.now;
         let e = call.edge;
         let g = self.calls[c as usize].guard;
+        if !self.guards.acquire_slot(g) {
+            return self.attempt_done(c, Outcome::Rejected);
+        }
+        self.calls[c as usize].limit_slot = true;
         if !self.set_attempt_deadline(c, call) {
             return self.attempt_done(c, Outcome::Timeout);
         }
@@ -398,6 +404,7 @@ impl<'m> Simulation<'m> {
         }
         self.end_pending(c);
         self.end_retry_slot(c);
+        self.end_limit_slot(c, Some(outcome));
         let cs = &mut self.calls[c as usize];
         cs.breaker_admitted = false;
         if cs.budget_slot {
@@ -474,6 +481,17 @@ impl<'m> Simulation<'m> {
         if cs.pending {
             cs.pending = false;
             self.guards.release_pending(cs.guard);
+        }
+    }
+
+    /// The attempt's slot of the client-side concurrency limit comes back, teaching the
+    /// limit its round trip (`outcome` `None`: dropped with its caller, ignored).
+    fn end_limit_slot(&mut self, c: CallId, outcome: Option<Outcome>) {
+        let cs = &mut self.calls[c as usize];
+        if cs.limit_slot {
+            cs.limit_slot = false;
+            let (g, rtt) = (cs.guard, self.now - cs.attempt_start);
+            self.guards.release_slot(g, self.now, rtt, outcome);
         }
     }
 

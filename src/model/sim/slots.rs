@@ -118,6 +118,8 @@ pub(super) struct CallState {
     pub(super) pending: bool,
     /// The attempt is a retry holding one of Envoy's `max_retries`.
     pub(super) retry_slot: bool,
+    /// The attempt holds a slot of the client-side concurrency limit.
+    pub(super) limit_slot: bool,
     /// The slot holds a call (false once it is freed).
     pub(super) in_use: bool,
     /// The guards whose policies this call passes: its edge's fleet guard and its

@@ -235,6 +235,7 @@ impl Guards {
             pending: u32,
             requests: u32,
             retries: u32,
+            limit_slots: u32,
         }
         let mut held = vec![Held::default(); self.all.len()];
         let holder = |at: GuardAt, has: &dyn Fn(&EdgeGuard) -> bool| {
@@ -249,6 +250,7 @@ impl Guards {
             held[b].waiting += u32::from(cs.waiting);
             held[holder(cs.guard, &|g| g.breaker.is_some())].trials += u32::from(cs.breaker_admitted);
             held[holder(cs.guard, &|g| g.budget.is_some())].slots += u32::from(cs.budget_slot);
+            held[holder(cs.guard, &|g| g.concurrency.is_some())].limit_slots += u32::from(cs.limit_slot);
             let local = &mut held[cs.guard.local as usize];
             local.pending += u32::from(cs.pending);
             local.requests += u32::from(cs.n_live);
@@ -261,6 +263,9 @@ impl Guards {
             off += u64::from(g.breaker.as_ref().map_or(0, |b| b.trials_in_flight()).saturating_sub(h.trials));
             if let Some(Budget::Concurrency(b)) = &g.budget {
                 off += u64::from(b.in_flight().abs_diff(h.slots));
+            }
+            if let Some(l) = g.concurrency.as_ref() {
+                off += u64::from(l.inflight().abs_diff(h.limit_slots));
             }
             if let Some(l) = g.limits() {
                 off += u64::from(l.pending.count().abs_diff(h.pending))
@@ -296,6 +301,22 @@ impl Guards {
         let [fleet, local] = self.pair(at);
         let (first, second) = if fleet.hedge_budget.is_some() { (fleet, local) } else { (local, fleet) };
         first.try_hedge(now) && second.try_hedge(now)
+    }
+
+    /// The client-side concurrency limit admits an attempt (see [`EdgeGuard::acquire_slot`]).
+    pub(in crate::model::sim) fn acquire_slot(&mut self, at: GuardAt) -> bool {
+        self.holder(at, |g| g.concurrency.is_some()).acquire_slot()
+    }
+
+    /// An admitted attempt ended with `outcome` (`None`: dropped with its caller).
+    pub(in crate::model::sim) fn release_slot(
+        &mut self,
+        at: GuardAt,
+        now: SimTime,
+        rtt: SimTime,
+        outcome: Option<Outcome>,
+    ) {
+        self.holder(at, |g| g.concurrency.is_some()).release_slot(now, rtt, outcome);
     }
 
     /// Envoy's `max_pending_requests` (the caller instance's sidecar): an attempt starts

@@ -17,6 +17,7 @@ use crate::engine::{RngStreams, SimTime, Stream};
 use crate::metrics::Outcome;
 use crate::policy::breaker::{CircuitBreaker, Classifier};
 use crate::policy::bulkhead::{Acquire, Bulkhead};
+use crate::policy::concurrency::Limiter;
 use crate::policy::envoy_limits::EnvoyLimits;
 use crate::policy::rate_limit::{CycleLimiter, LimiterConfig, RateAcquire, TokenBucket};
 use crate::policy::retry::{
@@ -66,6 +67,8 @@ pub(super) struct EdgeGuard {
     budget: Option<Budget>,
     /// Envoy's circuit-breaker thresholds.
     limits: Option<EnvoyLimits>,
+    /// Netflix's client-side adaptive concurrency limit.
+    concurrency: Option<Limiter>,
     latency: Option<LatencyWindow>,
     /// Finagle's `maxExtraLoad` budget: one deposit per call, one withdrawal per hedge.
     hedge_budget: Option<TokenBudget>,
@@ -118,6 +121,7 @@ impl EdgeGuard {
             }),
             budget: p.budget.as_ref().filter(|_| here(p.scope.budget)).map(Budget::new),
             latency: (p.track_latency && here(p.scope.hedge)).then(|| LatencyWindow::new(LATENCY_WINDOW)),
+            concurrency: p.concurrency.filter(|_| here(p.scope.concurrency)).map(super::build::adaptive_limiter),
             // Envoy's thresholds belong to each sidecar: per caller instance.
             limits: p.thresholds.filter(|_| matches!(holder, Holder::Instance(_))).map(EnvoyLimits::new),
             hedge_budget: p.max_extra_load.filter(|_| here(p.scope.hedge)).map(HedgeConfig::extra_load_budget),
@@ -213,6 +217,23 @@ impl EdgeGuard {
     fn try_permit_now(&mut self, now: SimTime, c: CallId) -> Option<bool> {
         let b = self.bulkhead.as_mut()?;
         Some(b.available() > 0 && b.waiting() == 0 && b.try_acquire(now, c) == Acquire::Granted)
+    }
+
+    /// The client-side concurrency limit admits one more attempt (always, without one).
+    fn acquire_slot(&mut self) -> bool {
+        self.concurrency.as_mut().is_none_or(Limiter::try_acquire)
+    }
+
+    /// An attempt admitted by the client-side limit ended at `now`, `rtt` after it
+    /// started: a success or a drop (a timeout or a rejection: Netflix's `onDropped`)
+    /// teaches the limit, any other failure is ignored (`onIgnore`).
+    fn release_slot(&mut self, now: SimTime, rtt: SimTime, outcome: Option<Outcome>) {
+        let Some(l) = self.concurrency.as_mut() else { return };
+        match outcome {
+            Some(o) if o.is_success() => l.release(now, rtt, false),
+            Some(Outcome::Timeout | Outcome::Rejected) => l.release(now, rtt, true),
+            _ => l.release_ignored(),
+        }
     }
 
     /// Asks the bulkhead for a permit for call `c`; `None` without a bulkhead.
