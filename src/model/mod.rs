@@ -405,6 +405,22 @@ pub struct EdgePolicy {
     pub scope: EdgeScopes,
 }
 
+impl EdgePolicy {
+    /// True when the edge keeps no policy state at all: its calls may skip the guards
+    /// (retries still draw their jitter from the guard's stream).
+    pub fn is_plain(&self) -> bool {
+        self.breaker.is_none()
+            && self.rate_limit.is_none()
+            && self.bulkhead.is_none()
+            && self.budget.is_none()
+            && self.thresholds.is_none()
+            && self.concurrency.is_none()
+            && self.adaptive.is_none()
+            && self.max_extra_load.is_none()
+            && !self.track_latency
+    }
+}
+
 /// When a bulkhead permit of a request its caller abandoned (timed out, a losing hedge)
 /// comes back.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

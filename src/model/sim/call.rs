@@ -56,6 +56,7 @@ impl<'m> Simulation<'m> {
             retry_slot: false,
             limit_slot: false,
             in_use: true,
+            plain: self.model.edges[call.edge].policy.is_plain(),
             guard: self.guards.at(call.edge, self.reqs[parent as usize].instance),
         };
         let c = match self.free_calls.pop() {
@@ -70,7 +71,9 @@ impl<'m> Simulation<'m> {
             }
         };
         self.edges[call.edge].calls += 1;
-        self.guards.call_started(state.guard, self.now);
+        if !state.plain {
+            self.guards.call_started(state.guard, self.now);
+        }
         self.attempt(c);
     }
 
@@ -108,7 +111,9 @@ impl<'m> Simulation<'m> {
             cs.budget_slot = false;
             self.guards.end_retry(g);
         }
-        self.guards.call_ended(g);
+        if !self.calls[c as usize].plain {
+            self.guards.call_ended(g);
+        }
         self.free_calls.push(c);
     }
 
@@ -124,7 +129,8 @@ impl<'m> Simulation<'m> {
         // The AWS adaptive pacer (botocore's `ClientRateLimiter`) may hold the attempt back,
         // before its timeout starts: it asks again after the wait.
         let (g, epoch) = (self.calls[c as usize].guard, self.calls[c as usize].epoch);
-        if let Admit::Wait(d) = self.guards.send_admit(g, now) {
+        let plain = self.calls[c as usize].plain;
+        if !plain && let Admit::Wait(d) = self.guards.send_admit(g, now) {
             return self.events.push(now + d, Event::Retry(c, epoch));
         }
         let call = self.call_site(c);
@@ -136,8 +142,10 @@ impl<'m> Simulation<'m> {
         cs.n_live = 0;
         cs.hedges_sent = 0;
         cs.breaker_admitted = false;
-        let entry = self.guards.enter(g, now);
-        self.schedule_breaker_timer(g);
+        let entry = if plain { Entry::Pass { breaker: false } } else { self.guards.enter(g, now) };
+        if !plain {
+            self.schedule_breaker_timer(g);
+        }
         match entry {
             Entry::ShortCircuited => return self.attempt_done(c, Outcome::ShortCircuited),
             Entry::RateLimited => {
@@ -176,15 +184,16 @@ impl<'m> Simulation<'m> {
         let now = self.now;
         let e = call.edge;
         let g = self.calls[c as usize].guard;
-        if !self.guards.acquire_slot(g) {
+        let plain = self.calls[c as usize].plain;
+        if !plain && !self.guards.acquire_slot(g) {
             return self.attempt_done(c, Outcome::Rejected);
         }
-        self.calls[c as usize].limit_slot = true;
+        self.calls[c as usize].limit_slot = !plain;
         if !self.set_attempt_deadline(c, call) {
             return self.attempt_done(c, Outcome::Timeout);
         }
         let epoch = self.calls[c as usize].epoch;
-        match self.guards.acquire_permit(g, now, c) {
+        match if plain { None } else { self.guards.acquire_permit(g, now, c) } {
             None => self.send(c),
             Some(Acquire::Granted) => {
                 self.calls[c as usize].permits = 1;
@@ -252,18 +261,19 @@ impl<'m> Simulation<'m> {
                 return;
             }
         }
-        let cs = self.calls[c as usize];
-        if !self.guards.acquire_request(cs.guard) {
+        let cs = &self.calls[c as usize];
+        let (plain, g, n_live, parent, deadline) = (cs.plain, cs.guard, cs.n_live, cs.parent, cs.deadline);
+        if !plain && !self.guards.acquire_request(g) {
             // Envoy's `max_requests` overflowed: an attempt fails at once, a hedge is not sent.
             self.release_one_permit(c);
-            if cs.n_live == 0 {
+            if n_live == 0 {
                 self.attempt_done(c, Outcome::Rejected);
             }
             return;
         }
-        let parent = &self.reqs[cs.parent as usize];
+        let parent = &self.reqs[parent as usize];
         let (class, zone, trace) = (parent.class, parent.zone, parent.trace);
-        let child = self.new_req(Origin::Call(c), cs.deadline, class, zone, trace);
+        let child = self.new_req(Origin::Call(c), deadline, class, zone, trace);
         if trace != NO_TRACE {
             self.tracer.opened(trace);
         }
@@ -290,12 +300,14 @@ impl<'m> Simulation<'m> {
             sent = cs.sent[i];
             (cs.live[i], cs.sent[i]) = (cs.live[n - 1], cs.sent[n - 1]);
             cs.n_live -= 1;
-            self.guards.release_request(cs.guard);
-            // Its bulkhead permit comes back with its answer.
-            self.release_one_permit(c);
+            if !cs.plain {
+                self.guards.release_request(cs.guard);
+                // Its bulkhead permit comes back with its answer.
+                self.release_one_permit(c);
+            }
         }
         let cs = &mut self.calls[c as usize];
-        if outcome.is_success() {
+        if outcome.is_success() && !cs.plain {
             // Its own latency, from its own send (Finagle's BackupRequestFilter).
             self.guards.record_latency(cs.guard, self.now - sent);
         }
@@ -327,6 +339,9 @@ impl<'m> Simulation<'m> {
     /// percentile window records how long each had been out (Finagle records its
     /// interrupted requests too).
     fn abandon_live(&mut self, c: CallId, cancel: bool) {
+        if self.calls[c as usize].n_live == 0 {
+            return;
+        }
         let on_answer =
             self.model.edges[self.calls[c as usize].edge as usize].policy.bulkhead_release == BulkheadRelease::OnAnswer;
         let cs = &mut self.calls[c as usize];
@@ -342,9 +357,11 @@ impl<'m> Simulation<'m> {
             req.origin = if keeps { Origin::Holding(holder) } else { Origin::Orphan };
             req.cancelled = cancel;
             self.edges[e].abandoned += 1;
-            // Over for the caller: Envoy resets the stream.
-            self.guards.release_request(g);
-            self.guards.record_latency(g, self.now - at);
+            if !self.calls[c as usize].plain {
+                // Over for the caller: Envoy resets the stream.
+                self.guards.release_request(g);
+                self.guards.record_latency(g, self.now - at);
+            }
         }
     }
 
@@ -392,7 +409,9 @@ impl<'m> Simulation<'m> {
         let g = cs.guard;
         cs.epoch = cs.epoch.wrapping_add(1);
         self.edges[e].attempt_outcomes.add(outcome);
-        self.guards.attempt_outcome(g, now, outcome, &cs.retry);
+        if !cs.plain {
+            self.guards.attempt_outcome(g, now, outcome, &cs.retry);
+        }
         let trace = self.reqs[cs.parent as usize].trace;
         if trace != NO_TRACE {
             let n = cs.retry.attempts();
@@ -521,14 +540,17 @@ impl<'m> Simulation<'m> {
     /// Call `c` is over: answer the caller's worker and free the slot.
     fn finish_call(&mut self, c: CallId, outcome: Outcome, value: f64) {
         let call = self.call_site(c);
-        let cs = self.calls[c as usize];
         self.edges[call.edge].record(self.now, outcome);
-        self.guards.call_ended(cs.guard);
-        self.calls[c as usize].epoch = cs.epoch.wrapping_add(1);
-        self.calls[c as usize].in_use = false;
+        let cs = &mut self.calls[c as usize];
+        cs.epoch = cs.epoch.wrapping_add(1);
+        cs.in_use = false;
+        let (plain, g, parent, parent_epoch) = (cs.plain, cs.guard, cs.parent, cs.parent_epoch);
+        if !plain {
+            self.guards.call_ended(g);
+        }
         self.free_calls.push(c);
-        let p = &mut self.reqs[cs.parent as usize];
-        if p.epoch != cs.parent_epoch {
+        let p = &mut self.reqs[parent as usize];
+        if p.epoch != parent_epoch {
             return; // the caller was lost in a crash
         }
         match outcome {
@@ -539,7 +561,7 @@ impl<'m> Simulation<'m> {
         }
         p.pending -= 1;
         if p.pending == 0 {
-            self.advance(cs.parent);
+            self.advance(parent);
         }
     }
 

@@ -121,8 +121,8 @@ impl Simulation<'_> {
         let plain = self.plain[s];
         // A fleet-wide limit (or a lone instance's) refuses before the balancer picks;
         // each instance's own limit, once the balancer has picked it.
-        let fleet_limit =
-            self.model.services[s].rate_limit_scope == Scope::Service || self.model.services[s].instances == 1;
+        let svc = &self.model.services[s];
+        let fleet_limit = plain || svc.rate_limit_scope == Scope::Service || svc.instances == 1;
         if !plain && fleet_limit && !self.pass_rate_limit(s, 0) {
             return self.refuse(r, s);
         }

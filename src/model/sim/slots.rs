@@ -122,6 +122,9 @@ pub(super) struct CallState {
     pub(super) limit_slot: bool,
     /// The slot holds a call (false once it is freed).
     pub(super) in_use: bool,
+    /// Its edge keeps no policy state: the guards are not asked (see
+    /// [`crate::model::EdgePolicy::is_plain`]).
+    pub(super) plain: bool,
     /// The guards whose policies this call passes: its edge's fleet guard and its
     /// caller instance's.
     pub(super) guard: GuardAt,
