@@ -4,8 +4,12 @@
 //! ([`All`]); otherwise the candidates are the instances the recovery state machines
 //! consider usable, narrowed to the caller's zone when asked ([`Simulation::pick_eligible`]).
 //! Both go through the same [`choose`], so a strategy means the same thing either way.
+//! A retry may ask to avoid the instances its call's earlier attempts went to
+//! ([`Avoid`], Envoy's `previous_hosts`): the balancer then picks again, a bounded number
+//! of times ([`choose_avoiding`]).
 
 use crate::engine::{Stream, index, unit};
+use crate::policy::retry::AttemptedHosts;
 
 use super::super::{Balancer, NO_ZONE, ServiceId};
 use super::Simulation;
@@ -96,38 +100,91 @@ pub(super) fn choose<C: Candidates + ?Sized>(
     }
 }
 
+/// Instances a request should not go to, and how many times the balancer may pick
+/// again when it lands on one (Envoy's `previous_hosts` retry host predicate with
+/// `host_selection_retry_max_attempts`).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Avoid {
+    /// The instances the call's earlier attempts (and hedges) went to.
+    pub(super) hosts: AttemptedHosts,
+    /// Picks after the first; then the last pick stands.
+    pub(super) reselects: u32,
+}
+
+/// Calls `pick(again)` once, then again while the pick is a host to avoid, at most
+/// `avoid.reselects` more times, and keeps the last pick: the loop of Envoy's
+/// `LoadBalancerBase::chooseHost`.
+fn avoiding(avoid: Option<&Avoid>, mut pick: impl FnMut(bool) -> u32) -> u32 {
+    let mut i = pick(false);
+    if let Some(a) = avoid {
+        for _ in 0..a.reselects {
+            if !a.hosts.contains(i) {
+                break;
+            }
+            i = pick(true);
+        }
+    }
+    i
+}
+
+/// [`choose`], picking again while the pick is to be avoided (see [`avoiding`]). Random
+/// and power of two draw again from the same stream and round-robin moves on, as
+/// Envoy's do. Least-outstanding's scan would find the same instance again, so a re-pick
+/// takes the least loaded of the instances not to avoid (as Envoy's hash balancers step
+/// to another host on each re-pick). Without `avoid` this is [`choose`], draw for draw.
+pub(super) fn choose_avoiding<C: Candidates + ?Sized>(
+    balancer: Balancer,
+    c: &C,
+    n: u32,
+    next: &mut u32,
+    rng: &mut Stream,
+    load: impl Fn(u32) -> u32,
+    avoid: Option<&Avoid>,
+) -> u32 {
+    avoiding(avoid, |again| match (again, balancer, avoid) {
+        (true, Balancer::LeastOutstanding, Some(a)) => {
+            let others = (0..c.len()).map(|k| c.get(k)).filter(|&i| !a.hosts.contains(i));
+            // The first of the least loaded, as `choose` breaks ties.
+            others.min_by_key(|&i| load(i)).unwrap_or_else(|| choose(balancer, c, n, next, rng, &load))
+        }
+        _ => choose(balancer, c, n, next, rng, &load),
+    })
+}
+
 impl Simulation<'_> {
-    /// Picks the instance of service `s` for a request of pool `pool`; returns the
-    /// instance index. Load-aware balancers look at that pool's stations.
+    /// Picks the instance of service `s` for a request of pool `pool`, steering clear of
+    /// `avoid` as far as it allows; returns the instance index. Load-aware balancers look
+    /// at that pool's stations.
     #[inline(always)]
-    pub(super) fn pick_instance(&mut self, s: ServiceId, pool: usize, zone: u16) -> u32 {
+    pub(super) fn pick_instance(&mut self, s: ServiceId, pool: usize, zone: u16, avoid: Option<&Avoid>) -> u32 {
         // One instance, the common case, without a call.
         if self.model.services[s].instances == 1 {
             return 0;
         }
-        self.pick_balanced(s, pool, zone)
+        self.pick_balanced(s, pool, zone, avoid)
     }
 
     /// [`Simulation::pick_instance`] among several instances.
     #[inline(never)]
-    fn pick_balanced(&mut self, s: ServiceId, pool: usize, zone: u16) -> u32 {
+    fn pick_balanced(&mut self, s: ServiceId, pool: usize, zone: u16, avoid: Option<&Avoid>) -> u32 {
         let svc = &self.model.services[s];
         if svc.health_check.is_some() || svc.outlier.is_some() || svc.failover.is_some() || svc.prefer_local_zone {
-            return self.pick_eligible(s, pool, zone);
+            return self.pick_eligible(s, pool, zone, avoid);
         }
         let k = self.layout.first_station[s] as usize + pool;
         let np = svc.pools.len();
         let stations = &self.stations;
         let load = |i: u32| stations[k + i as usize * np].in_system();
         let rng = &mut self.service_rng[s].balancer;
-        choose(svc.balancer, &All(svc.instances), svc.instances, &mut self.round_robin[k], rng, load)
+        let all = All(svc.instances);
+        choose_avoiding(svc.balancer, &all, svc.instances, &mut self.round_robin[k], rng, load, avoid)
     }
 
     /// The balancer restricted to the instances the recovery mechanisms consider usable
     /// (healthy, not ejected, alive by heartbeat; for active-passive only the active one),
     /// with active-active shares ramping back after a recovery. When none is usable, all
     /// are (Envoy's panic routing).
-    fn pick_eligible(&mut self, s: ServiceId, pool: usize, zone: u16) -> u32 {
+    fn pick_eligible(&mut self, s: ServiceId, pool: usize, zone: u16, avoid: Option<&Avoid>) -> u32 {
         let now = self.now;
         let svc = &self.model.services[s];
         let n = svc.instances;
@@ -154,9 +211,9 @@ impl Simulation<'_> {
         let rng = &mut self.service_rng[s].balancer;
         let c = self.candidates.as_slice();
         if c.iter().any(|&(_, w)| w < 1.0) {
-            return weighted(c, rng);
+            return avoiding(avoid, |_| weighted(c, rng));
         }
-        choose(svc.balancer, c, n, &mut self.round_robin[k], rng, load)
+        choose_avoiding(svc.balancer, c, n, &mut self.round_robin[k], rng, load, avoid)
     }
 }
 
@@ -278,5 +335,70 @@ mod tests {
         let ones = (0..n).filter(|_| weighted(&c, &mut r) == 1).count();
         // Binomial(n, 0.2): 5 standard deviations is about 283.
         assert!((ones as f64 - 0.2 * n as f64).abs() < 5.0 * (n as f64 * 0.16).sqrt(), "{ones}");
+    }
+
+    /// Avoid the listed instances, picking again up to `reselects` times.
+    fn avoid(hosts: &[u32], reselects: u32) -> Avoid {
+        let mut h = AttemptedHosts::EMPTY;
+        hosts.iter().for_each(|&i| h.record(i));
+        Avoid { hosts: h, reselects }
+    }
+
+    #[test]
+    fn a_random_repick_lands_on_an_avoided_host_with_the_product_of_the_chances() {
+        // Three instances, #1 avoided: each pick hits it with probability 1/3, so after
+        // r re-picks the pick is #1 with probability (1/3)^(r+1).
+        let st = loaded();
+        let n = 90_000;
+        for (reselects, p) in [(0, 1.0 / 3.0), (1, 1.0 / 9.0), (2, 1.0 / 27.0)] {
+            let (mut r, a) = (rng(), avoid(&[1], reselects));
+            let hits = (0..n)
+                .filter(|_| choose_avoiding(Balancer::Random, &All(3), 3, &mut 0, &mut r, loads(&st), Some(&a)) == 1)
+                .count();
+            // Binomial(n, p): 5 standard deviations.
+            let sd = (n as f64 * p * (1.0 - p)).sqrt();
+            assert!((hits as f64 - n as f64 * p).abs() < 5.0 * sd, "{reselects}: {hits} vs {}", n as f64 * p);
+        }
+    }
+
+    #[test]
+    fn repicks_move_on_for_round_robin_and_least_outstanding() {
+        let st = loaded();
+        // Round-robin at #1 with #1 avoided: the re-pick takes the next one, and the
+        // rotation goes on from there.
+        let mut next = 1;
+        let a = avoid(&[1], 1);
+        assert_eq!(choose_avoiding(Balancer::RoundRobin, &All(4), 4, &mut next, &mut rng(), loads(&st), Some(&a)), 2);
+        assert_eq!(next, 3);
+        // Loads 3, 1, 2, 1: least-outstanding takes #1; avoiding #1 and #3 (both load 1)
+        // the re-pick takes #2 (load 2); with no re-pick allowed #1 stands.
+        let a = avoid(&[1, 3], 1);
+        assert_eq!(choose_avoiding(Balancer::LeastOutstanding, &All(4), 4, &mut 0, &mut rng(), loads(&st), Some(&a)), 2);
+        let a = avoid(&[1, 3], 0);
+        assert_eq!(choose_avoiding(Balancer::LeastOutstanding, &All(4), 4, &mut 0, &mut rng(), loads(&st), Some(&a)), 1);
+        // Every candidate avoided: the last pick stands.
+        let a = avoid(&[0, 1, 2, 3], 5);
+        assert_eq!(choose_avoiding(Balancer::LeastOutstanding, &All(4), 4, &mut 0, &mut rng(), loads(&st), Some(&a)), 1);
+        // Power of two: a pair avoiding #1 and #3 must be {#0, #2}, kept as #2; a pick is
+        // avoided with probability 5/6, so 100 re-picks almost surely reach it.
+        let (mut r, a) = (rng(), avoid(&[1, 3], 100));
+        for _ in 0..200 {
+            assert_eq!(choose_avoiding(Balancer::PowerOfTwo, &All(4), 4, &mut 0, &mut r, loads(&st), Some(&a)), 2);
+        }
+    }
+
+    #[test]
+    fn nothing_to_avoid_draws_as_the_plain_balancer() {
+        // Scenarios without `previous_hosts` (or a first attempt) must not change.
+        let st = loaded();
+        let a = avoid(&[], 3);
+        for b in [Balancer::RoundRobin, Balancer::Random, Balancer::LeastOutstanding, Balancer::PowerOfTwo] {
+            let (mut r1, mut r2, mut r3, mut n1, mut n2, mut n3) = (rng(), rng(), rng(), 0, 0, 0);
+            for _ in 0..100 {
+                let plain = choose(b, &All(4), 4, &mut n1, &mut r1, loads(&st));
+                assert_eq!(choose_avoiding(b, &All(4), 4, &mut n2, &mut r2, loads(&st), None), plain, "{b:?}");
+                assert_eq!(choose_avoiding(b, &All(4), 4, &mut n3, &mut r3, loads(&st), Some(&a)), plain, "{b:?}");
+            }
+        }
     }
 }
