@@ -17,7 +17,8 @@ use crate::policy::bulkhead::BulkheadConfig;
 use crate::policy::envoy_limits::Thresholds;
 use crate::policy::rate_limit::{CycleLimiterConfig, LimiterConfig, TokenBucketConfig};
 use crate::policy::retry::{
-    AdaptiveConfig, AvoidPrevious, Backoff, BudgetConfig, HedgeConfig, HedgeDelay, Jitter, QuotaConfig, RetryConfig, RetryOn,
+    AdaptiveConfig, AvoidPrevious, Backoff, BudgetConfig, HedgeConfig, HedgeDelay, Jitter, QuotaConfig, RetryConfig,
+    RetryOn,
 };
 
 /// Most attempts a retry policy may make.

@@ -120,7 +120,10 @@ fn a_pushback_makes_the_retry_wait_at_least_the_delay() {
         let sim = run(PUSHED_BACK, sets);
         let e = &sim.report.edges["front->dep"];
         let sojourn = sim.service("front").mean_sojourn_s.value();
-        println!("{sets:?}: front's mean sojourn {sojourn:.6}s, {} attempts per call", e.attempts.value() / e.calls.value());
+        println!(
+            "{sets:?}: front's mean sojourn {sojourn:.6}s, {} attempts per call",
+            e.attempts.value() / e.calls.value()
+        );
         // Every measured call was refused each time: its visit is the 1 ms of work plus
         // the sleep, with no time between a refusal and the retry's send but the sleep.
         assert!((sojourn - (0.001 + sleep)).abs() < 1e-9, "{sets:?}: mean sojourn {sojourn}");

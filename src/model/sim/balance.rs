@@ -373,12 +373,21 @@ mod tests {
         // Loads 3, 1, 2, 1: least-outstanding takes #1; avoiding #1 and #3 (both load 1)
         // the re-pick takes #2 (load 2); with no re-pick allowed #1 stands.
         let a = avoid(&[1, 3], 1);
-        assert_eq!(choose_avoiding(Balancer::LeastOutstanding, &All(4), 4, &mut 0, &mut rng(), loads(&st), Some(&a)), 2);
+        assert_eq!(
+            choose_avoiding(Balancer::LeastOutstanding, &All(4), 4, &mut 0, &mut rng(), loads(&st), Some(&a)),
+            2
+        );
         let a = avoid(&[1, 3], 0);
-        assert_eq!(choose_avoiding(Balancer::LeastOutstanding, &All(4), 4, &mut 0, &mut rng(), loads(&st), Some(&a)), 1);
+        assert_eq!(
+            choose_avoiding(Balancer::LeastOutstanding, &All(4), 4, &mut 0, &mut rng(), loads(&st), Some(&a)),
+            1
+        );
         // Every candidate avoided: the last pick stands.
         let a = avoid(&[0, 1, 2, 3], 5);
-        assert_eq!(choose_avoiding(Balancer::LeastOutstanding, &All(4), 4, &mut 0, &mut rng(), loads(&st), Some(&a)), 1);
+        assert_eq!(
+            choose_avoiding(Balancer::LeastOutstanding, &All(4), 4, &mut 0, &mut rng(), loads(&st), Some(&a)),
+            1
+        );
         // Power of two: a pair avoiding #1 and #3 must be {#0, #2}, kept as #2; a pick is
         // avoided with probability 5/6, so 100 re-picks almost surely reach it.
         let (mut r, a) = (rng(), avoid(&[1, 3], 100));

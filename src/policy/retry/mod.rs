@@ -625,7 +625,11 @@ mod tests {
     #[test]
     fn a_pushback_makes_the_next_sleep_at_least_its_delay_or_stops_retries() {
         let ms = SimTime::from_millis;
-        let fixed = |d| RetryConfig { backoff: Backoff::Fixed { delay: ms(d) }, jitter: Jitter::None, ..RetryConfig::default() };
+        let fixed = |d| RetryConfig {
+            backoff: Backoff::Fixed { delay: ms(d) },
+            jitter: Jitter::None,
+            ..RetryConfig::default()
+        };
         let mut rng = stream();
         // Backoff 100 ms, pushback 1 s: the retry waits the pushback.
         let mut st = RetryState::new();
