@@ -631,7 +631,7 @@ pub struct ThresholdSpec {
 }
 
 /// Server pushback (gRFC A6 `grpc-retry-pushback-ms`): what the service's `rate_limit`
-/// and `concurrency_limit` tell a caller they refuse.
+/// and `concurrency_limit` tell a caller whose request they refuse.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushbackSpec {
