@@ -39,9 +39,11 @@ pub const REMEMBERED_HOSTS: usize = 4;
 
 /// The hosts (instance indices) the attempts of one request were sent to, latest
 /// [`REMEMBERED_HOSTS`] kept. Envoy's `PreviousHostsPredicate::onHostAttempted`.
+/// Indices are kept in 16 bits, so every call slot stays small: a host at index 65 536 or
+/// above (resim's services have at most 10 000 instances) is not remembered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AttemptedHosts {
-    hosts: [u32; REMEMBERED_HOSTS],
+    hosts: [u16; REMEMBERED_HOSTS],
     /// Hosts remembered, at most [`REMEMBERED_HOSTS`].
     n: u8,
     /// Where the next host is written: once full, over the oldest.
@@ -54,17 +56,18 @@ impl AttemptedHosts {
 
     /// An attempt (or hedge) was sent to `host`.
     pub fn record(&mut self, host: u32) {
+        let Ok(h) = u16::try_from(host) else { return };
         if self.contains(host) {
             return;
         }
-        self.hosts[usize::from(self.next)] = host;
+        self.hosts[usize::from(self.next)] = h;
         self.next = (self.next + 1) % REMEMBERED_HOSTS as u8;
         self.n = (self.n + 1).min(REMEMBERED_HOSTS as u8);
     }
 
     /// True when an earlier attempt went to `host` (Envoy's `shouldSelectAnotherHost`).
     pub fn contains(&self, host: u32) -> bool {
-        self.hosts[..self.len()].contains(&host)
+        u16::try_from(host).is_ok_and(|h| self.hosts[..self.len()].contains(&h))
     }
 
     /// How many hosts are remembered.
@@ -105,6 +108,9 @@ mod tests {
         // A fifth host replaces the oldest (2), then the next oldest (5), and so on.
         h.record(11);
         assert!(!h.contains(2) && h.contains(11) && h.len() == 4);
+        // Beyond 16 bits: neither remembered nor avoided.
+        h.record(70_000);
+        assert!(!h.contains(70_000) && h.contains(5) && !h.contains(70_000 - 65_536));
         for host in 12..40 {
             h.record(host);
             // The latest four (11 onwards) are in, the one before them is out.

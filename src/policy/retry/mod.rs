@@ -364,9 +364,11 @@ pub struct RetryState {
     retry_cost: u32,
     /// Where the attempts went, for [`RetryConfig::previous_hosts`].
     hosts: AttemptedHosts,
-    /// What the server said when it refused the latest attempt; read (and cleared) by
-    /// the next [`RetryState::on_outcome`].
-    pushback: Option<Pushback>,
+    /// What the server said when it refused the latest attempt, read (and cleared) by
+    /// the next [`RetryState::on_outcome`]: the least sleep before the retry, `MAX` for
+    /// "do not retry". Zero is no pushback: the sleep is at least zero anyway. One
+    /// `SimTime` instead of an `Option<Pushback>` keeps every call slot 8 bytes smaller.
+    pushback: SimTime,
 }
 
 impl Default for RetryState {
@@ -378,7 +380,13 @@ impl Default for RetryState {
 impl RetryState {
     /// The state of a request whose first attempt has just started.
     pub fn new() -> Self {
-        Self { attempts: 1, backoff: BackoffState::new(), retry_cost: 0, hosts: AttemptedHosts::EMPTY, pushback: None }
+        Self {
+            attempts: 1,
+            backoff: BackoffState::new(),
+            retry_cost: 0,
+            hosts: AttemptedHosts::EMPTY,
+            pushback: SimTime::ZERO,
+        }
     }
 
     /// The hosts this request's attempts were sent to.
@@ -393,7 +401,10 @@ impl RetryState {
 
     /// The server refused the current attempt with a pushback, for the next decision.
     pub fn pushed_back(&mut self, p: Pushback) {
-        self.pushback = Some(p);
+        self.pushback = match p {
+            Pushback::After(x) => x.min(SimTime(u64::MAX - 1)),
+            Pushback::Never => SimTime::MAX,
+        };
     }
 
     /// Attempts started so far, the first included.
@@ -431,7 +442,7 @@ impl RetryState {
         active_requests: u32,
         rng: &mut Stream,
     ) -> RetryDecision {
-        let pushback = self.pushback.take();
+        let pushback = std::mem::replace(&mut self.pushback, SimTime::ZERO);
         if outcome.is_success() {
             return RetryDecision::Done;
         }
@@ -446,7 +457,7 @@ impl RetryState {
         if throttled {
             return RetryDecision::GiveUp(GiveUpReason::BudgetExhausted);
         }
-        if pushback == Some(Pushback::Never) {
+        if pushback == SimTime::MAX {
             return RetryDecision::GiveUp(GiveUpReason::PushedBack);
         }
         if let Some(b) = budget {
@@ -455,10 +466,7 @@ impl RetryState {
                 None => return RetryDecision::GiveUp(GiveUpReason::BudgetExhausted),
             }
         }
-        let mut delay = next_delay(&cfg.backoff, &cfg.jitter, self.attempts, &mut self.backoff, rng);
-        if let Some(Pushback::After(x)) = pushback {
-            delay = delay.max(x);
-        }
+        let delay = next_delay(&cfg.backoff, &cfg.jitter, self.attempts, &mut self.backoff, rng).max(pushback);
         self.attempts += 1;
         RetryDecision::Retry { attempt: self.attempts, delay }
     }
