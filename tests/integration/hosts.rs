@@ -145,3 +145,23 @@ fn misplaced_keys_are_refused_with_a_reason() {
     let e = refusal(&no_predicate).to_string();
     assert!(e.contains("host_selection_retry_max_attempts") && e.contains("previous_hosts: true"), "{e}");
 }
+
+/// The concurrency limit's refusals carry the pushback too: with `never`, a call the
+/// limit refuses is not retried, so a call makes one attempt whatever its retry policy.
+#[test]
+fn a_concurrency_limit_pushes_back_as_well() {
+    let yaml = PUSHED_BACK
+        .replace("rate_limit: { rate: 1/h, burst: 1 }", "concurrency_limit: { aimd: { initial: 1, min: 1, max: 1 } }")
+        .replace("constant: { value: 1ms } }\n    rate", "constant: { value: 100ms } }\n    rate");
+    let attempts_per_call = |sets: &[&str]| {
+        let sim = run(&yaml, sets);
+        assert!(sim.service("dep").concurrency_limited.value() > 0.0, "{sets:?}: the limit refuses");
+        let e = &sim.report.edges["front->dep"];
+        e.attempts.value() / e.calls.value()
+    };
+    let never = attempts_per_call(&["services.dep.pushback.retry_after=never"]);
+    let plain = attempts_per_call(&["services.dep.pushback=null"]);
+    println!("attempts per call: {never:.4} with `never`, {plain:.4} without pushback");
+    assert!((never - 1.0).abs() < 1e-3, "{never}");
+    assert!(plain > 1.01, "without pushback refused calls are retried: {plain}");
+}
