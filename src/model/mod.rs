@@ -276,6 +276,9 @@ pub struct Service {
     pub concurrency: Option<ConcurrencyConfig>,
     /// One adaptive limit per instance, or one on the service's requests in flight.
     pub concurrency_scope: Scope,
+    /// What a refusal by `rate_limit` or `concurrency` tells the caller about retrying
+    /// (gRFC A6 pushback); `None`: nothing, the caller's backoff alone decides.
+    pub pushback: Option<crate::policy::retry::Pushback>,
     /// Degradation levels and how often they are evaluated.
     pub degradation: Option<(DegradationConfig, SimTime)>,
     /// Active health checks.

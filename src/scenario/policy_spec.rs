@@ -2,8 +2,9 @@
 //! service. Mirrors the file; [`super::validate`] resolves presets and defaults into
 //! the policy configs of [`crate::policy`].
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, Deserializer, IntoDeserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::policy::Scope;
 
@@ -107,6 +108,14 @@ pub struct RetrySpec {
     /// CUBIC, cut on every `rejected` answer. `{}` takes botocore's constants.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adaptive: Option<AdaptiveSpec>,
+    /// Envoy's `retry_host_predicate: previous_hosts`: when the balancer picks an instance
+    /// an earlier attempt (or hedge) of this call went to, it picks again (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_hosts: Option<bool>,
+    /// Envoy's `host_selection_retry_max_attempts`: how many times the balancer picks
+    /// again before it keeps what it got (default 1; needs `previous_hosts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_selection_retry_max_attempts: Option<u32>,
 }
 
 /// gRPC `retryThrottling`: a token count starting full; each retryable failure takes 1,
@@ -653,4 +662,72 @@ pub struct ThresholdSpec {
     /// Share of busy workers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utilization: Option<f64>,
+}
+
+/// Server pushback (gRFC A6 `grpc-retry-pushback-ms`): what the service's `rate_limit`
+/// and `concurrency_limit` tell a caller whose request they refuse.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushbackSpec {
+    /// The caller's next retry waits at least this long, or `never` retries.
+    pub retry_after: RetryAfterSpec,
+}
+
+/// A pushback delay, or `never` (A6: a negative pushback, "do not retry").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryAfterSpec {
+    /// Retry no sooner than this.
+    After(Duration),
+    /// Do not retry.
+    Never,
+}
+
+impl<'de> Deserialize<'de> for RetryAfterSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RetryAfterSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a duration like 500ms or 1s, or `never` (do not retry)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RetryAfterSpec, E> {
+                if v.trim() == "never" {
+                    return Ok(RetryAfterSpec::Never);
+                }
+                Duration::deserialize(v.into_deserializer()).map(RetryAfterSpec::After)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RetryAfterSpec, E> {
+                Duration::deserialize(v.into_deserializer()).map(RetryAfterSpec::After)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RetryAfterSpec, E> {
+                Duration::deserialize(v.into_deserializer()).map(RetryAfterSpec::After)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RetryAfterSpec, E> {
+                Duration::deserialize(v.into_deserializer()).map(RetryAfterSpec::After)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Serialize for RetryAfterSpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RetryAfterSpec::After(d) => d.serialize(s),
+            RetryAfterSpec::Never => s.serialize_str("never"),
+        }
+    }
+}
+
+impl JsonSchema for RetryAfterSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RetryAfter".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let duration = generator.subschema_for::<Duration>();
+        json_schema!({
+            "description": "a duration like 500ms or 1s, or `never` (do not retry)",
+            "anyOf": [duration, { "const": "never" }]
+        })
+    }
 }

@@ -14,7 +14,7 @@ use super::dist_spec::DistSpec;
 use super::fault_spec::{FailoverSpec, FaultSpec, HealthCheckSpec, OutlierSpec};
 use super::policy_spec::{
     BreakerSpec, BulkheadSpec, CircuitBreakersSpec, ConcurrencyLimitSpec, DegradationSpec, FallbackSpec, HedgeSpec,
-    PoolSpec, RateLimitSpec, RetrySpec, ShedSpec,
+    PoolSpec, PushbackSpec, RateLimitSpec, RetrySpec, ShedSpec,
 };
 use super::slo_spec::{AlertingSpec, BlastRadiusSpec, SloSpec};
 use super::sweep_spec::{SweepSpec, Warmup};
@@ -120,6 +120,10 @@ pub struct ServiceSpec {
     /// Adaptive concurrency limit per instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency_limit: Option<ConcurrencyLimitSpec>,
+    /// What `rate_limit` and `concurrency_limit` answer when they refuse: "retry after"
+    /// (gRPC server pushback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushback: Option<PushbackSpec>,
     /// Degradation levels switched by health signals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub degradation: Option<DegradationSpec>,

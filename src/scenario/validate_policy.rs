@@ -18,13 +18,16 @@ use crate::policy::bulkhead::BulkheadConfig;
 use crate::policy::envoy_limits::Thresholds;
 use crate::policy::rate_limit::{CycleLimiterConfig, LimiterConfig, TokenBucketConfig};
 use crate::policy::retry::{
-    AdaptiveConfig, Backoff, BudgetConfig, HedgeConfig, HedgeDelay, Jitter, QuotaConfig, RetryConfig, RetryOn,
+    AdaptiveConfig, AvoidPrevious, Backoff, BudgetConfig, HedgeConfig, HedgeDelay, Jitter, QuotaConfig, RetryConfig,
+    RetryOn,
 };
 
 /// Most attempts a retry policy may make.
 pub const MAX_ATTEMPTS: u32 = 100;
 /// Most backup attempts per attempt.
 pub const MAX_HEDGES: u32 = 3;
+/// Most re-picks of the balancer for a retry (`host_selection_retry_max_attempts`).
+pub const MAX_RESELECTS: u32 = 100;
 
 fn fraction(key: &str, v: f64) -> Result<f64> {
     if (0.0..=1.0).contains(&v) { Ok(v) } else { err(key, format!("{v} is outside 0..1")) }
@@ -202,7 +205,29 @@ fn retry(r: &RetrySpec, key: &str) -> Result<RetryConfig> {
     if let Some(q) = &r.quota {
         cfg.budget = Some(quota(q, &format!("{key}.quota"))?);
     }
+    cfg.previous_hosts = previous_hosts(r, key)?;
     Ok(cfg)
+}
+
+/// Envoy's `previous_hosts` predicate and `host_selection_retry_max_attempts`.
+fn previous_hosts(r: &RetrySpec, key: &str) -> Result<Option<AvoidPrevious>> {
+    match (r.previous_hosts, r.host_selection_retry_max_attempts) {
+        (Some(true), n) => {
+            let reselects = n.unwrap_or(AvoidPrevious::default().reselects);
+            if reselects > MAX_RESELECTS {
+                return err(
+                    format!("{key}.host_selection_retry_max_attempts"),
+                    format!("{reselects} is above {MAX_RESELECTS}; a few re-picks already avoid a bad instance"),
+                );
+            }
+            Ok(Some(AvoidPrevious { reselects }))
+        }
+        (_, Some(_)) => err(
+            format!("{key}.host_selection_retry_max_attempts"),
+            "re-picks only happen with `previous_hosts: true`; add it or drop this key",
+        ),
+        _ => Ok(None),
+    }
 }
 
 /// gRFC A6's validation of `retryThrottling`.

@@ -8,13 +8,14 @@
 use std::collections::BTreeMap;
 
 use super::error::{Result, err};
-use super::policy_spec::ScopeSpec;
+use super::policy_spec::{RetryAfterSpec, ScopeSpec};
 use super::spec::{BalancerSpec, CallSpec, ServiceSpec};
 use super::validate_dist::dist;
 use super::validate_fault::recovery;
 use super::validate_policy::call_policy;
 use super::validate_server::{MAX_CAPACITY, MAX_SERVERS, concurrency, degradation, pools, rate_limit, shed};
 use crate::model::{Balancer, Call, Route, Service, Step};
+use crate::policy::retry::Pushback;
 
 /// Most instances per service.
 pub const MAX_INSTANCES: u32 = 10_000;
@@ -89,6 +90,7 @@ pub fn service(
         rate_limit_scope: ScopeSpec::of(s.rate_limit.as_ref().and_then(|r| r.scope)),
         shed,
         concurrency_scope: ScopeSpec::of(s.concurrency_limit.as_ref().and_then(|c| c.limit_spec().scope)),
+        pushback: pushback(s, &key)?,
         concurrency: s
             .concurrency_limit
             .as_ref()
@@ -201,4 +203,19 @@ fn routes(s: &ServiceSpec, id_of: IdOf, key: &str) -> Result<Vec<Route>> {
         .map_err(|e| e.with_help("the remainder (1 - sum) is the chance of leaving; lower some probabilities"));
     }
     Ok(routes)
+}
+
+/// The service's pushback: only a refusal by its rate limit or concurrency limit carries one.
+fn pushback(s: &ServiceSpec, key: &str) -> Result<Option<Pushback>> {
+    let Some(p) = &s.pushback else { return Ok(None) };
+    if s.rate_limit.is_none() && s.concurrency_limit.is_none() {
+        return err(
+            format!("{key}.pushback"),
+            "pushback is what `rate_limit` or `concurrency_limit` answers when it refuses; the service has neither",
+        );
+    }
+    Ok(Some(match p.retry_after {
+        RetryAfterSpec::After(d) => Pushback::After(d.time()),
+        RetryAfterSpec::Never => Pushback::Never,
+    }))
 }

@@ -8,6 +8,7 @@ mod determinism;
 mod distributions;
 mod faults;
 mod fidelity;
+mod hosts;
 mod lessons;
 mod outputs;
 mod policies;

@@ -288,7 +288,7 @@ impl<'m> Simulation<'m> {
         {
             self.events.push(self.now + d, Event::Hedge(c, cs.epoch));
         }
-        self.arrive(child, call.to);
+        self.arrive_from_call(child, call, c);
     }
 
     /// Request `child` of call `c` answered with `outcome`.

@@ -14,8 +14,9 @@ use crate::policy::Scope;
 use crate::trace::{NO_TRACE, TraceId};
 
 use super::super::station::{Admission, ReqId};
-use super::super::{Arrivals, ServiceId, WorkloadId};
-use super::slots::{Origin, Req};
+use super::super::{Arrivals, Call, ServiceId, WorkloadId};
+use super::balance::Avoid;
+use super::slots::{CallId, Origin, Req};
 use super::{Event, Simulation};
 
 impl Simulation<'_> {
@@ -102,9 +103,46 @@ impl Simulation<'_> {
         self.finish_job(r, Outcome::Rejected);
     }
 
+    /// Refuses `r` at service `s` by its rate limit or concurrency limit: the refusal
+    /// carries the service's pushback, if it has one, to the call waiting for `r`.
+    fn refuse_pushing_back(&mut self, r: ReqId, s: ServiceId) {
+        if let Some(p) = self.model.services[s].pushback
+            && let Origin::Call(c) = self.reqs[r as usize].origin
+        {
+            self.calls[c as usize].retry.pushed_back(p);
+        }
+        self.refuse(r, s);
+    }
+
+    /// Request `r` of call `c` reaches its callee. With `previous_hosts` on the call's
+    /// retry, the balancer steers clear of the instances the call's earlier attempts and
+    /// hedges went to, and the instance it picks is remembered.
+    pub(super) fn arrive_from_call(&mut self, r: ReqId, call: &Call, c: CallId) {
+        match call.policy.retry.as_ref().and_then(|p| p.previous_hosts) {
+            None => self.arrive(r, call.to),
+            Some(a) => self.arrive_via(r, call.to, Some((c, a.reselects))),
+        }
+    }
+
+    /// The balancer's pick for a request of call `c` that avoids earlier attempts' hosts
+    /// (at most `reselects` re-picks); the pick joins them.
+    fn pick_for_call(&mut self, s: ServiceId, pool: usize, zone: u16, c: CallId, reselects: u32) -> u32 {
+        let hosts = *self.calls[c as usize].retry.attempted_hosts();
+        let avoid = (!hosts.is_empty()).then_some(Avoid { hosts, reselects });
+        let instance = self.pick_instance(s, pool, zone, avoid.as_ref());
+        self.calls[c as usize].retry.host_attempted(instance);
+        instance
+    }
+
     /// Request `r` reaches service `s`: rate limit, pool, balancer, concurrency limit,
     /// shedding, then the station's own capacity.
     pub(super) fn arrive(&mut self, r: ReqId, s: ServiceId) {
+        self.arrive_via(r, s, None);
+    }
+
+    /// [`Simulation::arrive`]; `via` is the call (and its re-picks) whose earlier attempts'
+    /// instances the balancer should avoid.
+    fn arrive_via(&mut self, r: ReqId, s: ServiceId, via: Option<(CallId, u32)>) {
         let now = self.now;
         self.services[s].arrivals += 1;
         let (class, zone) = {
@@ -124,7 +162,7 @@ impl Simulation<'_> {
         let svc = &self.model.services[s];
         let fleet_limit = plain || svc.rate_limit_scope == Scope::Service || svc.instances == 1;
         if !plain && fleet_limit && !self.pass_rate_limit(s, 0) {
-            return self.refuse(r, s);
+            return self.refuse_pushing_back(r, s);
         }
         let svc = &self.model.services[s];
         let Some(pool) = svc.pool_of_class[usize::from(class)] else {
@@ -132,9 +170,12 @@ impl Simulation<'_> {
             return self.refuse(r, s);
         };
         let mut pool = usize::from(pool);
-        let instance = self.pick_instance(s, pool, zone);
+        let instance = match via {
+            None => self.pick_instance(s, pool, zone, None),
+            Some((c, reselects)) => self.pick_for_call(s, pool, zone, c, reselects),
+        };
         if !plain && !fleet_limit && !self.pass_rate_limit(s, instance as usize) {
-            return self.refuse(r, s);
+            return self.refuse_pushing_back(r, s);
         }
         let svc = &self.model.services[s];
         let base = self.layout.first_station[s] + instance * svc.pools.len() as u32;
@@ -202,7 +243,7 @@ impl Simulation<'_> {
             && !l.try_acquire()
         {
             self.services[s].concurrency_limited += 1;
-            self.refuse(r, s);
+            self.refuse_pushing_back(r, s);
             return false;
         }
         let st = &self.stations[station as usize];

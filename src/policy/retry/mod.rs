@@ -30,6 +30,7 @@ mod adaptive;
 mod backoff;
 mod budget;
 mod hedge;
+mod hosts;
 mod quota;
 mod throttle;
 
@@ -37,6 +38,7 @@ pub use adaptive::{AdaptiveConfig, Admit, ClientRateLimiter, CubicCalculator, Ra
 pub use backoff::{Backoff, BackoffState, Jitter, next_delay};
 pub use budget::{Budget, BudgetConfig, ConcurrencyBudget, TOKEN_BUCKETS, TokenBudget};
 pub use hedge::{EXTRA_LOAD_TTL, HedgeConfig, HedgeDelay, LatencyWindow};
+pub use hosts::{AttemptedHosts, AvoidPrevious, Pushback, REMEMBERED_HOSTS};
 pub use quota::{QuotaConfig, RetryQuota};
 pub use throttle::RetryThrottle;
 
@@ -137,6 +139,10 @@ pub struct RetryConfig {
     pub retry_on: RetryOn,
     /// The edge's shared retry budget, if any.
     pub budget: Option<BudgetConfig>,
+    /// Send retries (and hedges) to other hosts than earlier attempts (Envoy's
+    /// `previous_hosts` predicate); `None`, the default of every preset, lets the
+    /// balancer pick as for a first attempt.
+    pub previous_hosts: Option<AvoidPrevious>,
 }
 
 impl Default for RetryConfig {
@@ -154,6 +160,7 @@ impl Default for RetryConfig {
             jitter: Jitter::Full,
             retry_on: RetryOn::default(),
             budget: None,
+            previous_hosts: None,
         }
     }
 }
@@ -186,6 +193,7 @@ impl RetryConfig {
             jitter: Jitter::Full,
             retry_on: RetryOn { error: true, timeout: true, rejected: true, short_circuited: false },
             budget: Some(BudgetConfig::envoy()),
+            previous_hosts: None,
         }
     }
 
@@ -211,6 +219,7 @@ impl RetryConfig {
             jitter: Jitter::None,
             retry_on: RetryOn { error: false, timeout: false, rejected: true, short_circuited: false },
             budget: Some(BudgetConfig::finagle()),
+            previous_hosts: None,
         }
     }
 
@@ -236,6 +245,7 @@ impl RetryConfig {
             jitter: Jitter::Full,
             retry_on: RetryOn { error: false, timeout: false, rejected: true, short_circuited: false },
             budget: None,
+            previous_hosts: None,
         }
     }
 
@@ -258,6 +268,7 @@ impl RetryConfig {
             jitter: Jitter::Full,
             retry_on: RetryOn { error: true, timeout: true, rejected: true, short_circuited: false },
             budget: Some(BudgetConfig::Quota(QuotaConfig::standard())),
+            previous_hosts: None,
         }
     }
 
@@ -271,6 +282,7 @@ impl RetryConfig {
             jitter: Jitter::None,
             retry_on: RetryOn::ALL,
             budget: None,
+            previous_hosts: None,
         }
     }
 
@@ -286,6 +298,7 @@ impl RetryConfig {
             jitter: Jitter::None,
             retry_on: RetryOn::ALL,
             budget: None,
+            previous_hosts: None,
         }
     }
 
@@ -335,6 +348,8 @@ pub enum GiveUpReason {
     AttemptsExhausted,
     /// The edge's retry budget refused.
     BudgetExhausted,
+    /// The server's pushback said not to retry (gRFC A6).
+    PushedBack,
 }
 
 /// What to do after an attempt ends.
@@ -353,13 +368,21 @@ pub enum RetryDecision {
     GiveUp(GiveUpReason),
 }
 
-/// Per-request retry memory: attempts started so far and the backoff state.
+/// Per-request retry memory: attempts started so far, the backoff state, the hosts
+/// the attempts went to and the latest server pushback.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryState {
     attempts: u32,
     backoff: BackoffState,
     /// Quota units the latest granted retry cost (0: none, or a budget without costs).
     retry_cost: u32,
+    /// Where the attempts went, for [`RetryConfig::previous_hosts`].
+    hosts: AttemptedHosts,
+    /// What the server said when it refused the latest attempt, read (and cleared) by
+    /// the next [`RetryState::on_outcome`]: the least sleep before the retry, `MAX` for
+    /// "do not retry". Zero is no pushback: the sleep is at least zero anyway. One
+    /// `SimTime` instead of an `Option<Pushback>` keeps every call slot 8 bytes smaller.
+    pushback: SimTime,
 }
 
 impl Default for RetryState {
@@ -371,7 +394,31 @@ impl Default for RetryState {
 impl RetryState {
     /// The state of a request whose first attempt has just started.
     pub fn new() -> Self {
-        Self { attempts: 1, backoff: BackoffState::new(), retry_cost: 0 }
+        Self {
+            attempts: 1,
+            backoff: BackoffState::new(),
+            retry_cost: 0,
+            hosts: AttemptedHosts::EMPTY,
+            pushback: SimTime::ZERO,
+        }
+    }
+
+    /// The hosts this request's attempts were sent to.
+    pub fn attempted_hosts(&self) -> &AttemptedHosts {
+        &self.hosts
+    }
+
+    /// An attempt or a hedge of this request was sent to `host`.
+    pub fn host_attempted(&mut self, host: u32) {
+        self.hosts.record(host);
+    }
+
+    /// The server refused the current attempt with a pushback, for the next decision.
+    pub fn pushed_back(&mut self, p: Pushback) {
+        self.pushback = match p {
+            Pushback::After(x) => x.min(SimTime(u64::MAX - 1)),
+            Pushback::Never => SimTime::MAX,
+        };
     }
 
     /// Attempts started so far, the first included.
@@ -393,6 +440,13 @@ impl RetryState {
     /// `budget` (if any) is asked, with the edge's `active_requests`; only then is the
     /// sleep drawn from `rng`. When a concurrency budget grants a retry, the engine must
     /// call [`Budget::on_retry_end`] when that retry attempt ends.
+    ///
+    /// A server pushback ([`RetryState::pushed_back`]) on the attempt applies after the
+    /// attempt limit (A6: no retry beyond `maxAttempts` whatever the server says) and
+    /// the throttle: `Never` gives up before the budget is asked; `After(x)` makes the
+    /// sleep at least `x`. gRPC sleeps exactly `x` instead of its backoff (and restarts
+    /// the ladder afterwards); resim keeps the larger of the two, as "the caller's retry
+    /// waits at least X", so a pushback never shortens a backoff.
     pub fn on_outcome(
         &mut self,
         cfg: &RetryConfig,
@@ -402,6 +456,7 @@ impl RetryState {
         active_requests: u32,
         rng: &mut Stream,
     ) -> RetryDecision {
+        let pushback = std::mem::replace(&mut self.pushback, SimTime::ZERO);
         if outcome.is_success() {
             return RetryDecision::Done;
         }
@@ -416,13 +471,16 @@ impl RetryState {
         if throttled {
             return RetryDecision::GiveUp(GiveUpReason::BudgetExhausted);
         }
+        if pushback == SimTime::MAX {
+            return RetryDecision::GiveUp(GiveUpReason::PushedBack);
+        }
         if let Some(b) = budget {
             match b.try_retry(now, active_requests, outcome) {
                 Some(cost) => self.retry_cost = cost,
                 None => return RetryDecision::GiveUp(GiveUpReason::BudgetExhausted),
             }
         }
-        let delay = next_delay(&cfg.backoff, &cfg.jitter, self.attempts, &mut self.backoff, rng);
+        let delay = next_delay(&cfg.backoff, &cfg.jitter, self.attempts, &mut self.backoff, rng).max(pushback);
         self.attempts += 1;
         RetryDecision::Retry { attempt: self.attempts, delay }
     }
@@ -584,5 +642,44 @@ mod tests {
         let r4j = RetryConfig::resilience4j();
         assert_eq!((r4j.max_attempts, r4j.backoff.delay(2), r4j.jitter), (3, SimTime::from_millis(500), Jitter::None));
         assert!(r4j.retry_on.retries(Outcome::ShortCircuited));
+    }
+
+    #[test]
+    fn a_pushback_makes_the_next_sleep_at_least_its_delay_or_stops_retries() {
+        let ms = SimTime::from_millis;
+        let fixed = |d| RetryConfig {
+            backoff: Backoff::Fixed { delay: ms(d) },
+            jitter: Jitter::None,
+            ..RetryConfig::default()
+        };
+        let mut rng = stream();
+        // Backoff 100 ms, pushback 1 s: the retry waits the pushback.
+        let mut st = RetryState::new();
+        st.pushed_back(Pushback::After(ms(1000)));
+        let d = st.on_outcome(&fixed(100), Outcome::Rejected, None, SimTime::ZERO, 1, &mut rng);
+        assert_eq!(d, RetryDecision::Retry { attempt: 2, delay: ms(1000) });
+        // Read once: the next failure without pushback sleeps the plain backoff.
+        let d = st.on_outcome(&fixed(100), Outcome::Rejected, None, SimTime::ZERO, 1, &mut rng);
+        assert_eq!(d, RetryDecision::Retry { attempt: 3, delay: ms(100) });
+        // Backoff 2 s, pushback 1 s: "at least" keeps the longer backoff.
+        let mut st = RetryState::new();
+        st.pushed_back(Pushback::After(ms(1000)));
+        let d = st.on_outcome(&fixed(2000), Outcome::Rejected, None, SimTime::ZERO, 1, &mut rng);
+        assert_eq!(d, RetryDecision::Retry { attempt: 2, delay: ms(2000) });
+        // "Do not retry": no retry, and the budget is not asked (its balance is untouched).
+        let cfg = RetryConfig { budget: Some(BudgetConfig::Quota(QuotaConfig::standard())), ..fixed(100) };
+        let mut budget = Budget::new(&BudgetConfig::Quota(QuotaConfig::standard()));
+        let before = budget.clone();
+        let mut st = RetryState::new();
+        st.pushed_back(Pushback::Never);
+        let d = st.on_outcome(&cfg, Outcome::Rejected, Some(&mut budget), SimTime::ZERO, 1, &mut rng);
+        assert_eq!(d, RetryDecision::GiveUp(GiveUpReason::PushedBack));
+        assert_eq!(budget, before);
+        // A6: attempts exhausted, no retry whatever the server says.
+        let mut st = RetryState::new();
+        st.pushed_back(Pushback::After(ms(1)));
+        let once = RetryConfig { max_attempts: 1, ..fixed(100) };
+        let d = st.on_outcome(&once, Outcome::Rejected, None, SimTime::ZERO, 1, &mut rng);
+        assert_eq!(d, RetryDecision::GiveUp(GiveUpReason::AttemptsExhausted));
     }
 }
