@@ -91,7 +91,8 @@ pub struct ServiceMetrics {
     pub rejected: u64,
     /// Requests that left a worker (whatever their outcome).
     pub completed: u64,
-    /// Requests that left unserved: queued past their deadline with deadline propagation on.
+    /// Requests that left unserved: queued past their deadline with deadline propagation
+    /// on, shed by CoDel at dequeue, or cancelled by their caller (in line or in service).
     pub dropped: u64,
     /// Completed requests whose answer nobody waited for any more (a caller timed out).
     pub wasted: u64,
@@ -220,6 +221,15 @@ impl ServiceMetrics {
     /// Records a request lost in a crash after `sojourn` inside (a departure for Little's law).
     pub fn record_lost(&mut self, sojourn: SimTime, wait: SimTime) {
         self.lost += 1;
+        self.sojourn_sum += u128::from(sojourn.0);
+        self.wait_sum += u128::from(wait.0);
+    }
+
+    /// Records a request its caller cancelled while a worker held it (serving it or
+    /// waiting on its calls), after `sojourn` inside of which `wait` in line: a
+    /// departure for Little's law, counted as dropped.
+    pub fn record_cancelled(&mut self, sojourn: SimTime, wait: SimTime) {
+        self.dropped += 1;
         self.sojourn_sum += u128::from(sojourn.0);
         self.wait_sum += u128::from(wait.0);
     }

@@ -482,7 +482,9 @@ pub struct HedgeSpec {
     /// Backups per attempt (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<u32>,
-    /// Cancel the losers when one request answers (default false: their work is wasted).
+    /// Cancel the losers when one request answers, as gRPC, Envoy and Finagle do: the
+    /// callee drops one still in line and frees the worker of one in service, whose calls
+    /// are cancelled in turn (default false: their work is wasted).
     #[serde(default)]
     pub cancel: bool,
     /// Where its state lives: `instance` (default: one per caller instance) of the latency window a percentile delay reads) or `service` (one

@@ -355,13 +355,15 @@ impl<'m> Simulation<'m> {
             cs.permits -= u8::from(keeps);
             let req = &mut self.reqs[r as usize];
             req.origin = if keeps { Origin::Holding(holder) } else { Origin::Orphan };
-            req.cancelled = cancel;
             self.edges[e].abandoned += 1;
             if !self.calls[c as usize].plain {
                 // Over for the caller: Envoy resets the stream.
                 self.guards.release_request(g);
                 self.guards.record_latency(g, self.now - at);
             }
+        }
+        if cancel {
+            self.cancel_requests(&live[..n]);
         }
     }
 

@@ -16,7 +16,7 @@ use crate::trace::{NO_TRACE, TraceId};
 use super::super::station::{Admission, ReqId};
 use super::super::{Arrivals, Call, ServiceId, WorkloadId};
 use super::balance::Avoid;
-use super::slots::{CallId, Origin, Req};
+use super::slots::{CallId, MAX_LIVE, Origin, Req};
 use super::{Event, Simulation};
 
 impl Simulation<'_> {
@@ -325,6 +325,80 @@ impl Simulation<'_> {
         next
     }
 
+    /// The caller cancelled the requests `rs` (the losing hedges of an attempt, with
+    /// `cancel: true`), and their work stops as gRPC's cancellation, Envoy's stream reset
+    /// or a Finagle interrupt stops it. The cancel arrives at once (no network delay).
+    /// Each is checked against its generation first: cancelling one may end a sibling
+    /// queued behind it (a worker freed, the sibling's deadline found passed) and hand its
+    /// slot to a new request.
+    pub(super) fn cancel_requests(&mut self, rs: &[ReqId]) {
+        debug_assert!(rs.len() <= MAX_LIVE, "one attempt's requests at most");
+        let mut epochs = [0; MAX_LIVE];
+        for (e, &r) in epochs.iter_mut().zip(rs) {
+            *e = self.reqs[r as usize].epoch;
+        }
+        for (&r, &epoch) in rs.iter().zip(&epochs) {
+            let req = &self.reqs[r as usize];
+            if req.alive && req.epoch == epoch {
+                self.cancel_request(r);
+            }
+        }
+    }
+
+    /// Cancels `r`; a bulkhead permit it kept for its caller comes back at once. Still in
+    /// line, it keeps its place until a worker reaches it and drops
+    /// it at no cost ([`Simulation::begin_service_policies`]), as a thread-pool server's
+    /// task finds its call cancelled and returns. Held by a worker (in service, or waiting
+    /// on its own calls) its job ends now, counted as dropped at the service (outcome
+    /// `timeout`, as one dropped in line): the worker takes the next in line, the pending
+    /// service end goes stale with the slot's generation, the adaptive concurrency limit
+    /// gets its slot back without a sample (Netflix concurrency-limits' `onIgnore`, what
+    /// its gRPC interceptor does on a cancel), and its calls are cancelled in turn, down
+    /// the call tree, as gRPC's cancellation travels through the context.
+    fn cancel_request(&mut self, r: ReqId) {
+        let now = self.now;
+        let req = &mut self.reqs[r as usize];
+        req.cancelled = true;
+        if let Origin::Holding(g) = req.origin {
+            // The caller's call is over once cancelled: the bulkhead permit the request
+            // kept (`release: on_answer`) comes back now, wherever the request is.
+            req.origin = Origin::Orphan;
+            self.permit_back(g);
+        }
+        let req = self.reqs[r as usize];
+        if req.started == SimTime::MAX {
+            return;
+        }
+        let s = req.service as usize;
+        let metrics = &mut self.services[s];
+        metrics.record_cancelled(now - req.arrived, req.started - req.arrived);
+        metrics.record_outcome(now, Outcome::Timeout);
+        if let Some(l) = self.limiter(s, req.instance as usize) {
+            l.release_ignored();
+        }
+        let next = self.release_worker(req.station);
+        self.finish_job(r, Outcome::Timeout);
+        if req.pending > 0 {
+            self.cancel_calls(r, req.epoch);
+        }
+        if let Some(next) = next {
+            self.begin_service(next);
+        }
+    }
+
+    /// The calls the worker of `parent` (generation `epoch`, now over) waits on end, giving
+    /// back their permits as a crashed caller's do, and their requests are cancelled. A
+    /// scan of the call slab: only a cancelled request that waits on calls pays it.
+    fn cancel_calls(&mut self, parent: ReqId, epoch: u32) {
+        for c in 0..self.calls.len() as CallId {
+            let cs = self.calls[c as usize];
+            if cs.in_use && cs.parent == parent && cs.parent_epoch == epoch {
+                self.drop_call(c);
+                self.cancel_requests(&cs.live[..usize::from(cs.n_live)]);
+            }
+        }
+    }
+
     /// Sends the calls of the request's next step, or completes the visit when no step
     /// is left or a required call has failed.
     pub(super) fn advance(&mut self, r: ReqId) {
@@ -332,7 +406,7 @@ impl Simulation<'_> {
         loop {
             let req = &self.reqs[r as usize];
             let service = &model.services[req.service as usize];
-            if req.failed || req.cancelled || usize::from(req.step) >= service.steps.len() {
+            if req.failed || usize::from(req.step) >= service.steps.len() {
                 self.complete_visit(r);
                 return;
             }
@@ -410,7 +484,7 @@ impl Simulation<'_> {
         } else {
             metrics.record_outcome(now, visit);
         }
-        if req.failed || req.cancelled {
+        if req.failed {
             return self.finish_job(r, Outcome::Error);
         }
         let routes = &self.model.services[s].routes;

@@ -63,7 +63,7 @@ pub(super) struct Req {
     /// Pool and instance of the current station.
     pub(super) pool: u16,
     pub(super) instance: u32,
-    /// The caller cancelled it: drop it if not started, make no more calls.
+    /// The caller cancelled it while it waited in line: the worker that reaches it drops it.
     pub(super) cancelled: bool,
     /// Zone of the instance serving it (or of its users before that).
     pub(super) zone: u16,

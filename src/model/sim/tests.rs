@@ -96,3 +96,64 @@ fn a_crash_loses_the_request_inside_and_the_next_one_is_served() {
     assert_eq!(r.faults[0].activations, 1);
     assert_eq!(r.faults[0].injected, 1);
 }
+
+/// A front that serves 10 ms, then calls `back` with a hedge after 20 ms, `cancel` as given.
+fn hedged(cancel: bool, back: &str) -> ReplicationResult {
+    let services = format!(
+        "  front: {{ servers: 1, service_time: {{ constant: {{ value: 10ms }} }}, calls: [ {{ to: back, hedge: {{ delay: 20ms, cancel: {cancel} }} }} ] }}\n{back}"
+    );
+    run(&services, "10s", "")
+}
+
+/// Busy time of a service's first pool, ns.
+fn busy(r: &ReplicationResult, service: usize) -> u128 {
+    r.services[service].pools[0].areas.busy
+}
+
+#[test]
+fn a_cancelled_hedge_frees_its_worker_at_once() {
+    // back serves a constant 40 ms with room for both requests, so the original (sent at
+    // t0 + 10 ms) always wins at t0 + 50 ms; the hedge, sent at t0 + 30 ms, has 20 ms of
+    // its 40 ms left. Jobs at 1 + 1.05 (k - 1) <= 10 s: k = 9, each taking 50 ms.
+    let back = "  back: { servers: 2, service_time: { constant: { value: 40ms } } }";
+    let (kept, cancelled) = (hedged(false, back), hedged(true, back));
+    for r in [&kept, &cancelled] {
+        assert_eq!(r.workloads[0].outcomes.get(Outcome::Ok), 9);
+        assert_eq!((r.edges[0].hedges, r.edges[0].abandoned), (9, 9));
+        assert_eq!(r.services[1].sojourn_sum, 9 * 50_000_000, "the caller sees no difference");
+    }
+    // Not cancelled, the loser is served in full (40 ms, wasted); cancelled, its worker
+    // leaves after 20 ms and the request counts as dropped with a 20 ms sojourn, no wait.
+    let (b0, b1) = (&kept.services[0], &cancelled.services[0]);
+    assert_eq!((b0.completed, b0.wasted, b0.dropped), (18, 9, 0));
+    assert_eq!((b1.completed, b1.wasted, b1.dropped), (9, 0, 9));
+    assert_eq!(busy(&kept, 0), 9 * (40 + 40) * 1_000_000);
+    assert_eq!(busy(&cancelled, 0), 9 * (40 + 20) * 1_000_000);
+    // Little's law on the finite horizon: with no queue and nothing inside at the end,
+    // the area under L is the sum of the sojourns of the requests that left.
+    assert_eq!(b1.sojourn_sum, busy(&cancelled, 0));
+    assert_eq!(b1.wait_sum, 0);
+    assert_eq!(b1.outcomes.get(Outcome::Timeout), 9);
+}
+
+#[test]
+fn a_cancelled_hedge_waiting_on_its_call_cancels_that_call_too() {
+    // front -> mid (hedged, cancel) -> back. mid serves 10 ms then calls back (40 ms). The
+    // original reaches mid at t0 + 10 ms, calls back at t0 + 20, answers at t0 + 60. The
+    // hedge reaches mid at t0 + 30, calls back at t0 + 40, and at t0 + 60 is cancelled
+    // while its worker waits on that call: mid's worker held 30 ms, back's 20 ms.
+    let services = "  front: { servers: 1, service_time: { constant: { value: 10ms } }, calls: [ { to: mid, hedge: { delay: 20ms, cancel: true } } ] }\n  mid: { servers: 2, service_time: { constant: { value: 10ms } }, calls: [ { to: back } ] }\n  back: { servers: 2, service_time: { constant: { value: 40ms } } }";
+    let r = run(services, "10s", "");
+    // Services by name: back 0, front 1, mid 2. Jobs of 60 ms: 1 + 1.06 (k - 1) <= 10 s: 9.
+    assert_eq!(r.workloads[0].outcomes.get(Outcome::Ok), 9);
+    let (back, mid) = (&r.services[0], &r.services[2]);
+    assert_eq!((mid.completed, mid.dropped, mid.wasted), (9, 9, 0));
+    assert_eq!((back.completed, back.dropped, back.wasted), (9, 9, 0));
+    assert_eq!(busy(&r, 2), 9 * (50 + 30) * 1_000_000);
+    assert_eq!(busy(&r, 0), 9 * (40 + 20) * 1_000_000);
+    // Edges by name: front->mid 0, mid->back 1. The cancelled caller's call ends with no
+    // outcome (as a crashed caller's), its request abandoned.
+    let e = &r.edges[1];
+    assert_eq!((e.calls, e.outcomes.total(), e.abandoned), (18, 9, 9));
+    assert_eq!(r.edges[0].abandoned, 9);
+}

@@ -34,7 +34,8 @@ pub struct HedgeConfig {
     /// Backup attempts beyond the first (gRPC caps total attempts at 5, so 4).
     pub max_hedges: u32,
     /// Cancel the losing requests once one answers (the callee drops them if they have
-    /// not started, and stops their downstream calls); otherwise their work is wasted.
+    /// not started, frees the worker of those in service and cancels their downstream
+    /// calls); otherwise their work is wasted.
     pub cancel_losers: bool,
     /// Hedges per request at most, over [`EXTRA_LOAD_TTL`] (Finagle's `maxExtraLoad`,
     /// in `[0, 1)`); `None`: no cap.
