@@ -35,11 +35,12 @@ fn events<'a>(sim: &'a Sim, kind: &str) -> Vec<(f64, &'a serde_json::Value)> {
 
 /// Prime Day's x10 spike, from 4m to 6m: 30 s windows 8..12.
 const PRIME_DAY_PEAK: Range<usize> = 8..12;
-/// Checkout over the run: its M/M/16/26 peak sheds 0.02% of a fifth of its traffic, so a run
-/// is above this. Lets through checkout shedding up to 0.1% of the run (25 times the theory).
+/// Checkout over the run: its M/M/16/26 peak sheds 0.02% of the 20 in 28 of its requests that
+/// meet the spike, 0.014% over the run. Lets through seven times that.
 const CHECKOUT_AVAILABILITY_MIN: f64 = 0.999;
-/// Checkout's shed share at the peak, against M/M/16/26's 0.02% (0.035% measured over three
-/// replications of ~100 sheds' worth). Lets through no shedding at all, or five times the theory.
+/// Checkout's shed share at the peak, against M/M/16/26's 0.02% (0.035% measured: ~50 sheds of
+/// 144,000 requests over three replications). Lets through no shedding at all, or five times the
+/// theory; kept, as an exact test of so few sheds needs more replications than the example has.
 const CHECKOUT_PEAK_SHED_MAX: f64 = 0.001;
 /// "Well over half": batch's M/M/4/14 sheds 60% at the peak. The tight check is `assert_theory`;
 /// this one only orders the classes, and lets through any batch share from half to all.
@@ -183,10 +184,10 @@ const LADDER_CALLS_VS_OK_REL: f64 = 0.01;
 const LADDER_RECS_SHARE_MAX: f64 = 0.5;
 /// Rejections without degradation against the worked (750 - 200)/s x 120 s = 66,000: recommendations
 /// idle now and then (16 page workers keep ~12 waiting on 8). Measured 65,990 (CI +-410, 0.6%) over
-/// three replications; was 2%. Lets through recommendations passing 196/s to 204/s instead of 200/s.
+/// three replications; was 2%. Lets through recommendations passing 194/s to 206/s instead of 200/s.
 const LADDER_REJECTED_REL: f64 = 0.01;
-/// "Over a third of all requests" rejected without degradation (66,000 of ~180,000). Lets through
-/// a spike rejected in the worked amount but on a base load off by a fifth.
+/// "Over a third of all requests" rejected without degradation (66,000 of ~180,000: 0.367). Lets
+/// through the worked rejections on a total load 8% under or 10% over the scenario's.
 const LADDER_REJECTED_SHARE: Range<f64> = 0.33..0.4;
 /// Value per request lost without degradation: a rejected page is worth 0 against a degraded
 /// one's partial value, over a third of the requests. Lets through a loss under half the worked one.
@@ -439,8 +440,8 @@ const EVACUATION: Range<usize> = 18..42;
 /// Poisson count of 4,000 has sd 63, so +-200 is over 3 sd. Was 3,500..4,500. Lets through an
 /// open period off by half a second.
 const EVACUATION_CACHED: Range<f64> = 3800.0..4200.0;
-/// Value per request with the cache: ~4,000 half-value pages of ~240,000. Lets through cached
-/// pages worth nothing.
+/// Value per request with the cache: ~4,000 pages of value 0.7 among ~240,000, 0.995. Lets through
+/// cached pages worth 0.4, or two and a half times as many of them.
 const EVACUATION_VALUE_MIN: f64 = 0.99;
 /// Without the cache, the same short-circuited and failed calls fail pages: availability below
 /// this. Lets through a run failing a fraction of them.
@@ -451,8 +452,8 @@ const BARE_ERROR_VS_CACHED_REL: f64 = 0.02;
 /// Without health checks, the share of outage pages served from the cache. Lets through up to a
 /// tenth of them served fresh from the west, i.e. a partial failover.
 const BLIND_CACHED_SHARE_MIN: f64 = 0.9;
-/// Without health checks, value per request below this. Lets through half-value pages a little
-/// over a fifth of the run.
+/// Without health checks, value per request below this (the outage is 40% of the run; cached pages
+/// of value 0.7 all through it give 0.88). Lets through cached pages worth up to 0.75.
 const BLIND_VALUE_MAX: f64 = 0.9;
 /// Cached pages without the breaker against with it: a page needs the cache only when both
 /// attempts hit the dark east (1 in 4) for the 5-11 s before the failover, ~800 worked, 715

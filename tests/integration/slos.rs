@@ -32,8 +32,8 @@ const MAX_DETECTION_S: f64 = 10.0;
 /// room. Lets through an error share of 40% instead of 50%.
 const INCIDENT_BURN_MIN: f64 = 400.0;
 /// The peak burn rate against 500x: the highest of 12 windows sits ~2 sd (45) above 500 (536
-/// measured, 95% half-width 22). Lets
-/// through a peak 20% off, the same 40% to 60% error share as above.
+/// measured, 95% half-width 22). Lets through a peak 20% off, the same 40% to 60% error share
+/// as above.
 const INCIDENT_BURN_PEAK_ABS: f64 = 100.0;
 
 /// A shop whose optional recommendations fail for 30 s and whose database crashes for

@@ -168,10 +168,10 @@ faults:
 ";
 
 /// Calls unanswered at the run's end: Poisson with mean 50/s x 200 ms = 10, bounded at this many
-/// sd above it (over 5 sd: below 1e-6 per replication). Lets through ~15 more calls stuck open.
+/// sd above it (over 5 sd of a Poisson: 2e-5 per replication). Lets through ~15 more calls stuck open.
 const OPEN_CALLS_SD: f64 = 5.0;
 /// Calls sent in the last 5 ms of a windowed partition (Poisson with mean 0.25) are still open at
-/// its end: at most this many (P > 5: under 1e-7). Lets through a handful of calls never finished.
+/// its end: at most this many (P > 5: 3e-7). Lets through a handful of calls never finished.
 const WINDOW_END_OPEN_MAX: f64 = 5.0;
 /// Timed-out calls against 50/s x 60 s: one call sent at the fault's start or end may go either
 /// way. Lets through a partition a fiftieth of a second off its window.
