@@ -19,22 +19,55 @@ use resim::{Report, RunOptions};
 
 use crate::common::{Sim, assert_error, assert_same, assert_theory, refusal, run_yaml, scenario};
 
-/// Admitted throughput of a saturated token bucket against its rate (the issue: 2%).
+/// Admitted throughput of a saturated token bucket against its rate (the issue: 2%). Lets
+/// through a refill 2% off its rate, e.g. the burst counted once more per few seconds.
 const RATE_LIMIT_REL_TOL: f64 = 0.02;
-/// CoDel keeps the mean wait within this many `interval`s (its control time scale).
+/// CoDel keeps the mean wait within this many `interval`s (its control time scale). Lets
+/// through a CoDel that drops late (a wait up to 200 ms, forty times its 5 ms target).
 const CODEL_WAIT_INTERVALS: f64 = 2.0;
-/// ... and at least this many times below the wait of the same overload in a plain FIFO.
+/// ... and at least this many times below the wait of the same overload in a plain FIFO
+/// (whose line grows all run). Lets through a CoDel that only slows the line's growth.
 const CODEL_VS_FIFO_FACTOR: f64 = 100.0;
-/// A service under CoDel still keeps its workers busy: utilisation at least this.
+/// A service under CoDel still keeps its workers busy: utilisation at least this. Lets
+/// through a CoDel that drops a request too many now and then and idles a worker for it.
 const CODEL_MIN_UTILIZATION: f64 = 0.95;
 /// Gradient2 under a heavy (but not sustained-overload) load ends below this share of
-/// its maximum.
+/// its maximum. Lets through a limit that falls only halfway, or too far (down to `min`).
 const GRADIENT_MAX_SHARE: f64 = 0.5;
-/// Degradation: share of the requests after the episode that are served fully.
+/// Degradation: share of the requests after the episode that are served fully. Lets
+/// through one request in a thousand failed after the episode.
 const RESTORED_OK_SHARE: f64 = 0.999;
 /// Degradation: optional calls are made exactly for the requests served at full level,
 /// up to requests caught by a level change between their call and their completion.
+/// Lets through 1% of full requests skipping the call, or degraded ones making it.
 const CALLS_VS_OK_REL_TOL: f64 = 0.01;
+/// The flooded catch-all pool, M/M/2/5 at 2000/s of 100/s each, blocks 0.900 (0.9001 measured,
+/// 95% half-width 0.0004); was 0.85. Lets through a pool blocking 1% less.
+const FLOOD_REST_BLOCKING_MIN: f64 = 0.89;
+/// The calm catch-all pool, M/M/2/5 at 100/s, blocks 0.0213 (0.0215 measured, 95% half-width
+/// 0.001); was 0.05. Lets through up to half again the theory's blocking (the tight checks are
+/// on gold).
+const CALM_REST_BLOCKING_MAX: f64 = 0.03;
+/// Calls reaching db through `vip`'s front, per replication: Poisson with mean 100/s x 60 s =
+/// 6,000 (sd 77), less 5 sd; was 5,000. Lets through a caller's rate 7% low; the test is about
+/// where the calls land, which is checked exactly.
+const VIP_CALLS_MIN: f64 = 5600.0;
+/// ... and through `anon`'s: 150/s x 60 s = 9,000 (sd 95), less 5 sd; was 7,000.
+const ANON_CALLS_MIN: f64 = 8500.0;
+/// With a 100 ms timeout AIMD counts slow requests as drops and backs off: in flight per
+/// instance below this share of `max`. Lets through a back-off to anywhere under 45 in flight.
+const AIMD_TIMEOUT_IN_FLIGHT_SHARE: f64 = 0.75;
+/// Queue-time shedding on 8 workers at 1.5x overload waits about its 50 ms cap; above this it
+/// shows the station is loaded. Lets through a rule admitting a fifth fewer.
+const PLAIN_SHED_WAIT_MIN_S: f64 = 0.04;
+/// The pooled and the plain service are the same M/M/8 station with the same rule, on other
+/// streams: Wq 48.7 ms and 48.8 ms measured, each with a 95% half-width of 0.4 ms (their
+/// difference's 1.2%); was 10%. Lets through a rule that moves the cap's queue by a few places
+/// (reading pool `a`'s single worker instead would cut it from 40 to 5).
+const POOLED_VS_PLAIN_WAIT_REL: f64 = 0.03;
+/// 400/s offered to 4 workers of 20 ms (200/s): utilisation stays above this. Lets through a
+/// tick that idles the workers for under 1% of the run.
+const SATURATED_UTILIZATION_MIN: f64 = 0.99;
 
 impl Sim {
     /// Per-replication blocking of pool `pool` of service `service`: pool rejected / pool
@@ -137,8 +170,10 @@ fn a_flood_of_one_class_leaves_another_classes_pool_alone() {
     let calm = Sim::run(&FLOOD.replace("{RATE}", "100"));
     let flood = Sim::run(&FLOOD.replace("{RATE}", "2000"));
     // The flood does hit its own pool...
-    assert!(flood.pool_blocking("api", "rest").value() > 0.85);
-    assert!(calm.pool_blocking("api", "rest").value() < 0.05);
+    let (flooded, calm_rest) = (flood.pool_blocking("api", "rest"), calm.pool_blocking("api", "rest"));
+    println!("rest pool blocking: flood {flooded:?}, calm {calm_rest:?}");
+    assert!(flooded.value() > FLOOD_REST_BLOCKING_MIN, "{flooded:?}");
+    assert!(calm_rest.value() < CALM_REST_BLOCKING_MAX, "{calm_rest:?}");
     // ...but gold sees the very same arrivals (its own named stream) and, statistically,
     // the same station: only the shared service-time stream is drawn in another order.
     let (a, b) = (&calm.service("api").pools["gold"], &flood.service("api").pools["gold"]);
@@ -215,7 +250,7 @@ workloads:
     );
     let db = &r.services["db"];
     let (to_a, to_b) = (&r.edges["front_a->db"].calls, &r.edges["front_b->db"].calls);
-    assert!(to_a.value() > 5000.0 && to_b.value() > 7000.0);
+    assert!(to_a.value() > VIP_CALLS_MIN && to_b.value() > ANON_CALLS_MIN, "{to_a:?} {to_b:?}");
     assert_eq!(&db.pools["critical"].arrivals, to_a, "critical callers land in the critical pool");
     assert_eq!(&db.pools["other"].arrivals, to_b, "default callers land in the catch-all pool");
 }
@@ -384,7 +419,7 @@ fn aimd_bounds_in_flight_and_rejects_the_excess() {
     }
     // A 100ms timeout counts slow requests as drops: the limit backs off well below max.
     let r = limited("aimd: { initial: 20, min: 5, max: 60, timeout: 100ms }", 2, 1200.0);
-    assert!(r.services["api"].mean_in_system.value() / 2.0 < 0.75 * max);
+    assert!(r.services["api"].mean_in_system.value() / 2.0 < AIMD_TIMEOUT_IN_FLIGHT_SHARE * max);
     // Light load: nothing is limited.
     let r = limited("aimd: { initial: 20, min: 5, max: 60 }", 2, 300.0);
     assert_eq!(r.services["api"].concurrency_limited.value(), 0.0);
@@ -693,8 +728,12 @@ workloads:
 ",
     );
     let (p, q) = (pooled.services["api"].mean_wait_s.value(), plain.services["api"].mean_wait_s.value());
-    assert!(q > 0.04, "plain service waits {q}s");
-    assert!((p - q).abs() / q < 0.1, "pooled service waits {p}s, plain {q}s");
+    println!(
+        "queue-time shedding: pooled Wq {:?}, plain {:?}",
+        pooled.services["api"].mean_wait_s, plain.services["api"].mean_wait_s
+    );
+    assert!(q > PLAIN_SHED_WAIT_MIN_S, "plain service waits {q}s");
+    assert!((p - q).abs() / q < POOLED_VS_PLAIN_WAIT_REL, "pooled service waits {p}s, plain {q}s");
 }
 
 /// Regression: the degradation tick at the warm-up's end read utilization 0 (the busy
@@ -726,7 +765,7 @@ workloads:
 ",
     );
     let shop = &r.services["shop"];
-    assert!(shop.utilization.value() > 0.99, "overloaded throughout");
+    assert!(shop.utilization.value() > SATURATED_UTILIZATION_MIN, "overloaded throughout");
     let d = shop.degradation.as_ref().expect("levels");
     assert_eq!(d.time_in_level_s["full"].value(), 0.0, "left `low` during the measured window");
     assert_eq!(d.transitions.value(), 0.0);

@@ -23,8 +23,18 @@ const REL: f64 = 1e-9;
 /// HDR histograms keep 3 significant digits.
 const HDR_REL: f64 = 1e-3;
 /// An alert is expected within this long after its fault starts, seconds (two windows of
-/// 5 s: the first bad window, plus one for a window straddling the start).
+/// 5 s: the first bad window, plus one for a window straddling the start). Lets through an
+/// alert evaluated one window late when the fault starts on a window's edge.
 const MAX_DETECTION_S: f64 = 10.0;
+/// Burn rate in each incident window: 50% errors against a 0.1% budget is 500x; a window of
+/// 5 s at 100/s has ~500 requests, so one replication's share has sd 2.2 points (burn sd 22)
+/// and 400 is 4.5 sd below (479 the lowest measured). Kept: 12 windows' minimum needs the
+/// room. Lets through an error share of 40% instead of 50%.
+const INCIDENT_BURN_MIN: f64 = 400.0;
+/// The peak burn rate against 500x: the highest of 12 windows sits ~2 sd (45) above 500 (536
+/// measured, 95% half-width 22). Lets through a peak 20% off, the same 40% to 60% error share
+/// as above.
+const INCIDENT_BURN_PEAK_ABS: f64 = 100.0;
 
 /// A shop whose optional recommendations fail for 30 s and whose database crashes for
 /// 5 s, with availability (good with and without `degraded`), latency and dependency SLOs.
@@ -283,9 +293,14 @@ fn alerts_fire_after_the_fault_and_reset_after_it_ends() {
     let series = &s.burn_rate_series.values;
     let (a, b) = ((INCIDENT_START_S / 5.0) as usize, (INCIDENT_END_S / 5.0) as usize);
     assert!(series[..a].iter().all(|x| *x == Some(0.0)));
-    assert!(series[a..b].iter().all(|x| x.expect("requests in every window") > 400.0), "~500x at 50% errors");
+    assert!(
+        series[a..b].iter().all(|x| x.expect("requests in every window") > INCIDENT_BURN_MIN),
+        "~500x at 50% errors"
+    );
     assert!(series[b..].iter().all(|x| *x == Some(0.0)));
-    assert!((s.burn_rate_peak.value() - 500.0).abs() < 100.0);
+    let lowest = series[a..b].iter().flatten().copied().fold(f64::INFINITY, f64::min);
+    println!("incident burn rate: lowest window {lowest}, peak {:?}", s.burn_rate_peak);
+    assert!((s.burn_rate_peak.value() - 500.0).abs() < INCIDENT_BURN_PEAK_ABS, "{:?}", s.burn_rate_peak);
 }
 
 #[test]
@@ -477,6 +492,20 @@ fn bad_slos_are_refused_with_key_paths_and_fixes() {
 // The examples' SLO stories
 // ---------------------------------------------------------------------------------------------------------------
 
+/// The retry storm's page fires during the spike's first minute (300 s to 360 s): the spike
+/// is a load profile, so the page follows it by the 14.4x rule's short window and the storm's
+/// build-up. Lets through a page that comes up to a minute late.
+const STORM_PAGE_WITHIN_S: f64 = 60.0;
+/// With a retry budget the page resets before the spike's end (330 s) plus three minutes. Lets
+/// through a recovery that takes up to three minutes after the spike.
+const BUDGET_RESET_WITHIN_S: f64 = 180.0;
+/// A retry budget cuts the users' budget consumption at least by this factor. Lets through a
+/// budget that leaves a third of the storm's consumption.
+const BUDGET_CONSUMPTION_CUT: f64 = 3.0;
+/// The crash pages within one 6 s window of failover.yaml. Lets through a page one window
+/// late when the crash falls right after a window's start.
+const CRASH_PAGE_WITHIN_S: f64 = 6.0;
+
 #[test]
 fn retry_storm_pages_and_only_a_retry_budget_lets_the_page_reset() {
     let sets = ["duration=12m", "replications=1"];
@@ -487,7 +516,7 @@ fn retry_storm_pages_and_only_a_retry_budget_lets_the_page_reset() {
     let p = page(&storm);
     println!("retry storm: page at {}s, reset {:?}", p.fired_at_s, p.reset_at_s);
     // The spike starts at 300 s (a load profile, not a fault, so no detection delay).
-    assert!(p.fired_at_s > 300.0 && p.fired_at_s <= 360.0);
+    assert!(p.fired_at_s > 300.0 && p.fired_at_s <= 300.0 + STORM_PAGE_WITHIN_S, "page at {}", p.fired_at_s);
     assert_eq!(p.reset_at_s, None, "metastable: the page never resets");
     assert!(!slo(&storm, "backend-availability").met);
 
@@ -496,9 +525,11 @@ fn retry_storm_pages_and_only_a_retry_budget_lets_the_page_reset() {
     let p = page(&fixed);
     println!("with a retry budget: page at {}s, reset {:?}", p.fired_at_s, p.reset_at_s);
     let reset = p.reset_at_s.expect("the page resets once the system recovers");
-    assert!(reset < 330.0 + 180.0, "reset {reset} s");
+    assert!(reset < 330.0 + BUDGET_RESET_WITHIN_S, "reset {reset} s");
     let (a, b) = (slo(&storm, "users-availability"), slo(&fixed, "users-availability"));
-    assert!(b.budget_consumed_fraction.value() < a.budget_consumed_fraction.value() / 3.0);
+    let (fixed_used, storm_used) = (b.budget_consumed_fraction.value(), a.budget_consumed_fraction.value());
+    println!("budget consumed: {storm_used} in the storm, {fixed_used} with a retry budget");
+    assert!(fixed_used < storm_used / BUDGET_CONSUMPTION_CUT);
 }
 
 #[test]
@@ -508,7 +539,7 @@ fn failover_pages_within_a_window_and_resets_after_the_failover() {
     let first = users.alerts.first().expect("the crash pages");
     assert_eq!(first.fault.as_deref(), Some("crash-0"), "blamed on the database crash, not the web one");
     let delay = first.detection_delay_s.expect("after a fault");
-    assert!(delay > 0.0 && delay <= 6.0, "one 6 s window: {delay}");
+    assert!(delay > 0.0 && delay <= CRASH_PAGE_WITHIN_S, "one 6 s window: {delay}");
     // The heartbeats fail the database over ~13 s after the crash; health checks take
     // the web instance out much later, and browse's page lasts until then.
     let browse = slo(&sim, "browse-availability");

@@ -117,6 +117,14 @@ fn crash_loses_the_work_inside_and_the_instance_restarts() {
 
 /// An uncontended service with a constant 10 ms service time, down for the first 10 s of
 /// the run, then cold (3x slower) for `{COLD}` after its restart.
+/// W of the partly cold run against the windows' worked mix of 30 ms and 10 ms: three requests
+/// started in the last 30 ms of the cold period would move it by 1.2e-5 s. Lets through ~12
+/// requests given the wrong speed at the cold period's end.
+const COLD_W_ABS_S: f64 = 5e-5;
+/// ... and well between the warm and the cold W: two fifths of ~5,000 completions at 30 ms give
+/// 0.018 s. Lets through anything the check above would; it only shows the scale.
+const COLD_W_BAND_S: std::ops::Range<f64> = 0.015..0.021;
+
 const COLD_START: &str = "
 name: cold-start
 duration: 60s
@@ -153,11 +161,8 @@ fn cold_start_slows_the_restarted_instance_for_its_duration() {
         let (cold, all) = (ok(1..3), ok(0..6));
         let expected = 0.010 + 0.020 * cold / all;
         let got = r.services[s].mean_sojourn.expect("completions");
-        // Three requests started in the last 30 ms of the cold period would move W by
-        // 0.02 * 3 / 5000 = 1.2e-5 s.
-        assert!((got - expected).abs() < 5e-5, "replication {k}: W {got:.6}, expected {expected:.6}");
-        // And it is well between the warm and the cold sojourn.
-        assert!(got > 0.015 && got < 0.021, "replication {k}: W {got:.6}");
+        assert!((got - expected).abs() < COLD_W_ABS_S, "replication {k}: W {got:.6}, expected {expected:.6}");
+        assert!(COLD_W_BAND_S.contains(&got), "replication {k}: W {got:.6}");
     }
 }
 
@@ -258,7 +263,8 @@ faults:
   - { kind: crash, target: api, mtbf: 2m, mttr: 5s }
 ";
 
-/// Little's law, L = departures x W, as the report states it (issue: within 1%).
+/// Little's law, L = departures x W, as the report states it (issue: within 1%; 0.1% measured
+/// without crashes). Lets through lost requests missing from departures when they are under 1%.
 const LITTLE_REL_TOL: f64 = 0.01;
 
 fn little_error(sim: &Sim) -> f64 {

@@ -11,6 +11,11 @@ use crate::common::{Sim, assert_binomial, assert_theory, example};
 
 /// Zone b (two of `catalog`'s six instances) is dark from 3m to 5m, windows of 15 s: the
 /// outage covers windows 12..20.
+///
+/// Availability over the run: 1/27 fail for 2 of 10 minutes, 0.9926 worked. The tight check is
+/// the binomial one on the outage's windows; this lets through up to 5% failing in the outage.
+const ZONE_OUTAGE_AVAILABILITY_MIN: f64 = 0.99;
+
 #[test]
 fn zone_outage_example_survives_on_retries() {
     let sim = example("zone-outage.yaml", &[]);
@@ -30,7 +35,7 @@ fn zone_outage_example_survives_on_retries() {
         1.0 / 27.0,
     );
     let availability = sim.report.workloads["shoppers"].availability.value();
-    assert!(availability > 0.99, "availability {availability}");
+    assert!(availability > ZONE_OUTAGE_AVAILABILITY_MIN, "availability {availability}");
     // A third of the attempts fail, below the breaker's 50%: it never opens.
     let breaker = sim.report.edges["web->catalog"].breaker.as_ref().expect("a breaker");
     assert_eq!(breaker.openings.mean, Some(0.0));

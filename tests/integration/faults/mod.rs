@@ -31,9 +31,11 @@ use crate::common::{Sim, Z};
 /// A sojourn that fixed times make exact (constant service, constant added latency), up to
 /// the nanosecond clock's rounding, in seconds.
 const EXACT_S: f64 = 1e-6;
-/// Random onsets: the active fraction against `mttr / (mtbf + mttr)` when the 95% CI misses.
+/// Random onsets: the active fraction against `mttr / (mtbf + mttr)` when the 95% CI misses
+/// (the 2%). Lets through repair or failure times 2% off their means.
 const ACTIVE_FRACTION_REL_TOL: f64 = 0.02;
-/// Random onsets: activations against `duration / (mtbf + mttr)` when the 95% CI misses.
+/// Random onsets: activations against `duration / (mtbf + mttr)` when the 95% CI misses (the
+/// issue's 2%). Lets through a cycle 2% too long or short, e.g. one draw lost per 50.
 const ACTIVATIONS_REL_TOL: f64 = 0.02;
 
 impl Sim {
