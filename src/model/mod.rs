@@ -272,6 +272,8 @@ pub struct Service {
     pub rate_limit_scope: Scope,
     /// Load shedding at each station.
     pub shed: Option<ShedConfig>,
+    /// Each instance's line, or the fleet's (queue length and queue time only).
+    pub shed_scope: Scope,
     /// Adaptive concurrency limit per instance (or of the service: `concurrency_scope`).
     pub concurrency: Option<ConcurrencyConfig>,
     /// One adaptive limit per instance, or one on the service's requests in flight.

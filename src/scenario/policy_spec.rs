@@ -538,11 +538,18 @@ pub enum ShedSpec {
     QueueLength {
         /// Most waiting requests.
         max: u32,
+        /// `instance` (default: each instance's own line) or `service` (the lines of all
+        /// instances together, as a gateway in front of the fleet would count them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<ScopeSpec>,
     },
     /// Refuse arrivals whose expected wait (queue × mean service / servers) exceeds `max_wait`.
     QueueTime {
         /// Longest expected wait accepted.
         max_wait: Duration,
+        /// `instance` (default) or `service` (the fleet's line over all its workers).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<ScopeSpec>,
     },
     /// CoDel on queue delay (RFC 8289): drop at dequeue once delay stays above `target`.
     Codel {
@@ -565,6 +572,17 @@ pub enum ConcurrencyLimitSpec {
     Gradient(LimitSpec),
     /// Queue estimate from the lowest latency seen (TCP Vegas; the library's default).
     Vegas(LimitSpec),
+}
+
+impl ShedSpec {
+    /// Whose line the rule reads (CoDel's is always the instance's own: RFC 8289 is a
+    /// per-queue algorithm).
+    pub fn scope(&self) -> Option<ScopeSpec> {
+        match self {
+            ShedSpec::QueueLength { scope, .. } | ShedSpec::QueueTime { scope, .. } => *scope,
+            ShedSpec::Codel { .. } => None,
+        }
+    }
 }
 
 impl ConcurrencyLimitSpec {

@@ -121,8 +121,8 @@ pub fn check_class_name(name: &str, known: &[String], key: &str) -> Result<()> {
 /// The shedding rule of a service with mean service time `service_time`.
 pub fn shed(spec: &ShedSpec, service_time: &Dist, servers: u32, key: &str) -> Result<ShedConfig> {
     Ok(match spec {
-        ShedSpec::QueueLength { max } => ShedConfig::QueueLength { max: *max },
-        ShedSpec::QueueTime { max_wait } => {
+        ShedSpec::QueueLength { max, .. } => ShedConfig::QueueLength { max: *max },
+        ShedSpec::QueueTime { max_wait, .. } => {
             let Some(mean) = service_time.mean_secs() else {
                 return err(format!("{key}.queue_time"), "queue-time shedding needs a service time with a known mean")
                     .map_err(|e| {

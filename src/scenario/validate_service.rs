@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::error::{Result, err};
-use super::policy_spec::{RetryAfterSpec, ScopeSpec};
+use super::policy_spec::{RetryAfterSpec, ScopeSpec, ShedSpec};
 use super::spec::{BalancerSpec, CallSpec, ServiceSpec};
 use super::validate_dist::dist;
 use super::validate_fault::recovery;
@@ -88,6 +88,7 @@ pub fn service(
         pool_of_class,
         rate_limit,
         rate_limit_scope: ScopeSpec::of(s.rate_limit.as_ref().and_then(|r| r.scope)),
+        shed_scope: ScopeSpec::of(s.shed.as_ref().and_then(ShedSpec::scope)),
         shed,
         concurrency_scope: ScopeSpec::of(s.concurrency_limit.as_ref().and_then(|c| c.limit_spec().scope)),
         pushback: pushback(s, &key)?,

@@ -432,3 +432,32 @@ fn a_client_side_concurrency_limit_bounds_what_reaches_an_overloaded_callee() {
     assert!(refused > 0.0);
     assert!(with.reps.iter().all(|r| r.unaccounted_permits == 0));
 }
+
+/// Queue-length shedding on two instances of one worker each, overloaded (ρ = 1.5): each
+/// instance's own rule keeps up to 4 waiting at each (8 in all); the fleet's keeps 4 in all.
+#[test]
+fn fleet_wide_shedding_counts_every_instance_s_line() {
+    let yaml = "
+name: fleet-shed
+duration: 10m
+warmup: 30s
+replications: 2
+seed: 6
+services:
+  api:
+    instances: 2
+    load_balancer: round_robin
+    servers: 1
+    service_time: { exponential: { mean: 10ms } }
+    shed: { queue_length: { max: 4 } }
+workloads:
+  - { name: users, target: api, arrivals: { poisson: { rate: 300/s } } }
+";
+    let own = run(yaml, &[]).service("api").mean_queue_length.value();
+    let fleet = run(yaml, &["services.api.shed.queue_length.scope=service"]).service("api").mean_queue_length.value();
+    println!("queue-length shedding: per instance Lq {own:.2}, fleet-wide Lq {fleet:.2}");
+    // Hard bounds: no more than 4 wait at an instance, or in the fleet's line.
+    assert!(own <= 8.0 && fleet <= 4.0, "{own} {fleet}");
+    // Both lines run near their caps under this overload: the fleet's holds half as many.
+    assert!(own > 1.5 * fleet && fleet > 2.5, "{own} vs {fleet}");
+}

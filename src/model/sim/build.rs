@@ -49,7 +49,12 @@ impl Stations {
                 let here = |scope: Scope| i == 0 || scope == Scope::Instance;
                 for p in &s.pools {
                     st.stations.push(Station::new(p.servers, p.capacity.unwrap_or(u32::MAX)));
-                    st.shedders.push(s.shed.map(|cfg| Shedder::new(cfg.for_servers(p.servers))));
+                    // A fleet-wide rule reads all the instances' lines over all their workers;
+                    // it sits in the first instance's station of the pool.
+                    let fleet = s.shed_scope == Scope::Service;
+                    let servers = if fleet { p.servers * s.instances } else { p.servers };
+                    st.shedders
+                        .push(s.shed.filter(|_| here(s.shed_scope)).map(|cfg| Shedder::new(cfg.for_servers(servers))));
                 }
                 st.rate_limiters.push(s.rate_limit.filter(|_| here(s.rate_limit_scope)).map(TokenBucket::new));
                 st.limiters.push(s.concurrency.filter(|_| here(s.concurrency_scope)).map(adaptive_limiter));

@@ -246,11 +246,7 @@ impl Simulation<'_> {
             self.refuse_pushing_back(r, s);
             return false;
         }
-        let st = &self.stations[station as usize];
-        if st.saturated()
-            && let Some(sh) = &self.shedders[station as usize]
-            && !sh.admit(st.queue_len())
-        {
+        if self.stations[station as usize].saturated() && !self.shed_admits(s, station) {
             self.services[s].shed += 1;
             if let Some(l) = self.limiters[li].as_mut() {
                 l.release_ignored();
@@ -312,6 +308,20 @@ impl Simulation<'_> {
                 None => return,
             }
         }
+    }
+
+    /// The service's shedding rule admits an arrival at saturated `station`: its own
+    /// line's, or the fleet's (the pool's lines of all instances together).
+    fn shed_admits(&self, s: ServiceId, station: u32) -> bool {
+        let svc = &self.model.services[s];
+        if svc.shed_scope == Scope::Instance {
+            let st = &self.stations[station as usize];
+            return self.shedders[station as usize].as_ref().is_none_or(|sh| sh.admit(st.queue_len()));
+        }
+        let (first, np) = (self.layout.first_station[s] as usize, svc.pools.len());
+        let pool = (station as usize - first) % np;
+        let line: u32 = (0..svc.instances as usize).map(|i| self.stations[first + i * np + pool].queue_len()).sum();
+        self.shedders[first + pool].as_ref().is_none_or(|sh| sh.admit(line))
     }
 
     /// Frees a worker of `station`; returns the waiting request it takes next, if any.
