@@ -487,6 +487,9 @@ pub struct EdgeMetrics {
     pub abandoned: u64,
     /// Calls ended by their overall timeout between attempts (during a backoff).
     pub call_timeouts: u64,
+    /// Overflows of Envoy's thresholds (pending requests, requests, retries), summed over
+    /// the caller's instances; `None` without thresholds. Filled in at the end of the run.
+    pub envoy_overflows: Option<[u64; 3]>,
     /// Finished calls by outcome, per window.
     pub timeline: Timeline,
     /// Retries per window.

@@ -72,6 +72,11 @@ impl ResourceLimit {
     pub fn overflows(&self) -> u64 {
         self.overflows
     }
+
+    /// Clears the overflow count (the count in use is kept).
+    pub fn reset_overflows(&mut self) {
+        self.overflows = 0;
+    }
 }
 
 /// A cluster's thresholds (`envoy.config.cluster.v3.CircuitBreakers.Thresholds`).
@@ -110,6 +115,13 @@ impl EnvoyLimits {
             pending: ResourceLimit::new(t.max_pending_requests),
             requests: ResourceLimit::new(t.max_requests),
             retries: ResourceLimit::new(t.max_retries),
+        }
+    }
+
+    /// Clears the overflow counts (at the end of the warm-up).
+    pub fn reset_stats(&mut self) {
+        for r in [&mut self.pending, &mut self.requests, &mut self.retries] {
+            r.reset_overflows();
         }
     }
 

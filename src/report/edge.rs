@@ -51,8 +51,24 @@ pub struct EdgeReport {
     pub abandoned: Statistic,
     /// Breaker record; null when the edge has no breaker.
     pub breaker: Option<BreakerReport>,
+    /// Refusals by Envoy's circuit-breaker thresholds, summed over the caller's
+    /// instances; absent without `circuit_breakers`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker_overflows: Option<OverflowReport>,
     /// Calls, failures and retries per window.
     pub timeline: EdgeTimelineReport,
+}
+
+/// What Envoy's thresholds refused (its `upstream_rq_pending_overflow` and
+/// `upstream_rq_retry_overflow` counters).
+#[derive(Clone, Debug, Serialize)]
+pub struct OverflowReport {
+    /// Attempts refused at `max_pending_requests`.
+    pub pending_requests: Statistic,
+    /// Requests refused at `max_requests` (attempts failed `rejected`, hedges not sent).
+    pub requests: Statistic,
+    /// Retries refused at `max_retries`.
+    pub retries: Statistic,
 }
 
 /// A circuit breaker's record.
@@ -101,6 +117,10 @@ impl EdgeReport {
             call_timeouts: count(&|x| x.call_timeouts),
             abandoned: count(&|x| x.abandoned),
             breaker: BreakerReport::of(reps, i),
+            circuit_breaker_overflows: reps.first().and_then(|r| r.edges[i].envoy_overflows).map(|_| {
+                let o = |k: usize| stat(reps, |r| r.edges[i].envoy_overflows.map(|x| x[k]));
+                OverflowReport { pending_requests: o(0), requests: o(1), retries: o(2) }
+            }),
             timeline: EdgeTimelineReport::of(reps, i),
         }
     }

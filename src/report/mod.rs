@@ -24,7 +24,7 @@ mod write;
 
 pub use aggregate::{Percentiles, TimelineReport};
 pub use blast::{BlastRadiusReport, Damage, blast_radius};
-pub use edge::{BreakerReport, EdgeReport, EdgeTimelineReport};
+pub use edge::{BreakerReport, EdgeReport, EdgeTimelineReport, OverflowReport};
 pub use fault::FaultReport;
 pub use html::render_html;
 pub use service::{DegradationReport, GaugeTimelineReport, PoolReport, ServiceReport};

@@ -123,6 +123,8 @@ pub struct EdgeSummary {
     pub rate_limited: f64,
     /// Calls ended by their overall timeout during a backoff.
     pub call_timeouts: f64,
+    /// Overflows of Envoy's thresholds: pending requests, requests, retries.
+    pub envoy_overflows: Option<[f64; 3]>,
     /// Requests abandoned in flight.
     pub abandoned: f64,
     /// The breaker's record.
@@ -318,6 +320,7 @@ impl ReplicationSummary {
                 bulkhead_rejected: e.bulkhead_rejected as f64,
                 rate_limited: e.rate_limited as f64,
                 call_timeouts: e.call_timeouts as f64,
+                envoy_overflows: e.envoy_overflows.map(|o| o.map(|x| x as f64)),
                 abandoned: e.abandoned as f64,
                 breaker: b.clone(),
                 timeline: outcome_windows(&e.timeline),

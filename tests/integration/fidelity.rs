@@ -235,6 +235,10 @@ fn envoy_max_requests_caps_the_requests_in_flight() {
     );
     assert!(dep.mean_in_system.value() <= 5.0);
     assert!(e.outcomes["rejected"].value() > 0.0);
+    // Each overflow is one attempt failed `rejected` (no retries, no hedges here).
+    let o = e.circuit_breaker_overflows.as_ref().expect("reported");
+    assert_eq!(o.requests.value(), e.attempt_outcomes["rejected"].value());
+    assert_eq!((o.pending_requests.value(), o.retries.value()), (0.0, 0.0));
     assert!(sim.reps.iter().all(|r| r.unaccounted_permits == 0));
     // Never more than 5 at once: a callee with exactly 5 workers and no queue refuses none.
     let tight = run(ENVOY_THRESHOLDS, &["services.dep.servers=5", "services.dep.capacity=5"]);
@@ -258,6 +262,7 @@ fn envoy_max_retries_bounds_the_retries_outstanding() {
     let per_s = e.retries.value() / 120.0;
     println!("max_retries 2: {per_s:.1} retries/s");
     assert!(per_s <= 20.5, "{per_s} retries/s");
+    assert!(e.circuit_breaker_overflows.as_ref().expect("reported").retries.value() > 0.0);
     assert!(per_s > 15.0, "the slots are kept busy: {per_s}");
     assert!(sim.reps.iter().all(|r| r.unaccounted_permits == 0));
 }

@@ -113,6 +113,9 @@ impl Simulation<'_> {
         let concurrency_limit = self.concurrency_limits();
         self.audit_permits();
         let unaccounted_permits = self.unaccounted_permits;
+        for (e, m) in self.edges.iter_mut().enumerate() {
+            m.envoy_overflows = self.guards.overflows(e);
+        }
         let breakers = (0..self.model.edges.len()).map(|e| edge_breakers(&self.guards, e, end)).collect();
         // Last, after anything that might still count: the open windows into their windows.
         self.services.iter_mut().for_each(|m| m.timeline.flush());

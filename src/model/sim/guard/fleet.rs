@@ -351,6 +351,18 @@ impl Guards {
         self.all[at.local as usize].release_retry();
     }
 
+    /// Edge `e`'s overflows of Envoy's thresholds, summed over its caller instances:
+    /// pending requests, requests, retries; `None` without thresholds.
+    pub(in crate::model::sim) fn overflows(&self, e: usize) -> Option<[u64; 3]> {
+        let first = self.first[e] as usize;
+        let end = self.first.get(e + 1).map_or(self.all.len(), |&x| x as usize);
+        let limits = self.all[first..end].iter().filter_map(EdgeGuard::limits);
+        limits.fold(None, |sum, l| {
+            let [p, r, t] = sum.unwrap_or([0; 3]);
+            Some([p + l.pending.overflows(), r + l.requests.overflows(), t + l.retries.overflows()])
+        })
+    }
+
     /// Edge `e`'s breakers, with the caller instance each belongs to (`None`: the fleet's).
     pub(in crate::model::sim) fn breakers(&self, e: usize) -> impl Iterator<Item = (Option<u32>, &CircuitBreaker)> {
         let first = self.first[e] as usize;

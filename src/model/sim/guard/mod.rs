@@ -389,6 +389,9 @@ impl EdgeGuard {
 
     /// Restarts the statistics at the end of the warm-up.
     pub(super) fn reset_stats(&mut self, now: SimTime) {
+        if let Some(l) = self.limits.as_mut() {
+            l.reset_stats();
+        }
         if let Some(b) = self.breaker.as_mut() {
             b.reset_stats(now);
         }
