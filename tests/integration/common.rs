@@ -85,7 +85,13 @@ pub struct Sim {
 impl Sim {
     /// Loads and runs `yaml`.
     pub fn run(yaml: &str) -> Sim {
-        Sim::of(scenario(yaml).model)
+        Sim::run_with(yaml, &[])
+    }
+
+    /// Loads `yaml` with `--set`-style overrides and runs it.
+    pub fn run_with(yaml: &str, sets: &[&str]) -> Sim {
+        let scenario = load_str(yaml, Path::new("test.yaml"), &overrides(sets)).unwrap_or_else(|e| panic!("{e}"));
+        Sim::of(scenario.model)
     }
 
     /// Runs `model`.

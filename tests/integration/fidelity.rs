@@ -5,7 +5,7 @@
 use resim::report::Statistic;
 use resim::theory::erlang_b;
 
-use super::common::{Sim, assert_theory, overrides};
+use super::common::{Sim, assert_theory};
 
 /// Four caller instances behind a random balancer share 80 calls/s of 100 ms work at a
 /// dependency with ample workers: 8 Erlangs offered in all, 2 per caller instance. Each
@@ -39,14 +39,9 @@ fn blocking(sim: &Sim) -> Statistic {
     Statistic::of(sim.reps.iter().map(|r| Some(r.edges[0].bulkhead_rejected / r.edges[0].attempts)))
 }
 
-fn run(yaml: &str, sets: &[&str]) -> Sim {
-    let scenario = resim::scenario::load_str(yaml, std::path::Path::new("fidelity.yaml"), &overrides(sets)).unwrap();
-    Sim::of(scenario.model)
-}
-
 #[test]
 fn a_bulkhead_per_caller_instance_blocks_as_erlang_b_of_its_share() {
-    let sim = run(FLEET_BULKHEAD, &[]);
+    let sim = Sim::run_with(FLEET_BULKHEAD, &[]);
     let b = blocking(&sim);
     let theory = erlang_b(10, 2.0);
     println!(
@@ -61,7 +56,7 @@ fn a_bulkhead_per_caller_instance_blocks_as_erlang_b_of_its_share() {
 
 #[test]
 fn one_bulkhead_for_the_fleet_blocks_as_erlang_b_of_the_whole_load() {
-    let sim = run(FLEET_BULKHEAD, &["services.front.calls.0.bulkhead.scope=service"]);
+    let sim = Sim::run_with(FLEET_BULKHEAD, &["services.front.calls.0.bulkhead.scope=service"]);
     let b = blocking(&sim);
     let theory = erlang_b(10, 8.0);
     println!("one bulkhead of 10 at 8 Erlangs: blocking {:.5} {:?}, Erlang B {theory:.5}", b.value(), b.ci95);
@@ -103,9 +98,9 @@ faults:
 
 #[test]
 fn a_caller_crash_during_a_half_open_trial_gives_the_trial_back() {
-    let crashed = run(CRASH_DURING_TRIAL, &[]);
+    let crashed = Sim::run_with(CRASH_DURING_TRIAL, &[]);
     // The same run with the crash moved past the measured windows.
-    let calm = run(CRASH_DURING_TRIAL, &["faults.2.at=295s"]);
+    let calm = Sim::run_with(CRASH_DURING_TRIAL, &["faults.2.at=295s"]);
     // From 100 s to 290 s, long after both trials answered (by 80 s at the latest).
     let after = 10..29;
     let ok = [resim::metrics::Outcome::Ok];
@@ -152,7 +147,7 @@ workloads:
 
 #[test]
 fn an_overall_timeout_bounds_every_call_and_cuts_its_attempts() {
-    let sim = run(OVERALL_TIMEOUT, &[]);
+    let sim = Sim::run_with(OVERALL_TIMEOUT, &[]);
     let e = &sim.report.edges["front->dep"];
     let (calls, attempts) = (e.calls.value(), e.attempts.value());
     let sojourn = sim.service("front").mean_sojourn_s.value();
@@ -164,7 +159,7 @@ fn an_overall_timeout_bounds_every_call_and_cuts_its_attempts() {
     // mean of 251 ms means that none lasts longer.
     assert!((sojourn - 0.251).abs() < 1e-9, "mean sojourn {sojourn}");
     // Without it, the five attempts and four backoffs take 540 ms.
-    let unbounded = run(OVERALL_TIMEOUT, &["services.front.calls.0.overall_timeout=null"]);
+    let unbounded = Sim::run_with(OVERALL_TIMEOUT, &["services.front.calls.0.overall_timeout=null"]);
     let e = &unbounded.report.edges["front->dep"];
     assert_eq!(e.attempts.value(), 5.0 * e.calls.value());
     assert!((unbounded.service("front").mean_sojourn_s.value() - 0.541).abs() < 1e-9);
@@ -174,7 +169,7 @@ fn an_overall_timeout_bounds_every_call_and_cuts_its_attempts() {
 /// and ends there, without another attempt.
 #[test]
 fn a_backoff_past_the_overall_timeout_ends_the_call_at_the_timeout() {
-    let sim = run(OVERALL_TIMEOUT, &["services.front.calls.0.retry.backoff.fixed.delay=200ms"]);
+    let sim = Sim::run_with(OVERALL_TIMEOUT, &["services.front.calls.0.retry.backoff.fixed.delay=200ms"]);
     let e = &sim.report.edges["front->dep"];
     // Attempt at 0 (times out at 100 ms), backoff to 300 ms: past 250 ms, so the call
     // ends at 250 ms after one attempt.
@@ -226,7 +221,7 @@ workloads:
 
 #[test]
 fn envoy_max_requests_caps_the_requests_in_flight() {
-    let sim = run(ENVOY_THRESHOLDS, &[]);
+    let sim = Sim::run_with(ENVOY_THRESHOLDS, &[]);
     let (dep, e) = (sim.service("dep"), &sim.report.edges["front->dep"]);
     println!(
         "max_requests 5: dep in system {:.3}, rejected {}",
@@ -241,7 +236,7 @@ fn envoy_max_requests_caps_the_requests_in_flight() {
     assert_eq!((o.pending_requests.value(), o.retries.value()), (0.0, 0.0));
     assert!(sim.reps.iter().all(|r| r.unaccounted_permits == 0));
     // Never more than 5 at once: a callee with exactly 5 workers and no queue refuses none.
-    let tight = run(ENVOY_THRESHOLDS, &["services.dep.servers=5", "services.dep.capacity=5"]);
+    let tight = Sim::run_with(ENVOY_THRESHOLDS, &["services.dep.servers=5", "services.dep.capacity=5"]);
     assert_eq!(tight.service("dep").rejected.value(), 0.0);
     assert!(tight.report.edges["front->dep"].outcomes["rejected"].value() > 0.0);
 }
@@ -257,7 +252,7 @@ fn envoy_max_retries_bounds_the_retries_outstanding() {
         "services.front.calls.0={ to: dep, retry: { max_attempts: 5, backoff: { fixed: { delay: 100ms } }, jitter: none }, circuit_breakers: { max_retries: 2 } }",
         "faults=[{ kind: error, target: dep, at: 0s, for: 1h, probability: 1 }]",
     ];
-    let sim = run(ENVOY_THRESHOLDS, &sets);
+    let sim = Sim::run_with(ENVOY_THRESHOLDS, &sets);
     let e = &sim.report.edges["front->dep"];
     let per_s = e.retries.value() / 120.0;
     println!("max_retries 2: {per_s:.1} retries/s");
@@ -297,8 +292,8 @@ workloads:
 /// caller sends more while the abandoned work goes on, and `dep` refuses the overflow.
 #[test]
 fn bulkhead_permits_come_back_on_the_answer_or_at_the_timeout() {
-    let answer = run(TIMED_OUT_BULKHEAD, &[]);
-    let timeout = run(TIMED_OUT_BULKHEAD, &["services.front.calls.0.bulkhead.release=on_timeout"]);
+    let answer = Sim::run_with(TIMED_OUT_BULKHEAD, &[]);
+    let timeout = Sim::run_with(TIMED_OUT_BULKHEAD, &["services.front.calls.0.bulkhead.release=on_timeout"]);
     let (a, t) = (answer.service("dep"), timeout.service("dep"));
     println!(
         "on_answer: dep refused {}, in system {:.2}; on_timeout: refused {}, in system {:.2}",
@@ -321,7 +316,7 @@ fn hedges_take_their_own_bulkhead_permits() {
         "services.front.calls.0={ to: dep, bulkhead: { max_concurrent: 10 }, hedge: { delay: 10ms, max: 3 } }",
         "workloads.0.arrivals={ poisson: { rate: 60/s } }",
     ];
-    let sim = run(TIMED_OUT_BULKHEAD, &sets);
+    let sim = Sim::run_with(TIMED_OUT_BULKHEAD, &sets);
     let (dep, e) = (sim.service("dep"), &sim.report.edges["front->dep"]);
     println!(
         "3 hedges, bulkhead 10: dep refused {}, in system {:.2}, hedges {}",
@@ -347,7 +342,7 @@ fn grpc_non_fatal_status_codes_send_the_next_hedge_at_once() {
     let with = |hedge: &str| {
         let call = format!("services.front.calls.0={{ to: dep, hedge: {hedge} }}");
         let sets: Vec<&str> = base.iter().copied().chain([call.as_str()]).collect();
-        let sim = run(ENVOY_THRESHOLDS, &sets);
+        let sim = Sim::run_with(ENVOY_THRESHOLDS, &sets);
         let e = &sim.report.edges["front->dep"];
         (e.hedges.value() / e.calls.value(), sim.service("front").mean_sojourn_s.value())
     };
@@ -369,7 +364,7 @@ fn envoy_hedge_on_per_try_timeout_keeps_the_timed_out_request() {
     let call =
         "services.front.calls.0={ to: dep, timeout: 100ms, hedge: { delay: 1h, hedge_on_per_try_timeout: true } }";
     let sets = ["services.dep.service_time={ constant: { value: 150ms } }", call];
-    let sim = run(ENVOY_THRESHOLDS, &sets);
+    let sim = Sim::run_with(ENVOY_THRESHOLDS, &sets);
     let e = &sim.report.edges["front->dep"];
     println!(
         "hedge on per-try timeout: ok {}, timeout {}, hedges {}",
@@ -379,8 +374,10 @@ fn envoy_hedge_on_per_try_timeout_keeps_the_timed_out_request() {
     );
     assert_eq!(e.outcomes["timeout"].value(), 0.0);
     assert!((e.hedges.value() - e.calls.value()).abs() <= 20.0, "one hedge per call, at 100 ms");
-    let plain =
-        run(ENVOY_THRESHOLDS, &[sets[0], "services.front.calls.0={ to: dep, timeout: 100ms, hedge: { delay: 1h } }"]);
+    let plain = Sim::run_with(
+        ENVOY_THRESHOLDS,
+        &[sets[0], "services.front.calls.0={ to: dep, timeout: 100ms, hedge: { delay: 1h } }"],
+    );
     assert_eq!(plain.report.edges["front->dep"].outcomes["ok"].value(), 0.0);
 }
 
@@ -413,7 +410,7 @@ fn hystrix_and_polly_breaker_presets_keep_their_libraries_defaults() {
         let call = format!(
             "services.front.calls.0={{ to: dep, breaker: {{ preset: {preset} }}, retry: {{ preset: polly }} }}"
         );
-        run(ENVOY_THRESHOLDS, &[call.as_str(), "duration=10s"]).model.edges[0].policy.breaker
+        Sim::run_with(ENVOY_THRESHOLDS, &[call.as_str(), "duration=10s"]).model.edges[0].policy.breaker
     };
     assert_eq!(scenario("hystrix"), Some(BreakerConfig::hystrix()));
     assert_eq!(scenario("polly"), Some(BreakerConfig::polly()));
@@ -428,7 +425,8 @@ fn a_client_side_concurrency_limit_bounds_what_reaches_an_overloaded_callee() {
     let limited = "services.front.calls.0={ to: dep, timeout: 200ms, concurrency_limit: { aimd: { initial: 10, min: 1, max: 20 } } }";
     let bare = "services.front.calls.0={ to: dep, timeout: 200ms }";
     let sets = |call| ["services.dep.servers=5", call];
-    let (with, without) = (run(ENVOY_THRESHOLDS, &sets(limited)), run(ENVOY_THRESHOLDS, &sets(bare)));
+    let (with, without) =
+        (Sim::run_with(ENVOY_THRESHOLDS, &sets(limited)), Sim::run_with(ENVOY_THRESHOLDS, &sets(bare)));
     let (w, wo) = (with.service("dep").mean_in_system.value(), without.service("dep").mean_in_system.value());
     let refused = with.report.edges["front->dep"].outcomes["rejected"].value();
     println!("client-side AIMD: dep in system {w:.1} (without {wo:.1}), refused {refused}");
@@ -458,8 +456,9 @@ services:
 workloads:
   - { name: users, target: api, arrivals: { poisson: { rate: 300/s } } }
 ";
-    let own = run(yaml, &[]).service("api").mean_queue_length.value();
-    let fleet = run(yaml, &["services.api.shed.queue_length.scope=service"]).service("api").mean_queue_length.value();
+    let own = Sim::run_with(yaml, &[]).service("api").mean_queue_length.value();
+    let fleet =
+        Sim::run_with(yaml, &["services.api.shed.queue_length.scope=service"]).service("api").mean_queue_length.value();
     println!("queue-length shedding: per instance Lq {own:.2}, fleet-wide Lq {fleet:.2}");
     // Hard bounds: no more than 4 wait at an instance, or in the fleet's line.
     assert!(own <= 8.0 && fleet <= 4.0, "{own} {fleet}");

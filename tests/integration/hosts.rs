@@ -4,7 +4,7 @@
 
 use resim::metrics::Outcome;
 
-use super::common::{FAILED, Sim, assert_binomial, overrides, refusal};
+use super::common::{FAILED, Sim, assert_binomial, refusal};
 
 /// One instance of three always fails; a random balancer; two attempts per call with no
 /// backoff. Every failure of a call is a first attempt on #1 followed by a retry on #1.
@@ -34,11 +34,6 @@ workloads:
     arrivals: { poisson: { profile: [{ at: 0s, rate: 100/s }, { at: 599s, rate: 0/s }] } }
 ";
 
-fn run(yaml: &str, sets: &[&str]) -> Sim {
-    let scenario = resim::scenario::load_str(yaml, std::path::Path::new("hosts.yaml"), &overrides(sets)).unwrap();
-    Sim::of(scenario.model)
-}
-
 /// Failed requests and all requests of the `users` workload.
 fn failures(sim: &Sim) -> (f64, f64) {
     let failed: f64 = FAILED.iter().map(|&o| sim.outcome_total("users", o)).sum();
@@ -59,7 +54,7 @@ fn a_retry_avoids_the_instance_that_failed_as_envoy_s_previous_hosts() {
         (&["services.front.calls.0.retry.previous_hosts=false"], 1.0 / 9.0),
     ];
     for (sets, p) in cases {
-        let sim = run(ONE_BAD_OF_THREE, sets);
+        let sim = Sim::run_with(ONE_BAD_OF_THREE, sets);
         let (failed, all) = failures(&sim);
         println!("{sets:?}: {failed} of {all} requests failed ({:.5}), expected {p:.5}", failed / all);
         assert_binomial(&format!("{sets:?}"), failed, all, p);
@@ -72,8 +67,8 @@ fn a_retry_avoids_the_instance_that_failed_as_envoy_s_previous_hosts() {
 /// Without the key the balancer draws exactly as before: the same run, byte for byte.
 #[test]
 fn without_previous_hosts_the_run_is_unchanged() {
-    let without = run(ONE_BAD_OF_THREE, &["services.front.calls.0.retry.previous_hosts=null"]);
-    let off = run(ONE_BAD_OF_THREE, &["services.front.calls.0.retry.previous_hosts=false"]);
+    let without = Sim::run_with(ONE_BAD_OF_THREE, &["services.front.calls.0.retry.previous_hosts=null"]);
+    let off = Sim::run_with(ONE_BAD_OF_THREE, &["services.front.calls.0.retry.previous_hosts=false"]);
     let json = |s: &Sim| serde_json::to_string(&s.report).unwrap();
     assert_eq!(json(&without), json(&off));
 }
@@ -117,7 +112,7 @@ fn a_pushback_makes_the_retry_wait_at_least_the_delay() {
         (&["services.dep.pushback.retry_after=never"], 0.0, 1.0),
     ];
     for (sets, sleep, attempts) in cases {
-        let sim = run(PUSHED_BACK, sets);
+        let sim = Sim::run_with(PUSHED_BACK, sets);
         let e = &sim.report.edges["front->dep"];
         let sojourn = sim.service("front").mean_sojourn_s.value();
         println!(
@@ -154,7 +149,7 @@ fn a_concurrency_limit_pushes_back_as_well() {
         .replace("rate_limit: { rate: 1/h, burst: 1 }", "concurrency_limit: { aimd: { initial: 1, min: 1, max: 1 } }")
         .replace("constant: { value: 1ms } }\n    rate", "constant: { value: 100ms } }\n    rate");
     let attempts_per_call = |sets: &[&str]| {
-        let sim = run(&yaml, sets);
+        let sim = Sim::run_with(&yaml, sets);
         assert!(sim.service("dep").concurrency_limited.value() > 0.0, "{sets:?}: the limit refuses");
         let e = &sim.report.edges["front->dep"];
         e.attempts.value() / e.calls.value()

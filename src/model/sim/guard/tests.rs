@@ -6,6 +6,15 @@ use crate::policy::bulkhead::BulkheadConfig;
 use crate::policy::rate_limit::{CycleLimiterConfig, TokenBucketConfig};
 use crate::policy::retry::{AdaptiveConfig, BudgetConfig, GiveUpReason, RetryConfig, RetryDecision};
 
+/// A consecutive breaker that one failure opens for 5 s.
+fn trips_on_one_failure() -> BreakerConfig {
+    BreakerConfig::Consecutive(ConsecutiveConfig {
+        failures: 1,
+        open_for: SimTime::from_secs(5),
+        ..ConsecutiveConfig::default()
+    })
+}
+
 /// The guards of one edge `a->b` whose caller has `instances` instances.
 fn guards_of(instances: u32, edit: impl FnOnce(&mut Edge)) -> Guards {
     let mut edge = Edge { from: 0, to: 1, name: "a->b".into(), policy: Default::default() };
@@ -91,11 +100,7 @@ fn without_policies_everything_passes() {
 #[test]
 fn an_open_breaker_short_circuits_before_the_limiter_spends_a_token() {
     let mut g = guard(|e| {
-        let cfg = BreakerConfig::Consecutive(ConsecutiveConfig {
-            failures: 1,
-            open_for: SimTime::from_secs(5),
-            ..ConsecutiveConfig::default()
-        });
+        let cfg = trips_on_one_failure();
         e.policy.breaker = Some(cfg);
         e.policy.rate_limit = Some(LimiterConfig::TokenBucket(TokenBucketConfig::per_second(1, 1)));
     });
@@ -195,11 +200,7 @@ fn a_released_permit_goes_to_the_oldest_waiter() {
 
 #[test]
 fn instance_scope_gives_each_caller_instance_its_own_bulkhead_and_breaker() {
-    let consecutive = BreakerConfig::Consecutive(ConsecutiveConfig {
-        failures: 1,
-        open_for: SimTime::from_secs(5),
-        ..ConsecutiveConfig::default()
-    });
+    let consecutive = trips_on_one_failure();
     let mut g = guards_of(2, |e| {
         e.policy.bulkhead = Some(BulkheadConfig::new(1, SimTime::ZERO));
         e.policy.breaker = Some(consecutive);
@@ -220,11 +221,7 @@ fn instance_scope_gives_each_caller_instance_its_own_bulkhead_and_breaker() {
 
 #[test]
 fn service_scope_shares_one_bulkhead_and_breaker_across_the_fleet() {
-    let consecutive = BreakerConfig::Consecutive(ConsecutiveConfig {
-        failures: 1,
-        open_for: SimTime::from_secs(5),
-        ..ConsecutiveConfig::default()
-    });
+    let consecutive = trips_on_one_failure();
     let mut g = guards_of(2, |e| {
         e.policy.bulkhead = Some(BulkheadConfig::new(1, SimTime::ZERO));
         e.policy.breaker = Some(consecutive);
@@ -246,11 +243,7 @@ fn service_scope_shares_one_bulkhead_and_breaker_across_the_fleet() {
 #[test]
 fn a_fleet_breaker_still_comes_before_an_instance_rate_limiter() {
     let mut g = guards_of(1, |e| {
-        let cfg = BreakerConfig::Consecutive(ConsecutiveConfig {
-            failures: 1,
-            open_for: SimTime::from_secs(5),
-            ..ConsecutiveConfig::default()
-        });
+        let cfg = trips_on_one_failure();
         e.policy.breaker = Some(cfg);
         e.policy.scope.breaker = Scope::Service;
         e.policy.rate_limit = Some(LimiterConfig::TokenBucket(TokenBucketConfig::per_second(1, 1)));
