@@ -2,6 +2,9 @@
 
 use std::process::ExitCode;
 
+use resim::input::shown;
+use resim::scenario::load::read_scenario;
+
 use super::{ScenarioArgs, print_out};
 
 /// Arguments of `resim check`.
@@ -16,11 +19,11 @@ pub(crate) fn check(args: CheckArgs) -> Result<ExitCode, String> {
     let s = args.scenario.load().map_err(|e| e.to_string())?;
     if s.spec.sweep.is_some() {
         // The sweep: section is checked as `resim sweep` would read it, on its first point.
-        let file = args.scenario.scenario.as_path();
-        let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let text = read_scenario(&args.scenario.scenario).map_err(|e| e.to_string())?;
+        let file = shown(&args.scenario.scenario);
         let base = args.scenario.overrides();
-        let plan = resim::sweep::plan::plan(&text, file, &base, &s, &Default::default()).map_err(|e| e.to_string())?;
-        resim::sweep::plan::load_point(&plan, 0, &text, file, &base).map_err(|e| e.to_string())?;
+        let plan = resim::sweep::plan::plan(&text, &file, &base, &s, &Default::default()).map_err(|e| e.to_string())?;
+        resim::sweep::plan::load_point(&plan, 0, &text, &file, &base).map_err(|e| e.to_string())?;
     }
     let m = &s.model;
     print_out(&format!(

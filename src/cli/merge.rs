@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use resim::input::{MAX_REPORT_BYTES, read_bytes};
 use resim::report::write_atomic;
 use resim::sweep::charts;
 use resim::sweep::output::{self, point_dir};
@@ -38,8 +39,7 @@ pub(crate) fn merge(args: MergeArgs) -> Result<ExitCode, String> {
         let from = args.dirs.iter().map(|d| point_dir(d, r.point.index)).find(|d| d.join("point.json").is_file());
         if let Some(from) = from.filter(|f| f.canonicalize().ok() != to.canonicalize().ok()) {
             for name in ["report.json", "point.json"] {
-                let bytes =
-                    std::fs::read(from.join(name)).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+                let bytes = read_bytes(&from.join(name), MAX_REPORT_BYTES).map_err(|e| format!("{e}; {}", e.help()))?;
                 write_atomic(&to.join(name), &bytes).map_err(|e| format!("cannot write {}: {e}", to.display()))?;
             }
         }

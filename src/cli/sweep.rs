@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use resim::run::precision::{DEFAULT_MAX_REPLICATIONS, Precision};
+use resim::input::shown;
+use resim::scenario::load::read_scenario;
 use resim::scenario::sweep_spec::{ConstraintSpec, ObjectiveSpec, SamplingSpec};
 use resim::sweep::charts;
 use resim::sweep::exec::{self, Source};
@@ -97,8 +99,9 @@ impl From<SamplingArg> for SamplingSpec {
 /// Runs the sweep.
 pub(crate) fn sweep(args: SweepArgs) -> Result<ExitCode, String> {
     let base_scenario = args.scenario.load().map_err(|e| e.to_string())?;
-    let file = args.scenario.scenario.as_path();
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    // Standard input is read once and kept, so this second read sees the same text.
+    let text = read_scenario(&args.scenario.scenario).map_err(|e| e.to_string())?;
+    let file = &shown(&args.scenario.scenario);
     let base = args.scenario.overrides();
     let options = SweepOptions {
         params: args.params.clone(),

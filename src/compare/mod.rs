@@ -9,6 +9,7 @@
 pub mod gate;
 pub mod html;
 pub mod render;
+mod report_in;
 pub mod snapshot;
 pub mod welch;
 

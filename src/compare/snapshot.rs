@@ -1,28 +1,28 @@
 //! What a comparison reads: a [`Snapshot`], the headline metrics of one result as a flat
 //! list, each with its unit, its preferred direction and its statistic.
 //!
-//! `report.json` is read as untyped JSON (the typed [`crate::Report`] is write-only), and
-//! only the keys a comparison shows are extracted, so reports from newer versions with
-//! extra keys still compare. Another source (a sweep point of `sweep.json`) plugs in by
+//! `report.json` is read through [`super::report_in`] (the typed [`crate::Report`] is
+//! write-only): only the keys a comparison shows are kept, and each is required, with
+//! the type the report writes, so a truncated or hand-edited report is refused with its
+//! key path rather than compared (and passed by a regression gate) on what is left.
+//! Extra keys are ignored, so reports from newer versions with more keys still compare. Another source (a sweep point of `sweep.json`) plugs in by
 //! producing a `Snapshot` the same way, selected by its `schema` in [`load`].
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
+use super::report_in::{Entity, Kept, Object, ReportIn, Shaped, kind};
+use crate::input::{self, InputError, MAX_REPORT_BYTES};
 use crate::report::SCHEMA;
 
 /// Why an input cannot be compared. Every message says which file and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum CompareError {
-    /// The path does not exist or cannot be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The path given.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
+    /// The path is missing, unreadable, not a regular file, or too large.
+    #[error("{0}; {help}", help = .0.help())]
+    Input(#[from] InputError),
     /// A folder without a report in it.
     #[error("{dir} holds no report.json; pass a report.json or the --out folder of `resim run`")]
     NoReport {
@@ -38,7 +38,10 @@ pub enum CompareError {
         msg: String,
     },
     /// JSON, but not a resim report.
-    #[error("{path} is not a resim report: its `schema` is {found}, expected \"{SCHEMA}\"")]
+    #[error(
+        "{path} is not a resim report: its `schema` is {found}, expected \"{SCHEMA}\"; pass a report.json \
+         written by `resim run` of this version"
+    )]
     NotAReport {
         /// The file.
         path: PathBuf,
@@ -219,86 +222,119 @@ const SLO: &[Spec] = &[
     ("budget_consumed_fraction", &["budget_consumed_fraction"], Ratio, Down),
 ];
 
-/// Reads a report (a `report.json`, or a folder holding one).
+/// Reads a report (a `report.json`, `-` for standard input, or a folder holding one),
+/// checking its `schema` and every key a comparison reads.
 pub fn load(path: &Path) -> Result<Snapshot, CompareError> {
     let file = if path.is_dir() {
         let f = path.join("report.json");
-        if !f.is_file() {
+        if !f.exists() {
             return Err(CompareError::NoReport { dir: path.to_path_buf() });
         }
         f
     } else {
         path.to_path_buf()
     };
-    let text = std::fs::read_to_string(&file).map_err(|source| CompareError::Read { path: file.clone(), source })?;
-    let json: Value =
-        serde_json::from_str(&text).map_err(|e| CompareError::Json { path: file.clone(), msg: e.to_string() })?;
-    match json.get("schema") {
-        Some(Value::String(s)) if s == SCHEMA => from_report(&file, &json),
-        other => Err(CompareError::NotAReport {
-            path: file,
-            found: other.map_or_else(|| "missing".to_owned(), Value::to_string),
-        }),
-    }
+    let bytes = input::read_bytes(&file, MAX_REPORT_BYTES)?;
+    let shown = input::shown(&file);
+    let report = serde_json::from_slice(&bytes).map_err(|e| not_json(&shown, &e))?;
+    from_parsed(&shown, report)
 }
 
-/// Extracts the headline metrics of a parsed `report.json` read from `path`.
+/// Extracts the headline metrics of a parsed `report.json` read from `path`, with the
+/// same checks as [`load`].
 pub fn from_report(path: &Path, json: &Value) -> Result<Snapshot, CompareError> {
-    let bad = |key: &str, what: &str| CompareError::Malformed {
-        path: path.to_path_buf(),
-        key: key.to_owned(),
-        what: what.to_owned(),
+    from_parsed(path, Object::<ReportIn>::deserialize(json).map_err(|e| not_json(path, &e))?)
+}
+
+fn not_json(path: &Path, e: &serde_json::Error) -> CompareError {
+    CompareError::Json { path: path.to_path_buf(), msg: e.to_string() }
+}
+
+/// The snapshot of a report: its `schema` first (anything else is not a resim report),
+/// then every key a comparison reads, required and of the type the report writes.
+fn from_parsed(path: &Path, report: Object<ReportIn>) -> Result<Snapshot, CompareError> {
+    let not_a_report = |found: String| CompareError::NotAReport { path: path.to_path_buf(), found };
+    let r = match report {
+        Shaped::Found(r) => r,
+        Shaped::Other(kind) => return Err(not_a_report(format!("missing (the file holds {kind}, not an object)"))),
     };
-    let scenario = json.get("scenario").and_then(Value::as_str).ok_or_else(|| bad("scenario", "is not a string"))?;
+    match &r.schema {
+        Some(Value::String(s)) if s == SCHEMA => {}
+        other => return Err(not_a_report(other.as_ref().map_or_else(|| "missing".to_owned(), Value::to_string))),
+    }
+    let bad = |(key, what): (String, String)| CompareError::Malformed { path: path.to_path_buf(), key, what };
     let meta = Meta {
         path: path.to_path_buf(),
-        scenario: scenario.to_owned(),
-        seed: json.get("seed").and_then(Value::as_u64),
-        replications: json.get("replications").and_then(Value::as_u64),
-        duration_s: json.get("duration_s").and_then(Value::as_f64),
+        scenario: header(&r.scenario, "scenario", Value::as_str, "a string").map_err(bad)?.to_owned(),
+        seed: Some(header(&r.seed, "seed", Value::as_u64, "a whole number").map_err(bad)?),
+        replications: Some(
+            header(&r.replications, "replications", |v| v.as_u64().filter(|&n| n >= 1), "a count of at least 1")
+                .map_err(bad)?,
+        ),
+        duration_s: Some(header(&r.duration_s, "duration_s", Value::as_f64, "a number of seconds").map_err(bad)?),
     };
     let mut metrics = Vec::new();
-    for (section, key, specs) in [
-        (Section::Workloads, "workloads", WORKLOAD),
-        (Section::Services, "services", SERVICE),
-        (Section::Edges, "edges", EDGE),
+    for (section, key, specs, map) in [
+        (Section::Workloads, "workloads", WORKLOAD, &r.workloads),
+        (Section::Services, "services", SERVICE, &r.services),
+        (Section::Edges, "edges", EDGE, &r.edges),
     ] {
-        let map = match json.get(key) {
-            None | Some(Value::Null) => continue,
-            Some(Value::Object(m)) => m,
-            Some(_) => return Err(bad(key, "is not an object")),
+        let map = match map {
+            None => return Err(bad((key.to_owned(), format!("is missing; {REPORT_HAS}")))),
+            Some(Shaped::Other(kind)) => return Err(bad((key.to_owned(), format!("is {kind}, expected an object")))),
+            Some(Shaped::Found(map)) => map,
         };
-        for (name, entity) in sorted(map) {
-            extract(&mut metrics, section, name, entity, specs, &format!("{key}.{name}"))
-                .map_err(|(k, w)| bad(&k, &w))?;
+        if section == Section::Workloads && map.is_empty() {
+            return Err(bad((key.to_owned(), format!("is empty: there is nothing to compare; {REPORT_HAS}"))));
+        }
+        for (name, entity) in map {
+            let prefix = format!("{key}.{name}");
+            extract(&mut metrics, section, name, entity_of(entity, &prefix).map_err(bad)?, specs, &prefix)
+                .map_err(bad)?;
         }
     }
-    match json.get("slos") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(slos)) => {
-            for (i, slo) in slos.iter().enumerate() {
-                let name = slo
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| bad(&format!("slos.{i}.name"), "is not a string"))?;
-                extract(&mut metrics, Section::Slos, name, slo, SLO, &format!("slos.{i}"))
-                    .map_err(|(k, w)| bad(&k, &w))?;
-            }
-        }
-        Some(_) => return Err(bad("slos", "is not an array")),
+    let slos = match &r.slos {
+        None => return Err(bad(("slos".to_owned(), format!("is missing; {REPORT_HAS}")))),
+        Some(Shaped::Other(kind)) => return Err(bad(("slos".to_owned(), format!("is {kind}, expected an array")))),
+        Some(Shaped::Found(slos)) => slos,
+    };
+    for (i, slo) in slos.iter().enumerate() {
+        let prefix = format!("slos.{i}");
+        let slo = entity_of(slo, &prefix).map_err(bad)?;
+        let name = slo
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad((format!("{prefix}.name"), "is not a string".to_owned())))?;
+        extract(&mut metrics, Section::Slos, name, slo, SLO, &prefix).map_err(bad)?;
     }
     Ok(Snapshot { meta, metrics })
 }
 
-/// Entries of a JSON object by key (whatever map order serde_json was built with).
-fn sorted(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
-    let mut v: Vec<_> = map.iter().collect();
-    v.sort_by(|a, b| a.0.cmp(b.0));
-    v
+/// How messages say what a report holds.
+const REPORT_HAS: &str = "a report.json written by `resim run` has it (was this file cut short or edited?)";
+
+/// A header key of the report, converted by `read` (which says what was `expected`).
+fn header<'a, T>(
+    v: &'a Option<Value>,
+    key: &str,
+    read: impl Fn(&'a Value) -> Option<T>,
+    expected: &str,
+) -> Result<T, (String, String)> {
+    let v = v.as_ref().ok_or_else(|| (key.to_owned(), format!("is missing; {REPORT_HAS}")))?;
+    read(v).ok_or_else(|| (key.to_owned(), format!("is {}, expected {expected}", kind(v))))
 }
 
-/// Appends `entity`'s metrics; a missing key (or a null `breaker`) is skipped, a key of
-/// the wrong shape is an error `(dotted key, what)`.
+/// The object of a workload, service, edge or SLO at `key`.
+fn entity_of<'a>(entity: &'a Entity, key: &str) -> Result<&'a Value, (String, String)> {
+    match entity {
+        Shaped::Found(Kept(v)) => Ok(v),
+        Shaped::Other(kind) => Err((key.to_owned(), format!("is {kind}, expected an object"))),
+    }
+}
+
+/// Appends `entity`'s metrics. Every key is required; a null object on the way (an edge
+/// without a breaker has `breaker: null`) skips the metric; anything else is an error
+/// `(dotted key, what)`.
 fn extract(
     out: &mut Vec<Metric>,
     section: Section,
@@ -308,30 +344,57 @@ fn extract(
     prefix: &str,
 ) -> Result<(), (String, String)> {
     for (order, &(name, path, unit, direction)) in specs.iter().enumerate() {
-        let Some(v) = path.iter().try_fold(json, |v, k| v.get(k).filter(|x| !x.is_null())) else { continue };
+        let Some(v) = lookup(json, path, prefix)? else { continue };
         let key = format!("{prefix}.{}", path.join("."));
-        let value = match v {
-            Value::Bool(b) => MetricValue::Flag(*b),
-            _ => MetricValue::Stat(stat(v).ok_or((key, "is not a statistic {mean, ci95, n}".to_owned()))?),
+        // `met`, an SLO's verdict, is the one flag among the headline metrics.
+        let value = if path == ["met"] {
+            MetricValue::Flag(v.as_bool().ok_or_else(|| (key, format!("is {}, expected true or false", kind(v))))?)
+        } else {
+            MetricValue::Stat(stat(v).map_err(|what| (key, what))?)
         };
         out.push(Metric { section, entity: entity.to_owned(), name, order, unit, direction, value });
     }
     Ok(())
 }
 
-/// Parses `{ "mean": x|null, "ci95": [lo, hi]|null, "n": k }`.
-fn stat(v: &Value) -> Option<Stat> {
-    let n = u32::try_from(v.get("n")?.as_u64()?).ok()?;
-    let mean = match v.get("mean")? {
-        Value::Null => None,
-        m => Some(m.as_f64()?),
+/// The value at `path` inside `entity`; `None` when an object on the way is null.
+fn lookup<'a>(entity: &'a Value, path: &[&str], prefix: &str) -> Result<Option<&'a Value>, (String, String)> {
+    let mut here = entity;
+    for (i, k) in path.iter().enumerate() {
+        let key = || format!("{prefix}.{}", path[..=i].join("."));
+        here = here.get(k).ok_or_else(|| (key(), format!("is missing; {REPORT_HAS}")))?;
+        if i + 1 < path.len() {
+            match here {
+                Value::Null => return Ok(None),
+                Value::Object(_) => {}
+                v => return Err((key(), format!("is {}, expected an object", kind(v)))),
+            }
+        }
+    }
+    Ok(Some(here))
+}
+
+/// Parses `{ "mean": x|null, "ci95": [lo, hi]|null, "n": k }`, or says what is wrong.
+fn stat(v: &Value) -> Result<Stat, String> {
+    let wrong = |what: String| format!("is not a statistic {{mean, ci95, n}}: {what}");
+    let Value::Object(o) = v else { return Err(wrong(format!("it is {}", kind(v)))) };
+    let n = o.get("n").ok_or_else(|| wrong("`n` is missing".into()))?;
+    let n = n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| wrong(format!("`n` is {n}, not a count")))?;
+    let mean = match o.get("mean") {
+        None => return Err(wrong("`mean` is missing".into())),
+        Some(Value::Null) => None,
+        Some(m) => Some(m.as_f64().ok_or_else(|| wrong(format!("`mean` is {}, not a number", kind(m))))?),
     };
-    let half = match v.get("ci95") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(ci)) if ci.len() == 2 => Some((ci[1].as_f64()? - ci[0].as_f64()?).abs() / 2.0),
-        Some(_) => return None,
+    let half = match o.get("ci95") {
+        None => return Err(wrong("`ci95` is missing".into())),
+        Some(Value::Null) => None,
+        Some(Value::Array(ci)) if ci.len() == 2 && ci.iter().all(Value::is_number) => {
+            let (lo, hi) = (ci[0].as_f64().unwrap_or(0.0), ci[1].as_f64().unwrap_or(0.0));
+            Some((hi - lo).abs() / 2.0)
+        }
+        Some(_) => return Err(wrong("`ci95` is not [low, high] or null".into())),
     };
-    Some(Stat { mean, half, n })
+    Ok(Stat { mean, half, n })
 }
 
 #[cfg(test)]
@@ -343,27 +406,107 @@ mod tests {
         json!({ "mean": mean, "ci95": [lo, hi], "n": n })
     }
 
+    /// An entity with every metric of `specs` set to `value` (a flag for `met`).
+    fn entity(specs: &[Spec], value: &Value) -> Value {
+        let mut e = json!({});
+        for (_, path, _, _) in specs {
+            let leaf = if *path == ["met"] { json!(true) } else { value.clone() };
+            let (last, parents) = path.split_last().unwrap();
+            let mut here = &mut e;
+            for k in parents {
+                here = here.as_object_mut().unwrap().entry(*k).or_insert_with(|| json!({}));
+            }
+            here[*last] = leaf;
+        }
+        e
+    }
+
+    /// A complete report: one workload, one service, one edge, one SLO.
+    fn report() -> Value {
+        let one = st(1.0, 1.0, 1.0, 2);
+        let mut slo = entity(SLO, &one);
+        slo["name"] = json!("avail");
+        json!({
+            "schema": SCHEMA, "scenario": "s", "seed": 3, "replications": 2, "duration_s": 60.0,
+            "workloads": { "users": entity(WORKLOAD, &one) },
+            "services": { "api": entity(SERVICE, &one) },
+            "edges": { "a->b": entity(EDGE, &one) },
+            "slos": [slo],
+            "faults": [], "events": []
+        })
+    }
+
+    fn error(r: &Value) -> String {
+        from_report(Path::new("r.json"), r).unwrap_err().to_string()
+    }
+
     #[test]
     fn extracts_headline_metrics_in_order() {
-        let r = json!({
-            "schema": SCHEMA, "scenario": "s", "seed": 3, "replications": 2, "duration_s": 60.0,
-            "workloads": { "users": { "availability": st(0.9, 0.75, 1.25, 2), "latency_s": { "p99": st(0.1, 0.1, 0.1, 2) } } },
-            "edges": { "a->b": { "calls": st(10.0, 9.0, 11.0, 2), "breaker": null } },
-            "slos": [ { "name": "avail", "met": false, "sli": { "mean": 0.5, "ci95": null, "n": 1 } } ]
-        });
+        let mut r = report();
+        r["workloads"]["users"]["availability"] = st(0.9, 0.75, 1.25, 2);
+        r["edges"]["a->b"]["breaker"] = Value::Null;
+        r["slos"][0]["met"] = json!(false);
+        r["slos"][0]["sli"] = json!({ "mean": 0.5, "ci95": null, "n": 1 });
         let s = from_report(Path::new("r.json"), &r).unwrap();
         let names: Vec<_> = s.metrics.iter().map(|m| format!("{} {}", m.entity, m.name)).collect();
-        assert_eq!(names, ["users availability", "users latency p99", "a->b calls", "avail sli", "avail met"]);
+        let expected = WORKLOAD.len() + SERVICE.len() + EDGE.len() - 1 + SLO.len();
+        assert_eq!(names.len(), expected, "{names:?}");
+        assert_eq!(names[0], "users availability");
+        assert!(!names.contains(&"a->b breaker openings".to_owned()), "a null breaker has no openings");
         assert_eq!(s.metrics[0].value, MetricValue::Stat(Stat { mean: Some(0.9), half: Some(0.25), n: 2 }));
-        assert_eq!(s.metrics[4].value, MetricValue::Flag(false));
-        assert_eq!(s.metrics[3].value, MetricValue::Stat(Stat { mean: Some(0.5), half: None, n: 1 }));
+        let slo: Vec<_> = s.metrics.iter().filter(|m| m.section == Section::Slos).map(|m| m.value).collect();
+        assert_eq!(slo[0], MetricValue::Stat(Stat { mean: Some(0.5), half: None, n: 1 }));
+        assert_eq!(slo[1], MetricValue::Flag(false));
         assert_eq!(s.meta.seed, Some(3));
     }
 
     #[test]
     fn malformed_statistic_is_an_error() {
-        let r = json!({ "schema": SCHEMA, "scenario": "s", "workloads": { "u": { "availability": 0.9 } } });
-        let e = from_report(Path::new("r.json"), &r).unwrap_err().to_string();
-        assert!(e.contains("workloads.u.availability") && e.contains("statistic"), "{e}");
+        let mut r = report();
+        r["workloads"]["users"]["availability"] = json!(0.9);
+        let e = error(&r);
+        assert!(e.contains("workloads.users.availability") && e.contains("statistic"), "{e}");
+        r["workloads"]["users"]["availability"] = json!({ "mean": 0.9, "ci95": null });
+        assert!(error(&r).contains("`n` is missing"), "{}", error(&r));
+    }
+
+    #[test]
+    fn every_key_compare_reads_is_required() {
+        for (key, needle) in [
+            ("workloads", "r.json: `workloads` is missing"),
+            ("services", "`services` is missing"),
+            ("edges", "`edges` is missing"),
+            ("slos", "`slos` is missing"),
+            ("scenario", "`scenario` is missing"),
+            ("replications", "`replications` is missing"),
+        ] {
+            let mut r = report();
+            r.as_object_mut().unwrap().remove(key);
+            assert!(error(&r).contains(needle), "{key}: {}", error(&r));
+        }
+        let mut r = report();
+        r["workloads"]["users"].as_object_mut().unwrap().remove("latency_s");
+        assert!(error(&r).contains("`workloads.users.latency_s` is missing"), "{}", error(&r));
+        let mut r = report();
+        r["workloads"] = json!({});
+        assert!(error(&r).contains("`workloads` is empty"), "{}", error(&r));
+        let mut r = report();
+        r["services"] = json!([]);
+        assert!(error(&r).contains("`services` is an array, expected an object"), "{}", error(&r));
+        let mut r = report();
+        r["edges"]["a->b"]["outcomes"] = json!(3);
+        assert!(error(&r).contains("`edges.a->b.outcomes` is a number, expected an object"), "{}", error(&r));
+        let mut r = report();
+        r["slos"][0]["met"] = json!("yes");
+        assert!(error(&r).contains("`slos.0.met` is a string, expected true or false"), "{}", error(&r));
+    }
+
+    #[test]
+    fn the_schema_is_checked_first() {
+        let mut r = report();
+        r["schema"] = json!("resim.report/v0");
+        assert!(error(&r).contains(r#"its `schema` is "resim.report/v0", expected "resim.report/v1""#), "{}", error(&r));
+        assert!(error(&json!([1])).contains("the file holds an array"), "{}", error(&json!([1])));
+        assert!(error(&json!({ "workloads": {} })).contains("`schema` is missing"));
     }
 }

@@ -13,6 +13,7 @@ use super::samples::{MAX_TOTAL_SAMPLES, SamplesError, SamplesFile, read_file};
 use super::spec::{ArrivalSpec, ScenarioSpec};
 use super::tree::Located;
 use super::validate::validate;
+use crate::input::{self, InputError};
 use crate::model::Model;
 
 /// Largest scenario file accepted. Real scenarios are a few KB; this bounds memory.
@@ -86,26 +87,27 @@ impl std::str::FromStr for Override {
     }
 }
 
-/// Reads, parses and validates the scenario at `path`, applying `overrides` in order.
+/// Reads, parses and validates the scenario at `path` (`-` for standard input), applying
+/// `overrides` in order.
 pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
-    let fail = |message: String, help: &str| {
-        let mut e = ScenarioError::at_key("", message).with_help(help);
-        e.file = path.to_owned();
-        e
-    };
-    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read the scenario: {e}"), "check the path"))?;
-    if meta.is_dir() {
-        return Err(fail("cannot read the scenario: it is a directory".into(), "give a .yaml or .json scenario file"));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(fail(
-            format!("the file is {} bytes; scenarios are limited to {MAX_FILE_BYTES} bytes", meta.len()),
-            "move large empirical samples into a file: empirical: { file: latencies.csv, unit: ms }",
-        ));
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| fail(format!("cannot read the scenario: {e}"), "the file must be UTF-8 YAML or JSON"))?;
-    load_str(&text, path, overrides)
+    load_str(&read_scenario(path)?, &input::shown(path), overrides)
+}
+
+/// The text of the scenario at `path` (`-` or `/dev/stdin`: standard input), at most
+/// [`MAX_FILE_BYTES`]; folders, FIFOs and devices are refused without being opened.
+pub fn read_scenario(path: &Path) -> Result<String, ScenarioError> {
+    input::read_text(path, MAX_FILE_BYTES).map_err(|e| {
+        let help = match e {
+            InputError::TooLarge { .. } => {
+                "move large empirical samples into a file: empirical: { file: latencies.csv, unit: ms }".to_owned()
+            }
+            InputError::NotUtf8 { .. } => "the file must be UTF-8 YAML or JSON".to_owned(),
+            _ => e.help(),
+        };
+        let mut err = ScenarioError::at_key("", format!("cannot read the scenario: {}", e.reason())).with_help(help);
+        err.file = e.path().to_owned();
+        err
+    })
 }
 
 /// Parses and validates scenario `text` read from `file`: `file` names it in messages,

@@ -20,13 +20,13 @@
 //! stream that stops at the first value past the limit, and only regular files are
 //! opened (not devices or pipes, which could block or never end).
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use super::error::suggest;
 use super::units::{TimeUnit, parse_duration};
 use crate::engine::{SimTime, fnv1a64};
+use crate::input::{self, InputError};
 
 /// Most values in an empirical distribution, inline or read from a file.
 pub const MAX_SAMPLES: usize = 1_000_000;
@@ -102,32 +102,15 @@ const VALUE_HELP: &str =
 
 /// Reads the samples file at `path`.
 pub fn read_file(path: &Path, unit: Option<TimeUnit>, column: Option<&str>) -> Result<SamplesFile, SamplesError> {
-    let shown = path.display();
-    let cannot = |e: std::io::Error| {
-        SamplesError::file(
-            format!("cannot read the samples file {shown}: {e}"),
+    // Not standard input: it may be the scenario itself.
+    let input = input::open(path, MAX_FILE_BYTES, false).map_err(|e| match e {
+        InputError::TooLarge { .. } => too_large(path),
+        InputError::Io { .. } => SamplesError::file(
+            format!("cannot read the samples file {}: {}", path.display(), e.reason()),
             "a relative path is read from the scenario file's folder; check it, or give an absolute path",
-        )
-    };
-    let meta = std::fs::metadata(path).map_err(cannot)?;
-    if meta.is_dir() {
-        return Err(SamplesError::file(
-            format!("the samples file {shown} is a directory"),
-            "name a file of durations, one per line",
-        ));
-    }
-    if !meta.is_file() {
-        return Err(SamplesError::file(
-            format!("the samples file {shown} is not a regular file"),
-            "copy the samples into a file first (devices and pipes are not read)",
-        ));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(too_large(path));
-    }
-    let file = File::open(path).map_err(cannot)?;
-    // The file may grow after the size check: read at most one byte past the limit.
-    let input = file.take(MAX_FILE_BYTES + 1);
+        ),
+        _ => SamplesError::file(format!("the samples file {}: {}", path.display(), e.reason()), &e.help()),
+    })?;
     let values = parse(BufReader::new(input), unit, column, path)?;
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.0.to_le_bytes()).collect();
     Ok(SamplesFile { path: path.to_owned(), unit, column: column.map(str::to_owned), digest: fnv1a64(&bytes), values })
@@ -338,6 +321,7 @@ fn quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     const MS: fn(u64) -> SimTime = SimTime::from_millis;
 

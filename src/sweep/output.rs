@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::grid::display;
 use super::objective::{Choice, choose, metric, objective_path};
 use super::plan::Definition;
+use crate::input::{self, MAX_REPORT_BYTES};
 use crate::report::write_atomic;
 
 /// The table of points.
@@ -70,11 +71,12 @@ pub fn write_point(out: &Path, point: &PointFile, report_json: &str) -> io::Resu
 /// Reads point `i` from `out` if it is complete and belongs to the sweep with `hash`.
 pub fn read_point(out: &Path, i: usize, hash: &str) -> Option<PointRecord> {
     let dir = point_dir(out, i);
-    let point: PointFile = serde_json::from_str(&std::fs::read_to_string(dir.join("point.json")).ok()?).ok()?;
+    let read = |name: &str| input::read_text(&dir.join(name), MAX_REPORT_BYTES).ok();
+    let point: PointFile = serde_json::from_str(&read("point.json")?).ok()?;
     if point.index != i || point.scenario_hash != hash {
         return None;
     }
-    let report = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).ok()?).ok()?;
+    let report = serde_json::from_str(&read("report.json")?).ok()?;
     Some(PointRecord { point, report })
 }
 

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::output::{self, PointRecord};
 use super::plan::Definition;
+use crate::input::{self, MAX_REPORT_BYTES};
 use crate::report::write_atomic;
 
 /// Folder of shard definitions.
@@ -123,8 +124,9 @@ fn definitions_in(dir: &Path) -> Result<Vec<Definition>, String> {
         files.extend(shard_files);
     }
     let mut out = Vec::new();
-    for f in files.iter().filter(|f| f.is_file()) {
-        let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+    // Present but not a regular file (a folder, a FIFO) is an error, not a skip.
+    for f in files.iter().filter(|f| f.exists()) {
+        let text = input::read_text(f, MAX_REPORT_BYTES).map_err(|e| format!("{e}; {}", e.help()))?;
         let v: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", f.display()))?;
         let def = serde_json::from_value(v["definition"].clone())
