@@ -173,48 +173,73 @@ pub fn open(path: &Path, cap: u64, stdin: bool) -> Result<io::Take<File>, InputE
 pub fn read_bytes(path: &Path, cap: u64) -> Result<Vec<u8>, InputError> {
     let shown = shown(path);
     let mut bytes = Vec::new();
-    let read = if is_stdin(path) {
-        read_stdin(cap, &mut bytes)
+    if is_stdin(path) {
+        read_stdin(cap, &mut bytes)?;
     } else {
         let mut file = open(path, cap, true)?;
         // The size said, capped: one allocation for an honest file.
         let expected = file.get_ref().metadata().map_or(0, |m| m.len().min(cap));
         bytes.reserve_exact(usize::try_from(expected).unwrap_or(0) + 1);
-        file.read_to_end(&mut bytes).map_err(|source| InputError::Io { path: shown.clone(), source })
-    };
-    read?;
+        read_capped(&mut file, cap, &mut bytes).map_err(|source| InputError::Io { path: shown.clone(), source })?;
+    }
     if bytes.len() as u64 > cap {
         return Err(InputError::TooLarge { path: shown, cap });
     }
     Ok(bytes)
 }
 
-/// Standard input as read by the first caller (up to its cap + 1 bytes), kept: a
-/// scenario piped in is read again by `check` and `sweep` for its `sweep:` section, and a
-/// stream cannot be read twice.
-static STDIN_BYTES: Mutex<Option<Vec<u8>>> = Mutex::new(None);
-
-/// Standard input into `bytes`, at most `cap + 1` bytes, from [`STDIN_BYTES`] after the
-/// first time.
-fn read_stdin(cap: u64, bytes: &mut Vec<u8>) -> Result<usize, InputError> {
-    let mut kept = STDIN_BYTES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if kept.is_none() {
-        let stdin = io::stdin();
-        if stdin.is_terminal() {
-            return Err(InputError::Terminal);
+/// Appends at most `cap + 1` bytes of `r` to `bytes`, never holding more than that:
+/// `read_to_end` doubles its buffer, which would reserve twice the cap.
+fn read_capped(r: &mut impl Read, cap: u64, bytes: &mut Vec<u8>) -> io::Result<()> {
+    let limit = usize::try_from(cap).unwrap_or(usize::MAX).saturating_add(1);
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let want = chunk.len().min(limit.saturating_sub(bytes.len()));
+        if want == 0 {
+            return Ok(());
         }
-        let mut read = Vec::new();
-        stdin
-            .lock()
-            .take(cap + 1)
-            .read_to_end(&mut read)
-            .map_err(|source| InputError::Io { path: PathBuf::from(STDIN_NAME), source })?;
-        *kept = Some(read);
+        let n = match r.read(&mut chunk[..want]) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if bytes.capacity() - bytes.len() < n {
+            // Double, but never past the limit.
+            bytes.reserve_exact(bytes.capacity().max(n).min(limit - bytes.len()));
+        }
+        bytes.extend_from_slice(&chunk[..n]);
     }
-    let read = kept.as_deref().unwrap_or_default();
-    let n = read.len().min(usize::try_from(cap + 1).unwrap_or(usize::MAX));
-    bytes.extend_from_slice(&read[..n]);
-    Ok(n)
+}
+
+/// Most bytes of standard input kept for a second read: a scenario's cap, so a scenario
+/// piped in can be read again (by `check` and `sweep`, for its `sweep:` section; a
+/// stream cannot be read twice), while a larger input (a report) is not held twice.
+const KEEP_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Standard input as first read, when it was at most [`KEEP_BYTES`] and within the
+/// reader's cap.
+static STDIN_KEPT: Mutex<Option<Vec<u8>>> = Mutex::new(None);
+
+/// Standard input into `bytes`, at most `cap + 1` bytes; from [`STDIN_KEPT`] after the
+/// first time.
+fn read_stdin(cap: u64, bytes: &mut Vec<u8>) -> Result<(), InputError> {
+    let mut kept = STDIN_KEPT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(first) = kept.as_deref() {
+        let n = first.len().min(usize::try_from(cap).unwrap_or(usize::MAX).saturating_add(1));
+        bytes.extend_from_slice(&first[..n]);
+        return Ok(());
+    }
+    let stdin = io::stdin();
+    if stdin.is_terminal() {
+        return Err(InputError::Terminal);
+    }
+    read_capped(&mut stdin.lock(), cap, bytes)
+        .map_err(|source| InputError::Io { path: PathBuf::from(STDIN_NAME), source })?;
+    if bytes.len() as u64 <= cap.min(KEEP_BYTES) {
+        *kept = Some(bytes.clone());
+    }
+    Ok(())
 }
 
 /// [`read_bytes`] as UTF-8 text.

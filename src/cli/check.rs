@@ -28,7 +28,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<ExitCode, String> {
     let m = &s.model;
     print_out(&format!(
         "{}: ok ({} services, {} call edges, {} workloads, {} replications)\n",
-        args.scenario.scenario.display(),
+        shown(&args.scenario.scenario).display(),
         m.services.len(),
         m.edges.len(),
         m.workloads.len(),

@@ -199,7 +199,8 @@ fn bad_input_exits_2_and_writes_nothing() {
     let no_schema = write("empty.json", "{}");
     let malformed = write(
         "bad.json",
-        r#"{ "schema": "resim.report/v1", "scenario": "x", "workloads": { "u": { "availability": 1 } } }"#,
+        r#"{ "schema": "resim.report/v1", "scenario": "x", "seed": 1, "replications": 1, "duration_s": 1,
+             "workloads": { "u": { "availability": 1 } } }"#,
     );
     let folder = dir.path().join("empty-folder");
     fs::create_dir(&folder).expect("mkdir");

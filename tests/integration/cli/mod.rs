@@ -6,6 +6,7 @@
 
 mod commands;
 mod guards;
+mod inputs;
 mod malformed;
 mod regressions;
 mod run;
