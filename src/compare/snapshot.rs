@@ -235,9 +235,13 @@ pub fn load(path: &Path) -> Result<Snapshot, CompareError> {
         path.to_path_buf()
     };
     let bytes = input::read_bytes(&file, MAX_REPORT_BYTES)?;
-    let shown = input::shown(&file);
-    let report = serde_json::from_slice(&bytes).map_err(|e| not_json(&shown, &e))?;
-    from_parsed(&shown, report)
+    parse(&input::shown(&file), &bytes)
+}
+
+/// The snapshot of the report text `bytes` read from `path` (which names it in
+/// messages), with the same checks as [`load`].
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Snapshot, CompareError> {
+    from_parsed(path, serde_json::from_slice(bytes).map_err(|e| not_json(path, &e))?)
 }
 
 /// Extracts the headline metrics of a parsed `report.json` read from `path`, with the
