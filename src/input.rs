@@ -90,10 +90,13 @@ impl InputError {
         match self {
             InputError::Io { .. } => "check the path".to_owned(),
             InputError::NotAFile { stdin: true, .. } => {
-                "save it to a regular file first, or pass `-` to read standard input (e.g. `< FILE` or a pipe)".to_owned()
+                "save it to a regular file first, or pass `-` to read standard input (e.g. `< FILE` or a pipe)"
+                    .to_owned()
             }
             InputError::NotAFile { stdin: false, .. } => "save it to a regular file first".to_owned(),
-            InputError::Terminal => "pipe the input in (e.g. `resim check - < scenario.yaml`), or name a file".to_owned(),
+            InputError::Terminal => {
+                "pipe the input in (e.g. `resim check - < scenario.yaml`), or name a file".to_owned()
+            }
             InputError::TooLarge { cap, .. } => format!("inputs are limited to {}; trim the file", size(*cap)),
             InputError::NotUtf8 { .. } => "save the file as UTF-8 text".to_owned(),
         }

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use resim::run::precision::{DEFAULT_MAX_REPLICATIONS, Precision};
 use resim::input::shown;
+use resim::run::precision::{DEFAULT_MAX_REPLICATIONS, Precision};
 use resim::scenario::load::read_scenario;
 use resim::scenario::sweep_spec::{ConstraintSpec, ObjectiveSpec, SamplingSpec};
 use resim::sweep::charts;

@@ -509,7 +509,11 @@ mod tests {
     fn the_schema_is_checked_first() {
         let mut r = report();
         r["schema"] = json!("resim.report/v0");
-        assert!(error(&r).contains(r#"its `schema` is "resim.report/v0", expected "resim.report/v1""#), "{}", error(&r));
+        assert!(
+            error(&r).contains(r#"its `schema` is "resim.report/v0", expected "resim.report/v1""#),
+            "{}",
+            error(&r)
+        );
         assert!(error(&json!([1])).contains("the file holds an array"), "{}", error(&json!([1])));
         assert!(error(&json!({ "workloads": {} })).contains("`schema` is missing"));
     }

@@ -88,7 +88,8 @@ fn a_fifo_as_the_scenario_is_refused_without_blocking() {
 fn a_scenario_from_standard_input_reads_like_a_file() {
     let tmp = tempdir();
     // Samples files of a scenario read from standard input are found from the working directory.
-    let text = edit(BASE, "service_time: { exponential: { mean: 5ms } }", "service_time: { empirical: { file: lat.txt } }");
+    let text =
+        edit(BASE, "service_time: { exponential: { mean: 5ms } }", "service_time: { empirical: { file: lat.txt } }");
     fs::write(tmp.path().join("s.yaml"), &text).expect("write the scenario");
     fs::write(tmp.path().join("lat.txt"), "1ms\n2ms\n3ms\n").expect("write the samples");
     let o = bounded(tmp.path(), "exec \"$RESIM\" check - < s.yaml");
@@ -104,7 +105,8 @@ fn a_scenario_from_standard_input_reads_like_a_file() {
 
 #[test]
 fn a_device_or_fifo_as_a_samples_file_is_refused() {
-    let text = edit(BASE, "service_time: { exponential: { mean: 5ms } }", "service_time: { empirical: { file: /dev/zero } }");
+    let text =
+        edit(BASE, "service_time: { exponential: { mean: 5ms } }", "service_time: { empirical: { file: /dev/zero } }");
     refused("exec \"$RESIM\" check s.yaml", &[("s.yaml", text.as_bytes())], &["/dev/zero", DEVICE]);
 }
 
