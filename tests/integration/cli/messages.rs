@@ -224,3 +224,12 @@ fn more_values_than_the_reader_takes_are_refused_with_the_way_out() {
     let text = edit(BASE, "{ exponential: { mean: 50ms } }", &format!("{{ empirical: {{ samples: [{samples}] }} }}"));
     refuse(text, &[]).mentions(&["more than 2000000 values", "help: move large empirical samples into a file"]);
 }
+
+#[test]
+fn command_line_numbers_are_refused_in_words() {
+    for args in [["--seed", "abc"], ["--seed", "-1"], ["--replications", "4294967296"], ["--replications", "1.5"]] {
+        let r = refuse(BASE, &args);
+        r.mentions(&[args[0], "expected a whole number from 0 to"]);
+        assert!(!r.stderr.contains("invalid digit") && !r.stderr.contains("..="), "{}", r.stderr);
+    }
+}
