@@ -53,10 +53,10 @@ pub(crate) struct ScenarioArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<Override>,
     /// Override the scenario's seed.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = whole_number::<u64>)]
     seed: Option<u64>,
     /// Override the number of replications.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = whole_number::<u32>)]
     replications: Option<u32>,
 }
 
@@ -95,6 +95,26 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         Command::Init(a) => init::init(a),
         Command::Compare(a) => compare::compare(a),
     }
+}
+
+/// A whole number that fits `T`, refused in words: clap alone would quote Rust's parser
+/// ("invalid digit found in string", "is not in 0..=4294967295").
+pub(crate) fn whole_number<T: std::str::FromStr + Bounded>(s: &str) -> Result<T, String> {
+    s.trim().parse().map_err(|_| format!("expected a whole number from 0 to {}", T::MAX_TEXT))
+}
+
+/// The largest value of an unsigned integer type, as text for messages.
+pub(crate) trait Bounded {
+    /// `u64::MAX` and so on, written out.
+    const MAX_TEXT: &'static str;
+}
+
+impl Bounded for u32 {
+    const MAX_TEXT: &'static str = "4294967295";
+}
+
+impl Bounded for u64 {
+    const MAX_TEXT: &'static str = "18446744073709551615";
 }
 
 /// Most worker threads `--jobs` accepts.
@@ -136,4 +156,18 @@ pub(crate) fn parse_max_replications(s: &str) -> Result<u32, String> {
 pub(crate) fn print_out(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_numbers_are_refused_in_words() {
+        assert_eq!(u32::MAX_TEXT, u32::MAX.to_string());
+        assert_eq!(u64::MAX_TEXT, u64::MAX.to_string());
+        assert_eq!(whole_number::<u32>(" 7 "), Ok(7));
+        assert_eq!(whole_number::<u32>("4294967296"), Err("expected a whole number from 0 to 4294967295".into()));
+        assert!(whole_number::<u64>("-1").is_err());
+    }
 }

@@ -14,6 +14,7 @@ use super::spec::{ArrivalSpec, ScenarioSpec};
 use super::tree::Located;
 use super::validate::validate;
 use crate::input::{self, InputError};
+use super::yaml;
 use crate::model::Model;
 
 /// Largest scenario file accepted. Real scenarios are a few KB; this bounds memory.
@@ -144,16 +145,19 @@ pub fn load_str_reusing(
         }
         e
     };
-    let tree: Located = serde_saphyr::from_str(text).map_err(|e| locate(from_yaml_error(&e, None), None))?;
-    let mut spec = serde_saphyr::from_str::<ScenarioSpec>(text)
-        .map_err(|e| locate(from_yaml_error(&e, Some(&tree)), Some(&tree)))?;
+    let tree: Located = yaml::parse_tree(text).map_err(|e| locate(yaml::describe(&e, None), None))?;
+    let mut spec =
+        yaml::parse::<ScenarioSpec>(text).map_err(|e| locate(yaml::describe(&e, Some(&tree)), Some(&tree)))?;
     if !overrides.is_empty() {
         let mut doc = tree.to_json();
         for o in overrides {
             apply_override(&mut doc, o).map_err(|e| set_error(file, e, o))?;
         }
-        spec = serde_saphyr::from_str::<ScenarioSpec>(&doc.to_string()).map_err(|e| {
-            let mut err = from_yaml_error(&e, None);
+        let json = doc.to_string();
+        spec = yaml::parse::<ScenarioSpec>(&json).map_err(|e| {
+            // The tree of the overridden document gives the error its key path, which
+            // says which override is to blame.
+            let mut err = yaml::describe(&e, yaml::parse_tree(&json).ok().as_ref());
             (err.line, err.column) = (0, 0);
             match blame(&err, overrides) {
                 Some(o) => {
@@ -178,14 +182,17 @@ pub fn load_str_reusing(
     Ok(Scenario { spec, model, samples })
 }
 
-/// The override to blame for an error that appeared only after overrides: the one that
-/// introduced an unknown name, else the last one.
+/// The override to blame for an error that appeared only after overrides: the last one
+/// that set the error's key or a key around it, else the one that introduced an unknown
+/// name, else the last one.
 fn blame<'a>(e: &ScenarioError, overrides: &'a [Override]) -> Option<&'a Override> {
+    let within = |o: &&Override| e.key == o.key || e.key.starts_with(&format!("{}.", o.key));
     let unknown = e.message.split('`').nth(1).unwrap_or_default();
     overrides
         .iter()
         .rev()
-        .find(|o| !unknown.is_empty() && o.key.split('.').any(|s| s == unknown))
+        .find(within)
+        .or_else(|| overrides.iter().rev().find(|o| !unknown.is_empty() && o.key.split('.').any(|s| s == unknown)))
         .or_else(|| overrides.last())
 }
 
@@ -203,117 +210,63 @@ fn set_error(file: &Path, mut e: ScenarioError, o: &Override) -> ScenarioError {
     e
 }
 
-/// Turns a serde-saphyr error into a located [`ScenarioError`] with a key path and,
-/// for unknown keys and variants, a suggestion.
-fn from_yaml_error(err: &serde_saphyr::Error, tree: Option<&Located>) -> ScenarioError {
-    let at = err.location().map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
-    let first = err.to_string().lines().next().unwrap_or_default().to_owned();
-    // "error: line 4 column 5: unknown field ..." -> "unknown field ..."
-    let raw = first.trim_start_matches("error: ");
-    let raw = match raw.strip_prefix("line ") {
-        Some(rest) => rest.split_once(": ").map_or(raw, |(_, m)| m),
-        None => raw,
-    };
-    let (message, help, unknown) = explain(raw);
-    let key = match tree {
-        Some(tree) => match unknown.as_deref().filter(|_| raw.starts_with("unknown field")) {
-            Some(name) => tree.path_of_key_after(name, at).unwrap_or_else(|| tree.path_at(at)),
-            None if raw.starts_with("missing field") => {
-                let field = raw.split('`').nth(1).unwrap_or_default();
-                let base = tree.map_missing(field, at);
-                if base.is_empty() { field.to_owned() } else { format!("{base}.{field}") }
-            }
-            None => tree.path_at(at),
-        },
-        None => String::new(),
-    };
-    let mut e = ScenarioError::at_key(key, message);
-    e.help = help;
-    (e.line, e.column) = at;
-    e
-}
+/// The mappings of a scenario keyed by names the user chooses (every other mapping has
+/// fixed keys, which the reader checks), with what one entry is called; `*` stands for
+/// any one name.
+const NAMED: [(&str, &str); 3] = [("services", "service"), ("services.*.pools", "pool"), ("sweep.params", "parameter")];
 
-/// Rewrites serde's wording for users and suggests the nearest valid name.
-/// Returns the message, a hint, and the unknown name if there was one.
-fn explain(raw: &str) -> (String, Option<String>, Option<String>) {
-    for (prefix, what) in [("unknown field `", "key"), ("unknown variant `", "kind")] {
-        if let Some(rest) = raw.strip_prefix(prefix) {
-            let name = rest.split('`').next().unwrap_or_default().to_owned();
-            let expected: Vec<String> = rest
-                .split_once("expected one of ")
-                .or_else(|| rest.split_once("expected "))
-                .map(|(_, list)| list.split(", ").map(|s| s.trim_matches('`').trim().to_owned()).collect())
-                .unwrap_or_default();
-            let message = if expected.is_empty() {
-                format!("unknown {what} `{name}`: this mapping takes no keys")
-            } else {
-                format!("unknown {what} `{name}`; expected one of: {}", expected.join(", "))
-            };
-            let help = suggest(&name, expected.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
-            return (message, help, Some(name));
-        }
-    }
-    if let Some(rest) = raw.strip_prefix("duplicate mapping key: ") {
-        let key = rest.split(',').next().unwrap_or(rest).trim();
-        return (
-            format!("duplicate key `{key}`: each key may appear once in a mapping"),
-            Some("remove or rename one of them".into()),
-            None,
-        );
-    }
-    for (ty, range) in [("u32", "0 to 4294967295"), ("u64", "0 to 18446744073709551615"), ("u16", "0 to 65535")] {
-        if raw == format!("invalid {ty}") {
-            return (format!("expected a whole number from {range}"), None, None);
-        }
-    }
-    if raw.contains("untagged enum ParamSpec") {
-        return (
-            "expected a list of values (e.g. [2, 4, 8]) or a range { from: 10, to: 100, step: 10 }".into(),
-            Some("a range takes the keys from, to and step".into()),
-            None,
-        );
-    }
-    if raw.starts_with("budget breached") {
-        return (
-            "the document is too large or too deeply nested (alias expansion or nesting limit)".into(),
-            None,
-            None,
-        );
-    }
-    (raw.to_owned(), None, None)
-}
-
-/// Sets `o.key` in `doc` to `o.value`, creating maps along the way.
+/// Sets `o.key` in `doc` to `o.value`, creating mappings along the way for fixed keys.
+///
+/// A name in a [`NAMED`] mapping, or an index in a list, must exist unless it is the
+/// last segment: `--set 'services.cache={ service_time: ... }'` adds a whole service and
+/// `--set 'workloads.1={ ... }'` appends to a list of one, but `--set
+/// services.apii.servers=4` names a service that is not there, a typo to report rather
+/// than an entry to invent (it would be a service with only `servers`).
 fn apply_override(doc: &mut Value, o: &Override) -> Result<(), ScenarioError> {
-    let value: Value = serde_saphyr::from_str(&o.value)
-        .map_err(|e| ScenarioError::at_key(o.label(), format!("the value `{}` is not valid YAML: {e}", o.value)))?;
+    let fail = |message: String, help: String| ScenarioError::at_key(o.label(), message).with_help(help);
+    if o.value.trim().is_empty() {
+        return Err(fail("the value is empty".into(), format!("give a value after `=`, e.g. {}=8", o.key)));
+    }
+    let value: Value = yaml::parse(&o.value).map_err(|e| {
+        let read = yaml::describe(&e, None);
+        let mut e =
+            ScenarioError::at_key(o.label(), format!("the value `{}` cannot be read: {}", o.value, read.message));
+        e.help = read.help;
+        e
+    })?;
     let mut here = doc;
     let segs: Vec<&str> = o.key.split('.').collect();
     for (i, seg) in segs.iter().enumerate() {
         let last = i + 1 == segs.len();
+        let path = segs[..i].join(".");
+        if here.is_null() {
+            *here = Value::Object(Default::default());
+        }
         here = match here {
             Value::Array(items) => {
                 let len = items.len();
-                let idx = seg.parse::<usize>().ok().filter(|&i| i < len).ok_or_else(|| {
-                    ScenarioError::at_key(
-                        o.label(),
-                        format!("`{seg}` is not an index of this list (it has {len} items)"),
-                    )
-                })?;
-                &mut items[idx]
-            }
-            Value::Object(map) => map.entry(seg.to_string()).or_insert(Value::Null),
-            Value::Null => {
-                *here = Value::Object(Default::default());
-                match here {
-                    Value::Object(map) => map.entry(seg.to_string()).or_insert(Value::Null),
-                    _ => unreachable!("just assigned an object"),
+                match seg.parse::<usize>() {
+                    Ok(idx) if idx < len => &mut items[idx],
+                    Ok(idx) if idx == len && last => {
+                        items.push(Value::Null);
+                        &mut items[idx]
+                    }
+                    _ => return Err(not_an_index(o, &path, seg, len)),
                 }
             }
+            Value::Object(map) => {
+                if !last && !map.contains_key(*seg) {
+                    let names: Vec<&str> = map.keys().map(String::as_str).collect();
+                    if let Some(e) = unknown_name(o, &path, seg, &names) {
+                        return Err(e);
+                    }
+                }
+                map.entry(seg.to_string()).or_insert(Value::Null)
+            }
             _ => {
-                return Err(ScenarioError::at_key(
-                    o.label(),
-                    format!("`{}` is a plain value, so it has no key `{seg}`", segs[..i].join(".")),
+                return Err(fail(
+                    format!("`{path}` is a plain value, so it has no key `{seg}`"),
+                    format!("set `{path}` itself: --set {path}=VALUE"),
                 ));
             }
         };
@@ -323,6 +276,36 @@ fn apply_override(doc: &mut Value, o: &Override) -> Result<(), ScenarioError> {
         }
     }
     Ok(())
+}
+
+/// The error for `seg`, not an index of the list at `path` of `len` items.
+fn not_an_index(o: &Override, path: &str, seg: &str, len: usize) -> ScenarioError {
+    let range = match len {
+        0 => "it is empty".to_owned(),
+        1 => "it has 1 item, 0".to_owned(),
+        _ => format!("it has {len} items, 0 to {}", len - 1),
+    };
+    ScenarioError::at_key(o.label(), format!("`{seg}` is not an index of `{path}` ({range})")).with_help(format!(
+        "name an item by its index; to add one, set it whole at the end: --set '{path}.{len}={{ ... }}'"
+    ))
+}
+
+/// The error for a path through `name`, missing from the mapping at `path` that holds
+/// `names`, when that mapping is one of [`NAMED`]; `None` for a mapping of fixed keys.
+fn unknown_name(o: &Override, path: &str, name: &str, names: &[&str]) -> Option<ScenarioError> {
+    let segs: Vec<&str> = path.split('.').collect();
+    let matches = |pattern: &str| {
+        let pat: Vec<&str> = pattern.split('.').collect();
+        pat.len() == segs.len() && pat.iter().zip(&segs).all(|(p, s)| *p == "*" || p == s)
+    };
+    let (_, noun) = NAMED.iter().find(|(pattern, _)| matches(pattern))?;
+    let known = if names.is_empty() { "there are none".to_owned() } else { format!("{path}: {}", names.join(", ")) };
+    let add = format!("to add a {noun}, set it whole: --set '{path}.{name}={{ ... }}'");
+    let help = match suggest(name, names.iter().copied()) {
+        Some(near) => format!("did you mean `{near}`? ({add})"),
+        None => add,
+    };
+    Some(ScenarioError::at_key(o.label(), format!("there is no {noun} `{name}` ({known})")).with_help(help))
 }
 
 /// Reads the file of every empirical distribution in `spec` that names one, relative to

@@ -8,8 +8,9 @@
 //! The files form layers; each imports only from the layers before it in this list (and,
 //! within a layer, from the files named before it), so there is no import circle:
 //! 1. `error`, `tree`, `units`: located messages, the parsed tree, durations and rates;
-//! 2. `samples` (reading samples files), then the spec types: `dist_spec`,
-//!    `policy_spec`, `slo_spec`, `sweep_spec`, `fault_spec`, and `spec`, the whole file;
+//! 2. `samples` (reading samples files), `yaml` (the YAML reader and its messages), then
+//!    the spec types: `dist_spec`, `policy_spec`, `slo_spec`, `sweep_spec`, `fault_spec`,
+//!    and `spec`, the whole file;
 //! 3. validators, one per concern: `validate_dist`, `validate_policy`,
 //!    `validate_server`, `validate_fault`, `validate_slo`, then `validate_service` and
 //!    `validate_workload`, which use the first ones;
@@ -39,6 +40,7 @@ pub mod validate_server;
 pub mod validate_service;
 pub mod validate_slo;
 pub mod validate_workload;
+pub mod yaml;
 
 pub use error::ScenarioError;
 pub use load::{Override, Scenario, load_file, load_str, load_str_reusing};

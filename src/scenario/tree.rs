@@ -15,6 +15,9 @@ use std::fmt;
 pub struct Located {
     /// 1-based line and column of the value (0, 0 when unknown).
     pub at: (usize, usize),
+    /// 1-based line and column of the mapping key this value belongs to (0, 0 for list
+    /// items and the document): serde-saphyr reports a wrong value's type at its key.
+    pub key_at: (usize, usize),
     /// The value.
     pub node: Node,
 }
@@ -60,8 +63,10 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
         let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<KeyString>()? {
-            entries.push((key.0, map.next_value::<Located>()?));
+        while let Some(key) = map.next_key::<Spanned<KeyString>>()? {
+            let mut value = map.next_value::<Located>()?;
+            value.key_at = (key.referenced.line() as usize, key.referenced.column() as usize);
+            entries.push((key.value.0, value));
         }
         Ok(Node::Map(entries))
     }
@@ -74,6 +79,9 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 }
 
+/// The message for a list or mapping used as a mapping key.
+pub const KEY_NOT_A_NAME: &str = "a mapping key must be a name, not a list or a mapping";
+
 /// A mapping key of any scalar type, as text.
 struct KeyString(String);
 
@@ -82,7 +90,7 @@ impl<'de> Deserialize<'de> for KeyString {
         match Node::deserialize(d)? {
             Node::Scalar(Value::String(s)) => Ok(KeyString(s)),
             Node::Scalar(v) => Ok(KeyString(v.to_string())),
-            _ => Err(de::Error::custom("mapping keys must be scalars")),
+            _ => Err(de::Error::custom(KEY_NOT_A_NAME)),
         }
     }
 }
@@ -96,7 +104,22 @@ impl<'de> Deserialize<'de> for Node {
 impl<'de> Deserialize<'de> for Located {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = Spanned::<Node>::deserialize(d)?;
-        Ok(Located { at: (s.referenced.line() as usize, s.referenced.column() as usize), node: s.value })
+        Ok(Located {
+            at: (s.referenced.line() as usize, s.referenced.column() as usize),
+            key_at: (0, 0),
+            node: s.value,
+        })
+    }
+}
+
+/// Most characters of a value quoted in a message.
+const QUOTE_CHARS: usize = 40;
+
+/// `text` in backticks, cut to [`QUOTE_CHARS`] characters.
+fn quote(text: &str) -> String {
+    match text.char_indices().nth(QUOTE_CHARS) {
+        Some((cut, _)) => format!("`{}…`", &text[..cut]),
+        None => format!("`{text}`"),
     }
 }
 
@@ -138,13 +161,35 @@ impl Located {
     /// The dotted path of the value that starts at or most recently before `at`,
     /// preferring the deepest one that starts exactly there.
     pub fn path_at(&self, at: (usize, usize)) -> String {
-        let mut best: Option<(String, (usize, usize))> = None;
+        self.value_at(at).0
+    }
+
+    /// [`Located::path_at`] with the value found there.
+    pub fn value_at(&self, at: (usize, usize)) -> (String, &Located) {
+        let mut best: (String, &Located) = (String::new(), self);
         for (path, node) in self.walk() {
-            if node.at <= at && best.as_ref().is_none_or(|(_, b)| node.at >= *b) {
-                best = Some((path, node.at));
+            if node.at <= at && node.at >= best.1.at {
+                best = (path, node);
             }
         }
-        best.map(|(p, _)| p).unwrap_or_default()
+        best
+    }
+
+    /// The path and value of the map entry whose key starts exactly at `at`.
+    pub fn entry_at(&self, at: (usize, usize)) -> Option<(String, &Located)> {
+        self.walk().into_iter().find(|(_, n)| n.key_at == at && at != (0, 0))
+    }
+
+    /// What kind of value this is, in words for messages: `a mapping`, `a list`,
+    /// `nothing`, or the value itself in backticks.
+    pub fn describe(&self) -> String {
+        match &self.node {
+            Node::Map(_) => "a mapping".into(),
+            Node::Seq(_) => "a list".into(),
+            Node::Scalar(Value::Null) => "nothing (an empty value)".into(),
+            Node::Scalar(Value::String(s)) => quote(s),
+            Node::Scalar(v) => quote(&v.to_string()),
+        }
     }
 
     /// The path of the map entry `key` whose value is the first at or after `at`: for

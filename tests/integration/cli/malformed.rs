@@ -50,9 +50,9 @@ fn unclosed_bracket_is_located() {
 
 #[test]
 fn empty_file_and_wrong_shape() {
-    refuse("", &[]).mentions(&["end of input"]);
-    refuse("[]\n", &[]).mentions(&["mapping"]).at(1, 1);
-    refuse("just a string\n", &[]);
+    refuse("", &[]).mentions(&["the file is empty", "a mapping with name, duration and services", "resim init"]);
+    refuse("[]\n", &[]).mentions(&["mapping", "found a list"]).at(1, 1);
+    refuse("just a string\n", &[]).mentions(&["found `just a string`"]).at(1, 1);
 }
 
 #[test]
@@ -243,9 +243,9 @@ fn set_with_a_misspelt_key_suggests_the_nearest() {
 fn set_with_bad_values() {
     refuse(BASE, &["--set", "services.api.servers=0"]).mentions(&["services.api.servers", "(after --set)"]);
     refuse(BASE, &["--set", "services.api.servers=abc"]).mentions(&["--set services.api.servers", "whole number"]);
-    refuse(BASE, &["--set", "services.api.servers=[1"]).mentions(&["--set services.api.servers", "not valid YAML"]);
+    refuse(BASE, &["--set", "services.api.servers=[1"]).mentions(&["--set services.api.servers", "cannot be read"]);
     refuse(BASE, &["--set", "services.api.servers.x=3"]).mentions(&["`services.api.servers` is a plain value"]);
-    refuse(BASE, &["--set", "workloads.5.target=api"]).mentions(&["`5` is not an index", "1 items"]);
+    refuse(BASE, &["--set", "workloads.5.target=api"]).mentions(&["`5` is not an index", "1 item, 0"]);
     refuse(BASE, &["--set", "duration=5 parsecs"]).mentions(&["unknown unit `parsecs`"]);
 }
 

@@ -8,6 +8,7 @@ mod commands;
 mod guards;
 mod inputs;
 mod malformed;
+mod messages;
 mod regressions;
 mod run;
 
