@@ -7,6 +7,7 @@
 mod commands;
 mod guards;
 mod malformed;
+mod output_unit;
 mod regressions;
 mod run;
 
