@@ -40,7 +40,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     /// `--out` names a file.
-    #[error("{0} is a file, not a folder: choose another output folder with --out")]
+    #[error("cannot write into {0}: it is a file, not a folder; choose another output folder with --out")]
     NotAFolder(PathBuf),
     /// `--out` holds files that no resim run wrote: replacing it would delete them.
     #[error(
