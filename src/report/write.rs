@@ -79,6 +79,7 @@ const OUTPUT_MARKS: [&str; 4] = ["report.json", "sweep.json", "points", "shards"
 /// Where an output folder goes: its parent and its name, checked without creating anything.
 #[derive(Clone, Debug)]
 pub struct OutputPlace {
+    out: PathBuf,
     parent: PathBuf,
     name: OsString,
 }
@@ -115,12 +116,12 @@ impl OutputPlace {
             return Err(OutputError::NotAFolder(ancestor.to_path_buf()));
         }
         writable(ancestor).map_err(io_at(ancestor))?;
-        Ok(Self { parent, name })
+        Ok(Self { out, parent, name })
     }
 
-    /// The output folder.
+    /// The output folder, as given (resolved when it was `.`, `..` or `/`).
     pub fn out(&self) -> PathBuf {
-        self.parent.join(&self.name)
+        self.out.clone()
     }
 
     /// A sibling of the folder: `.<name><suffix>`.
@@ -296,7 +297,9 @@ impl Staging {
     /// output and any leftovers. On failure the previous output is where it was.
     pub fn commit(mut self) -> Result<(), OutputError> {
         let out = self.place.out();
-        fs::File::open(&self.tmp).and_then(|d| d.sync_all()).map_err(io_at(&self.tmp))?;
+        // Its entries on disk before it is published (a folder opens as a file on Unix only).
+        #[cfg(unix)]
+        File::open(&self.tmp).and_then(|d| d.sync_all()).map_err(io_at(&self.tmp))?;
         let old = swap(&self.tmp, &out, &self.place.sibling(&format!(".tmp-{}.old", std::process::id())))
             .map_err(io_at(&out))?;
         self.committed = true;

@@ -270,6 +270,7 @@ mod tests {
         let issue = file_parts(["a b", "a_b", "a/b"]);
         assert_eq!(issue["a_b"], "a_b", "the name that is its own slug keeps its file");
         assert_eq!(issue["a b"], hashed("a b"));
+        assert_eq!(issue["a b"], "a_b-04833892", "the README's example");
         let reversed = file_parts(["x y", "a_B", "a_b", "users", "a b", "a/b"]);
         assert_eq!(parts, reversed, "independent of the order");
     }

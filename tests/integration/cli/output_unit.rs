@@ -6,31 +6,27 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use tempfile::TempDir;
+
+use super::regressions::files_under;
 use super::{BASE, BIN, SHORT, TIMEOUT_S, assert_mentions, assert_refused, example, listing, path_str, resim, tempdir};
 
 /// Every file under `dir` (relative path) with its bytes.
 type Tree = BTreeMap<String, Vec<u8>>;
 
 fn tree(dir: &Path) -> Tree {
-    let mut out = Tree::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in fs::read_dir(&d).unwrap_or_else(|e| panic!("read {}: {e}", d.display())) {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).expect("under dir").to_string_lossy().into_owned();
-                out.insert(rel, fs::read(&p).expect("read"));
-            }
-        }
-    }
-    out
+    files_under(dir)
+        .into_iter()
+        .map(|rel| {
+            let bytes = fs::read(dir.join(&rel)).expect("read");
+            (rel.to_string_lossy().into_owned(), bytes)
+        })
+        .collect()
 }
 
 /// A scenario of `n` services, each with its own workload: quick to simulate, and its 2n+1
@@ -84,12 +80,18 @@ fn reference(parent: &Path, file: &Path, seed: u64) -> Tree {
     tree(&out)
 }
 
-#[test]
-fn kill_9_at_twenty_points_of_the_writing_leaves_one_whole_run() {
+/// A folder with the scenario of 40 services and the outputs of its runs with seeds 1 and 2.
+fn two_references() -> (TempDir, PathBuf, [Tree; 2]) {
     let tmp = tempdir();
     let file = tmp.path().join("many.yaml");
     fs::write(&file, many(40)).expect("write the scenario");
     let refs = [reference(tmp.path(), &file, 1), reference(tmp.path(), &file, 2)];
+    (tmp, file, refs)
+}
+
+#[test]
+fn kill_9_at_twenty_points_of_the_writing_leaves_one_whole_run() {
+    let (tmp, file, refs) = two_references();
     assert_ne!(refs[0]["report.json"], refs[1]["report.json"], "two seeds, two different runs");
     let parent = tmp.path().join("runs");
     fs::create_dir(&parent).expect("create runs/");
@@ -125,10 +127,7 @@ fn kill_9_at_twenty_points_of_the_writing_leaves_one_whole_run() {
 
 #[test]
 fn two_runs_to_one_folder_never_mix() {
-    let tmp = tempdir();
-    let file = tmp.path().join("many.yaml");
-    fs::write(&file, many(40)).expect("write the scenario");
-    let refs = [reference(tmp.path(), &file, 1), reference(tmp.path(), &file, 2)];
+    let (tmp, file, refs) = two_references();
     let out = tmp.path().join("out");
     let mut refused = 0;
     for _ in 0..4 {
@@ -172,10 +171,7 @@ fn a_held_lock_refuses_the_run_before_it_simulates() {
 
 #[test]
 fn sigterm_while_writing_leaves_the_previous_run_or_this_one_and_no_temporaries() {
-    let tmp = tempdir();
-    let file = tmp.path().join("many.yaml");
-    fs::write(&file, many(40)).expect("write the scenario");
-    let refs = [reference(tmp.path(), &file, 1), reference(tmp.path(), &file, 2)];
+    let (tmp, file, refs) = two_references();
     let parent = tmp.path().join("runs");
     fs::create_dir(&parent).expect("create runs/");
     let out = parent.join("out");
