@@ -10,9 +10,9 @@ bin=${CARGO_TARGET_DIR:-target}/release/resim
 "$bin" schema > schema/scenario.schema.json
 for f in scenarios/*.yaml; do
   name=$(basename "$f" .yaml)
-  mkdir -p "reports/$name"
-  "$bin" run "$f" --out "reports/$name" | grep -v ' wall (' > "reports/$name/summary.txt.tmp"
-  mv "reports/$name/summary.txt.tmp" "reports/$name/summary.txt"
+  # The run replaces reports/<name>/ whole: the summary goes in once it is there.
+  "$bin" run "$f" --out "reports/$name" | grep -v ' wall (' > "reports/.$name.summary.txt"
+  mv "reports/.$name.summary.txt" "reports/$name/summary.txt"
 done
 # One sweep, for its charts: the metastability map of the surge's size and duration.
 rm -rf reports/metastability-sweep/sweep

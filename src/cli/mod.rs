@@ -4,6 +4,7 @@ mod check;
 mod compare;
 mod init;
 mod merge;
+mod outdir;
 mod run;
 mod sweep;
 mod theory;

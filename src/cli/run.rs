@@ -1,19 +1,21 @@
-//! `resim run`: simulate, print the summary, write the report atomically.
+//! `resim run`: simulate, print the summary, write the outputs as one unit.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use resim::Report;
+use resim::model::Model;
 use resim::model::RunLimits;
 use resim::report::charts::render_charts;
-use resim::report::{fmt_secs, render_html, render_summary, timeseries_csv, write_atomic};
+use resim::report::{LockMode, OutputLock, OutputPlace, fmt_secs, render_html, render_summary, timeseries_csv};
 use resim::run::mser::resolve_warmup;
 use resim::run::precision::{DEFAULT_MAX_REPLICATIONS, Precision};
 use resim::run::{RunOptions, run as run_model, run_precise, run_traced};
-use resim::trace::TraceConfig;
+use resim::trace::{Trace, TraceConfig};
 
-use super::{ScenarioArgs, print_out};
+use super::{ScenarioArgs, outdir, print_out};
 
 /// Arguments of `resim run`.
 #[derive(clap::Args, Debug)]
@@ -57,37 +59,44 @@ pub(crate) struct RunArgs {
     max_replications: u32,
 }
 
-/// Writes timeseries.csv, charts/*.svg and report.html beside report.json, each atomically.
-fn write_outputs(out: &Path, report: &Report) -> Result<(), String> {
-    let write = |path: PathBuf, bytes: &[u8]| {
-        write_atomic(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+/// Writes every output of the run into `dir` (the temporary folder): report.json,
+/// trace.json (with `--trace-sample`), events.jsonl, timeseries.csv, charts/*.svg and
+/// report.html.
+fn write_outputs(dir: &Path, report: &Report, trace: Option<(&Trace, &Model)>) -> Result<(), String> {
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        // Synced, so the swap never publishes a file whose bytes are still in flight.
+        let written = std::fs::File::create(&path).and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()));
+        written.map_err(|e| format!("cannot write {}: {e}", path.display()))
     };
-    let csv = timeseries_csv(report).map_err(|e| format!("cannot build timeseries.csv: {e}"))?;
-    write(out.join("timeseries.csv"), csv.as_bytes())?;
-    let charts = render_charts(report).map_err(|e| format!("cannot draw the charts: {e}"))?;
-    let dir = out.join("charts");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    for c in &charts {
-        write(dir.join(&c.file), c.svg.as_bytes())?;
+    write("report.json", report.to_json().as_bytes())?;
+    if let Some((trace, model)) = trace {
+        write("trace.json", trace.to_chrome_json(model).as_bytes())?;
     }
-    write(out.join("report.html"), render_html(report, &charts).as_bytes())
+    write("events.jsonl", report.events_jsonl().as_bytes())?;
+    let csv = timeseries_csv(report).map_err(|e| format!("cannot build timeseries.csv: {e}"))?;
+    write("timeseries.csv", csv.as_bytes())?;
+    let charts = render_charts(report).map_err(|e| format!("cannot draw the charts: {e}"))?;
+    let charts_dir = dir.join("charts");
+    std::fs::create_dir(&charts_dir).map_err(|e| format!("cannot create {}: {e}", charts_dir.display()))?;
+    for c in &charts {
+        write(&format!("charts/{}", c.file), c.svg.as_bytes())?;
+    }
+    write("report.html", render_html(report, &charts).as_bytes())
 }
 
-/// On Ctrl-C, removes this process's temporary files from `out` (and `out/charts`) and
-/// exits 130: every output is either the previous complete file or the new one.
-fn on_interrupt_remove_temporaries(out: PathBuf) {
-    let _ = ctrlc::set_handler(move || {
-        let suffix = format!(".tmp-{}", std::process::id());
-        for dir in [out.clone(), out.join("charts")] {
-            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-                if entry.file_name().to_string_lossy().ends_with(&suffix) {
-                    let _ = std::fs::remove_file(entry.path());
-                }
-            }
-        }
-        eprintln!("interrupted: outputs left as they were before this run");
-        std::process::exit(130);
-    });
+/// Builds the outputs in a temporary folder beside `out` and swaps it in whole: a reader,
+/// a `kill -9` or a second run sees this run's complete folder or the previous one.
+fn publish(
+    place: &OutputPlace,
+    lock: Option<OutputLock>,
+    report: &Report,
+    trace: Option<(&Trace, &Model)>,
+) -> Result<(), String> {
+    let staging = outdir::begin(place, lock)?;
+    staging.remove_leftovers();
+    write_outputs(staging.dir(), report, trace)?;
+    outdir::commit(staging)
 }
 
 /// Runs the scenario.
@@ -98,9 +107,9 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
         RunLimits { max_events: args.max_events.unwrap_or(u64::MAX), max_in_flight: args.max_in_flight as usize };
     let model = &scenario.model;
     let out = args.out.clone().unwrap_or_else(|| super::default_out(&model.name));
-    // Fail before simulating if the report could not be written.
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot write into the output folder {}: {e}", out.display()))?;
-    on_interrupt_remove_temporaries(out.clone());
+    // Fail before simulating if the report could not be written; create nothing yet.
+    let (place, lock) = outdir::prepare(&out, LockMode::Exclusive)?;
+    outdir::on_signal(|| outdir::quit(false));
     #[allow(clippy::disallowed_methods)] // wall time for the terminal only, never in the report
     let started = Instant::now();
     let options = RunOptions { jobs: args.jobs };
@@ -115,22 +124,14 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     if let Some(why) = &report.engine.halted {
         return Err(why.clone());
     }
-    let path = out.join("report.json");
-    write_atomic(&path, report.to_json().as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    if args.trace_sample.is_some() {
-        // Written even when nothing was sampled, so a script can rely on the file.
-        let trace = trace.unwrap_or_default();
-        let file = out.join("trace.json");
-        write_atomic(&file, trace.to_chrome_json(model).as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-        if !args.quiet {
-            print_out(&format!("trace: {} ({} requests)\n", file.display(), trace.requests.len()));
-        }
+    // Written even when nothing was sampled, so a script can rely on the file.
+    let trace = args.trace_sample.map(|_| trace.unwrap_or_default());
+    publish(&place, lock, &report, trace.as_ref().map(|t| (t, model)))?;
+    let path = place.out().join("report.json");
+    if let (Some(trace), false) = (&trace, args.quiet) {
+        let file = place.out().join("trace.json");
+        print_out(&format!("trace: {} ({} requests)\n", file.display(), trace.requests.len()));
     }
-    let events = out.join("events.jsonl");
-    write_atomic(&events, report.events_jsonl().as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", events.display()))?;
-    write_outputs(&out, &report)?;
     if !args.quiet {
         let events = report.engine.events.value() * f64::from(report.replications);
         if let Some(w) = warmup {

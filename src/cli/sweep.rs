@@ -1,5 +1,9 @@
 //! `resim sweep`: plan the points, run them on rayon with a progress bar, write each
 //! point as it finishes, then the tables; Ctrl-C keeps what finished (exit 130).
+//!
+//! A whole sweep builds its folder in a temporary sibling and swaps it in at the end, so
+//! the folder never mixes two sweeps; shards (`--shard I/N`) add their points to one
+//! shared folder instead, under a shared lock, and `resim merge` makes the whole.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -9,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use resim::input::shown;
+use resim::report::{LockMode, OutputLock, OutputPlace, Staging};
 use resim::run::precision::{DEFAULT_MAX_REPLICATIONS, Precision};
 use resim::scenario::load::read_scenario;
 use resim::scenario::sweep_spec::{ConstraintSpec, ObjectiveSpec, SamplingSpec};
@@ -20,13 +25,11 @@ use resim::sweep::output::{self, PointRecord};
 use resim::sweep::plan::{Plan, SweepOptions, plan};
 use resim::sweep::shard::{Shard, write_shard};
 
+use super::outdir::{self, INTERRUPTED};
 use super::{ScenarioArgs, print_out};
 
-/// Set by Ctrl-C: start no new point.
+/// Set by Ctrl-C (or SIGTERM): start no new point.
 static STOP: AtomicBool = AtomicBool::new(false);
-
-/// Exit status after an interruption (128 + SIGINT).
-const INTERRUPTED: u8 = 130;
 
 /// `--sampling`.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -115,32 +118,105 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<ExitCode, String> {
     let shard = args.shard.unwrap_or(Shard { index: 0, count: 1 });
     let mine: Vec<usize> = (0..plan.points.len()).filter(|&i| shard.contains(i)).collect();
     let out = args.out.clone().unwrap_or_else(|| super::default_out(&format!("{}-sweep", base_scenario.model.name)));
+    // Shards write their points into one shared folder side by side; a whole sweep
+    // replaces its folder.
+    let mode = if shard.count > 1 { LockMode::Shared } else { LockMode::Exclusive };
+    let (place, lock) = outdir::prepare(&out, mode)?;
 
     // Resume: keep points whose folder holds this very point of this very sweep.
-    let records = if args.resume { exec::resume(&out, &plan, &mine) } else { vec![None; plan.points.len()] };
-    let resumed = records.iter().flatten().count();
-    let todo: Vec<usize> = mine.iter().copied().filter(|&i| records[i].is_none()).collect();
+    let found = if args.resume { resume(&place, &plan, &mine, mode) } else { vec![None; plan.points.len()] };
+    let resumed = found.iter().flatten().count();
+    let todo: Vec<usize> = mine.iter().copied().filter(|&i| found[i].is_none()).collect();
     let source = Source { text: &text, file, base: &base };
     let points = exec::load_models(&plan, source, todo, args.jobs).map_err(|e| e.to_string())?;
 
-    // Only now, with every point checked, may the output folder be created.
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot write into the output folder {}: {e}", out.display()))?;
-    let _ = ctrlc::set_handler(|| {
+    // Only now, with every point checked, may anything be created.
+    let target = Target::open(&place, lock, mode, &found)?;
+    let records = found.into_iter().map(|f| f.map(|(r, _)| r)).collect();
+    outdir::on_signal(|| {
         if STOP.swap(true, Ordering::SeqCst) {
-            std::process::exit(i32::from(INTERRUPTED));
+            outdir::quit(true);
         }
         eprintln!("\ninterrupted: finishing the points already started (Ctrl-C again to quit now)");
     });
     let bar = progress(args.quiet, points.indices.len());
     #[allow(clippy::disallowed_methods)] // wall time for the terminal only, never in the output files
     let started = Instant::now();
-    let done = exec::execute(&out, &plan, &points, args.jobs, &STOP, records, &|| bar.inc(1));
+    let done = exec::execute(target.dir(), &plan, &points, args.jobs, &STOP, records, &|| bar.inc(1));
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
     let records: Vec<PointRecord> = done?.into_iter().flatten().collect();
     let interrupted = STOP.load(Ordering::SeqCst);
     let ran = records.len() - resumed;
-    finish(&args, &plan, &out, shard, &records, Counts { ran, resumed, wall, interrupted })
+    finish(&args, &plan, target, shard, &records, Counts { ran, resumed, wall, interrupted })
+}
+
+/// A finished point found by `--resume` and the output folder it was found in.
+type Found = Option<(PointRecord, PathBuf)>;
+
+/// The points of `mine` finished by this very sweep: in the output folder, or (for a whole
+/// sweep, holding the lock) in the temporary folder of a run that was killed or quit.
+fn resume(place: &OutputPlace, plan: &Plan, mine: &[usize], mode: LockMode) -> Vec<Found> {
+    let mut dirs = vec![place.out()];
+    if mode == LockMode::Exclusive {
+        dirs.extend(place.leftovers());
+    }
+    let mut found: Vec<Found> = vec![None; plan.points.len()];
+    for dir in dirs {
+        for (i, r) in exec::resume(&dir, plan, mine).into_iter().enumerate() {
+            if found[i].is_none() {
+                found[i] = r.map(|r| (r, dir.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// Where a sweep writes: a temporary folder swapped in at the end, or (a shard) the
+/// shared output folder itself, point by point.
+enum Target {
+    /// The temporary folder and the output folder it will replace.
+    Staged(Staging, PathBuf),
+    /// A shard's shared folder, and the shared lock held while writing into it.
+    Shared { out: PathBuf, _lock: OutputLock },
+}
+
+impl Target {
+    /// Creates the folder written into and copies the resumed points there.
+    fn open(place: &OutputPlace, lock: Option<OutputLock>, mode: LockMode, found: &[Found]) -> Result<Self, String> {
+        let out = place.out();
+        if mode == LockMode::Shared {
+            std::fs::create_dir_all(&out)
+                .map_err(|e| format!("cannot create the output folder {}: {e}", out.display()))?;
+            let lock = match lock {
+                Some(l) => l,
+                None => OutputLock::acquire(place, mode).map_err(|e| e.to_string())?,
+            };
+            return Ok(Self::Shared { out, _lock: lock });
+        }
+        let staging = outdir::begin(place, lock)?;
+        for (r, from) in found.iter().flatten() {
+            output::copy_point(from, staging.dir(), r.point.index)
+                .map_err(|e| format!("cannot copy point {} from {}: {e}", r.point.index, from.display()))?;
+        }
+        staging.remove_leftovers();
+        Ok(Self::Staged(staging, out))
+    }
+
+    /// The folder written into.
+    fn dir(&self) -> &Path {
+        match self {
+            Self::Staged(s, _) => s.dir(),
+            Self::Shared { out, .. } => out,
+        }
+    }
+
+    /// The output folder, as the user named it.
+    fn out(&self) -> &Path {
+        match self {
+            Self::Staged(_, out) | Self::Shared { out, .. } => out,
+        }
+    }
 }
 
 struct Counts {
@@ -154,11 +230,12 @@ struct Counts {
 fn finish(
     args: &SweepArgs,
     plan: &Plan,
-    out: &Path,
+    target: Target,
     shard: Shard,
     records: &[PointRecord],
     n: Counts,
 ) -> Result<ExitCode, String> {
+    let out = target.out().to_path_buf();
     let def = &plan.definition;
     let total = def.points;
     let say = |s: String| {
@@ -167,7 +244,7 @@ fn finish(
         }
     };
     if shard.count > 1 {
-        write_shard(out, def, shard).map_err(|e| format!("cannot write into {}: {e}", out.display()))?;
+        write_shard(&out, def, shard).map_err(|e| format!("cannot write into {}: {e}", out.display()))?;
         let mine = (0..total).filter(|&i| shard.contains(i)).count();
         say(format!(
             "shard {}/{}: {} of its {mine} points finished ({} run, {} resumed) in {:.2}s\njoin the shards with: resim merge --out DIR {}\n",
@@ -182,10 +259,13 @@ fn finish(
         return Ok(if n.interrupted { ExitCode::from(INTERRUPTED) } else { ExitCode::SUCCESS });
     }
     let choice = output::judge(def, records)?;
-    output::write_tables(out, def, records, Some(&choice))
+    output::write_tables(target.dir(), def, records, Some(&choice))
         .map_err(|e| format!("cannot write into {}: {e}", out.display()))?;
-    charts::write_charts(out, def, records)
+    charts::write_charts(target.dir(), def, records)
         .map_err(|e| format!("cannot write the charts into {}: {e}", out.display()))?;
+    if let Target::Staged(staging, _) = target {
+        outdir::commit(staging)?;
+    }
     say(format!(
         "{}: {} of {total} points ({} run, {} resumed) in {:.2}s\nsweep: {}\n",
         def.scenario,

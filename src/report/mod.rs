@@ -34,7 +34,7 @@ pub use summary::{QUANTILES, ReplicationSummary};
 pub use text::{Section, fmt_secs, headline, render_summary, sections};
 pub use timeseries::timeseries_csv;
 pub use workload::WorkloadReport;
-pub use write::write_atomic;
+pub use write::{LockMode, OutputError, OutputLock, OutputPlace, Staging, write_atomic};
 
 use std::collections::BTreeMap;
 

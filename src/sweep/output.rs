@@ -68,6 +68,22 @@ pub fn write_point(out: &Path, point: &PointFile, report_json: &str) -> io::Resu
     write_atomic(&dir.join("point.json"), text.as_bytes())
 }
 
+/// Copies point `i`'s files from the sweep folder `from` to the one at `to`, byte for
+/// byte: as hard links where the file system allows (no bytes copied, and the files keep
+/// their identity; they are never modified in place, only replaced), else as copies.
+pub fn copy_point(from: &Path, to: &Path, i: usize) -> io::Result<()> {
+    let (from, to) = (point_dir(from, i), point_dir(to, i));
+    std::fs::create_dir_all(&to)?;
+    // report.json first: point.json marks the point complete.
+    for name in ["report.json", "point.json"] {
+        let (src, dst) = (from.join(name), to.join(name));
+        if std::fs::hard_link(&src, &dst).is_err() {
+            write_atomic(&dst, &std::fs::read(&src)?)?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads point `i` from `out` if it is complete and belongs to the sweep with `hash`.
 pub fn read_point(out: &Path, i: usize, hash: &str) -> Option<PointRecord> {
     let dir = point_dir(out, i);

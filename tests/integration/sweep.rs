@@ -476,7 +476,8 @@ fn ctrl_c_keeps_finished_points_and_resume_completes_the_sweep() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let first = d.path("cut/points/0/point.json");
+    // The sweep builds its folder as `.cut.tmp-<pid>` and swaps it in at the end.
+    let first = d.path(&format!(".cut.tmp-{}/points/0/point.json", child.id()));
     for _ in 0..2000 {
         if first.exists() {
             break;

@@ -8,10 +8,13 @@
 mod graph;
 mod timeline;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::Report;
+use crate::engine::fnv1a64;
 
 pub use graph::blast_map;
 pub(crate) use timeline::{fmt_latency, short_num};
@@ -63,6 +66,37 @@ pub(crate) const SERIES: [RGBColor; 10] = [
 /// A file name part from a series name: letters, digits, `-` and `_` only.
 pub(crate) fn slug(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}
+
+/// File name parts for `names`, one per name, unique and stable. A name's part is its
+/// [`slug`] unless that collides with another name's (`a b`, `a_b` and `a/b` all give
+/// `a_b`; `A` and `a` are one file on case-insensitive file systems): then every name of
+/// the collision but one gets its slug followed by `-` and 8 hex digits of FNV-1a-64 of
+/// the name itself. The one kept plain is the first, in byte order, whose slug is the name
+/// itself, so charts named after a plain name keep their names. Independent of the order
+/// `names` come in.
+pub(crate) fn file_parts<'a>(names: impl IntoIterator<Item = &'a str>) -> BTreeMap<&'a str, String> {
+    let mut groups: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for name in names {
+        groups.entry(slug(name).to_ascii_lowercase()).or_default().insert(name);
+    }
+    let mut parts = BTreeMap::new();
+    for names in groups.into_values() {
+        let plain = names
+            .iter()
+            .copied()
+            .find(|n| slug(n) == *n)
+            .or_else(|| names.first().copied().filter(|_| names.len() == 1));
+        for name in names {
+            let part = if Some(name) == plain {
+                slug(name)
+            } else {
+                format!("{}-{:08x}", slug(name), fnv1a64(name.as_bytes()) & 0xffff_ffff)
+            };
+            parts.insert(name, part);
+        }
+    }
+    parts
 }
 
 /// Renders `draw` onto an SVG of `height` pixels and returns the text.
@@ -173,21 +207,24 @@ pub(crate) fn fault_bands(report: &Report) -> Vec<(f64, f64, String)> {
 /// Every chart of the report, in the order the HTML page shows them.
 pub fn render_charts(report: &Report) -> Result<Vec<Chart>, String> {
     let mut charts = Vec::new();
+    let workloads = file_parts(report.workloads.keys().map(String::as_str));
+    let slos = file_parts(report.slos.iter().map(|s| s.name.as_str()));
+    let faults = file_parts(report.blast_radius.iter().map(|b| b.fault.as_str()));
     for (name, w) in &report.workloads {
         charts.push(Chart {
-            file: format!("latency-{}.svg", slug(name)),
+            file: format!("latency-{}.svg", workloads[name.as_str()]),
             title: format!("{name}: latency percentiles over time"),
             svg: timeline::latency(report, name, &w.timeline)?,
         });
         charts.push(Chart {
-            file: format!("outcomes-{}.svg", slug(name)),
+            file: format!("outcomes-{}.svg", workloads[name.as_str()]),
             title: format!("{name}: outcomes per second"),
             svg: timeline::outcomes(report, name, &w.timeline)?,
         });
     }
     for s in &report.slos {
         charts.push(Chart {
-            file: format!("slo-{}.svg", slug(&s.name)),
+            file: format!("slo-{}.svg", slos[s.name.as_str()]),
             title: format!("SLO {}: error budget and burn rate", s.name),
             svg: timeline::slo(report, s)?,
         });
@@ -206,10 +243,35 @@ pub fn render_charts(report: &Report) -> Result<Vec<Chart>, String> {
     }
     for b in &report.blast_radius {
         charts.push(Chart {
-            file: format!("blast-{}.svg", slug(&b.fault)),
+            file: format!("blast-{}.svg", faults[b.fault.as_str()]),
             title: format!("Blast radius of {}", b.fault),
             svg: blast_map(report, b)?,
         });
     }
     Ok(charts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colliding_names_get_distinct_stable_file_names() {
+        let parts = file_parts(["a/b", "a b", "a_b", "users", "a_B", "x y"]);
+        assert_eq!(parts["a_B"], "a_B", "the first plain name in byte order keeps its file");
+        assert_eq!(parts["users"], "users");
+        assert_eq!(parts["x y"], "x_y", "no collision, no hash");
+        let hashed = |n: &str| format!("{}-{:08x}", slug(n), fnv1a64(n.as_bytes()) & 0xffff_ffff);
+        for n in ["a/b", "a b", "a_b"] {
+            assert_eq!(parts[n], hashed(n));
+        }
+        let files: BTreeSet<String> = parts.values().map(|p| p.to_ascii_lowercase()).collect();
+        assert_eq!(files.len(), parts.len(), "unique even where case does not count: {parts:?}");
+        let issue = file_parts(["a b", "a_b", "a/b"]);
+        assert_eq!(issue["a_b"], "a_b", "the name that is its own slug keeps its file");
+        assert_eq!(issue["a b"], hashed("a b"));
+        assert_eq!(issue["a b"], "a_b-04833892", "the README's example");
+        let reversed = file_parts(["x y", "a_B", "a_b", "users", "a b", "a/b"]);
+        assert_eq!(parts, reversed, "independent of the order");
+    }
 }

@@ -14,7 +14,7 @@ use plotters::prelude::*;
 use super::grid::display;
 use super::output::{PointRecord, blast_faults, stat};
 use super::plan::Definition;
-use crate::report::charts::{Chart, GRID, Key, Swatch, captioned, series_color, short_num, slug, svg};
+use crate::report::charts::{Chart, GRID, Key, Swatch, captioned, file_parts, series_color, short_num, svg};
 use crate::report::write_atomic;
 
 mod axes;
@@ -47,18 +47,19 @@ pub fn render_charts(def: &Definition, records: &[PointRecord]) -> Result<Vec<Ch
         }
     }
     workloads.sort();
+    let parts = file_parts(workloads.iter().map(String::as_str));
     let mut charts = Vec::new();
     for w in &workloads {
         for m in &METRICS {
             let path = format!("workloads.{w}.{}", m.path);
             charts.push(Chart {
-                file: format!("{}-{}.svg", m.file, slug(w)),
+                file: format!("{}-{}.svg", m.file, parts[w.as_str()]),
                 title: format!("{w}: {} by {}", m.label, def.params[x].key),
                 svg: lines(def, records, x, w, m, &path)?,
             });
             if let [x, y] = numeric[..] {
                 charts.push(Chart {
-                    file: format!("heatmap-{}-{}.svg", m.file, slug(w)),
+                    file: format!("heatmap-{}-{}.svg", m.file, parts[w.as_str()]),
                     title: format!("{w}: {} over {} and {}", m.label, def.params[x].key, def.params[y].key),
                     svg: heat_map(def, records, (x, y), w, m, &path)?,
                 });

@@ -9,6 +9,7 @@ mod guards;
 mod inputs;
 mod malformed;
 mod messages;
+mod output_unit;
 mod regressions;
 mod run;
 

@@ -95,7 +95,7 @@ fn bug_scenario_name_cannot_escape_the_output_folder() {
 }
 
 /// Every file under `dir`, as paths relative to it.
-fn files_under(dir: &Path) -> BTreeSet<PathBuf> {
+pub(super) fn files_under(dir: &Path) -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
     let mut todo = vec![dir.to_owned()];
     while let Some(d) = todo.pop() {
