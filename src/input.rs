@@ -54,6 +54,8 @@ pub enum InputError {
         path: PathBuf,
         /// The cap, in bytes.
         cap: u64,
+        /// The size the file reported, when it was over the cap before reading.
+        size: Option<u64>,
     },
     /// Read as text, but not UTF-8.
     NotUtf8 {
@@ -80,7 +82,8 @@ impl InputError {
             InputError::Io { source, .. } => source.to_string(),
             InputError::NotAFile { what, .. } => format!("it is {what}, not a regular file"),
             InputError::Terminal => "standard input is a terminal".to_owned(),
-            InputError::TooLarge { cap, .. } => format!("it is larger than {}", size(*cap)),
+            InputError::TooLarge { cap, size: Some(n), .. } => format!("it is {n} bytes, {}", over(*cap)),
+            InputError::TooLarge { cap, size: None, .. } => format!("it is {}", over(*cap)),
             InputError::NotUtf8 { .. } => "it is not UTF-8 text".to_owned(),
         }
     }
@@ -97,7 +100,7 @@ impl InputError {
             InputError::Terminal => {
                 "pipe the input in (e.g. `resim check - < scenario.yaml`), or name a file".to_owned()
             }
-            InputError::TooLarge { cap, .. } => format!("inputs are limited to {}; trim the file", size(*cap)),
+            InputError::TooLarge { .. } => "trim the file, or split it".to_owned(),
             InputError::NotUtf8 { .. } => "save the file as UTF-8 text".to_owned(),
         }
     }
@@ -118,10 +121,15 @@ impl std::error::Error for InputError {
     }
 }
 
-/// `n` bytes for messages: "16 MiB" when a whole number of MiB, else "N bytes".
-fn size(n: u64) -> String {
+/// "larger than 16 MiB (limited to 16777216 bytes)", or for a cap that is not a whole
+/// number of MiB, "larger than 9 bytes".
+fn over(cap: u64) -> String {
     const MIB: u64 = 1024 * 1024;
-    if n >= MIB && n.is_multiple_of(MIB) { format!("{} MiB", n / MIB) } else { format!("{n} bytes") }
+    if cap >= MIB && cap.is_multiple_of(MIB) {
+        format!("larger than {} MiB (limited to {cap} bytes)", cap / MIB)
+    } else {
+        format!("larger than {cap} bytes")
+    }
 }
 
 /// True when `path` names standard input: `-` or `/dev/stdin`.
@@ -166,7 +174,7 @@ pub fn open(path: &Path, cap: u64, stdin: bool) -> Result<io::Take<File>, InputE
         return Err(InputError::NotAFile { path: path.to_owned(), what, stdin });
     }
     if meta.len() > cap {
-        return Err(InputError::TooLarge { path: path.to_owned(), cap });
+        return Err(InputError::TooLarge { path: path.to_owned(), cap, size: Some(meta.len()) });
     }
     Ok(File::open(path).map_err(io)?.take(cap + 1))
 }
@@ -186,7 +194,7 @@ pub fn read_bytes(path: &Path, cap: u64) -> Result<Vec<u8>, InputError> {
         read_capped(&mut file, cap, &mut bytes).map_err(|source| InputError::Io { path: shown.clone(), source })?;
     }
     if bytes.len() as u64 > cap {
-        return Err(InputError::TooLarge { path: shown, cap });
+        return Err(InputError::TooLarge { path: shown, cap, size: None });
     }
     Ok(bytes)
 }
@@ -272,11 +280,11 @@ mod tests {
         let f = dir.path().join("f");
         std::fs::write(&f, b"0123456789").unwrap();
         assert_eq!(read_bytes(&f, 10).unwrap(), b"0123456789");
-        assert!(matches!(read_bytes(&f, 9), Err(InputError::TooLarge { cap: 9, .. })));
+        assert_eq!(read_bytes(&f, 9).unwrap_err().reason(), "it is 10 bytes, larger than 9 bytes");
         // /proc files report a size of 0 and hold more.
         let e = read_bytes(Path::new("/proc/self/maps"), 8).unwrap_err();
         assert_eq!(e.reason(), "it is larger than 8 bytes");
-        assert_eq!(size(16 * 1024 * 1024), "16 MiB");
+        assert_eq!(over(16 * 1024 * 1024), "larger than 16 MiB (limited to 16777216 bytes)");
     }
 
     #[test]
