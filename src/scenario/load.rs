@@ -152,6 +152,9 @@ pub fn load_str_reusing(
             apply_override(&mut doc, o).map_err(|e| set_error(file, e, o))?;
         }
         let json = doc.to_string();
+        // The file's own reading and the edited tree are not needed past here: a scenario
+        // of 10⁶ inline samples holds each in memory, so free them before reading again.
+        drop((doc, spec));
         spec = yaml::parse::<ScenarioSpec>(&json).map_err(|e| {
             // The tree of the overridden document gives the error its key path, which
             // says which override is to blame.
