@@ -59,6 +59,11 @@ impl Override {
         Override { key: key.to_owned(), value: value.to_string(), flag: Some(flag) }
     }
 
+    /// The option to give a corrected path with: `--param` for a swept one, else `--set`.
+    fn option(&self) -> &'static str {
+        if self.flag == Some(PARAM_FLAG) { PARAM_FLAG } else { "--set" }
+    }
+
     /// True when the override names its key in messages (`--set`, `--param`).
     fn keyed(&self) -> bool {
         matches!(self.flag, None | Some(PARAM_FLAG) | Some(SWEEP_FLAG))
@@ -154,6 +159,9 @@ pub fn load_str_reusing(
             apply_override(&mut doc, o).map_err(|e| set_error(file, e, o))?;
         }
         let json = doc.to_string();
+        // The file's own reading and the edited tree are not needed past here: a scenario
+        // of 10⁶ inline samples holds each in memory, so free them before reading again.
+        drop((doc, spec));
         spec = yaml::parse::<ScenarioSpec>(&json).map_err(|e| {
             // The tree of the overridden document gives the error its key path, which
             // says which override is to blame.
@@ -286,7 +294,8 @@ fn not_an_index(o: &Override, path: &str, seg: &str, len: usize) -> ScenarioErro
         _ => format!("it has {len} items, 0 to {}", len - 1),
     };
     ScenarioError::at_key(o.label(), format!("`{seg}` is not an index of `{path}` ({range})")).with_help(format!(
-        "name an item by its index; to add one, set it whole at the end: --set '{path}.{len}={{ ... }}'"
+        "name an item by its index; to add one, set it whole at the end: {} '{path}.{len}={{ ... }}'",
+        o.option()
     ))
 }
 
@@ -300,7 +309,7 @@ fn unknown_name(o: &Override, path: &str, name: &str, names: &[&str]) -> Option<
     };
     let (_, noun) = NAMED.iter().find(|(pattern, _)| matches(pattern))?;
     let known = if names.is_empty() { "there are none".to_owned() } else { format!("{path}: {}", names.join(", ")) };
-    let add = format!("to add a {noun}, set it whole: --set '{path}.{name}={{ ... }}'");
+    let add = format!("to add a {noun}, set it whole: {} '{path}.{name}={{ ... }}'", o.option());
     let help = match suggest(name, names.iter().copied()) {
         Some(near) => format!("did you mean `{near}`? ({add})"),
         None => add,
@@ -469,6 +478,34 @@ mod tests {
         let e = load_str(MIN, Path::new("s.yaml"), &[set("workloads.3.target=api")]).unwrap_err();
         assert!(e.message.contains("not an index"), "{e}");
         assert!("novalue".parse::<Override>().is_err());
+    }
+
+    #[test]
+    fn named_mappings_are_every_map_of_the_schema() {
+        // A property whose schema is a map of free names (`additionalProperties` a schema):
+        // a new one must join NAMED, or `--set` would invent entries in it again.
+        fn maps(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Object(m) => {
+                    if let Some(Value::Object(props)) = m.get("properties") {
+                        for (name, p) in props {
+                            if matches!(p.get("additionalProperties"), Some(Value::Object(_))) {
+                                out.push(name.clone());
+                            }
+                        }
+                    }
+                    m.values().for_each(|x| maps(x, out));
+                }
+                Value::Array(items) => items.iter().for_each(|x| maps(x, out)),
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        maps(&crate::scenario::json_schema(), &mut found);
+        found.sort();
+        let mut named: Vec<String> = NAMED.iter().map(|(p, _)| p.rsplit('.').next().unwrap_or(p).to_owned()).collect();
+        named.sort();
+        assert_eq!(found, named);
     }
 
     #[test]
