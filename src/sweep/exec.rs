@@ -59,21 +59,23 @@ pub struct Loaded {
 }
 
 /// Loads the models of points `todo` on `jobs` threads: the scenario with the base
-/// overrides and the point's, `warmup: auto` resolved. Fails on the first bad point.
+/// overrides and the point's, `warmup: auto` resolved. Fails on the bad point of the
+/// lowest index, whichever thread saw it first, so the message is the same on every run.
 pub fn load_models(
     plan: &Plan,
     source: Source<'_>,
     todo: Vec<usize>,
     jobs: Option<usize>,
 ) -> Result<Loaded, ScenarioError> {
-    let models = with_jobs(jobs, || {
+    let loaded: Vec<Result<Model, ScenarioError>> = with_jobs(jobs, || {
         todo.par_iter()
             .map(|&i| {
                 let s = load_point(plan, i, source.text, source.file, source.base)?;
                 resolve_warmup(&s).map(|(s, _)| s.model)
             })
-            .collect::<Result<Vec<_>, _>>()
-    })?;
+            .collect()
+    });
+    let models = loaded.into_iter().collect::<Result<Vec<_>, _>>()?;
     Ok(Loaded { indices: todo, models })
 }
 

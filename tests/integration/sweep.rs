@@ -217,6 +217,18 @@ fn bad_parameters_are_refused_with_the_parameter_named() {
 }
 
 #[test]
+fn of_several_bad_points_the_lowest_is_named_on_every_run() {
+    // Points load in parallel; the message must not depend on which thread failed first.
+    let d = Dir::new(SMALL);
+    for _ in 0..6 {
+        let o = d.sweep("out", &["--param", "services.api.servers=1,0,0,0,0,0,0,0", "--jobs", "2"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("(point 1)"), "not the lowest bad point:\n{err}");
+    }
+}
+
+#[test]
 fn the_sweep_section_is_used_by_sweep_and_ignored_by_run() {
     let text = format!(
         "{SMALL}sweep:\n  params:\n    services.api.servers: [1, 2]\n    workloads.0.arrivals.poisson.rate: {{ from: 10, to: 30, step: 10 }}\n  objective: {{ minimize: workloads.users.latency_s.p99 }}\n"
