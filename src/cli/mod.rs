@@ -1,9 +1,11 @@
 //! Subcommand adapters: each turns parsed arguments into library calls and output.
 
+mod budget;
 mod check;
 mod compare;
 mod init;
 mod merge;
+mod progress;
 mod run;
 mod sweep;
 mod theory;

@@ -18,6 +18,7 @@ use resim::sweep::output::{self, PointRecord};
 use resim::sweep::plan::{Plan, SweepOptions, plan};
 use resim::sweep::shard::{Shard, write_shard};
 
+use super::budget::BudgetArgs;
 use super::{ScenarioArgs, print_out};
 
 /// Set by Ctrl-C: start no new point.
@@ -82,6 +83,8 @@ pub(crate) struct SweepArgs {
     /// Print nothing but errors (no progress bar, no summary, no verdict).
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    budget: BudgetArgs,
 }
 
 impl From<SamplingArg> for SamplingSpec {
@@ -118,7 +121,8 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<ExitCode, String> {
     let resumed = records.iter().flatten().count();
     let todo: Vec<usize> = mine.iter().copied().filter(|&i| records[i].is_none()).collect();
     let source = Source { text: &text, file, base: &base };
-    let points = exec::load_models(&plan, source, todo, args.jobs).map_err(|e| e.to_string())?;
+    let mut points = exec::load_models(&plan, source, todo, args.jobs).map_err(|e| e.to_string())?;
+    check_budget(&args, &mut points)?;
 
     // Only now, with every point checked, may the output folder be created.
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot write into the output folder {}: {e}", out.display()))?;
@@ -138,6 +142,21 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<ExitCode, String> {
     let interrupted = STOP.load(Ordering::SeqCst);
     let ran = records.len() - resumed;
     finish(&args, &plan, &out, shard, &records, Counts { ran, resumed, wall, interrupted })
+}
+
+/// Refuses the sweep, before anything is written, when one of its points is over the
+/// budget (with `--precision`, as if it needed every replication it may add); sets each
+/// point's event limit.
+fn check_budget(args: &SweepArgs, points: &mut exec::Loaded) -> Result<(), String> {
+    for (&i, model) in points.indices.iter().zip(&mut points.models) {
+        model.limits.max_events = args.budget.max_events;
+        let mut probe = model.clone();
+        if args.precision.is_some() {
+            probe.replications = probe.replications.max(args.max_replications);
+        }
+        args.budget.enforce(&probe, Some(i))?;
+    }
+    Ok(())
 }
 
 struct Counts {

@@ -7,6 +7,7 @@
 mod commands;
 mod guards;
 mod malformed;
+mod preflight;
 mod regressions;
 mod run;
 
