@@ -87,7 +87,7 @@ fn parse_bytes(s: &str) -> Result<u64, String> {
     };
     let n: f64 = number.trim().parse().map_err(|_| format!("`{s}` is not a size (e.g. 8GB)"))?;
     let bytes = n * scale;
-    if !bytes.is_finite() || bytes < 1.0 || bytes > 1.8e19 {
+    if !(1.0..=1.8e19).contains(&bytes) {
         return Err(format!("`{s}`: give a size of at least 1 byte (e.g. 8GB)"));
     }
     Ok(bytes as u64)

@@ -6,8 +6,8 @@
 //!
 //! - **Calls and routes.** The expected visits of a request entering a group of services
 //!   it can circle through are solved from the traffic equations over calls and routes
-//!   ([`crate::theory::visits`]). Infinite (a call back through a route with probability
-//!   1) or above [`MAX_VISITS`] (a route back with probability 0.9999999999), the
+//!   ([`crate::theory::visits`]). Infinite (a call back through a route taken every
+//!   time) or above [`MAX_VISITS`] (a route back with probability 0.9999999999), the
 //!   scenario is refused, naming the loop and the route that keeps requests in it. A loop
 //!   of zero-time services is therefore bounded too: it costs at most [`MAX_VISITS`]
 //!   visits per request, each an event, however little time it takes.
@@ -41,7 +41,7 @@ pub fn check_visit_loops(model: &Model) -> Result<()> {
     let Some(worst) = visits
         .loops()
         .into_iter()
-        .filter(|l| !(l.visits <= MAX_VISITS))
+        .filter(|l| l.visits > MAX_VISITS)
         .max_by(|a, b| a.visits.total_cmp(&b.visits).then(b.entry.cmp(&a.entry)))
     else {
         return Ok(());

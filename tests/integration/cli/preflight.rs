@@ -20,6 +20,7 @@ const REFUSAL_BYTES: u64 = 200 * 1024 * 1024;
 /// Runs `resim ARGS` in `cwd` under a 200 MB address-space limit, and checks it is
 /// refused (exit 2, `error:`) within 5 s, writing nothing there.
 fn refused_quickly(cwd: &Path, args: &[&str]) -> String {
+    #[allow(clippy::disallowed_methods)] // a guard against a hang, not a timed benchmark
     let started = Instant::now();
     let limit = format!("--as={REFUSAL_BYTES}");
     let o = finish(Command::new("prlimit").arg(limit).arg("--").arg(BIN).args(args).current_dir(cwd), 30);
