@@ -8,9 +8,9 @@
 //! [`validate`] assembles the model from one builder per part, in a fixed order: the
 //! run's settings, the service names, the edges, the services (see
 //! [`super::validate_service`]), the workloads, the window, then faults and SLOs, which
-//! refer to all of these; periodic timers are checked first ([`super::validate_timers`])
-//! and loops of calls, routes and closed users last ([`super::validate_loops`]), on the
-//! assembled model. The first failed check is the one reported, so that order is
+//! refer to all of these; last, periodic timers against their floor
+//! ([`super::validate_timers`], after each key's own check) and loops of calls, routes
+//! and closed users ([`super::validate_loops`], on the assembled model). The first failed check is the one reported, so that order is
 //! part of what users read.
 
 use std::collections::BTreeMap;
@@ -43,7 +43,6 @@ pub const MAX_HORIZON: SimTime = SimTime(100 * 365 * 86_400 * 1_000_000_000);
 /// Checks `spec` and resolves it into a [`Model`].
 pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
     check_run(spec)?;
-    check_timers(spec)?;
     let names = ServiceNames::of(spec)?;
     let id_of = |key: &str, name: &str| names.id(key, name);
     let edges = Edges::of(spec, &names)?;
@@ -78,6 +77,7 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
     model.slos = slos(&spec.slos, &model)?;
     model.alerting = alerting(spec.alerting.as_ref(), model.duration)?;
     model.blast_radius = blast_radius(spec.blast_radius.as_ref(), !model.faults.is_empty())?;
+    check_timers(spec)?;
     check_visit_loops(&model)?;
     check_closed_loops(spec, &model)?;
     Ok(model)

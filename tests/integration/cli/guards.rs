@@ -108,7 +108,7 @@ fn runaway_queues_and_event_budgets_stop_with_a_message_and_write_nothing() {
         for n in needles {
             assert!(o.stderr.contains(n), "{flag}: `{n}` missing from:\n{}", o.stderr);
         }
-        assert_eq!(listing(&out), BTreeSet::new(), "{flag}: nothing is written");
+        assert!(!out.exists() || listing(&out).is_empty(), "{flag}: nothing is written");
     }
     // Within the guards the same scenario runs.
     let out = tmp.path().join("ok");
