@@ -62,8 +62,8 @@ fn draw(runs: u64, expected: f64, stop: &AtomicBool) {
         let done = progress::finished().min(runs);
         let spent = started.elapsed().as_secs_f64();
         let left = if done == 0 { expected - spent } else { spent * (runs - done) as f64 / done as f64 };
-        bar.set_position(done);
         bar.set_message(if left > 0.0 { format!("about {} left", wall(left)) } else { "finishing".into() });
+        bar.set_position(done);
         std::thread::sleep(Duration::from_millis(250));
     }
     bar.finish_and_clear();
