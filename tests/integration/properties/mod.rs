@@ -58,7 +58,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use proptest::prelude::*;
-use proptest::test_runner::{RngSeed, TestCaseError};
+use proptest::test_runner::RngSeed;
 use resim::RunOptions;
 use resim::report::render_summary;
 use resim::scenario::load_str;
