@@ -183,7 +183,7 @@ fn runs_over_the_memory_budget_are_refused_up_front() {
     });
     let many = write(tmp.path(), "many.yaml", &text);
     let stderr = refused_quickly(tmp.path(), &["run", &many, "--out", "out", "--max-memory", "6GB"]);
-    assert_mentions(&stderr, &["10.2GB of memory"]);
+    assert_mentions(&stderr, &["10.4GB of memory"]);
 }
 
 #[test]
