@@ -1,10 +1,12 @@
 //! Subcommand adapters: each turns parsed arguments into library calls and output.
 
+mod budget;
 mod check;
 mod compare;
 mod init;
 mod merge;
 mod outdir;
+mod progress;
 mod run;
 mod sweep;
 mod theory;

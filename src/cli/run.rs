@@ -10,11 +10,13 @@ use resim::model::Model;
 use resim::model::RunLimits;
 use resim::report::charts::render_charts;
 use resim::report::{LockMode, OutputLock, OutputPlace, fmt_secs, render_html, render_summary, timeseries_csv};
+use resim::run::budget::Estimate;
 use resim::run::mser::resolve_warmup;
 use resim::run::precision::{DEFAULT_MAX_REPLICATIONS, Precision};
 use resim::run::{RunOptions, run as run_model, run_precise, run_traced};
 use resim::trace::{Trace, TraceConfig};
 
+use super::budget::BudgetArgs;
 use super::{ScenarioArgs, outdir, print_out};
 
 /// Arguments of `resim run`.
@@ -38,9 +40,8 @@ pub(crate) struct RunArgs {
     /// such as 1%) into <out>/trace.json, for https://ui.perfetto.dev or chrome://tracing.
     #[arg(long, value_name = "RATE", allow_hyphen_values = true, value_parser = TraceConfig::parse_rate)]
     trace_sample: Option<f64>,
-    /// Stop (exit 2, nothing written) when a replication handles more events than this.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    max_events: Option<u64>,
+    #[command(flatten)]
+    budget: BudgetArgs,
     /// Stop (exit 2, nothing written) when more requests than this are in flight at once
     /// in a replication: a queue growing without bound would exhaust memory.
     #[arg(long, value_name = "N", default_value_t = RunLimits::DEFAULT_MAX_IN_FLIGHT as u64,
@@ -99,12 +100,22 @@ fn publish(
     outdir::commit(staging)
 }
 
+/// Refuses, before anything runs or is written, a run whose estimate is over the budget
+/// (with `--precision`, as if it needed every replication it may add).
+fn check_budget(args: &RunArgs, model: &resim::model::Model) -> Result<Estimate, String> {
+    let mut probe = model.clone();
+    if args.precision.is_some() {
+        probe.replications = probe.replications.max(args.max_replications);
+    }
+    args.budget.enforce(&probe, None)
+}
+
 /// Runs the scenario.
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     let scenario = args.scenario.load().map_err(|e| e.to_string())?;
+    let estimate = check_budget(&args, &scenario.model)?;
     let (mut scenario, warmup) = resolve_warmup(&scenario).map_err(|e| e.to_string())?;
-    scenario.model.limits =
-        RunLimits { max_events: args.max_events.unwrap_or(u64::MAX), max_in_flight: args.max_in_flight as usize };
+    scenario.model.limits = args.budget.limits(args.max_in_flight as usize);
     let model = &scenario.model;
     let out = args.out.clone().unwrap_or_else(|| super::default_out(&model.name));
     // Fail before simulating if the report could not be written; create nothing yet.
@@ -113,6 +124,8 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     #[allow(clippy::disallowed_methods)] // wall time for the terminal only, never in the report
     let started = Instant::now();
     let options = RunOptions { jobs: args.jobs };
+    let threads = args.jobs.unwrap_or_else(rayon::current_num_threads);
+    let line = super::progress::start(&estimate, threads, args.quiet);
     let (report, trace) = match (args.trace_sample, args.precision) {
         (Some(sample), _) => run_traced(model, &options, TraceConfig { sample, max: args.trace_max }),
         (None, Some(relative)) => {
@@ -120,6 +133,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
         }
         (None, None) => (run_model(model, &options), None),
     };
+    drop(line);
     let wall = started.elapsed().as_secs_f64();
     if let Some(why) = &report.engine.halted {
         return Err(why.clone());

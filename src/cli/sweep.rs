@@ -25,6 +25,7 @@ use resim::sweep::output::{self, PointRecord};
 use resim::sweep::plan::{Plan, SweepOptions, plan};
 use resim::sweep::shard::{Shard, write_shard};
 
+use super::budget::BudgetArgs;
 use super::outdir::{self, INTERRUPTED};
 use super::{ScenarioArgs, print_out};
 
@@ -87,6 +88,8 @@ pub(crate) struct SweepArgs {
     /// Print nothing but errors (no progress bar, no summary, no verdict).
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    budget: BudgetArgs,
 }
 
 impl From<SamplingArg> for SamplingSpec {
@@ -128,7 +131,8 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<ExitCode, String> {
     let resumed = found.iter().flatten().count();
     let todo: Vec<usize> = mine.iter().copied().filter(|&i| found[i].is_none()).collect();
     let source = Source { text: &text, file, base: &base };
-    let points = exec::load_models(&plan, source, todo, args.jobs).map_err(|e| e.to_string())?;
+    let mut points = exec::load_models(&plan, source, todo, args.jobs).map_err(|e| e.to_string())?;
+    check_budget(&args, &mut points)?;
 
     // Only now, with every point checked, may anything be created.
     let target = Target::open(&place, lock, mode, &found)?;
@@ -217,6 +221,21 @@ impl Target {
             Self::Staged(_, out) | Self::Shared { out, .. } => out,
         }
     }
+}
+
+/// Refuses the sweep, before anything is written, when one of its points is over the
+/// budget (with `--precision`, as if it needed every replication it may add); sets each
+/// point's event limit.
+fn check_budget(args: &SweepArgs, points: &mut exec::Loaded) -> Result<(), String> {
+    for (&i, model) in points.indices.iter().zip(&mut points.models) {
+        model.limits.max_events = args.budget.max_events;
+        let mut probe = model.clone();
+        if args.precision.is_some() {
+            probe.replications = probe.replications.max(args.max_replications);
+        }
+        args.budget.enforce(&probe, Some(i))?;
+    }
+    Ok(())
 }
 
 struct Counts {

@@ -82,11 +82,14 @@ pub struct RunLimits {
 impl RunLimits {
     /// Default for `max_in_flight`.
     pub const DEFAULT_MAX_IN_FLIGHT: usize = 10_000_000;
+    /// Default for `max_events`: about a minute or two of one core at this engine's
+    /// 10^7 events per second.
+    pub const DEFAULT_MAX_EVENTS: u64 = 1_000_000_000;
 }
 
 impl Default for RunLimits {
     fn default() -> Self {
-        RunLimits { max_events: u64::MAX, max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT }
+        RunLimits { max_events: Self::DEFAULT_MAX_EVENTS, max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT }
     }
 }
 

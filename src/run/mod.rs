@@ -10,9 +10,11 @@
 //! both. Everything here is deterministic: results are merged in replication order, so
 //! reports do not depend on the thread count.
 
+pub mod budget;
 pub mod counterfactual;
 pub mod mser;
 pub mod precision;
+pub mod progress;
 pub mod replicate;
 pub mod rounds;
 

@@ -60,6 +60,7 @@ pub(super) fn run_all_traced(
         jobs.par_iter()
             .map(|&(m, r)| {
                 let mut result = run_replication_traced(&models[m], r, trace.filter(|_| m == 0 && r == 0));
+                super::progress::finished_one();
                 (ReplicationSummary::of(&models[m], &result), result.trace.take())
             })
             .collect::<Vec<_>>()

@@ -105,6 +105,7 @@ pub fn run_points(
             }
             let model = &variants[p][v];
             let summary = ReplicationSummary::of(model, &run_replication(model, r as u32));
+            super::progress::finished_one();
             let mut st = lock(&states[p]);
             st.reps[v][r] = Some(summary);
             st.remaining -= 1;

@@ -13,8 +13,8 @@ use super::samples::{MAX_TOTAL_SAMPLES, SamplesError, SamplesFile, read_file};
 use super::spec::{ArrivalSpec, ScenarioSpec};
 use super::tree::Located;
 use super::validate::validate;
-use crate::input::{self, InputError};
 use super::yaml;
+use crate::input::{self, InputError};
 use crate::model::Model;
 
 /// Largest scenario file accepted. Real scenarios are a few KB; this bounds memory.

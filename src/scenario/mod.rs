@@ -12,8 +12,9 @@
 //!    the spec types: `dist_spec`, `policy_spec`, `slo_spec`, `sweep_spec`, `fault_spec`,
 //!    and `spec`, the whole file;
 //! 3. validators, one per concern: `validate_dist`, `validate_policy`,
-//!    `validate_server`, `validate_fault`, `validate_slo`, then `validate_service` and
-//!    `validate_workload`, which use the first ones;
+//!    `validate_server`, `validate_fault`, `validate_slo`, `validate_timers`, then
+//!    `validate_service` and `validate_workload`, which use the first ones, and
+//!    `validate_loops`, on the assembled model;
 //! 4. `validate`, which assembles the [`crate::model::Model`] from those builders;
 //! 5. `load`, which parses, applies overrides, reads samples files and validates.
 //!
@@ -34,11 +35,13 @@ pub mod units;
 pub mod validate;
 pub mod validate_dist;
 pub mod validate_fault;
+pub mod validate_loops;
 pub mod validate_outlier;
 pub mod validate_policy;
 pub mod validate_server;
 pub mod validate_service;
 pub mod validate_slo;
+pub mod validate_timers;
 pub mod validate_workload;
 pub mod yaml;
 

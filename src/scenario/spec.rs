@@ -71,6 +71,20 @@ pub struct ScenarioSpec {
     /// Parameters and goals for `resim sweep` (ignored by `resim run`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepSpec>,
+    /// Guards on the scenario itself, lowered here when a model truly needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<LimitsSpec>,
+}
+
+/// Guards on what a scenario may ask for.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSpec {
+    /// Shortest periodic timer accepted (default 1ms): fault `mtbf`/`mttr`, health-check,
+    /// degradation and outlier-ejection `interval`, failover `heartbeat`, `window`. Each
+    /// tick is an event; a nanosecond timer over a day is 10^14 of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_timer: Option<Duration>,
 }
 
 /// A service: one or more identical M/M/c/K stations behind a load balancer.

@@ -8,7 +8,9 @@
 //! [`validate`] assembles the model from one builder per part, in a fixed order: the
 //! run's settings, the service names, the edges, the services (see
 //! [`super::validate_service`]), the workloads, the window, then faults and SLOs, which
-//! refer to all of these. The first failed check is the one reported, so that order is
+//! refer to all of these; last, periodic timers against their floor
+//! ([`super::validate_timers`], after each key's own check) and loops of calls, routes
+//! and closed users ([`super::validate_loops`], on the assembled model). The first failed check is the one reported, so that order is
 //! part of what users read.
 
 use std::collections::BTreeMap;
@@ -16,10 +18,12 @@ use std::collections::BTreeMap;
 use super::error::{Result, ScenarioError, err, suggest};
 use super::spec::{CallSpec, ScenarioSpec, ServiceSpec};
 use super::validate_fault::faults;
+use super::validate_loops::{check_closed_loops, check_visit_loops};
 use super::validate_policy::edge_policy;
 use super::validate_server::{check_class_name, classes};
 use super::validate_service::{IdOf, group, service};
 use super::validate_slo::{alerting, blast_radius, slos};
+use super::validate_timers::check_timers;
 use super::validate_workload::{Targets, workloads};
 use crate::engine::SimTime;
 use crate::model::{Edge, EdgePolicy, Model, Service};
@@ -73,6 +77,9 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
     model.slos = slos(&spec.slos, &model)?;
     model.alerting = alerting(spec.alerting.as_ref(), model.duration)?;
     model.blast_radius = blast_radius(spec.blast_radius.as_ref(), !model.faults.is_empty())?;
+    check_timers(spec)?;
+    check_visit_loops(&model)?;
+    check_closed_loops(spec, &model)?;
     Ok(model)
 }
 

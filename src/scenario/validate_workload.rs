@@ -9,7 +9,7 @@ use super::spec::{ArrivalSpec, ProfilePoint, ScenarioSpec, WorkloadSpec};
 use super::validate_dist::dist;
 use super::validate_service::IdOf;
 use crate::engine::SimTime;
-use crate::model::{Arrivals, Dist, RateProfile, Segment, Service, Workload};
+use crate::model::{Arrivals, RateProfile, Segment, Service, Workload};
 
 /// Most users of a closed workload.
 pub const MAX_USERS: u32 = 10_000_000;
@@ -64,7 +64,7 @@ pub fn workloads(spec: &ScenarioSpec, targets: &Targets) -> Result<Vec<Workload>
 /// Resolves workload `w`, at `key`.
 fn workload(w: &WorkloadSpec, warmup: SimTime, targets: &Targets, key: &str) -> Result<Workload> {
     let target = (targets.id_of)(&format!("{key}.target"), &w.target)?;
-    let arrivals = arrivals(&w.arrivals, warmup, &targets.services[target], key)?;
+    let arrivals = arrivals(&w.arrivals, warmup, key)?;
     let deadline = match w.deadline {
         Some(d) if d.time() == SimTime::ZERO => {
             return err(format!("{key}.deadline"), "a deadline of 0 times out every request");
@@ -87,7 +87,7 @@ fn workload(w: &WorkloadSpec, warmup: SimTime, targets: &Targets, key: &str) -> 
 
 /// How a workload's requests arrive at `target`: open, at a rate or a rate profile, or
 /// closed, from users who think between requests.
-fn arrivals(a: &ArrivalSpec, warmup: SimTime, target: &Service, key: &str) -> Result<Arrivals> {
+fn arrivals(a: &ArrivalSpec, warmup: SimTime, key: &str) -> Result<Arrivals> {
     Ok(match a {
         ArrivalSpec::Poisson(p) => {
             let pkey = format!("{key}.arrivals.poisson");
@@ -104,16 +104,9 @@ fn arrivals(a: &ArrivalSpec, warmup: SimTime, target: &Service, key: &str) -> Re
             if c.users == 0 || c.users > MAX_USERS {
                 return err(format!("{ckey}.users"), format!("users must be between 1 and {MAX_USERS}"));
             }
+            // Zero-time loops (think time 0 against an answer that takes none) are
+            // refused on the whole model: `validate_loops`.
             let think = dist(&c.think_time, &format!("{ckey}.think_time"))?;
-            if matches!(think, Dist::Constant(SimTime::ZERO))
-                && matches!(target.service_time, Dist::Constant(SimTime::ZERO))
-            {
-                return err(
-                    format!("{ckey}.think_time"),
-                    "zero think time and zero service time: simulated time would never advance",
-                )
-                .map_err(|e| e.with_help("give the users a think time above 0"));
-            }
             Arrivals::Closed { users: c.users, think }
         }
     })

@@ -145,7 +145,11 @@ fn trapped_node(routing: &[Vec<f64>]) -> Option<usize> {
 }
 
 /// Solves `(I − Pᵀ)·λ = γ` by Gaussian elimination with partial pivoting.
-fn solve_traffic(routing: &[Vec<f64>], external: &[f64], total_external_rate: f64) -> Result<Vec<f64>, TheoryError> {
+pub(super) fn solve_traffic(
+    routing: &[Vec<f64>],
+    external: &[f64],
+    total_external_rate: f64,
+) -> Result<Vec<f64>, TheoryError> {
     let n = external.len();
     // Augmented matrix [I − Pᵀ | γ]; row j is the balance equation of node j.
     let mut matrix: Vec<Vec<f64>> = (0..n)

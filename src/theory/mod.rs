@@ -19,6 +19,7 @@ mod erlang;
 mod jackson;
 mod mmck;
 mod predict;
+pub mod visits;
 
 pub use erlang::{erlang_b, erlang_c, min_servers_for_blocking};
 pub use jackson::{JacksonNode, JacksonResult, jackson};

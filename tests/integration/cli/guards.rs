@@ -99,7 +99,7 @@ fn runaway_queues_and_event_budgets_stop_with_a_message_and_write_nothing() {
     fs::write(&file, RUNAWAY).expect("write the scenario");
     for (flag, value, needles) in [
         ("--max-in-flight", "5000", ["5001 requests in flight", "--max-in-flight", "capacity"]),
-        ("--max-events", "20000", ["after 20000 events", "--max-events", "duration"]),
+        ("--max-events", "20000", ["20000", "--max-events", "duration"]),
     ] {
         let out = tmp.path().join(format!("out{flag}"));
         let o = resim(&["run", path_str(&file), "--out", path_str(&out), flag, value]);

@@ -10,6 +10,7 @@ mod inputs;
 mod malformed;
 mod messages;
 mod output_unit;
+mod preflight;
 mod regressions;
 mod run;
 

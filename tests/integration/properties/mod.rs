@@ -4,7 +4,8 @@
 //! instances, balancers, service-time distributions of every family, synchronous calls
 //! forming a DAG (service `s<i>` only calls `s<j>` with j > i) in sequential and
 //! `parallel` steps with random client policies, routes that may loop but always leave
-//! an exit, server-side policies, recovery mechanisms, 1–3 workloads (Poisson rate or
+//! an exit (a case whose loop requests would leave too rarely is refused and skipped),
+//! server-side policies, recovery mechanisms, 1–3 workloads (Poisson rate or
 //! profile, or closed) and faults of every kind on valid targets — and writes it as YAML
 //! text. The YAML is loaded with `load_str`, run, and the report is held to invariants
 //! that hold for every scenario, not only for the ones theory covers:
@@ -57,7 +58,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use proptest::prelude::*;
-use proptest::test_runner::{RngSeed, TestCaseError};
+use proptest::test_runner::RngSeed;
 use resim::RunOptions;
 use resim::report::render_summary;
 use resim::scenario::load_str;
@@ -144,18 +145,14 @@ proptest! {
     #[test]
     fn properties_deterministic(case in case()) {
         let (yaml, meta) = case.render();
-        let model = load_str(&yaml, Path::new("generated.yaml"), &[])
-            .map_err(|e| TestCaseError::fail(format!("{e}\n{yaml}")))?
-            .model;
+        let model = checks::load(&yaml)?.model;
         let one = resim::run(&model, &RunOptions { jobs: Some(1) });
         let two = resim::run(&model, &RunOptions { jobs: Some(2) });
         prop_assert!(one.to_json() == two.to_json(), "1 and 2 threads gave different reports\n{}", yaml);
         let drew = one.services.iter().any(|(name, s)| meta.services[name].continuous && v(&s.completed) > 0.0);
         if drew {
             let other = Case { seed: case.seed.wrapping_add(1), ..case.clone() }.render().0;
-            let model = load_str(&other, Path::new("generated.yaml"), &[])
-                .map_err(|e| TestCaseError::fail(format!("{e}\n{other}")))?
-                .model;
+            let model = checks::load(&other)?.model;
             let mut b = resim::run(&model, &RunOptions { jobs: Some(2) });
             b.seed = one.seed;
             prop_assert!(one.to_json() != b.to_json(), "another seed gave the same report\n{}", yaml);
