@@ -184,21 +184,63 @@ pub(crate) fn captioned<'a>(area: &Area<'a>, caption: &str, keys: &[Key]) -> Res
     Ok(plot)
 }
 
-/// Fault intervals of replication 0, seconds from the end of the warm-up: (start, end, name).
-pub(crate) fn fault_bands(report: &Report) -> Vec<(f64, f64, String)> {
-    let mut out = Vec::new();
-    for f in &report.faults {
+/// Bands closer than this share of the measured period are drawn as one: about a pixel at
+/// the charts' width, so a fault that flaps every few milliseconds for an hour (10^5
+/// windows) is a handful of rectangles, not a 40 MB SVG.
+const BAND_RESOLUTION: f64 = 1.0 / 2000.0;
+
+/// Above this many bands in a chart only each fault's first band carries its name.
+const LABELLED_BANDS: usize = 64;
+
+/// A shaded fault interval of replication 0, seconds from the end of the warm-up.
+pub(crate) struct Band<'a> {
+    /// Start and end.
+    pub start: f64,
+    /// End.
+    pub end: f64,
+    /// The fault's name when this band is labelled.
+    pub label: Option<&'a str>,
+    /// The label's line (successive labels step down so overlapping bands stay readable).
+    pub line: usize,
+}
+
+/// The fault bands of the charts: each fault's intervals, merged where closer than
+/// [`BAND_RESOLUTION`] of the period.
+pub(crate) fn fault_bands(report: &Report) -> Vec<Band<'_>> {
+    bands(report.faults.iter().map(|f| (f.name.as_str(), f.events.as_slice())), report.duration_s)
+}
+
+/// [`fault_bands`] of `(name, [time, "start" | "end"])` pairs over a period of `duration` s.
+fn bands<'a>(faults: impl Iterator<Item = (&'a str, &'a [(f64, &'static str)])>, duration: f64) -> Vec<Band<'a>> {
+    let gap = duration * BAND_RESOLUTION;
+    let mut out: Vec<Band<'a>> = Vec::new();
+    for (name, events) in faults {
+        let mut spans = Vec::new();
         let mut start = None;
-        for &(t, what) in &f.events {
+        for &(t, what) in events {
             match what {
                 "start" => start = Some(t),
-                _ => {
-                    out.push((start.take().unwrap_or(0.0), t, f.name.clone()));
-                }
+                _ => spans.push((start.take().unwrap_or(0.0), t)),
             }
         }
-        if let Some(s) = start {
-            out.push((s, report.duration_s, f.name.clone()));
+        spans.extend(start.map(|s| (s, duration)));
+        let first = out.len();
+        for (start, end) in spans {
+            let len = out.len();
+            match out.last_mut() {
+                Some(last) if len > first && start - last.end < gap => last.end = last.end.max(end),
+                _ => out.push(Band { start, end, label: Some(name), line: 0 }),
+            }
+        }
+    }
+    let every = out.len() <= LABELLED_BANDS;
+    let mut previous: Option<&str> = None;
+    for (k, band) in out.iter_mut().enumerate() {
+        band.line = k % 4;
+        if !every && band.label == previous {
+            band.label = None;
+        } else {
+            previous = band.label;
         }
     }
     out
@@ -273,5 +315,26 @@ mod tests {
         assert_eq!(issue["a b"], "a_b-04833892", "the README's example");
         let reversed = file_parts(["x y", "a_B", "a_b", "users", "a b", "a/b"]);
         assert_eq!(parts, reversed, "independent of the order");
+    }
+
+    #[test]
+    fn a_flapping_fault_is_a_few_bands_and_named_once() {
+        // 10^5 windows 10 ms apart over an hour: one band at the charts' resolution.
+        let flap: Vec<(f64, &'static str)> =
+            (0..100_000).flat_map(|k| [(k as f64 * 0.02, "start"), (k as f64 * 0.02 + 0.01, "end")]).collect();
+        // Two outages a minute apart stay two bands; one still open at the end runs to it.
+        let outage = [(600.0, "start"), (900.0, "end"), (960.0, "start")];
+        let out = bands([("flap", flap.as_slice()), ("outage", &outage[..])].into_iter(), 3600.0);
+        let spans: Vec<(f64, f64, Option<&str>)> = out.iter().map(|b| (b.start, b.end, b.label)).collect();
+        assert_eq!(
+            spans,
+            [(0.0, 1999.99, Some("flap")), (600.0, 900.0, Some("outage")), (960.0, 3600.0, Some("outage"))]
+        );
+        // Past LABELLED_BANDS, only a fault's first band carries its name.
+        let many: Vec<(f64, &'static str)> =
+            (0..100).flat_map(|k| [(k as f64 * 30.0, "start"), (k as f64 * 30.0 + 10.0, "end")]).collect();
+        let out = bands([("chaos", many.as_slice())].into_iter(), 3600.0);
+        assert_eq!(out.len(), 100, "10 s apart is far above the resolution (1.8 s)");
+        assert_eq!(out.iter().filter(|b| b.label.is_some()).count(), 1);
     }
 }

@@ -93,14 +93,19 @@ where
         .label_style(("sans-serif", 12))
         .draw()
         .map_err(err)?;
-    for (k, (start, end, name)) in fault_bands(report).into_iter().enumerate() {
-        let (a, b) = (t.x(start), t.x(end));
+    for band in fault_bands(report) {
+        let (a, b) = (t.x(band.start), t.x(band.end));
         chart
             .draw_series(std::iter::once(Rectangle::new([(a, yr.start), (b, yr.end)], FAULT_BAND.mix(0.3).filled())))
             .map_err(err)?;
-        // Successive faults step down a line so overlapping bands keep readable labels.
-        let label = Text::new(name, (3, 2 + 14 * (k % 4) as i32), ("sans-serif", 12).into_font().color(&FAILED));
-        chart.draw_series(std::iter::once(EmptyElement::at((a, yr.end)) + label)).map_err(err)?;
+        if let Some(name) = band.label {
+            let label = Text::new(
+                name.to_owned(),
+                (3, 2 + 14 * band.line as i32),
+                ("sans-serif", 12).into_font().color(&FAILED),
+            );
+            chart.draw_series(std::iter::once(EmptyElement::at((a, yr.end)) + label)).map_err(err)?;
+        }
     }
     for h in hlines {
         let color = h.color;
@@ -207,15 +212,18 @@ pub(super) fn outcomes(report: &Report, name: &str, t: &TimelineReport) -> Resul
             .label_style(("sans-serif", 12))
             .draw()
             .map_err(err)?;
-        for (k, (start, end, fault)) in fault_bands(report).into_iter().enumerate() {
+        for band in fault_bands(report) {
             chart
                 .draw_series(std::iter::once(Rectangle::new(
-                    [(tx.x(start), 0.0), (tx.x(end), top)],
+                    [(tx.x(band.start), 0.0), (tx.x(band.end), top)],
                     FAULT_BAND.mix(0.3).filled(),
                 )))
                 .map_err(err)?;
-            let label = Text::new(fault, (3, 2 + 14 * (k % 4) as i32), ("sans-serif", 12).into_font().color(&FAILED));
-            chart.draw_series(std::iter::once(EmptyElement::at((tx.x(start), top)) + label)).map_err(err)?;
+            if let Some(fault) = band.label {
+                let font = ("sans-serif", 12).into_font().color(&FAILED);
+                let label = Text::new(fault.to_owned(), (3, 2 + 14 * band.line as i32), font);
+                chart.draw_series(std::iter::once(EmptyElement::at((tx.x(band.start), top)) + label)).map_err(err)?;
+            }
         }
         for (_, color, v) in layers {
             let pts: Vec<(f64, f64)> = x.iter().map(|&s| tx.x(s)).zip(v.iter().copied()).collect();
