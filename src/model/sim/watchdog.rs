@@ -1,0 +1,216 @@
+//! The live watchdog of one replication: a deadlock stops the run instead of idling to
+//! its end, a zero-time loop stops it instead of spinning forever.
+//!
+//! A *stall* is work inside the stations (busy workers or queued requests) while no
+//! request leaves a worker for [`Watchdog::after`] of simulated time, and nothing
+//! pending could move that work: no service time running, no call timer (timeout,
+//! backoff, hedge, fallback, bulkhead or rate-limiter wait) due, no fault active. That is
+//! the shape of a resource deadlock: `a`'s workers all wait on calls to `b`, whose
+//! requests route back into `a`'s queue behind them. A long service time or a slow
+//! timeout is no stall (its event is pending); a failure is progress (the request left);
+//! an idle system is no stall (nothing inside). The checks run on the engine's
+//! checkpoints (every few tens of thousands of events) and once at the end of the run,
+//! so the hot path pays nothing: progress is read from the counters the services keep
+//! anyway.
+//!
+//! A *spin* (the clock stuck for [`crate::engine::SPIN_EVENTS`] events) is found by the
+//! engine; this file names what spun from the last events it shows us.
+
+use std::fmt::Write;
+
+use crate::engine::SimTime;
+use crate::metrics::Halt;
+use crate::model::Model;
+
+use super::{Event, Simulation};
+
+/// The shortest default stall window: a minute of simulated time without a request
+/// leaving a worker, while nothing could move the work inside, is no queueing delay.
+const MIN_STALL: SimTime = SimTime(60_000_000_000);
+
+/// The default window is also at least this many of the slowest mean service time, so a
+/// model of hour-long batch jobs is judged on its own time scale.
+const SERVICE_TIMES: f64 = 100.0;
+
+/// Services listed by name in a message; the rest are counted.
+const NAMED: usize = 4;
+
+/// What the watchdog remembers between checks.
+pub(super) struct Watchdog {
+    /// How long without progress counts as a stall (`SimTime::MAX`: never).
+    after: SimTime,
+    /// The last time progress was seen.
+    progress: SimTime,
+    /// Requests that had left a worker (completed, dropped or lost, all services) then.
+    left: u64,
+    /// The spin's last events by description, in first-seen order.
+    spin: Vec<(String, u64)>,
+}
+
+impl Watchdog {
+    /// The watchdog of a replication of `model`.
+    pub(super) fn of(model: &Model) -> Self {
+        Watchdog {
+            after: model.limits.stall_after.unwrap_or_else(|| stall_window(model)),
+            progress: SimTime::ZERO,
+            left: 0,
+            spin: Vec::new(),
+        }
+    }
+
+    /// Progress at `now`, with `left` requests having left the workers so far.
+    pub(super) fn moved(&mut self, now: SimTime, left: u64) {
+        self.progress = now;
+        self.left = left;
+    }
+}
+
+/// The default stall window of `model`: [`MIN_STALL`], or [`SERVICE_TIMES`] times its
+/// slowest mean service time if that is longer. Distributions without a closed-form mean
+/// here add nothing: their long draws are pending events, which no stall can have.
+pub fn stall_window(model: &Model) -> SimTime {
+    let slowest = model.services.iter().filter_map(|s| s.service_time.mean_secs()).fold(0.0, f64::max);
+    MIN_STALL.max(SimTime::from_secs_f64(slowest * SERVICE_TIMES))
+}
+
+impl Simulation<'_> {
+    /// The engine's checkpoint at `now`: halts on a stall (see the module doc). A moving
+    /// clock also clears a spin sample that turned out to be a burst.
+    pub(super) fn watch(&mut self, now: SimTime, clock_moved: bool) {
+        if clock_moved {
+            self.watchdog.spin.clear();
+        }
+        if self.watchdog.after == SimTime::MAX || self.halt.is_some() {
+            return;
+        }
+        let left = self.services.iter().map(|m| m.completed + m.dropped + m.lost).sum();
+        if left != self.watchdog.left || self.faults.active_spans(SimTime::ZERO, now).next().is_some() {
+            return self.watchdog.moved(now, left);
+        }
+        if now - self.watchdog.progress < self.watchdog.after {
+            return;
+        }
+        if self.stations.iter().all(|s| s.in_system() == 0) || self.work_pending() {
+            return self.watchdog.moved(now, left);
+        }
+        let detail = self.holding_work();
+        self.halt = Some(Halt::Stall { since: self.watchdog.progress, at: now, detail });
+    }
+
+    /// True when a pending event moves a request on: a service time ending, or a live
+    /// call's timer (timeout, backoff, hedge, fallback, permit or limiter wait).
+    fn work_pending(&self) -> bool {
+        let call = |c: u32, epoch: u32| {
+            let cs = &self.calls[c as usize];
+            cs.in_use && cs.epoch == epoch
+        };
+        self.events.iter().any(|(_, e)| match *e {
+            Event::ServiceDone(r, epoch) => self.reqs[r as usize].epoch == epoch,
+            Event::AttemptTimeout(c, epoch)
+            | Event::BulkheadTimeout(c, epoch)
+            | Event::Retry(c, epoch)
+            | Event::Hedge(c, epoch)
+            | Event::Fallback(c, epoch)
+            | Event::BulkheadGrant(c, epoch)
+            | Event::RateLimitWait(c, epoch) => call(c, epoch),
+            _ => false,
+        })
+    }
+
+    /// The services holding work, for a message: busy workers, queued requests, and the
+    /// callees their workers wait on (`` `a`: 4 busy, 170 queued, 4 waiting on `b` ``).
+    fn holding_work(&self) -> String {
+        let services = &self.model.services;
+        let mut waits = vec![vec![0u32; services.len()]; services.len()];
+        for cs in self.calls.iter().filter(|cs| cs.in_use && self.reqs[cs.parent as usize].epoch == cs.parent_epoch) {
+            waits[cs.service as usize][self.model.edges[cs.edge as usize].to] += 1;
+        }
+        let mut parts = Vec::new();
+        for (s, svc) in services.iter().enumerate() {
+            let first = self.layout.first_station[s] as usize;
+            let stations = &self.stations[first..first + svc.instances as usize * svc.pools.len()];
+            let queued: u32 = stations.iter().map(|st| st.queue_len()).sum();
+            let busy = stations.iter().map(|st| st.in_system()).sum::<u32>() - queued;
+            if busy + queued == 0 {
+                continue;
+            }
+            let mut part = format!("`{}`: {busy} busy, {queued} queued", svc.name);
+            for (to, &n) in waits[s].iter().enumerate().filter(|(_, n)| **n > 0) {
+                let _ = write!(part, ", {n} waiting on `{}`", services[to].name);
+            }
+            parts.push(part);
+        }
+        named(parts, "services")
+    }
+
+    /// One of the last events of a spin, tallied by what it is.
+    pub(super) fn spin_event(&mut self, event: &Event) {
+        let what = self.describe(event);
+        match self.watchdog.spin.iter_mut().find(|(d, _)| *d == what) {
+            Some((_, n)) => *n += 1,
+            None => self.watchdog.spin.push((what, 1)),
+        }
+    }
+
+    /// The clock stood at `now` for `events` events: halt, naming what spun.
+    pub(super) fn spun(&mut self, now: SimTime, events: u64) {
+        let mut spin = std::mem::take(&mut self.watchdog.spin);
+        spin.sort_by(|a, b| b.1.cmp(&a.1));
+        let total: u64 = spin.iter().map(|(_, n)| n).sum();
+        let kinds = named(spin.into_iter().map(|(d, n)| format!("{n} × {d}")).collect(), "kinds");
+        let mut detail = format!("the last {total} events: {kinds}");
+        if self.stations.iter().any(|s| s.in_system() > 0) {
+            let _ = write!(detail, "; holding work: {}", self.holding_work());
+        }
+        self.halt = Some(Halt::Spin { events, at: now, detail });
+    }
+
+    /// What an event is, for a message.
+    fn describe(&self, event: &Event) -> String {
+        let model = self.model;
+        let service = |s: u32| &model.services[s as usize].name;
+        let caller = |c: u32| service(self.calls[c as usize].service);
+        match *event {
+            Event::Arrival(w) => format!("arrivals of workload `{}`", model.workloads[w as usize].name),
+            Event::Think(w) => format!("users of workload `{}` sending again", model.workloads[w as usize].name),
+            Event::ServiceDone(r, _) => format!("service ends at `{}`", service(self.reqs[r as usize].service)),
+            Event::AttemptTimeout(c, _) => format!("call timeouts at `{}`", caller(c)),
+            Event::Retry(c, _) => format!("retries from `{}`", caller(c)),
+            Event::Hedge(c, _) => format!("hedges from `{}`", caller(c)),
+            Event::Fallback(c, _) => format!("fallbacks at `{}`", caller(c)),
+            Event::BulkheadTimeout(c, _) | Event::BulkheadGrant(c, _) => format!("bulkhead events at `{}`", caller(c)),
+            Event::RateLimitWait(c, _) => format!("rate-limiter waits at `{}`", caller(c)),
+            Event::HealthProbe(s, _) => format!("health probes of `{}`", service(s)),
+            Event::Heartbeat(s) => format!("heartbeats of `{}`", service(s)),
+            Event::OutlierSweep(s) => format!("outlier sweeps of `{}`", service(s)),
+            Event::DegradeTick(s) => format!("degradation ticks of `{}`", service(s)),
+            Event::FaultStart(f) | Event::FaultEnd(f) => format!("fault changes of `faults[{f}]`"),
+            Event::HealthResult(..) => "health probe results".to_owned(),
+            Event::UserDeadline(..) => "user deadlines".to_owned(),
+            Event::BreakerTimer(_) => "breaker timers".to_owned(),
+            Event::WarmupEnd | Event::WindowClose => "window ends".to_owned(),
+        }
+    }
+}
+
+/// The first [`NAMED`] of `parts` joined, and how many more there are.
+fn named(parts: Vec<String>, what: &str) -> String {
+    let more = parts.len().saturating_sub(NAMED);
+    let mut text = parts.into_iter().take(NAMED).collect::<Vec<_>>().join("; ");
+    if more > 0 {
+        let _ = write!(text, "; and {more} more {what}");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_lists_the_first_few_and_counts_the_rest() {
+        let parts = |n: usize| (0..n).map(|i| format!("s{i}")).collect::<Vec<_>>();
+        assert_eq!(named(parts(2), "services"), "s0; s1");
+        assert_eq!(named(parts(6), "services"), "s0; s1; s2; s3; and 2 more services");
+    }
+}
