@@ -56,15 +56,22 @@ pub fn run_until<P: Process>(process: &mut P, end: SimTime) -> u64 {
 /// or when the clock is stuck (see the module doc).
 pub fn run_until_at_most<P: Process>(process: &mut P, end: SimTime, max_events: u64) -> u64 {
     let mut handled = 0;
-    let mut watch = Watch { next: CHECK_EVERY.min(max_events), max: max_events, at: SimTime::ZERO, since: 0 };
+    // Kept apart from `watch` (and the event passed by value) so the hot path keeps it in
+    // a register: a reference would pin both to the stack (measured: 6 instructions an event).
+    let mut next = CHECK_EVERY.min(max_events);
+    let mut watch = Watch { max: max_events, at: SimTime::ZERO, since: 0 };
     while let Some((time, event)) = process.events().pop() {
-        if time > end {
-            // Left pending, so whoever inspects the queue afterwards sees it.
-            process.events().push(time, event);
-            break;
-        }
-        if handled >= watch.next && !watch.check(process, handled, time, &event) {
-            break;
+        // One branch on the hot path for both, as before the watch existed.
+        if time > end || handled >= next {
+            if time > end {
+                // Left pending, so whoever inspects the queue afterwards sees it.
+                process.events().push(time, event);
+                break;
+            }
+            match watch.check(process, handled, time, event) {
+                Some(n) => next = n,
+                None => break,
+            }
         }
         handled += 1;
         process.handle(time, event);
@@ -75,10 +82,8 @@ pub fn run_until_at_most<P: Process>(process: &mut P, end: SimTime, max_events: 
     handled
 }
 
-/// The slow path's state: when to visit it next, and since when the clock stands still.
+/// The slow path's state: since when the clock stands still.
 struct Watch {
-    /// Event count at which the loop next enters [`Watch::check`].
-    next: u64,
     /// The event budget.
     max: u64,
     /// The clock at the last check.
@@ -88,11 +93,13 @@ struct Watch {
 }
 
 impl Watch {
-    /// The slow path, before the event at `time` is handled; false stops the run.
+    /// The slow path, before the event at `time` is handled: the event count at which to
+    /// come back, or `None` to stop the run.
     #[cold]
-    fn check<P: Process>(&mut self, process: &mut P, handled: u64, time: SimTime, event: &P::Event) -> bool {
+    #[inline(never)]
+    fn check<P: Process>(&mut self, process: &mut P, handled: u64, time: SimTime, event: P::Event) -> Option<u64> {
         if handled >= self.max {
-            return false;
+            return None;
         }
         let moved = time != self.at;
         if moved {
@@ -104,19 +111,17 @@ impl Watch {
         let spun = handled - self.since;
         if spun >= SPIN_EVENTS {
             process.spun(time, spun);
-            return false;
+            return None;
         }
         let sampling = SPIN_EVENTS - SPIN_SAMPLE;
-        if spun >= sampling {
-            process.spin_event(event);
-            self.next = handled + 1;
+        let next = if spun >= sampling {
+            process.spin_event(&event);
+            handled + 1
         } else {
             process.checkpoint(time, moved);
-            let step = if spun > 0 { CHECK_EVERY.min(sampling - spun) } else { CHECK_EVERY };
-            self.next = handled + step;
-        }
-        self.next = self.next.min(self.max);
-        !process.halted()
+            handled + if spun > 0 { CHECK_EVERY.min(sampling - spun) } else { CHECK_EVERY }
+        };
+        (!process.halted()).then_some(next.min(self.max))
     }
 }
 

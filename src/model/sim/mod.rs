@@ -198,7 +198,7 @@ pub fn run_replication_traced(model: &Model, replication: u32, trace: Option<Tra
         sim.halt = Some(Halt::Events { events, at: sim.now });
     }
     // A deadlock that left no event to handle ends the loop early: judge it at the end.
-    sim.watch(end, true);
+    sim.watch_end();
     sim.finish(replication, events)
 }
 
@@ -291,7 +291,10 @@ impl Process for Simulation<'_> {
                 // The counters the watchdog reads restart from zero.
                 self.watchdog.moved(now, 0);
             }
-            Event::WindowClose => self.close_window(),
+            Event::WindowClose => {
+                self.close_window();
+                self.watch(now, false);
+            }
         }
     }
 }

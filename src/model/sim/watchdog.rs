@@ -9,9 +9,9 @@
 //! requests route back into `a`'s queue behind them. A long service time or a slow
 //! timeout is no stall (its event is pending); a failure is progress (the request left);
 //! an idle system is no stall (nothing inside). The checks run on the engine's
-//! checkpoints (every few tens of thousands of events) and once at the end of the run,
-//! so the hot path pays nothing: progress is read from the counters the services keep
-//! anyway.
+//! checkpoints (every few tens of thousands of events), at each time-series window's end
+//! and once at the end of the run, so the hot path pays nothing: progress is read from
+//! the counters the services keep anyway.
 //!
 //! A *spin* (the clock stuck for [`crate::engine::SPIN_EVENTS`] events) is found by the
 //! engine; this file names what spun from the last events it shows us.
@@ -74,23 +74,36 @@ pub fn stall_window(model: &Model) -> SimTime {
 }
 
 impl Simulation<'_> {
-    /// The engine's checkpoint at `now`: halts on a stall (see the module doc). A moving
-    /// clock also clears a spin sample that turned out to be a burst.
+    /// The engine's checkpoint (or a window's end) at `now`: halts on a stall (see the
+    /// module doc). A moving clock also clears a spin sample that turned out to be a burst.
     pub(super) fn watch(&mut self, now: SimTime, clock_moved: bool) {
         if clock_moved {
             self.watchdog.spin.clear();
         }
+        self.judge(now, now);
+    }
+
+    /// The last check, at the end of the run: a deadlock may have left no event at all.
+    pub(super) fn watch_end(&mut self) {
+        // Requests leave while events are handled, so none left after the last one.
+        self.judge(self.end, self.now);
+    }
+
+    /// Halts when work has been stuck since before `now - after`; progress seen since the
+    /// last check happened no later than `last_event`.
+    fn judge(&mut self, now: SimTime, last_event: SimTime) {
         if self.watchdog.after == SimTime::MAX || self.halt.is_some() {
             return;
         }
         let left = self.services.iter().map(|m| m.completed + m.dropped + m.lost).sum();
-        if left != self.watchdog.left || self.faults.active_spans(SimTime::ZERO, now).next().is_some() {
-            return self.watchdog.moved(now, left);
+        if left != self.watchdog.left {
+            self.watchdog.moved(last_event, left);
         }
         if now - self.watchdog.progress < self.watchdog.after {
             return;
         }
-        if self.stations.iter().all(|s| s.in_system() == 0) || self.work_pending() {
+        let idle = self.stations.iter().all(|s| s.in_system() == 0);
+        if idle || self.work_pending() || self.faults.active_spans(SimTime::ZERO, now).next().is_some() {
             return self.watchdog.moved(now, left);
         }
         let detail = self.holding_work();

@@ -9,6 +9,7 @@ mod guards;
 mod malformed;
 mod regressions;
 mod run;
+mod watchdog;
 
 use std::collections::BTreeSet;
 use std::fs;
