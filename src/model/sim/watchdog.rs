@@ -168,7 +168,7 @@ impl Simulation<'_> {
     /// The clock stood at `now` for `events` events: halt, naming what spun.
     pub(super) fn spun(&mut self, now: SimTime, events: u64) {
         let mut spin = std::mem::take(&mut self.watchdog.spin);
-        spin.sort_by(|a, b| b.1.cmp(&a.1));
+        spin.sort_by_key(|s| std::cmp::Reverse(s.1));
         let total: u64 = spin.iter().map(|(_, n)| n).sum();
         let kinds = named(spin.into_iter().map(|(d, n)| format!("{n} × {d}")).collect(), "kinds");
         let mut detail = format!("the last {total} events: {kinds}");
