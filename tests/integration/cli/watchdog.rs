@@ -15,9 +15,16 @@ const WALL_S: u64 = 5;
 /// Address-space bound of a stopped run, in KiB (issue 21: "under 200 MB").
 const MEMORY_KIB: u64 = 200 * 1024;
 
+/// `services` (with the name and duration before them) and a workload `users` sending to `a`.
+fn users(services: &str, arrivals: &str) -> String {
+    format!("{services}workloads:\n  - name: users\n    target: a\n    arrivals: {{ {arrivals} }}\n")
+}
+
 /// `a` calls `b`; `b` routes half its requests back into `a`'s queue, behind `a`'s
 /// workers that wait for them: once all four wait, nothing moves again.
-const DEADLOCK: &str = "\
+fn deadlock() -> String {
+    users(
+        "\
 name: deadlock
 duration: 1h
 services:
@@ -29,15 +36,16 @@ services:
     servers: 4
     service_time: { exponential: { mean: 5ms } }
     routes: [ { to: a, probability: 0.5 } ]
-workloads:
-  - name: users
-    target: a
-    arrivals: { poisson: { rate: 50/s } }
-";
+",
+        "poisson: { rate: 50/s }",
+    )
+}
 
 /// Ten users with no think time against a station with room for one: each rejection
 /// takes no time and the user sends again at once.
-const THINK_ZERO: &str = "\
+fn think_zero() -> String {
+    users(
+        "\
 name: think-zero
 duration: 1m
 services:
@@ -45,28 +53,30 @@ services:
     servers: 1
     capacity: 1
     service_time: { exponential: { mean: 10ms } }
-workloads:
-  - name: users
-    target: a
-    arrivals: { closed: { users: 10, think_time: { constant: { value: 0s } } } }
-";
+",
+        "closed: { users: 10, think_time: { constant: { value: 0s } } }",
+    )
+}
 
 /// A user with a think time of `uniform {0s, 0s}` and a service time that is always 0.
-const ALL_ZERO: &str = "\
+fn all_zero() -> String {
+    users(
+        "\
 name: all-zero
 duration: 1m
 services:
   a:
     servers: 1
     service_time: { empirical: { samples: [0s, 0s] } }
-workloads:
-  - name: users
-    target: a
-    arrivals: { closed: { users: 1, think_time: { uniform: { min: 0s, max: 0s } } } }
-";
+",
+        "closed: { users: 1, think_time: { uniform: { min: 0s, max: 0s } } }",
+    )
+}
 
 /// A zero-time service that sends nearly every request back to itself.
-const ROUTE_LOOP: &str = "\
+fn route_loop() -> String {
+    users(
+        "\
 name: route-loop
 duration: 1m
 services:
@@ -74,11 +84,10 @@ services:
     servers: 1
     service_time: { constant: { value: 0s } }
     routes: [ { to: a, probability: 0.9999999999 } ]
-workloads:
-  - name: users
-    target: a
-    arrivals: { poisson: { rate: 1/s } }
-";
+",
+        "poisson: { rate: 1/s }",
+    )
+}
 
 /// Runs `resim run TEXT --out DIR ARGS` under the memory bound, killed after `wall_s`.
 fn run_bounded(dir: &Path, text: &str, args: &[&str], wall_s: u64) -> Outcome {
@@ -125,20 +134,20 @@ fn assert_runs(text: &str, args: &[&str]) {
 #[test]
 fn a_call_route_cycle_deadlock_stops_naming_who_waits_on_whom() {
     let e = assert_stopped(
-        DEADLOCK,
+        &deadlock(),
         &[],
         &["deadlock", "no request finished", "`a`: 4 busy", "4 waiting on `b`", "--stall-after", "timeout"],
     );
     assert!(e.contains("queued"), "{e}");
     // With probability 1 it deadlocks as well.
-    assert_stopped(&DEADLOCK.replace("0.5 }", "1 }"), &[], &["deadlock", "4 waiting on `b`"]);
+    assert_stopped(&deadlock().replace("0.5 }", "1 }"), &[], &["deadlock", "4 waiting on `b`"]);
 }
 
 #[test]
 fn a_closed_workload_deadlock_is_found_when_nothing_is_left_to_happen() {
     // All users wait: no event is left, the run ends at once, and the end-of-run check finds it.
     let closed =
-        DEADLOCK.replace("poisson: { rate: 50/s }", "closed: { users: 20, think_time: { constant: { value: 1s } } }");
+        deadlock().replace("poisson: { rate: 50/s }", "closed: { users: 20, think_time: { constant: { value: 1s } } }");
     assert_stopped(&closed, &[], &["deadlock", "`a`: 4 busy", "20 queued"]);
     // With one window there is no window's end to check at: the end of the run finds it,
     // stuck since the last event.
@@ -148,12 +157,12 @@ fn a_closed_workload_deadlock_is_found_when_nothing_is_left_to_happen() {
 
 #[test]
 fn the_stall_window_follows_the_flag_and_can_be_turned_off() {
-    assert_runs(DEADLOCK, &["--stall-after", "off"]);
-    assert_stopped(DEADLOCK, &["--stall-after", "30m"], &["deadlock"]);
-    assert_runs(DEADLOCK, &["--stall-after", "2h"]);
+    assert_runs(&deadlock(), &["--stall-after", "off"]);
+    assert_stopped(&deadlock(), &["--stall-after", "30m"], &["deadlock"]);
+    assert_runs(&deadlock(), &["--stall-after", "2h"]);
     let tmp = tempdir();
     for bad in ["0s", "soon", "-5s"] {
-        let o = run_bounded(tmp.path(), DEADLOCK, &[&format!("--stall-after={bad}")], 30);
+        let o = run_bounded(tmp.path(), &deadlock(), &[&format!("--stall-after={bad}")], 30);
         assert_eq!(o.code(), Some(2), "--stall-after {bad}: {}", o.stderr);
         assert!(o.stderr.contains("--stall-after"), "--stall-after {bad}: {}", o.stderr);
     }
@@ -162,7 +171,7 @@ fn the_stall_window_follows_the_flag_and_can_be_turned_off() {
 #[test]
 fn zero_think_time_against_a_full_station_stops_naming_the_workload_and_station() {
     assert_stopped(
-        THINK_ZERO,
+        &think_zero(),
         &[],
         &["did not advance", "users of workload `users` sending again", "`a`: 1 busy", "think time"],
     );
@@ -170,30 +179,30 @@ fn zero_think_time_against_a_full_station_stops_naming_the_workload_and_station(
 
 #[test]
 fn zero_think_and_zero_service_times_stop() {
-    assert_stopped(ALL_ZERO, &[], &["did not advance", "service ends at `a`", "workload `users`"]);
+    assert_stopped(&all_zero(), &[], &["did not advance", "service ends at `a`", "workload `users`"]);
 }
 
 #[test]
 fn a_zero_time_route_back_to_itself_stops() {
-    assert_stopped(ROUTE_LOOP, &[], &["did not advance", "service ends at `a`", "route probability"]);
+    assert_stopped(&route_loop(), &[], &["did not advance", "service ends at `a`", "route probability"]);
 }
 
 #[test]
 fn a_halt_in_the_warm_up_says_so_instead_of_a_negative_time() {
-    let warm = THINK_ZERO.replace("duration: 1m\n", "duration: 1m\nwarmup: 10s\n");
+    let warm = think_zero().replace("duration: 1m\n", "duration: 1m\nwarmup: 10s\n");
     assert_stopped(&warm, &[], &["0.000s into the warm-up (measurement starts at 10.000s)"]);
-    let slow = DEADLOCK.replace("duration: 1h\n", "duration: 1h\nwarmup: 10m\n");
+    let slow = deadlock().replace("duration: 1h\n", "duration: 1h\nwarmup: 10m\n");
     assert_stopped(&slow, &["--max-events", "50"], &["after 50 events", "into the warm-up"]);
 }
 
 #[test]
 fn slow_idle_and_failing_models_are_no_stall() {
     // Everything behind `a` down for an hour: requests fail fast, which is progress.
-    let crash = DEADLOCK.replace("    routes: [ { to: a, probability: 0.5 } ]\n", "")
+    let crash = deadlock().replace("    routes: [ { to: a, probability: 0.5 } ]\n", "")
         + "faults:\n  - { kind: crash, target: b, at: 1m, for: 50m }\n";
     assert_runs(&crash, &[]);
     // `b` keeps no worker for 50 minutes: the queue waits on the fault, not on a deadlock.
-    let frozen = DEADLOCK.replace("    routes: [ { to: a, probability: 0.5 } ]\n", "")
+    let frozen = deadlock().replace("    routes: [ { to: a, probability: 0.5 } ]\n", "")
         + "faults:\n  - { kind: capacity, target: b, at: 1m, for: 50m, servers: 0 }\n";
     assert_runs(&frozen, &[]);
     // Service times of hours, with a heavy tail: a running service time is no stall.
@@ -204,7 +213,7 @@ fn slow_idle_and_failing_models_are_no_stall() {
     assert_runs(rare, &[]);
     // Callers wait on a callee far slower than the default window (60 s here: a lognormal has no
     // mean to scale it by): the callee's service times are pending, so nothing is stuck.
-    let slow_callee = DEADLOCK
+    let slow_callee = deadlock()
         .replace("    routes: [ { to: a, probability: 0.5 } ]\n", "")
         .replace("{ exponential: { mean: 5ms } }", "{ lognormal: { median: 30m, p99: 1h } }")
         .replace("50/s", "1/m");
