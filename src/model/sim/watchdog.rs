@@ -218,7 +218,59 @@ fn named(parts: Vec<String>, what: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use super::super::run_replication;
     use super::*;
+
+    /// The one-user model `front -> back` with `back`'s `extra` lines, run for `duration`.
+    fn halt_of(back: &str, duration: &str) -> Option<Halt> {
+        let text = format!(
+            "name: t\nduration: {duration}\nservices:\n  front: {{ servers: 1, service_time: {{ constant: {{ value: 1ms }} }}, calls: [ {{ to: back }} ] }}\n  back: {{ servers: 1, {back} }}\nworkloads:\n  - {{ name: u, target: front, arrivals: {{ closed: {{ users: 2, think_time: {{ constant: {{ value: 1s }} }} }} }} }}\n"
+        );
+        let scenario = crate::scenario::load_str(&text, Path::new("t.yaml"), &[]).expect("a valid scenario");
+        run_replication(&scenario.model, 0).halt
+    }
+
+    #[test]
+    fn a_route_back_into_the_busy_callers_queue_is_a_stall_since_the_last_progress() {
+        // The first request's call reaches `back`, which routes it into `front`'s queue,
+        // behind the one worker waiting for it: stuck from the first second on. The
+        // first window's end (36 s) sees that progress, the third (108 s) a minute without.
+        let halt =
+            halt_of("service_time: { constant: { value: 1ms } }, routes: [ { to: front, probability: 1 } ]", "1h");
+        let Some(Halt::Stall { since, at, detail }) = halt else { panic!("no stall: {halt:?}") };
+        assert_eq!((since, at), (SimTime::from_secs_f64(36.0), SimTime::from_secs_f64(108.0)));
+        assert_eq!(detail, "`front`: 1 busy, 2 queued, 1 waiting on `back`");
+    }
+
+    #[test]
+    fn a_service_time_longer_than_the_window_is_no_stall() {
+        // One 2 h service time: nothing leaves a worker for 2 h, but its end is pending.
+        assert_eq!(halt_of("service_time: { constant: { value: 2h } }", "10h"), None);
+        assert_eq!(halt_of("service_time: { lognormal: { median: 1h, p99: 5h } }", "10h"), None);
+    }
+
+    #[test]
+    fn the_default_window_is_a_minute_or_a_hundred_mean_service_times() {
+        let model = |mean: &str| {
+            let text = format!(
+                "name: t\nduration: 1h\nservices:\n  a: {{ service_time: {{ exponential: {{ mean: {mean} }} }} }}\nworkloads:\n  - {{ name: u, target: a, arrivals: {{ poisson: {{ rate: 1/s }} }} }}\n"
+            );
+            crate::scenario::load_str(&text, Path::new("t.yaml"), &[]).expect("a valid scenario").model
+        };
+        assert_eq!(stall_window(&model("10ms")), MIN_STALL);
+        assert_eq!(stall_window(&model("30s")), SimTime::from_secs_f64(3000.0));
+    }
+
+    #[test]
+    fn halts_in_the_warm_up_say_so_instead_of_a_negative_time() {
+        let s = SimTime::from_secs_f64;
+        let m = Halt::Events { events: 5, at: s(2.0) }.message(s(10.0));
+        assert!(m.contains("2.000s into the warm-up (measurement starts at 10.000s)"), "{m}");
+        let m = Halt::Events { events: 5, at: s(12.5) }.message(s(10.0));
+        assert!(m.contains("2.500s into the run"), "{m}");
+    }
 
     #[test]
     fn named_lists_the_first_few_and_counts_the_rest() {
