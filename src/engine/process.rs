@@ -61,13 +61,14 @@ pub fn run_until_at_most<P: Process>(process: &mut P, end: SimTime, max_events: 
     let mut next = CHECK_EVERY.min(max_events);
     let mut watch = Watch { max: max_events, at: SimTime::ZERO, since: 0 };
     while let Some((time, event)) = process.events().pop() {
-        // One branch on the hot path for both, as before the watch existed.
-        if time > end || handled >= next {
-            if time > end {
-                // Left pending, so whoever inspects the queue afterwards sees it.
-                process.events().push(time, event);
-                break;
-            }
+        if time > end {
+            // Left pending, so whoever inspects the queue afterwards sees it.
+            process.events().push(time, event);
+            break;
+        }
+        // Two branches: one `time > end || handled >= next` with `time > end` tested again
+        // inside measured 5 instructions an event dearer (callgrind, web-shop).
+        if handled >= next {
             match watch.check(process, handled, time, event) {
                 Some(n) => next = n,
                 None => break,
