@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     // Bounded: one replication, no counterfactuals, a small event and memory budget.
     model.replications = 1;
     model.blast_radius = None;
-    model.limits = RunLimits { max_events: 20_000, max_in_flight: 10_000 };
+    model.limits = RunLimits { max_events: 20_000, max_in_flight: 10_000, ..RunLimits::default() };
     let report = run(model, &RunOptions { jobs: Some(1) });
     let _ = render_summary(&report);
     let _ = timeseries_csv(&report);

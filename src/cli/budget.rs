@@ -34,7 +34,7 @@ impl BudgetArgs {
 
     /// The run limits of `model` with this event limit.
     pub(crate) fn limits(&self, max_in_flight: usize) -> RunLimits {
-        RunLimits { max_events: self.max_events, max_in_flight }
+        RunLimits { max_events: self.max_events, max_in_flight, ..RunLimits::default() }
     }
 
     /// Refuses `model` when its estimate is over the budget; `point` names a sweep point.

@@ -13,7 +13,7 @@ mod queue;
 mod rng;
 mod time;
 
-pub use process::{Process, run_until, run_until_at_most};
+pub use process::{CHECK_EVERY, Process, SPIN_EVENTS, SPIN_SAMPLE, run_until, run_until_at_most};
 pub use queue::EventQueue;
 pub use rng::{Stream, fnv1a64, index, stream_seed, unit};
 pub use time::SimTime;

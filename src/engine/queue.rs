@@ -158,6 +158,13 @@ impl<E: Copy> EventQueue<E> {
         first.iter().map(|e| e.key).min().map(|k| SimTime((k >> 64) as u64))
     }
 
+    /// The pending events with their times, in no particular order (for diagnostics: a
+    /// watchdog asking what could still happen).
+    pub fn iter(&self) -> impl Iterator<Item = (SimTime, &E)> {
+        let skip = usize::from(self.vacant_root);
+        self.heap[skip.min(self.heap.len())..].iter().map(|e| (SimTime((e.key >> 64) as u64), &e.event))
+    }
+
     /// Number of pending events.
     pub fn len(&self) -> usize {
         self.heap.len() - usize::from(self.vacant_root)

@@ -77,6 +77,10 @@ pub struct RunLimits {
     /// Most requests in flight at once in one replication (bounds memory: about 100
     /// bytes each, so the default 10 million is about 1 GB).
     pub max_in_flight: usize,
+    /// Stop when no request has left a worker for this long while work is inside and
+    /// nothing pending could move it (a deadlock); `None`: chosen from the model,
+    /// `Some(SimTime::MAX)`: never.
+    pub stall_after: Option<SimTime>,
 }
 
 impl RunLimits {
@@ -89,7 +93,11 @@ impl RunLimits {
 
 impl Default for RunLimits {
     fn default() -> Self {
-        RunLimits { max_events: Self::DEFAULT_MAX_EVENTS, max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT }
+        RunLimits {
+            max_events: Self::DEFAULT_MAX_EVENTS,
+            max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT,
+            stall_after: None,
+        }
     }
 }
 

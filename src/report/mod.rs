@@ -119,7 +119,7 @@ impl Report {
             warmup_s: model.warmup.as_secs_f64(),
             engine: EngineReport {
                 events: stat(reps, |r| Some(r.events)),
-                halted: reps.iter().find_map(|r| r.halt).map(|h| h.message(model.warmup)),
+                halted: reps.iter().find_map(|r| r.halt.as_ref()).map(|h| h.message(model.warmup)),
             },
             services: (model.services.iter().enumerate())
                 .map(|(i, s)| (s.name.clone(), ServiceReport::of(model, reps, i)))

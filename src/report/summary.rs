@@ -328,7 +328,7 @@ impl ReplicationSummary {
             })
             .collect();
         ReplicationSummary {
-            halt: r.halt,
+            halt: r.halt.clone(),
             unaccounted_permits: r.unaccounted_permits,
             events: r.events as f64,
             services,

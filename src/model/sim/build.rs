@@ -158,6 +158,7 @@ impl<'m> Simulation<'m> {
             log: Vec::new(),
             keep_log: replication == 0,
             halt: None,
+            watchdog: super::Watchdog::of(model),
             unaccounted_permits: 0,
             tracer: Tracer::new(trace.filter(|_| replication == 0), model.warmup, streams.stream("trace/sample")),
             services: service_metrics(model),

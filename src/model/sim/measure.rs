@@ -134,7 +134,7 @@ impl Simulation<'_> {
             faults: self.fault_metrics,
             log: self.log,
             trace: self.tracer.finish(),
-            halt: self.halt,
+            halt: self.halt.take(),
             unaccounted_permits,
         }
     }

@@ -36,6 +36,7 @@ mod recovery;
 mod request;
 mod slots;
 mod tracing;
+mod watchdog;
 
 use crate::engine::{EventQueue, Process, SimTime, Stream, run_until_at_most};
 use crate::metrics::{EdgeMetrics, FaultMetrics, Halt, LogEntry, ReplicationResult, ServiceMetrics, WorkloadMetrics};
@@ -52,6 +53,9 @@ use faults::FaultState;
 use guard::Guards;
 use recovery::Recovery;
 use slots::{CallId, CallState, Req};
+use watchdog::Watchdog;
+
+pub use watchdog::stall_window;
 
 /// Events of the service network.
 #[derive(Clone, Copy, Debug)]
@@ -168,6 +172,8 @@ struct Simulation<'m> {
     keep_log: bool,
     /// Set when a resource guard stopped the run.
     halt: Option<Halt>,
+    /// Watches for deadlocks and zero-time loops.
+    watchdog: Watchdog,
     /// The most client-side permits found unaccounted for (see [`Simulation::audit_permits`]).
     unaccounted_permits: u64,
     tracer: Tracer,
@@ -191,6 +197,8 @@ pub fn run_replication_traced(model: &Model, replication: u32, trace: Option<Tra
     if events >= max && sim.halt.is_none() {
         sim.halt = Some(Halt::Events { events, at: sim.now });
     }
+    // A deadlock that left no event to handle ends the loop early: judge it at the end.
+    sim.watch_end();
     sim.finish(replication, events)
 }
 
@@ -235,6 +243,18 @@ impl Process for Simulation<'_> {
         self.halt.is_some()
     }
 
+    fn checkpoint(&mut self, now: SimTime, clock_moved: bool) {
+        self.watch(now, clock_moved);
+    }
+
+    fn spin_event(&mut self, event: &Event) {
+        Simulation::spin_event(self, event);
+    }
+
+    fn spun(&mut self, now: SimTime, events: u64) {
+        Simulation::spun(self, now, events);
+    }
+
     #[inline]
     fn handle(&mut self, now: SimTime, event: Event) {
         self.now = now;
@@ -266,8 +286,15 @@ impl Process for Simulation<'_> {
             Event::DegradeTick(s) => self.on_degrade_tick(s as usize),
             Event::BulkheadGrant(c, epoch) => self.on_bulkhead_grant(c, epoch),
             Event::RateLimitWait(c, epoch) => self.on_rate_limit_wait(c, epoch),
-            Event::WarmupEnd => self.reset_metrics(),
-            Event::WindowClose => self.close_window(),
+            Event::WarmupEnd => {
+                self.reset_metrics();
+                // The counters the watchdog reads restart from zero.
+                self.watchdog.moved(now, 0);
+            }
+            Event::WindowClose => {
+                self.close_window();
+                self.watch(now, false);
+            }
         }
     }
 }
