@@ -223,13 +223,31 @@ mod tests {
     use super::super::run_replication;
     use super::*;
 
-    /// The one-user model `front -> back` with `back`'s `extra` lines, run for `duration`.
-    fn halt_of(back: &str, duration: &str) -> Option<Halt> {
+    /// The model `front -> back` (two users) with `back`'s `extra` lines, run for `duration`.
+    fn model_of(back: &str, duration: &str) -> crate::model::Model {
         let text = format!(
             "name: t\nduration: {duration}\nservices:\n  front: {{ servers: 1, service_time: {{ constant: {{ value: 1ms }} }}, calls: [ {{ to: back }} ] }}\n  back: {{ servers: 1, {back} }}\nworkloads:\n  - {{ name: u, target: front, arrivals: {{ closed: {{ users: 2, think_time: {{ constant: {{ value: 1s }} }} }} }} }}\n"
         );
-        let scenario = crate::scenario::load_str(&text, Path::new("t.yaml"), &[]).expect("a valid scenario");
-        run_replication(&scenario.model, 0).halt
+        crate::scenario::load_str(&text, Path::new("t.yaml"), &[]).expect("a valid scenario").model
+    }
+
+    /// How a run of [`model_of`] stops, if it does.
+    fn halt_of(back: &str, duration: &str) -> Option<Halt> {
+        run_replication(&model_of(back, duration), 0).halt
+    }
+
+    /// [`halt_of`] with `back` routing every request back to `front`: validation refuses
+    /// that loop, so the route is set on the checked model (the watchdog is the guard
+    /// behind validation, for the loops it cannot see).
+    fn halt_of_route_back(duration: &str) -> Option<Halt> {
+        let mut model = model_of(
+            "service_time: { constant: { value: 1ms } }, routes: [ { to: front, probability: 0.5 } ]",
+            duration,
+        );
+        let back = model.service_id("back").expect("back");
+        let route = &mut model.services[back].routes[0];
+        (route.probability, route.cumulative) = (1.0, 1.0);
+        run_replication(&model, 0).halt
     }
 
     #[test]
@@ -237,8 +255,7 @@ mod tests {
         // The first request's call reaches `back`, which routes it into `front`'s queue,
         // behind the one worker waiting for it: stuck from the first second on. The
         // first window's end (36 s) sees that progress, the third (108 s) a minute without.
-        let halt =
-            halt_of("service_time: { constant: { value: 1ms } }, routes: [ { to: front, probability: 1 } ]", "1h");
+        let halt = halt_of_route_back("1h");
         let Some(Halt::Stall { since, at, detail }) = halt else { panic!("no stall: {halt:?}") };
         assert_eq!((since, at), (SimTime::from_secs_f64(36.0), SimTime::from_secs_f64(108.0)));
         assert_eq!(detail, "`front`: 1 busy, 2 queued, 1 waiting on `back`");
