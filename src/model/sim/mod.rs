@@ -288,8 +288,8 @@ impl Process for Simulation<'_> {
             Event::RateLimitWait(c, epoch) => self.on_rate_limit_wait(c, epoch),
             Event::WarmupEnd => {
                 self.reset_metrics();
-                // The counters the watchdog reads restart from zero.
-                self.watchdog.moved(now, 0);
+                // The counters the watchdog reads restart from zero; that is no progress.
+                self.watchdog.counters_reset();
             }
             Event::WindowClose => {
                 self.close_window();

@@ -58,6 +58,11 @@ impl Watchdog {
         }
     }
 
+    /// The counters restarted from zero (the warm-up's end): no progress.
+    pub(super) fn counters_reset(&mut self) {
+        self.left = 0;
+    }
+
     /// Progress at `now`, with `left` requests having left the workers so far.
     pub(super) fn moved(&mut self, now: SimTime, left: u64) {
         self.progress = now;

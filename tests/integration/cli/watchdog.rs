@@ -105,6 +105,19 @@ fn run_bounded(dir: &Path, text: &str, args: &[&str], wall_s: u64) -> Outcome {
 
 /// The run stops with exit 2 within the bounds, mentions every needle, writes no report.
 fn assert_stopped(text: &str, args: &[&str], needles: &[&str]) -> String {
+    assert_exit_2(text, args, "error: the run stopped", needles)
+}
+
+/// Validation refuses the scenario before it runs (the static checks catch the issue's
+/// cases before the watchdog would), within the same bounds.
+fn assert_refused(text: &str, needles: &[&str]) -> String {
+    let e = assert_exit_2(text, &[], "error: ", needles);
+    assert!(!e.contains("the run stopped"), "refused by the watchdog, not before the run:\n{e}");
+    e
+}
+
+/// Exit 2 within the bounds, stderr starting with `prefix` and mentioning every needle, no report.
+fn assert_exit_2(text: &str, args: &[&str], prefix: &str, needles: &[&str]) -> String {
     let tmp = tempdir();
     #[allow(clippy::disallowed_methods)] // a hang guard of the test, not of the library
     let started = Instant::now();
@@ -113,7 +126,7 @@ fn assert_stopped(text: &str, args: &[&str], needles: &[&str]) -> String {
     o.assert_no_panic();
     assert!(o.status.is_some(), "still running after {WALL_S}s (killed); stderr:\n{}", o.stderr);
     assert_eq!(o.code(), Some(2), "expected exit 2 after {wall:.1}s; stderr:\n{}", o.stderr);
-    assert!(o.stderr.starts_with("error: the run stopped"), "stderr:\n{}", o.stderr);
+    assert!(o.stderr.starts_with(prefix), "stderr:\n{}", o.stderr);
     for n in needles {
         assert!(o.stderr.contains(n), "`{n}` missing from:\n{}", o.stderr);
     }
@@ -139,8 +152,9 @@ fn a_call_route_cycle_deadlock_stops_naming_who_waits_on_whom() {
         &["deadlock", "no request finished", "`a`: 4 busy", "4 waiting on `b`", "--stall-after", "timeout"],
     );
     assert!(e.contains("queued"), "{e}");
-    // With probability 1 it deadlocks as well.
-    assert_stopped(&deadlock().replace("0.5 }", "1 }"), &[], &["deadlock", "4 waiting on `b`"]);
+    // With probability 1 no request ever leaves the loop: refused before the run (the
+    // watchdog's own test of that case sets the route on a checked model).
+    assert_refused(&deadlock().replace("0.5 }", "1 }"), &["a -> b -> a", "never leaves", "lower this route"]);
 }
 
 #[test]
@@ -168,31 +182,40 @@ fn the_stall_window_follows_the_flag_and_can_be_turned_off() {
     }
 }
 
+// The zero-time loops never reach the watchdog: validation refuses each (its
+// clock guard is tested on checked models in src/engine/process.rs).
 #[test]
-fn zero_think_time_against_a_full_station_stops_naming_the_workload_and_station() {
-    assert_stopped(
-        &think_zero(),
-        &[],
-        &["did not advance", "users of workload `users` sending again", "`a`: 1 busy", "think time"],
-    );
+fn zero_think_time_against_a_full_station_is_refused_naming_the_workload_and_station() {
+    assert_refused(&think_zero(), &["think_time", "`users`", "`a` can refuse", "think time above 0"]);
 }
 
 #[test]
-fn zero_think_and_zero_service_times_stop() {
-    assert_stopped(&all_zero(), &[], &["did not advance", "service ends at `a`", "workload `users`"]);
+fn zero_think_and_zero_service_times_are_refused() {
+    assert_refused(&all_zero(), &["think_time", "`a` takes no time", "think time above 0"]);
 }
 
 #[test]
-fn a_zero_time_route_back_to_itself_stops() {
-    assert_stopped(&route_loop(), &[], &["did not advance", "service ends at `a`", "route probability"]);
+fn a_zero_time_route_back_to_itself_is_refused() {
+    assert_refused(&route_loop(), &["a -> a", "1.000e10", "lower this route's probability"]);
 }
 
 #[test]
 fn a_halt_in_the_warm_up_says_so_instead_of_a_negative_time() {
-    let warm = think_zero().replace("duration: 1m\n", "duration: 1m\nwarmup: 10s\n");
-    assert_stopped(&warm, &[], &["0.000s into the warm-up (measurement starts at 10.000s)"]);
-    let slow = deadlock().replace("duration: 1h\n", "duration: 1h\nwarmup: 10m\n");
-    assert_stopped(&slow, &["--max-events", "50"], &["after 50 events", "into the warm-up"]);
+    // The engine's checkpoints come every 65 536 events (about 22 minutes of these
+    // arrivals): the second one in an hour's warm-up finds the deadlock.
+    let warm = deadlock().replace("duration: 1h\n", "duration: 1h\nwarmup: 1h\n");
+    let e = assert_stopped(&warm, &[], &["deadlock", "into the warm-up (measurement starts at 3600.000s)"]);
+    assert_eq!(e.matches("into the warm-up").count(), 2, "both ends of the stall are in the warm-up: {e}");
+    // Found after the warm-up's end, it is stuck since a time in it: the warm-up's end,
+    // which restarts the counters, is no progress.
+    let after = deadlock().replace("duration: 1h\n", "duration: 1h\nwarmup: 2m\n");
+    assert_stopped(
+        &after,
+        &[],
+        &["from 0.000s into the warm-up (measurement starts at 120.000s) to 36.000s into the run"],
+    );
+    // (An event limit this low is refused before the run from its estimate; the message of
+    // a live event stop in the warm-up is checked in src/model/sim/watchdog.rs.)
 }
 
 #[test]
