@@ -1,13 +1,16 @@
 //! `--max-events` and `--max-memory`: the budget `resim run` and `resim sweep` check a
-//! run's estimate against before starting it (see [`resim::run::budget`]).
+//! run's estimate against before starting it (see [`resim::run::budget`]); and
+//! `--stall-after`, the deadlock watchdog's wait, which both pass to the engine.
 //!
 //! The memory default is a quarter of this machine's memory (`MemTotal` in
 //! `/proc/meminfo`; [`FALLBACK_MEMORY`] where that cannot be read): the estimate is a
 //! mean, and two replications run at once on a 2-core machine beside other work. The
 //! event limit also bounds each replication while it runs (the engine stops it).
 
+use resim::engine::SimTime;
 use resim::model::{Model, RunLimits};
 use resim::run::budget::{Budget, Estimate};
+use resim::scenario::units::parse_duration;
 
 /// The memory budget when `/proc/meminfo` cannot be read, bytes.
 pub(crate) const FALLBACK_MEMORY: u64 = 2_000_000_000;
@@ -24,6 +27,22 @@ pub(crate) struct BudgetArgs {
     /// this machine's memory); a run expected to need more is refused before it starts.
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
     pub(crate) max_memory: Option<u64>,
+    /// Stop (exit 2, nothing written) when no request finishes for this long (simulated)
+    /// while work is inside and nothing pending could move it: a deadlock. A duration
+    /// such as 10m, or `off` (default: 60s, or 100 times the slowest mean service time).
+    #[arg(long, value_name = "DURATION|off", value_parser = parse_stall_after)]
+    pub(crate) stall_after: Option<SimTime>,
+}
+
+/// `--stall-after`: a positive duration, or `off` (never).
+fn parse_stall_after(s: &str) -> Result<SimTime, String> {
+    match s {
+        "off" => Ok(SimTime::MAX),
+        _ => match parse_duration(s)? {
+            SimTime::ZERO => Err("expected a duration above 0 such as 10m, or `off`".to_owned()),
+            t => Ok(t),
+        },
+    }
 }
 
 impl BudgetArgs {
@@ -32,9 +51,9 @@ impl BudgetArgs {
         Budget { max_events: self.max_events, max_memory: self.max_memory.unwrap_or_else(default_memory) }
     }
 
-    /// The run limits of `model` with this event limit.
+    /// The run limits of `model` with this event limit and stall window.
     pub(crate) fn limits(&self, max_in_flight: usize) -> RunLimits {
-        RunLimits { max_events: self.max_events, max_in_flight, ..RunLimits::default() }
+        RunLimits { max_events: self.max_events, max_in_flight, stall_after: self.stall_after }
     }
 
     /// Refuses `model` when its estimate is over the budget; `point` names a sweep point.

@@ -131,6 +131,24 @@ pub(crate) fn parse_jobs(s: &str) -> Result<usize, String> {
     }
 }
 
+/// `--max-in-flight`: 1 to 10^9 requests.
+pub(crate) fn parse_max_in_flight(s: &str) -> Result<u64, String> {
+    whole_number_in(s, 1, 1_000_000_000)
+}
+
+/// `--trace-max`: at least one request.
+pub(crate) fn parse_trace_max(s: &str) -> Result<u32, String> {
+    whole_number_in(s, 1, u64::from(u32::MAX)).map(|n| n as u32)
+}
+
+/// A whole number from `lo` to `hi`, refused in words (not clap's `1..=N`).
+fn whole_number_in(s: &str, lo: u64, hi: u64) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number from {lo} to {hi}")),
+    }
+}
+
 /// The default output folder for a scenario: `out/<name>`, with the name reduced to
 /// characters that cannot leave `out/` (no separators, no leading dots).
 pub(crate) fn default_out(name: &str) -> PathBuf {
@@ -172,5 +190,8 @@ mod tests {
         assert_eq!(whole_number::<u32>(" 7 "), Ok(7));
         assert_eq!(whole_number::<u32>("4294967296"), Err("expected a whole number from 0 to 4294967295".into()));
         assert!(whole_number::<u64>("-1").is_err());
+        assert_eq!(parse_max_in_flight("0"), Err("expected a whole number from 1 to 1000000000".into()));
+        assert_eq!(parse_trace_max("4294967295"), Ok(u32::MAX));
+        assert!(parse_trace_max("4294967296").is_err());
     }
 }

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use resim::Report;
-use resim::engine::SimTime;
 use resim::model::Model;
 use resim::model::RunLimits;
 use resim::report::charts::render_charts;
@@ -15,7 +14,6 @@ use resim::run::budget::Estimate;
 use resim::run::mser::resolve_warmup;
 use resim::run::precision::{DEFAULT_MAX_REPLICATIONS, Precision};
 use resim::run::{RunOptions, run as run_model, run_precise, run_traced};
-use resim::scenario::units::parse_duration;
 use resim::trace::{Trace, TraceConfig};
 
 use super::budget::BudgetArgs;
@@ -47,16 +45,11 @@ pub(crate) struct RunArgs {
     /// Stop (exit 2, nothing written) when more requests than this are in flight at once
     /// in a replication: a queue growing without bound would exhaust memory.
     #[arg(long, value_name = "N", default_value_t = RunLimits::DEFAULT_MAX_IN_FLIGHT as u64,
-          value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+          value_parser = super::parse_max_in_flight)]
     max_in_flight: u64,
-    /// Stop (exit 2, nothing written) when no request finishes for this long (simulated)
-    /// while work is inside and nothing pending could move it: a deadlock. A duration
-    /// such as 10m, or `off` (default: 60s, or 100 times the slowest mean service time).
-    #[arg(long, value_name = "DURATION|off", value_parser = parse_stall_after)]
-    stall_after: Option<SimTime>,
     /// Most requests traced with --trace-sample.
     #[arg(long, value_name = "N", default_value_t = TraceConfig::DEFAULT_MAX,
-          value_parser = clap::value_parser!(u32).range(1..))]
+          value_parser = super::parse_trace_max)]
     trace_max: u32,
     /// Add replications until every headline metric's 95% CI half-width is within this
     /// share of its mean, e.g. 1%.
@@ -65,17 +58,6 @@ pub(crate) struct RunArgs {
     /// Most replications with --precision.
     #[arg(long, value_parser = super::parse_max_replications, default_value_t = DEFAULT_MAX_REPLICATIONS)]
     max_replications: u32,
-}
-
-/// `--stall-after`: a positive duration, or `off` (never).
-fn parse_stall_after(s: &str) -> Result<SimTime, String> {
-    match s {
-        "off" => Ok(SimTime::MAX),
-        _ => match parse_duration(s)? {
-            SimTime::ZERO => Err("expected a duration above 0 such as 10m, or `off`".to_owned()),
-            t => Ok(t),
-        },
-    }
 }
 
 /// Writes every output of the run into `dir` (the temporary folder): report.json,
@@ -134,7 +116,6 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     let estimate = check_budget(&args, &scenario.model)?;
     let (mut scenario, warmup) = resolve_warmup(&scenario).map_err(|e| e.to_string())?;
     scenario.model.limits = args.budget.limits(args.max_in_flight as usize);
-    scenario.model.limits.stall_after = args.stall_after;
     let model = &scenario.model;
     let out = args.out.clone().unwrap_or_else(|| super::default_out(&model.name));
     // Fail before simulating if the report could not be written; create nothing yet.

@@ -228,7 +228,7 @@ impl Target {
 /// point's event limit.
 fn check_budget(args: &SweepArgs, points: &mut exec::Loaded) -> Result<(), String> {
     for (&i, model) in points.indices.iter().zip(&mut points.models) {
-        model.limits.max_events = args.budget.max_events;
+        model.limits = args.budget.limits(model.limits.max_in_flight);
         let mut probe = model.clone();
         if args.precision.is_some() {
             probe.replications = probe.replications.max(args.max_replications);

@@ -82,7 +82,8 @@ pub fn load_models(
 /// Runs the `points` of `plan` (to its precision target, if any) on `jobs` threads and
 /// writes each into `out` as it finishes, filling its slot of `records` and calling
 /// `on_point` (progress). Setting `stop` starts no new point; a point that cannot be
-/// written sets it too, and its error is returned once the points started are done.
+/// written or that a guard stopped sets it too, and the error of the lowest such point
+/// is returned once the points started are done.
 pub fn execute(
     out: &Path,
     plan: &Plan,
@@ -93,10 +94,26 @@ pub fn execute(
     on_point: &(dyn Fn() + Sync),
 ) -> Result<Vec<Option<PointRecord>>, String> {
     let done = Mutex::new(records);
-    let failure = Mutex::new(None::<String>);
+    // The failure of the lowest point index, so the message does not depend on which
+    // thread got there first.
+    let failure = Mutex::new(None::<(usize, String)>);
+    let fail = |i: usize, message: String| {
+        let mut f = lock(&failure);
+        if f.as_ref().is_none_or(|(j, _)| i < *j) {
+            *f = Some((i, message));
+        }
+        stop.store(true, Ordering::SeqCst);
+    };
     with_jobs(jobs, || {
         run_points(&points.models, plan.definition.precision, stop, &|k, report| {
             let i = points.indices[k];
+            // A point a guard stopped (events, in-flight requests, the watchdog) has no
+            // numbers to tabulate: the sweep fails as `resim run` would, naming it.
+            if let Some(why) = &report.engine.halted {
+                fail(i, format!("sweep point {i}: {why}"));
+                on_point();
+                return;
+            }
             let json = report.to_json();
             let point = point_file(plan, i);
             match output::write_point(out, &point, &json) {
@@ -105,15 +122,14 @@ pub fn execute(
                     lock(&done)[i] = Some(PointRecord { point, report });
                 }
                 Err(e) => {
-                    lock(&failure).get_or_insert(format!("cannot write point {i} into {}: {e}", out.display()));
-                    stop.store(true, Ordering::SeqCst);
+                    fail(i, format!("cannot write point {i} into {}: {e}", out.display()));
                 }
             }
             on_point();
         });
     });
     match failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        Some(e) => Err(e),
+        Some((_, e)) => Err(e),
         None => Ok(done.into_inner().unwrap_or_else(|e| e.into_inner())),
     }
 }

@@ -182,6 +182,26 @@ fn the_stall_window_follows_the_flag_and_can_be_turned_off() {
     }
 }
 
+#[test]
+fn a_sweep_stops_on_a_deadlocked_point_unless_the_watchdog_is_off() {
+    let tmp = tempdir();
+    let file = tmp.path().join("scenario.yaml");
+    fs::write(&file, deadlock()).expect("write the scenario");
+    let sweep = |extra: &[&str]| {
+        let mut cmd = Command::new(super::BIN);
+        cmd.args(["sweep", path_str(&file), "--param", "services.b.servers=4,5", "--jobs", "1", "-q", "--out"])
+            .arg(tmp.path().join("out"))
+            .args(extra);
+        finish(&mut cmd, 60)
+    };
+    let stopped = sweep(&[]);
+    assert_eq!(stopped.code(), Some(2), "{}", stopped.stderr);
+    assert!(stopped.stderr.contains("deadlock"), "{}", stopped.stderr);
+    assert!(!tmp.path().join("out").exists(), "a stopped sweep wrote its folder");
+    sweep(&["--stall-after", "off"]).assert_ok();
+    assert!(tmp.path().join("out/sweep.json").is_file());
+}
+
 // The zero-time loops never reach the watchdog: validation refuses each (its
 // clock guard is tested on checked models in src/engine/process.rs).
 #[test]
