@@ -1,15 +1,15 @@
 //! `resim compare`: read two reports, print the table, write compare.md and compare.html,
 //! and with `--fail-on-regression` exit 1 when B regressed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use resim::compare::html::render_html;
 use resim::compare::render::{render_markdown, render_text};
 use resim::compare::{Thresholds, compare as compare_reports, load, parse_percent, regressions};
-use resim::report::write_atomic;
+use resim::report::{LockMode, write_atomic};
 
-use super::print_out;
+use super::{outdir, print_out};
 
 /// The gate rule, shown by `resim compare --help`.
 pub(crate) const GATE_HELP: &str = "\
@@ -54,6 +54,35 @@ fn parse_availability(s: &str) -> Result<f64, String> {
     parse_percent(s).and_then(|x| if x <= 1.0 { Ok(x) } else { Err(format!("`{s}` is above 100%")) })
 }
 
+/// The files a comparison writes: its folder holds nothing else.
+const FILES: [&str; 2] = ["compare.md", "compare.html"];
+
+/// Writes `files` as one unit: built in a temporary folder beside `out` and swapped in
+/// whole, as `resim run` does, so a `kill -9` or a second comparison never leaves one
+/// file of each. A folder holding anything else (a run's report) is refused rather than
+/// replaced.
+fn publish(out: &Path, files: &[(&str, String)]) -> Result<(), String> {
+    let foreign =
+        std::fs::read_dir(out).into_iter().flatten().flatten().find(|e| !FILES.iter().any(|f| e.file_name() == *f));
+    if let Some(e) = foreign {
+        return Err(format!(
+            "the output folder {} holds `{}`: a comparison replaces its folder whole, so give it a folder of its \
+             own with --out (default out/compare)",
+            out.display(),
+            e.file_name().to_string_lossy()
+        ));
+    }
+    let (place, lock) = outdir::prepare(out, LockMode::Exclusive)?;
+    outdir::on_signal(|| outdir::quit(false));
+    let staging = outdir::begin(&place, lock)?;
+    staging.remove_leftovers();
+    for (name, text) in files {
+        let path = staging.dir().join(name);
+        write_atomic(&path, text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    outdir::commit(staging)
+}
+
 /// Compares the two reports.
 pub(crate) fn compare(args: CompareArgs) -> Result<ExitCode, String> {
     // Read both before writing anything: bad input leaves no output behind.
@@ -72,10 +101,13 @@ pub(crate) fn compare(args: CompareArgs) -> Result<ExitCode, String> {
     let out = args.out.unwrap_or_else(|| PathBuf::from("out").join("compare"));
     let md = out.join("compare.md");
     let html = out.join("compare.html");
-    write_atomic(&md, render_markdown(&comparison, failures.as_deref()).as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", md.display()))?;
-    write_atomic(&html, render_html(&comparison, failures.as_deref()).as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", html.display()))?;
+    publish(
+        &out,
+        &[
+            ("compare.md", render_markdown(&comparison, failures.as_deref())),
+            ("compare.html", render_html(&comparison, failures.as_deref())),
+        ],
+    )?;
     if !args.quiet {
         print_out(&render_text(&comparison, failures.as_deref()));
         print_out(&format!("written: {}, {}\n", md.display(), html.display()));

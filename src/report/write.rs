@@ -44,7 +44,7 @@ pub enum OutputError {
     NotAFolder(PathBuf),
     /// `--out` holds files that no resim run wrote: replacing it would delete them.
     #[error(
-        "the output folder {0} already holds files resim did not write (no report.json, sweep.json, points/ or \
+        "the output folder {0} already holds files resim did not write (no report.json, sweep.json, compare.md, points/ or \
          shards/ in it): a run replaces its whole output folder, so choose a new or empty folder with --out"
     )]
     NotAnOutput(PathBuf),
@@ -73,8 +73,9 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
     move |source| OutputError::Io { path: path.to_path_buf(), source }
 }
 
-/// Entries whose presence marks a folder as a resim output (a run's or a sweep's).
-const OUTPUT_MARKS: [&str; 4] = ["report.json", "sweep.json", "points", "shards"];
+/// Entries whose presence marks a folder as a resim output (a run's, a sweep's or a
+/// comparison's).
+const OUTPUT_MARKS: [&str; 5] = ["report.json", "sweep.json", "points", "shards", "compare.md"];
 
 /// Where an output folder goes: its parent and its name, checked without creating anything.
 #[derive(Clone, Debug)]

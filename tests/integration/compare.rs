@@ -106,6 +106,26 @@ fn tmp() -> TempDir {
 }
 
 #[test]
+fn the_comparison_is_written_as_one_unit_into_a_folder_of_its_own() {
+    let dir = tmp();
+    let one = report(dir.path(), "one", RETRY, &[NO_RETRY]);
+    let three = report(dir.path(), "three", RETRY, &[]);
+    // Again into the same folder: exactly the two files, no temporaries or lock beside it.
+    for _ in 0..2 {
+        assert_eq!(compare(dir.path(), &one, &three, &[]).code, Some(0));
+        assert_eq!(listing(&dir.path().join("out")), BTreeSet::from(["compare.html".into(), "compare.md".into()]));
+        assert!(listing(dir.path()).iter().all(|n| !n.starts_with(".out")), "{:?}", listing(dir.path()));
+    }
+    // A run's folder is refused, not replaced: its report stays.
+    let run = Path::new(&one).parent().expect("the run's folder").to_str().expect("UTF-8").to_owned();
+    let before = listing(Path::new(&run));
+    let into_run = resim(dir.path(), &["compare", &one, &three, "--out", &run]);
+    assert_eq!(into_run.code, Some(2), "{}", into_run.stderr);
+    assert!(into_run.stderr.contains("a folder of its own"), "{}", into_run.stderr);
+    assert_eq!(listing(Path::new(&run)), before);
+}
+
+#[test]
 fn retries_under_errors_are_a_significant_change() {
     let dir = tmp();
     let one = report(dir.path(), "one", RETRY, &[NO_RETRY]);
