@@ -163,6 +163,9 @@ mod tests {
         assert_eq!(erlang_b(5, 0.0), 0.0);
         assert_eq!(erlang_b(5, f64::INFINITY), 1.0);
         assert!(erlang_b(5, -1.0).is_nan());
+        // -1 turns NaN inside the recursion (-1/0, then inf/inf) anyway; -0.5 does not
+        // (a cargo-mutants survivor: `||` → `&&` in the guard).
+        assert!(erlang_b(5, -0.5).is_nan());
         assert!(erlang_b(5, f64::NAN).is_nan());
         // Large systems: no overflow, sensible magnitude.
         let big = erlang_b(10_000, 9_500.0);
