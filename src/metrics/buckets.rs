@@ -51,16 +51,17 @@ pub fn sparse(dense: &[u32]) -> Sparse {
 }
 
 /// The `q`-quantile of a sparse histogram, seconds (the middle of the bucket holding the
-/// ⌈q·n⌉-th smallest value), or `None` when it is empty.
-pub fn quantile_secs(h: &[(u16, u32)], q: f64) -> Option<f64> {
-    let n: u64 = h.iter().map(|&(_, c)| u64::from(c)).sum();
+/// ⌈q·n⌉-th smallest value), or `None` when it is empty. Counts may be a replication's
+/// (`u32`) or a pool's (`u64`).
+pub fn quantile_secs<C: Copy + Into<u64>>(h: &[(u16, C)], q: f64) -> Option<f64> {
+    let n: u64 = h.iter().map(|&(_, c)| c.into()).sum();
     if n == 0 {
         return None;
     }
     let rank = ((q * n as f64).ceil() as u64).clamp(1, n);
     let mut seen = 0;
     for &(b, c) in h {
-        seen += u64::from(c);
+        seen += c.into();
         if seen >= rank {
             return Some(mid_secs(usize::from(b)));
         }
@@ -116,7 +117,7 @@ mod tests {
         assert!((p50 - 0.050).abs() / 0.050 < 0.0625, "{p50}");
         let p99 = quantile_secs(&h, 0.99).unwrap();
         assert!((p99 - 0.099).abs() / 0.099 < 0.0625, "{p99}");
-        assert_eq!(quantile_secs(&[], 0.5), None);
+        assert_eq!(quantile_secs::<u32>(&[], 0.5), None);
         // Buckets strictly above the one holding 90 ms: at least 91..=100 minus the
         // neighbours sharing 90 ms's bucket.
         let above = count_above(&h, ms(90));

@@ -1,17 +1,18 @@
 //! Latency histogram with fixed memory and bounded relative error.
 //!
 //! The layout is exactly that of an `hdrhistogram` with 3 significant digits from 1 ns
-//! to one day, so its quantiles are the crate's to the bit; only recording is done here.
-//! The crate's `record` checks its bounds, resizes, tracks min and max and saturates the
-//! count: about 60 instructions, a twentieth of an event. Here a value's slot is a
-//! leading-zero count and two shifts, and the crate builds its histogram from these
-//! counts when quantiles are asked for (once per replication). Counts are 16-bit, with
-//! the overflow (once per 65536 samples of a slot) carried aside in a short sorted list:
-//! a quarter of the cache lines of 64-bit counts. A latency histogram's busy slots are
-//! spread at random over tens of kilobytes, so its increment was the event loop's
-//! largest single stall (a first-level cache miss).
-
-use hdrhistogram::Histogram;
+//! to one day, and quantiles follow the crate's `value_at_quantile` step for step, so
+//! they are the crate's to the bit (tested); only the crate's layout is used. Its
+//! `record` checks its bounds, resizes, tracks min and max and saturates the count:
+//! about 60 instructions, a twentieth of an event. Here a value's slot is a leading-zero
+//! count and two shifts. Counts are 16-bit, with the overflow (once per 65536 samples of
+//! a slot) carried aside in a short sorted list: a quarter of the cache lines of 64-bit
+//! counts. A latency histogram's busy slots are spread at random over tens of kilobytes,
+//! so its increment was the event loop's largest single stall (a first-level cache miss).
+//!
+//! A replication keeps its histogram as [`SlotCounts`], the non-empty slots only, so the
+//! report can pool replications: counts are integers, so their sums do not depend on the
+//! order of the replications, and the pool's quantiles follow the same rule.
 
 use crate::engine::SimTime;
 
@@ -119,30 +120,27 @@ impl LatencyHistogram {
         self.len == 0
     }
 
-    /// The same counts in an `hdrhistogram`.
-    fn to_hdr(&self) -> Histogram<u64> {
-        // The bounds are constants that satisfy the crate's preconditions.
-        let mut h = Histogram::new_with_bounds(1, MAX_NANOS, 3).expect("valid histogram bounds");
-        for (i, &c) in self.counts.iter().enumerate() {
-            if c > 0 {
-                h.saturating_record_n(lowest_value(i), u64::from(c));
-            }
-        }
-        for &(i, high) in &self.carries {
-            h.saturating_record_n(lowest_value(i), high << 16);
-        }
-        h
+    /// The `q`-quantile of each of `qs` in seconds, or `None` when empty (see
+    /// [`SlotCounts::quantiles_secs`]).
+    pub fn quantiles_secs<const N: usize>(&self, qs: [f64; N]) -> [Option<f64>; N] {
+        self.slot_counts().quantiles_secs(qs)
     }
 
-    /// The `q`-quantile of each of `qs` in seconds (the smallest recorded value with at
-    /// least a fraction `q` of samples at or below it, as `hdrhistogram` reports it), or
-    /// `None` when empty.
-    pub fn quantiles_secs<const N: usize>(&self, qs: [f64; N]) -> [Option<f64>; N] {
-        if self.is_empty() {
-            return [None; N];
-        }
-        let h = self.to_hdr();
-        qs.map(|q| Some(h.value_at_quantile(q) as f64 / 1e9))
+    /// The non-empty slots and their exact counts, read off the 16-bit counts and their
+    /// carries in one pass (no dense copy).
+    pub fn slot_counts(&self) -> SlotCounts {
+        let mut carries = self.carries.iter().peekable();
+        let slots = self
+            .counts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &low)| {
+                let high = carries.next_if(|&&(slot, _)| slot == i).map_or(0, |&(_, high)| high);
+                let n = (high << 16) + u64::from(low);
+                (n > 0).then_some((i as u32, n))
+            })
+            .collect();
+        SlotCounts { slots, len: self.len }
     }
 
     /// The `q`-quantile in seconds, or `None` when empty (see [`Self::quantiles_secs`]).
@@ -166,9 +164,92 @@ impl LatencyHistogram {
     }
 }
 
+/// A latency histogram's non-empty slots as `(slot, count)` pairs in slot order, with
+/// exact counts: at most one entry per sample and never more than the histogram's 38,912
+/// slots (16 bytes each).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SlotCounts {
+    /// `(slot, count)`, slots increasing, counts above zero.
+    slots: Vec<(u32, u64)>,
+    /// Sum of the counts.
+    len: u64,
+}
+
+impl SlotCounts {
+    /// Most entries a histogram can have: one per slot.
+    pub const MAX_ENTRIES: usize = SLOTS;
+    /// Bytes an entry takes.
+    pub const ENTRY_BYTES: usize = std::mem::size_of::<(u32, u64)>();
+
+    /// Number of samples.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True when there is no sample.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of non-empty slots (what the histogram costs to keep).
+    pub fn entries(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The samples of every histogram of `parts` together. The sums are integers, so the
+    /// pool is the same in any order.
+    pub fn pooled<'a>(parts: impl IntoIterator<Item = &'a SlotCounts>) -> SlotCounts {
+        let mut dense = vec![0u64; SLOTS];
+        let mut len = 0;
+        for part in parts {
+            for &(slot, n) in &part.slots {
+                dense[slot as usize] += n;
+            }
+            len += part.len;
+        }
+        let slots = dense.iter().enumerate().filter(|&(_, &n)| n > 0).map(|(i, &n)| (i as u32, n)).collect();
+        SlotCounts { slots, len }
+    }
+
+    /// The `q`-quantile of each of `qs` in seconds, or `None` when empty: with
+    /// `rank = max(1, ⌈q·n⌉)`, the highest value equivalent to the slot where the running
+    /// count reaches `rank` (its lowest value when `q` is 0). This is `hdrhistogram`'s
+    /// `value_at_quantile` step for step (tested against the crate), so a replication's
+    /// quantiles are the crate's to the bit.
+    pub fn quantiles_secs<const N: usize>(&self, qs: [f64; N]) -> [Option<f64>; N] {
+        qs.map(|q| {
+            let last = self.slots.last()?;
+            let rank = ((q.min(1.0) * self.len as f64).ceil() as u64).max(1);
+            let mut seen = 0;
+            let &(slot, _) = self
+                .slots
+                .iter()
+                .find(|&&(_, n)| {
+                    seen += n;
+                    seen >= rank
+                })
+                .unwrap_or(last);
+            let slot = slot as usize;
+            let nanos = if q == 0.0 { lowest_value(slot) } else { lowest_value(slot + 1) - 1 };
+            Some(nanos as f64 / 1e9)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use hdrhistogram::Histogram;
+
     use super::*;
+
+    /// The same counts in an `hdrhistogram`, the reference for the quantile rule.
+    fn to_hdr(h: &LatencyHistogram) -> Histogram<u64> {
+        let mut theirs = Histogram::new_with_bounds(1, MAX_NANOS, 3).unwrap();
+        for &(slot, n) in &h.slot_counts().slots {
+            theirs.saturating_record_n(lowest_value(slot as usize), n);
+        }
+        theirs
+    }
 
     /// Values over the whole range: every power of two, its neighbours, and a
     /// pseudo-random spread (xorshift) with every magnitude.
@@ -254,6 +335,37 @@ mod tests {
             b.quantile_secs(0.5),
             Some(Histogram::<u64>::new_with_bounds(1, MAX_NANOS, 3).unwrap().highest_equivalent(5_000) as f64 / 1e9)
         );
-        assert_eq!(b.to_hdr().len(), b.len());
+        assert_eq!(to_hdr(&b).len(), b.len());
+    }
+
+    #[test]
+    fn slot_counts_are_exact_with_carries() {
+        let mut a = LatencyHistogram::new();
+        // A slot with exactly 2^16 samples: its 16-bit count is 0, its carry 1.
+        (0..1 << 16).for_each(|_| a.record(SimTime(7_000)));
+        a.record(SimTime(3));
+        let c = a.slot_counts();
+        assert_eq!(c.slots, vec![(slot(3) as u32, 1), (slot(7_000) as u32, 1 << 16)]);
+        assert_eq!((c.len(), c.entries()), (a.len(), 2));
+        assert!(LatencyHistogram::new().slot_counts().is_empty());
+    }
+
+    #[test]
+    fn pooled_quantiles_equal_the_crates_on_every_sample() {
+        let all = values();
+        let mut theirs = Histogram::<u64>::new_with_bounds(1, MAX_NANOS, 3).unwrap();
+        let mut parts: Vec<LatencyHistogram> = (0..3).map(|_| LatencyHistogram::new()).collect();
+        for (k, &v) in all.iter().enumerate() {
+            parts[k % 3].record(SimTime(v));
+            theirs.saturating_record(v.clamp(1, MAX_NANOS));
+        }
+        let counts: Vec<SlotCounts> = parts.iter().map(LatencyHistogram::slot_counts).collect();
+        let pooled = SlotCounts::pooled(&counts);
+        // Integer sums: the order of the parts does not matter.
+        assert_eq!(pooled, SlotCounts::pooled([&counts[2], &counts[0], &counts[1]]));
+        assert_eq!(pooled.len(), theirs.len());
+        let qs = [0.0, 0.25, 0.5, 0.9, 0.99, 0.999, 0.99999, 1.0];
+        assert_eq!(pooled.quantiles_secs(qs), qs.map(|q| Some(theirs.value_at_quantile(q) as f64 / 1e9)));
+        assert_eq!(SlotCounts::pooled([]).quantiles_secs([0.5]), [None]);
     }
 }

@@ -9,7 +9,7 @@
 pub mod buckets;
 mod histogram;
 
-pub use histogram::LatencyHistogram;
+pub use histogram::{LatencyHistogram, SlotCounts};
 
 use crate::engine::SimTime;
 

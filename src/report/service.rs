@@ -113,7 +113,6 @@ impl ServiceReport {
     /// A report with every statistic undefined (for displaying predictions alone).
     pub fn empty() -> Self {
         let none = Statistic::of([]);
-        let p = Percentiles { p50: none, p90: none, p95: none, p99: none, p999: none };
         ServiceReport {
             instances: 0,
             servers: 0,
@@ -134,7 +133,7 @@ impl ServiceReport {
             mean_queue_length: none,
             mean_sojourn_s: none,
             mean_wait_s: none,
-            latency_s: p,
+            latency_s: Percentiles::empty(),
             rate_limited: none,
             shed: none,
             concurrency_limited: none,
@@ -167,7 +166,7 @@ impl ServiceReport {
         let s = &model.services[i];
         let stat = |f: &dyn Fn(&ServiceSummary) -> Option<f64>| stat(reps, |r| f(&r.services[i]));
         let count = |f: &dyn Fn(&ServiceSummary) -> f64| stat(&|x| Some(f(x)));
-        let lat: Vec<_> = reps.iter().map(|r| r.services[i].latency).collect();
+        let lat: Vec<_> = reps.iter().map(|r| (r.services[i].latency, &r.services[i].latency_hist)).collect();
         ServiceReport {
             instances: s.instances,
             servers: s.servers,

@@ -3,7 +3,7 @@
 //! as soon as the replication ends.
 
 use crate::metrics::buckets::{Sparse, sparse};
-use crate::metrics::{Areas, Outcome, OutcomeCounts, ReplicationResult, Timeline};
+use crate::metrics::{Areas, Outcome, OutcomeCounts, ReplicationResult, SlotCounts, Timeline};
 use crate::model::{Model, Slo, SloKind, SloTarget};
 
 /// The quantiles reported for every latency, with their report keys.
@@ -48,6 +48,9 @@ pub struct ServiceSummary {
     pub mean_wait: Option<f64>,
     /// Sojourn quantiles, seconds, in [`QUANTILES`] order.
     pub latency: [Option<f64>; 5],
+    /// The sojourn histogram itself (non-empty slots), pooled over replications for the
+    /// report's percentiles.
+    pub latency_hist: SlotCounts,
     /// Refused by the token bucket.
     pub rate_limited: f64,
     /// Refused or dropped by shedding.
@@ -96,6 +99,9 @@ pub struct WorkloadSummary {
     pub latency_windows: Vec<Sparse>,
     /// End-to-end latency quantiles of successful requests, seconds.
     pub latency: [Option<f64>; 5],
+    /// The end-to-end latency histogram itself (non-empty slots), pooled over
+    /// replications for the report's percentiles.
+    pub latency_hist: SlotCounts,
 }
 
 /// One edge in one replication.
@@ -216,6 +222,7 @@ impl ServiceSummary {
         let departed = completed + m.dropped as f64 + m.lost as f64;
         let areas = m.areas();
         let workers = f64::from(s.servers) * f64::from(s.instances);
+        let sojourn = m.sojourn.slot_counts();
         ServiceSummary {
             arrivals: m.arrivals as f64,
             completed,
@@ -232,7 +239,8 @@ impl ServiceSummary {
             mean_queue_length: areas.queue as f64 / nanos,
             mean_sojourn: ratio(m.sojourn_sum as f64 / 1e9, departed),
             mean_wait: ratio(m.wait_sum as f64 / 1e9, departed),
-            latency: m.sojourn.quantiles_secs(QUANTILES.map(|(_, q)| q)),
+            latency: sojourn.quantiles_secs(QUANTILES.map(|(_, q)| q)),
+            latency_hist: sojourn,
             rate_limited: m.rate_limited as f64,
             shed: m.shed as f64,
             concurrency_limited: m.concurrency_limited as f64,
@@ -295,13 +303,17 @@ impl ReplicationSummary {
         let workloads = r
             .workloads
             .iter()
-            .map(|w| WorkloadSummary {
-                arrivals: w.arrivals as f64,
-                outcomes: Outcome::ALL.map(|o| w.outcomes.get(o) as f64),
-                value: w.value,
-                timeline: outcome_windows(&w.timeline),
-                latency_windows: latency_windows(&w.timeline),
-                latency: w.latency.quantiles_secs(QUANTILES.map(|(_, q)| q)),
+            .map(|w| {
+                let latency = w.latency.slot_counts();
+                WorkloadSummary {
+                    arrivals: w.arrivals as f64,
+                    outcomes: Outcome::ALL.map(|o| w.outcomes.get(o) as f64),
+                    value: w.value,
+                    timeline: outcome_windows(&w.timeline),
+                    latency_windows: latency_windows(&w.timeline),
+                    latency: latency.quantiles_secs(QUANTILES.map(|(_, q)| q)),
+                    latency_hist: latency,
+                }
             })
             .collect();
         let edges = r

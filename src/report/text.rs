@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Report, Statistic};
+use super::{Percentiles, Report, Statistic};
 use crate::engine::SimTime;
 use crate::engine::format::format_duration;
 
@@ -53,6 +53,14 @@ fn pm(s: &Statistic, f: fn(f64) -> String) -> String {
     }
 }
 
+/// The mark after a percentile listed in its `sparse_tail`.
+const SPARSE_MARK: &str = "†";
+
+/// `cell`, the percentile `key` of `p`, marked when its tail is sparse (and it has a value).
+fn tail(p: &Percentiles, key: &str, cell: String) -> String {
+    if p.sparse_tail.contains(&key) && cell != "-" { format!("{cell}{SPARSE_MARK}") } else { cell }
+}
+
 /// Renders rows as a left-aligned first column and right-aligned others.
 fn table(out: &mut String, rows: &[Vec<String>]) {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
@@ -97,9 +105,17 @@ pub fn headline(report: &Report) -> String {
 pub fn render_summary(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", headline(report));
-    for section in sections(report) {
+    let sections = sections(report);
+    for section in &sections {
         let _ = writeln!(out, "\n{}", section.title);
         table(&mut out, &section.rows);
+    }
+    if sections.iter().flat_map(|s| s.rows.iter().flatten()).any(|c| c.ends_with(SPARSE_MARK)) {
+        let _ = writeln!(
+            out,
+            "\n{SPARSE_MARK} fewer than 10 samples per replication expected above this percentile: \
+             its interval means little; run longer replications"
+        );
     }
     if !report.events.is_empty() {
         let _ = writeln!(out, "\nRecovery events (replication 0)");
@@ -146,9 +162,9 @@ pub fn sections(report: &Report) -> Vec<Section> {
                 num(w.degraded.value()),
                 num(w.rejected.value()),
                 num(w.error.value()),
-                fmt_secs(w.latency_s.p50.value()),
-                pm(&w.latency_s.p99, fmt_secs),
-                fmt_secs(w.latency_s.p999.value()),
+                tail(&w.latency_s, "p50", fmt_secs(w.latency_s.p50.value())),
+                tail(&w.latency_s, "p99", pm(&w.latency_s.p99, fmt_secs)),
+                tail(&w.latency_s, "p999", fmt_secs(w.latency_s.p999.value())),
             ]);
         }
         out.push(Section { title: "Workloads (mean ± 95% CI half-width over replications)".into(), rows });
@@ -170,7 +186,7 @@ pub fn sections(report: &Report) -> Vec<Section> {
             num(s.mean_queue_length.value()),
             pm(&s.mean_sojourn_s, fmt_secs),
             fmt_secs(s.mean_wait_s.value()),
-            fmt_secs(s.latency_s.p99.value()),
+            tail(&s.latency_s, "p99", fmt_secs(s.latency_s.p99.value())),
         ]);
     }
     out.push(Section { title: "Services".into(), rows });

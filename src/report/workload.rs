@@ -48,7 +48,7 @@ impl WorkloadReport {
         let w = &model.workloads[i];
         let stat = |f: &dyn Fn(&WorkloadSummary) -> Option<f64>| stat(reps, |r| f(&r.workloads[i]));
         let out = |o: Outcome| stat(&|x| Some(x.outcomes[o as usize]));
-        let lat: Vec<_> = reps.iter().map(|r| r.workloads[i].latency).collect();
+        let lat: Vec<_> = reps.iter().map(|r| (r.workloads[i].latency, &r.workloads[i].latency_hist)).collect();
         WorkloadReport {
             target: model.services[w.target].name.clone(),
             arrivals: stat(&|x| Some(x.arrivals)),

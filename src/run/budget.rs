@@ -17,9 +17,14 @@
 //! window per series plus [`SUMMARY_FIXED_BYTES`] per series, on top of [`BASE_BYTES`].
 //! The per-replication terms are set from the largest counts measured (10⁵ replications
 //! of one service used 4.1 GB, about 20 KB per series each at 100 windows), so smaller
-//! runs are overestimated by up to about 2×, never under.
+//! runs are overestimated by up to about 2×, never under. Each kept replication also
+//! holds the latency histogram of every service and workload, pooled for the report's
+//! percentiles: one entry per non-empty slot, so at most the smaller of the expected
+//! samples (the service's visits, the workload's requests, over the measured
+//! duration) and the histogram's slots ([`SlotCounts::MAX_ENTRIES`], about 620 KB).
 
 use crate::engine::{RngStreams, SimTime};
+use crate::metrics::SlotCounts;
 use crate::model::fault::Schedule;
 use crate::model::{Arrivals, Dist, Model};
 use crate::theory::visits::Visits;
@@ -119,22 +124,38 @@ pub fn wall(secs: f64) -> String {
     }
 }
 
+/// Mean rates of `model`, per second: each workload's requests, and each service's visits.
+struct Rates {
+    workloads: Vec<f64>,
+    services: Vec<f64>,
+}
+
+impl Rates {
+    fn of(model: &Model) -> Self {
+        let visits = Visits::of(model);
+        let mut external = vec![0.0; model.services.len()];
+        let workloads: Vec<f64> = model
+            .workloads
+            .iter()
+            .map(|w| {
+                let rate = match &w.arrivals {
+                    Arrivals::Poisson(p) => p.mean_rate(SimTime::ZERO, model.end()),
+                    Arrivals::Closed { users, think } => closed_rate(model, &visits, w.target, *users, think),
+                };
+                external[w.target] += rate;
+                rate
+            })
+            .collect();
+        Rates { workloads, services: visits.solve(&external) }
+    }
+}
+
 /// Expected events of one replication of `model`.
 fn events(model: &Model) -> f64 {
     let horizon = model.end().as_secs_f64();
-    let visits = Visits::of(model);
-    let n = model.services.len();
-    let mut external = vec![0.0; n];
-    let mut arrivals = 0.0;
-    for w in &model.workloads {
-        let rate = match &w.arrivals {
-            Arrivals::Poisson(p) => p.mean_rate(SimTime::ZERO, model.end()),
-            Arrivals::Closed { users, think } => closed_rate(model, &visits, w.target, *users, think),
-        };
-        external[w.target] += rate;
-        arrivals += rate;
-    }
-    let visited: f64 = visits.solve(&external).iter().sum();
+    let rates = Rates::of(model);
+    let arrivals: f64 = rates.workloads.iter().sum();
+    let visited: f64 = rates.services.iter().sum();
     (arrivals + visited * EVENTS_PER_VISIT) * horizon + timer_events(model, horizon)
 }
 
@@ -193,7 +214,17 @@ fn memory(model: &Model, runs: u64) -> f64 {
     let windows = model.windows() as f64;
     BASE_BYTES
         + series * windows * REPORT_BYTES
-        + runs as f64 * series * (windows * SUMMARY_BYTES + SUMMARY_FIXED_BYTES)
+        + runs as f64 * (series * (windows * SUMMARY_BYTES + SUMMARY_FIXED_BYTES) + histogram_bytes(model))
+}
+
+/// The latency histograms a kept replication of `model` holds, bytes: per service and
+/// workload, one entry per expected sample, at most one per slot.
+fn histogram_bytes(model: &Model) -> f64 {
+    let rates = Rates::of(model);
+    let measured = model.duration.as_secs_f64();
+    let entries = |rate: &f64| (rate * measured).ceil().min(SlotCounts::MAX_ENTRIES as f64);
+    let n: f64 = rates.workloads.iter().chain(&rates.services).map(entries).sum();
+    n * SlotCounts::ENTRY_BYTES as f64
 }
 
 #[cfg(test)]
@@ -220,5 +251,25 @@ mod tests {
         assert!(slow.contains("--max-events 1.2e6") && slow.contains("limit of 1000 "), "{slow}");
         let big = budget.check(&Estimate { memory: 2e9, ..fits }).unwrap_err();
         assert!(big.contains("--max-memory") && big.contains("2.0GB"), "{big}");
+    }
+
+    #[test]
+    fn kept_histograms_grow_with_samples_up_to_every_slot() {
+        let model = |rate: &str| {
+            let text = format!(
+                "name: m\nduration: 400s\nwarmup: 10s\nreplications: 10\n\
+                 services:\n  s: {{ service_time: {{ exponential: {{ mean: 1us }} }} }}\n\
+                 workloads:\n  - {{ name: w, target: s, arrivals: {{ poisson: {{ rate: {rate} }} }} }}\n"
+            );
+            crate::scenario::load_str(&text, std::path::Path::new("t.yaml"), &[]).expect("a valid scenario").model
+        };
+        // 5/s over the 400 measured seconds: 2000 samples for the workload and the service.
+        let slow = model("5/s");
+        assert_eq!(histogram_bytes(&slow), 2.0 * 2000.0 * 16.0);
+        // 10^5/s: 4·10^7 samples, bounded by the histogram's slots.
+        let fast = model("100000/s");
+        assert_eq!(histogram_bytes(&fast), 2.0 * 38_912.0 * 16.0);
+        let per_run = |m: &Model| memory(m, 2) - memory(m, 1);
+        assert_eq!(per_run(&fast) - per_run(&slow), histogram_bytes(&fast) - histogram_bytes(&slow));
     }
 }

@@ -13,6 +13,7 @@ mod hosts;
 mod lessons;
 mod outputs;
 mod policies;
+mod pooled_quantiles;
 mod properties;
 mod queueing_theory;
 mod recovery;
