@@ -46,7 +46,7 @@ use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// The 0.975 quantile of the standard normal (two-sided 95%).
-pub const Z975: f64 = 1.959_963_984_540_054;
+const Z975: f64 = 1.959_963_984_540_054;
 
 /// The rule of three: with no event in `n` independent trials, `3/n` bounds the
 /// probability of an event at 95% (one-sided), as `(1 − 3/n)^n ≈ e^−3 ≈ 0.05`.
@@ -176,7 +176,7 @@ fn proportion_interval(p: f64, trials: f64, reps: &[(f64, f64)]) -> [f64; 2] {
 /// being estimated on R − 1 degrees of freedom (Korn & Graubard 1998), over the binomial
 /// variance `p(1−p)/N`; at least 1, since the binomial variance is known, not estimated.
 /// 1 when `p` is 0 or 1 (nothing varies to measure).
-pub fn design_effect(p: f64, trials: f64, reps: &[(f64, f64)]) -> f64 {
+fn design_effect(p: f64, trials: f64, reps: &[(f64, f64)]) -> f64 {
     let r = reps.len() as f64;
     let binomial = p * (1.0 - p) / trials;
     if reps.len() < 2 || binomial <= 0.0 {
@@ -191,7 +191,7 @@ pub fn design_effect(p: f64, trials: f64, reps: &[(f64, f64)]) -> f64 {
 /// Wilson's score interval (Wilson 1927, "Probable inference, the law of succession, and
 /// statistical inference", JASA 22) for `x` events out of `n` trials, at 95%; `x` and `n`
 /// may be fractional (effective counts).
-pub fn wilson(x: f64, n: f64) -> [f64; 2] {
+fn wilson(x: f64, n: f64) -> [f64; 2] {
     let z2 = Z975 * Z975;
     let centre = (x + z2 / 2.0) / (n + z2);
     let half = Z975 / (n + z2) * (x * (n - x) / n + z2 / 4.0).max(0.0).sqrt();

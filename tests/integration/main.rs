@@ -14,6 +14,7 @@ mod lessons;
 mod outputs;
 mod policies;
 mod properties;
+mod proportions;
 mod queueing_theory;
 mod recovery;
 mod reports_fresh;
