@@ -30,8 +30,11 @@
 //! `(1 − 3/N)^N ≈ e^−3 ≈ 0.05`; with every trial an event it is mirrored. Nothing was seen
 //! to measure the clustering by then, so `d` is taken as 1 and `N_eff = N·(z/t)²`.
 //! Checked by simulation (tests/integration/proportions.rs): a blocking probability of
-//! 1.22e-4 over 5 x 200 s of M/M/1/12 is covered in at least 90% of 200 independent
-//! studies, where the mean of ratios covered it in 28%.
+//! 1.22e-4 over 5 x 200 s of M/M/1/12 is covered in 195 of 200 independent studies (the
+//! mean of ratios: 51); on 2 s runs of M/M/2/4 the pooled ratio is off by −0.06%, the
+//! mean of ratios by −2.0%. Without the `(t/z)²` factor, Wilson on `N/d` covered in 84%
+//! to 90% of studies of M/M/1/12 and M/M/2/10 with 5 replications; with it, 95% to 98%.
+//! Clopper-Pearson on the effective counts would be wider still, not needed here.
 //!
 //! **Counts of events** per replication ([`Statistic::of_counts`]) get the t interval,
 //! except when every replication counted none: the interval is then `[0, 3/R]`, the rule

@@ -54,16 +54,22 @@ fn rare_blocking_is_covered_never_negative_never_zero_width() {
     let truth = mmck(5.0, 10.0, 1, Some(12)).expect("valid station").blocking;
     assert!((truth - 1.2209e-4).abs() < 1e-8, "closed form {truth}");
     let counts = blocking_counts(&sim.reps);
-    let (mut covered, mut before) = (0, 0);
+    let (mut covered, mut before, mut zero_width, mut negative) = (0, 0, 0, 0);
     for study in counts.chunks(R) {
         let s = Statistic::proportion(study.iter().copied());
         let [lo, hi] = s.ci95.expect("five replications give an interval");
         assert!(lo >= 0.0 && hi <= 1.0 && hi > lo, "interval {:?} of {study:?}", s.ci95);
         covered += usize::from(s.covers(truth));
-        before += usize::from(mean_of_ratios(study).covers(truth));
+        let old = mean_of_ratios(study);
+        before += usize::from(old.covers(truth));
+        zero_width += usize::from(old.ci95 == Some([0.0, 0.0]));
+        negative += usize::from(old.ci95.is_some_and(|[lo, _]| lo < 0.0));
     }
     let coverage = covered as f64 / STUDIES as f64;
-    println!("rare blocking {truth:.4e}: pooled covers {covered}/{STUDIES}, mean of ratios {before}/{STUDIES}");
+    println!(
+        "rare blocking {truth:.4e}: pooled covers {covered}/{STUDIES}; mean of ratios {before}/{STUDIES}, \
+         [0, 0] in {zero_width}, negative in {negative}"
+    );
     assert!(coverage >= MIN_COVERAGE, "covered in {covered} of {STUDIES} studies");
     // The report's own statistic is the same pooled proportion over all its replications.
     let report = sim.service("s").blocking_probability;
