@@ -148,9 +148,14 @@ impl Statistic {
         self.mean.unwrap_or(f64::NAN)
     }
 
-    /// Half-width of the interval, if there is one.
+    /// Half-width of the interval, if there is one: its wider side from the mean, so a
+    /// lower bound clamped at 0 does not shrink it, and an asymmetric (Wilson) interval
+    /// is read conservatively.
     pub fn half_width(&self) -> Option<f64> {
-        self.ci95.map(|[lo, hi]| (hi - lo) / 2.0)
+        self.ci95.map(|[lo, hi]| match self.mean {
+            Some(m) => (hi - m).abs().max((m - lo).abs()),
+            None => (hi - lo) / 2.0,
+        })
     }
 
     /// True when the interval contains `x` (false when there is no interval).
@@ -252,6 +257,15 @@ mod tests {
         let busy = Statistic::of_fraction([0.9, 1.0, 1.0].map(Some));
         assert!(close(busy.ci95.unwrap(), [0.966_667 - 0.143_422, 1.0], 1e-5));
         assert_eq!(Statistic::of([0.0, 0.0, 0.0].map(Some)).ci95, Some([0.0, 0.0]));
+    }
+
+    #[test]
+    fn half_width_is_the_wider_side() {
+        let clamped = Statistic { mean: Some(2.0), ci95: Some([0.0, 7.5]), n: 5 };
+        assert_eq!(clamped.half_width(), Some(5.5));
+        let wilson = Statistic { mean: Some(0.125), ci95: Some([0.0625, 0.375]), n: 5 };
+        assert_eq!(wilson.half_width(), Some(0.25));
+        assert_eq!(Statistic { mean: Some(1.0), ci95: None, n: 1 }.half_width(), None);
     }
 
     #[test]
