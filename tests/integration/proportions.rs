@@ -101,3 +101,45 @@ fn pooled_blocking_is_unbiased_on_short_runs() {
     assert!(bias(&ratios) < RATIO_MEAN_BIAS, "mean of ratios {ratios:?} against {truth}");
     assert_eq!(sim.service("s").blocking_probability, pooled);
 }
+
+/// Statistics whose value is a difference, which may be negative.
+const SIGNED: [&str; 2] = ["sli_change", "budget_remaining"];
+/// Statistics that are shares of counted requests.
+const SHARES: [&str; 5] = ["availability", "blocking_probability", "sli", "bad_fraction", "bad_fraction_baseline"];
+
+/// Every `{mean, ci95, n}` under `v` (`key` its name): a lower bound below 0 only for a
+/// difference, and a share's interval inside [0, 1] and wider than a point.
+fn check_bounds(key: &str, v: &serde_json::Value, seen: &mut usize) {
+    if let (Some(ci), true) = (v.get("ci95").and_then(|c| c.as_array()), v.get("mean").is_some()) {
+        let (lo, hi) = (ci[0].as_f64().expect("lo"), ci[1].as_f64().expect("hi"));
+        assert!(lo <= hi, "{key}: {v}");
+        if !(key.starts_with("extra_") || SIGNED.contains(&key)) {
+            assert!(lo >= 0.0, "{key} cannot be negative: {v}");
+        }
+        if SHARES.contains(&key) {
+            assert!(hi <= 1.0 && hi > lo, "{key} is a share: {v}");
+        }
+        *seen += 1;
+        return;
+    }
+    match v {
+        serde_json::Value::Object(m) => m.iter().for_each(|(k, x)| check_bounds(k, x, seen)),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| check_bounds(key, x, seen)),
+        _ => {}
+    }
+}
+
+/// Two examples with faults, SLOs and a blast radius, shortened: no statistic of a
+/// quantity that cannot be negative has a negative bound, no share leaves [0, 1].
+#[test]
+fn no_report_interval_leaves_the_quantitys_range() {
+    for (name, sets) in
+        [("retry-storm.yaml", ["duration=4m", "warmup=30s"]), ("cells.yaml", ["duration=3m", "warmup=30s"])]
+    {
+        let report = crate::common::example(name, &sets).report;
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("report JSON");
+        let mut seen = 0;
+        check_bounds("", &json, &mut seen);
+        assert!(seen > 50, "{name}: only {seen} statistics");
+    }
+}
