@@ -378,6 +378,17 @@ fn lookup<'a>(entity: &'a Value, path: &[&str], prefix: &str) -> Result<Option<&
     Ok(Some(here))
 }
 
+/// The half-width a Welch test reads from an interval: the wider side from the mean.
+/// Reports clamp a lower bound at 0 for a quantity that cannot be negative (so the upper
+/// side keeps Student's half-width), and a proportion's Wilson interval is asymmetric (the
+/// wider side is the conservative one); a symmetric interval gives `(hi − lo) / 2`.
+fn half_width(mean: Option<f64>, lo: f64, hi: f64) -> f64 {
+    match mean {
+        Some(m) => (hi - m).abs().max((m - lo).abs()),
+        None => (hi - lo).abs() / 2.0,
+    }
+}
+
 /// Parses `{ "mean": x|null, "ci95": [lo, hi]|null, "n": k }`, or says what is wrong.
 fn stat(v: &Value) -> Result<Stat, String> {
     let wrong = |what: String| format!("is not a statistic {{mean, ci95, n}}: {what}");
@@ -394,7 +405,7 @@ fn stat(v: &Value) -> Result<Stat, String> {
         Some(Value::Null) => None,
         Some(Value::Array(ci)) if ci.len() == 2 && ci.iter().all(Value::is_number) => {
             let (lo, hi) = (ci[0].as_f64().unwrap_or(0.0), ci[1].as_f64().unwrap_or(0.0));
-            Some((hi - lo).abs() / 2.0)
+            Some(half_width(mean, lo, hi))
         }
         Some(_) => return Err(wrong("`ci95` is not [low, high] or null".into())),
     };
@@ -457,11 +468,22 @@ mod tests {
         assert_eq!(names.len(), expected, "{names:?}");
         assert_eq!(names[0], "users availability");
         assert!(!names.contains(&"a->b breaker openings".to_owned()), "a null breaker has no openings");
-        assert_eq!(s.metrics[0].value, MetricValue::Stat(Stat { mean: Some(0.9), half: Some(0.25), n: 2 }));
+        // The wider side from the mean: 1.25 − 0.9.
+        assert_eq!(s.metrics[0].value, MetricValue::Stat(Stat { mean: Some(0.9), half: Some(0.35), n: 2 }));
         let slo: Vec<_> = s.metrics.iter().filter(|m| m.section == Section::Slos).map(|m| m.value).collect();
         assert_eq!(slo[0], MetricValue::Stat(Stat { mean: Some(0.5), half: None, n: 1 }));
         assert_eq!(slo[1], MetricValue::Flag(false));
         assert_eq!(s.meta.seed, Some(3));
+    }
+
+    #[test]
+    fn half_width_survives_a_clamped_or_asymmetric_interval() {
+        // Student's 2 ± 5.55 clamped at 0: the upper side keeps the half-width.
+        assert_eq!(half_width(Some(2.0), 0.0, 7.5), 5.5);
+        // A Wilson interval around 0.125: the wider (upper) side.
+        assert_eq!(half_width(Some(0.125), 0.0625, 0.375), 0.25);
+        assert_eq!(half_width(Some(3.0), 1.0, 5.0), 2.0);
+        assert_eq!(half_width(None, 1.0, 5.0), 2.0);
     }
 
     #[test]

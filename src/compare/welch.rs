@@ -2,7 +2,10 @@
 //!
 //! A report keeps each metric as `{mean, ci95, n}`, not the replications themselves, but
 //! the interval is Student's `mean ± t975(n−1)·s/√n`, so the sample standard deviation is
-//! recovered exactly: `s = half·√n / t975(n−1)`. Replications are independent runs, so
+//! recovered exactly: `s = half·√n / t975(n−1)`, `half` the wider side of the interval
+//! from the mean (a lower bound clamped at 0 leaves the upper side whole). A proportion's
+//! interval is Wilson's on pooled counts, asymmetric: its wider side gives the spread it
+//! implies, conservatively (see `report::statistic`). Replications are independent runs, so
 //! Welch's test (no equal-variance assumption, Welch–Satterthwaite degrees of freedom)
 //! is the honest one for "did B's mean move?". The t distribution comes from `statrs`.
 

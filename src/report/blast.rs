@@ -86,11 +86,13 @@ pub struct Damage {
     /// The slow threshold used, seconds (the upper edge of its bucket); null when the
     /// counterfactual answered nothing.
     pub slow_threshold_s: Option<f64>,
-    /// Bad share in the counterfactual.
+    /// Bad share in the counterfactual: pooled counts ([`Statistic::proportion`]).
     pub bad_fraction_baseline: Statistic,
-    /// Bad share with the fault.
+    /// Bad share with the fault: pooled counts ([`Statistic::proportion`]).
     pub bad_fraction: Statistic,
-    /// The rise of the bad share (paired).
+    /// The rise of the bad share: the mean over replications of each pair's difference of
+    /// shares, with the paired t interval (so not exactly `bad_fraction −
+    /// bad_fraction_baseline`, which pool the counts).
     pub sli_change: Statistic,
     /// The rise is above the threshold and (with replications) its interval is above 0.
     pub affected: bool,
@@ -395,18 +397,18 @@ fn damage(s: &Series, impact: std::ops::Range<usize>, threshold: f64) -> Damage 
             t
         })
         .collect();
-    let stat = |f: &dyn Fn(&[f64; 8]) -> Option<f64>| Statistic::of(per_rep.iter().map(f));
+    let signed = |f: &dyn Fn(&[f64; 8]) -> f64| Statistic::of_signed(per_rep.iter().map(|t| Some(f(t))));
     let share = |bad: f64, n: f64| if n > 0.0 { bad / n } else { 0.0 };
-    let sli_change = stat(&|t| Some(share(t[1] + t[2], t[0]) - share(t[4] + t[5], t[3])));
+    let sli_change = signed(&|t| share(t[1] + t[2], t[0]) - share(t[4] + t[5], t[3]));
     let affected = sli_change.mean.is_some_and(|m| m > threshold) && sli_change.ci95.is_none_or(|[lo, _]| lo > 0.0);
     Damage {
-        requests: stat(&|t| Some(t[3])),
-        extra_failed: stat(&|t| Some(t[1] - t[4])),
-        extra_slowed: stat(&|t| Some(t[2] - t[5])),
-        extra_degraded: stat(&|t| Some(t[6] - t[7])),
+        requests: Statistic::of_counts(per_rep.iter().map(|t| t[3])),
+        extra_failed: signed(&|t| t[1] - t[4]),
+        extra_slowed: signed(&|t| t[2] - t[5]),
+        extra_degraded: signed(&|t| t[6] - t[7]),
         slow_threshold_s: s.cut.map(|b| buckets::lower_ns(b + 1) as f64 / 1e9),
-        bad_fraction_baseline: stat(&|t| Some(share(t[4] + t[5], t[3]))),
-        bad_fraction: stat(&|t| Some(share(t[1] + t[2], t[0]))),
+        bad_fraction_baseline: Statistic::proportion(per_rep.iter().map(|t| (t[4] + t[5], t[3]))),
+        bad_fraction: Statistic::proportion(per_rep.iter().map(|t| (t[1] + t[2], t[0]))),
         sli_change,
         affected,
     }

@@ -99,7 +99,7 @@ pub struct BreakerReport {
 impl EdgeReport {
     /// Edge `i` over the replications `reps`.
     pub(super) fn of(reps: &[ReplicationSummary], i: usize) -> Self {
-        let count = |f: &dyn Fn(&EdgeSummary) -> f64| stat(reps, |r| Some(f(&r.edges[i])));
+        let count = |f: &dyn Fn(&EdgeSummary) -> f64| Statistic::of_counts(reps.iter().map(|r| f(&r.edges[i])));
         let by_outcome = |f: &dyn Fn(&EdgeSummary) -> &[f64; 6]| -> BTreeMap<&'static str, Statistic> {
             Outcome::ALL.iter().map(|&o| (o.key(), count(&|x| f(x)[o as usize]))).collect()
         };
@@ -118,7 +118,9 @@ impl EdgeReport {
             abandoned: count(&|x| x.abandoned),
             breaker: BreakerReport::of(reps, i),
             circuit_breaker_overflows: reps.first().and_then(|r| r.edges[i].envoy_overflows).map(|_| {
-                let o = |k: usize| stat(reps, |r| r.edges[i].envoy_overflows.map(|x| x[k]));
+                let o = |k: usize| {
+                    Statistic::of_counts(reps.iter().filter_map(|r| r.edges[i].envoy_overflows.map(|x| x[k])))
+                };
                 OverflowReport { pending_requests: o(0), requests: o(1), retries: o(2) }
             }),
             timeline: EdgeTimelineReport::of(reps, i),
@@ -131,12 +133,15 @@ impl BreakerReport {
     fn of(reps: &[ReplicationSummary], i: usize) -> Option<Self> {
         let b0 = reps.first()?.edges[i].breaker.as_ref()?;
         let b = |f: &dyn Fn(&BreakerSnapshot) -> f64| stat(reps, |r| r.edges[i].breaker.as_ref().map(f));
+        let count = |f: &dyn Fn(&BreakerSnapshot) -> u64| {
+            Statistic::of_counts(reps.iter().filter_map(|r| r.edges[i].breaker.as_ref().map(|x| f(x) as f64)))
+        };
         Some(BreakerReport {
-            calls_permitted: b(&|x| x.calls_permitted as f64),
-            short_circuited: b(&|x| x.short_circuited as f64),
-            failures: b(&|x| x.failures as f64),
-            slow_calls: b(&|x| x.slow_calls as f64),
-            openings: b(&|x| x.openings as f64),
+            calls_permitted: count(&|x| x.calls_permitted),
+            short_circuited: count(&|x| x.short_circuited),
+            failures: count(&|x| x.failures),
+            slow_calls: count(&|x| x.slow_calls),
+            openings: count(&|x| x.openings),
             time_in_state_s: BreakerState::ALL
                 .iter()
                 .filter(|s| {

@@ -39,6 +39,7 @@ impl FaultReport {
     pub(super) fn of(model: &Model, reps: &[ReplicationSummary], f: usize) -> Self {
         let fault = &model.faults[f];
         let fs = |g: &dyn Fn(&FaultMetrics) -> f64| stat(reps, |r| Some(g(&r.faults[f])));
+        let count = |g: &dyn Fn(&FaultMetrics) -> f64| Statistic::of_counts(reps.iter().map(|r| g(&r.faults[f])));
         let w = model.warmup.as_secs_f64();
         FaultReport {
             name: fault.name.clone(),
@@ -48,10 +49,12 @@ impl FaultReport {
                 Schedule::Window { start, end } => Some([start.as_secs_f64() - w, end.as_secs_f64() - w]),
                 Schedule::Random { .. } => None,
             },
-            activations: fs(&|m| m.activations as f64),
+            activations: count(&|m| m.activations as f64),
             active_s: fs(&|m| m.active.as_secs_f64()),
-            active_fraction: fs(&|m| m.active.as_secs_f64() / model.duration.as_secs_f64()),
-            injected: fs(&|m| m.injected as f64),
+            active_fraction: Statistic::of_fraction(
+                reps.iter().map(|r| Some(r.faults[f].active.as_secs_f64() / model.duration.as_secs_f64())),
+            ),
+            injected: count(&|m| m.injected as f64),
             events: reps.first().map(|r0| fault_events(&r0.log, f, w)).unwrap_or_default(),
         }
     }

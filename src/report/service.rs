@@ -41,7 +41,8 @@ pub struct ServiceReport {
     /// Requests leaving the station per second, served, dropped or lost (Little's law:
     /// mean_in_system = departures_per_s × mean_sojourn_s).
     pub departures_per_s: Statistic,
-    /// Rejected / arrivals.
+    /// Rejected / arrivals: the ratio of the counts pooled over replications, with
+    /// Wilson's interval widened for bursts ([`Statistic::proportion`]).
     pub blocking_probability: Statistic,
     /// Time-average busy workers / workers.
     pub utilization: Statistic,
@@ -165,7 +166,8 @@ impl ServiceReport {
     pub(super) fn of(model: &Model, reps: &[ReplicationSummary], i: usize) -> Self {
         let s = &model.services[i];
         let stat = |f: &dyn Fn(&ServiceSummary) -> Option<f64>| stat(reps, |r| f(&r.services[i]));
-        let count = |f: &dyn Fn(&ServiceSummary) -> f64| stat(&|x| Some(f(x)));
+        let count = |f: &dyn Fn(&ServiceSummary) -> f64| Statistic::of_counts(reps.iter().map(|r| f(&r.services[i])));
+        let rate = |f: &dyn Fn(&ServiceSummary) -> f64| stat(&|x| Some(f(x)));
         let lat: Vec<_> = reps.iter().map(|r| (r.services[i].latency, &r.services[i].latency_hist)).collect();
         ServiceReport {
             instances: s.instances,
@@ -179,14 +181,18 @@ impl ServiceReport {
             wasted: count(&|x| x.wasted),
             lost: count(&|x| x.lost),
             instance_arrivals: (0..s.instances as usize)
-                .map(|k| stat(&|x| x.instance_arrivals.get(k).copied()))
+                .map(|k| {
+                    Statistic::of_counts(reps.iter().filter_map(|r| r.services[i].instance_arrivals.get(k).copied()))
+                })
                 .collect(),
-            throughput_per_s: count(&|x| x.throughput),
-            departures_per_s: count(&|x| x.departures),
-            blocking_probability: stat(&|x| x.blocking),
-            utilization: count(&|x| x.utilization),
-            mean_in_system: count(&|x| x.mean_in_system),
-            mean_queue_length: count(&|x| x.mean_queue_length),
+            throughput_per_s: rate(&|x| x.throughput),
+            departures_per_s: rate(&|x| x.departures),
+            blocking_probability: Statistic::proportion(
+                reps.iter().map(|r| (r.services[i].rejected, r.services[i].arrivals)),
+            ),
+            utilization: Statistic::of_fraction(reps.iter().map(|r| Some(r.services[i].utilization))),
+            mean_in_system: rate(&|x| x.mean_in_system),
+            mean_queue_length: rate(&|x| x.mean_queue_length),
             mean_sojourn_s: stat(&|x| x.mean_sojourn),
             mean_wait_s: stat(&|x| x.mean_wait),
             latency_s: Percentiles::of(&lat),
@@ -213,15 +219,15 @@ impl PoolReport {
     /// Pool `p` of service `i` of `model` over the replications `reps`.
     fn of(model: &Model, reps: &[ReplicationSummary], i: usize, p: usize) -> Self {
         let pool = &model.services[i].pools[p];
-        let f = |k: usize| stat(reps, |r| Some(r.services[i].pools[p][k]));
+        let k = |k: usize| reps.iter().map(move |r| r.services[i].pools[p][k]);
         PoolReport {
             servers: pool.servers,
             capacity: pool.capacity,
-            arrivals: f(0),
-            rejected: f(1),
-            completed: f(2),
-            utilization: f(3),
-            mean_in_system: f(4),
+            arrivals: Statistic::of_counts(k(0)),
+            rejected: Statistic::of_counts(k(1)),
+            completed: Statistic::of_counts(k(2)),
+            utilization: Statistic::of_fraction(k(3).map(Some)),
+            mean_in_system: Statistic::of(k(4).map(Some)),
         }
     }
 }
@@ -240,7 +246,9 @@ impl DegradationReport {
                 .map(|(k, name)| (name.clone(), d(&|x| x.time_in_level[k].as_secs_f64())))
                 .collect(),
             mean_value: d(&|x| x.mean_value),
-            transitions: d(&|x| x.transitions as f64),
+            transitions: Statistic::of_counts(
+                reps.iter().filter_map(|r| r.services[i].degradation.as_ref().map(|x| x.transitions as f64)),
+            ),
         })
     }
 }

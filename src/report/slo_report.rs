@@ -3,8 +3,9 @@
 //! arithmetic of [`super::slo`].
 //!
 //! Budgets are request-based and per replication: `(1 − objective) × valid requests`,
-//! consumed by the bad ones. Statistics are `{mean, ci95, n}` over replications. The
-//! burn-rate series pools every replication's window counts; alerts are evaluated on
+//! consumed by the bad ones. Statistics are `{mean, ci95, n}` over replications; the
+//! SLI and the budget fractions are shares of requests, so they pool the replications'
+//! counts (`Statistic::proportion`, scaled for the fractions). The burn-rate series pools every replication's window counts; alerts are evaluated on
 //! each replication's windows, and listed for replication 0.
 
 use serde::Serialize;
@@ -39,10 +40,11 @@ pub struct SloReport {
     pub threshold_s: Option<f64>,
     /// Valid requests per replication (availability: finished; latency: served).
     pub valid: Statistic,
-    /// The indicator: good / valid.
+    /// The indicator: good / valid, the counts pooled over replications
+    /// ([`Statistic::proportion`]).
     pub sli: Statistic,
-    /// The mean SLI reaches the objective (equivalently, the mean consumed budget
-    /// fraction is at most 1). True when there was no valid request at all.
+    /// The pooled SLI reaches the objective (equivalently, the consumed budget fraction is
+    /// at most 1). True when there was no valid request at all.
     pub met: bool,
     /// Replications whose own SLI missed the objective.
     pub replications_breached: u32,
@@ -52,7 +54,8 @@ pub struct SloReport {
     pub budget_consumed: Statistic,
     /// Budget left (negative when overspent).
     pub budget_remaining: Statistic,
-    /// Consumed / total; also the run's average burn rate.
+    /// Consumed / total over the pooled counts (the bad share over the allowed one); also
+    /// the run's average burn rate.
     pub budget_consumed_fraction: Statistic,
     /// Highest burn rate of a single report window.
     pub burn_rate_peak: Statistic,
@@ -299,7 +302,7 @@ fn rule_report(
         time_scale: scale,
         long_window_s,
         short_window_s,
-        firings: Statistic::of(firings),
+        firings: Statistic::of_counts(firings.into_iter().flatten()),
         detection_delay_s: Statistic::of(delays),
     }
 }
@@ -312,8 +315,11 @@ fn slo_report(model: &Model, reps: &[ReplicationSummary], i: usize, slo: &Slo) -
     let window_s = model.window.as_secs_f64();
     let period_s = slo.period.as_secs_f64();
     let defined = |s: &SloSummary| s.valid > 0.0;
-    let sli = stat(&|s| defined(s).then(|| (s.valid - s.bad) / s.valid));
-    let consumed_fraction = stat(&|s| defined(s).then(|| burn_rate(s.bad, s.valid, o)));
+    // Shares of requests pool the counts (see `Statistic::proportion`); the budget
+    // fractions are the bad share scaled.
+    let sli = Statistic::proportion(sums.iter().map(|s| (s.valid - s.bad, s.valid)));
+    let bad_share = Statistic::proportion(sums.iter().map(|s| (s.bad, s.valid)));
+    let consumed_fraction = bad_share.scaled(burn_rate(1.0, 1.0, o));
     let met = sli.mean.is_none_or(|m| m >= o);
     let replications_breached = sums.iter().filter(|s| defined(s) && (s.valid - s.bad) / s.valid < o).count() as u32;
     let windows = sums.first().map_or(0, |s| s.valid_windows.len());
@@ -358,21 +364,19 @@ fn slo_report(model: &Model, reps: &[ReplicationSummary], i: usize, slo: &Slo) -
             SloKind::Latency { threshold, .. } => Some(threshold.as_secs_f64()),
             SloKind::Availability { .. } => None,
         },
-        valid: stat(&|s| Some(s.valid)),
+        valid: Statistic::of_counts(sums.iter().map(|s| s.valid)),
         sli,
         met,
         replications_breached,
         budget_total: stat(&|s| Some(request_budget(o, s.valid))),
-        budget_consumed: stat(&|s| Some(s.bad)),
-        budget_remaining: stat(&|s| Some(request_budget(o, s.valid) - s.bad)),
+        budget_consumed: Statistic::of_counts(sums.iter().map(|s| s.bad)),
+        budget_remaining: Statistic::of_signed(sums.iter().map(|s| Some(request_budget(o, s.valid) - s.bad))),
         budget_consumed_fraction: consumed_fraction,
         burn_rate_peak: stat(&peak),
         period_s,
         period_budget_s: time_budget_s(o, period_s),
-        downtime_equivalent_s: stat(&|s| defined(s).then(|| s.bad / s.valid * duration_s)),
-        period_budget_fraction: stat(&|s| {
-            defined(s).then(|| period_budget_fraction(burn_rate(s.bad, s.valid, o), duration_s, period_s))
-        }),
+        downtime_equivalent_s: bad_share.scaled(duration_s),
+        period_budget_fraction: consumed_fraction.scaled(period_budget_fraction(1.0, duration_s, period_s)),
         time_to_exhaustion_s: consumed_fraction.mean.and_then(|b| time_to_exhaustion(period_s, b)),
         burn_rate_series: BurnRateSeries {
             window_s,

@@ -29,7 +29,8 @@ pub struct WorkloadReport {
     pub rejected: Statistic,
     /// Refused by an open breaker.
     pub short_circuited: Statistic,
-    /// (ok + degraded) / requests.
+    /// (ok + degraded) / requests: the ratio of the counts pooled over replications, with
+    /// Wilson's interval widened for bursts ([`Statistic::proportion`]).
     pub availability: Statistic,
     /// Mean value of a finished request: 1 per ok, the fallback or degradation value per
     /// degraded, 0 per failure.
@@ -47,23 +48,23 @@ impl WorkloadReport {
     pub(super) fn of(model: &Model, reps: &[ReplicationSummary], i: usize) -> Self {
         let w = &model.workloads[i];
         let stat = |f: &dyn Fn(&WorkloadSummary) -> Option<f64>| stat(reps, |r| f(&r.workloads[i]));
-        let out = |o: Outcome| stat(&|x| Some(x.outcomes[o as usize]));
+        let count = |f: &dyn Fn(&WorkloadSummary) -> f64| Statistic::of_counts(reps.iter().map(|r| f(&r.workloads[i])));
+        let out = |o: Outcome| count(&|x| x.outcomes[o as usize]);
         let lat: Vec<_> = reps.iter().map(|r| (r.workloads[i].latency, &r.workloads[i].latency_hist)).collect();
         WorkloadReport {
             target: model.services[w.target].name.clone(),
-            arrivals: stat(&|x| Some(x.arrivals)),
-            requests: stat(&|x| Some(x.outcomes.iter().sum())),
+            arrivals: count(&|x| x.arrivals),
+            requests: count(&|x| x.outcomes.iter().sum()),
             ok: out(Outcome::Ok),
             degraded: out(Outcome::Degraded),
             error: out(Outcome::Error),
             timeout: out(Outcome::Timeout),
             rejected: out(Outcome::Rejected),
             short_circuited: out(Outcome::ShortCircuited),
-            availability: stat(&|x| {
-                let o = &x.outcomes;
-                let total: f64 = o.iter().sum();
-                (total > 0.0).then(|| (o[Outcome::Ok as usize] + o[Outcome::Degraded as usize]) / total)
-            }),
+            availability: Statistic::proportion(reps.iter().map(|r| {
+                let o = &r.workloads[i].outcomes;
+                (o[Outcome::Ok as usize] + o[Outcome::Degraded as usize], o.iter().sum())
+            })),
             value_per_request: stat(&|x| {
                 let total: f64 = x.outcomes.iter().sum();
                 (total > 0.0).then(|| x.value / total)

@@ -158,7 +158,7 @@ fn retries_under_errors_are_a_significant_change() {
     }
     // Availability is better, latency worse: the verdict says so.
     assert!(md.contains("**Verdict:** mixed: ") && md.contains("significant improvements"), "{md}");
-    assert!(md.contains("| users availability | 69.930% ±0.878% | 97.341% ±0.285% | +27.411 pp |"), "{md}");
+    assert!(md.contains("| users availability | 69.932% ±0.888% | 97.341% ±0.302% | +27.409 pp |"), "{md}");
     assert!(md.contains(&one) && md.contains(&three), "compare.md names both files");
     let html = fs::read_to_string(dir.path().join("out/compare.html")).expect("compare.html");
     assert!(html.contains("<svg") && html.contains("users availability") && html.contains("users latency p99"));

@@ -15,6 +15,7 @@ mod outputs;
 mod policies;
 mod pooled_quantiles;
 mod properties;
+mod proportions;
 mod queueing_theory;
 mod recovery;
 mod reports_fresh;
