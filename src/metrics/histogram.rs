@@ -211,6 +211,14 @@ impl SlotCounts {
         SlotCounts { slots, len }
     }
 
+    /// Samples in slots wholly above `secs` (a quantile of [`Self::quantiles_secs`] is the
+    /// highest value of its slot, so these are the samples above that quantile).
+    pub fn count_above_secs(&self, secs: f64) -> u64 {
+        let nanos = (secs * 1e9).round().clamp(1.0, MAX_NANOS as f64) as u64;
+        let first = slot(nanos) as u32 + 1;
+        self.slots.iter().filter(|&&(s, _)| s >= first).map(|&(_, n)| n).sum()
+    }
+
     /// The `q`-quantile of each of `qs` in seconds, or `None` when empty: with
     /// `rank = max(1, ⌈q·n⌉)`, the highest value equivalent to the slot where the running
     /// count reaches `rank` (its lowest value when `q` is 0). This is `hdrhistogram`'s

@@ -6,6 +6,7 @@
 //! byte-identical for the same scenario and seed.
 
 mod aggregate;
+mod percentiles;
 mod blast;
 pub mod charts;
 mod chrome;
@@ -22,7 +23,8 @@ mod timeseries;
 mod workload;
 mod write;
 
-pub use aggregate::{Percentiles, TimelineReport};
+pub use aggregate::TimelineReport;
+pub use percentiles::Percentiles;
 pub use blast::{BlastRadiusReport, Damage, blast_radius};
 pub use edge::{BreakerReport, EdgeReport, EdgeTimelineReport, OverflowReport};
 pub use fault::FaultReport;

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::aggregate::{Percentiles, TimelineReport, stat, window_totals};
+use super::aggregate::{TimelineReport, stat, window_totals};
+use super::percentiles::Percentiles;
 use super::statistic::Statistic;
 use super::summary::{ReplicationSummary, ServiceSummary};
 use crate::metrics::DegradationSnapshot;
@@ -168,7 +169,7 @@ impl ServiceReport {
         let stat = |f: &dyn Fn(&ServiceSummary) -> Option<f64>| stat(reps, |r| f(&r.services[i]));
         let count = |f: &dyn Fn(&ServiceSummary) -> f64| Statistic::of_counts(reps.iter().map(|r| f(&r.services[i])));
         let rate = |f: &dyn Fn(&ServiceSummary) -> f64| stat(&|x| Some(f(x)));
-        let lat: Vec<_> = reps.iter().map(|r| (r.services[i].latency, &r.services[i].latency_hist)).collect();
+        let lat: Vec<_> = reps.iter().map(|r| &r.services[i].latency_hist).collect();
         ServiceReport {
             instances: s.instances,
             servers: s.servers,

@@ -184,7 +184,7 @@ fn proportion_interval(p: f64, trials: f64, reps: &[(f64, f64)]) -> [f64; 2] {
 /// being estimated on R − 1 degrees of freedom (Korn & Graubard 1998), over the binomial
 /// variance `p(1−p)/N`; at least 1, since the binomial variance is known, not estimated.
 /// 1 when `p` is 0 or 1 (nothing varies to measure).
-fn design_effect(p: f64, trials: f64, reps: &[(f64, f64)]) -> f64 {
+pub(super) fn design_effect(p: f64, trials: f64, reps: &[(f64, f64)]) -> f64 {
     let r = reps.len() as f64;
     let binomial = p * (1.0 - p) / trials;
     if reps.len() < 2 || binomial <= 0.0 {
@@ -199,7 +199,7 @@ fn design_effect(p: f64, trials: f64, reps: &[(f64, f64)]) -> f64 {
 /// Wilson's score interval (Wilson 1927, "Probable inference, the law of succession, and
 /// statistical inference", JASA 22) for `x` events out of `n` trials, at 95%; `x` and `n`
 /// may be fractional (effective counts).
-fn wilson(x: f64, n: f64) -> [f64; 2] {
+pub(super) fn wilson(x: f64, n: f64) -> [f64; 2] {
     let z2 = Z975 * Z975;
     let centre = (x + z2 / 2.0) / (n + z2);
     let half = Z975 / (n + z2) * (x * (n - x) / n + z2 / 4.0).max(0.0).sqrt();

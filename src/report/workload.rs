@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use super::aggregate::{Percentiles, TimelineReport, stat};
+use super::aggregate::{TimelineReport, stat};
+use super::percentiles::Percentiles;
 use super::statistic::Statistic;
 use super::summary::{ReplicationSummary, WorkloadSummary};
 use crate::metrics::Outcome;
@@ -50,7 +51,7 @@ impl WorkloadReport {
         let stat = |f: &dyn Fn(&WorkloadSummary) -> Option<f64>| stat(reps, |r| f(&r.workloads[i]));
         let count = |f: &dyn Fn(&WorkloadSummary) -> f64| Statistic::of_counts(reps.iter().map(|r| f(&r.workloads[i])));
         let out = |o: Outcome| count(&|x| x.outcomes[o as usize]);
-        let lat: Vec<_> = reps.iter().map(|r| (r.workloads[i].latency, &r.workloads[i].latency_hist)).collect();
+        let lat: Vec<_> = reps.iter().map(|r| &r.workloads[i].latency_hist).collect();
         WorkloadReport {
             target: model.services[w.target].name.clone(),
             arrivals: count(&|x| x.arrivals),
