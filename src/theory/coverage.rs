@@ -23,9 +23,10 @@
 //!
 //! Zones alone, SLOs, alerting, blast radius and run limits change no station. Calls,
 //! pools, server-side policies, balancers and time-varying rates are ruled on by
-//! `predict` itself. A station is altered by its own features and, because the closed
-//! forms of a routed network hold for the whole network or for none of it, by those of
-//! every service in its routing component.
+//! `predict` itself. A station is altered by its own features and by those of every
+//! service whose requests reach it along `routes` (their output is its input). A
+//! station upstream is not: routes are hand-offs that never block or answer, so what
+//! happens downstream does not change its arrivals.
 
 use crate::model::Model;
 use crate::model::fault::{Effect, Fault, Target};
@@ -36,11 +37,11 @@ pub(super) struct Coverage {
 }
 
 impl Coverage {
-    /// The alterations of every service of `model`; `roots` gives a representative of
-    /// each service's routing component.
-    pub(super) fn of(model: &Model, roots: &[usize]) -> Self {
+    /// The alterations of every service of `model`.
+    pub(super) fn of(model: &Model) -> Self {
         let n = model.services.len();
-        let mut own: Vec<Vec<String>> = (0..n).map(|i| service_reasons(model, roots, i)).collect();
+        let reach = reachable(model);
+        let mut own: Vec<Vec<String>> = (0..n).map(|i| service_reasons(model, &reach, i)).collect();
         for f in &model.faults {
             let why = fault_reason(f);
             for s in fault_services(model, f) {
@@ -52,9 +53,9 @@ impl Coverage {
         let reasons = (0..n)
             .map(|i| {
                 let mut r = own[i].clone();
-                for j in (0..n).filter(|&j| j != i && roots[j] == roots[i]) {
+                for j in (0..n).filter(|&j| j != i && reach[j][i]) {
                     if let Some(first) = own[j].first() {
-                        r.push(format!("in a routed network with `{}`, which is altered: {first}", model.services[j].name));
+                        r.push(format!("fed by routes from `{}`, which is altered: {first}", model.services[j].name));
                     }
                 }
                 r
@@ -68,6 +69,28 @@ impl Coverage {
         let r = &self.reasons[i];
         (!r.is_empty()).then(|| r.join("; "))
     }
+}
+
+/// `reach[j][i]`: requests leaving service `j` can arrive at `i` by following routes
+/// (every service reaches itself).
+fn reachable(model: &Model) -> Vec<Vec<bool>> {
+    let n = model.services.len();
+    (0..n)
+        .map(|j| {
+            let mut seen = vec![false; n];
+            let mut stack = vec![j];
+            seen[j] = true;
+            while let Some(k) = stack.pop() {
+                for r in &model.services[k].routes {
+                    if !seen[r.to] {
+                        seen[r.to] = true;
+                        stack.push(r.to);
+                    }
+                }
+            }
+            seen
+        })
+        .collect()
 }
 
 /// The services a fault acts on: its instances' services, both ends of its edge, or its
@@ -103,8 +126,8 @@ fn fault_reason(f: &Fault) -> String {
 }
 
 /// The features of service `i` itself (recovery, zones, deadlines, pools) that alter it;
-/// `roots` as in [`Coverage::of`].
-fn service_reasons(model: &Model, roots: &[usize], i: usize) -> Vec<String> {
+/// `reach` as [`reachable`] gives it.
+fn service_reasons(model: &Model, reach: &[Vec<bool>], i: usize) -> Vec<String> {
     let s = &model.services[i];
     let mut out = Vec::new();
     if let Some(f) = &s.failover {
@@ -131,8 +154,8 @@ fn service_reasons(model: &Model, roots: &[usize], i: usize) -> Vec<String> {
             w.name
         ));
     }
-    // Only workloads whose requests can reach `i`: those entering its routing component.
-    for w in model.workloads.iter().filter(|w| roots[w.target] == roots[i]) {
+    // Only workloads whose requests can reach `i`.
+    for w in model.workloads.iter().filter(|w| reach[w.target][i]) {
         if s.pool_of_class.get(usize::from(w.class)).is_some_and(Option::is_none) {
             let class = model.classes.get(usize::from(w.class)).map_or("?", String::as_str);
             out.push(format!(

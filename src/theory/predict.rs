@@ -38,6 +38,14 @@ pub struct Prediction {
     pub note: String,
 }
 
+impl Prediction {
+    /// True when the values are an exact closed form, not an approximation: by
+    /// convention every exact note ends with `exact`.
+    pub fn is_exact(&self) -> bool {
+        self.values.is_some() && self.note.ends_with("exact")
+    }
+}
+
 /// Aggregates one instance's values over `n` identical instances.
 fn over_instances(t: StationTheory, n: u32) -> StationTheory {
     let n = f64::from(n);
@@ -155,7 +163,7 @@ fn outside(service: &str, note: String) -> Prediction {
 /// Predicts every service of `model` that theory covers.
 pub fn predict(model: &Model) -> Vec<Prediction> {
     let inputs = Inputs::of(model);
-    let altered = Coverage::of(model, &inputs.roots);
+    let altered = Coverage::of(model);
     (0..model.services.len()).map(|i| station(&inputs, &altered, i)).collect()
 }
 
@@ -224,7 +232,7 @@ fn closed_station(inputs: &Inputs, i: usize) -> Prediction {
             service: s.name.clone(),
             model: Some("closed network (MVA)"),
             values: Some(over_instances(r.stations[0], s.instances)),
-            note: format!("{users} users thinking {think_s} s on average: exact mean value analysis"),
+            note: format!("{users} users thinking {think_s} s on average, by mean value analysis: exact"),
         },
         Err(e) => outside(&s.name, format!("no exact MVA: {e}")),
     }
