@@ -8,7 +8,7 @@
 //!
 //! - faults on instances: `latency` (the service rate changes while active), `error`
 //!   and `partial` (failed requests leave instead of following routes), `crash` and
-//!   `zone_outage` (work lost, arrivals refused, a cold restart), `capacity` (c changes);
+//!   `zone_outage` (work lost, arrivals refused until the restart), `capacity` (c changes);
 //!   on an edge, `partition` (both ends); on a workload, `spike` and `ramp` (the rate
 //!   changes on a window);
 //! - recovery: `health_check`, `outlier_ejection` and `failover` take instances out of
@@ -116,11 +116,13 @@ fn fault_reason(f: &Fault) -> String {
             "fails responses while active: failed requests leave instead of following their routes, and the closed forms count no failures"
         }
         Effect::Crash { .. } => {
-            "takes instances down: their work is lost, arrivals are refused, and they restart cold (the closed forms assume every instance always up)"
+            "takes instances down: their work is lost and arrivals are refused until they restart (the closed forms assume every instance always up)"
         }
         Effect::Capacity { .. } => "takes workers away while active, so c changes over time",
         Effect::Partition { .. } => "cuts the call edge: calls vanish or are refused",
-        Effect::Load(_) => "multiplies the workload's rate on a window, so arrivals are not a stationary Poisson stream",
+        Effect::Load(_) => {
+            "multiplies the workload's rate on a window, so arrivals are not a stationary Poisson stream"
+        }
     };
     format!("{} fault `{}` on `{}` {what}", f.kind, f.name, f.target_text)
 }

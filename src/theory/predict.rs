@@ -199,11 +199,17 @@ fn closed_station(inputs: &Inputs, i: usize) -> Prediction {
     let [(w, users, think)] = closed[..] else {
         return outside(
             &s.name,
-            format!("fed by {} closed workloads: a multi-class closed network (multi-chain MVA is not implemented)", closed.len()),
+            format!(
+                "fed by {} closed workloads: a multi-class closed network (multi-chain MVA is not implemented)",
+                closed.len()
+            ),
         );
     };
     if feeding.len() > 1 {
-        return outside(&s.name, "fed by open and closed workloads at once: a mixed network, which exact MVA here does not cover".into());
+        return outside(
+            &s.name,
+            "fed by open and closed workloads at once: a mixed network, which exact MVA here does not cover".into(),
+        );
     }
     // Every rule of an open station except the one on its arrival process.
     let open = Inputs { external_ok: vec![true; model.services.len()], ..inputs.clone() };
@@ -211,11 +217,20 @@ fn closed_station(inputs: &Inputs, i: usize) -> Prediction {
         return outside(&s.name, why);
     }
     let why = if w.deadline.is_some() {
-        Some(format!("closed workload `{}` has a deadline: a user who gives up thinks and sends again while its request is still inside, so the station can hold more than N", w.name))
+        Some(format!(
+            "closed workload `{}` has a deadline: a user who gives up thinks and sends again while its request is still inside, so the station can hold more than N",
+            w.name
+        ))
     } else if !s.routes.is_empty() || inputs.routed_in[i] {
-        Some("routes: requests of a closed workload go on to other services, and MVA here covers a single station".into())
+        Some(
+            "routes: requests of a closed workload go on to other services, and MVA here covers a single station"
+                .into(),
+        )
     } else if s.capacity.is_some_and(|k| k < users) {
-        Some(format!("capacity K = {} < {users} users: requests can be rejected, which MVA does not model", s.capacity.unwrap_or(0)))
+        Some(format!(
+            "capacity K = {} < {users} users: requests can be rejected, which MVA does not model",
+            s.capacity.unwrap_or(0)
+        ))
     } else {
         None
     };
@@ -223,7 +238,10 @@ fn closed_station(inputs: &Inputs, i: usize) -> Prediction {
         return outside(&s.name, why);
     }
     let (Some(service_s), Some(think_s)) = (s.service_time.exponential_mean(), think.mean_secs()) else {
-        return outside(&s.name, "MVA needs exponential service at a queueing station and a think time with a known mean".into());
+        return outside(
+            &s.name,
+            "MVA needs exponential service at a queueing station and a think time with a known mean".into(),
+        );
     };
     let n = f64::from(s.instances);
     let station = ClosedStation { visits: 1.0 / n, service_s, servers: s.servers, copies: s.instances };
