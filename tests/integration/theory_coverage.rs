@@ -77,6 +77,16 @@ const ROWS: &[Row] = &[
         outside: BACK,
         names: "error fault",
     },
+    // With feedback, `back`'s output is `front`'s input again: both are altered.
+    Row {
+        what: "a fault on a feedback loop",
+        edits: &[
+            ("# BACK", "routes: [ { to: front, probability: 0.2 } ]"),
+            ("# FAULTS", "faults: [ { kind: latency, target: back, at: 10s, for: 5m, multiply: 3 } ]"),
+        ],
+        outside: NET,
+        names: "latency fault",
+    },
     Row {
         what: "partial fault",
         edits: &[("# FAULTS", "faults: [ { kind: partial, target: back, at: 10s, for: 5m, probability: 0.1 } ]")],
