@@ -46,7 +46,7 @@ pub(crate) fn theory(args: TheoryArgs) -> Result<ExitCode, String> {
     for p in &predictions {
         let _ = writeln!(out);
         let Some(t) = &p.values else {
-            let _ = writeln!(out, "{}: outside theory: {}", p.service, p.note);
+            write_outside(&mut out, &p.service, &p.note);
             continue;
         };
         let _ = writeln!(out, "{}: {} ({})", p.service, p.model.unwrap_or_default(), p.note);
@@ -78,4 +78,18 @@ pub(crate) fn theory(args: TheoryArgs) -> Result<ExitCode, String> {
     }
     print_out(&out);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes why `service` is outside theory: one line for one reason, else one reason per
+/// line (`predict` joins them with `; `).
+fn write_outside(out: &mut String, service: &str, note: &str) {
+    let reasons: Vec<&str> = note.split("; ").collect();
+    if let [one] = reasons[..] {
+        let _ = writeln!(out, "{service}: outside theory: {one}");
+        return;
+    }
+    let _ = writeln!(out, "{service}: outside theory, for {} reasons:", reasons.len());
+    for r in reasons {
+        let _ = writeln!(out, "  - {r}");
+    }
 }

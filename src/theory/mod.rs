@@ -15,15 +15,18 @@
 //! formed as raw `a^n / n!` products, so large stations (c in the thousands,
 //! K in the millions) evaluate without overflow and in O(c + log K) time.
 
+mod coverage;
 mod erlang;
 mod jackson;
 mod mmck;
+pub mod mva;
 mod predict;
 pub mod visits;
 
 pub use erlang::{erlang_b, erlang_c, min_servers_for_blocking};
 pub use jackson::{JacksonNode, JacksonResult, jackson};
 pub use mmck::{StationTheory, mmck};
+pub use mva::{ClosedResult, ClosedStation, mva};
 pub use predict::{Prediction, predict};
 
 /// Why a closed-form computation was rejected.

@@ -7,14 +7,20 @@
 //!   has unbounded capacity (a finite K inside a network blocks, and an M/M/c/K's
 //!   departures are not Poisson);
 //! - several instances are covered when the balancer is `random` (a random split of a
-//!   Poisson stream is Poisson); round robin and load-aware balancers are not.
+//!   Poisson stream is Poisson); round robin and load-aware balancers are not;
+//! - a service fed by one closed workload (N users thinking Z between requests), with
+//!   no routes and room for every user, is a closed network solved exactly by mean value
+//!   analysis ([`super::mva`]).
 //!
-//! Services that make or receive synchronous calls, closed workloads, time-varying
-//! rates and non-exponential service times are outside, and [`predict`] says which
-//! rule excludes each one.
+//! Services that make or receive synchronous calls, time-varying rates and
+//! non-exponential service times are outside, and so is every station a fault, a
+//! recovery mechanism, zone preference, deadline propagation or a refusing pool alters
+//! ([`super::coverage`]); [`predict`] says which rule excludes each one.
 
 use serde::Serialize;
 
+use super::coverage::Coverage;
+use super::mva::{ClosedStation, mva};
 use super::{JacksonNode, StationTheory, jackson, mmck};
 use crate::model::{Arrivals, Balancer, Model};
 
@@ -23,12 +29,21 @@ use crate::model::{Arrivals, Balancer, Model};
 pub struct Prediction {
     /// Service name.
     pub service: String,
-    /// The model used (`"M/M/c/K"`, `"Jackson network"`), or null when not covered.
+    /// The model used (`"M/M/c/K"`, `"Jackson network"`, `"closed network (MVA)"`), or
+    /// null when not covered.
     pub model: Option<&'static str>,
     /// Service-level values (summed over instances for L, Lq, rates), when covered.
     pub values: Option<StationTheory>,
     /// Why the service is or is not covered.
     pub note: String,
+}
+
+impl Prediction {
+    /// True when the values are an exact closed form, not an approximation: by
+    /// convention every exact note ends with `exact`.
+    pub fn is_exact(&self) -> bool {
+        self.values.is_some() && self.note.ends_with("exact")
+    }
 }
 
 /// Aggregates one instance's values over `n` identical instances.
@@ -44,6 +59,7 @@ fn over_instances(t: StationTheory, n: u32) -> StationTheory {
 }
 
 /// What the coverage rules need to know of the whole model.
+#[derive(Clone)]
 struct Inputs<'m> {
     model: &'m Model,
     /// Constant Poisson rate offered to each service by workloads.
@@ -147,13 +163,97 @@ fn outside(service: &str, note: String) -> Prediction {
 /// Predicts every service of `model` that theory covers.
 pub fn predict(model: &Model) -> Vec<Prediction> {
     let inputs = Inputs::of(model);
-    (0..model.services.len())
-        .map(|i| match inputs.exclusion(i) {
-            Some(why) => outside(&model.services[i].name, why),
-            None if !inputs.routed_in[i] => entry_station(&inputs, i),
-            None => routed_station(&inputs, i),
+    let altered = Coverage::of(model);
+    (0..model.services.len()).map(|i| station(&inputs, &altered, i)).collect()
+}
+
+/// The prediction for service `i`: every reason it is outside theory, or its closed form.
+fn station(inputs: &Inputs, altered: &Coverage, i: usize) -> Prediction {
+    let name = &inputs.model.services[i].name;
+    let closed = inputs.model.workloads.iter().any(|w| w.target == i && matches!(w.arrivals, Arrivals::Closed { .. }));
+    // A closed-fed station is ruled on by `closed_station`, which knows its arrivals.
+    let base = if closed { None } else { inputs.exclusion(i) };
+    match (base, altered.exclusion(i)) {
+        (Some(a), Some(b)) => outside(name, format!("{a}; {b}")),
+        (Some(why), None) | (None, Some(why)) => outside(name, why),
+        (None, None) if closed => closed_station(inputs, i),
+        (None, None) if !inputs.routed_in[i] => entry_station(inputs, i),
+        (None, None) => routed_station(inputs, i),
+    }
+}
+
+/// A service fed by a closed workload: exact by mean value analysis when that workload
+/// is its only source and the service is the workload's only station (the think time is
+/// a delay station, so only its mean matters: BCMP 1975).
+fn closed_station(inputs: &Inputs, i: usize) -> Prediction {
+    let model = inputs.model;
+    let s = &model.services[i];
+    let feeding: Vec<_> = model.workloads.iter().filter(|w| w.target == i).collect();
+    let closed: Vec<_> = feeding
+        .iter()
+        .filter_map(|w| match &w.arrivals {
+            Arrivals::Closed { users, think } => Some((*w, *users, think)),
+            Arrivals::Poisson(_) => None,
         })
-        .collect()
+        .collect();
+    let [(w, users, think)] = closed[..] else {
+        return outside(
+            &s.name,
+            format!(
+                "fed by {} closed workloads: a multi-class closed network (multi-chain MVA is not implemented)",
+                closed.len()
+            ),
+        );
+    };
+    if feeding.len() > 1 {
+        return outside(
+            &s.name,
+            "fed by open and closed workloads at once: a mixed network, which exact MVA here does not cover".into(),
+        );
+    }
+    // Every rule of an open station except the one on its arrival process.
+    let open = Inputs { external_ok: vec![true; model.services.len()], ..inputs.clone() };
+    if let Some(why) = open.exclusion(i) {
+        return outside(&s.name, why);
+    }
+    let why = if w.deadline.is_some() {
+        Some(format!(
+            "closed workload `{}` has a deadline: a user who gives up thinks and sends again while its request is still inside, so the station can hold more than N",
+            w.name
+        ))
+    } else if !s.routes.is_empty() || inputs.routed_in[i] {
+        Some(
+            "routes: requests of a closed workload go on to other services, and MVA here covers a single station"
+                .into(),
+        )
+    } else if s.capacity.is_some_and(|k| k < users) {
+        Some(format!(
+            "capacity K = {} < {users} users: requests can be rejected, which MVA does not model",
+            s.capacity.unwrap_or(0)
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        return outside(&s.name, why);
+    }
+    let (Some(service_s), Some(think_s)) = (s.service_time.exponential_mean(), think.mean_secs()) else {
+        return outside(
+            &s.name,
+            "MVA needs exponential service at a queueing station and a think time with a known mean".into(),
+        );
+    };
+    let n = f64::from(s.instances);
+    let station = ClosedStation { visits: 1.0 / n, service_s, servers: s.servers, copies: s.instances };
+    match mva(users, think_s, &[station]) {
+        Ok(r) => Prediction {
+            service: s.name.clone(),
+            model: Some("closed network (MVA)"),
+            values: Some(over_instances(r.stations[0], s.instances)),
+            note: format!("{users} users thinking {think_s} s on average, by mean value analysis: exact"),
+        },
+        Err(e) => outside(&s.name, format!("no exact MVA: {e}")),
+    }
 }
 
 /// A service fed only by constant-rate Poisson workloads: an exact M/M/c/K per instance.

@@ -26,4 +26,6 @@ mod server_policies;
 mod slos;
 mod snapshots;
 mod sweep;
+mod theory_coverage;
+mod theory_examples;
 mod trace;
