@@ -19,6 +19,7 @@
 //! K in the millions) evaluate without overflow and in O(c + log K) time.
 
 mod erlang;
+mod general;
 mod jackson;
 mod mg1;
 mod mgc;
