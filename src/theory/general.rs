@@ -8,7 +8,7 @@
 //! A queue of finite length (c < K) has no closed form here, and neither does a service
 //! time whose mean (or, for a queue, second moment) is infinite.
 
-use super::mgc::{ALLEN_CUNNEEN_ERROR, allen_cunneen, mgcc};
+use super::mgc::{allen_cunneen, allen_cunneen_error, mgcc};
 use super::mmck::StationTheory;
 use super::{TheoryError, mg1};
 use crate::model::Moments;
@@ -54,9 +54,9 @@ pub(super) fn general_station(lambda: f64, m: Moments, servers: u32, capacity: O
             values,
             exact: false,
             note: format!(
-                "Poisson arrivals, {servers} servers, service-time C² = {:.2}: approximation (expected error of Wq up to {:.0}% for C² <= 4 at utilisation 0.5-0.9, W, L and Lq less; throughput and utilisation exact)",
+                "Poisson arrivals, {servers} servers, service-time C² = {:.2}: approximation (expected error of Wq up to {:.0}% at this utilisation for C² <= 2.5, less on W and L; throughput and utilisation exact)",
                 m.scv(),
-                ALLEN_CUNNEEN_ERROR * 100.0
+                allen_cunneen_error(values.utilization) * 100.0
             ),
         }),
     }
@@ -90,7 +90,9 @@ mod tests {
         assert_eq!(one.values, mg1(50.0, 0.01, 2.5e-4).unwrap());
         let many = general_station(300.0, m, 4, None).unwrap();
         assert_eq!((many.model, many.exact), ("M/G/c (Allen-Cunneen approximation)", false));
-        assert!(many.note.contains("C² = 1.50: approximation (expected error"), "{}", many.note);
+        assert!(many.note.contains("C² = 1.50: approximation (expected error of Wq up to 20%"), "{}", many.note);
+        let heavy_traffic = general_station(360.0, m, 4, None).unwrap();
+        assert!(heavy_traffic.note.contains("up to 8%"), "{}", heavy_traffic.note);
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub mod visits;
 pub use erlang::{erlang_b, erlang_c, min_servers_for_blocking};
 pub use jackson::{JacksonNode, JacksonResult, jackson};
 pub use mg1::mg1;
-pub use mgc::{ALLEN_CUNNEEN_ERROR, allen_cunneen, mgcc};
+pub use mgc::{allen_cunneen, allen_cunneen_error, mgcc};
 pub use mmck::{StationTheory, mmck};
 pub use predict::{Prediction, predict};
 
