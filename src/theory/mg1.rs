@@ -60,12 +60,27 @@ pub(super) fn unbounded_station(lambda: f64, mean_service: f64, wait: f64, serve
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::theory::mmck;
 
-    fn close(a: f64, b: f64) -> bool {
+    pub(in crate::theory) fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-12 * b.abs().max(1e-12)
+    }
+
+    /// Asserts every field of `a` and `b` agrees to 1e-12 relative.
+    pub(in crate::theory) fn assert_same(a: &StationTheory, b: &StationTheory) {
+        for (x, y) in [
+            (a.blocking, b.blocking),
+            (a.throughput, b.throughput),
+            (a.utilization, b.utilization),
+            (a.mean_in_system, b.mean_in_system),
+            (a.mean_queue_length, b.mean_queue_length),
+            (a.mean_sojourn, b.mean_sojourn),
+            (a.mean_wait, b.mean_wait),
+        ] {
+            assert!(close(x, y), "{a:?} vs {b:?}");
+        }
     }
 
     #[test]
@@ -75,15 +90,7 @@ mod tests {
             let g = mg1(lambda, 1.0 / mu, 2.0 / (mu * mu)).unwrap();
             let m = mmck(lambda, mu, 1, None).unwrap();
             assert!(close(g.mean_wait, lambda / (mu * (mu - lambda))), "{g:?}");
-            for (a, b) in [
-                (g.mean_wait, m.mean_wait),
-                (g.mean_sojourn, m.mean_sojourn),
-                (g.mean_in_system, m.mean_in_system),
-                (g.mean_queue_length, m.mean_queue_length),
-                (g.utilization, m.utilization),
-            ] {
-                assert!(close(a, b), "{g:?} vs {m:?}");
-            }
+            assert_same(&g, &m);
         }
     }
 

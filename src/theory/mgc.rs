@@ -69,25 +69,8 @@ pub fn allen_cunneen(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::theory::mg1::tests::{assert_same, close};
     use crate::theory::{erlang_b, mg1};
-
-    fn close(a: f64, b: f64) -> bool {
-        (a - b).abs() <= 1e-12 * b.abs().max(1e-12)
-    }
-
-    fn assert_same(a: &StationTheory, b: &StationTheory) {
-        for (x, y) in [
-            (a.blocking, b.blocking),
-            (a.throughput, b.throughput),
-            (a.utilization, b.utilization),
-            (a.mean_in_system, b.mean_in_system),
-            (a.mean_queue_length, b.mean_queue_length),
-            (a.mean_sojourn, b.mean_sojourn),
-            (a.mean_wait, b.mean_wait),
-        ] {
-            assert!(close(x, y), "{a:?} vs {b:?}");
-        }
-    }
 
     #[test]
     fn loss_system_is_erlang_b_for_any_mean() {
