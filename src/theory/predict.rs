@@ -12,8 +12,8 @@
 //!   Poisson stream is Poisson); round robin and load-aware balancers are not.
 //!
 //! Services that make or receive synchronous calls, closed workloads, time-varying
-//! rates and non-exponential service times in routed networks are outside, and [`predict`] says which
-//! rule excludes each one.
+//! rates and non-exponential service times in routed networks are outside, and
+//! [`predict`] says which rule excludes each one.
 
 use serde::Serialize;
 
