@@ -13,7 +13,7 @@ pub mod sim;
 pub mod station;
 
 pub use arrivals::{Factor, RateProfile, Segment};
-pub use dist::Dist;
+pub use dist::{Dist, Law, Moments};
 
 use crate::engine::SimTime;
 use crate::policy::Scope;

@@ -5,13 +5,11 @@
 //! Services, closed workloads and latency faults all take a distribution, so this sits
 //! below their validators.
 
-use rand_distr::{Gamma, LogNormal, Pareto, Weibull};
-
 use super::dist_spec::{DistSpec, EmpiricalSpec, LognormalSpec};
 use super::error::{Result, ScenarioError, err};
 use super::samples::MAX_SAMPLES;
 use super::units::Duration;
-use crate::model::Dist;
+use crate::model::{Dist, Law};
 
 /// z such that P(Z <= z) = 0.99 for a standard normal.
 const Z99: f64 = 2.326_347_874_040_841;
@@ -40,7 +38,7 @@ fn dist_at_depth(d: &DistSpec, key: &str, depth: u32) -> Result<Dist> {
         DistSpec::Gamma { shape, mean } => {
             let k = positive(&format!("{key}.gamma.shape"), "shape", *shape)?;
             let m = pos_dur("gamma.mean", *mean)?;
-            Dist::Gamma(Gamma::new(k, m / k).map_err(|e| ScenarioError::at_key(key, format!("invalid gamma: {e}")))?)
+            Dist::Gamma(Law::gamma(k, m / k).map_err(|e| ScenarioError::at_key(key, format!("invalid gamma: {e}")))?)
         }
         DistSpec::Erlang { k, mean } => {
             if *k == 0 || *k > 10_000 {
@@ -48,17 +46,17 @@ fn dist_at_depth(d: &DistSpec, key: &str, depth: u32) -> Result<Dist> {
             }
             let m = pos_dur("erlang.mean", *mean)?;
             let k = f64::from(*k);
-            Dist::Gamma(Gamma::new(k, m / k).map_err(|e| ScenarioError::at_key(key, format!("invalid erlang: {e}")))?)
+            Dist::Gamma(Law::gamma(k, m / k).map_err(|e| ScenarioError::at_key(key, format!("invalid erlang: {e}")))?)
         }
         DistSpec::Weibull { shape, scale } => {
             let k = positive(&format!("{key}.weibull.shape"), "shape", *shape)?;
             let l = pos_dur("weibull.scale", *scale)?;
-            Dist::Weibull(Weibull::new(l, k).map_err(|e| ScenarioError::at_key(key, format!("invalid weibull: {e}")))?)
+            Dist::Weibull(Law::weibull(l, k).map_err(|e| ScenarioError::at_key(key, format!("invalid weibull: {e}")))?)
         }
         DistSpec::Pareto { shape, scale } => {
             let a = positive(&format!("{key}.pareto.shape"), "shape", *shape)?;
             let xm = pos_dur("pareto.scale", *scale)?;
-            Dist::Pareto(Pareto::new(xm, a).map_err(|e| ScenarioError::at_key(key, format!("invalid pareto: {e}")))?)
+            Dist::Pareto(Law::pareto(xm, a).map_err(|e| ScenarioError::at_key(key, format!("invalid pareto: {e}")))?)
         }
         DistSpec::Empirical(e) => empirical(e, &format!("{key}.empirical"))?,
         DistSpec::Mixture(parts) => {
@@ -109,7 +107,7 @@ fn lognormal(l: &LognormalSpec, key: &str) -> Result<Dist> {
         _ => return err(lkey, "give `mean` and `sd`, or `median` and `p99`"),
     };
     Ok(Dist::Lognormal(
-        LogNormal::new(mu, sigma).map_err(|e| ScenarioError::at_key(key, format!("invalid lognormal: {e}")))?,
+        Law::lognormal(mu, sigma).map_err(|e| ScenarioError::at_key(key, format!("invalid lognormal: {e}")))?,
     ))
 }
 

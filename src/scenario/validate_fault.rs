@@ -110,7 +110,7 @@ fn mean_dist(mean: SimTime, onset: OnsetSpec, key: &str) -> Result<Dist> {
                 return err(key, "the Weibull shape must be above 0");
             }
             let scale = m / statrs::function::gamma::gamma(1.0 + 1.0 / shape);
-            rand_distr::Weibull::new(scale, shape)
+            crate::model::Law::weibull(scale, shape)
                 .map(Dist::Weibull)
                 .map_err(|e| ScenarioError::at_key(key, format!("invalid Weibull: {e}")))
         }

@@ -4,7 +4,10 @@
 //! that the discrete-event engine can also simulate: the Erlang B and C
 //! formulas ([`erlang_b`], [`erlang_c`]), single stations of Kendall type
 //! M/M/c and M/M/c/K ([`mmck`]), and open Jackson networks of M/M/c nodes
-//! ([`jackson`]). It is pure arithmetic: no randomness, no I/O, no global
+//! ([`jackson`]); and for a general service time, the M/G/1 queue by
+//! Pollaczek-Khinchine ([`mg1`]), the M/G/c/c loss system by the insensitivity of
+//! Erlang B ([`mgcc`]), and the Allen-Cunneen approximation of the M/G/c queue
+//! ([`allen_cunneen`], labelled approximate). It is pure arithmetic: no randomness, no I/O, no global
 //! state, so every result is deterministic and reproducible bit for bit.
 //!
 //! Invariants: rates are per second and times in seconds; a capacity `K` is
@@ -17,7 +20,10 @@
 
 mod coverage;
 mod erlang;
+mod general;
 mod jackson;
+mod mg1;
+mod mgc;
 mod mmck;
 pub mod mva;
 mod predict;
@@ -25,6 +31,8 @@ pub mod visits;
 
 pub use erlang::{erlang_b, erlang_c, min_servers_for_blocking};
 pub use jackson::{JacksonNode, JacksonResult, jackson};
+pub use mg1::mg1;
+pub use mgc::{allen_cunneen, allen_cunneen_error, mgcc};
 pub use mmck::{StationTheory, mmck};
 pub use mva::{ClosedResult, ClosedStation, mva};
 pub use predict::{Prediction, predict};

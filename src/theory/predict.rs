@@ -2,7 +2,9 @@
 //!
 //! A station is covered when its arrivals are Poisson and its service exponential:
 //! - an entry service fed only by constant-rate Poisson workloads is an exact M/M/c/K,
-//!   whatever its capacity and wherever it routes afterwards;
+//!   whatever its capacity and wherever it routes afterwards; with another service time
+//!   (and no routes) it is an exact M/G/c/c or M/G/1, or an approximate M/G/c
+//!   ([`super::general`]);
 //! - services linked by `routes` form an open Jackson network when every one of them
 //!   has unbounded capacity (a finite K inside a network blocks, and an M/M/c/K's
 //!   departures are not Poisson);
@@ -13,13 +15,15 @@
 //!   analysis ([`super::mva`]).
 //!
 //! Services that make or receive synchronous calls, time-varying rates and
-//! non-exponential service times are outside, and so is every station a fault, a
-//! recovery mechanism, zone preference, deadline propagation or a refusing pool alters
-//! ([`super::coverage`]); [`predict`] says which rule excludes each one.
+//! non-exponential service times in routed networks are outside, and so is every
+//! station a fault, a recovery mechanism, zone preference, deadline propagation or a
+//! refusing pool alters ([`super::coverage`]); [`predict`] says which rule excludes each
+//! one.
 
 use serde::Serialize;
 
 use super::coverage::Coverage;
+use super::general::{Fit, general_station};
 use super::mva::{ClosedStation, mva};
 use super::{JacksonNode, StationTheory, jackson, mmck};
 use crate::model::{Arrivals, Balancer, Model};
@@ -34,15 +38,16 @@ pub struct Prediction {
     pub model: Option<&'static str>,
     /// Service-level values (summed over instances for L, Lq, rates), when covered.
     pub values: Option<StationTheory>,
+    /// True when the values are exact, false for an approximation or when not covered.
+    pub exact: bool,
     /// Why the service is or is not covered.
     pub note: String,
 }
 
 impl Prediction {
-    /// True when the values are an exact closed form, not an approximation: by
-    /// convention every exact note ends with `exact`.
+    /// True when the values are an exact closed form, not an approximation.
     pub fn is_exact(&self) -> bool {
-        self.values.is_some() && self.note.ends_with("exact")
+        self.values.is_some() && self.exact
     }
 }
 
@@ -117,8 +122,11 @@ impl<'m> Inputs<'m> {
                     .into(),
             );
         }
-        if s.service_time.exponential_mean().is_none() {
-            return Some("service time is not exponential (M/G/c has no exact closed form here)".into());
+        if s.service_time.exponential_mean().is_none() && (self.routed_in[i] || !s.routes.is_empty()) {
+            return Some(
+                "service time is not exponential in a routed network (Jackson networks need exponential service)"
+                    .into(),
+            );
         }
         if !self.external_ok[i] {
             return Some(
@@ -157,7 +165,7 @@ fn routing_components(model: &Model) -> Vec<usize> {
 
 /// A prediction of "outside theory" for `service`, and why.
 fn outside(service: &str, note: String) -> Prediction {
-    Prediction { service: service.to_owned(), model: None, values: None, note }
+    Prediction { service: service.to_owned(), model: None, values: None, exact: false, note }
 }
 
 /// Predicts every service of `model` that theory covers.
@@ -250,25 +258,38 @@ fn closed_station(inputs: &Inputs, i: usize) -> Prediction {
             service: s.name.clone(),
             model: Some("closed network (MVA)"),
             values: Some(over_instances(r.stations[0], s.instances)),
+            exact: true,
             note: format!("{users} users thinking {think_s} s on average, by mean value analysis: exact"),
         },
         Err(e) => outside(&s.name, format!("no exact MVA: {e}")),
     }
 }
 
-/// A service fed only by constant-rate Poisson workloads: an exact M/M/c/K per instance.
+/// A service fed only by constant-rate Poisson workloads, per instance: an exact M/M/c/K
+/// when its service is exponential, else what [`general_station`] picks.
 fn entry_station(inputs: &Inputs, i: usize) -> Prediction {
     let s = &inputs.model.services[i];
-    let mu = 1.0 / s.service_time.exponential_mean().unwrap_or(f64::NAN);
     let lambda = inputs.external[i] / f64::from(s.instances);
-    match mmck(lambda, mu, s.servers, s.capacity) {
-        Ok(t) => Prediction {
+    let fit = match s.service_time.exponential_mean() {
+        Some(mean) => mmck(lambda, 1.0 / mean, s.servers, s.capacity)
+            .map(|values| Fit {
+                model: "M/M/c/K",
+                values,
+                exact: true,
+                note: "Poisson arrivals, exponential service: exact".into(),
+            })
+            .map_err(|e| format!("no steady state: {e}")),
+        None => general_station(lambda, s.service_time.moments(), s.servers, s.capacity),
+    };
+    match fit {
+        Ok(f) => Prediction {
             service: s.name.clone(),
-            model: Some("M/M/c/K"),
-            values: Some(over_instances(t, s.instances)),
-            note: "Poisson arrivals, exponential service: exact".into(),
+            model: Some(f.model),
+            values: Some(over_instances(f.values, s.instances)),
+            exact: f.exact,
+            note: f.note,
         },
-        Err(e) => outside(&s.name, format!("no steady state: {e}")),
+        Err(why) => outside(&s.name, why),
     }
 }
 
@@ -318,6 +339,7 @@ fn routed_station(inputs: &Inputs, i: usize) -> Prediction {
             service: s.name.clone(),
             model: Some("Jackson network"),
             values: Some(over_instances(t, s.instances)),
+            exact: true,
             note: format!("open Jackson network of {} services: exact", members.len()),
         },
         Err(e) => outside(&s.name, format!("no steady state: {e}")),

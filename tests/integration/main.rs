@@ -11,6 +11,7 @@ mod faults;
 mod fidelity;
 mod hosts;
 mod lessons;
+mod mg_theory;
 mod outputs;
 mod policies;
 mod pooled_quantiles;
