@@ -113,8 +113,8 @@ pub fn render_summary(report: &Report) -> String {
     if sections.iter().flat_map(|s| s.rows.iter().flatten()).any(|c| c.ends_with(SPARSE_MARK)) {
         let _ = writeln!(
             out,
-            "\n{SPARSE_MARK} fewer than 10 samples per replication expected above this percentile: \
-             its interval means little; run longer replications"
+            "\n{SPARSE_MARK} fewer than 10 samples above this percentile once their clustering is counted: \
+             its interval means little; run more or longer replications"
         );
     }
     if !report.events.is_empty() {
