@@ -4,7 +4,8 @@
 //! that the discrete-event engine can also simulate: the Erlang B and C
 //! formulas ([`erlang_b`], [`erlang_c`]), single stations of Kendall type
 //! M/M/c and M/M/c/K ([`mmck`]), and open Jackson networks of M/M/c nodes
-//! ([`jackson`]). It is pure arithmetic: no randomness, no I/O, no global
+//! ([`jackson`]), and the sojourn-time distribution of an admitted request
+//! ([`mmck_sojourn`]) for latency percentiles. It is pure arithmetic: no randomness, no I/O, no global
 //! state, so every result is deterministic and reproducible bit for bit.
 //!
 //! Invariants: rates are per second and times in seconds; a capacity `K` is
@@ -19,12 +20,14 @@ mod erlang;
 mod jackson;
 mod mmck;
 mod predict;
+mod sojourn;
 pub mod visits;
 
 pub use erlang::{erlang_b, erlang_c, min_servers_for_blocking};
 pub use jackson::{JacksonNode, JacksonResult, jackson};
 pub use mmck::{StationTheory, mmck};
 pub use predict::{Prediction, predict};
+pub use sojourn::{Sojourn, hypoexponential_quantile, hypoexponential_survival, mmck_sojourn};
 
 /// Why a closed-form computation was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
