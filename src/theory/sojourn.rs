@@ -282,8 +282,8 @@ mod tests {
     #[test]
     fn hypoexponential_of_two_rates() {
         // Exp(1) + Exp(2): P(T > t) = 2e^{−t} − e^{−2t}.
-        for t in [0.0, 0.3, 1.0, 4.0] {
-            let exact = 2.0 * (-t as f64).exp() - (-2.0 * t as f64).exp();
+        for t in [0.0f64, 0.3, 1.0, 4.0] {
+            let exact = 2.0 * (-t).exp() - (-2.0 * t).exp();
             assert!(close(hypoexponential_survival(&[1.0, 2.0], t), exact, 1e-12));
         }
         let median = hypoexponential_quantile(&[1.0, 2.0], 0.5);

@@ -4,7 +4,7 @@
 //! an M/M/2/10 at ρ = 0.9 (once with a hand-set warm-up of 20 s, once with
 //! `warmup: auto`) and a 3-node open Jackson network with feedback — each run [`RUNS`]
 //! times with a different `seed`, each run a short report of [`REPLICATIONS`]
-//! replications of 200 s (400 s for the M/M/1). For every reported interval that has a
+//! replications of 200 s (400 s for the M/M/1 and the network). For every reported interval that has a
 //! closed-form truth, the test counts the runs whose interval covers it: L
 //! (`mean_in_system`), W (`mean_sojourn_s`), `blocking_probability`, `utilization`,
 //! `throughput_per_s` and the latency p99, whose truth is the sojourn-time quantile of
@@ -120,7 +120,7 @@ const JACKSON: [Node; 3] =
 
 /// The Jackson network's scenario for `seed`.
 fn jackson_yaml(seed: u64) -> String {
-    let mut yaml = format!("{}services:\n", header("jackson", seed, "20s", "200s"));
+    let mut yaml = format!("{}services:\n", header("jackson", seed, "20s", "400s"));
     for (name, servers, mean, _, routes) in JACKSON {
         let routes: Vec<String> =
             routes.iter().map(|&(to, p)| format!("{{ to: {}, probability: {p} }}", JACKSON[to].0)).collect();
