@@ -150,11 +150,16 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
         let events = report.engine.events.value() * f64::from(report.replications);
         if let Some(w) = warmup {
             print_out(&format!(
-                "warm-up: auto -> {} (MSER-5 cut {} of {} pilot windows)\n",
+                "warm-up: auto -> {} (MSER-5 over {} pilot runs cut {} of {} windows of {})\n",
                 fmt_secs(w.warmup.as_secs_f64()),
+                w.pilots,
                 w.truncated_windows,
-                w.windows
+                w.windows,
+                fmt_secs(w.window.as_secs_f64())
             ));
+            if let Some(warning) = w.warning {
+                eprintln!("warning: warmup: auto: {warning}");
+            }
         }
         if let Some(p) = args.precision {
             print_out(&format!(

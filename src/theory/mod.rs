@@ -4,11 +4,13 @@
 //! that the discrete-event engine can also simulate: the Erlang B and C
 //! formulas ([`erlang_b`], [`erlang_c`]), single stations of Kendall type
 //! M/M/c and M/M/c/K ([`mmck`]), and open Jackson networks of M/M/c nodes
-//! ([`jackson`]); and for a general service time, the M/G/1 queue by
+//! ([`jackson`]); for a general service time, the M/G/1 queue by
 //! Pollaczek-Khinchine ([`mg1`]), the M/G/c/c loss system by the insensitivity of
 //! Erlang B ([`mgcc`]), and the Allen-Cunneen approximation of the M/G/c queue
-//! ([`allen_cunneen`], labelled approximate). It is pure arithmetic: no randomness, no I/O, no global
-//! state, so every result is deterministic and reproducible bit for bit.
+//! ([`allen_cunneen`], labelled approximate); closed workloads by mean value analysis
+//! ([`mva`]); and the sojourn-time distribution of an admitted request in M/M/c/K
+//! ([`mmck_sojourn`]) for latency percentiles. It is pure arithmetic: no randomness, no
+//! I/O, no global state, so every result is deterministic and reproducible bit for bit.
 //!
 //! Invariants: rates are per second and times in seconds; a capacity `K` is
 //! Kendall's K, the most requests a station holds *including* those in
@@ -27,6 +29,7 @@ mod mgc;
 mod mmck;
 pub mod mva;
 mod predict;
+mod sojourn;
 pub mod visits;
 
 pub use erlang::{erlang_b, erlang_c, min_servers_for_blocking};
@@ -36,6 +39,7 @@ pub use mgc::{allen_cunneen, allen_cunneen_error, mgcc};
 pub use mmck::{StationTheory, mmck};
 pub use mva::{ClosedResult, ClosedStation, mva};
 pub use predict::{Prediction, predict};
+pub use sojourn::{Sojourn, hypoexponential_quantile, hypoexponential_survival, mmck_sojourn};
 
 /// Why a closed-form computation was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

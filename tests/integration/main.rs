@@ -5,6 +5,7 @@ mod cancellation;
 mod cli;
 mod common;
 mod compare;
+mod coverage;
 mod determinism;
 mod distributions;
 mod faults;

@@ -38,7 +38,7 @@ use std::fmt::Write as _;
 
 use resim::metrics::Outcome;
 use resim::report::{ReplicationSummary, ServiceReport, Statistic};
-use resim::theory::{JacksonNode, JacksonResult, StationTheory, erlang_b, jackson, mmck};
+use resim::theory::{JacksonNode, JacksonResult, StationTheory, erlang_b, hypoexponential_quantile, jackson, mmck};
 use statrs::distribution::{DiscreteCDF, Poisson};
 
 use crate::common::Sim;
@@ -515,36 +515,6 @@ fn constant_service_loss_erlang_b_insensitivity() {
 // ---------------------------------------------------------------------------------------
 // Networks
 // ---------------------------------------------------------------------------------------
-
-/// `1 − F(t)` of a sum of independent exponentials with distinct rates (hypoexponential).
-fn hypoexponential_survival(rates: &[f64], t: f64) -> f64 {
-    rates
-        .iter()
-        .enumerate()
-        .map(|(i, &ri)| {
-            let weight: f64 =
-                rates.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, &rj)| rj / (rj - ri)).product();
-            weight * (-ri * t).exp()
-        })
-        .sum()
-}
-
-/// The `q`-quantile of a hypoexponential distribution, by bisection.
-fn hypoexponential_quantile(rates: &[f64], q: f64) -> f64 {
-    let (mut lo, mut hi) = (0.0, 1.0);
-    while hypoexponential_survival(rates, hi) > 1.0 - q {
-        hi *= 2.0;
-    }
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if hypoexponential_survival(rates, mid) > 1.0 - q {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    0.5 * (lo + hi)
-}
 
 /// One node of an open network: an M/M/c station with hand-offs to other nodes.
 struct Node {
