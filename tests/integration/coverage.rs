@@ -17,9 +17,7 @@
 //! deterministic test checks many intervals, so a band per interval at 95% would fail
 //! somewhere by chance whenever an unrelated change moves the random streams; the band is
 //! Bonferroni-adjusted so that all of them together hold with probability
-//! [`FAMILY_CONFIDENCE`] (each interval at 1 − (1 − 0.999)/m two-sided, m intervals). The
-//! band itself is never widened: a metric whose interval is known to be wrong until other
-//! work lands is listed in [`PENDING_ON_MERGE`], printed, and not asserted.
+//! [`FAMILY_CONFIDENCE`] (each interval at 1 − (1 − 0.999)/m two-sided, m intervals).
 //!
 //! Run `cargo test --release --test integration coverage -- --nocapture` to print every
 //! coverage.
@@ -35,11 +33,6 @@ use statrs::distribution::{Binomial, DiscreteCDF};
 
 use crate::common::scenario;
 
-/// Metrics whose intervals are known to miss until the report's percentiles are pooled
-/// across replications and blocking is a pooled proportion with a Wilson-type interval
-/// (issue 22, items 2 to 4, on other branches): measured and printed, not asserted. Empty
-/// this list once that work is merged.
-const PENDING_ON_MERGE: &[&str] = &[];
 /// Independent runs per model (seeds 1..=RUNS): the Bonferroni band is then about
 /// ±3.3 points around 95%.
 const RUNS: u64 = 800;
@@ -55,7 +48,7 @@ const NOMINAL: f64 = 0.95;
 struct Target {
     /// The service the metric belongs to.
     service: &'static str,
-    /// The metric's short name (as in [`PENDING_ON_MERGE`]).
+    /// The metric's short name.
     metric: &'static str,
     /// The closed-form value.
     truth: f64,
@@ -203,12 +196,12 @@ fn every_interval_with_a_closed_form_covers_95_percent() {
             name: "M/M/1 rho 0.5",
             yaml: |seed| {
                 format!(
-                    "{}services:\n  s: {{ servers: 1, service_time: {{ exponential: {{ mean: 1s }} }} }}\n\
-                     workloads:\n  - {{ name: u, target: s, arrivals: {{ poisson: {{ rate: 0.5/s }} }} }}\n",
+                    "{}services:\n  s: {{ servers: 1, service_time: {{ exponential: {{ mean: 100ms }} }} }}\n\
+                     workloads:\n  - {{ name: u, target: s, arrivals: {{ poisson: {{ rate: 5/s }} }} }}\n",
                     header("mm1", seed, "20s", "400s")
                 )
             },
-            targets: station_targets("s", 0.5, 1.0, 1, None),
+            targets: station_targets("s", 5.0, 10.0, 1, None),
         },
         Model { name: "M/M/2/10 rho 0.9, warm-up 20 s", yaml: |seed| mm2k10(seed, "20s"), targets: mm2k10_targets() },
         Model { name: "M/M/2/10 rho 0.9, warm-up auto", yaml: |seed| mm2k10(seed, "auto"), targets: mm2k10_targets() },
@@ -224,7 +217,6 @@ fn every_interval_with_a_closed_form_covers_95_percent() {
     let mut failures = Vec::new();
     for (model, study) in models.iter().zip(&studies) {
         for (t, &covered) in model.targets.iter().zip(&study.covered) {
-            let pending = PENDING_ON_MERGE.contains(&t.metric);
             let ok = (lo..=hi).contains(&covered);
             println!(
                 "{:<36} {:<2} {:<12} truth {:<10.6} covered {:5.1}%{}",
@@ -233,13 +225,9 @@ fn every_interval_with_a_closed_form_covers_95_percent() {
                 t.metric,
                 t.truth,
                 100.0 * covered as f64 / RUNS as f64,
-                match (ok, pending) {
-                    (true, _) => "",
-                    (false, true) => "  (outside the band; pending on merge)",
-                    (false, false) => "  OUTSIDE THE BAND",
-                }
+                if ok { "" } else { "  OUTSIDE THE BAND" }
             );
-            if !ok && !pending {
+            if !ok {
                 failures.push(format!("{} {} {}: {covered} of {RUNS}", model.name, t.service, t.metric));
             }
         }
