@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::statistic::Statistic;
 use super::summary::ReplicationSummary;
-use crate::metrics::buckets::{self, Sparse};
 use crate::metrics::Outcome;
+use crate::metrics::buckets::{self, Sparse};
 
 /// The statistic over replications of `f` (`None` where a replication has no value).
 pub(super) fn stat(reps: &[ReplicationSummary], f: impl Fn(&ReplicationSummary) -> Option<f64>) -> Statistic {

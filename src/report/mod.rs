@@ -6,13 +6,13 @@
 //! byte-identical for the same scenario and seed.
 
 mod aggregate;
-mod percentiles;
 mod blast;
 pub mod charts;
 mod chrome;
 mod edge;
 mod fault;
 mod html;
+mod percentiles;
 mod service;
 pub mod slo;
 mod slo_report;
@@ -24,11 +24,11 @@ mod workload;
 mod write;
 
 pub use aggregate::TimelineReport;
-pub use percentiles::Percentiles;
 pub use blast::{BlastRadiusReport, Damage, blast_radius};
 pub use edge::{BreakerReport, EdgeReport, EdgeTimelineReport, OverflowReport};
 pub use fault::FaultReport;
 pub use html::render_html;
+pub use percentiles::Percentiles;
 pub use service::{DegradationReport, GaugeTimelineReport, PoolReport, ServiceReport};
 pub use slo_report::{AlertReport, AlertRuleReport, BurnRateSeries, SloReport, slo_reports};
 pub use statistic::{Statistic, t975};
