@@ -132,6 +132,9 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<ExitCode, String> {
     let todo: Vec<usize> = mine.iter().copied().filter(|&i| found[i].is_none()).collect();
     let source = Source { text: &text, file, base: &base };
     let mut points = exec::load_models(&plan, source, todo, args.jobs).map_err(|e| e.to_string())?;
+    for (i, warning) in &points.warmup_warnings {
+        eprintln!("warning: point {i}: warmup: auto: {warning}");
+    }
     check_budget(&args, &mut points)?;
 
     // Only now, with every point checked, may anything be created.

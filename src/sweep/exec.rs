@@ -56,6 +56,8 @@ pub struct Loaded {
     pub indices: Vec<usize>,
     /// Each point's model (same order).
     pub models: Vec<Model>,
+    /// What `warmup: auto` warned of, as (point index, warning), in point order.
+    pub warmup_warnings: Vec<(usize, String)>,
 }
 
 /// Loads the models of points `todo` on `jobs` threads: the scenario with the base
@@ -67,16 +69,20 @@ pub fn load_models(
     todo: Vec<usize>,
     jobs: Option<usize>,
 ) -> Result<Loaded, ScenarioError> {
-    let loaded: Vec<Result<Model, ScenarioError>> = with_jobs(jobs, || {
+    type Point = (Model, Option<String>);
+    let loaded: Vec<Result<Point, ScenarioError>> = with_jobs(jobs, || {
         todo.par_iter()
             .map(|&i| {
                 let s = load_point(plan, i, source.text, source.file, source.base)?;
-                resolve_warmup(&s).map(|(s, _)| s.model)
+                let (s, choice) = resolve_warmup(&s)?;
+                Ok((s.model, choice.and_then(|c| c.warning).map(|w| w.to_string())))
             })
             .collect()
     });
-    let models = loaded.into_iter().collect::<Result<Vec<_>, _>>()?;
-    Ok(Loaded { indices: todo, models })
+    let loaded = loaded.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let warmup_warnings = todo.iter().zip(&loaded).filter_map(|(&i, (_, w))| w.clone().map(|w| (i, w))).collect();
+    let models = loaded.into_iter().map(|(m, _)| m).collect();
+    Ok(Loaded { indices: todo, models, warmup_warnings })
 }
 
 /// Runs the `points` of `plan` (to its precision target, if any) on `jobs` threads and

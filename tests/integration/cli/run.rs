@@ -189,3 +189,24 @@ fn unwritable_output_folder_is_an_error() {
     assert_eq!(fs::read_to_string(&blocker).expect("read"), "not a folder");
     assert_eq!(listing(tmp.path()), BTreeSet::from(["a-file".to_owned()]), "no temporary file may be left behind");
 }
+
+/// A scenario far too short for `warmup: auto` to judge (about 10 requests a pilot), with
+/// a sweep over its arrival rate.
+const TOO_SHORT_FOR_AUTO: &str = "name: short\nduration: 20s\nwarmup: auto\nreplications: 2\nservices:\n  s: { servers: 1, \
+     service_time: { exponential: { mean: 1s } } }\nworkloads:\n  - { name: u, target: s, arrivals: { poisson: { rate: \
+     0.5/s } } }\nsweep:\n  params:\n    workloads.0.arrivals.poisson.rate: [0.5/s, 0.6/s]\n";
+
+#[test]
+fn run_and_sweep_say_when_warmup_auto_cannot_judge_the_run() {
+    let dir = tempdir();
+    let file = dir.path().join("short.yaml");
+    fs::write(&file, TOO_SHORT_FOR_AUTO).expect("write the scenario");
+    let out = dir.path().join("out");
+    let o = super::resim_in(dir.path(), &["run", path_str(&file), "--out", path_str(&out)], 60);
+    assert_eq!(o.status.and_then(|s| s.code()), Some(0), "{}", o.stderr);
+    assert_mentions(&o.stderr, &["warning: warmup: auto:", "too short"]);
+    let sweep = dir.path().join("sweep");
+    let o = super::resim_in(dir.path(), &["sweep", path_str(&file), "--out", path_str(&sweep)], 60);
+    assert_eq!(o.status.and_then(|s| s.code()), Some(0), "{}", o.stderr);
+    assert_mentions(&o.stderr, &["warning: point 0: warmup: auto:", "warning: point 1: warmup: auto:", "too short"]);
+}
