@@ -105,7 +105,7 @@ fn quantile(q: f64, pooled: &SlotCounts, sections: &[&SlotCounts]) -> (Statistic
         let share = above.iter().map(|a| a.0).sum::<f64>() / n;
         statistic::design_effect(share, n, &above)
     };
-    let dense = q.min(1.0 - MIN_TAIL_SAMPLES * reps as f64 / n);
+    let dense = q.min(1.0 - MIN_TAIL_SAMPLES * reps as f64 / n).max(0.0);
     let effect = match pooled.quantiles_secs([dense])[0] {
         Some(y) if dense < q => effect_at(y),
         _ => effect_at(x),
