@@ -46,8 +46,6 @@ pub struct ServiceSummary {
     pub mean_sojourn: Option<f64>,
     /// Mean wait of completed requests (Wq), seconds.
     pub mean_wait: Option<f64>,
-    /// Sojourn quantiles, seconds, in [`QUANTILES`] order.
-    pub latency: [Option<f64>; 5],
     /// The sojourn histogram itself (non-empty slots), pooled over replications for the
     /// report's percentiles.
     pub latency_hist: SlotCounts,
@@ -97,8 +95,6 @@ pub struct WorkloadSummary {
     pub timeline: Vec<[f64; 6]>,
     /// End-to-end latency of successful requests per window (coarse buckets).
     pub latency_windows: Vec<Sparse>,
-    /// End-to-end latency quantiles of successful requests, seconds.
-    pub latency: [Option<f64>; 5],
     /// The end-to-end latency histogram itself (non-empty slots), pooled over
     /// replications for the report's percentiles.
     pub latency_hist: SlotCounts,
@@ -239,7 +235,6 @@ impl ServiceSummary {
             mean_queue_length: areas.queue as f64 / nanos,
             mean_sojourn: ratio(m.sojourn_sum as f64 / 1e9, departed),
             mean_wait: ratio(m.wait_sum as f64 / 1e9, departed),
-            latency: sojourn.quantiles_secs(QUANTILES.map(|(_, q)| q)),
             latency_hist: sojourn,
             rate_limited: m.rate_limited as f64,
             shed: m.shed as f64,
@@ -303,17 +298,13 @@ impl ReplicationSummary {
         let workloads = r
             .workloads
             .iter()
-            .map(|w| {
-                let latency = w.latency.slot_counts();
-                WorkloadSummary {
-                    arrivals: w.arrivals as f64,
-                    outcomes: Outcome::ALL.map(|o| w.outcomes.get(o) as f64),
-                    value: w.value,
-                    timeline: outcome_windows(&w.timeline),
-                    latency_windows: latency_windows(&w.timeline),
-                    latency: latency.quantiles_secs(QUANTILES.map(|(_, q)| q)),
-                    latency_hist: latency,
-                }
+            .map(|w| WorkloadSummary {
+                arrivals: w.arrivals as f64,
+                outcomes: Outcome::ALL.map(|o| w.outcomes.get(o) as f64),
+                value: w.value,
+                timeline: outcome_windows(&w.timeline),
+                latency_windows: latency_windows(&w.timeline),
+                latency_hist: w.latency.slot_counts(),
             })
             .collect();
         let edges = r

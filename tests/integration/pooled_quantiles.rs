@@ -64,7 +64,9 @@ fn study(quantiles: &[usize]) -> Vec<Estimates> {
         for (e, &k) in out.iter_mut().zip(quantiles) {
             e.pooled.push(all[k]);
             e.sparse.push(l.sparse_tail.contains(&QUANTILES[k].0));
-            e.old.push(Statistic::of(reps.iter().map(|r| r.services[0].latency[k])));
+            e.old.push(Statistic::of(
+                reps.iter().map(|r| r.services[0].latency_hist.quantiles_secs([QUANTILES[k].1])[0]),
+            ));
         }
     }
     out
