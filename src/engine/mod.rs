@@ -15,7 +15,7 @@ mod time;
 
 pub use process::{CHECK_EVERY, Process, SPIN_EVENTS, SPIN_SAMPLE, run_until, run_until_at_most};
 pub use queue::EventQueue;
-pub use rng::{Stream, fnv1a64, index, stream_seed, unit};
+pub use rng::{Stream, Streams, fnv1a64, index, stream_seed, unit};
 pub use time::SimTime;
 
 /// A random stream factory bound to one replication of one scenario.

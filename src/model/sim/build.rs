@@ -93,7 +93,7 @@ fn plain_services(model: &Model, faults: &FaultState, layout: &Layout) -> Vec<bo
         .collect()
 }
 
-fn service_metrics(model: &Model) -> Vec<ServiceMetrics> {
+pub(super) fn service_metrics(model: &Model) -> Vec<ServiceMetrics> {
     let services = model.services.iter().enumerate();
     services
         .map(|(i, s)| {
@@ -106,7 +106,7 @@ fn service_metrics(model: &Model) -> Vec<ServiceMetrics> {
         .collect()
 }
 
-fn workload_metrics(model: &Model) -> Vec<WorkloadMetrics> {
+pub(super) fn workload_metrics(model: &Model) -> Vec<WorkloadMetrics> {
     (0..model.workloads.len())
         .map(|w| {
             let mut m = WorkloadMetrics::new(model.warmup, model.window, model.windows());

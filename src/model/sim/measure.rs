@@ -14,6 +14,30 @@ use super::guard::Guards;
 use super::slots::Origin;
 use super::{Event, Simulation};
 
+/// Empty metrics for one replication of `model`, shaped as the engine shapes them
+/// (timelines, SLO thresholds, pools, instances), for a measurement taken outside the
+/// engine: the sim-to-real testbed records a real run into it, so that its report is
+/// built by the same code as a simulated one.
+pub fn empty_result(model: &crate::model::Model, replication: u32) -> ReplicationResult {
+    let windows = model.windows();
+    ReplicationResult {
+        replication,
+        events: 0,
+        measured_secs: model.duration.as_secs_f64(),
+        services: super::build::service_metrics(model),
+        workloads: super::build::workload_metrics(model),
+        edges: vec![EdgeMetrics::new(model.warmup, model.window, windows); model.edges.len()],
+        breakers: vec![None; model.edges.len()],
+        degradation: vec![None; model.services.len()],
+        concurrency_limit: vec![None; model.services.len()],
+        faults: vec![FaultMetrics::default(); model.faults.len()],
+        log: Vec::new(),
+        trace: None,
+        halt: None,
+        unaccounted_permits: 0,
+    }
+}
+
 impl Simulation<'_> {
     /// Measurement starts: every statistic restarts from zero at `now`.
     pub(super) fn reset_metrics(&mut self) {

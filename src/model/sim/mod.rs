@@ -55,6 +55,7 @@ use recovery::Recovery;
 use slots::{CallId, CallState, Req};
 use watchdog::Watchdog;
 
+pub use measure::empty_result;
 pub use watchdog::stall_window;
 
 /// Events of the service network.

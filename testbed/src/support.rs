@@ -1,0 +1,82 @@
+//! What the testbed can deploy for real, checked before anything starts: every scenario
+//! feature without a real counterpart here is refused by name, with what to do, so a
+//! real run never silently differs from the model it is compared with.
+
+use resim::model::{Arrivals, BulkheadRelease, Model};
+use resim::policy::Scope;
+use resim::policy::retry::BudgetConfig;
+
+/// Why the testbed cannot run `model`, one line per feature; empty when it can.
+pub fn unsupported(model: &Model) -> Vec<String> {
+    let mut why = Vec::new();
+    let mut no = |key: String, what: &str| why.push(format!("{key}: {what}"));
+    for w in &model.workloads {
+        if matches!(w.arrivals, Arrivals::Closed { .. }) {
+            no(format!("workloads.{}.arrivals", w.name), "closed workloads are not deployed yet; use poisson");
+        }
+        if w.deadline.is_some() {
+            no(format!("workloads.{}.deadline", w.name), "request deadlines are not propagated over HTTP here");
+        }
+    }
+    if !model.faults.is_empty() {
+        no("faults".into(), "the testbed injects no faults yet");
+    }
+    for s in &model.services {
+        let key = |k: &str| format!("services.{}.{k}", s.name);
+        let server_side = [
+            (s.pools.len() > 1, "pools"),
+            (s.rate_limit.is_some(), "rate_limit"),
+            (s.shed.is_some(), "shed"),
+            (s.concurrency.is_some(), "concurrency"),
+            (s.degradation.is_some(), "degradation"),
+            (s.health_check.is_some(), "health_check"),
+            (s.outlier.is_some(), "outlier_detection"),
+            (s.failover.is_some(), "failover"),
+            (s.deadline_propagation, "deadline_propagation"),
+            (s.prefer_local_zone, "prefer_local_zone"),
+        ];
+        for (on, k) in server_side {
+            if on {
+                no(key(k), "has no real counterpart in the testbed yet");
+            }
+        }
+        for call in s.steps.iter().flat_map(|st| &st.calls) {
+            let edge = &model.edges[call.edge];
+            let key = |k: &str| format!("services.{}.calls.{}.{k}", s.name, model.services[call.to].name);
+            if call.policy.hedge.is_some() {
+                no(key("hedge"), "hedging is not deployed yet");
+            }
+            if call.policy.fallback.is_some() {
+                no(key("fallback"), "fallbacks are not deployed yet");
+            }
+            if let Some(r) = &call.policy.retry
+                && let Some(b) = r.budget
+                && !matches!(b, BudgetConfig::Ratio { .. })
+            {
+                no(key("retry.budget"), "only a ratio budget (tower's TpsBudget) is deployed: ratio, min_per_s, ttl");
+            }
+            let p = &edge.policy;
+            if p.breaker.is_some() {
+                no(key("breaker"), "circuit breakers are not deployed yet");
+            }
+            if p.rate_limit.is_some() || p.concurrency.is_some() || p.adaptive.is_some() || p.thresholds.is_some() {
+                no(key("rate_limit/concurrency/adaptive/envoy thresholds"), "not deployed yet");
+            }
+            if let Some(b) = &p.bulkhead {
+                if b.max_wait.0 != 0 || b.max_waiting.is_some() {
+                    no(key("bulkhead.max_wait"), "tower's load_shed refuses at once: set max_wait 0");
+                }
+                if p.bulkhead_release != BulkheadRelease::OnTimeout {
+                    no(
+                        key("bulkhead.release"),
+                        "tower's ConcurrencyLimit gives its permit back when the caller stops waiting: set release: on_timeout",
+                    );
+                }
+            }
+            if p.scope.bulkhead == Scope::Service || p.scope.budget == Scope::Service {
+                no(key("scope"), "the testbed keeps every client policy per caller instance");
+            }
+        }
+    }
+    why
+}
