@@ -25,6 +25,7 @@ use tower::retry::budget::{Budget, TpsBudget};
 use tower::util::BoxCloneSyncService;
 use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 
+use crate::record::Clock;
 use crate::station::{DEGRADED, OVERHEAD, SOJOURN};
 use crate::world::{World, lock};
 
@@ -37,12 +38,15 @@ pub struct Answer {
     pub overhead_ns: i64,
     /// Time inside the callee, ns (0 when it never got in).
     pub sojourn_ns: i64,
+    /// An HTTP answer came back (whatever its status); false for a refused or reset
+    /// connection, and for failures no request was sent for.
+    pub answered: bool,
 }
 
 impl Answer {
     /// A failure with no time of its own.
     pub fn failed(outcome: Outcome) -> Self {
-        Self { outcome, overhead_ns: 0, sojourn_ns: 0 }
+        Self { outcome, overhead_ns: 0, sojourn_ns: 0, answered: false }
     }
 }
 
@@ -54,12 +58,13 @@ pub struct Failed(pub Answer);
 /// What every layer carries: the world and the callee.
 #[derive(Clone)]
 pub struct CallReq {
-    world: Arc<World>,
-    to: usize,
-    edge: usize,
+    pub(crate) world: Arc<World>,
+    pub(crate) to: usize,
+    pub(crate) edge: usize,
 }
 
-type Stack = BoxCloneSyncService<CallReq, Answer, BoxError>;
+/// A layer of the client, type-erased so layers can be added as the policy says.
+pub type Stack = BoxCloneSyncService<CallReq, Answer, BoxError>;
 
 /// One edge's client at one caller instance.
 pub struct EdgeStack {
@@ -79,7 +84,7 @@ impl EdgeStack {
 }
 
 /// The outcome an error stands for: a failed answer, a timeout, a bulkhead refusal.
-fn answer_of(err: &BoxError) -> Answer {
+pub fn answer_of(err: &BoxError) -> Answer {
     if let Some(Failed(a)) = err.downcast_ref::<Failed>() {
         *a
     } else if err.is::<tower::timeout::error::Elapsed>() {
@@ -93,7 +98,7 @@ fn answer_of(err: &BoxError) -> Answer {
 
 /// Builds every edge's stack for every caller instance (`scope: instance`: each caller
 /// instance has its own budget and bulkhead, as a library inside each process does).
-pub fn build_edges(model: &Model, streams: &Streams) -> Vec<Vec<EdgeStack>> {
+pub fn build_edges(model: &Model, streams: &Streams, _clock: Clock) -> Vec<Vec<EdgeStack>> {
     model
         .edges
         .iter()
@@ -207,7 +212,10 @@ impl Service<CallReq> for Attempt {
         Box::pin(async move {
             let i = req.world.pick(req.to);
             let a = call_instance(&req.world, req.to, i).await;
-            if a.outcome.is_success() { Ok(a) } else { Err(Failed(a).into()) }
+            // An HTTP answer is a response to tower whatever its status (its `Latency`
+            // layer records it, its hedge's select takes it); only a failed connection
+            // is an error. The policies read the outcome from either.
+            if a.answered { Ok(a) } else { Err(Failed(a).into()) }
         })
     }
 }
@@ -227,7 +235,7 @@ pub async fn call_instance(world: &World, to: usize, i: usize) -> Answer {
     counter.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     let Ok(resp) = res else {
         // Connection refused or reset: the instance is down. The model answers at once.
-        return Answer { outcome: Outcome::Error, overhead_ns: waited, sojourn_ns: 0 };
+        return Answer { outcome: Outcome::Error, overhead_ns: waited, sojourn_ns: 0, answered: false };
     };
     let header = |name: &str| -> i64 {
         resp.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
@@ -240,7 +248,7 @@ pub async fn call_instance(world: &World, to: usize, i: usize) -> Answer {
         504 => Outcome::Timeout,
         _ => Outcome::Error,
     };
-    Answer { outcome, overhead_ns: waited - sojourn + inner, sojourn_ns: sojourn }
+    Answer { outcome, overhead_ns: waited - sojourn + inner, sojourn_ns: sojourn, answered: true }
 }
 
 /// Retries as the scenario says, within tower's `TpsBudget`.

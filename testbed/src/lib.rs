@@ -11,7 +11,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod breaker;
 pub mod client;
+pub mod hedge;
 pub mod load;
 pub mod overhead;
 pub mod record;

@@ -56,16 +56,37 @@ struct State {
     windows: usize,
 }
 
+/// The replication's clock: wall time from its start, in the simulator's units.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock(Instant);
+
+impl Clock {
+    /// A clock starting now.
+    pub fn start() -> Self {
+        Self(Instant::now())
+    }
+
+    /// Nanoseconds since the start.
+    pub fn now(&self) -> SimTime {
+        SimTime(u64::try_from(self.0.elapsed().as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    /// The wall-clock instant of time `t`.
+    pub fn instant(&self, t: SimTime) -> Instant {
+        self.0 + std::time::Duration::from_nanos(t.0)
+    }
+}
+
 /// The replication's measurements, shared by every server, client and generator task.
 pub struct Recorder {
     replication: u32,
-    start: Instant,
+    clock: Clock,
     state: Mutex<State>,
 }
 
 impl Recorder {
-    /// Empty measurements for replication `replication` of `model`, its clock starting now.
-    pub fn new(model: &Model, replication: u32) -> Self {
+    /// Empty measurements for replication `replication` of `model`, timed by `clock`.
+    pub fn new(model: &Model, replication: u32, clock: Clock) -> Self {
         let mut first = Vec::with_capacity(model.services.len());
         let mut n = 0;
         for s in &model.services {
@@ -79,7 +100,7 @@ impl Recorder {
             capacity: model.services.iter().map(|s| s.capacity).collect(),
             windows: model.windows(),
         };
-        Self { replication, start: Instant::now(), state: Mutex::new(state) }
+        Self { replication, clock, state: Mutex::new(state) }
     }
 
     /// The replication's index.
@@ -89,12 +110,12 @@ impl Recorder {
 
     /// Nanoseconds since the replication started.
     pub fn now(&self) -> SimTime {
-        SimTime(u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX))
+        self.clock.now()
     }
 
     /// The wall-clock instant of replication time `t`.
     pub fn instant(&self, t: SimTime) -> Instant {
-        self.start + std::time::Duration::from_nanos(t.0)
+        self.clock.instant(t)
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut State, SimTime) -> R) -> R {

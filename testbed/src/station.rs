@@ -79,7 +79,7 @@ async fn visit(world: Arc<World>, inst: Arc<Instance>) -> Answer {
     let rec = &world.rec;
     let (admission, arrived) = rec.arrive(s, i);
     if admission == Admission::Full {
-        return Answer { outcome: Outcome::Rejected, overhead_ns: 0, sojourn_ns: 0 };
+        return Answer::failed(Outcome::Rejected);
     }
     let Ok(permit) = inst.workers.acquire().await else {
         return Answer::failed(Outcome::Error);
@@ -98,7 +98,8 @@ async fn visit(world: Arc<World>, inst: Arc<Instance>) -> Answer {
         route(&world, &inst);
     }
     let sojourn = done.saturating_sub(arrived).0;
-    Answer { outcome, overhead_ns: overhead, sojourn_ns: i64::try_from(sojourn).unwrap_or(i64::MAX) }
+    let sojourn_ns = i64::try_from(sojourn).unwrap_or(i64::MAX);
+    Answer { outcome, overhead_ns: overhead, sojourn_ns, answered: true }
 }
 
 /// The service's steps in order, each step's calls at once. The visit is an error when a

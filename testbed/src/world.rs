@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::client::EdgeStack;
-use crate::record::Recorder;
+use crate::record::{Clock, Recorder};
 use crate::timer::Timer;
 
 /// The HTTP client every call goes through: hyper's pooled HTTP/1.1 client.
@@ -103,9 +103,10 @@ impl World {
         let http = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(1024).build(connector);
         let outstanding =
             model.services.iter().map(|s| (0..s.instances).map(|_| AtomicU32::new(0)).collect()).collect();
-        let edges = crate::client::build_edges(&model, &streams);
+        let clock = Clock::start();
+        let edges = crate::client::build_edges(&model, &streams, clock);
         Ok(Self {
-            rec: Recorder::new(&model, replication),
+            rec: Recorder::new(&model, replication, clock),
             timer: Timer::new(),
             round_robin: model.services.iter().map(|_| AtomicUsize::new(0)).collect(),
             balance_rng: Mutex::new(streams.stream("testbed/balance")),
