@@ -31,12 +31,14 @@ use rand::SeedableRng;
 
 use crate::engine::{SimTime, Stream, index};
 
-/// failsafe's `DEFAULT_BACKOFF`, when a backoff iterator ends (none here ever does).
+/// Milliseconds per second (failsafe's `MILLIS_PER_SECOND`).
 const MILLIS_PER_SEC: u64 = 1_000;
 /// failsafe's backoffs stop doubling after this many openings (`MAX_RETRIES`).
 const MAX_RETRIES: u32 = 30;
 /// Slices of the success-rate policy's request counter (`WindowedAdder::new(window, 5)`).
-const SLICES: usize = 5;
+const SLICES: u8 = 5;
+/// Most slices a [`WindowedAdder`] takes (failsafe asserts `slices <= 10`).
+const MAX_SLICES: usize = 10;
 
 /// How long the k-th opening in a row lasts (failsafe's `backoff` module).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,15 +214,19 @@ impl Ema {
 pub struct WindowedAdder {
     /// Slice width in milliseconds.
     width: u64,
-    slices: [i64; SLICES],
+    slices: [i64; MAX_SLICES],
+    /// Slices in use.
+    len: usize,
     index: usize,
     elapsed: SimTime,
 }
 
 impl WindowedAdder {
-    /// A zero sum over `window` (in five slices) starting at `now`.
-    pub fn new(window: SimTime, now: SimTime) -> Self {
-        Self { width: (millis(window) / SLICES as u64).max(1), slices: [0; SLICES], index: 0, elapsed: now }
+    /// A zero sum over `window` in `slices` slices (2 to 10, as failsafe asserts; clamped
+    /// here) starting at `now`.
+    pub fn new(window: SimTime, slices: u8, now: SimTime) -> Self {
+        let len = usize::from(slices).clamp(2, MAX_SLICES);
+        Self { width: (millis(window) / len as u64).max(1), slices: [0; MAX_SLICES], len, index: 0, elapsed: now }
     }
 
     fn expire(&mut self, now: SimTime) {
@@ -228,12 +234,13 @@ impl WindowedAdder {
         if diff < self.width {
             return;
         }
-        let mut idx = (self.index + 1) % SLICES;
-        let skip = (diff / self.width - 1).min(SLICES as u64) as usize;
+        let len = self.len;
+        let mut idx = (self.index + 1) % len;
+        let skip = (diff / self.width - 1).min(len as u64) as usize;
         for k in 0..skip {
-            self.slices[(idx + k) % SLICES] = 0;
+            self.slices[(idx + k) % len] = 0;
         }
-        idx = (idx + skip) % SLICES;
+        idx = (idx + skip) % len;
         self.slices[idx] = 0;
         (self.index, self.elapsed) = (idx, now);
     }
@@ -247,12 +254,12 @@ impl WindowedAdder {
     /// The sum at `now`.
     pub fn sum(&mut self, now: SimTime) -> i64 {
         self.expire(now);
-        self.slices.iter().sum()
+        self.slices[..self.len].iter().sum()
     }
 
     /// Zeroes every slice; the clock restarts at `now`.
     pub fn reset(&mut self, now: SimTime) {
-        self.slices = [0; SLICES];
+        self.slices = [0; MAX_SLICES];
         self.elapsed = now;
     }
 }
@@ -284,7 +291,7 @@ impl FailsafePolicy {
             since: now,
             // `window.as_secs() * MILLIS_PER_SECOND`: whole seconds.
             ema: Ema::new(window.0 / SimTime::NANOS_PER_SEC * MILLIS_PER_SEC),
-            counter: WindowedAdder::new(window, now),
+            counter: WindowedAdder::new(window, SLICES, now),
             rate_backoff: BackoffIter::new(rate.map_or(FailsafeBackoff::DEFAULT, |r| r.backoff)),
             in_a_row: 0,
             row_backoff: BackoffIter::new(cfg.consecutive.map_or(FailsafeBackoff::DEFAULT, |c| c.backoff)),

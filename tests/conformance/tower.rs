@@ -1,0 +1,244 @@
+//! tower 0.5.3 (github.com/tower-rs/tower): the unit tests of `TpsBudget`
+//! (`tower/src/retry/budget/tps_budget.rs`), the `retry` integration tests
+//! (`tower/tests/retry/main.rs`) and the `hedge` integration tests
+//! (`tower/tests/hedge/main.rs`), ported to [`TpsBudget`], [`RetryState`] with
+//! [`RetryConfig::tower`], and the `preset: tower` hedge.
+//!
+//! tower's tests pause tokio's clock and advance it by hand; here the simulated time plays
+//! it, starting at zero where the budget or histogram is created. tower's mock service
+//! answers with strings; here outcomes do: an error string is an `error`, a response an
+//! `ok`. Not ported, because resim's requests are always clonable and always hedgeable:
+//! `retry_cannot_clone_request`, `success_with_cannot_clone`, `retry_mutating_policy`,
+//! `request_not_retyable` and `request_not_clonable`.
+
+use std::path::Path;
+
+use resim::engine::{RngStreams, SimTime, Stream};
+use resim::metrics::Outcome;
+use resim::policy::retry::{
+    Budget, BudgetConfig, GiveUpReason, HedgeConfig, HedgeDelay, LatencyWindow, RetryConfig, RetryDecision, RetryOn,
+    RetryState, TpsBudget, TpsConfig,
+};
+use resim::scenario::load_str;
+use resim::{Report, RunOptions};
+
+const Z: SimTime = SimTime::ZERO;
+
+fn ms(n: u64) -> SimTime {
+    SimTime::from_millis(n)
+}
+
+fn tps(ttl_s: u64, min_per_sec: u32, retry_percent: f32) -> TpsBudget {
+    TpsBudget::new(TpsConfig { ttl: SimTime::from_secs(ttl_s), min_per_sec, retry_percent }, Z)
+}
+
+// ---------------------------------------------------------------------------------------------
+// tps_budget.rs #[cfg(test)] mod tests
+// ---------------------------------------------------------------------------------------------
+
+/// `tps_empty`: no reserve, no deposit, no retry.
+#[test]
+fn tps_empty() {
+    let mut bgt = tps(1, 0, 1.0);
+    assert!(!bgt.withdraw(Z));
+}
+
+/// `tps_leaky`: a deposit is forgotten 3 s later (ttl 1 s).
+#[test]
+fn tps_leaky() {
+    let mut bgt = tps(1, 0, 1.0);
+    bgt.deposit(Z);
+    assert!(!bgt.withdraw(SimTime::from_secs(3)));
+}
+
+/// `tps_slots`: two deposits at 50% pay for one retry 901 ms later; after a blank slate,
+/// deposits at 0, 301 and 1102 ms: the first has expired, the second and third pay.
+#[test]
+fn tps_slots() {
+    let mut bgt = tps(1, 0, 0.5);
+    bgt.deposit(Z);
+    bgt.deposit(Z);
+    let mut t = ms(901);
+    // 900ms later, the deposit should still be valid
+    assert!(bgt.withdraw(t));
+    // blank slate
+    t = t + ms(2001);
+    bgt.deposit(t);
+    t = t + ms(301);
+    bgt.deposit(t);
+    t = t + ms(801);
+    bgt.deposit(t);
+    // the first deposit is expired, but the 2nd should still be valid, combining with
+    // the 3rd
+    assert!(bgt.withdraw(t));
+}
+
+/// `tps_reserve`: 5 retries a second over 1 s, and no sixth.
+#[test]
+fn tps_reserve() {
+    let mut bgt = tps(1, 5, 1.0);
+    for _ in 0..5 {
+        assert!(bgt.withdraw(Z));
+    }
+    assert!(!bgt.withdraw(Z));
+}
+
+/// `TpsBudget::default()` is `new(10 s, 10, 0.2)`: 100 retries of reserve, then one per
+/// five successes.
+#[test]
+fn tps_default_reserve_then_one_retry_per_five_successes() {
+    let mut bgt = TpsBudget::new(TpsConfig::default(), Z);
+    assert_eq!((0..1_000).filter(|_| bgt.withdraw(Z)).count(), 100);
+    for _ in 0..4 {
+        bgt.deposit(Z);
+    }
+    assert!(!bgt.withdraw(Z));
+    bgt.deposit(Z);
+    assert!(bgt.withdraw(Z));
+    assert!(!bgt.withdraw(Z));
+}
+
+// ---------------------------------------------------------------------------------------------
+// tests/retry/main.rs
+// ---------------------------------------------------------------------------------------------
+
+fn stream() -> Stream {
+    RngStreams::new(25, 0).stream("test")
+}
+
+/// Feeds `outcomes` to a request under `cfg` with tower's default budget; the decisions.
+fn decisions(cfg: &RetryConfig, outcomes: &[Outcome]) -> Vec<RetryDecision> {
+    let mut budget = cfg.budget.as_ref().map(Budget::new);
+    let (mut st, mut rng) = (RetryState::new(), stream());
+    outcomes.iter().map(|&o| st.on_outcome(cfg, o, budget.as_mut(), Z, 0, &mut rng)).collect()
+}
+
+const RETRY: RetryDecision = RetryDecision::Retry { attempt: 2, delay: Z };
+
+/// `retry_errors`: an error is retried at once (the preset has no backoff), and the
+/// response that follows ends the call.
+#[test]
+fn retry_errors() {
+    let d = decisions(&RetryConfig::tower(), &[Outcome::Error, Outcome::Ok]);
+    assert_eq!(d, [RETRY, RetryDecision::Done]);
+}
+
+/// `retry_limit`: a policy allowing 2 retries sends 3 requests and returns the third
+/// error ("retry 3").
+#[test]
+fn retry_limit() {
+    let cfg = RetryConfig { max_attempts: 3, ..RetryConfig::tower() };
+    let d = decisions(&cfg, &[Outcome::Error; 3]);
+    assert_eq!(
+        d,
+        [RETRY, RetryDecision::Retry { attempt: 3, delay: Z }, RetryDecision::GiveUp(GiveUpReason::AttemptsExhausted)]
+    );
+}
+
+/// `retry_error_inspection`: `UnlessErr("reject")` retries any error but one; here the
+/// policy retries `error` and not `rejected`, and the rejection ends the call.
+#[test]
+fn retry_error_inspection() {
+    let cfg = RetryConfig { retry_on: RetryOn { error: true, ..RetryOn::NONE }, ..RetryConfig::tower() };
+    let d = decisions(&cfg, &[Outcome::Error, Outcome::Rejected]);
+    assert_eq!(d, [RETRY, RetryDecision::GiveUp(GiveUpReason::NotRetryable)]);
+}
+
+/// The budget as the engine drives it (tower's budget module docs): successes deposit,
+/// retries withdraw, and hedges do not touch it.
+#[test]
+fn budget_deposits_on_success_and_withdraws_per_retry() {
+    let cfg = BudgetConfig::Tps(TpsConfig { ttl: SimTime::from_secs(1), min_per_sec: 0, retry_percent: 1.0 });
+    let mut b = Budget::new(&cfg);
+    b.on_request(Z);
+    assert_eq!(b.try_retry(Z, 0, Outcome::Error), None, "a request deposits nothing");
+    b.on_success_at(Z, None);
+    assert!(b.try_hedge(Z) && b.try_hedge(Z));
+    assert_eq!(b.try_retry(Z, 0, Outcome::Error), Some(0));
+    assert_eq!(b.try_retry(Z, 0, Outcome::Error), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// tests/hedge/main.rs
+// ---------------------------------------------------------------------------------------------
+
+/// tower's `new_service`: `Hedge::new_with_mock_latencies(service, policy, 10, 0.9,
+/// 60 s, &[1, 1, 1, 1, 1, 1, 1, 1, 10, 10])`. The mock latencies go straight into the read
+/// histogram; here they are recorded in the first period and read in the second.
+fn mock_hedge(latencies_ms: &[u64]) -> (HedgeConfig, LatencyWindow, SimTime) {
+    let period = SimTime::from_secs(60);
+    let mut w = LatencyWindow::rotating(period);
+    for &l in latencies_ms {
+        w.record_at(Z, ms(l), Some(Outcome::Ok));
+    }
+    let cfg = HedgeConfig {
+        delay: HedgeDelay::Tower { quantile: 0.9, min_data_points: 10, period },
+        max_hedges: 1,
+        cancel_losers: false,
+        max_extra_load: None,
+        non_fatal: Some([false; 6]),
+        on_per_try_timeout: false,
+    };
+    (cfg, w, period)
+}
+
+const MOCK_LATENCIES: [u64; 10] = [1, 1, 1, 1, 1, 1, 1, 1, 10, 10];
+
+/// `hedge_orig_completes_first`, `hedge_hedge_completes_first`: the hedge is not issued
+/// at once, and is issued by 11 ms: the p90 of the mock latencies is 10 ms.
+#[test]
+fn hedge_is_issued_at_the_p90_of_the_mock_latencies() {
+    let (cfg, w, now) = mock_hedge(&MOCK_LATENCIES);
+    let delay = cfg.hedge_delay(&w, now);
+    assert_eq!(delay, Some(ms(10)));
+    assert!(delay.is_some_and(|d| d > Z && d < ms(11)));
+}
+
+/// `SelectPolicy::clone_request` (`hedge/mod.rs` lines 259-265): with 9 latencies, one
+/// short of `min_data_points`, no hedge.
+#[test]
+fn no_hedge_below_min_data_points() {
+    let (cfg, w, now) = mock_hedge(&MOCK_LATENCIES[1..]);
+    assert_eq!(cfg.hedge_delay(&w, now), None);
+    // And the same ten latencies, read two periods later, are gone.
+    let (cfg, w, now) = mock_hedge(&MOCK_LATENCIES);
+    assert_eq!(cfg.hedge_delay(&w, now + now), None);
+}
+
+/// A caller hedging its call to a callee with exponential service times, under tower's
+/// hedge with the keys put for `HEDGE`.
+const HEDGED: &str = "
+name: tower
+duration: 20s
+services:
+  a:
+    servers: 50
+    service_time: { constant: { value: 1ms } }
+    calls:
+      - to: b
+        hedge: HEDGE
+  b:
+    servers: 50
+    service_time: { exponential: { mean: 5ms } }
+workloads:
+  - { name: w, target: a, arrivals: { poisson: { rate: 100/s } } }
+";
+
+fn hedges(hedge: &str) -> f64 {
+    let sc = load_str(&HEDGED.replace("HEDGE", hedge), Path::new("tower.yaml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let report: Report = resim::run(&sc.model, &RunOptions::default());
+    report.edges.values().map(|e| e.hedges.value()).sum()
+}
+
+/// `completes_before_hedge` and the median: with tower's p50 of the previous second,
+/// about half the calls hedge (those slower than the median); with `min_data_points`
+/// beyond any second's traffic, or a period longer than the run (the read histogram never
+/// fills), none does.
+#[test]
+fn hedges_follow_the_previous_period_and_min_data_points() {
+    let base = "{ preset: tower, percentile: 0.5, min_data_points: 10, period: 1s }";
+    let n = hedges(base);
+    assert!(n > 300.0, "hedged {n} of about 2000 calls");
+    assert_eq!(hedges(&base.replace("min_data_points: 10", "min_data_points: 1000")), 0.0);
+    assert_eq!(hedges(&base.replace("period: 1s", "period: 1h")), 0.0);
+}
