@@ -188,3 +188,128 @@ pub(super) fn failsafe_outcomes(b: &BreakerSpec, key: &str) -> Result<Classifier
     let record = b.record_exceptions.as_ref().map(|v| v.iter().map(|&k| outcome(k)).collect::<Vec<_>>());
     Ok(Classifier::resilience4j(record.as_deref(), &[]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::policy_spec::RetrySpec;
+    use super::super::validate_policy::{call_policy, edge_policy};
+    use super::*;
+    use crate::policy::breaker::Verdict;
+    use crate::policy::retry::RetryConfig;
+
+    fn call(json: &str) -> super::super::spec::CallSpec {
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+    }
+
+    /// The key an error names, or a panic with what was accepted.
+    fn key_of<T: std::fmt::Debug>(r: Result<T>) -> String {
+        r.map_or_else(|e| e.key, |ok| panic!("accepted: {ok:?}"))
+    }
+
+    #[test]
+    fn tower_retry_preset_resolves_and_takes_single_overrides() {
+        let c = call(r#"{ "to": "b", "retry": { "preset": "tower" } }"#);
+        let cfg = call_policy(&c, "c").ok().and_then(|p| p.retry);
+        assert_eq!(cfg, Some(RetryConfig::tower()));
+        assert_eq!(edge_policy(&c, "c").ok().and_then(|p| p.budget), Some(BudgetConfig::Tps(TpsConfig::default())));
+        let c = call(r#"{ "to": "b", "retry": { "preset": "tower", "max_attempts": 5, "budget": { "ratio": 0.5 } } }"#);
+        let want = TpsConfig { retry_percent: 0.5, ..TpsConfig::default() };
+        let retry = call_policy(&c, "c").ok().and_then(|p| p.retry);
+        assert_eq!(retry.map(|r| (r.max_attempts, r.budget)), Some((5, Some(BudgetConfig::Tps(want)))));
+    }
+
+    #[test]
+    fn tower_budget_refuses_what_tps_budget_asserts() {
+        let budget = |json: &str| {
+            let r: RetrySpec = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}"));
+            tower_budget(r.budget.as_ref().unwrap_or_else(|| panic!("no budget")), "b")
+        };
+        assert_eq!(key_of(budget(r#"{ "budget": { "ttl": "61s" } }"#)), "b.ttl");
+        assert_eq!(key_of(budget(r#"{ "budget": { "ttl": "500ms" } }"#)), "b.ttl");
+        assert_eq!(key_of(budget(r#"{ "budget": { "ratio": 1001 } }"#)), "b.ratio");
+        assert_eq!(key_of(budget(r#"{ "budget": { "min_per_s": 2.5 } }"#)), "b.min_per_s");
+        assert_eq!(key_of(budget(r#"{ "budget": { "percent_of_active": 0.2 } }"#)), "b.percent_of_active");
+        let ok = budget(r#"{ "budget": { "ttl": "60s", "min_per_s": 0, "ratio": 1000 } }"#).ok();
+        assert_eq!(
+            ok,
+            Some(BudgetConfig::Tps(TpsConfig { ttl: SimTime::from_secs(60), min_per_sec: 0, retry_percent: 1000.0 }))
+        );
+    }
+
+    fn hedge(json: &str) -> Result<HedgeConfig> {
+        let spec: HedgeSpec = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        tower_hedge(&spec, "h")
+    }
+
+    #[test]
+    fn tower_hedge_needs_its_three_keys_and_refuses_foreign_ones() {
+        let full = r#"{ "preset": "tower", "percentile": 0.9, "min_data_points": 10, "period": "10s" }"#;
+        let h = hedge(full).ok();
+        let want = HedgeDelay::Tower { quantile: 0.9, min_data_points: 10, period: SimTime::from_secs(10) };
+        assert_eq!(h.map(|h| (h.delay, h.max_hedges, h.non_fatal)), Some((want, 1, Some([false; 6]))));
+        assert_eq!(key_of(hedge(r#"{ "preset": "tower", "min_data_points": 10, "period": "10s" }"#)), "h.percentile");
+        assert_eq!(key_of(hedge(r#"{ "preset": "tower", "percentile": 0.9, "period": "10s" }"#)), "h.min_data_points");
+        assert_eq!(key_of(hedge(r#"{ "preset": "tower", "percentile": 0.9, "min_data_points": 1 }"#)), "h.period");
+        let with = |extra: &str| hedge(&full.replace('}', &format!(", {extra} }}")));
+        assert_eq!(key_of(with(r#""delay": "5ms""#)), "h.delay");
+        assert_eq!(key_of(with(r#""max": 2"#)), "h.max");
+        assert_eq!(key_of(with(r#""max_extra_load": 0.05"#)), "h.max_extra_load");
+        assert!(with(r#""max_attempts": 2"#).is_ok() && with(r#""cancel": true"#).is_ok_and(|h| h.cancel_losers));
+    }
+
+    fn breaker(json: &str) -> Result<(BreakerConfig, Classifier)> {
+        let c = call(&format!(r#"{{ "to": "b", "breaker": {json} }}"#));
+        edge_policy(&c, "c").map(|p| (p.breaker.unwrap_or_default(), p.breaker_outcomes))
+    }
+
+    #[test]
+    fn failsafe_breaker_preset_and_its_policies() {
+        let (cfg, outcomes) = breaker(r#"{ "preset": "failsafe" }"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg, BreakerConfig::Failsafe(FailsafeConfig::default()));
+        // `CircuitBreaker::call`: every failure counts, nothing is ignored.
+        assert_eq!(outcomes.verdict(Outcome::Rejected), Verdict::Failure);
+        assert_eq!(outcomes.verdict(Outcome::ShortCircuited), Verdict::Failure);
+        // One policy given: that policy alone, its omitted keys at failsafe's defaults.
+        let only = breaker(r#"{ "preset": "failsafe", "consecutive_failures": { "failures": 3 } }"#);
+        let want = FailsafeConfig {
+            success_rate: None,
+            consecutive: Some(ConsecutiveFailuresConfig { failures: 3, ..ConsecutiveFailuresConfig::DEFAULT }),
+        };
+        assert_eq!(only.ok().map(|b| b.0), Some(BreakerConfig::Failsafe(want)));
+        let both = r#"{ "preset": "failsafe", "success_rate": { "window": "10s",
+            "backoff": { "full_jittered": { "start": "1s", "max": "60s" } } }, "consecutive_failures": {} }"#;
+        let Ok((BreakerConfig::Failsafe(f), _)) = breaker(both) else { panic!("{both}") };
+        let rate = f.success_rate.map(|r| (r.window, r.backoff, r.required_success_rate));
+        let jitter = FailsafeBackoff::FullJittered { start_secs: 1, max_secs: 60 };
+        assert_eq!(rate, Some((SimTime::from_secs(10), jitter, 0.8)));
+        assert_eq!(f.consecutive, Some(ConsecutiveFailuresConfig::DEFAULT));
+        // `record_exceptions` is failsafe's predicate: other failures are successes.
+        let pred = breaker(r#"{ "preset": "failsafe", "record_exceptions": ["error"] }"#);
+        assert_eq!(pred.ok().map(|b| b.1.verdict(Outcome::Timeout)), Some(Verdict::Success));
+    }
+
+    #[test]
+    fn failsafe_breaker_refuses_what_it_cannot_express() {
+        let key = |json: &str| breaker(json).map_or_else(|e| e.key, |ok| panic!("accepted: {ok:?}"));
+        assert_eq!(key(r#"{ "preset": "failsafe", "count_window": {} }"#), "c.breaker.count_window");
+        assert_eq!(key(r#"{ "preset": "failsafe", "failure_on": ["error"] }"#), "c.breaker.failure_on");
+        assert_eq!(
+            key(r#"{ "preset": "failsafe", "ignore_exceptions": ["rejected"] }"#),
+            "c.breaker.ignore_exceptions"
+        );
+        assert_eq!(key(r#"{ "consecutive_failures": {} }"#), "c.breaker");
+        let window = r#"{ "preset": "failsafe", "success_rate": { "window": "1500ms" } }"#;
+        assert_eq!(key(window), "c.breaker.success_rate.window");
+        let rate = r#"{ "preset": "failsafe", "success_rate": { "required_success_rate": 1.5 } }"#;
+        assert_eq!(key(rate), "c.breaker.success_rate.required_success_rate");
+        let inverted = r#"{ "preset": "failsafe", "consecutive_failures":
+            { "backoff": { "exponential": { "start": "10s", "max": "5s" } } } }"#;
+        assert_eq!(key(inverted), "c.breaker.consecutive_failures.backoff.max");
+        let retry = call(r#"{ "to": "b", "retry": { "preset": "failsafe" } }"#);
+        assert_eq!(key_of(call_policy(&retry, "c")), "c.retry.preset");
+        let hedge_preset = call(r#"{ "to": "b", "hedge": { "preset": "failsafe", "delay": "5ms" } }"#);
+        assert_eq!(key_of(call_policy(&hedge_preset, "c")), "c.hedge.preset");
+        let tower_breaker = r#"{ "preset": "tower" }"#;
+        assert_eq!(key(tower_breaker), "c.breaker.preset");
+    }
+}

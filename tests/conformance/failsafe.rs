@@ -9,11 +9,15 @@
 //! failsafe's own expected values lie within them); and `or_else` always asks the success
 //! rate first (`Config::new()`'s order), which only matters for the order of jitter draws.
 
+use std::path::Path;
+
 use resim::engine::{RngStreams, SimTime, Stream};
 use resim::policy::breaker::{
     BackoffIter, BreakerConfig, BreakerState, CircuitBreaker, ConsecutiveFailuresConfig, Ema, FailsafeBackoff,
     FailsafeConfig, FailsafePolicy, SuccessRateConfig, WindowedAdder,
 };
+use resim::scenario::load_str;
+use resim::{Report, RunOptions};
 
 const Z: SimTime = SimTime::ZERO;
 
@@ -443,4 +447,53 @@ fn reset() {
     assert_eq!(ema.update(1, 3.0), 3.0);
     ema.reset();
     assert_eq!(ema.update(2, 5.0), 5.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The preset in a run
+// ---------------------------------------------------------------------------------------------
+
+/// A caller whose dependency fails every call from 10 s to 40 s, behind `preset:
+/// failsafe` with the keys put for `BREAKER`.
+const FAILING: &str = "
+name: failsafe
+duration: 60s
+seed: SEED
+services:
+  a:
+    servers: 20
+    service_time: { constant: { value: 1ms } }
+    calls:
+      - to: b
+        breaker: BREAKER
+  b:
+    servers: 20
+    service_time: { exponential: { mean: 5ms } }
+workloads:
+  - { name: w, target: a, arrivals: { poisson: { rate: 100/s } } }
+faults:
+  - { name: down, kind: error, target: b, at: 10s, for: 30s, probability: 1.0 }
+";
+
+fn openings(breaker: &str, seed: u64) -> f64 {
+    let yaml = FAILING.replace("BREAKER", breaker).replace("SEED", &seed.to_string());
+    let sc = load_str(&yaml, Path::new("failsafe.yaml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let report: Report = resim::run(&sc.model, &RunOptions::default());
+    report.edges.values().filter_map(|e| e.breaker.as_ref()).map(|b| b.openings.value()).sum()
+}
+
+/// `Config::new()` in a run: 5 failures in a row open it for `equal_jittered(10 s,
+/// 300 s)`: 5-10 s, then 10-20 s, then 20-40 s, each reopening on the first half-open
+/// failure; so the 30 s outage from 10 s opens it twice (a second opening ending after
+/// 40 s) or three times, and the jitter drawn from the stream `breaker/a->b` gives the
+/// same count for the same seed.
+#[test]
+fn config_new_opens_on_a_doubling_jittered_ladder() {
+    let n = openings("{ preset: failsafe }", 1);
+    assert!((2.0..=3.0).contains(&n), "openings {n}");
+    assert_eq!(openings("{ preset: failsafe }", 1), n);
+    // A constant 1 s backoff reopens every second or so of the outage instead.
+    let constant = "{ preset: failsafe, consecutive_failures: { backoff: { constant: { delay: 1s } } } }";
+    let m = openings(constant, 1);
+    assert!((20.0..=31.0).contains(&m), "openings {m}");
 }
