@@ -148,7 +148,7 @@ fn consecutive_failures(c: &ConsecutiveFailuresSpec, key: &str) -> Result<Consec
 
 /// `t` in whole seconds, at least 1: failsafe reads these durations with `as_secs()`.
 fn whole_secs(t: SimTime, key: &str) -> Result<u64> {
-    if t.0 % SimTime::NANOS_PER_SEC != 0 || t < SimTime::from_secs(1) {
+    if !t.0.is_multiple_of(SimTime::NANOS_PER_SEC) || t < SimTime::from_secs(1) {
         return err(key, "failsafe counts this in whole seconds, at least 1s (it reads Duration::as_secs)");
     }
     Ok(t.0 / SimTime::NANOS_PER_SEC)

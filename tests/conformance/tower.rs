@@ -62,11 +62,11 @@ fn tps_slots() {
     // 900ms later, the deposit should still be valid
     assert!(bgt.withdraw(t));
     // blank slate
-    t = t + ms(2001);
+    t += ms(2001);
     bgt.deposit(t);
-    t = t + ms(301);
+    t += ms(301);
     bgt.deposit(t);
-    t = t + ms(801);
+    t += ms(801);
     bgt.deposit(t);
     // the first deposit is expired, but the 2nd should still be valid, combining with
     // the 3rd

@@ -106,7 +106,7 @@ impl RotatingHistogram {
             std::mem::swap(&mut self.read, &mut self.write);
             self.write.clear();
         }
-        self.last_rotation = self.last_rotation + SimTime(self.period.0.saturating_mul(rotations));
+        self.last_rotation += SimTime(self.period.0.saturating_mul(rotations));
     }
 }
 

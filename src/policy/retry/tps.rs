@@ -16,9 +16,9 @@
 //!   114-137). Slots skipped while idle are zeroed (`while diff > window`), but the slot
 //!   the head lands on keeps its value from the previous lap until the next commit
 //!   overwrites it, so a deposit may count for up to eleven slot widths.
-//! - **A balance with the reserve inside.** A withdrawal succeeds when `writer + Σ slots
-//!   + reserve ≥ withdraw_amount` (lines 139-170), and takes from the open slot, which
-//!   may go negative.
+//! - **A balance with the reserve inside.** A withdrawal succeeds when the open slot,
+//!   the ten slots and the reserve add up to at least `withdraw_amount` (lines 139-170),
+//!   and takes from the open slot, which may go negative.
 //!
 //! Who deposits and who withdraws is up to tower's `retry::Policy`; the testbed's
 //! policy, and resim's engine, follow the example of tower's budget module docs
