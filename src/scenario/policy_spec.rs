@@ -226,6 +226,11 @@ pub enum JitterSpec {
         /// f, e.g. 0.2 for ±20%.
         fraction: f64,
     },
+    /// tower's `ExponentialBackoff`: d + uniform in [0, ratio × d], capped at the ladder's cap.
+    Additive {
+        /// tower's `jitter`, in [0, 100] (its default 0.99).
+        ratio: f64,
+    },
 }
 
 /// A retry budget.

@@ -194,6 +194,11 @@ fn retry(r: &RetrySpec, key: &str) -> Result<RetryConfig> {
             JitterSpec::Proportional { fraction: f } => {
                 Jitter::Proportional { fraction: fraction(&format!("{key}.jitter.proportional.fraction"), *f)? }
             }
+            // tower's `ExponentialBackoffMaker::new` refuses a negative, NaN or > 100 jitter.
+            JitterSpec::Additive { ratio } if (0.0..=100.0).contains(ratio) => Jitter::Additive { ratio: *ratio },
+            JitterSpec::Additive { ratio } => {
+                return err(format!("{key}.jitter.additive.ratio"), format!("{ratio} is outside tower's [0, 100]"));
+            }
         };
     }
     if let Some(on) = &r.retry_on {

@@ -1,5 +1,7 @@
 //! tower 0.5.3 (github.com/tower-rs/tower): the unit tests of `TpsBudget`
-//! (`tower/src/retry/budget/tps_budget.rs`), the `retry` integration tests
+//! (`tower/src/retry/budget/tps_budget.rs`) and of `ExponentialBackoff`
+//! (`tower/src/retry/backoff.rs`, quickcheck properties run here over a grid), the `retry`
+//! integration tests
 //! (`tower/tests/retry/main.rs`) and the `hedge` integration tests
 //! (`tower/tests/hedge/main.rs`), ported to [`TpsBudget`], [`RetryState`] with
 //! [`RetryConfig::tower`], and the `preset: tower` hedge.
@@ -16,10 +18,13 @@ use std::path::Path;
 use resim::engine::{RngStreams, SimTime, Stream};
 use resim::metrics::Outcome;
 use resim::policy::retry::{
-    Budget, BudgetConfig, GiveUpReason, HedgeConfig, HedgeDelay, LatencyWindow, RetryConfig, RetryDecision, RetryOn,
-    RetryState, TpsBudget, TpsConfig,
+    Backoff, BackoffState, Budget, BudgetConfig, GiveUpReason, HedgeConfig, HedgeDelay, Jitter, LatencyWindow,
+    RetryConfig, RetryDecision, RetryOn, RetryState, TpsBudget, TpsConfig, next_delay,
 };
 use resim::scenario::load_str;
+use resim::scenario::policy_spec::{JitterSpec, RetrySpec};
+use resim::scenario::spec::CallSpec;
+use resim::scenario::validate_policy::call_policy;
 use resim::{Report, RunOptions};
 
 const Z: SimTime = SimTime::ZERO;
@@ -96,6 +101,74 @@ fn tps_default_reserve_then_one_retry_per_five_successes() {
     bgt.deposit(Z);
     assert!(bgt.withdraw(Z));
     assert!(!bgt.withdraw(Z));
+}
+
+// ---------------------------------------------------------------------------------------------
+// backoff.rs #[cfg(test)] mod tests
+// ---------------------------------------------------------------------------------------------
+
+/// `ExponentialBackoffMaker::new(min, max, jitter)`: a ×2 ladder from `min` capped at
+/// `max`, and tower's additive jitter.
+fn tower_backoff(min_ms: u64, max_ms: u64) -> Backoff {
+    Backoff::Exponential { base: ms(min_ms), multiplier: 2.0, cap: ms(max_ms) }
+}
+
+/// `(min_ms, max_ms)` pairs tower's maker accepts (`min <= max`, `max > 0`).
+const LADDERS: [(u64, u64); 7] = [(0, 1), (1, 1), (7, 500), (50, 60_000), (250, 251), (999, 86_400_000), (3, 7)];
+
+/// The sleep before retry `retry` of `backoff` with jitter `ratio`.
+fn sleep(backoff: &Backoff, ratio: f64, retry: u32, rng: &mut Stream) -> SimTime {
+    next_delay(backoff, &Jitter::Additive { ratio }, retry, &mut BackoffState::new(), rng)
+}
+
+/// `backoff_base_first`: without jitter the first sleep is `min`.
+#[test]
+fn backoff_base_first() {
+    let mut rng = stream();
+    for (min, max) in LADDERS {
+        assert_eq!(sleep(&tower_backoff(min, max), 0.0, 1, &mut rng), ms(min));
+    }
+}
+
+/// `backoff_base`: at any iteration the rung lies in `[min, max]`.
+#[test]
+fn backoff_base() {
+    let mut rng = stream();
+    for (min, max) in LADDERS {
+        for iterations in [0, 1, 2, 5, 10, 31, 32, 63, 64, 1000, u32::MAX - 1] {
+            let d = sleep(&tower_backoff(min, max), 0.0, iterations + 1, &mut rng);
+            assert!(ms(min) <= d && d <= ms(max), "min {min} max {max} iterations {iterations}: {d:?}");
+        }
+    }
+}
+
+/// `backoff_jitter`: the jitter on the first rung is zero when `jitter` is 0, `min` is 0
+/// or `max == min`, and positive otherwise; the sleep never passes `max`.
+#[test]
+fn backoff_jitter() {
+    let mut rng = stream();
+    for (min, max) in LADDERS {
+        for ratio in [0.0, 0.01, 0.5, 0.99, 2.0, 100.0] {
+            let d = sleep(&tower_backoff(min, max), ratio, 1, &mut rng);
+            let zero = ratio == 0.0 || min == 0 || max == min;
+            assert!(if zero { d == ms(min) } else { d > ms(min) && d <= ms(max) }, "{min} {max} {ratio}: {d:?}");
+        }
+    }
+    // tower scales whole seconds and nanoseconds apart and truncates each: a rung of
+    // exactly 1 s jittered by less than 1 gains nothing (the property above steers clear).
+    assert_eq!(sleep(&tower_backoff(1_000, 60_000), 0.99, 1, &mut rng), ms(1_000));
+}
+
+/// `jitter_must_be_finite`: infinite and NaN jitters are refused, as
+/// `ExponentialBackoffMaker::new` refuses them, and so is one above 100.
+#[test]
+fn jitter_must_be_finite() {
+    for ratio in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 100.5, -0.1] {
+        let mut call: CallSpec = serde_json::from_str(r#"{ "to": "b" }"#).unwrap_or_else(|e| panic!("{e}"));
+        call.retry = Some(RetrySpec { jitter: Some(JitterSpec::Additive { ratio }), ..RetrySpec::default() });
+        let key = call_policy(&call, "c").map_or_else(|e| e.key, |ok| panic!("accepted {ratio}: {ok:?}"));
+        assert_eq!(key, "c.retry.jitter.additive.ratio");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -317,7 +317,9 @@ impl RetryConfig {
     /// - Attempts: 3, the first included; override with `max_attempts`. tower has no
     ///   default, and without a count only the budget would stop a request.
     /// - Backoff: none, the example's `future::ready(())`: the retry goes at once.
-    ///   tower's `ExponentialBackoff` is opt-in; write `backoff` and `jitter` to use one.
+    ///   tower's `ExponentialBackoff` is opt-in: `ExponentialBackoffMaker::new(min, max,
+    ///   jitter)` is [`Backoff::Exponential`] from `min`, ×2, capped at `max`, with
+    ///   [`Jitter::Additive`] of ratio `jitter` (its `Default`: 50 ms, no cap, 0.99).
     /// - Retried: `error`, `timeout` and `rejected` (a 5xx, a `tower::timeout` elapsed,
     ///   a `load_shed` overload); an open breaker's refusal is not retried.
     pub fn tower() -> Self {
