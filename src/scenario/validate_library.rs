@@ -52,7 +52,9 @@ pub(super) fn tower_budget(b: &BudgetSpec, key: &str) -> Result<BudgetConfig> {
 }
 
 /// tower's `Hedge::new(service, policy, min_data_points, latency_percentile, period)`:
-/// tower has no default for any of the three, so each is required.
+/// tower has no default for any of the three, so each is required. `cancel` is kept as
+/// written: tower drops the losing future, and whether the callee then stops working is
+/// up to the server, not tower.
 pub(super) fn tower_hedge(h: &HedgeSpec, key: &str) -> Result<HedgeConfig> {
     let foreign = [
         ("delay", h.delay.is_some()),
