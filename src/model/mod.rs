@@ -413,6 +413,9 @@ pub struct EdgePolicy {
     pub thresholds: Option<crate::policy::envoy_limits::Thresholds>,
     /// Keep a latency window for percentile hedging.
     pub track_latency: bool,
+    /// That window is tower's two histograms swapped every this long
+    /// ([`crate::policy::retry::HedgeDelay::Tower`]), not the last samples.
+    pub hedge_rotation: Option<SimTime>,
     /// Hedges allowed per request over a 10 s window (Finagle's `maxExtraLoad`).
     pub max_extra_load: Option<f64>,
     /// The AWS SDKs' adaptive mode: a CUBIC client-side rate limiter.

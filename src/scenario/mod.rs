@@ -24,6 +24,7 @@
 pub mod dist_spec;
 pub mod error;
 pub mod fault_spec;
+pub mod library_spec;
 pub mod load;
 pub mod policy_spec;
 pub mod samples;
@@ -35,6 +36,7 @@ pub mod units;
 pub mod validate;
 pub mod validate_dist;
 pub mod validate_fault;
+pub mod validate_library;
 pub mod validate_loops;
 pub mod validate_outlier;
 pub mod validate_policy;

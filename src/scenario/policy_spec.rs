@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::policy::Scope;
 
+use super::library_spec::{ConsecutiveFailuresSpec, SuccessRateSpec};
 use super::units::{Duration, Rate};
 
 /// A system whose documented defaults a policy can start from.
@@ -28,6 +29,10 @@ pub enum Preset {
     Hystrix,
     /// Polly v8 (.NET): circuit breaker and retry.
     Polly,
+    /// tower 0.5.3 (Rust): retry with its `TpsBudget`, and hedge.
+    Tower,
+    /// failsafe 1.3.0 (Rust): a circuit breaker only.
+    Failsafe,
 }
 
 /// When a bulkhead permit comes back.
@@ -221,6 +226,11 @@ pub enum JitterSpec {
         /// f, e.g. 0.2 for ±20%.
         fraction: f64,
     },
+    /// tower's `ExponentialBackoff`: d + uniform in [0, ratio × d], capped at the ladder's cap.
+    Additive {
+        /// tower's `jitter`, in [0, 100] (its default 0.99).
+        ratio: f64,
+    },
 }
 
 /// A retry budget.
@@ -285,6 +295,14 @@ pub struct BreakerSpec {
     /// `disabled`, `forced_open` and `metrics_only` are kept for the whole run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_state: Option<BreakerStateSpec>,
+    /// `preset: failsafe` only: failsafe's success-rate failure policy. With
+    /// `consecutive_failures` too, either opens it (failsafe's `or_else`); alone, it is
+    /// the only one; neither: `Config::new()`'s pair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_rate: Option<SuccessRateSpec>,
+    /// `preset: failsafe` only: failsafe's consecutive-failures policy (see `success_rate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consecutive_failures: Option<ConsecutiveFailuresSpec>,
 }
 
 /// The state a breaker starts in (resilience4j's `CircuitBreaker.State`); the last three
@@ -473,6 +491,17 @@ pub struct FallbackValue {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HedgeSpec {
+    /// `tower`: tower's `hedge` middleware (the previous `period`'s `percentile`, no hedge
+    /// before `min_data_points`, one backup, the first answer wins, failures included).
+    /// tower has no defaults for these three keys: give them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<Preset>,
+    /// tower: latencies the previous period must hold before any hedge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_data_points: Option<u64>,
+    /// tower: how long each latency histogram is written before it is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Duration>,
     /// Fixed delay before the backup...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<Duration>,

@@ -10,6 +10,7 @@ use super::policy_spec::{
 };
 use super::spec::CallSpec;
 use super::units::Rate;
+use super::validate_library::{failsafe_breaker, failsafe_outcomes, tower_budget, tower_hedge};
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
 use crate::model::{BulkheadRelease, CallPolicy, EdgePolicy, EdgeScopes, Fallback};
@@ -33,7 +34,8 @@ fn fraction(key: &str, v: f64) -> Result<f64> {
     if (0.0..=1.0).contains(&v) { Ok(v) } else { err(key, format!("{v} is outside 0..1")) }
 }
 
-fn outcome(kind: OutcomeKind) -> Outcome {
+/// The outcome a scenario's outcome kind names.
+pub(super) fn outcome(kind: OutcomeKind) -> Outcome {
     match kind {
         OutcomeKind::Error => Outcome::Error,
         OutcomeKind::Timeout => Outcome::Timeout,
@@ -73,6 +75,17 @@ pub fn call_policy(c: &CallSpec, key: &str) -> Result<CallPolicy> {
 }
 
 fn hedge(h: &HedgeSpec, key: &str) -> Result<HedgeConfig> {
+    match h.preset {
+        Some(Preset::Tower) => return tower_hedge(h, key),
+        Some(p) => {
+            return err(format!("{key}.preset"), format!("{p:?} has no hedge preset"))
+                .map_err(|e| e.with_help("only `tower` has one; the other systems' hedges are plain keys"));
+        }
+        None if h.min_data_points.is_some() || h.period.is_some() => {
+            return err(key, "`min_data_points` and `period` are tower's: add `preset: tower`");
+        }
+        None => {}
+    }
     let max_extra_load = h.max_extra_load.map(|m| extra_load(m, &format!("{key}.max_extra_load"))).transpose()?;
     let delay = match (h.delay, h.percentile, max_extra_load) {
         (Some(d), None, _) => HedgeDelay::Fixed(d.time()),
@@ -138,9 +151,12 @@ fn retry(r: &RetrySpec, key: &str) -> Result<RetryConfig> {
         Some(Preset::Grpc) => RetryConfig::grpc(),
         Some(Preset::AwsSdk) => RetryConfig::aws_sdk(),
         Some(Preset::Polly) => RetryConfig::polly(),
-        Some(Preset::Hystrix) => {
-            return err(format!("{key}.preset"), "Hystrix has no retry policy")
-                .map_err(|e| e.with_help("use `resilience4j`, `polly`, `grpc`, `envoy`, `finagle` or `aws_sdk`"));
+        Some(Preset::Tower) => RetryConfig::tower(),
+        Some(p @ (Preset::Hystrix | Preset::Failsafe)) => {
+            return err(format!("{key}.preset"), format!("{p:?} has no retry policy (a circuit breaker only)"))
+                .map_err(|e| {
+                    e.with_help("use `resilience4j`, `polly`, `grpc`, `envoy`, `finagle`, `aws_sdk` or `tower`")
+                });
         }
     };
     if let Some(n) = r.max_attempts {
@@ -178,6 +194,11 @@ fn retry(r: &RetrySpec, key: &str) -> Result<RetryConfig> {
             JitterSpec::Proportional { fraction: f } => {
                 Jitter::Proportional { fraction: fraction(&format!("{key}.jitter.proportional.fraction"), *f)? }
             }
+            // tower's `ExponentialBackoffMaker::new` refuses a negative, NaN or > 100 jitter.
+            JitterSpec::Additive { ratio } if (0.0..=100.0).contains(ratio) => Jitter::Additive { ratio: *ratio },
+            JitterSpec::Additive { ratio } => {
+                return err(format!("{key}.jitter.additive.ratio"), format!("{ratio} is outside tower's [0, 100]"));
+            }
         };
     }
     if let Some(on) = &r.retry_on {
@@ -197,7 +218,8 @@ fn retry(r: &RetrySpec, key: &str) -> Result<RetryConfig> {
         return err(key, "give one of `budget`, `throttling` (gRPC) and `quota` (AWS)");
     }
     if let Some(b) = &r.budget {
-        cfg.budget = Some(budget(b, &format!("{key}.budget"))?);
+        let key = format!("{key}.budget");
+        cfg.budget = Some(if r.preset == Some(Preset::Tower) { tower_budget(b, &key)? } else { budget(b, &key)? });
     }
     if let Some(t) = &r.throttling {
         cfg.budget = Some(throttling(t, &format!("{key}.throttling"))?);
@@ -366,7 +388,12 @@ fn breaker(b: &BreakerSpec, key: &str) -> Result<BreakerConfig> {
     if kinds.iter().filter(|&&k| k).count() > 1 {
         return err(key, "give one breaker kind: consecutive, count_window or time_window");
     }
+    let failsafe_keys = b.success_rate.is_some() || b.consecutive_failures.is_some();
     let preset = match b.preset {
+        Some(Preset::Failsafe) => return failsafe_breaker(b, key),
+        _ if failsafe_keys => {
+            return err(key, "`success_rate` and `consecutive_failures` are failsafe's: add `preset: failsafe`");
+        }
         None => None,
         Some(Preset::Resilience4j) => Some(BreakerConfig::resilience4j()),
         Some(Preset::Hystrix) => Some(BreakerConfig::hystrix()),
@@ -409,6 +436,9 @@ fn breaker(b: &BreakerSpec, key: &str) -> Result<BreakerConfig> {
 /// What the breaker at `key` records for each outcome: the `failure_on` rule, or
 /// resilience4j's `record_exceptions` / `ignore_exceptions`, not both.
 fn breaker_outcomes(b: &BreakerSpec, key: &str) -> Result<Classifier> {
+    if b.preset == Some(Preset::Failsafe) {
+        return failsafe_outcomes(b, key);
+    }
     let kinds = |v: &[OutcomeKind]| v.iter().map(|k| outcome(*k)).collect::<Vec<_>>();
     let record = b.record_exceptions.as_deref().map(kinds);
     let ignore = b.ignore_exceptions.as_deref().map(kinds);
@@ -522,7 +552,11 @@ pub fn edge_policy(c: &CallSpec, key: &str) -> Result<EdgePolicy> {
     }
     if let Some(h) = &c.hedge {
         let cfg = hedge(h, &format!("{key}.hedge"))?;
-        p.track_latency = matches!(cfg.delay, HedgeDelay::Percentile(_));
+        p.track_latency = matches!(cfg.delay, HedgeDelay::Percentile(_) | HedgeDelay::Tower { .. });
+        p.hedge_rotation = match cfg.delay {
+            HedgeDelay::Tower { period, .. } => Some(period),
+            _ => None,
+        };
         p.max_extra_load = cfg.max_extra_load;
     }
     p.thresholds = thresholds(c);

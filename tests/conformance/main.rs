@@ -6,7 +6,9 @@
 
 mod aws;
 mod envoy;
+mod failsafe;
 mod finagle;
 mod grpc;
 mod netflix;
 mod resilience4j;
+mod tower;

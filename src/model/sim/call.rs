@@ -284,7 +284,7 @@ impl<'m> Simulation<'m> {
         cs.n_live += 1;
         if let Some(h) = call.policy.hedge
             && u32::from(cs.hedges_sent) < h.max_hedges
-            && let Some(d) = self.guards.hedge_delay(g, &h)
+            && let Some(d) = self.guards.hedge_delay(g, &h, self.now)
         {
             self.events.push(self.now + d, Event::Hedge(c, cs.epoch));
         }
@@ -307,9 +307,9 @@ impl<'m> Simulation<'m> {
             }
         }
         let cs = &mut self.calls[c as usize];
-        if outcome.is_success() && !cs.plain {
+        if !cs.plain {
             // Its own latency, from its own send (Finagle's BackupRequestFilter).
-            self.guards.record_latency(cs.guard, self.now - sent);
+            self.guards.record_latency(cs.guard, self.now, self.now - sent, Some(outcome));
         }
         if !outcome.is_success() && self.attempt_goes_on(c, outcome) {
             return;
@@ -359,7 +359,7 @@ impl<'m> Simulation<'m> {
             if !self.calls[c as usize].plain {
                 // Over for the caller: Envoy resets the stream.
                 self.guards.release_request(g);
-                self.guards.record_latency(g, self.now - at);
+                self.guards.record_latency(g, self.now, self.now - at, None);
             }
         }
         if cancel {

@@ -53,106 +53,29 @@
 //! otherwise it must be from before the breaker opened and is only counted in the statistics.
 //! Attribution is by count, not by identity, since calls carry no token.
 //!
-//! Presets: only [`BreakerConfig::resilience4j`] (and the seeds' default). Envoy, Finagle, gRPC and
+//! A fourth kind, **Failsafe**, is the Rust crate failsafe's state machine and failure policies;
+//! see [`FailsafePolicy`] for how it differs.
+//!
+//! Presets: [`BreakerConfig::resilience4j`], Hystrix's, Polly's, failsafe's `Config::new()` (and
+//! the seeds' default). Envoy, Finagle, gRPC and
 //! the AWS SDKs have no classic call-site breaker: Envoy's "circuit breaking" is concurrency caps
 //! (max connections, pending requests, requests, retries) and its per-host protection is outlier
 //! ejection; Finagle's failure accrual likewise marks single endpoints dead in the load balancer;
 //! gRPC and the AWS SDKs throttle retries (retry throttling, retry quota). Those belong to the
 //! bulkhead, load-balancing and retry policies.
 
-use std::fmt;
-
-use crate::engine::SimTime;
+use crate::engine::{SimTime, Stream};
 
 pub use classify::{Classifier, Verdict};
+pub use failsafe::{
+    BackoffIter, ConsecutiveFailuresConfig, Ema, FailsafeBackoff, FailsafeConfig, FailsafePolicy, SuccessRateConfig,
+    WindowedAdder,
+};
+pub use state::{BreakerState, IllegalTransition};
 pub use window::{Tally, Window};
 
 /// Most transitions kept by [`CircuitBreaker::transitions`]; later ones are only counted.
 pub const MAX_TRANSITIONS: usize = 10_000;
-
-/// The state of a breaker: resilience4j's `CircuitBreaker.State`. The last three are
-/// entered only by hand ([`CircuitBreaker::transition_to`]) or as the initial state, and
-/// are left only by hand: no outcome and no timer moves a breaker out of them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum BreakerState {
-    /// Calls pass; outcomes are recorded.
-    #[default]
-    Closed,
-    /// Calls are rejected (short-circuited).
-    Open,
-    /// A limited number of trial calls decide between closing and reopening.
-    HalfOpen,
-    /// Every call passes and nothing is recorded or counted (`transitionToDisabledState`).
-    Disabled,
-    /// Every call is rejected, and counted as short-circuited (`transitionToForcedOpenState`).
-    ForcedOpen,
-    /// Every call passes; outcomes are recorded in the window and the statistics, but the
-    /// breaker never opens (`transitionToMetricsOnlyState`).
-    MetricsOnly,
-}
-
-impl BreakerState {
-    /// All states, in the order of [`BreakerStats::time_in_state`].
-    pub const ALL: [BreakerState; 6] = [
-        BreakerState::Closed,
-        BreakerState::Open,
-        BreakerState::HalfOpen,
-        BreakerState::Disabled,
-        BreakerState::ForcedOpen,
-        BreakerState::MetricsOnly,
-    ];
-
-    /// Position in [`BreakerStats::time_in_state`]: closed 0, open 1, half-open 2,
-    /// disabled 3, forced open 4, metrics only 5.
-    pub const fn index(self) -> usize {
-        self as usize
-    }
-
-    /// Lowercase snake-case name: `closed`, `open`, `half_open`, `disabled`, `forced_open`,
-    /// `metrics_only`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            BreakerState::Closed => "closed",
-            BreakerState::Open => "open",
-            BreakerState::HalfOpen => "half_open",
-            BreakerState::Disabled => "disabled",
-            BreakerState::ForcedOpen => "forced_open",
-            BreakerState::MetricsOnly => "metrics_only",
-        }
-    }
-
-    /// Whether resilience4j's `StateTransition` table allows moving from `self` to `to`:
-    /// every pair but CLOSED -> HALF_OPEN and METRICS_ONLY -> OPEN or HALF_OPEN (a breaker
-    /// reaches HALF_OPEN only from an open state, and METRICS_ONLY never opens).
-    pub const fn can_transition_to(self, to: BreakerState) -> bool {
-        use BreakerState::{Closed, HalfOpen, MetricsOnly, Open};
-        !matches!((self, to), (Closed, HalfOpen) | (MetricsOnly, Open | HalfOpen))
-    }
-}
-
-/// A manual transition that resilience4j's `StateTransition` table does not allow (its
-/// `IllegalStateTransitionException`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IllegalTransition {
-    /// The state the breaker is in, and stays in.
-    pub from: BreakerState,
-    /// The state asked for.
-    pub to: BreakerState,
-}
-
-impl fmt::Display for IllegalTransition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a circuit breaker cannot move from {} to {}", self.from, self.to)
-    }
-}
-
-impl std::error::Error for IllegalTransition {}
-
-impl fmt::Display for BreakerState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Parameters of the consecutive-failure breaker (seeds 1.1.a); the default is the seeds' 5/2/60 s.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -239,6 +162,8 @@ pub enum BreakerConfig {
     CountWindow(WindowConfig),
     /// Rates over the last `window_size` seconds, in one-second buckets.
     TimeWindow(WindowConfig),
+    /// failsafe's state machine and failure policies.
+    Failsafe(FailsafeConfig),
 }
 
 impl Default for BreakerConfig {
@@ -358,8 +283,23 @@ impl BreakerMetrics {
 /// The per-kind part of the state machine.
 #[derive(Clone, Debug)]
 enum Machine {
-    Consecutive { cfg: ConsecutiveConfig, failures: u32, successes: u32 },
-    Window { cfg: WindowConfig, window: Window, trial: Tally, permits_left: u32, carried: (Tally, u64) },
+    Consecutive {
+        cfg: ConsecutiveConfig,
+        failures: u32,
+        successes: u32,
+    },
+    Window {
+        cfg: WindowConfig,
+        window: Window,
+        trial: Tally,
+        permits_left: u32,
+        carried: (Tally, u64),
+    },
+    /// failsafe: its policy, and how long the current (or last) opening lasts.
+    Failsafe {
+        policy: Box<FailsafePolicy>,
+        open_for: SimTime,
+    },
 }
 
 /// A circuit breaker; see the module documentation for its semantics.
@@ -407,6 +347,9 @@ impl CircuitBreaker {
                     carried: (Tally::default(), 0),
                 }
             }
+            BreakerConfig::Failsafe(cfg) => {
+                Machine::Failsafe { policy: Box::new(FailsafePolicy::new(cfg, now)), open_for: SimTime::ZERO }
+            }
         };
         CircuitBreaker {
             machine,
@@ -443,12 +386,22 @@ impl CircuitBreaker {
         Ok(())
     }
 
+    /// Draws the jitter of failsafe's backoffs from `rng` (the engine's stream named after
+    /// the edge); the other kinds draw nothing and ignore it.
+    pub fn with_stream(mut self, rng: Stream) -> Self {
+        if let Machine::Failsafe { policy, .. } = &mut self.machine {
+            policy.set_stream(rng);
+        }
+        self
+    }
+
     /// The configuration in use, after the clamping done by [`CircuitBreaker::new`].
     pub fn config(&self) -> BreakerConfig {
         match &self.machine {
             Machine::Consecutive { cfg, .. } => BreakerConfig::Consecutive(*cfg),
             Machine::Window { cfg, window, .. } if window.is_count() => BreakerConfig::CountWindow(*cfg),
             Machine::Window { cfg, .. } => BreakerConfig::TimeWindow(*cfg),
+            Machine::Failsafe { policy, .. } => BreakerConfig::Failsafe(policy.config()),
         }
     }
 
@@ -456,7 +409,9 @@ impl CircuitBreaker {
     /// `false` short-circuits it. May move OPEN -> HALF_OPEN (lazily) first.
     pub fn try_acquire(&mut self, now: SimTime) -> bool {
         self.advance(now);
-        if self.state == BreakerState::Open && now >= self.since + self.open_wait() {
+        // failsafe leaves OPEN strictly after its backoff (`clock::now() > until`).
+        let strict = matches!(self.machine, Machine::Failsafe { .. });
+        if self.state == BreakerState::Open && now >= self.since + self.open_wait() + SimTime(u64::from(strict)) {
             self.transition(now, BreakerState::HalfOpen);
         }
         let admitted = match self.state {
@@ -474,6 +429,7 @@ impl CircuitBreaker {
                         *permits_left -= u32::from(free);
                         free
                     }
+                    Machine::Failsafe { .. } => true,
                 };
                 self.in_flight = self.in_flight.saturating_add(u32::from(free));
                 free
@@ -604,6 +560,7 @@ impl CircuitBreaker {
         match &self.machine {
             Machine::Consecutive { cfg, .. } => cfg.open_for,
             Machine::Window { cfg, .. } => cfg.wait_in_open,
+            Machine::Failsafe { open_for, .. } => *open_for,
         }
     }
 
@@ -623,6 +580,7 @@ impl CircuitBreaker {
                 let (wait, close) = match machine {
                     Machine::Window { cfg, .. } => (cfg.max_wait_in_half_open, cfg.close_after_max_wait),
                     Machine::Consecutive { cfg, .. } => (cfg.max_wait_in_half_open, cfg.close_after_max_wait),
+                    Machine::Failsafe { .. } => return None,
                 };
                 let at = since + wait;
                 let to = if close { BreakerState::Closed } else { BreakerState::Open };
@@ -650,6 +608,9 @@ impl CircuitBreaker {
         self.stats.failures += u64::from(failed);
         self.stats.successes += u64::from(!failed);
         self.stats.slow_calls += u64::from(slow);
+        if matches!(self.machine, Machine::Failsafe { .. }) {
+            return self.on_failsafe_result(now, failed);
+        }
         let closed = self.state == BreakerState::Closed;
         let next = match self.state {
             BreakerState::Open | BreakerState::Disabled | BreakerState::ForcedOpen => None,
@@ -664,6 +625,7 @@ impl CircuitBreaker {
                     let enough = snap.calls >= u64::from(cfg.minimum_number_of_calls.max(1));
                     (enough && snap.exceeds(cfg)).then_some(BreakerState::Open)
                 }
+                Machine::Failsafe { .. } => None, // on_failsafe_result
             }
             .filter(|_| closed),
             BreakerState::HalfOpen => {
@@ -685,11 +647,37 @@ impl CircuitBreaker {
                         (trial.calls >= u64::from(cfg.permitted_calls_in_half_open))
                             .then(|| if trial.exceeds(cfg) { BreakerState::Open } else { BreakerState::Closed })
                     }
+                    Machine::Failsafe { .. } => None,
                 }
             }
         };
         if let Some(to) = next {
             self.transition(now, to);
+        }
+    }
+
+    /// failsafe's `on_success` / `on_error` (`state_machine.rs` lines 184-231): a success
+    /// closes a HALF_OPEN breaker (reviving the policy) and is recorded in every state; a
+    /// failure asks the policy in CLOSED (and METRICS_ONLY, which never opens) and
+    /// HALF_OPEN, where it reopens at once, and is dropped in OPEN.
+    fn on_failsafe_result(&mut self, now: SimTime, failed: bool) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if !failed && self.state == BreakerState::HalfOpen {
+            self.transition(now, BreakerState::Closed);
+        }
+        let state = self.state;
+        let Machine::Failsafe { policy, open_for } = &mut self.machine else { return };
+        if !failed {
+            return policy.record_success(now);
+        }
+        let trip = match state {
+            BreakerState::Closed | BreakerState::MetricsOnly => policy.mark_dead_on_failure(now),
+            BreakerState::HalfOpen => Some(policy.mark_dead_on_failure(now).unwrap_or(*open_for)),
+            _ => None,
+        };
+        if let Some(d) = trip.filter(|_| state != BreakerState::MetricsOnly) {
+            *open_for = d;
+            self.transition(now, BreakerState::Open);
         }
     }
 
@@ -728,6 +716,9 @@ impl CircuitBreaker {
         }
         match &mut self.machine {
             Machine::Consecutive { failures, successes, .. } => (*failures, *successes) = (0, 0),
+            // failsafe's `transit_to_closed` revives the policy (so does `reset()`).
+            Machine::Failsafe { policy, .. } if to == BreakerState::Closed => policy.revived(at),
+            Machine::Failsafe { .. } => {}
             Machine::Window { cfg, window, trial, permits_left, .. } => {
                 *trial = Tally::default();
                 *permits_left = cfg.permitted_calls_in_half_open;
@@ -740,6 +731,8 @@ impl CircuitBreaker {
 }
 
 mod classify;
+mod failsafe;
+mod state;
 mod window;
 
 #[cfg(test)]

@@ -106,6 +106,15 @@ pub enum Jitter {
         /// Half-width of the multiplicative band.
         fraction: f64,
     },
+    /// tower 0.5.3's `ExponentialBackoff` (`src/retry/backoff.rs` lines 150-183): sleep
+    /// `d + min(cap − d, j)` with `j = U(0, ratio)·d`, its whole seconds and its
+    /// nanoseconds scaled and truncated apart as tower does (so `j` of a 1.5 s rung at
+    /// ratio 0.5 is at most 0.25 s). With a ×2 exponential ladder from tower's `min`
+    /// capped at its `max`, this is `ExponentialBackoffMaker::new(min, max, ratio)`.
+    Additive {
+        /// tower's `jitter`, in `[0, 100]` (its default 0.99).
+        ratio: f64,
+    },
 }
 
 impl Jitter {
@@ -116,7 +125,8 @@ impl Jitter {
             Jitter::None | Jitter::Proportional { .. } => Some(1.0),
             Jitter::Full => Some(0.5),
             Jitter::Equal => Some(0.75),
-            Jitter::Decorrelated => None,
+            // The cap and tower's truncation make the mean path dependent.
+            Jitter::Decorrelated | Jitter::Additive { .. } => None,
         }
     }
 }
@@ -164,6 +174,7 @@ pub fn next_delay(
             let f = if fraction.is_nan() { 0.0 } else { fraction.clamp(0.0, 1.0) };
             scale(backoff.delay(retry), 1.0 - f + 2.0 * f * unit(rng))
         }
+        Jitter::Additive { ratio } => additive(backoff.delay(retry), backoff.cap(), ratio, rng),
         Jitter::Decorrelated => {
             let (base, cap) = (backoff.base(), backoff.cap());
             let prev = if state.prev == SimTime::ZERO { base } else { state.prev };
@@ -173,6 +184,20 @@ pub fn next_delay(
     };
     state.prev = sleep;
     sleep
+}
+
+/// tower's `base + self.jitter(base)`: no draw at ratio 0; otherwise whole seconds and
+/// nanoseconds each scaled by `U(0, 1)·ratio` and truncated (nanoseconds to a `u32`),
+/// the sum capped at `cap − d`.
+fn additive(d: SimTime, cap: SimTime, ratio: f64, rng: &mut Stream) -> SimTime {
+    if ratio == 0.0 {
+        return d;
+    }
+    let r = unit(rng) * ratio;
+    let (secs, nanos) = (d.0 / SimTime::NANOS_PER_SEC, d.0 % SimTime::NANOS_PER_SEC);
+    let whole = ((secs as f64 * r) as u64).saturating_mul(SimTime::NANOS_PER_SEC);
+    let j = SimTime(whole.saturating_add(u64::from((nanos as f64 * r) as u32)));
+    d + j.min(cap.saturating_sub(d))
 }
 
 /// `d·x` rounded to the nanosecond (x ≥ 0; saturating).

@@ -19,9 +19,13 @@
 //!   back a fraction, no retries while half the tokens are gone.
 //! - [`RetryQuota`], the AWS SDKs' retry quota: retries cost 5 (timeouts 10) of 500
 //!   units, successes refund.
+//!
+//! And tower's [`TpsBudget`], Finagle's budget in integer tokens over a drifting window,
+//! into which successes (not requests) deposit.
 
 use super::quota::{QuotaConfig, RetryQuota};
 use super::throttle::RetryThrottle;
+use super::tps::{TpsBudget, TpsConfig};
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
 
@@ -58,6 +62,8 @@ pub enum BudgetConfig {
     },
     /// AWS SDK style ([`RetryQuota`]).
     Quota(QuotaConfig),
+    /// tower style ([`TpsBudget`]).
+    Tps(TpsConfig),
 }
 
 impl BudgetConfig {
@@ -223,6 +229,8 @@ pub enum Budget {
     Throttle(RetryThrottle),
     /// AWS SDK style.
     Quota(RetryQuota),
+    /// tower style.
+    Tps(TpsBudget),
 }
 
 impl Budget {
@@ -237,10 +245,13 @@ impl Budget {
                 Budget::Throttle(RetryThrottle::new(max_tokens, token_ratio))
             }
             BudgetConfig::Quota(q) => Budget::Quota(RetryQuota::new(q)),
+            // Edges' budgets are built when the run starts.
+            BudgetConfig::Tps(t) => Budget::Tps(TpsBudget::new(t, SimTime::ZERO)),
         }
     }
 
-    /// A new logical request started on the edge (a deposit; no-op for concurrency).
+    /// A new logical request started on the edge (a Finagle deposit; tower's budget
+    /// deposits on success instead).
     pub fn on_request(&mut self, now: SimTime) {
         if let Budget::Token(t) = self {
             t.deposit(now);
@@ -268,30 +279,41 @@ impl Budget {
             Budget::Concurrency(c) => c.try_acquire(active_requests).then_some(0),
             Budget::Throttle(_) => Some(0),
             Budget::Quota(q) => q.acquire_retry(outcome),
+            Budget::Tps(t) => t.withdraw(now).then_some(0),
         }
     }
 
     /// A call's attempt succeeded: the throttle gets `tokenRatio` back, the quota the
     /// `last_retry_cost` of the retry that led here (`None`: the first attempt, which
-    /// refunds the no-retry increment).
+    /// refunds the no-retry increment). Use [`Budget::on_success_at`] when tower's
+    /// budget may be among them: it deposits at the time of the success.
     pub fn on_success(&mut self, last_retry_cost: Option<u32>) {
         match self {
             Budget::Throttle(t) => t.on_success(),
             Budget::Quota(q) => q.on_success(last_retry_cost),
-            Budget::Token(_) | Budget::Concurrency(_) => {}
+            Budget::Token(_) | Budget::Concurrency(_) | Budget::Tps(_) => {}
+        }
+    }
+
+    /// [`Budget::on_success`] at `now`, where tower's budget takes its deposit (the
+    /// success of tower's budget docs' example policy).
+    pub fn on_success_at(&mut self, now: SimTime, last_retry_cost: Option<u32>) {
+        match self {
+            Budget::Tps(t) => t.deposit(now),
+            other => other.on_success(last_retry_cost),
         }
     }
 
     /// May a hedge be sent now? Finagle's `BackupRequestFilter` withdraws a backup from
     /// the client's retry budget as well as its own (`canIssueBackup`), so a token budget
     /// pays for it; gRPC's throttle refuses while at or below its threshold (A6: hedged
-    /// RPCs are throttled like retries); Envoy's concurrency budget and the AWS quota do
-    /// not see hedges.
+    /// RPCs are throttled like retries); Envoy's concurrency budget, the AWS quota and
+    /// tower's budget (tower's `Hedge` asks only its own policy) do not see hedges.
     pub fn try_hedge(&mut self, now: SimTime) -> bool {
         match self {
             Budget::Token(t) => t.try_withdraw(now),
             Budget::Throttle(t) => t.is_above_threshold(),
-            Budget::Concurrency(_) | Budget::Quota(_) => true,
+            Budget::Concurrency(_) | Budget::Quota(_) | Budget::Tps(_) => true,
         }
     }
 
@@ -415,7 +437,7 @@ mod tests {
         let mut q = Budget::new(&BudgetConfig::Quota(QuotaConfig { capacity: 12, ..QuotaConfig::standard() }));
         assert_eq!(q.try_retry(t0, 0, Outcome::Timeout), Some(10));
         assert_eq!(q.try_retry(t0, 0, Outcome::Error), None);
-        q.on_success(Some(10));
+        q.on_success_at(t0, Some(10));
         assert_eq!(q.try_retry(t0, 0, Outcome::Error), Some(5));
     }
 }

@@ -13,9 +13,15 @@
 //! `1 − maxExtraLoad` percentile and caps backups with a retry budget of
 //! `percentCanRetry = maxExtraLoad`, `minRetriesPerSec = 0` and the default 10 s ttl
 //! ([`HedgeConfig::extra_load_budget`]): each request deposits, each backup withdraws.
+//!
+//! tower's `hedge` middleware reads its percentile differently, and [`HedgeDelay::Tower`]
+//! follows it: from the previous `period`'s histogram ([`RotatingHistogram`]), and only
+//! once that histogram holds `min_data_points` latencies.
 
 use super::budget::TokenBudget;
+use super::rotating::RotatingHistogram;
 use crate::engine::SimTime;
+use crate::metrics::Outcome;
 
 /// When a hedge is sent, counted from the start of the previous attempt.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -24,6 +30,19 @@ pub enum HedgeDelay {
     Fixed(SimTime),
     /// The given percentile of recent latencies, on a 0–100 scale (95.0 = p95).
     Percentile(f64),
+    /// tower 0.5.3's `Hedge::new(service, policy, min_data_points, latency_percentile,
+    /// period)`: the `quantile` of the previous `period`'s latencies (whole milliseconds),
+    /// and no hedge while that period holds fewer than `min_data_points` of them
+    /// (`hedge/mod.rs` lines 246-266). The edge's window must be
+    /// [`LatencyWindow::rotating`].
+    Tower {
+        /// tower's `latency_percentile`, a quantile in `[0, 1]` (an `f32` there too).
+        quantile: f32,
+        /// Latencies the read histogram must hold before any hedge.
+        min_data_points: u64,
+        /// How long each histogram is written before it is read.
+        period: SimTime,
+    },
 }
 
 /// Hedging on one call edge.
@@ -53,12 +72,17 @@ pub struct HedgeConfig {
 pub const EXTRA_LOAD_TTL: SimTime = SimTime::from_secs(10);
 
 impl HedgeConfig {
-    /// The delay before the next hedge, or `None` when it cannot be known yet (a
-    /// percentile delay with no latencies recorded): then do not hedge.
-    pub fn hedge_delay(&self, window: &LatencyWindow) -> Option<SimTime> {
+    /// The delay before the next hedge at `now`, or `None` when it cannot be known yet
+    /// (a percentile delay with no latencies recorded, tower's `min_data_points` not
+    /// reached): then do not hedge.
+    pub fn hedge_delay(&self, window: &LatencyWindow, now: SimTime) -> Option<SimTime> {
         match self.delay {
             HedgeDelay::Fixed(d) => Some(d),
             HedgeDelay::Percentile(p) => window.quantile(p / 100.0),
+            HedgeDelay::Tower { quantile, min_data_points, .. } => {
+                let h = window.rotating.as_deref()?;
+                (h.len(now) >= min_data_points).then(|| h.delay(now, quantile))
+            }
         }
     }
 
@@ -77,7 +101,8 @@ const SUB: usize = 1 << SUB_BITS;
 /// Buckets covering all of `u64` nanoseconds: 32 exact ones, then 32 per power of two.
 const BUCKETS: usize = (64 - SUB_BITS as usize + 1) * SUB;
 
-/// A streaming latency estimator over the last `capacity` samples, in fixed memory.
+/// A streaming latency estimator over the last `capacity` samples, in fixed memory, or
+/// tower's rotating histograms ([`LatencyWindow::rotating`]).
 ///
 /// Samples go into a log-linear histogram (HDR-style: 32 linear buckets per power of
 /// two, about 1.6% relative error), and a ring of the last `capacity` bucket indices
@@ -90,6 +115,8 @@ pub struct LatencyWindow {
     ring: Box<[u16]>,
     head: usize,
     len: usize,
+    /// tower's two histograms, which replace the ring when present.
+    rotating: Option<Box<RotatingHistogram>>,
 }
 
 impl LatencyWindow {
@@ -100,6 +127,28 @@ impl LatencyWindow {
             ring: vec![0; capacity.max(1)].into_boxed_slice(),
             head: 0,
             len: 0,
+            rotating: None,
+        }
+    }
+
+    /// tower's window for [`HedgeDelay::Tower`]: histograms swapped every `period`,
+    /// counted from the start of the run.
+    pub fn rotating(period: SimTime) -> Self {
+        Self { rotating: Some(Box::new(RotatingHistogram::new(period, SimTime::ZERO))), ..Self::new(1) }
+    }
+
+    /// Records the latency `d` of a request over for its caller at `now`: answered with
+    /// `Some(outcome)`, or abandoned (`None`: a losing hedge, a timed-out try). The ring
+    /// keeps successes and abandoned requests, as Finagle does. tower's histograms keep
+    /// every answer, failures included (an HTTP error status is an `Ok` response to
+    /// tower's `Latency` layer), and no abandoned request (a dropped future records
+    /// nothing).
+    pub fn record_at(&mut self, now: SimTime, d: SimTime, answer: Option<Outcome>) {
+        match (self.rotating.as_deref_mut(), answer) {
+            (Some(h), Some(_)) => h.record(now, d),
+            (Some(_), None) => {}
+            (None, a) if a.is_none_or(Outcome::is_success) => self.record(d),
+            (None, _) => {}
         }
     }
 
@@ -262,12 +311,13 @@ mod tests {
             non_fatal: None,
             on_per_try_timeout: false,
         };
-        assert_eq!(fixed.hedge_delay(&w), Some(SimTime::from_millis(20)));
-        assert_eq!(p95.hedge_delay(&w), None);
+        let t = SimTime::ZERO;
+        assert_eq!(fixed.hedge_delay(&w, t), Some(SimTime::from_millis(20)));
+        assert_eq!(p95.hedge_delay(&w, t), None);
         for ms in 1..=100 {
             w.record(SimTime::from_millis(ms));
         }
-        let d = p95.hedge_delay(&w).map_or(0.0, SimTime::as_secs_f64);
+        let d = p95.hedge_delay(&w, t).map_or(0.0, SimTime::as_secs_f64);
         assert!((d / 0.095 - 1.0).abs() < QUANTILE_TOL, "p95 {d}");
     }
 }

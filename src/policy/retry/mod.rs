@@ -32,7 +32,9 @@ mod budget;
 mod hedge;
 mod hosts;
 mod quota;
+mod rotating;
 mod throttle;
+mod tps;
 
 pub use adaptive::{AdaptiveConfig, Admit, ClientRateLimiter, CubicCalculator, RateBucket, RateClocker};
 pub use backoff::{Backoff, BackoffState, Jitter, next_delay};
@@ -40,7 +42,9 @@ pub use budget::{Budget, BudgetConfig, ConcurrencyBudget, TOKEN_BUCKETS, TokenBu
 pub use hedge::{EXTRA_LOAD_TTL, HedgeConfig, HedgeDelay, LatencyWindow};
 pub use hosts::{AttemptedHosts, AvoidPrevious, Pushback, REMEMBERED_HOSTS};
 pub use quota::{QuotaConfig, RetryQuota};
+pub use rotating::RotatingHistogram;
 pub use throttle::RetryThrottle;
+pub use tps::{TPS_SLOTS, TpsBudget, TpsConfig};
 
 use crate::engine::{SimTime, Stream};
 use crate::metrics::Outcome;
@@ -298,6 +302,34 @@ impl RetryConfig {
             jitter: Jitter::None,
             retry_on: RetryOn::ALL,
             budget: None,
+            previous_hosts: None,
+        }
+    }
+
+    /// tower 0.5.3's `retry` middleware with its budget, as the testbed deploys it.
+    ///
+    /// tower's `Retry` has no attempt limit, backoff or retry rule of its own: its
+    /// `Policy::retry` decides each one. The testbed's policy, and this preset, do what
+    /// tower's budget docs show (`src/retry/budget/mod.rs` lines 42-65), plus a count:
+    /// - Budget: `TpsBudget::default()`, ttl 10 s, 10 retries/s, 20% (`TpsConfig`'s
+    ///   default); a success deposits, a retry withdraws, an overdrawn budget ends the
+    ///   call with its failure.
+    /// - Attempts: 3, the first included; override with `max_attempts`. tower has no
+    ///   default, and without a count only the budget would stop a request.
+    /// - Backoff: none, the example's `future::ready(())`: the retry goes at once.
+    ///   tower's `ExponentialBackoff` is opt-in: `ExponentialBackoffMaker::new(min, max,
+    ///   jitter)` is [`Backoff::Exponential`] from `min`, ×2, capped at `max`, with
+    ///   [`Jitter::Additive`] of ratio `jitter` (its `Default`: 50 ms, no cap, 0.99).
+    /// - Retried: `error`, `timeout` and `rejected` (a 5xx, a `tower::timeout` elapsed,
+    ///   a `load_shed` overload); an open breaker's refusal is not retried.
+    pub fn tower() -> Self {
+        Self {
+            max_attempts: 3,
+            per_outcome: None,
+            backoff: Backoff::None,
+            jitter: Jitter::None,
+            retry_on: RetryOn::default(),
+            budget: Some(BudgetConfig::Tps(TpsConfig::default())),
             previous_hosts: None,
         }
     }

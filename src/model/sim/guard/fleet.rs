@@ -199,14 +199,21 @@ impl Guards {
         self.holder(at, |g| g.budget.is_some()).end_retry();
     }
 
-    /// A successful attempt's latency, for percentile hedging.
-    pub(in crate::model::sim) fn record_latency(&mut self, at: GuardAt, latency: SimTime) {
-        self.holder(at, |g| g.latency.is_some()).record_latency(latency);
+    /// A request's latency at `now`, for percentile hedging (see
+    /// [`EdgeGuard::record_latency`]).
+    pub(in crate::model::sim) fn record_latency(
+        &mut self,
+        at: GuardAt,
+        now: SimTime,
+        latency: SimTime,
+        answer: Option<Outcome>,
+    ) {
+        self.holder(at, |g| g.latency.is_some()).record_latency(now, latency, answer);
     }
 
     /// When to send the next hedge (see [`EdgeGuard::hedge_delay`]).
-    pub(in crate::model::sim) fn hedge_delay(&mut self, at: GuardAt, h: &HedgeConfig) -> Option<SimTime> {
-        self.holder(at, |g| g.latency.is_some()).hedge_delay(h)
+    pub(in crate::model::sim) fn hedge_delay(&mut self, at: GuardAt, h: &HedgeConfig, now: SimTime) -> Option<SimTime> {
+        self.holder(at, |g| g.latency.is_some()).hedge_delay(h, now)
     }
 
     /// Restarts the statistics at the end of the warm-up.

@@ -100,7 +100,8 @@ impl Holder {
 
 impl EdgeGuard {
     /// The guard of `edge`'s policies that `holder` keeps. The jitter of instance `i`'s
-    /// retries is drawn from the stream `retry/<edge>` (instance 0) or `retry/<edge>/<i>`.
+    /// retries is drawn from the stream `retry/<edge>` (instance 0) or `retry/<edge>/<i>`,
+    /// that of a failsafe breaker's backoff from `breaker/<edge>` or `breaker/<edge>/<i>`.
     pub(super) fn of(edge: &Edge, holder: Holder, streams: &RngStreams) -> Self {
         let p = &edge.policy;
         let here = |scope: Scope| holder.holds(scope);
@@ -112,7 +113,8 @@ impl EdgeGuard {
             breaker: p
                 .breaker
                 .filter(|_| here(p.scope.breaker))
-                .map(|c| CircuitBreaker::with_initial_state(c, p.breaker_initial_state, SimTime::ZERO)),
+                .map(|c| CircuitBreaker::with_initial_state(c, p.breaker_initial_state, SimTime::ZERO))
+                .map(|b| b.with_stream(streams.stream(&stream.replacen("retry/", "breaker/", 1)))),
             outcomes: p.breaker_outcomes,
             bulkhead: p.bulkhead.filter(|_| here(p.scope.bulkhead)).map(Bulkhead::new),
             limiter: p.rate_limit.filter(|_| here(p.scope.rate_limit)).map(|l| match l {
@@ -120,7 +122,8 @@ impl EdgeGuard {
                 LimiterConfig::Cycle(c) => EdgeLimiter::Cycle(CycleLimiter::new(c, SimTime::ZERO)),
             }),
             budget: p.budget.as_ref().filter(|_| here(p.scope.budget)).map(Budget::new),
-            latency: (p.track_latency && here(p.scope.hedge)).then(|| LatencyWindow::new(LATENCY_WINDOW)),
+            latency: (p.track_latency && here(p.scope.hedge))
+                .then(|| p.hedge_rotation.map_or_else(|| LatencyWindow::new(LATENCY_WINDOW), LatencyWindow::rotating)),
             concurrency: p.concurrency.filter(|_| here(p.scope.concurrency)).map(super::build::adaptive_limiter),
             // Envoy's thresholds belong to each sidecar: per caller instance.
             limits: p.thresholds.filter(|_| matches!(holder, Holder::Instance(_))).map(EnvoyLimits::new),
@@ -267,7 +270,7 @@ impl EdgeGuard {
         if outcome.is_success()
             && let Some(b) = self.budget.as_mut()
         {
-            b.on_success(state.last_retry_cost());
+            b.on_success_at(now, state.last_retry_cost());
         }
         if outcome != Outcome::ShortCircuited
             && let Some(p) = self.pacer.as_mut()
@@ -371,19 +374,20 @@ impl EdgeGuard {
 }
 
 impl EdgeGuard {
-    /// A successful attempt's latency, for percentile hedging.
-    pub(super) fn record_latency(&mut self, latency: SimTime) {
+    /// A request's latency at `now`, answered (`Some`) or abandoned, for percentile
+    /// hedging ([`LatencyWindow::record_at`] keeps what its library keeps).
+    pub(super) fn record_latency(&mut self, now: SimTime, latency: SimTime, answer: Option<Outcome>) {
         if let Some(w) = self.latency.as_mut() {
-            w.record(latency);
+            w.record_at(now, latency, answer);
         }
     }
 
     /// When to send the next hedge: the fixed delay, or the percentile of recent
     /// latencies (none until the window has data).
-    pub(super) fn hedge_delay(&self, h: &HedgeConfig) -> Option<SimTime> {
+    pub(super) fn hedge_delay(&self, h: &HedgeConfig, now: SimTime) -> Option<SimTime> {
         match h.delay {
             HedgeDelay::Fixed(d) => Some(d),
-            HedgeDelay::Percentile(_) => self.latency.as_ref().and_then(|w| h.hedge_delay(w)),
+            _ => self.latency.as_ref().and_then(|w| h.hedge_delay(w, now)),
         }
     }
 
