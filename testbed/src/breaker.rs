@@ -13,11 +13,13 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use failsafe::backoff::{self, Constant, EqualJittered, Exponential, FullJittered};
-use failsafe::failure_policy::{ConsecutiveFailures, SuccessRateOverTimeWindow};
+use failsafe::failure_policy::{self, ConsecutiveFailures, OrElse, SuccessRateOverTimeWindow};
 use failsafe::{FailurePolicy, Instrument, StateMachine};
 use resim::engine::SimTime;
 use resim::metrics::{BreakerSnapshot, Outcome};
-use resim::policy::breaker::{BreakerState, Classifier, Verdict};
+use resim::policy::breaker::{
+    BreakerState, Classifier, ConsecutiveFailuresConfig, FailsafeBackoff, FailsafeConfig, SuccessRateConfig, Verdict,
+};
 use tower::{BoxError, Service};
 
 use crate::client::{Answer, CallReq, Failed, Stack, answer_of};
@@ -50,38 +52,59 @@ impl Iterator for Backoff {
 }
 
 impl Backoff {
-    /// The backoff of `kind` (`constant`, `exponential`, `equal_jittered`,
-    /// `full_jittered`) from `start` up to `max`.
-    pub fn new(kind: BackoffKind, start: Duration, max: Duration) -> Self {
-        match kind {
-            BackoffKind::Constant => Backoff::Constant(backoff::constant(start)),
-            BackoffKind::Exponential => Backoff::Exponential(backoff::exponential(start, max)),
-            BackoffKind::EqualJittered => Backoff::EqualJittered(backoff::equal_jittered(start, max)),
-            BackoffKind::FullJittered => Backoff::FullJittered(backoff::full_jittered(start, max)),
+    /// failsafe's backoff for the scenario's `backoff` key.
+    pub fn of(b: FailsafeBackoff) -> Self {
+        let secs = Duration::from_secs;
+        match b {
+            FailsafeBackoff::Constant(d) => Backoff::Constant(backoff::constant(Duration::from_nanos(d.0))),
+            FailsafeBackoff::Exponential { start_secs, max_secs } => {
+                Backoff::Exponential(backoff::exponential(secs(start_secs), secs(max_secs)))
+            }
+            FailsafeBackoff::EqualJittered { start_secs, max_secs } => {
+                Backoff::EqualJittered(backoff::equal_jittered(secs(start_secs), secs(max_secs)))
+            }
+            FailsafeBackoff::FullJittered { start_secs, max_secs } => {
+                Backoff::FullJittered(backoff::full_jittered(secs(start_secs), secs(max_secs)))
+            }
         }
     }
 }
 
-/// Which of failsafe's backoffs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BackoffKind {
-    /// `backoff::constant`.
-    Constant,
-    /// `backoff::exponential`.
-    Exponential,
-    /// `backoff::equal_jittered`.
-    EqualJittered,
-    /// `backoff::full_jittered`.
-    FullJittered,
-}
-
-/// failsafe's two failure policies (failsafe-1.3.0/src/failure_policy.rs).
+/// failsafe's two failure policies (failsafe-1.3.0/src/failure_policy.rs), alone or
+/// composed with `or_else` (success rate first, as `Config::new()` composes them).
 #[derive(Debug)]
 pub enum Policy {
     /// `consecutive_failures(n, backoff)`.
     Consecutive(ConsecutiveFailures<Backoff>),
     /// `success_rate_over_time_window(rate, min_requests, window, backoff)`.
     SuccessRate(SuccessRateOverTimeWindow<Backoff>),
+    /// `success_rate(..).or_else(consecutive_failures(..))`.
+    Both(OrElse<SuccessRateOverTimeWindow<Backoff>, ConsecutiveFailures<Backoff>>),
+}
+
+impl Policy {
+    /// The failsafe policy the scenario's `breaker: { preset: failsafe, .. }` resolved to.
+    pub fn of(cfg: &FailsafeConfig) -> Self {
+        let rate = cfg.success_rate.map(|r| {
+            failure_policy::success_rate_over_time_window(
+                r.required_success_rate,
+                r.min_request_threshold,
+                Duration::from_nanos(r.window.0),
+                Backoff::of(r.backoff),
+            )
+        });
+        let consecutive = cfg.consecutive.map(|c| failure_policy::consecutive_failures(c.failures, Backoff::of(c.backoff)));
+        match (rate, consecutive) {
+            (Some(r), Some(c)) => Policy::Both(r.or_else(c)),
+            (Some(r), None) => Policy::SuccessRate(r),
+            (None, Some(c)) => Policy::Consecutive(c),
+            // Neither given: `Config::new()`'s pair.
+            (None, None) => Policy::of(&FailsafeConfig {
+                success_rate: Some(SuccessRateConfig::DEFAULT),
+                consecutive: Some(ConsecutiveFailuresConfig::DEFAULT),
+            }),
+        }
+    }
 }
 
 impl FailurePolicy for Policy {
@@ -89,18 +112,21 @@ impl FailurePolicy for Policy {
         match self {
             Policy::Consecutive(p) => p.record_success(),
             Policy::SuccessRate(p) => p.record_success(),
+            Policy::Both(p) => p.record_success(),
         }
     }
     fn mark_dead_on_failure(&mut self) -> Option<Duration> {
         match self {
             Policy::Consecutive(p) => p.mark_dead_on_failure(),
             Policy::SuccessRate(p) => p.mark_dead_on_failure(),
+            Policy::Both(p) => p.mark_dead_on_failure(),
         }
     }
     fn revived(&mut self) {
         match self {
             Policy::Consecutive(p) => p.revived(),
             Policy::SuccessRate(p) => p.revived(),
+            Policy::Both(p) => p.revived(),
         }
     }
 }
@@ -221,13 +247,39 @@ impl Service<CallReq> for Breaker {
                     crate::world::lock(&log).snapshot.failures += 1;
                     machine.on_error();
                 }
-                Verdict::Success => {
+                // failsafe's `call_with` predicate has two answers: what is not a failure
+                // is recorded as a success.
+                Verdict::Success | Verdict::Ignored => {
                     crate::world::lock(&log).snapshot.successes += 1;
                     machine.on_success();
                 }
-                Verdict::Ignored => {}
             }
             r
         })
     }
+}
+
+/// The edge's breakers at `end`, one per caller instance, merged as the engine merges
+/// them: counts summed, time in each state the mean, transitions in time order.
+pub fn merged(logs: &[Arc<Mutex<Log>>], end: SimTime) -> Option<BreakerSnapshot> {
+    let mut merged: Option<BreakerSnapshot> = None;
+    for log in logs {
+        let s = crate::world::lock(log).snapshot(end);
+        let m = merged.get_or_insert_with(|| BreakerSnapshot { final_state: s.final_state, ..Default::default() });
+        m.calls_permitted += s.calls_permitted;
+        m.short_circuited += s.short_circuited;
+        m.successes += s.successes;
+        m.failures += s.failures;
+        m.openings += s.openings;
+        for (total, t) in m.time_in_state.iter_mut().zip(s.time_in_state) {
+            *total += t;
+        }
+        m.transitions.extend(s.transitions);
+    }
+    let mut m = merged?;
+    let n = logs.len() as u64;
+    m.breakers = n as u32;
+    m.time_in_state.iter_mut().for_each(|t| *t = SimTime(t.0 / n));
+    m.transitions.sort_by_key(|t| (t.0, t.3));
+    Some(m)
 }

@@ -20,7 +20,10 @@ use resim::engine::SimTime;
 use resim::engine::{Stream, Streams};
 use resim::metrics::Outcome;
 use resim::model::{CallPolicy, Model};
-use resim::policy::retry::{BackoffState, BudgetConfig, RetryConfig, next_delay};
+use resim::policy::breaker::BreakerConfig;
+use resim::policy::retry::{BackoffState, BudgetConfig, HedgeConfig, HedgeDelay, RetryConfig, next_delay};
+
+use crate::breaker::Policy;
 use tower::retry::budget::{Budget, TpsBudget};
 use tower::util::BoxCloneSyncService;
 use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
@@ -69,6 +72,8 @@ pub type Stack = BoxCloneSyncService<CallReq, Answer, BoxError>;
 /// One edge's client at one caller instance.
 pub struct EdgeStack {
     stack: Stack,
+    /// The breaker's record, when the edge has one.
+    pub breaker: Option<Arc<Mutex<crate::breaker::Log>>>,
 }
 
 impl EdgeStack {
@@ -98,7 +103,7 @@ pub fn answer_of(err: &BoxError) -> Answer {
 
 /// Builds every edge's stack for every caller instance (`scope: instance`: each caller
 /// instance has its own budget and bulkhead, as a library inside each process does).
-pub fn build_edges(model: &Model, streams: &Streams, _clock: Clock) -> Vec<Vec<EdgeStack>> {
+pub fn build_edges(model: &Model, streams: &Streams, clock: Clock) -> Vec<Vec<EdgeStack>> {
     model
         .edges
         .iter()
@@ -109,7 +114,7 @@ pub fn build_edges(model: &Model, streams: &Streams, _clock: Clock) -> Vec<Vec<E
             (0..instances)
                 .map(|i| {
                     let rng = streams.stream(&format!("testbed/retry/{}/{i}", edge.name));
-                    EdgeStack { stack: stack(model, e, &policy, rng) }
+                    stack(model, e, &policy, rng, (clock, i))
                 })
                 .collect()
         })
@@ -123,7 +128,10 @@ fn call_policy(model: &Model, e: usize) -> CallPolicy {
     calls.filter(|c| c.edge == e).map(|c| c.policy).next().unwrap_or_default()
 }
 
-fn stack(model: &Model, e: usize, policy: &CallPolicy, rng: Stream) -> Stack {
+/// The layers the scenario asks for, innermost first, as DESIGN.md §3 orders them; the
+/// hedge (tower's, under `hedge: { preset: tower }`) sits inside the breaker and outside
+/// the per-try timeout, so each copy has its own timeout and the breaker sees one result.
+fn stack(model: &Model, e: usize, policy: &CallPolicy, rng: Stream, at: (Clock, u32)) -> EdgeStack {
     let edge = &model.edges[e].policy;
     let mut s: Stack = BoxCloneSyncService::new(Attempt);
     if let Some(b) = &edge.bulkhead {
@@ -133,11 +141,20 @@ fn stack(model: &Model, e: usize, policy: &CallPolicy, rng: Stream) -> Stack {
     if let Some(t) = policy.timeout {
         s = BoxCloneSyncService::new(tower::timeout::Timeout::new(s, duration(t)));
     }
+    if let Some(HedgeConfig { delay: HedgeDelay::Tower { quantile, min_data_points, period }, .. }) = policy.hedge {
+        s = BoxCloneSyncService::new(crate::hedge::Hedged::new(s, min_data_points, quantile, duration(period)));
+    }
+    let mut breaker = None;
+    if let Some(BreakerConfig::Failsafe(cfg)) = &edge.breaker {
+        let b = crate::breaker::Breaker::new(s, Policy::of(cfg), edge.breaker_outcomes, at.0, at.1);
+        breaker = Some(b.log.clone());
+        s = BoxCloneSyncService::new(b);
+    }
     s = BoxCloneSyncService::new(Observe { inner: s });
     if let Some(cfg) = &policy.retry {
-        let budget = match cfg.budget {
-            Some(BudgetConfig::Ratio { ratio, min_per_s, ttl }) => {
-                Some(Arc::new(TpsBudget::new(duration(ttl), min_per_s.round() as u32, ratio as f32)))
+        let budget = match edge.budget.or(cfg.budget) {
+            Some(BudgetConfig::Tps(t)) => {
+                Some(Arc::new(TpsBudget::new(duration(t.ttl), t.min_per_sec, t.retry_percent)))
             }
             _ => None,
         };
@@ -153,7 +170,7 @@ fn stack(model: &Model, e: usize, policy: &CallPolicy, rng: Stream) -> Stack {
     if let Some(t) = policy.overall_timeout {
         s = BoxCloneSyncService::new(tower::timeout::Timeout::new(s, duration(t)));
     }
-    s
+    EdgeStack { stack: s, breaker }
 }
 
 fn duration(t: SimTime) -> Duration {

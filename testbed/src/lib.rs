@@ -63,13 +63,19 @@ async fn replicate(model: Arc<Model>, replication: u32) -> std::io::Result<(Repl
         let m = &clock.model;
         tokio::time::sleep_until(clock.rec.instant(m.warmup).into()).await;
         clock.rec.end_warmup();
+        let now = clock.rec.now();
+        clock.edges.iter().flatten().filter_map(|c| c.breaker.as_ref()).for_each(|b| world::lock(b).reset(now));
         for k in 1..m.windows() as u64 {
             tokio::time::sleep_until(clock.rec.instant(m.warmup + SimTime(m.window.0 * k)).into()).await;
             clock.rec.close_window();
         }
     });
     tokio::time::sleep_until(world.rec.instant(end).into()).await;
-    let result = world.rec.take(&model, end);
+    let mut result = world.rec.take(&model, end);
+    for (e, callers) in world.edges.iter().enumerate() {
+        let logs: Vec<_> = callers.iter().filter_map(|c| c.breaker.clone()).collect();
+        result.breakers[e] = breaker::merged(&logs, end);
+    }
     let (timer_late_s, timer_residual_s, sleeps) = world.timer.stats();
     let sent = late.sent.load(Ordering::Relaxed);
     let generator_late_s = if sent == 0 { 0.0 } else { late.sum_ns.load(Ordering::Relaxed) as f64 / sent as f64 / 1e9 };

@@ -57,16 +57,28 @@ fn main() -> ExitCode {
     }
     let (report, json) = resim_testbed::report(&model, &results, &overhead);
     let summary = resim::report::render_summary(&report);
-    let write = || -> std::io::Result<()> {
-        std::fs::create_dir_all(&cli.out)?;
-        resim::report::write_atomic(&cli.out.join("report.json"), json.as_bytes())?;
-        resim::report::write_atomic(&cli.out.join("summary.txt"), summary.as_bytes())
-    };
-    if let Err(e) = write() {
+    let summary = format!("{summary}{}", resim_testbed::overhead::Overhead::line(&overhead));
+    if let Err(e) = write(&cli.out, &json, &summary) {
         eprintln!("error: cannot write {}: {e}", cli.out.display());
         return ExitCode::FAILURE;
     }
     print!("{summary}");
     eprintln!("wrote {}", cli.out.join("report.json").display());
     ExitCode::SUCCESS
+}
+
+/// Writes the report folder as one unit (resim's staging: a temporary folder beside `out`,
+/// swapped in with one rename), so a failed or interrupted run leaves the previous
+/// output as it was.
+fn write(out: &std::path::Path, json: &str, summary: &str) -> Result<(), resim::report::OutputError> {
+    use resim::report::{OutputPlace, Staging};
+    let place = OutputPlace::check(out)?;
+    let staging = Staging::begin(&place, None)?;
+    let put = |name: &str, text: &str| {
+        let path = staging.dir().join(name);
+        std::fs::write(&path, text).map_err(|source| resim::report::OutputError::Io { path, source })
+    };
+    put("report.json", json)?;
+    put("summary.txt", summary)?;
+    staging.commit()
 }

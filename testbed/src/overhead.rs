@@ -37,6 +37,21 @@ pub struct Overhead {
 }
 
 impl Overhead {
+    /// One line for the summary: what the testbed's own time was, and what was done with it.
+    pub fn line(all: &[Overhead]) -> String {
+        let v = Self::to_json(all);
+        let ms = |p: &[&str]| p.iter().fold(&v, |v, k| &v[k]).as_f64().map_or("-".into(), |s| format!("{:.3} ms", s * 1e3));
+        format!(
+            "testbed overhead: loopback round trip p50 {} p99 {}; service-time sleeps late by {} before correction, \
+             {} after (taken off each latency); load generator late by {}\n",
+            ms(&["loopback_rtt_s", "p50"]),
+            ms(&["loopback_rtt_s", "p99"]),
+            ms(&["timer_lateness_s"]),
+            ms(&["timer_residual_s"]),
+            ms(&["generator_lateness_s"]),
+        )
+    }
+
     /// The report's `testbed.overhead` object, pooled over replications.
     pub fn to_json(all: &[Overhead]) -> Value {
         let mut rtt: Vec<f64> = all.iter().flat_map(|o| o.rtt_s.iter().copied()).collect();

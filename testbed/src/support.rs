@@ -4,7 +4,8 @@
 
 use resim::model::{Arrivals, BulkheadRelease, Model};
 use resim::policy::Scope;
-use resim::policy::retry::BudgetConfig;
+use resim::policy::breaker::BreakerConfig;
+use resim::policy::retry::{BudgetConfig, HedgeDelay};
 
 /// Why the testbed cannot run `model`, one line per feature; empty when it can.
 pub fn unsupported(model: &Model) -> Vec<String> {
@@ -43,21 +44,28 @@ pub fn unsupported(model: &Model) -> Vec<String> {
         for call in s.steps.iter().flat_map(|st| &st.calls) {
             let edge = &model.edges[call.edge];
             let key = |k: &str| format!("services.{}.calls.{}.{k}", s.name, model.services[call.to].name);
-            if call.policy.hedge.is_some() {
-                no(key("hedge"), "hedging is not deployed yet");
+            match &call.policy.hedge {
+                Some(h) if !matches!(h.delay, HedgeDelay::Tower { .. }) => {
+                    no(key("hedge"), "the testbed hedges with tower's Hedge: use `preset: tower`")
+                }
+                Some(h) if h.cancel_losers => no(
+                    key("hedge.cancel"),
+                    "a losing copy keeps running in the callee here (the station does not see its caller leave): set cancel: false",
+                ),
+                _ => {}
             }
             if call.policy.fallback.is_some() {
                 no(key("fallback"), "fallbacks are not deployed yet");
             }
-            if let Some(r) = &call.policy.retry
-                && let Some(b) = r.budget
-                && !matches!(b, BudgetConfig::Ratio { .. })
-            {
-                no(key("retry.budget"), "only a ratio budget (tower's TpsBudget) is deployed: ratio, min_per_s, ttl");
-            }
             let p = &edge.policy;
-            if p.breaker.is_some() {
-                no(key("breaker"), "circuit breakers are not deployed yet");
+            if let Some(r) = &call.policy.retry
+                && let Some(b) = p.budget.or(r.budget)
+                && !matches!(b, BudgetConfig::Tps(_))
+            {
+                no(key("retry.budget"), "the testbed's budget is tower's TpsBudget: use `retry: { preset: tower }`");
+            }
+            if p.breaker.as_ref().is_some_and(|b| !matches!(b, BreakerConfig::Failsafe(_))) {
+                no(key("breaker"), "the testbed's breaker is failsafe's: use `breaker: { preset: failsafe }`");
             }
             if p.rate_limit.is_some() || p.concurrency.is_some() || p.adaptive.is_some() || p.thresholds.is_some() {
                 no(key("rate_limit/concurrency/adaptive/envoy thresholds"), "not deployed yet");
