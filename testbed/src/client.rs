@@ -205,6 +205,7 @@ impl Service<CallReq> for Attempt {
 
     fn call(&mut self, req: CallReq) -> Self::Future {
         Box::pin(async move {
+            crate::faults::partition(&req.world, req.edge).await?;
             let i = req.world.pick(req.to);
             let a = call_instance(&req.world, req.to, i).await;
             if a.outcome.is_success() { Ok(a) } else { Err(Failed(a).into()) }
@@ -227,6 +228,7 @@ pub async fn call_instance(world: &World, to: usize, i: usize) -> Answer {
     counter.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     let Ok(resp) = res else {
         // Connection refused or reset: the instance is down. The model answers at once.
+        crate::faults::refused(world, to, i);
         return Answer { outcome: Outcome::Error, overhead_ns: waited, sojourn_ns: 0 };
     };
     let header = |name: &str| -> i64 {

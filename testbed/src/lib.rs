@@ -12,6 +12,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod client;
+pub mod faults;
 pub mod load;
 pub mod overhead;
 pub mod record;
@@ -51,6 +52,7 @@ async fn replicate(model: Arc<Model>, replication: u32) -> std::io::Result<(Repl
             tokio::spawn(station::serve(world.clone(), world.instances[s][i].clone(), l));
         }
     }
+    faults::start(&world).await?;
     let end = model.warmup + model.duration;
     let late = Arc::new(Lateness::default());
     for w in 0..model.workloads.len() {
@@ -67,7 +69,8 @@ async fn replicate(model: Arc<Model>, replication: u32) -> std::io::Result<(Repl
         }
     });
     tokio::time::sleep_until(world.rec.instant(end).into()).await;
-    let result = world.rec.take(&model, end);
+    let mut result = world.rec.take(&model, end);
+    faults::finish(&world, &mut result, end);
     let (timer_late_s, timer_residual_s, sleeps) = world.timer.stats();
     let sent = late.sent.load(Ordering::Relaxed);
     let generator_late_s = if sent == 0 { 0.0 } else { late.sum_ns.load(Ordering::Relaxed) as f64 / sent as f64 / 1e9 };
