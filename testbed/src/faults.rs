@@ -471,3 +471,41 @@ pub fn finish(world: &World, result: &mut ReplicationResult, end: SimTime) {
     result.log.sort_by_key(|&(t, _)| t);
     book.metrics = vec![FaultMetrics::default(); world.model.faults.len()];
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use tokio::sync::Semaphore;
+
+    #[test]
+    fn a_capacity_fault_takes_workers_away_as_they_come_free_and_gives_them_back() {
+        let yaml = "name: t\nduration: 1s\nservices:\n  api: { servers: 4, service_time: { constant: { value: 1ms } } }\n\
+                    workloads:\n  - { name: u, target: api, arrivals: { poisson: { rate: 1/s } } }\n";
+        let model = resim::scenario::load_str(yaml, Path::new("t.yaml"), &[]).expect("scenario").model;
+        let streams = Streams::new(1, 0);
+        let inst = Instance {
+            service: 0,
+            index: 0,
+            workers: Semaphore::new(4),
+            rng: Mutex::new(streams.stream("x")),
+            faults: InstanceFaults::new(&model, &streams, 0, 0),
+        };
+        let busy: Vec<_> = (0..3).map(|_| inst.workers.try_acquire().expect("free")).collect();
+        let mut st = lock(&inst.faults.state);
+        // One worker left: the free one goes now, two of the busy ones when they finish.
+        set_removed(&inst, &mut st, 3);
+        assert_eq!(inst.workers.available_permits(), 0);
+        assert_eq!(inst.faults.withheld.load(Ordering::Acquire), 2);
+        let mut busy = busy.into_iter();
+        release(&inst, busy.next().expect("busy"));
+        assert_eq!(inst.workers.available_permits(), 0);
+        assert_eq!(inst.faults.withheld.load(Ordering::Acquire), 1);
+        // Back to four: the one still owed is forgiven, the two taken come back.
+        set_removed(&inst, &mut st, 0);
+        assert_eq!(inst.faults.withheld.load(Ordering::Acquire), 0);
+        assert_eq!(inst.workers.available_permits(), 2);
+        busy.for_each(|p| release(&inst, p));
+        assert_eq!(inst.workers.available_permits(), 4);
+    }
+}

@@ -35,6 +35,17 @@ fn run(yaml: &str) -> (Arc<Model>, ReplicationResult) {
     (m, result)
 }
 
+/// A scenario of one station `api` (`station`: its keys) under a Poisson workload `users`
+/// of `rate` per second, run for `secs` seconds in windows of `window` seconds, with one
+/// fault (`fault`: its keys).
+fn one_station(secs: u32, window: u32, station: &str, rate: u32, fault: &str) -> String {
+    format!(
+        "name: t\nduration: {secs}s\nwarmup: 0s\nwindow: {window}s\nseed: {secs}{window}{rate}\nservices:\n  api: {{ {station} }}\n\
+         workloads:\n  - {{ name: users, target: api, arrivals: {{ poisson: {{ rate: {rate}/s }} }} }}\n\
+         faults:\n  - {{ name: f, {fault} }}\n"
+    )
+}
+
 /// Successes and all answers of workload 0 in windows `from..to`.
 fn answered(r: &ReplicationResult, windows: std::ops::Range<usize>) -> (u64, u64) {
     let w = &r.workloads[0].timeline.windows[windows];
@@ -45,19 +56,13 @@ fn answered(r: &ReplicationResult, windows: std::ops::Range<usize>) -> (u64, u64
 #[test]
 fn a_crash_fails_requests_in_its_window_and_they_recover_after() {
     // 100/s into 4 workers of 10 ms (ρ 0.25); the instance is down from 2 s to 4 s.
-    let (m, r) = run("
-name: crash
-duration: 6s
-warmup: 0s
-window: 1s
-seed: 3
-services:
-  api: { servers: 4, service_time: { exponential: { mean: 10ms } } }
-workloads:
-  - { name: users, target: api, arrivals: { poisson: { rate: 100/s } } }
-faults:
-  - { name: down, kind: crash, target: api, at: 2s, for: 2s }
-");
+    let (m, r) = run(&one_station(
+        6,
+        1,
+        "servers: 4, service_time: { exponential: { mean: 10ms } }",
+        100,
+        "kind: crash, target: api, at: 2s, for: 2s",
+    ));
     let (ok_before, n_before) = answered(&r, 0..2);
     let (ok_during, n_during) = answered(&r, 2..4);
     let (ok_after, n_after) = answered(&r, 4..6);
@@ -82,19 +87,8 @@ faults:
 fn a_crash_loses_the_requests_inside() {
     // 2 workers of 200 ms at 20/s (ρ 2): the queue is full when the crash comes, and
     // everything inside is lost.
-    let (_, r) = run("
-name: crash-lost
-duration: 3s
-warmup: 0s
-window: 1s
-seed: 4
-services:
-  api: { servers: 2, capacity: 50, service_time: { constant: { value: 200ms } } }
-workloads:
-  - { name: users, target: api, arrivals: { poisson: { rate: 20/s } } }
-faults:
-  - { name: down, kind: crash, target: api, at: 1500ms, for: 1s }
-");
+    let station = "servers: 2, capacity: 50, service_time: { constant: { value: 200ms } }";
+    let (_, r) = run(&one_station(3, 1, station, 20, "kind: crash, target: api, at: 1500ms, for: 1s"));
     let api = &r.services[0];
     eprintln!("lost {} refused_down {} completed {}", api.lost, api.refused_down, api.completed);
     // About 1.5 s × 20/s = 30 arrived and 2 × 1.5 s / 0.2 s = 15 served: ~15 inside.
@@ -105,19 +99,8 @@ faults:
 #[test]
 fn an_error_fault_fails_its_share_of_answers() {
     let p = 0.3;
-    let (_, r) = run("
-name: errors
-duration: 5s
-warmup: 0s
-window: 5s
-seed: 5
-services:
-  api: { servers: 8, service_time: { exponential: { mean: 5ms } } }
-workloads:
-  - { name: users, target: api, arrivals: { poisson: { rate: 200/s } } }
-faults:
-  - { name: flaky, kind: error, target: api, probability: 0.3, at: 0s, for: 1h }
-");
+    let station = "servers: 8, service_time: { exponential: { mean: 5ms } }";
+    let (_, r) = run(&one_station(5, 5, station, 200, "kind: error, target: api, probability: 0.3, at: 0s, for: 1h"));
     let (ok, n) = answered(&r, 0..1);
     let failed = n - ok;
     let sd = (n as f64 * p * (1.0 - p)).sqrt();
@@ -132,24 +115,13 @@ fn a_latency_fault_adds_its_time_to_the_mean() {
     // A constant 20 ms with workers to spare: no waiting, so the mean sojourn is the
     // service time, and 30 ms more under the fault.
     let run_with = |fault: &str| {
-        let (_, r) = run(&format!(
-            "
-name: latency
-duration: 4s
-warmup: 0s
-window: 4s
-seed: 6
-services:
-  api: {{ servers: 50, service_time: {{ constant: {{ value: 20ms }} }} }}
-workloads:
-  - {{ name: users, target: api, arrivals: {{ poisson: {{ rate: 100/s }} }} }}
-{fault}"
-        ));
+        let (_, r) = run(&one_station(4, 4, "servers: 50, service_time: { constant: { value: 20ms } }", 100, fault));
         let api = &r.services[0];
         (api.sojourn_sum as f64 / api.completed as f64 / 1e9, r)
     };
-    let (base, _) = run_with("");
-    let (slow, r) = run_with("faults:\n  - { name: slow, kind: latency, target: api, add: 30ms, at: 0s, for: 1h }\n");
+    // The base run has a fault that adds nothing: the same scenario otherwise.
+    let (base, _) = run_with("kind: latency, target: api, multiply: 1, at: 0s, for: 1h");
+    let (slow, r) = run_with("kind: latency, target: api, add: 30ms, at: 0s, for: 1h");
     eprintln!("mean sojourn {:.2} ms, with the fault {:.2} ms", base * 1e3, slow * 1e3);
     // Each mean is within the timer's residual error (well under a millisecond).
     assert!((base - 0.020).abs() < 0.002, "base {base}");
@@ -161,19 +133,8 @@ workloads:
 
 #[test]
 fn a_spike_multiplies_the_arrivals_in_its_window() {
-    let (_, r) = run("
-name: spike
-duration: 6s
-warmup: 0s
-window: 1s
-seed: 7
-services:
-  api: { servers: 20, service_time: { exponential: { mean: 5ms } } }
-workloads:
-  - { name: users, target: api, arrivals: { poisson: { rate: 100/s } } }
-faults:
-  - { name: surge, kind: spike, target: users, factor: 3, at: 2s, for: 2s }
-");
+    let station = "servers: 20, service_time: { exponential: { mean: 5ms } }";
+    let (_, r) = run(&one_station(6, 1, station, 100, "kind: spike, target: users, factor: 3, at: 2s, for: 2s"));
     let (_, outside) = answered(&r, 0..2);
     let (_, inside) = answered(&r, 2..4);
     eprintln!("answered: {outside} in the 2 s before, {inside} in the 2 s of the spike");
@@ -213,4 +174,20 @@ faults:
     // The calls sent in the partition's last 50 ms time out just after it: about 5.
     let (ok_after, n_after) = answered(&r, 2..3);
     assert!(n_after > 60 && n_after - ok_after <= 12, "{ok_after} of {n_after} after");
+}
+
+#[test]
+fn a_capacity_fault_leaves_fewer_workers() {
+    // 4 workers of 20 ms at 100/s (ρ 0.5); from 1 s to 3 s one worker is left, which
+    // serves 50/s: the answers in those 2 s are about 100, the rest waits for the end.
+    let station = "servers: 4, capacity: 1000, service_time: { constant: { value: 20ms } }";
+    let (_, r) = run(&one_station(5, 1, station, 100, "kind: capacity, target: api, servers: 1, at: 1s, for: 2s"));
+    let (before, _) = answered(&r, 0..1);
+    let (during, _) = answered(&r, 1..3);
+    let (after, _) = answered(&r, 3..5);
+    eprintln!("answered: {before} in the second before, {during} in the 2 s with one worker, {after} in the 2 s after");
+    // One worker answers one request per 20 ms; the three busy at the onset finish too.
+    assert!((95..=106).contains(&during), "{during} answered by one worker in 2 s");
+    // The backlog (about 100) is served after, with the new arrivals (about 200).
+    assert!(after as f64 > 300.0 - Z * 200f64.sqrt(), "{after} after");
 }
