@@ -191,3 +191,18 @@ fn a_capacity_fault_leaves_fewer_workers() {
     // The backlog (about 100) is served after, with the new arrivals (about 200).
     assert!(after as f64 > 300.0 - Z * 200f64.sqrt(), "{after} after");
 }
+
+#[test]
+fn random_onsets_are_the_simulated_ones() {
+    // Crashes with a mean of 1.5 s between them and 300 ms to repair, drawn from the
+    // engine's own stream `fault/<name>`; a crash draws nothing else from it, so the
+    // whole schedule is the simulated one, to the nanosecond.
+    let station = "servers: 4, service_time: { constant: { value: 5ms } }";
+    let (m, real) = run(&one_station(5, 1, station, 50, "kind: crash, target: api, mtbf: 1500ms, mttr: 300ms"));
+    let sim = resim::model::sim::run_replication(&m, 0);
+    eprintln!("real log {:?}", real.log);
+    assert!(real.log.len() >= 2, "the seed gives an onset and a repair within 5 s");
+    assert_eq!(real.log, sim.log);
+    assert_eq!(real.faults[0].activations, sim.faults[0].activations);
+    assert_eq!(real.faults[0].active, sim.faults[0].active);
+}
