@@ -248,12 +248,26 @@ pub async fn partition(world: &World, e: usize) -> Result<(), BoxError> {
 
 /// Listens again on `addr` after a crash. SO_REUSEADDR lets the port be bound while the
 /// connections of the crashed listener are still in TIME_WAIT (tokio's `TcpListener::bind`
-/// sets it too, through mio 1's `TcpListener::bind`; set here explicitly).
-pub fn rebind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = TcpSocket::new_v4()?;
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(1024)
+/// sets it too, through mio 1's `TcpListener::bind`; set here explicitly). The port was
+/// an ephemeral one: while it was closed, an outgoing connection may have been given it
+/// as its local port, so a refused bind is tried again for up to a second.
+pub async fn rebind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let bind = || -> std::io::Result<TcpListener> {
+        let socket = TcpSocket::new_v4()?;
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        socket.listen(1024)
+    };
+    let mut tries = 0;
+    loop {
+        match bind() {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries < 20 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            result => return result,
+        }
+    }
 }
 
 /// Switches fault `f` on or off at `inst`, as its control endpoint was asked; returns a
@@ -369,15 +383,16 @@ async fn control(world: &World, inst: &Instance, req: Request<Incoming>) -> Resp
 }
 
 /// The control endpoints, per service and instance.
-type Endpoints = Vec<Vec<SocketAddr>>;
+pub type Endpoints = Vec<Vec<SocketAddr>>;
 
 type ControlClient = Client<HttpConnector, Full<Bytes>>;
 
 /// Opens every instance's control endpoint and starts the fault schedule at replication
-/// time 0: one task per fault, switching it at its times.
-pub async fn start(world: &Arc<World>) -> std::io::Result<()> {
+/// time 0: one task per fault, switching it at its times. Returns the endpoints' addresses
+/// (none without faults).
+pub async fn start(world: &Arc<World>) -> std::io::Result<Arc<Endpoints>> {
     if world.model.faults.is_empty() {
-        return Ok(());
+        return Ok(Arc::default());
     }
     let mut endpoints: Endpoints = Vec::new();
     for instances in &world.instances {
@@ -399,7 +414,7 @@ pub async fn start(world: &Arc<World>) -> std::io::Result<()> {
         tokio::time::sleep_until(w.rec.instant(w.model.warmup).into()).await;
         w.chaos.end_warmup();
     });
-    Ok(())
+    Ok(endpoints)
 }
 
 /// Fault `f`'s schedule in real time: a fixed window, or alternating draws of the time

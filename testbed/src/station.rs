@@ -52,7 +52,7 @@ pub async fn serve(world: Arc<World>, inst: Arc<Instance>, listener: TcpListener
         if down.wait_for(|d| !*d).await.is_err() {
             return;
         }
-        match faults::rebind(addr) {
+        match faults::rebind(addr).await {
             Ok(l) => listener = Some(l),
             Err(e) => {
                 eprintln!("warning: {}#{} cannot listen on {addr} again: {e}", inst.service, inst.index);

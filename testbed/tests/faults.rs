@@ -206,3 +206,51 @@ fn random_onsets_are_the_simulated_ones() {
     assert_eq!(real.faults[0].activations, sim.faults[0].activations);
     assert_eq!(real.faults[0].active, sim.faults[0].active);
 }
+
+#[test]
+fn the_control_endpoint_switches_a_fault_and_refuses_what_it_cannot_do() {
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::rt::TokioExecutor;
+    use resim_testbed::world::{Sockets, World};
+
+    // The fault's window is an hour away: only the control requests below switch it.
+    let m = model(&one_station(
+        60,
+        60,
+        "servers: 2, service_time: { constant: { value: 1ms } }",
+        1,
+        "kind: error, target: api, probability: 1, at: 1h, for: 1s",
+    ));
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let sockets = Sockets::bind(&m).await.expect("bind");
+        let world = Arc::new(World::new(m.clone(), 0, &sockets).expect("world"));
+        let ends = resim_testbed::faults::start(&world).await.expect("control endpoints");
+        let http: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+        let post = |body: &'static str| {
+            let req = hyper::Request::post(format!("http://{}{}", ends[0][0], resim_testbed::faults::CONTROL))
+                .body(Full::new(Bytes::from(body)))
+                .expect("request");
+            let http = http.clone();
+            async move {
+                let resp = http.request(req).await.expect("answer");
+                let status = resp.status().as_u16();
+                let text = resp.into_body().collect().await.expect("body").to_bytes();
+                (status, String::from_utf8_lossy(&text).into_owned())
+            }
+        };
+        let (status, text) = post("on 0").await;
+        assert_eq!(status, 200, "{text}");
+        assert!(text.contains("error: 1.0"), "{text}");
+        assert_eq!(post("off 0").await.0, 200);
+        for bad in ["on 1", "on", "flip 0", ""] {
+            let (status, text) = post(bad).await;
+            eprintln!("`{bad}`: {status} {text}");
+            assert_eq!(status, 400, "`{bad}`");
+        }
+    });
+    rt.shutdown_background();
+}
