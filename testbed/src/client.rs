@@ -226,9 +226,11 @@ pub async fn call_instance(world: &World, to: usize, i: usize) -> Answer {
     let res = world.http.get(uri).await;
     let waited = i64::try_from(start.elapsed().as_nanos()).unwrap_or(i64::MAX);
     counter.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    if let Err(e) = &res {
+        crate::faults::refused(world, to, i, e);
+    }
     let Ok(resp) = res else {
         // Connection refused or reset: the instance is down. The model answers at once.
-        crate::faults::refused(world, to, i);
         return Answer { outcome: Outcome::Error, overhead_ns: waited, sojourn_ns: 0 };
     };
     let header = |name: &str| -> i64 {

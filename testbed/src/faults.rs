@@ -226,11 +226,12 @@ pub fn lost(world: &World, inst: &Instance) {
     }
 }
 
-/// A call to instance `i` of service `to` found no listener: when the instance is down,
-/// counted at the service as the engine's `refuse_down` counts it.
-pub fn refused(world: &World, to: usize, i: usize) {
+/// A call to instance `i` of service `to` failed with `err`: when it could not connect
+/// because the instance is down, counted at the service as the engine's `refuse_down`
+/// counts it. (A request reset by the crash inside the instance was counted as lost.)
+pub fn refused(world: &World, to: usize, i: usize, err: &hyper_util::client::legacy::Error) {
     let inst = &world.instances[to][i];
-    if inst.faults.is_down() {
+    if err.is_connect() && inst.faults.is_down() {
         world.rec.refused_down(to, i);
         lost(world, inst);
     }
