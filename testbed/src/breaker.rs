@@ -93,7 +93,8 @@ impl Policy {
                 Backoff::of(r.backoff),
             )
         });
-        let consecutive = cfg.consecutive.map(|c| failure_policy::consecutive_failures(c.failures, Backoff::of(c.backoff)));
+        let consecutive =
+            cfg.consecutive.map(|c| failure_policy::consecutive_failures(c.failures, Backoff::of(c.backoff)));
         match (rate, consecutive) {
             (Some(r), Some(c)) => Policy::Both(r.or_else(c)),
             (Some(r), None) => Policy::SuccessRate(r),

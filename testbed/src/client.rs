@@ -227,6 +227,7 @@ impl Service<CallReq> for Attempt {
 
     fn call(&mut self, req: CallReq) -> Self::Future {
         Box::pin(async move {
+            crate::faults::partition(&req.world, req.edge).await?;
             let i = req.world.pick(req.to);
             let a = call_instance(&req.world, req.to, i).await;
             // An HTTP answer is a response to tower whatever its status (its `Latency`
@@ -250,6 +251,9 @@ pub async fn call_instance(world: &World, to: usize, i: usize) -> Answer {
     let res = world.http.get(uri).await;
     let waited = i64::try_from(start.elapsed().as_nanos()).unwrap_or(i64::MAX);
     counter.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    if let Err(e) = &res {
+        crate::faults::refused(world, to, i, e);
+    }
     let Ok(resp) = res else {
         // Connection refused or reset: the instance is down. The model answers at once.
         return Answer { outcome: Outcome::Error, overhead_ns: waited, sojourn_ns: 0, answered: false };

@@ -13,6 +13,7 @@
 
 pub mod breaker;
 pub mod client;
+pub mod faults;
 pub mod hedge;
 pub mod load;
 pub mod overhead;
@@ -53,6 +54,7 @@ async fn replicate(model: Arc<Model>, replication: u32) -> std::io::Result<(Repl
             tokio::spawn(station::serve(world.clone(), world.instances[s][i].clone(), l));
         }
     }
+    faults::start(&world).await?;
     let end = model.warmup + model.duration;
     let late = Arc::new(Lateness::default());
     for w in 0..model.workloads.len() {
@@ -76,6 +78,7 @@ async fn replicate(model: Arc<Model>, replication: u32) -> std::io::Result<(Repl
         let logs: Vec<_> = callers.iter().filter_map(|c| c.breaker.clone()).collect();
         result.breakers[e] = breaker::merged(&logs, end);
     }
+    faults::finish(&world, &mut result, end);
     let (timer_late_s, timer_residual_s, sleeps) = world.timer.stats();
     let sent = late.sent.load(Ordering::Relaxed);
     let generator_late_s = if sent == 0 { 0.0 } else { late.sum_ns.load(Ordering::Relaxed) as f64 / sent as f64 / 1e9 };

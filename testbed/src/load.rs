@@ -4,6 +4,11 @@
 //! A closed-loop generator such as wrk waits for an answer before the next request, so a
 //! slow server slows its own load down and the tail it should measure is never sent
 //! (Gil Tene's "coordinated omission").
+//!
+//! Load faults need nothing here: a `spike` or `ramp` is folded into the workload's
+//! `RateProfile` as a multiplier over its window when the scenario is validated, and
+//! `next_arrival` draws from the profile with its multipliers (by thinning), so the
+//! generator follows the modified rate as the engine does.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -40,7 +40,8 @@ impl Overhead {
     /// One line for the summary: what the testbed's own time was, and what was done with it.
     pub fn line(all: &[Overhead]) -> String {
         let v = Self::to_json(all);
-        let ms = |p: &[&str]| p.iter().fold(&v, |v, k| &v[k]).as_f64().map_or("-".into(), |s| format!("{:.3} ms", s * 1e3));
+        let ms =
+            |p: &[&str]| p.iter().fold(&v, |v, k| &v[k]).as_f64().map_or("-".into(), |s| format!("{:.3} ms", s * 1e3));
         format!(
             "testbed overhead: loopback round trip p50 {} p99 {}; service-time sleeps late by {} before correction, \
              {} after (taken off each latency); load generator late by {}\n",

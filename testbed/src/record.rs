@@ -178,6 +178,37 @@ impl Recorder {
         });
     }
 
+    /// A request reached instance `i` of service `s` while it was down, and was refused
+    /// at connect: counted as the engine's `refuse_down` counts it (an arrival, an error).
+    pub fn refused_down(&self, s: usize, i: usize) {
+        self.with(|st, now| {
+            let m = &mut st.result.services[s];
+            m.arrivals += 1;
+            m.instance_arrivals[i] += 1;
+            m.pools[0].arrivals += 1;
+            m.refused_down += 1;
+            m.record_outcome(now, Outcome::Error);
+        });
+    }
+
+    /// A request inside instance `i` of service `s`, arrived at `arrived` and taken by a
+    /// worker at `started` (if it was), was lost in a crash: a departure for Little's
+    /// law and an error, as the engine's `crash_instance` records it.
+    pub fn lose(&self, s: usize, i: usize, arrived: SimTime, started: Option<SimTime>) {
+        self.with(|st, now| {
+            let g = &mut st.gauges[st.first[s] + i];
+            g.accrue(now);
+            match started {
+                Some(_) => g.busy = g.busy.saturating_sub(1),
+                None => g.queue = g.queue.saturating_sub(1),
+            }
+            let m = &mut st.result.services[s];
+            let wait = started.unwrap_or(now).saturating_sub(arrived);
+            m.record_lost(now.saturating_sub(arrived), wait);
+            m.record_outcome(now, Outcome::Error);
+        });
+    }
+
     /// A workload sent a request.
     pub fn workload_sent(&self, w: usize) {
         self.with(|st, _| st.result.workloads[w].arrivals += 1);

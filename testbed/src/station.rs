@@ -22,9 +22,11 @@ use hyper_util::rt::TokioIo;
 use resim::engine::SimTime;
 use resim::metrics::Outcome;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::client::{Answer, call_instance};
+use crate::faults;
 use crate::record::Admission;
 use crate::world::{Instance, World, lock};
 
@@ -36,18 +38,54 @@ pub const SOJOURN: &str = "x-resim-sojourn-ns";
 /// Header marking a degraded answer (a failed optional call or a fallback).
 pub const DEGRADED: &str = "x-resim-degraded";
 
-/// Serves instance `inst` on `listener` until the task is aborted.
+/// Serves instance `inst` on `listener` until the task is aborted. A crash closes the
+/// listener (new connections are refused) and drops every open connection; at its end
+/// the instance listens again on the same port.
 pub async fn serve(world: Arc<World>, inst: Arc<Instance>, listener: TcpListener) {
+    let Ok(addr) = listener.local_addr() else { return };
+    let mut down = inst.faults.watch_down();
+    let mut listener = Some(listener);
+    loop {
+        if let Some(l) = listener.take() {
+            accept_until_down(&world, &inst, l, &mut down).await;
+        }
+        if down.wait_for(|d| !*d).await.is_err() {
+            return;
+        }
+        match faults::rebind(addr).await {
+            Ok(l) => listener = Some(l),
+            Err(e) => {
+                eprintln!("warning: {}#{} cannot listen on {addr} again: {e}", inst.service, inst.index);
+                return;
+            }
+        }
+    }
+}
+
+/// Accepts and serves connections on `listener` until the instance crashes; then the
+/// listener and every connection are dropped.
+async fn accept_until_down(
+    world: &Arc<World>,
+    inst: &Arc<Instance>,
+    listener: TcpListener,
+    down: &mut watch::Receiver<bool>,
+) {
     let mut conns = JoinSet::new();
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => continue,
+            },
+            _ = down.wait_for(|d| *d) => break,
+        };
         let _ = stream.set_nodelay(true);
         let (world, inst) = (world.clone(), inst.clone());
         conns.spawn(async move {
             let svc = service_fn(move |_req: Request<Incoming>| {
                 let (world, inst) = (world.clone(), inst.clone());
                 async move {
-                    let work = tokio::spawn(visit(world, inst));
+                    let work = tokio::spawn(visit_unless_crashed(world, inst));
                     let answer = work.await.unwrap_or(Answer::failed(Outcome::Error));
                     Ok::<_, Infallible>(respond(answer))
                 }
@@ -55,6 +93,16 @@ pub async fn serve(world: Arc<World>, inst: Arc<Instance>, listener: TcpListener
             let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
         });
         while conns.try_join_next().is_some() {}
+    }
+    conns.abort_all();
+}
+
+/// A visit that a crash of the instance ends: its work is dropped (and recorded lost).
+async fn visit_unless_crashed(world: Arc<World>, inst: Arc<Instance>) -> Answer {
+    let mut down = inst.faults.watch_down();
+    tokio::select! {
+        answer = visit(world, inst) => answer,
+        _ = down.wait_for(|d| *d) => Answer::failed(Outcome::Error),
     }
 }
 
@@ -81,18 +129,23 @@ async fn visit(world: Arc<World>, inst: Arc<Instance>) -> Answer {
     if admission == Admission::Full {
         return Answer::failed(Outcome::Rejected);
     }
+    let mut inside = Inside { world: &world, inst: &inst, arrived, started: None, done: false };
     let Ok(permit) = inst.workers.acquire().await else {
         return Answer::failed(Outcome::Error);
     };
     let started = rec.start(s, i);
+    inside.started = Some(started);
     let svc = &world.model.services[s];
     let draw = svc.service_time.sample(&mut lock(&inst.rng));
+    let draw = faults::service_time(&world, &inst, draw);
     let mut overhead = world.timer.sleep(Duration::from_nanos(draw.0)).await;
     let (outcome, calls_overhead) = steps(&world, &inst).await;
     overhead += calls_overhead;
-    drop(permit);
+    faults::release(&inst, permit);
+    let outcome = faults::answer(&world, &inst, outcome);
     let done = rec.now();
     let over = SimTime(overhead.max(0).unsigned_abs());
+    inside.done = true;
     rec.complete(s, i, (arrived, started), outcome, over);
     if outcome.is_success() {
         route(&world, &inst);
@@ -100,6 +153,25 @@ async fn visit(world: Arc<World>, inst: Arc<Instance>) -> Answer {
     let sojourn = done.saturating_sub(arrived).0;
     let sojourn_ns = i64::try_from(sojourn).unwrap_or(i64::MAX);
     Answer { outcome, overhead_ns: overhead, sojourn_ns, answered: true }
+}
+
+/// A request inside an instance: if its visit is dropped before it ends (the instance
+/// crashed), it is recorded as lost.
+struct Inside<'a> {
+    world: &'a World,
+    inst: &'a Instance,
+    arrived: SimTime,
+    started: Option<SimTime>,
+    done: bool,
+}
+
+impl Drop for Inside<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.world.rec.lose(self.inst.service, self.inst.index, self.arrived, self.started);
+            faults::lost(self.world, self.inst);
+        }
+    }
 }
 
 /// The service's steps in order, each step's calls at once. The visit is an error when a

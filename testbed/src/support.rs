@@ -2,6 +2,7 @@
 //! feature without a real counterpart here is refused by name, with what to do, so a
 //! real run never silently differs from the model it is compared with.
 
+use resim::model::fault::Effect;
 use resim::model::{Arrivals, BulkheadRelease, Model};
 use resim::policy::Scope;
 use resim::policy::breaker::BreakerConfig;
@@ -19,8 +20,12 @@ pub fn unsupported(model: &Model) -> Vec<String> {
             no(format!("workloads.{}.deadline", w.name), "request deadlines are not propagated over HTTP here");
         }
     }
-    if !model.faults.is_empty() {
-        no("faults".into(), "the testbed injects no faults yet");
+    for f in &model.faults {
+        // Every kind is injected (faults.rs) but a partial answer's worth: a degraded
+        // answer carries no value over HTTP here, so the workload's value would differ.
+        if let Effect::Partial { degraded: Some(_), .. } = f.effect {
+            no(format!("faults.{}", f.name), "a partial answer `as: degraded` has no value over HTTP; use `as: error`");
+        }
     }
     for s in &model.services {
         let key = |k: &str| format!("services.{}.{k}", s.name);

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::client::EdgeStack;
+use crate::faults::{Chaos, InstanceFaults};
 use crate::record::{Clock, Recorder};
 use crate::timer::Timer;
 
@@ -33,6 +34,8 @@ pub struct Instance {
     pub workers: Semaphore,
     /// Service times, call probabilities and route choices.
     pub rng: Mutex<Stream>,
+    /// The faults active on it, switched through its control endpoint.
+    pub faults: InstanceFaults,
 }
 
 /// Everything a replication's tasks share.
@@ -58,6 +61,8 @@ pub struct World {
     pub http: Http,
     /// Balancer draws.
     balance_rng: Mutex<Stream>,
+    /// Partitioned edges and what each fault did.
+    pub chaos: Chaos,
 }
 
 /// Listening sockets for every instance, bound before anything is served so that every
@@ -93,7 +98,8 @@ impl World {
             for i in 0..svc.instances as usize {
                 let rng = streams.stream(&format!("testbed/service/{}/{i}", svc.name));
                 let workers = Semaphore::new(svc.servers as usize);
-                v.push(Arc::new(Instance { service: s, index: i, workers, rng: Mutex::new(rng) }));
+                let faults = InstanceFaults::new(&model, &streams, s, i);
+                v.push(Arc::new(Instance { service: s, index: i, workers, rng: Mutex::new(rng), faults }));
             }
             instances.push(v);
             addrs.push(sockets.listeners[s].iter().map(TcpListener::local_addr).collect::<Result<Vec<_>, _>>()?);
@@ -110,6 +116,7 @@ impl World {
             timer: Timer::new(),
             round_robin: model.services.iter().map(|_| AtomicUsize::new(0)).collect(),
             balance_rng: Mutex::new(streams.stream("testbed/balance")),
+            chaos: Chaos::new(&model),
             model,
             instances,
             addrs,
