@@ -234,8 +234,8 @@ fn duration_s(report: &Value) -> Option<f64> {
     report.get("duration_s").and_then(Value::as_f64).filter(|d| *d > 0.0)
 }
 
-/// Every metric of the two reports, judged. Metrics that are counts left out when both
-/// reports have them at 0.
+/// Every metric of the two reports, judged. A metric neither report has is left out, and
+/// so is a count both have at 0.
 pub fn compare(real: &Value, sim: &Value) -> Vec<Row> {
     let read = |report: &Value, m: &Metric| {
         let e = report.pointer(&m.pointer).and_then(Estimate::read)?;
@@ -246,7 +246,7 @@ pub fn compare(real: &Value, sim: &Value) -> Vec<Row> {
         .filter_map(|m| {
             let (r, s) = (read(real, &m), read(sim, &m));
             let zero = |e: Option<Estimate>| e.is_none_or(|e| e.mean == 0.0);
-            if m.skip_if_zero && zero(r) && zero(s) {
+            if (r.is_none() && s.is_none()) || (m.skip_if_zero && zero(r) && zero(s)) {
                 return None;
             }
             let verdict = judge(r, s, m.tolerance);
@@ -378,7 +378,8 @@ mod tests {
     fn equal_reports_pass_and_zero_counts_are_left_out() {
         let rows = compare(&report(1.0, 0.2), &report(1.0, 0.2));
         assert!(rows.iter().all(|r| r.verdict == Verdict::Within), "{rows:#?}");
-        // 4 workload + 5 service + calls, attempts, ok (retries and timeouts are 0 in both).
+        // 4 workload + 5 service + calls, attempts, ok (retries and timeouts are 0 in both;
+        // hedges and the other outcomes are in neither).
         assert_eq!(rows.len(), 12);
         let calls = rows.iter().find(|r| r.metric == "edge api->db: calls/s").map(|r| r.real);
         assert_eq!(calls, Some(Some(Estimate { mean: 80.0, half: 1.0 })), "counts become rates");
