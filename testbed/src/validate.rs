@@ -212,7 +212,9 @@ fn metrics(real: &Value, sim: &Value) -> Vec<Metric> {
         let abs = Tolerance::Absolute(SHARE_TOL);
         out.push(Metric::new(label("throughput/s"), at(&["throughput_per_s"]), Unit::Rate, rel(THROUGHPUT_TOL)));
         out.push(Metric::new(label("utilisation"), at(&["utilization"]), Unit::Share, abs));
-        out.push(Metric::new(label("blocking"), at(&["blocking_probability"]), Unit::Share, abs));
+        // Left out when both are 0: a station without a capacity blocks nothing.
+        let blocking = Metric::new(label("blocking"), at(&["blocking_probability"]), Unit::Share, abs);
+        out.push(Metric { skip_if_zero: true, ..blocking });
         out.push(Metric::new(label("mean sojourn W"), at(&["mean_sojourn_s"]), Unit::Seconds, rel(MEAN_LATENCY_TOL)));
         out.push(Metric::new(label("p99"), at(&["latency_s", "p99"]), Unit::Seconds, rel(P99_TOL)));
     }
@@ -396,7 +398,10 @@ mod tests {
         assert_eq!(p50, Some(Verdict::Within));
         // Wide enough intervals make the same gap inconclusive, hence agreeing.
         let wide = Estimate { mean: 82.4, half: 2.0 };
-        assert_eq!(judge(Some(wide), Some(Estimate { mean: 80.0, half: 2.0 }), Tolerance::Relative(0.02)), Verdict::InsideInterval);
+        assert_eq!(
+            judge(Some(wide), Some(Estimate { mean: 80.0, half: 2.0 }), Tolerance::Relative(0.02)),
+            Verdict::InsideInterval
+        );
     }
 
     #[test]
@@ -419,7 +424,10 @@ mod tests {
             rows.iter().filter(|r| r.verdict == Verdict::Missing).map(|r| r.metric.as_str()).collect();
         assert_eq!(missing, ["workload users: p99", "service api: mean sojourn W"]);
         let table = render_table(&rows);
-        assert!(table.contains("| service api: mean sojourn W | — | 66.00 ± 1.000 ms | — | 5% | **✗ missing** |"), "{table}");
+        assert!(
+            table.contains("| service api: mean sojourn W | — | 66.00 ± 1.000 ms | — | 5% | **✗ missing** |"),
+            "{table}"
+        );
         assert!(render_verdict(&rows).starts_with("**10 of 12 metrics agree**"));
     }
 
@@ -429,7 +437,14 @@ mod tests {
         let sim = Some(Estimate { mean: 0.02, half: 0.001 });
         // 1.5 points apart: within 2 points although 75% apart relative.
         assert_eq!(judge(real, sim, Tolerance::Absolute(SHARE_TOL)), Verdict::Within);
-        let row = Row { metric: "b".into(), unit: Unit::Share, real, sim, tolerance: Tolerance::Absolute(SHARE_TOL), verdict: Verdict::Within };
+        let row = Row {
+            metric: "b".into(),
+            unit: Unit::Share,
+            real,
+            sim,
+            tolerance: Tolerance::Absolute(SHARE_TOL),
+            verdict: Verdict::Within,
+        };
         assert_eq!(difference(&row), "+1.50 pts");
         assert_eq!(show(real, Unit::Share), "3.50% ± 0.10%");
         assert_eq!(judge(None, sim, Tolerance::Absolute(SHARE_TOL)), Verdict::Missing);

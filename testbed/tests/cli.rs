@@ -78,12 +78,16 @@ fn validate_exits_0_when_every_metric_agrees_1_when_one_does_not_2_when_unreadab
         std::fs::write(&p, text).unwrap();
         p
     };
-    let (sim, same, off) = (write("sim.json", report(80.0)), write("same.json", report(80.5)), write("off.json", report(90.0)));
+    let (sim, same, off) =
+        (write("sim.json", report(80.0)), write("same.json", report(80.5)), write("off.json", report(90.0)));
     let run = |real: &Path| Command::new(env!("CARGO_BIN_EXE_validate")).arg(real).arg(&sim).output().unwrap();
     let ok = run(&same);
     assert_eq!(ok.status.code(), Some(0));
     let table = String::from_utf8_lossy(&ok.stdout);
-    assert!(table.contains("| service api: throughput/s | 80.50 ± 0.100 | 80.00 ± 0.100 | +0.62% | 2% | ✓ |"), "{table}");
+    assert!(
+        table.contains("| service api: throughput/s | 80.50 ± 0.100 | 80.00 ± 0.100 | +0.62% | 2% | ✓ |"),
+        "{table}"
+    );
     assert_eq!(run(&off).status.code(), Some(1));
     assert_eq!(run(&dir.join("absent.json")).status.code(), Some(2));
 }

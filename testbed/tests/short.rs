@@ -11,6 +11,7 @@
 //! - the timer: each service-time sleep still misses its draw by the residual the testbed
 //!   measures (`timer_residual_s`, mean |error| after correction). Service times longer by
 //!   that much move each metric by what theory says they do; that shift is allowed on top.
+//!
 //! The band is then asserted to exclude the station with its workers ignored (c = 1) and
 //! with its capacity ignored (K unbounded), so the test fails for a testbed that gets
 //! either wrong.
@@ -78,7 +79,10 @@ fn a_real_mm2_station_matches_the_closed_form() {
     // Service times longer by the timer's residual: what theory says that shifts.
     let residual = residual.iter().sum::<f64>() / residual.len() as f64;
     let slower = mmck(LAMBDA, 1.0 / (1.0 / MU + residual), SERVERS, Some(CAPACITY)).unwrap();
-    let wrong = [("c = 1", mmck(LAMBDA, MU, 1, Some(CAPACITY)).unwrap()), ("K unbounded", mmck(LAMBDA, MU, SERVERS, None).unwrap())];
+    let wrong = [
+        ("c = 1", mmck(LAMBDA, MU, 1, Some(CAPACITY)).unwrap()),
+        ("K unbounded", mmck(LAMBDA, MU, SERVERS, None).unwrap()),
+    ];
 
     // Per metric: how far the mean of the real replications may land from theory.
     let (want, shifted) = (of_theory(&theory), of_theory(&slower));
