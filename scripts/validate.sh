@@ -162,8 +162,9 @@ Tolerances (issue 25): throughput and availability 2%, mean latency (and the med
 5%, p99 10%; utilisation and blocking, shares of the time and of the requests, 2
 percentage points. Counts on a call edge (calls, retries, outcomes, refusals) are per
 second of measured time, at the throughput's 2%; a count that is 0 on both sides is
-left out, and so is the blocking of a station that blocks nothing on either side. The workload's mean latency is not in the report (it keeps percentiles), so
-the mean latency compared is each station's mean sojourn W.
+left out, and so is the blocking of a station that blocks nothing on either side. The
+workload's mean latency is not in the report (it keeps percentiles), so the mean
+latency compared is each station's mean sojourn W.
 
 EOF
   echo "## Machine"
