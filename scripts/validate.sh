@@ -4,8 +4,8 @@
 # servers, tower middleware) and simulated by `resim run`, and the two reports are set
 # side by side metric by metric by the testbed's `validate` binary.
 #
-#   scripts/validate.sh                  # every scenario: about 6 minutes of real runs today
-#                                        # (3 scenarios x 100 s), 15 once all six deploy
+#   scripts/validate.sh                  # every scenario: 7 minutes today (four real runs
+#                                        # of 100 s and the build), about 15 once all six deploy
 #   ONLY="1-mm4" DOC=target/validate-smoke.md scripts/validate.sh   # one scenario, docs/ left alone
 #
 # Steps:
