@@ -21,6 +21,7 @@ pub mod record;
 pub mod station;
 pub mod support;
 pub mod timer;
+pub mod validate;
 pub mod world;
 
 use std::sync::Arc;
