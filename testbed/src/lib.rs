@@ -18,6 +18,7 @@ pub mod hedge;
 pub mod load;
 pub mod overhead;
 pub mod record;
+pub mod recovery;
 pub mod station;
 pub mod support;
 pub mod timer;

@@ -46,5 +46,9 @@ fn main() -> ExitCode {
     println!("{}", validate::render_overhead(&real));
     println!("{}", validate::render_table(&rows));
     print!("{}", validate::render_verdict(&rows));
-    if rows.iter().all(|r| r.verdict.passed()) { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    let (recovery, same) = resim_testbed::recovery::render(&real, &sim);
+    if !recovery.is_empty() {
+        println!("\n{recovery}");
+    }
+    if same && rows.iter().all(|r| r.verdict.passed()) { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
