@@ -158,10 +158,11 @@ impl Recorder {
     }
 
     /// The worker is done: the visit of a request that arrived at `arrived` and started
-    /// at `started` ended as `outcome`; `overhead` is the testbed's own share of its
+    /// at `started` ended as `outcome` (and was `wasted` when its caller had left);
+    /// `overhead` is the testbed's own share of its
     /// sojourn (timer error and loopback time of its calls), taken off the latency.
-    pub fn complete(&self, s: usize, i: usize, times: (SimTime, SimTime), outcome: Outcome, overhead: SimTime) {
-        let (arrived, started) = times;
+    pub fn complete(&self, s: usize, i: usize, times: (SimTime, SimTime), end: (Outcome, bool), overhead: SimTime) {
+        let ((arrived, started), (outcome, wasted)) = (times, end);
         self.with(|st, now| {
             let g = &mut st.gauges[st.first[s] + i];
             g.accrue(now);
@@ -169,6 +170,7 @@ impl Recorder {
             let m = &mut st.result.services[s];
             let sojourn = now.saturating_sub(arrived).saturating_sub(overhead);
             m.record_completion(sojourn, started.saturating_sub(arrived));
+            m.wasted += u64::from(wasted);
             m.pools[0].completed += 1;
             if outcome.is_success() {
                 m.record_success(now, outcome, sojourn);

@@ -11,6 +11,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use http_body_util::Empty;
@@ -85,8 +86,10 @@ async fn accept_until_down(
             let svc = service_fn(move |_req: Request<Incoming>| {
                 let (world, inst) = (world.clone(), inst.clone());
                 async move {
-                    let work = tokio::spawn(visit_unless_crashed(world, inst));
+                    let waiting = Waiting(Arc::new(AtomicBool::new(true)));
+                    let work = tokio::spawn(visit_unless_crashed(world, inst, waiting.0.clone()));
                     let answer = work.await.unwrap_or(Answer::failed(Outcome::Error));
+                    drop(waiting);
                     Ok::<_, Infallible>(respond(answer))
                 }
             });
@@ -97,11 +100,23 @@ async fn accept_until_down(
     conns.abort_all();
 }
 
+/// Whether the caller still waits for the answer: cleared when the connection's handler
+/// is dropped before the visit ends (hyper drops it when the caller closes the
+/// connection: a timed-out or losing attempt), so the visit's completion counts as
+/// `wasted`, as the engine counts work nobody waits for.
+struct Waiting(Arc<AtomicBool>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+}
+
 /// A visit that a crash of the instance ends: its work is dropped (and recorded lost).
-async fn visit_unless_crashed(world: Arc<World>, inst: Arc<Instance>) -> Answer {
+async fn visit_unless_crashed(world: Arc<World>, inst: Arc<Instance>, waiting: Arc<AtomicBool>) -> Answer {
     let mut down = inst.faults.watch_down();
     tokio::select! {
-        answer = visit(world, inst) => answer,
+        answer = visit(world, inst, waiting) => answer,
         _ = down.wait_for(|d| *d) => Answer::failed(Outcome::Error),
     }
 }
@@ -122,7 +137,7 @@ fn respond(a: Answer) -> Response<Empty<Bytes>> {
 
 /// One request's visit: admission, a worker, the service time, the calls; then the
 /// routes, without waiting.
-async fn visit(world: Arc<World>, inst: Arc<Instance>) -> Answer {
+async fn visit(world: Arc<World>, inst: Arc<Instance>, waiting: Arc<AtomicBool>) -> Answer {
     let (s, i) = (inst.service, inst.index);
     let rec = &world.rec;
     let (admission, arrived) = rec.arrive(s, i);
@@ -146,7 +161,8 @@ async fn visit(world: Arc<World>, inst: Arc<Instance>) -> Answer {
     let done = rec.now();
     let over = SimTime(overhead.max(0).unsigned_abs());
     inside.done = true;
-    rec.complete(s, i, (arrived, started), outcome, over);
+    let wasted = !waiting.load(Ordering::Relaxed);
+    rec.complete(s, i, (arrived, started), (outcome, wasted), over);
     if outcome.is_success() {
         route(&world, &inst);
     }
