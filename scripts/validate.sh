@@ -80,9 +80,18 @@ compare() {
   # resim's own comparison (Welch's t-test on every metric), kept beside the table.
   "$BIN/resim" compare "$dir/sim/report.json" "$dir/real/report.json" > "$dir/compare.txt" 2>&1 || true
   rc=0
-  "$BIN/validate" "$dir/real/report.json" "$dir/sim/report.json" --scenario "$title" > "$dir/section.md" || rc=$?
+  # The retry storm (a metastable system) is judged by its outcome after the spike, as
+  # issue 25 asks; its metrics are shown for reference.
+  local judge=metrics
+  case $(basename "$file") in 6-*) judge=outcome ;; esac
+  "$BIN/validate" "$dir/real/report.json" "$dir/sim/report.json" --scenario "$title" --judge "$judge" \
+    > "$dir/section.md" || rc=$?
   local verdict
   verdict=$(grep -o '^\*\*[0-9]* of [0-9]* metrics agree\*\*' "$dir/section.md" | tr -d '*')
+  if [ "$judge" = outcome ]; then
+    verdict="same outcome after the spike (metrics for reference: $verdict)"
+    [ "$rc" = 0 ] || verdict="different outcome after the spike (metrics for reference: ${verdict#*: })"
+  fi
   [ "$rc" = 0 ] && verdict="✓ $verdict" || verdict="**✗ $verdict**"
   echo "   $verdict (real run ${real_s} s)"
   echo "| $title | ${real_s} s | $verdict |" > "$dir/summary.md"
@@ -113,7 +122,7 @@ for f in validation/*.yaml; do
 done
 for f in "${files[@]}"; do
   stem=$(basename "$f" .yaml)
-  desc=$(sed -n 's/^description: //p' "$f")
+  desc=$(sed -n 's/^description: //p' "$f" | sed 's/^"\(.*\)"$/\1/')
   compare "$f" "$OUT/$stem" "${stem%%-*}. $desc"
   if [ "$stem" = 1-mm4 ] && [ -f "$OUT/$stem/real/report.json" ]; then
     "$BIN/resim" theory "$f" > "$OUT/$stem/theory.txt"
@@ -229,19 +238,36 @@ EOF
 - **Per-instance policies only.** Every client-side policy (budget, bulkhead) lives in
   each caller instance, as a library in each process does; `scope: service` (one state
   shared by a fleet) has no deployed counterpart and is refused.
-- **Library semantics, not resim's.** tower's `TpsBudget` (tower 0.5.3,
-  `retry/budget/tps_budget.rs`) counts deposits in ten slots of `ttl / 10` and takes
-  `min_per_s` as an integer (the testbed rounds it); tower's `ConcurrencyLimit` gives its
-  permit back when the caller stops waiting, so only `release: on_timeout` is deployed.
-  Where a library decides differently from resim's policy, the table shows it.
+- **Library semantics, simulated as deployed.** The scenarios simulate the libraries the
+  testbed runs (`retry: { preset: tower }`: tower 0.5.3's `TpsBudget`, its ten drifting
+  slots and integer tokens; `hedge: { preset: tower }`; `breaker: { preset: failsafe }`:
+  failsafe 1.3's state machine and policies). failsafe draws its backoff jitter from
+  `thread_rng`: the simulation matches its distribution, not its sequence. tower's
+  `ConcurrencyLimit` gives its permit back when the caller stops waiting, so only
+  `release: on_timeout` is deployed.
+- **tower's own timers.** tower's hedge waits for its delay on tokio's timer too, so a
+  backup leaves about a millisecond after the percentile it was due at (the "late by"
+  above); fewer originals are still out by then, and fewer backups are sent than the
+  simulation, which has no timer slots, predicts (scenario 5's hedges/s). That is a
+  property of the deployed system, not an error of the testbed's: the simulation does not
+  model the runtime's timer.
+- **Abandoned work runs on.** A timed-out attempt or a losing hedge keeps running in the
+  callee (hyper drops the connection's handler, not the work, which is a task of its
+  own) and counts as the callee's `wasted`, as the simulation's abandoned work does;
+  `hedge: { cancel: true }` has no deployed counterpart and is refused.
+- **One real run of the retry storm.** Scenario 6 is judged by its outcome after the
+  spike (collapse without a budget, recovery with one, recovery times within one window),
+  as issue 25 asks: one real run of a metastable system cannot pin its numbers, so its
+  metric rows (with no real interval) are shown for reference.
 - **Two cores, shared.** The servers, the clients and the generator share the
   machine's cores with whatever else runs; under contention the scheduler delay grows
   and so does every overhead above (the load average is shown at the top). The
   simulation has none of this.
-- **Not deployed yet.** Faults, breakers, hedging, closed workloads, deadlines,
-  server-side limits and shedding, pools, health checks, failover: the testbed refuses
-  a scenario using them, by key, and the script reports it as not yet deployable rather
-  than comparing a different system.
+- **Not deployed.** Closed workloads, request deadlines and deadline propagation, pools,
+  server-side rate limits, shedding and adaptive concurrency, degradation, health checks,
+  outlier ejection, failover, `partial` faults answered as degraded, other libraries'
+  breakers, budgets and limiters: the testbed refuses a scenario using them, by key, and
+  the script reports it as not yet deployable rather than comparing a different system.
 EOF
 } > "$DOC"
 echo "wrote $DOC (total $((TOTAL / 60)) min $((TOTAL % 60)) s)"
