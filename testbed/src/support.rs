@@ -36,7 +36,7 @@ pub fn unsupported(model: &Model) -> Vec<String> {
             (s.concurrency.is_some(), "concurrency"),
             (s.degradation.is_some(), "degradation"),
             (s.health_check.is_some(), "health_check"),
-            (s.outlier.is_some(), "outlier_detection"),
+            (s.outlier.is_some(), "outlier_ejection"),
             (s.failover.is_some(), "failover"),
             (s.deadline_propagation, "deadline_propagation"),
             (s.prefer_local_zone, "prefer_local_zone"),
@@ -46,9 +46,18 @@ pub fn unsupported(model: &Model) -> Vec<String> {
                 no(key(k), "has no real counterpart in the testbed yet");
             }
         }
-        for call in s.steps.iter().flat_map(|st| &st.calls) {
+        // Keys as the scenario spells them: step i is `calls.i`, a member of a parallel
+        // group `calls.i.parallel.j`.
+        let sites = s.steps.iter().enumerate().flat_map(|(i, st)| {
+            let group = st.calls.len() > 1;
+            st.calls
+                .iter()
+                .enumerate()
+                .map(move |(j, c)| (if group { format!("calls.{i}.parallel.{j}") } else { format!("calls.{i}") }, c))
+        });
+        for (site, call) in sites {
             let edge = &model.edges[call.edge];
-            let key = |k: &str| format!("services.{}.calls.{}.{k}", s.name, model.services[call.to].name);
+            let key = |k: &str| format!("services.{}.{site}.{k}", s.name);
             match &call.policy.hedge {
                 Some(h) if !matches!(h.delay, HedgeDelay::Tower { .. }) => {
                     no(key("hedge"), "the testbed hedges with tower's Hedge: use `preset: tower`")

@@ -85,3 +85,28 @@ fn validate_exits_0_when_every_metric_agrees_1_when_one_does_not_2_when_unreadab
     assert_eq!(run(&off).status.code(), Some(1));
     assert_eq!(run(&dir.join("absent.json")).status.code(), Some(2));
 }
+
+#[test]
+fn a_run_too_long_or_too_fast_for_real_time_is_refused_up_front() {
+    let dir = scratch("too-big");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_resim-testbed"))
+            .arg(root().join("scenarios/mmck-basic.yaml"))
+            .args(args)
+            .arg("--out")
+            .arg(dir.join("out"))
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // mmck-basic: 10 replications of 2 h 10 min, 20 h of real time.
+    let (code, stderr) = run(&[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--max-real-time") && stderr.contains("1300.0m"), "{stderr}");
+    // Short enough, but a rate two cores cannot send and serve.
+    let (code, stderr) =
+        run(&["--set", "duration=10s", "--set", "warmup=0s", "--set", "replications=1", "--max-rate", "5/s"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--max-rate"), "{stderr}");
+    assert!(!dir.join("out").exists(), "nothing is run or written");
+}
