@@ -155,8 +155,10 @@ re-run the script. Each scenario of `validation/` is deployed for real on
 127.0.0.1 by `resim-testbed` — one hyper HTTP server per service instance, its workers a
 semaphore, its capacity a count answering 503 when full, its service time a sleep of a
 draw from the scenario's distribution, each call edge hyper's client under tower's
-middleware (timeout, retry with `TpsBudget`, load_shed over concurrency_limit), an
-open-loop Poisson load generator — and simulated by `resim run` with the same scenario.
+middleware (timeout, retry with `TpsBudget`, hedge, load_shed over concurrency_limit) and
+failsafe's circuit breaker, an open-loop Poisson load generator, faults switched through
+a control endpoint per instance — and simulated by `resim run` with the same scenario,
+whose policies are the deployed libraries' (`preset: tower`, `preset: failsafe`).
 The real run's replications are independent repeats in real time; the simulation runs
 many more, so the width of each comparison is mostly the real run's.
 
