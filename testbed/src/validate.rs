@@ -227,6 +227,12 @@ fn metrics(real: &Value, sim: &Value) -> Vec<Metric> {
         for o in ["ok", "degraded", "error", "timeout", "rejected", "short_circuited"] {
             out.push(Metric::count(label(o), at(&["outcomes", o])));
         }
+        // The breaker's own record (issue 25's scenario 3: its transitions): how often it
+        // opened, and how long it stayed open, at the mean latency's 5%.
+        out.push(Metric::count(label("breaker openings"), at(&["breaker", "openings"])));
+        let open = at(&["breaker", "time_in_state_s", "open"]);
+        let open_s = Metric::new(format!("edge {e}: breaker open, s"), open, Unit::Seconds, rel(MEAN_LATENCY_TOL));
+        out.push(Metric { skip_if_zero: true, ..open_s });
     }
     out
 }
