@@ -27,6 +27,34 @@ pub struct TowerRateConfig {
     pub per: SimTime,
 }
 
+impl TowerRateConfig {
+    /// The long-run share of calls refused when they arrive as a Poisson process of
+    /// `rate` per second. Each window starts at an admitted call, lasts `per`, and the next
+    /// starts at the first call after it (memoryless: `per` plus an exponential gap of mean
+    /// 1/`rate`). With P ~ Poisson(`rate`·`per`) calls inside a window, it sees 1 + P
+    /// calls and admits min(`num`, 1 + P), so by the renewal-reward theorem
+    /// refused = 1 − E[min(num, 1 + P)] / (1 + rate·per).
+    pub fn poisson_refused_share(&self, rate: f64) -> f64 {
+        let m = rate * self.per.as_secs_f64();
+        if m.is_nan() || m <= 0.0 {
+            return 0.0;
+        }
+        // E[min(num, 1 + P)] = Σ_{i<num} P(P ≥ i); the pmf in logs, so a large m cannot
+        // underflow e^-m.
+        let (mut admitted, mut below, mut ln_pmf) = (0.0, 0.0, -m);
+        for i in 0..self.num {
+            // Past the mean with a negligible pmf, the rest of the tail is too.
+            if i as f64 > m && ln_pmf < -60.0 {
+                break;
+            }
+            admitted += 1.0 - below;
+            below += ln_pmf.exp();
+            ln_pmf += m.ln() - ((i + 1) as f64).ln();
+        }
+        1.0 - admitted / (1.0 + m)
+    }
+}
+
 /// tower's `RateLimit` state (`service.rs`, `enum State`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -172,6 +200,22 @@ mod tests {
         assert_eq!(l.until(), ms(205));
         l.reset_stats();
         assert_eq!(*l.stats(), RateStats::default());
+    }
+
+    #[test]
+    fn poisson_refusals_in_closed_form() {
+        let cfg = |num| TowerRateConfig { num, per: ms(100) };
+        // One per window: every call inside a window of 100 ms is refused, 1 in 1 + λ·per
+        // admitted.
+        assert!((cfg(1).poisson_refused_share(50.0) - (1.0 - 1.0 / 6.0)).abs() < 1e-12);
+        // A limit far above the traffic refuses (next to) nothing.
+        assert!(cfg(1000).poisson_refused_share(50.0) < 1e-12);
+        // num 10 at 200/s: P(P < 9) for a mean of 20 is 0.0050, so nearly 10 of 21 pass.
+        let share = cfg(10).poisson_refused_share(200.0);
+        assert!((share - (1.0 - 10.0 / 21.0)).abs() < 0.002, "{share}");
+        // Huge means do not underflow into "nothing arrives".
+        assert!((cfg(10).poisson_refused_share(1e6) - (1.0 - 10.0 / 100_001.0)).abs() < 1e-9);
+        assert_eq!(cfg(10).poisson_refused_share(0.0), 0.0);
     }
 
     #[test]
