@@ -16,7 +16,6 @@
 //! Clock-free: `now` comes from the engine and must not go backwards.
 
 use crate::engine::SimTime;
-use crate::policy::rate_limit::RateStats;
 
 /// tower's `Rate::new(num, per)`: `num` calls per window of `per`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,13 +68,12 @@ enum State {
 pub struct TowerRate {
     config: TowerRateConfig,
     state: State,
-    stats: RateStats,
 }
 
 impl TowerRate {
     /// A limiter created at `start` (`RateLimit::new`: ready, `until` = now, `rem` = num).
     pub fn new(config: TowerRateConfig, start: SimTime) -> Self {
-        Self { config, state: State::Ready { until: start, rem: config.num }, stats: RateStats::default() }
+        Self { config, state: State::Ready { until: start, rem: config.num } }
     }
 
     /// The configuration.
@@ -86,13 +84,11 @@ impl TowerRate {
     /// `load_shed`'s `poll_ready` then `call` at `now`: true when the call is admitted,
     /// false when tower would answer `Overloaded`.
     pub fn try_acquire(&mut self, now: SimTime) -> bool {
-        if !self.ready(now) {
-            self.stats.rejected += 1;
-            return false;
+        let admitted = self.ready(now);
+        if admitted {
+            self.call(now);
         }
-        self.call(now);
-        self.stats.admitted += 1;
-        true
+        admitted
     }
 
     /// `RateLimit::poll_ready` at `now`: limited until its sleep fires at `until`, then a
@@ -134,16 +130,6 @@ impl TowerRate {
             State::Limited { .. } => 0,
         }
     }
-
-    /// The counters since construction or the last reset.
-    pub fn stats(&self) -> &RateStats {
-        &self.stats
-    }
-
-    /// Clears the counters (the window is kept).
-    pub fn reset_stats(&mut self) {
-        self.stats = RateStats::default();
-    }
 }
 
 #[cfg(test)]
@@ -167,7 +153,6 @@ mod tests {
         // The sleep fires at 100 ms: ready again, with a window from 100 ms.
         assert!(l.try_acquire(ms(100)));
         assert_eq!((l.until(), l.remaining()), (ms(200), 2));
-        assert_eq!(*l.stats(), RateStats { admitted: 4, rejected: 2 });
     }
 
     #[test]
@@ -198,8 +183,6 @@ mod tests {
         assert!(l.try_acquire(ms(105)));
         assert!(!l.try_acquire(ms(105)));
         assert_eq!(l.until(), ms(205));
-        l.reset_stats();
-        assert_eq!(*l.stats(), RateStats::default());
     }
 
     #[test]
