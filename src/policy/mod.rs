@@ -17,6 +17,7 @@ pub mod outlier;
 pub mod rate_limit;
 pub mod retry;
 pub mod shed;
+pub mod tower_rate;
 
 /// Where a stateful policy keeps its state.
 ///

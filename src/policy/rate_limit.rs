@@ -1,5 +1,6 @@
 //! Rate limiters: a token bucket in exact integer arithmetic, and resilience4j's
-//! fixed-cycle `RateLimiter`.
+//! fixed-cycle `RateLimiter` (tower's `RateLimit`, the third kind of [`LimiterConfig`], is
+//! in [`crate::policy::tower_rate`]).
 //!
 //! **Token bucket** ([`TokenBucket`]): tokens flow in at a constant rate up to a capacity
 //! (`burst`); each admission takes one; the bucket starts full. The rate is a fraction,
@@ -160,6 +161,9 @@ pub enum LimiterConfig {
     TokenBucket(TokenBucketConfig),
     /// resilience4j's `RateLimiter`: a call waits for a permission, up to its timeout.
     Cycle(CycleLimiterConfig),
+    /// tower's `RateLimit` under `load_shed`: a call while it is limited is refused
+    /// ([`crate::policy::tower_rate`]).
+    Tower(crate::policy::tower_rate::TowerRateConfig),
 }
 
 /// Configuration of a [`CycleLimiter`] (resilience4j `RateLimiterConfig`).

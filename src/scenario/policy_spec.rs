@@ -432,10 +432,20 @@ pub struct CircuitBreakersSpec {
 
 /// A rate limit: a token bucket (`rate` per second, bursts up to `burst`), or, on a call
 /// only, resilience4j's `RateLimiter`, whose callers wait for a permission (give any of
-/// `limit_for_period`, `limit_refresh_period`, `timeout_duration`).
+/// `limit_for_period`, `limit_refresh_period`, `timeout_duration`), or tower's
+/// `RateLimit` under `load_shed` (`preset: tower`, `num` per `per`).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitSpec {
+    /// `tower`: tower 0.5.3's `RateLimit` under `load_shed` (calls while limited are refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<Preset>,
+    /// tower: calls admitted per window (`Rate::new(num, per)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num: Option<u64>,
+    /// tower: the window, from the first call after the previous one ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per: Option<Duration>,
     /// Token bucket: sustained rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<Rate>,

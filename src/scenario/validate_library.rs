@@ -1,11 +1,11 @@
 //! Resolving the keys of the presets that follow a Rust crate rather than resilience4j:
-//! tower's retry budget and hedge (`preset: tower`, tower 0.5.3) and failsafe's circuit
+//! tower's retry budget, hedge and rate limit (`preset: tower`, tower 0.5.3) and failsafe's circuit
 //! breaker (`preset: failsafe`, failsafe 1.3.0). Each refuses, by name, the keys its
 //! library has no counterpart for, and takes the library's own defaults and ranges.
 
 use super::error::{Result, err};
 use super::library_spec::{ConsecutiveFailuresSpec, FailsafeBackoffSpec, SuccessRateSpec};
-use super::policy_spec::{BreakerSpec, BudgetSpec, HedgeSpec};
+use super::policy_spec::{BreakerSpec, BudgetSpec, HedgeSpec, RateLimitSpec};
 use super::units::Duration;
 use super::validate_policy::outcome;
 use crate::engine::SimTime;
@@ -14,6 +14,7 @@ use crate::policy::breaker::{
     BreakerConfig, Classifier, ConsecutiveFailuresConfig, FailsafeBackoff, FailsafeConfig, SuccessRateConfig,
 };
 use crate::policy::retry::{BudgetConfig, HedgeConfig, HedgeDelay, TpsConfig};
+use crate::policy::tower_rate::TowerRateConfig;
 
 /// The first key of `keys` that is set, to be refused.
 fn first_set<'a>(keys: &[(&'a str, bool)]) -> Option<&'a str> {
@@ -91,6 +92,37 @@ pub(super) fn tower_hedge(h: &HedgeSpec, key: &str) -> Result<HedgeConfig> {
         non_fatal: Some([false; Outcome::ALL.len()]),
         on_per_try_timeout: false,
     })
+}
+
+/// tower's `Rate::new(num, per)` for a `RateLimit` under `load_shed`: both required (tower
+/// has no default), both positive (`Rate::new` asserts it). The token bucket's and
+/// resilience4j's keys are refused: tower's limiter has a fixed window and never waits
+/// here.
+pub(super) fn tower_rate(r: &RateLimitSpec, key: &str) -> Result<TowerRateConfig> {
+    let foreign = [
+        ("rate", r.rate.is_some()),
+        ("burst", r.burst.is_some()),
+        ("limit_for_period", r.limit_for_period.is_some()),
+        ("limit_refresh_period", r.limit_refresh_period.is_some()),
+        ("timeout_duration", r.timeout_duration.is_some()),
+    ];
+    if let Some(k) = first_set(&foreign) {
+        return err(format!("{key}.{k}"), format!("tower's RateLimit has no `{k}`"))
+            .map_err(|e| e.with_help("it admits `num` calls per window of `per`, e.g. num: 10, per: 100ms"));
+    }
+    let missing = |k: &str| {
+        err(format!("{key}.{k}"), format!("tower's Rate::new has no default `{k}`: give it"))
+            .map_err(|e| e.with_help("e.g. num: 10, per: 100ms"))
+    };
+    let Some(num) = r.num else { return missing("num") };
+    let Some(per) = r.per.map(Duration::time) else { return missing("per") };
+    if num == 0 {
+        return err(format!("{key}.num"), "tower's Rate::new asserts num > 0 (0 would refuse every call)");
+    }
+    if per == SimTime::ZERO {
+        return err(format!("{key}.per"), "tower's Rate::new asserts per > 0");
+    }
+    Ok(TowerRateConfig { num, per })
 }
 
 /// failsafe's breaker: `Config::new()`, or the failure policies given, each omitted key
@@ -257,6 +289,28 @@ mod tests {
         assert_eq!(key_of(with(r#""max": 2"#)), "h.max");
         assert_eq!(key_of(with(r#""max_extra_load": 0.05"#)), "h.max_extra_load");
         assert!(with(r#""max_attempts": 2"#).is_ok() && with(r#""cancel": true"#).is_ok_and(|h| h.cancel_losers));
+    }
+
+    fn limiter(json: &str) -> Result<Option<crate::policy::rate_limit::LimiterConfig>> {
+        edge_policy(&call(&format!(r#"{{ "to": "b", "rate_limit": {json} }}"#)), "c").map(|p| p.rate_limit)
+    }
+
+    #[test]
+    fn tower_rate_limit_needs_num_and_per_and_refuses_foreign_keys() {
+        use crate::policy::rate_limit::LimiterConfig;
+        let ok = limiter(r#"{ "preset": "tower", "num": 10, "per": "100ms" }"#).ok().flatten();
+        let want = TowerRateConfig { num: 10, per: SimTime::from_millis(100) };
+        assert_eq!(ok, Some(LimiterConfig::Tower(want)));
+        let key = |json: &str| key_of(limiter(json));
+        assert_eq!(key(r#"{ "preset": "tower", "per": "1s" }"#), "c.rate_limit.num");
+        assert_eq!(key(r#"{ "preset": "tower", "num": 1 }"#), "c.rate_limit.per");
+        assert_eq!(key(r#"{ "preset": "tower", "num": 0, "per": "1s" }"#), "c.rate_limit.num");
+        assert_eq!(key(r#"{ "preset": "tower", "num": 1, "per": "0s" }"#), "c.rate_limit.per");
+        assert_eq!(key(r#"{ "preset": "tower", "num": 1, "per": "1s", "burst": 5 }"#), "c.rate_limit.burst");
+        let r4j = r#"{ "preset": "tower", "num": 1, "per": "1s", "timeout_duration": "0s" }"#;
+        assert_eq!(key(r4j), "c.rate_limit.timeout_duration");
+        assert_eq!(key(r#"{ "num": 1, "per": "1s" }"#), "c.rate_limit");
+        assert_eq!(key(r#"{ "preset": "resilience4j", "limit_for_period": 1 }"#), "c.rate_limit.preset");
     }
 
     fn breaker(json: &str) -> Result<(BreakerConfig, Classifier)> {

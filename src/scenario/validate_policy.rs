@@ -10,7 +10,7 @@ use super::policy_spec::{
 };
 use super::spec::CallSpec;
 use super::units::Rate;
-use super::validate_library::{failsafe_breaker, failsafe_outcomes, tower_budget, tower_hedge};
+use super::validate_library::{failsafe_breaker, failsafe_outcomes, tower_budget, tower_hedge, tower_rate};
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
 use crate::model::{BulkheadRelease, CallPolicy, EdgePolicy, EdgeScopes, Fallback};
@@ -458,6 +458,11 @@ fn breaker_outcomes(b: &BreakerSpec, key: &str) -> Result<Classifier> {
 
 /// The token bucket of the `rate_limit` at `key`, which refuses every `what` at rate 0.
 pub(super) fn token_bucket(r: &RateLimitSpec, key: &str, what: &str) -> Result<TokenBucketConfig> {
+    // Reached with tower's keys only from a service, whose limiter is a token bucket.
+    if r.preset.is_some() || r.num.is_some() || r.per.is_some() {
+        return err(key, "a service's rate limit is a token bucket: `rate` and `burst`")
+            .map_err(|e| e.with_help("`preset: tower` (tower's RateLimit) goes on a call"));
+    }
     let Some(rate) = r.rate.map(Rate::per_sec) else {
         return err(format!("{key}.rate"), "a token bucket needs a rate, e.g. `rate: 100/s`");
     };
@@ -466,6 +471,23 @@ pub(super) fn token_bucket(r: &RateLimitSpec, key: &str, what: &str) -> Result<T
     }
     let burst = r.burst.unwrap_or_else(|| rate.ceil().clamp(1.0, f64::from(u32::MAX)) as u32).max(1);
     Ok(TokenBucketConfig::from_rate(rate, burst))
+}
+
+/// The limiter of a call's `rate_limit` at `key`: tower's (`preset: tower`),
+/// resilience4j's (its keys given) or a token bucket.
+fn edge_limiter(r: &RateLimitSpec, key: &str) -> Result<LimiterConfig> {
+    Ok(match r.preset {
+        Some(Preset::Tower) => LimiterConfig::Tower(tower_rate(r, key)?),
+        Some(p) => {
+            return err(format!("{key}.preset"), format!("{p:?} has no rate limit preset"))
+                .map_err(|e| e.with_help("only `tower` has one; resilience4j's limiter is its own keys"));
+        }
+        None if r.num.is_some() || r.per.is_some() => {
+            return err(key, "`num` and `per` are tower's: add `preset: tower`");
+        }
+        None if r.waits() => LimiterConfig::Cycle(cycle_limiter(r, key)?),
+        None => LimiterConfig::TokenBucket(token_bucket(r, key, "call")?),
+    })
 }
 
 /// resilience4j's `RateLimiter` at `key`, its defaults where a key is missing.
@@ -529,11 +551,7 @@ pub fn edge_policy(c: &CallSpec, key: &str) -> Result<EdgePolicy> {
     }
     if let Some(r) = &c.rate_limit {
         let key = format!("{key}.rate_limit");
-        p.rate_limit = Some(if r.waits() {
-            LimiterConfig::Cycle(cycle_limiter(r, &key)?)
-        } else {
-            LimiterConfig::TokenBucket(token_bucket(r, &key, "call")?)
-        });
+        p.rate_limit = Some(edge_limiter(r, &key)?);
     }
     if let Some(b) = &c.bulkhead {
         if b.max_concurrent == 0 {

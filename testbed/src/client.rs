@@ -1,6 +1,7 @@
 //! A call edge as a real client: hyper's pooled HTTP client under tower's middleware, in
 //! the order DESIGN.md §3 composes the policies (outermost first): overall timeout →
 //! retry (tower's `Retry`, budgeted by tower's `TpsBudget`) → per-attempt record →
+//! rate limit (tower's `LoadShed` over `RateLimit`: [`crate::ratelimit`]) →
 //! per-try timeout (tower's `Timeout`) → bulkhead (tower's `LoadShed` over
 //! `ConcurrencyLimit`: no permit free, refused at once) → one HTTP attempt on the
 //! instance the balancer picks.
@@ -21,6 +22,7 @@ use resim::engine::{Stream, Streams};
 use resim::metrics::Outcome;
 use resim::model::{CallPolicy, Model};
 use resim::policy::breaker::BreakerConfig;
+use resim::policy::rate_limit::LimiterConfig;
 use resim::policy::retry::{BackoffState, BudgetConfig, HedgeConfig, HedgeDelay, RetryConfig, next_delay};
 
 use crate::breaker::Policy;
@@ -131,6 +133,8 @@ fn call_policy(model: &Model, e: usize) -> CallPolicy {
 /// The layers the scenario asks for, innermost first, as DESIGN.md §3 orders them; the
 /// hedge (tower's, under `hedge: { preset: tower }`) sits inside the breaker and outside
 /// the per-try timeout, so each copy has its own timeout and the breaker sees one result.
+/// The rate limit sits between the per-try timeout and the hedge: each attempt asks it,
+/// as the engine's does, and its refusal takes no time off the timeout.
 fn stack(model: &Model, e: usize, policy: &CallPolicy, rng: Stream, at: (Clock, u32)) -> EdgeStack {
     let edge = &model.edges[e].policy;
     let mut s: Stack = BoxCloneSyncService::new(Attempt);
@@ -140,6 +144,9 @@ fn stack(model: &Model, e: usize, policy: &CallPolicy, rng: Stream, at: (Clock, 
     }
     if let Some(t) = policy.timeout {
         s = BoxCloneSyncService::new(tower::timeout::Timeout::new(s, duration(t)));
+    }
+    if let Some(LimiterConfig::Tower(r)) = edge.rate_limit {
+        s = BoxCloneSyncService::new(crate::ratelimit::RateLimited::new(s, r.num, duration(r.per)));
     }
     if let Some(HedgeConfig { delay: HedgeDelay::Tower { quantile, min_data_points, period }, .. }) = policy.hedge {
         s = BoxCloneSyncService::new(crate::hedge::Hedged::new(s, min_data_points, quantile, duration(period)));

@@ -17,6 +17,7 @@ pub mod faults;
 pub mod hedge;
 pub mod load;
 pub mod overhead;
+pub mod ratelimit;
 pub mod record;
 pub mod recovery;
 pub mod station;

@@ -3,9 +3,10 @@
 //! real run never silently differs from the model it is compared with.
 
 use resim::model::fault::Effect;
-use resim::model::{Arrivals, BulkheadRelease, Model};
+use resim::model::{Arrivals, BulkheadRelease, CallPolicy, EdgePolicy, Model};
 use resim::policy::Scope;
 use resim::policy::breaker::BreakerConfig;
+use resim::policy::rate_limit::LimiterConfig;
 use resim::policy::retry::{BudgetConfig, HedgeDelay};
 
 /// Why the testbed cannot run `model`, one line per feature; empty when it can.
@@ -81,8 +82,16 @@ pub fn unsupported(model: &Model) -> Vec<String> {
             if p.breaker.as_ref().is_some_and(|b| !matches!(b, BreakerConfig::Failsafe(_))) {
                 no(key("breaker"), "the testbed's breaker is failsafe's: use `breaker: { preset: failsafe }`");
             }
-            if p.rate_limit.is_some() || p.concurrency.is_some() || p.adaptive.is_some() || p.thresholds.is_some() {
-                no(key("rate_limit/concurrency/adaptive/envoy thresholds"), "not deployed yet");
+            match p.rate_limit {
+                Some(LimiterConfig::Tower(_)) => rate_limit_beside(p, &call.policy, &mut no, key("rate_limit")),
+                Some(_) => no(
+                    key("rate_limit"),
+                    "the testbed's rate limit is tower's RateLimit under load_shed: use `{ preset: tower, num, per }`",
+                ),
+                None => {}
+            }
+            if p.concurrency.is_some() || p.adaptive.is_some() || p.thresholds.is_some() {
+                no(key("concurrency/adaptive/envoy thresholds"), "not deployed yet");
             }
             if let Some(b) = &p.bulkhead {
                 if b.max_wait.0 != 0 || b.max_waiting.is_some() {
@@ -95,10 +104,23 @@ pub fn unsupported(model: &Model) -> Vec<String> {
                     );
                 }
             }
-            if p.scope.bulkhead == Scope::Service || p.scope.budget == Scope::Service {
+            if [p.scope.bulkhead, p.scope.budget, p.scope.rate_limit].contains(&Scope::Service) {
                 no(key("scope"), "the testbed keeps every client policy per caller instance");
             }
         }
     }
     why
+}
+
+/// tower's rate limit beside the edge's other policies: the model gives an attempt's
+/// breaker permission back when the limiter refuses it, and does not send a hedge it
+/// refuses, where failsafe's breaker around it would count the refusal as a failure and
+/// tower's hedge would take the refused backup as the first answer.
+fn rate_limit_beside(p: &EdgePolicy, call: &CallPolicy, no: &mut impl FnMut(String, &str), key: String) {
+    if p.breaker.is_some() {
+        no(key.clone(), "failsafe's breaker would count a refusal as a failure; the model records none: drop one");
+    }
+    if call.hedge.is_some() {
+        no(key, "tower's hedge would take a refused backup as its answer; the model does not send it: drop one");
+    }
 }

@@ -221,7 +221,7 @@ fn metrics(real: &Value, sim: &Value) -> Vec<Metric> {
     for e in names(real, sim, "edges") {
         let at = |k: &[&str]| pointer(&[&["edges", e.as_str()], k].concat());
         let label = |what: &str| format!("edge {e}: {what}/s");
-        for k in ["calls", "attempts", "retries", "hedges", "budget_exhausted", "bulkhead_rejected"] {
+        for k in ["calls", "attempts", "retries", "hedges", "budget_exhausted", "bulkhead_rejected", "rate_limited"] {
             out.push(Metric::count(label(k), at(&[k])));
         }
         for o in ["ok", "degraded", "error", "timeout", "rejected", "short_circuited"] {

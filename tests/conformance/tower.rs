@@ -12,6 +12,12 @@
 //! `ok`. Not ported, because resim's requests are always clonable and always hedgeable:
 //! `retry_cannot_clone_request`, `success_with_cannot_clone`, `retry_mutating_policy`,
 //! `request_not_retyable` and `request_not_clonable`.
+//!
+//! The `limit::rate` integration tests (`tower/tests/limit/rate.rs`) are ported to
+//! [`TowerRate`], the `rate_limit: { preset: tower }` of a call edge; `src/limit/rate/`
+//! has no `#[cfg(test)]` module. tower's mock service is always ready, so
+//! `assert_ready_ok!(service.poll_ready())` is [`TowerRate::ready`] and a call after it
+//! is [`TowerRate::try_acquire`] (which asks readiness itself, as `load_shed` does).
 
 use std::path::Path;
 
@@ -21,6 +27,7 @@ use resim::policy::retry::{
     Backoff, BackoffState, Budget, BudgetConfig, GiveUpReason, HedgeConfig, HedgeDelay, Jitter, LatencyWindow,
     RetryConfig, RetryDecision, RetryOn, RetryState, TpsBudget, TpsConfig, next_delay,
 };
+use resim::policy::tower_rate::{TowerRate, TowerRateConfig};
 use resim::scenario::load_str;
 use resim::scenario::policy_spec::{JitterSpec, RetrySpec};
 use resim::scenario::spec::CallSpec;
@@ -314,4 +321,82 @@ fn hedges_follow_the_previous_period_and_min_data_points() {
     assert!(n > 300.0, "hedged {n} of about 2000 calls");
     assert_eq!(hedges(&base.replace("min_data_points: 10", "min_data_points: 1000")), 0.0);
     assert_eq!(hedges(&base.replace("period: 1s", "period: 1h")), 0.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// tests/limit/rate.rs
+// ---------------------------------------------------------------------------------------------
+
+fn tower_rate(num: u64, per_ms: u64) -> TowerRate {
+    TowerRate::new(TowerRateConfig { num, per: ms(per_ms) }, Z)
+}
+
+/// `reaching_capacity`: `RateLimitLayer::new(1, 100ms)`; one call, then not ready (here:
+/// a call is refused) until the clock has moved 101 ms, then ready and a second call
+/// goes through.
+#[test]
+fn reaching_capacity() {
+    let mut service = tower_rate(1, 100);
+    assert!(service.ready(Z));
+    assert!(service.try_acquire(Z));
+    assert!(!service.ready(Z));
+    assert!(!service.try_acquire(Z));
+    assert!(!service.ready(ms(100) - SimTime(1)));
+    assert!(service.ready(ms(101)));
+    assert!(service.try_acquire(ms(101)));
+}
+
+/// `remaining_gets_reset` (the bug fixed in tower's cd7dd12): `RateLimitLayer::new(3,
+/// 100ms)`; one call, 100 ms later two more, and the limiter is still ready: the second
+/// window starts with all 3 permits, not with the 2 the first one left.
+#[test]
+fn remaining_gets_reset() {
+    let mut service = tower_rate(3, 100);
+    assert!(service.ready(Z) && service.try_acquire(Z));
+    assert!(service.ready(ms(100)) && service.try_acquire(ms(100)));
+    assert!(service.ready(ms(100)) && service.try_acquire(ms(100)));
+    assert!(service.ready(ms(100)));
+    assert_eq!(service.remaining(), 1);
+}
+
+/// A caller whose calls to `b` go through tower's rate limit with the keys put for
+/// `LIMIT`, at Poisson rate 200/s for 200 s.
+const LIMITED: &str = "
+name: tower-rate
+duration: 200s
+services:
+  a:
+    servers: 50
+    service_time: { constant: { value: 1ms } }
+    calls:
+      - to: b
+        rate_limit: LIMIT
+  b:
+    servers: 50
+    service_time: { constant: { value: 1ms } }
+workloads:
+  - { name: w, target: a, arrivals: { poisson: { rate: 200/s } } }
+";
+
+/// The share of `a -> b` attempts the limiter refused.
+fn refused_share(limit: &str) -> f64 {
+    let sc = load_str(&LIMITED.replace("LIMIT", limit), Path::new("tower.yaml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let report: Report = resim::run(&sc.model, &RunOptions::default());
+    let e = report.edges.values().next().unwrap_or_else(|| panic!("no edge"));
+    e.rate_limited.value() / e.attempts.value()
+}
+
+/// The engine asks the limiter once per attempt and counts each refusal in `rate_limited`:
+/// at 200/s through 10 per 100 ms, the refused share is the closed form of windows that
+/// drift with the traffic (1 − E[min(10, 1 + P)] / 21, P ~ Poisson(20): 52.6%), with a
+/// sampling error of about 0.25 points over 200 s; a limiter on a fixed 100 ms grid
+/// (resilience4j's cycles, with no wait) would refuse 50%, ten standard errors away.
+#[test]
+fn poisson_calls_are_refused_as_drifting_windows_predict() {
+    let cfg = TowerRateConfig { num: 10, per: ms(100) };
+    let want = cfg.poisson_refused_share(200.0);
+    let got = refused_share("{ preset: tower, num: 10, per: 100ms }");
+    assert!((got - want).abs() < 0.01, "refused {got:.4}, closed form {want:.4}");
+    let cycles = refused_share("{ limit_for_period: 10, limit_refresh_period: 100ms, timeout_duration: 0s }");
+    assert!((cycles - 0.5).abs() < 0.01 && (got - cycles).abs() > 0.02, "fixed cycles refuse {cycles:.4}");
 }

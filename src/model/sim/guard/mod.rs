@@ -23,6 +23,7 @@ use crate::policy::rate_limit::{CycleLimiter, LimiterConfig, RateAcquire, TokenB
 use crate::policy::retry::{
     Admit, Budget, ClientRateLimiter, HedgeConfig, HedgeDelay, LatencyWindow, RetryState, TokenBudget,
 };
+use crate::policy::tower_rate::TowerRate;
 
 use crate::policy::Scope;
 
@@ -49,12 +50,14 @@ pub(super) enum Entry {
     RateLimited,
 }
 
-/// A client-side rate limiter of either kind.
+/// A client-side rate limiter of any kind.
 enum EdgeLimiter {
     /// Refuses a call without a token.
     Bucket(TokenBucket),
     /// Makes a call wait for a permission, up to its timeout.
     Cycle(CycleLimiter),
+    /// tower's `RateLimit` under `load_shed`: refuses a call while limited.
+    Tower(TowerRate),
 }
 
 /// Mutable policy state of the calls that share one guard.
@@ -120,6 +123,7 @@ impl EdgeGuard {
             limiter: p.rate_limit.filter(|_| here(p.scope.rate_limit)).map(|l| match l {
                 LimiterConfig::TokenBucket(c) => EdgeLimiter::Bucket(TokenBucket::new(c)),
                 LimiterConfig::Cycle(c) => EdgeLimiter::Cycle(CycleLimiter::new(c, SimTime::ZERO)),
+                LimiterConfig::Tower(c) => EdgeLimiter::Tower(TowerRate::new(c, SimTime::ZERO)),
             }),
             budget: p.budget.as_ref().filter(|_| here(p.scope.budget)).map(Budget::new),
             latency: (p.track_latency && here(p.scope.hedge))
@@ -165,17 +169,11 @@ impl EdgeGuard {
     /// limiter reserves one from a later period, within its timeout), or refused. Without a
     /// limiter, at once.
     fn rate_limit(&mut self, now: SimTime) -> RateAcquire {
-        match self.limiter.as_mut() {
-            None => RateAcquire::Now,
-            Some(EdgeLimiter::Bucket(b)) => {
-                if b.try_acquire(now) {
-                    RateAcquire::Now
-                } else {
-                    RateAcquire::Rejected
-                }
-            }
-            Some(EdgeLimiter::Cycle(l)) => l.try_acquire(now),
+        if let Some(EdgeLimiter::Cycle(l)) = self.limiter.as_mut() {
+            return l.try_acquire(now);
         }
+        // The others never make a call wait: a permission now, or a refusal.
+        if self.pass_limiter_now(now) { RateAcquire::Now } else { RateAcquire::Rejected }
     }
 
     /// The breaker's next timed transition, when one is due and not yet scheduled. Asked
@@ -212,6 +210,7 @@ impl EdgeGuard {
             None => true,
             Some(EdgeLimiter::Bucket(b)) => b.try_acquire(now),
             Some(EdgeLimiter::Cycle(l)) => l.try_acquire_within(now, SimTime::ZERO) == RateAcquire::Now,
+            Some(EdgeLimiter::Tower(l)) => l.try_acquire(now),
         }
     }
 
