@@ -103,12 +103,12 @@ fn only_towers_rate_limit_alone_is_deployed() {
     };
     let tower = "{ preset: tower, num: 10, per: 100ms }";
     assert_eq!(why(tower, ""), Vec::<String>::new());
-    let key = "services.app.calls.db.rate_limit";
+    let key = "services.app.calls.0.rate_limit";
     let refused = |limit: &str, extra: &str| why(limit, extra).iter().any(|w| w.starts_with(key));
     assert!(refused("{ rate: 100/s, burst: 10 }", ""));
     assert!(refused("{ limit_for_period: 10, limit_refresh_period: 100ms, timeout_duration: 0s }", ""));
     assert!(refused(tower, "        breaker: { preset: failsafe }\n"));
     assert!(refused(tower, "        hedge: { preset: tower, percentile: 0.9, min_data_points: 10, period: 1s }\n"));
     let shared = why("{ preset: tower, num: 10, per: 100ms, scope: service }", "");
-    assert_eq!(shared, vec!["services.app.calls.db.scope: the testbed keeps every client policy per caller instance"]);
+    assert_eq!(shared, vec!["services.app.calls.0.scope: the testbed keeps every client policy per caller instance"]);
 }
