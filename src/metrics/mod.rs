@@ -712,6 +712,32 @@ pub struct BreakerSnapshot {
     pub breakers: u32,
 }
 
+impl BreakerSnapshot {
+    /// The breakers of one edge (one per caller instance, in instance order) as one
+    /// record: counts summed, time in each state the mean, transitions in time order
+    /// (then instance), the first breaker's final state; `None` without breakers.
+    pub fn merged(parts: impl IntoIterator<Item = BreakerSnapshot>) -> Option<Self> {
+        let (mut out, mut n) = (None::<Self>, 0u64);
+        for s in parts {
+            n += 1;
+            let m = out.get_or_insert_with(|| BreakerSnapshot { final_state: s.final_state, ..Default::default() });
+            m.calls_permitted += s.calls_permitted;
+            m.short_circuited += s.short_circuited;
+            m.successes += s.successes;
+            m.failures += s.failures;
+            m.slow_calls += s.slow_calls;
+            m.openings += s.openings;
+            m.time_in_state.iter_mut().zip(s.time_in_state).for_each(|(total, t)| *total += t);
+            m.transitions.extend(s.transitions);
+        }
+        let mut m = out?;
+        m.breakers = n as u32;
+        m.time_in_state.iter_mut().for_each(|t| *t = SimTime(t.0 / n));
+        m.transitions.sort_by_key(|t| (t.0, t.3));
+        Some(m)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -261,26 +261,7 @@ impl Service<CallReq> for Breaker {
 }
 
 /// The edge's breakers at `end`, one per caller instance, merged as the engine merges
-/// them: counts summed, time in each state the mean, transitions in time order.
+/// them ([`BreakerSnapshot::merged`]).
 pub fn merged(logs: &[Arc<Mutex<Log>>], end: SimTime) -> Option<BreakerSnapshot> {
-    let mut merged: Option<BreakerSnapshot> = None;
-    for log in logs {
-        let s = crate::world::lock(log).snapshot(end);
-        let m = merged.get_or_insert_with(|| BreakerSnapshot { final_state: s.final_state, ..Default::default() });
-        m.calls_permitted += s.calls_permitted;
-        m.short_circuited += s.short_circuited;
-        m.successes += s.successes;
-        m.failures += s.failures;
-        m.openings += s.openings;
-        for (total, t) in m.time_in_state.iter_mut().zip(s.time_in_state) {
-            *total += t;
-        }
-        m.transitions.extend(s.transitions);
-    }
-    let mut m = merged?;
-    let n = logs.len() as u64;
-    m.breakers = n as u32;
-    m.time_in_state.iter_mut().for_each(|t| *t = SimTime(t.0 / n));
-    m.transitions.sort_by_key(|t| (t.0, t.3));
-    Some(m)
+    BreakerSnapshot::merged(logs.iter().map(|log| crate::world::lock(log).snapshot(end)))
 }

@@ -178,26 +178,19 @@ fn degradation_snapshot(d: &Degradation, end: SimTime) -> DegradationSnapshot {
 /// for the fleet), their counters summed, time in each state averaged over them, their
 /// transitions merged in time order. `None` when the edge has no breaker.
 fn edge_breakers(guards: &Guards, e: usize, end: SimTime) -> Option<BreakerSnapshot> {
-    let mut snap: Option<BreakerSnapshot> = None;
-    let mut n = 0u64;
-    for (instance, b) in guards.breakers(e) {
+    BreakerSnapshot::merged(guards.breakers(e).map(|(instance, b)| {
         let st = b.stats(end);
-        n += 1;
-        let s = snap.get_or_insert_with(|| BreakerSnapshot { final_state: st.state.as_str(), ..Default::default() });
-        s.calls_permitted += st.calls_permitted;
-        s.short_circuited += st.short_circuited;
-        s.successes += st.successes;
-        s.failures += st.failures;
-        s.slow_calls += st.slow_calls;
-        s.openings += st.openings;
-        for (total, t) in s.time_in_state.iter_mut().zip(st.time_in_state) {
-            *total += t;
+        BreakerSnapshot {
+            calls_permitted: st.calls_permitted,
+            short_circuited: st.short_circuited,
+            successes: st.successes,
+            failures: st.failures,
+            slow_calls: st.slow_calls,
+            openings: st.openings,
+            time_in_state: st.time_in_state,
+            final_state: st.state.as_str(),
+            transitions: b.transitions().iter().map(|t| (t.at, t.from.as_str(), t.to.as_str(), instance)).collect(),
+            breakers: 1,
         }
-        s.transitions.extend(b.transitions().iter().map(|t| (t.at, t.from.as_str(), t.to.as_str(), instance)));
-    }
-    let mut snap = snap?;
-    snap.breakers = n as u32;
-    snap.time_in_state.iter_mut().for_each(|t| *t = SimTime(t.0 / n));
-    snap.transitions.sort_by_key(|t| (t.0, t.3));
-    Some(snap)
+    }))
 }
