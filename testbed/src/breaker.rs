@@ -22,7 +22,7 @@ use resim::policy::breaker::{
 };
 use tower::{BoxError, Service};
 
-use crate::client::{Answer, CallReq, Failed, Stack, answer_of};
+use crate::client::{Answer, CallReq, Failed, Stack, outcome_of};
 use crate::record::Clock;
 
 /// failsafe's backoffs (failsafe-1.3.0/src/backoff.rs): how long the breaker stays open,
@@ -239,10 +239,7 @@ impl Service<CallReq> for Breaker {
         let fut = self.inner.call(req);
         Box::pin(async move {
             let r = fut.await;
-            let outcome = match &r {
-                Ok(a) => a.outcome,
-                Err(e) => answer_of(e).outcome,
-            };
+            let outcome = outcome_of(&r);
             match classify.verdict(outcome) {
                 Verdict::Failure => {
                     crate::world::lock(&log).snapshot.failures += 1;

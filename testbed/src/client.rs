@@ -90,6 +90,14 @@ impl EdgeStack {
     }
 }
 
+/// The outcome of an attempt or call, answered or failed.
+pub fn outcome_of(r: &Result<Answer, BoxError>) -> Outcome {
+    match r {
+        Ok(a) => a.outcome,
+        Err(err) => answer_of(err).outcome,
+    }
+}
+
 /// The outcome an error stands for: a failed answer, a timeout, a bulkhead refusal.
 pub fn answer_of(err: &BoxError) -> Answer {
     if let Some(Failed(a)) = err.downcast_ref::<Failed>() {
@@ -149,7 +157,7 @@ fn stack(model: &Model, e: usize, policy: &CallPolicy, rng: Stream, at: (Clock, 
         s = BoxCloneSyncService::new(crate::ratelimit::RateLimited::new(s, r.num, duration(r.per)));
     }
     if let Some(HedgeConfig { delay: HedgeDelay::Tower { quantile, min_data_points, period }, .. }) = policy.hedge {
-        s = BoxCloneSyncService::new(crate::hedge::Hedged::new(s, min_data_points, quantile, duration(period)));
+        s = BoxCloneSyncService::new(crate::hedge::hedged(s, min_data_points, quantile, duration(period)));
     }
     let mut breaker = None;
     if let Some(BreakerConfig::Failsafe(cfg)) = &edge.breaker {
@@ -204,10 +212,7 @@ impl Service<CallReq> for Observe {
         let fut = self.inner.call(req);
         Box::pin(async move {
             let r = fut.await;
-            let outcome = match &r {
-                Ok(a) => a.outcome,
-                Err(err) => answer_of(err).outcome,
-            };
+            let outcome = outcome_of(&r);
             let shed = matches!(&r, Err(err) if err.is::<tower::load_shed::error::Overloaded>());
             world.rec.edge(e, |m, _| {
                 m.attempts += 1;
@@ -294,10 +299,7 @@ impl tower::retry::Policy<CallReq, Answer, BoxError> for RetryPolicy {
 
     fn retry(&mut self, req: &mut CallReq, result: &mut Result<Answer, BoxError>) -> Option<Self::Future> {
         self.attempts += 1;
-        let outcome = match result {
-            Ok(a) => a.outcome,
-            Err(err) => answer_of(err).outcome,
-        };
+        let outcome = outcome_of(result);
         if outcome.is_success() {
             if let Some(b) = &self.budget {
                 b.deposit();

@@ -5,21 +5,15 @@
 //! `min_data_points`; the first answer wins, success or not, and the other is dropped
 //! (here the callee keeps working on it: the station does not see the caller leave).
 //!
-//! tower's `Hedge` is not `Clone`, and every layer around it is cloned per call: it is
-//! shared behind a mutex held only while a call is started, never across an await. Its
-//! inner services are always ready (the bulkhead under it sheds rather than waits), so
-//! any handle may start a call.
+//! tower's `Hedge` is not `Clone`: it is [`Shared`] by the edge's stack. Its inner
+//! services are always ready (the bulkhead under it sheds rather than waits).
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tower::{BoxError, Service};
+use tower::hedge::Hedge;
 
-use crate::client::{Answer, CallReq, Stack};
-use crate::world::lock;
+use crate::client::{CallReq, Stack};
+use crate::shared::Shared;
 
 /// tower's hedge policy for the testbed: every request may be hedged; each hedge sent is
 /// counted on the edge.
@@ -37,28 +31,8 @@ impl tower::hedge::Policy<CallReq> for Policy {
     }
 }
 
-/// A shared handle on one edge's tower `Hedge`.
-#[derive(Clone)]
-pub struct Hedged(Arc<Mutex<tower::hedge::Hedge<Stack, Policy>>>);
-
-impl Hedged {
-    /// tower's `Hedge::new(inner, policy, min_data_points, latency_percentile, period)`,
-    /// `quantile` in [0, 1].
-    pub fn new(inner: Stack, min_data_points: u64, quantile: f32, period: Duration) -> Self {
-        Self(Arc::new(Mutex::new(tower::hedge::Hedge::new(inner, Policy, min_data_points, quantile, period))))
-    }
-}
-
-impl Service<CallReq> for Hedged {
-    type Response = Answer;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Answer, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        lock(&self.0).poll_ready(cx)
-    }
-
-    fn call(&mut self, req: CallReq) -> Self::Future {
-        Box::pin(lock(&self.0).call(req))
-    }
+/// tower's `Hedge::new(inner, policy, min_data_points, latency_percentile, period)`,
+/// `quantile` in [0, 1], shared by the edge's stack.
+pub fn hedged(inner: Stack, min_data_points: u64, quantile: f32, period: Duration) -> Shared<Hedge<Stack, Policy>> {
+    Shared::new(Hedge::new(inner, Policy, min_data_points, quantile, period))
 }

@@ -20,6 +20,7 @@ pub mod overhead;
 pub mod ratelimit;
 pub mod record;
 pub mod recovery;
+pub mod shared;
 pub mod station;
 pub mod support;
 pub mod timer;
