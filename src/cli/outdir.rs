@@ -49,9 +49,11 @@ pub(crate) fn prepare(out: &Path, mode: LockMode) -> Result<(OutputPlace, Option
 }
 
 /// Starts building the output folder in its temporary sibling.
+/// A signal arriving meanwhile waits until the folder is registered for deletion (it
+/// would otherwise find a folder created but not yet known, and leave it behind).
 pub(crate) fn begin(place: &OutputPlace, lock: Option<OutputLock>) -> Result<Staging, String> {
-    let staging = Staging::begin(place, lock).map_err(|e| e.to_string())?;
     let mut p = pending();
+    let staging = Staging::begin(place, lock).map_err(|e| e.to_string())?;
     p.lock = Some(staging.lock_path().to_path_buf());
     p.tmp = Some(staging.dir().to_path_buf());
     Ok(staging)
@@ -83,11 +85,13 @@ pub(crate) fn quit(keep: bool) -> ! {
     } else {
         let kept = p.tmp.as_ref().filter(|_| keep);
         if let Some(tmp) = p.tmp.as_ref().filter(|_| !keep) {
-            // The main thread may still be adding files: try again if it raced us.
-            for _ in 0..5 {
+            // The main thread may still be adding files: try again while it races us (on
+            // a loaded machine five quick tries were seen to lose).
+            for _ in 0..200 {
                 if std::fs::remove_dir_all(tmp).is_ok() || !tmp.exists() {
                     break;
                 }
+                std::thread::sleep(std::time::Duration::from_millis(1));
             }
         }
         if let Some(lock) = &p.lock {
