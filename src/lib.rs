@@ -36,6 +36,7 @@
 
 pub mod compare;
 pub mod engine;
+pub mod import;
 pub mod input;
 pub mod metrics;
 pub mod model;

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use resim::import::merge::Merged;
 use resim::input::shown;
 use resim::scenario::load::read_scenario;
 
@@ -34,5 +35,35 @@ pub(crate) fn check(args: CheckArgs) -> Result<ExitCode, String> {
         m.workloads.len(),
         m.replications
     ));
+    print_out(&imports_summary(&s.imports));
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the scenario's imports set, what its own keys overrode, and what was read and
+/// not simulated; empty without imports.
+fn imports_summary(m: &Merged) -> String {
+    let mut out = String::new();
+    if m.applied.is_empty() && m.overridden.is_empty() && m.ignored.is_empty() {
+        return out;
+    }
+    out.push_str(&format!("imported: {} keys\n", m.applied.len()));
+    for (key, origin) in &m.applied {
+        out.push_str(&format!("  {key} <- {origin}\n"));
+    }
+    if !m.overridden.is_empty() {
+        out.push_str(&format!("overridden by the scenario: {}\n", m.overridden.len()));
+        for o in &m.overridden {
+            out.push_str(&format!(
+                "  {}: the scenario's {} wins over {} from {}\n",
+                o.key, o.scenario, o.imported, o.origin
+            ));
+        }
+    }
+    if !m.ignored.is_empty() {
+        out.push_str(&format!("read and not simulated: {}\n", m.ignored.len()));
+        for i in &m.ignored {
+            out.push_str(&format!("  {}: {}\n", i.origin, i.reason));
+        }
+    }
+    out
 }

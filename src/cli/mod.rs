@@ -3,6 +3,7 @@
 mod budget;
 mod check;
 mod compare;
+mod import;
 mod init;
 mod merge;
 mod outdir;
@@ -36,6 +37,9 @@ enum Command {
     Merge(merge::MergeArgs),
     /// Validate a scenario without running it.
     Check(check::CheckArgs),
+    /// Print the resim keys a configuration file sets (Istio, Envoy, resilience4j, gRPC,
+    /// OpenSLO, Sloth), each with where it came from.
+    Import(import::ImportArgs),
     /// Print the JSON Schema of the scenario format.
     Schema,
     /// Write a commented starter scenario.
@@ -89,6 +93,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         Command::Sweep(a) => sweep::sweep(a),
         Command::Merge(a) => merge::merge(a),
         Command::Check(a) => check::check(a),
+        Command::Import(a) => import::import(a),
         Command::Schema => {
             let text = serde_json::to_string_pretty(&resim::scenario::json_schema()).map_err(|e| e.to_string())?;
             print_out(&format!("{text}\n"));

@@ -174,7 +174,7 @@ pub fn resolve_warmup(scenario: &Scenario) -> Result<(Scenario, Option<WarmupCho
     let choice = detect(&scenario.model);
     let spec = ScenarioSpec { warmup: Warmup::Fixed(Duration(choice.warmup)), ..scenario.spec.clone() };
     let model = validate(&spec)?;
-    Ok((Scenario { spec, model, samples: scenario.samples.clone() }, Some(choice)))
+    Ok((Scenario { spec, model, samples: scenario.samples.clone(), imports: scenario.imports.clone() }, Some(choice)))
 }
 
 /// Runs the pilots of `model` and picks the warm-up.

@@ -14,6 +14,7 @@ use super::spec::{ArrivalSpec, ScenarioSpec};
 use super::tree::Located;
 use super::validate::validate;
 use super::yaml;
+use crate::import::{self, merge::Merged};
 use crate::input::{self, InputError};
 use crate::model::Model;
 
@@ -29,6 +30,9 @@ pub struct Scenario {
     pub model: Model,
     /// The samples files read for empirical distributions, in first-use order.
     pub samples: Vec<Arc<SamplesFile>>,
+    /// What the scenario's `imports` set, what its own keys overrode, and what was read
+    /// and not simulated.
+    pub imports: Merged,
 }
 
 /// The flag of a swept parameter given on the command line.
@@ -153,8 +157,16 @@ pub fn load_str_reusing(
     let tree: Located = yaml::parse_tree(text).map_err(|e| locate(yaml::describe(&e, None), None))?;
     let mut spec =
         yaml::parse::<ScenarioSpec>(text).map_err(|e| locate(yaml::describe(&e, Some(&tree)), Some(&tree)))?;
-    if !overrides.is_empty() {
+    let dir = file.parent().unwrap_or(Path::new(""));
+    let mut imports = Merged::default();
+    if !overrides.is_empty() || !spec.imports.is_empty() {
         let mut doc = tree.to_json();
+        if !spec.imports.is_empty() {
+            // An error in an imported file is located there; one about the `imports`
+            // entry itself, in the scenario.
+            imports = import_into(&mut doc, &spec, dir)
+                .map_err(|e| if e.file.as_os_str().is_empty() { locate(e, Some(&tree)) } else { e })?;
+        }
         for o in overrides {
             apply_override(&mut doc, o).map_err(|e| set_error(file, e, o))?;
         }
@@ -167,6 +179,11 @@ pub fn load_str_reusing(
             // says which override is to blame.
             let mut err = yaml::describe(&e, yaml::parse_tree(&json).ok().as_ref());
             (err.line, err.column) = (0, 0);
+            if let Some(origin) = imports.origin_of(&err.key)
+                && overrides.iter().all(|o| !err.key.starts_with(&o.key))
+            {
+                return imported_error(err, origin);
+            }
             match blame(&err, overrides) {
                 Some(o) => {
                     err.key = o.key.clone();
@@ -181,13 +198,44 @@ pub fn load_str_reusing(
     }
     let place = |e: ScenarioError| match overrides.iter().rev().find(|o| e.key.starts_with(&o.key)) {
         Some(o) => set_error(file, e, o),
-        None => locate(e, Some(&tree)),
+        None => match imports.origin_of(&e.key) {
+            Some(origin) => imported_error(e, origin),
+            None => locate(e, Some(&tree)),
+        },
     };
-    let dir = file.parent().unwrap_or(Path::new(""));
     // An error on a line of a samples file is already located in that file.
     let samples = resolve(&mut spec, dir, known).map_err(|e| if e.line > 0 { e } else { place(e) })?;
     let model = validate(&spec).map_err(place)?;
-    Ok(Scenario { spec, model, samples })
+    Ok(Scenario { spec, model, samples, imports })
+}
+
+/// Reads the scenario's `imports` (relative to `dir`) and lays them under `doc`.
+fn import_into(doc: &mut Value, spec: &ScenarioSpec, dir: &Path) -> Result<Merged, ScenarioError> {
+    let ctx = import::Context::of(doc);
+    let mut all = import::Imported::default();
+    for (i, entry) in spec.imports.iter().enumerate() {
+        let entry = import::entry_of(entry, i, dir)?;
+        all.extend(import::read_entry(&entry, &ctx)?);
+    }
+    import::merge::merge(doc, &all)
+}
+
+/// An error about a key whose value was imported, located at that value in its file.
+fn imported_error(mut e: ScenarioError, origin: &import::Origin) -> ScenarioError {
+    e.file = origin.file.clone();
+    (e.line, e.column) = (origin.line, origin.column);
+    e.source_line = None;
+    if origin.line > 0
+        && let Ok(text) = std::fs::read_to_string(&origin.file)
+    {
+        e.source_line = text.lines().nth(origin.line - 1).map(str::to_owned);
+    }
+    let from = match &origin.note {
+        Some(note) => format!("{} ({note})", origin.key),
+        None => origin.key.clone(),
+    };
+    e.message = format!("{} (imported from `{from}`)", e.message);
+    e
 }
 
 /// The override to blame for an error that appeared only after overrides: the last one
@@ -221,7 +269,15 @@ fn set_error(file: &Path, mut e: ScenarioError, o: &Override) -> ScenarioError {
 /// The mappings of a scenario keyed by names the user chooses (every other mapping has
 /// fixed keys, which the reader checks), with what one entry is called; `*` stands for
 /// any one name.
-const NAMED: [(&str, &str); 3] = [("services", "service"), ("services.*.pools", "pool"), ("sweep.params", "parameter")];
+const NAMED: [(&str, &str); 7] = [
+    ("services", "service"),
+    ("services.*.pools", "pool"),
+    ("sweep.params", "parameter"),
+    ("imports.*.hosts", "host"),
+    ("imports.*.clusters", "cluster"),
+    ("imports.*.instances", "instance"),
+    ("imports.*.services", "name"),
+];
 
 /// Sets `o.key` in `doc` to `o.value`, creating mappings along the way for fixed keys.
 ///

@@ -9,14 +9,16 @@
 //! within a layer, from the files named before it), so there is no import circle:
 //! 1. `error`, `tree`, `units`: located messages, the parsed tree, durations and rates;
 //! 2. `samples` (reading samples files), `yaml` (the YAML reader and its messages), then
-//!    the spec types: `dist_spec`, `policy_spec`, `slo_spec`, `sweep_spec`, `fault_spec`,
+//!    the spec types: `dist_spec`, `import_spec`, `policy_spec`, `slo_spec`, `sweep_spec`, `fault_spec`,
 //!    and `spec`, the whole file;
 //! 3. validators, one per concern: `validate_dist`, `validate_policy`,
 //!    `validate_server`, `validate_fault`, `validate_slo`, `validate_timers`, then
 //!    `validate_service` and `validate_workload`, which use the first ones, and
 //!    `validate_loops`, on the assembled model;
 //! 4. `validate`, which assembles the [`crate::model::Model`] from those builders;
-//! 5. `load`, which parses, applies overrides, reads samples files and validates.
+//! 5. `load`, which parses, lays imported configurations under the file's keys
+//!    ([`crate::import`], which reads with layers 1-2), applies overrides, reads samples
+//!    files and validates.
 //!
 //! Writing durations back (reports, serialised specs) is [`crate::engine::format`]'s,
 //! so what renders results needs nothing from this module to do it.
@@ -24,6 +26,7 @@
 pub mod dist_spec;
 pub mod error;
 pub mod fault_spec;
+pub mod import_spec;
 pub mod library_spec;
 pub mod load;
 pub mod policy_spec;

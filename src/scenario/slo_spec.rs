@@ -44,6 +44,21 @@ pub struct SloSpec {
     /// and `30.42d`, a twelfth of a year).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<Duration>,
+    /// The SLI as deployed: the Prometheus queries `resim export prometheus-rules` puts
+    /// in the recording rules (Sloth's `events`; `{{.window}}` stands for the range).
+    /// Omitted: queries on resim's own metric names. The simulation does not read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<PrometheusSliSpec>,
+}
+
+/// An SLI as Prometheus queries, in Sloth's `events` form.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusSliSpec {
+    /// The rate of bad events over `{{.window}}`.
+    pub error_query: String,
+    /// The rate of all valid events over `{{.window}}`.
+    pub total_query: String,
 }
 
 /// What an SLO measures.

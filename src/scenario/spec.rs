@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::dist_spec::DistSpec;
 use super::fault_spec::{FailoverSpec, FaultSpec, HealthCheckSpec, OutlierSpec};
+use super::import_spec::ImportSpec;
 use super::policy_spec::{
     BreakerSpec, BulkheadSpec, CircuitBreakersSpec, ConcurrencyLimitSpec, DegradationSpec, FallbackSpec, HedgeSpec,
     PoolSpec, PushbackSpec, RateLimitSpec, RetrySpec, ShedSpec,
@@ -51,6 +52,11 @@ pub struct ScenarioSpec {
     /// Length of a time-series window in the report (default: a hundredth of `duration`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Duration>,
+    /// Configuration files whose policies and SLOs the scenario takes (Istio, Envoy,
+    /// resilience4j, gRPC, OpenSLO, Sloth), relative to the scenario. A key the scenario
+    /// sets itself wins over an imported one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<ImportSpec>,
     /// Services by name.
     pub services: BTreeMap<String, ServiceSpec>,
     /// Sources of load.

@@ -56,6 +56,16 @@ pub fn parse_tree(text: &str) -> Result<Located, Error> {
     serde_saphyr::from_str_with_options(text, options(NonFiniteFloatPolicy::AsString))
 }
 
+/// Reads every document of a YAML stream (`---` between them) into located trees, in
+/// order; empty documents are skipped. Positions count from the start of the stream.
+/// Only `true` and `false` are booleans (YAML 1.2): a key such as `n` or `on` in a
+/// configuration file stays a name.
+pub fn parse_documents(text: &str) -> Result<Vec<Located>, Error> {
+    let mut o = options(NonFiniteFloatPolicy::AsString);
+    o.strict_booleans = true;
+    serde_saphyr::from_multiple_with_options(text, o)
+}
+
 /// A reader error as a located [`ScenarioError`]: the key path (from `tree`, when the
 /// text could be read as a tree), what was expected, and a suggestion.
 pub fn describe(err: &Error, tree: Option<&Located>) -> ScenarioError {
