@@ -11,6 +11,7 @@ mod distributions;
 mod faults;
 mod fidelity;
 mod hosts;
+mod imports;
 mod lessons;
 mod mg_theory;
 mod outputs;
