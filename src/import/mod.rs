@@ -16,8 +16,12 @@
 //! `merge` and `render`.
 
 pub mod envoy;
+pub mod envoy_cluster;
+pub mod envoy_map;
+pub mod envoy_route;
 pub mod grpc;
 pub mod istio;
+pub mod istio_rule;
 pub mod merge;
 pub mod openslo;
 pub mod overlay;
