@@ -16,13 +16,19 @@
 //! `merge` and `render`.
 
 pub mod envoy;
+pub mod envoy_cluster;
+pub mod envoy_map;
+pub mod envoy_route;
 pub mod grpc;
 pub mod istio;
+pub mod istio_rule;
 pub mod merge;
 pub mod openslo;
+pub mod openslo_sli;
 pub mod overlay;
 pub mod render;
 pub mod resilience4j;
+pub mod slo_common;
 pub mod sloth;
 pub mod source;
 pub mod units;

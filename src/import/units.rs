@@ -9,6 +9,8 @@
 //! - Spring Boot's `Duration` conversion (`DurationStyle` in spring-boot): the simple
 //!   form `10s`, `500ms`, `2m`, `1d` (a bare number is milliseconds), or ISO-8601
 //!   (`PT10S`, `P1DT2H`), as resilience4j's Spring Boot properties are bound.
+//! - OpenSLO's `duration-shorthand` (OpenSLO v1 README, "Custom Data Types"): a whole
+//!   number and one case-sensitive unit, `m`, `h`, `d`, `w`, `M`, `Q` or `Y`.
 
 use serde_json::Value;
 
@@ -128,6 +130,42 @@ fn parse_iso(text: &str) -> Option<SimTime> {
     bounded(Some(total))
 }
 
+/// Nanoseconds in a day.
+const DAY_NS: u128 = 86_400_000_000_000;
+
+/// Reads OpenSLO's `duration-shorthand`: a positive whole number and one unit, `m`,
+/// `h`, `d`, `w`, or a calendar unit, which the spec leaves to implementations ("free
+/// to pick"): resim takes `M` as 30 days (its default SLO period, the SRE workbook's
+/// month), `Q` as 90 days and `Y` as 365 days. Returns the duration and, for the
+/// calendar units, a note saying what was assumed.
+pub fn parse_openslo(text: &str) -> Option<(SimTime, Option<&'static str>)> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = t.split_at(split);
+    let (unit_ns, note): (u128, Option<&'static str>) = match unit {
+        "m" => (60_000_000_000, None),
+        "h" => (3_600_000_000_000, None),
+        "d" => (DAY_NS, None),
+        "w" => (7 * DAY_NS, None),
+        "M" => (30 * DAY_NS, Some("a month taken as 30 days")),
+        "Q" => (90 * DAY_NS, Some("a quarter taken as 90 days")),
+        "Y" => (365 * DAY_NS, Some("a year taken as 365 days")),
+        _ => return None,
+    };
+    let n: u128 = number.parse().ok().filter(|&n| n > 0)?;
+    bounded(n.checked_mul(unit_ns)).map(|t| (t, note))
+}
+
+/// The duration at `at` in OpenSLO's `duration-shorthand` (`5m`, `1h`, `28d`, `4w`,
+/// `1M`), with the note [`parse_openslo`] gives for calendar units.
+pub fn openslo(at: &Cursor) -> Result<(SimTime, Option<&'static str>), ScenarioError> {
+    let help = "write it as OpenSLO's duration-shorthand: a whole number and one of m, h, d, w, M, Q, Y (5m, 1h, 28d)";
+    let text = at
+        .str()
+        .map_err(|_| at.error(format!("expected a duration like 1h or 28d, found {}", at.node().describe())))?;
+    parse_openslo(text).ok_or_else(|| at.error(format!("`{text}` is not an OpenSLO duration")).with_help(help))
+}
+
 /// The duration at `at` in Go's syntax, or as a protobuf `{ seconds, nanos }` mapping.
 pub fn go(at: &Cursor) -> Result<SimTime, ScenarioError> {
     if let Node::Map(_) = at.node().node {
@@ -196,6 +234,24 @@ mod tests {
         assert_eq!(ns(parse_spring("P1DT2H")), Some(93_600_000_000_000));
         for bad in ["", "10x", "PT", "P", "PT5X", "-5s"] {
             assert_eq!(parse_spring(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn openslo_shorthand_reads_every_unit() {
+        let day = 86_400_000_000_000u64;
+        let ok = |s: &str| parse_openslo(s).map(|(t, _)| t.0);
+        assert_eq!(ok("5m"), Some(300_000_000_000));
+        assert_eq!(ok("1h"), Some(3_600_000_000_000));
+        assert_eq!(ok("28d"), Some(28 * day));
+        assert_eq!(ok("4w"), Some(28 * day));
+        assert_eq!(ok("1M"), Some(30 * day));
+        assert_eq!(ok("1Q"), Some(90 * day));
+        assert_eq!(ok("1Y"), Some(365 * day));
+        assert!(parse_openslo("1M").unwrap().1.is_some());
+        assert!(parse_openslo("1d").unwrap().1.is_none());
+        for bad in ["", "d", "0d", "1.5h", "10s", "1D", "-1d", "1 d", "2Y1d"] {
+            assert_eq!(parse_openslo(bad), None, "{bad}");
         }
     }
 
