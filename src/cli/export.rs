@@ -40,8 +40,9 @@ pub(crate) fn export(args: ExportArgs) -> Result<ExitCode, String> {
         })?,
     };
     match &args.out {
-        Some(path) => write_atomic(path, text.as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", shown(path).display()))?,
+        Some(path) => {
+            write_atomic(path, text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", shown(path).display()))?
+        }
         None => print_out(&text),
     }
     Ok(ExitCode::SUCCESS)

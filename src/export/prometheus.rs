@@ -69,7 +69,9 @@ pub fn rule_groups(scenario: &Scenario) -> Result<Vec<Group>, ScenarioError> {
     let model = &scenario.model;
     if model.slos.is_empty() {
         return Err(ScenarioError::at_key("slos", "the scenario has no SLOs, so there are no rules to export")
-            .with_help("add e.g. slos: [{ name: availability, workload: users, kind: availability, objective: 99.9% }]"));
+            .with_help(
+                "add e.g. slos: [{ name: availability, workload: users, kind: availability, objective: 99.9% }]",
+            ));
     }
     let windows = rule_windows(model)?;
     let mut groups = Vec::with_capacity(3 * model.slos.len());
@@ -119,7 +121,9 @@ fn queries(scenario: &Scenario, slo: &Slo, service: &str, key: &str) -> Result<E
                 format!("{key}.prometheus.{field}"),
                 "the query has no `{{.window}}`, so every window's recording would query the same range",
             )
-            .with_help("write the range as [{{.window}}], e.g. sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}]))"));
+            .with_help(
+                "write the range as [{{.window}}], e.g. sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}]))",
+            ));
         }
     }
     Ok(EventQueries { error: p.error_query.clone(), total: p.total_query.clone() })
@@ -200,10 +204,18 @@ impl SloRules<'_> {
         vec![
             self.record("slo:objective:ratio".into(), format!("vector({o})"), &[]),
             self.record("slo:error_budget:ratio".into(), format!("vector(1-{o})"), &[]),
-            self.record("slo:time_period:days".into(), format!("vector({})", self.slo.period.as_secs_f64() / 86_400.0), &[]),
+            self.record(
+                "slo:time_period:days".into(),
+                format!("vector({})", self.slo.period.as_secs_f64() / 86_400.0),
+                &[],
+            ),
             self.record("slo:current_burn_rate:ratio".into(), per_budget(sli_metric(&self.windows[0].1)), &[]),
             self.record("slo:period_burn_rate:ratio".into(), per_budget(sli_metric(&self.period)), &[]),
-            self.record("slo:period_error_budget_remaining:ratio".into(), format!("1 - slo:period_burn_rate:ratio{f}"), &[]),
+            self.record(
+                "slo:period_error_budget_remaining:ratio".into(),
+                format!("1 - slo:period_burn_rate:ratio{f}"),
+                &[],
+            ),
             self.record("sloth_slo_info".into(), "vector(1)".into(), &info),
         ]
     }
@@ -382,7 +394,10 @@ slos:
             "(page) {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is too fast."
         );
         let info = &groups[1]["rules"][6]["labels"];
-        assert_eq!((info["sloth_objective"].as_str(), info["sloth_slo"].as_str()), (Some("99.9"), Some("availability")));
+        assert_eq!(
+            (info["sloth_objective"].as_str(), info["sloth_slo"].as_str()),
+            (Some("99.9"), Some("availability"))
+        );
         // The 7-day SLO's period window and meta recordings.
         assert_eq!(names(&groups[6]).last().map(String::as_str), Some("slo:sli_error:ratio_rate7d"));
         assert_eq!(groups[7]["rules"][2]["expr"], "vector(7)");
@@ -397,7 +412,9 @@ slos:
             "(sum(rate(http_requests_total{code=~\"5..\"}[5m])))\n/\n(sum(rate(http_requests_total[5m])))\n"
         );
         assert!(expr(0, 2).contains(r#"resim_workload_requests_total{workload="users",outcome!~"ok|degraded"}[1h]"#));
-        assert!(expr(3, 3).contains(r#"resim_service_request_duration_seconds_bucket{service="db",outcome=~"ok|degraded",le="0.05"}[6h]"#));
+        assert!(expr(3, 3).contains(
+            r#"resim_service_request_duration_seconds_bucket{service="db",outcome=~"ok|degraded",le="0.05"}[6h]"#
+        ));
         assert!(expr(0, 4).starts_with(
             r#"sum_over_time(slo:sli_error:ratio_rate5m{sloth_id="users-availability", sloth_service="users", sloth_slo="availability"}[30d])"#
         ));
@@ -417,7 +434,9 @@ slos:
         // 99%: the budget is 0.01, printed so Prometheus reads the very double resim uses.
         assert_eq!(page.matches("> (14.4 * 0.01))").count(), 2, "{page}");
         assert_eq!(ticket.matches("\nor\n").count(), 1, "{ticket}");
-        assert!(ticket.contains("ratio_rate2h{sloth_id=\"db-db-latency\", sloth_service=\"db\", sloth_slo=\"db-latency\"} > (3 * 0.01)"));
+        assert!(ticket.contains(
+            "ratio_rate2h{sloth_id=\"db-db-latency\", sloth_service=\"db\", sloth_slo=\"db-latency\"} > (3 * 0.01)"
+        ));
         assert!(ticket.contains("ratio_rate3d{") && ticket.contains("> (1 * 0.01)) without (sloth_window)"));
         assert_eq!("0.01".parse::<f64>().unwrap(), allowed_bad_fraction(0.99));
         let windows = names(&doc["groups"][3]);

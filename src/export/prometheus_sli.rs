@@ -84,7 +84,8 @@ pub fn default_queries(slo: &Slo, target: &str) -> EventQueries {
         SloKind::Latency { threshold, .. } => {
             let served = ",outcome=~\"ok|degraded\"";
             let total = rate("request_duration_seconds_count", served);
-            let within = rate("request_duration_seconds_bucket", &format!("{served},le=\"{}\"", threshold.as_secs_f64()));
+            let within =
+                rate("request_duration_seconds_bucket", &format!("{served},le=\"{}\"", threshold.as_secs_f64()));
             EventQueries { error: format!("{total} - {within}"), total }
         }
     }

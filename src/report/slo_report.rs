@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use super::Statistic;
 use super::slo::{
-    WindowRule, alert_name, burn_rate, severities, evaluate_alerts, period_budget_fraction, request_budget, time_budget_s,
-    time_to_exhaustion, windows_for,
+    WindowRule, alert_name, burn_rate, evaluate_alerts, period_budget_fraction, request_budget, severities,
+    time_budget_s, time_to_exhaustion, windows_for,
 };
 use super::summary::{ReplicationSummary, SloSummary};
 use crate::engine::format::format_duration;

@@ -154,7 +154,7 @@ fn holds(expr: &str, valid: &[f64], bad: &[f64], scale: f64, window_s: f64) -> V
         .split("\nor\n")
         .map(|term| {
             let lines = term.lines().filter(|l| l.contains("max("));
-            lines.map(|l| condition(l)).map(|(w, t)| (windows_for(w / scale, window_s), t)).collect()
+            lines.map(condition).map(|(w, t)| (windows_for(w / scale, window_s), t)).collect()
         })
         .collect();
     let above = |end: usize, (len, t): (usize, f64)| {
