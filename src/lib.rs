@@ -30,12 +30,14 @@
 //! [`run`] runs a scenario (replications, counterfactuals, `--precision`,
 //! `warmup: auto`) into its report; [`sweep`] plans and executes parameter sweeps;
 //! [`compare`] sets two reports side by side with a significance test; [`trace`]
-//! records sampled request traces for Perfetto.
+//! records sampled request traces for Perfetto; [`export`] writes a scenario's SLOs as
+//! Prometheus rules.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod compare;
 pub mod engine;
+pub mod export;
 pub mod import;
 pub mod input;
 pub mod metrics;

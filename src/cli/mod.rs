@@ -3,6 +3,7 @@
 mod budget;
 mod check;
 mod compare;
+mod export;
 mod import;
 mod init;
 mod merge;
@@ -40,6 +41,8 @@ enum Command {
     /// Print the resim keys a configuration file sets (Istio, Envoy, resilience4j, gRPC,
     /// OpenSLO, Sloth), each with where it came from.
     Import(import::ImportArgs),
+    /// Write a scenario's SLOs as deployable rules: `prometheus-rules` (Sloth's form).
+    Export(export::ExportArgs),
     /// Print the JSON Schema of the scenario format.
     Schema,
     /// Write a commented starter scenario.
@@ -94,6 +97,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         Command::Merge(a) => merge::merge(a),
         Command::Check(a) => check::check(a),
         Command::Import(a) => import::import(a),
+        Command::Export(a) => export::export(a),
         Command::Schema => {
             let text = serde_json::to_string_pretty(&resim::scenario::json_schema()).map_err(|e| e.to_string())?;
             print_out(&format!("{text}\n"));

@@ -30,7 +30,7 @@ pub use fault::FaultReport;
 pub use html::render_html;
 pub use percentiles::Percentiles;
 pub use service::{DegradationReport, GaugeTimelineReport, PoolReport, ServiceReport};
-pub use slo_report::{AlertReport, AlertRuleReport, BurnRateSeries, SloReport, slo_reports};
+pub use slo_report::{AlertReport, AlertRuleReport, BurnRateSeries, SeverityAlertReport, SloReport, slo_reports};
 pub use statistic::{Statistic, t975};
 pub use summary::{QUANTILES, ReplicationSummary};
 pub use text::{Section, fmt_secs, headline, render_summary, sections};

@@ -14,10 +14,17 @@
 //! [`MONTH_31D_S`] (744 h, the seeds' error-budget example) and [`MONTH_AVG_S`] (a
 //! twelfth of a 365-day year, 30.42 days, the seeds' dashboard).
 //!
-//! Alerts follow the Google SRE workbook's multi-window, multi-burn-rate rule: an alert
-//! fires when the burn rate over both a long and a short window exceeds the rule's
-//! factor, and resets as soon as the short window's burn rate drops below it (the short
-//! window makes the reset fast once the incident is over).
+//! Alerts follow the Google SRE workbook's multi-window, multi-burn-rate rule as the
+//! Prometheus rules of `resim export prometheus-rules` (Sloth's form) state it: at each
+//! evaluation the expression `short > t and long > t` holds when the error ratio
+//! (bad / valid) over both windows exceeds `t = factor × (1 − objective)` (Sloth's
+//! threshold, [`error_ratio_threshold`]), so an alert fires at the first evaluation where
+//! both burn and resolves at the first where either does not (the short window makes the
+//! resolution fast once the incident is over). The rules of one severity are ORed into
+//! one alert, as Sloth's page and ticket alerts ([`evaluate_alerts`]). A window without
+//! valid requests has no ratio (Prometheus divides 0 by 0: NaN, and `NaN > t` is false).
+
+use crate::model::AlertRule;
 
 /// Seconds in a day.
 pub const DAY_S: f64 = 86_400.0;
@@ -115,16 +122,18 @@ pub fn holds(observed: f64, target: f64, how: Target) -> bool {
     }
 }
 
-/// One firing of an alert rule over a series of windows.
+/// One firing of an alert over a series of windows.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Firing {
     /// The window at whose end it fired.
     pub fired: usize,
-    /// The window at whose end it reset; None when still firing at the end.
+    /// The window at whose end it resolved; None when still firing at the end.
     pub reset: Option<usize>,
-    /// Long-window burn rate when it fired.
+    /// Which of the evaluated rules fired it: the first whose expression held.
+    pub rule: usize,
+    /// That rule's long-window burn rate when it fired.
     pub long_burn_rate: f64,
-    /// Short-window burn rate when it fired.
+    /// That rule's short-window burn rate when it fired.
     pub short_burn_rate: f64,
 }
 
@@ -139,44 +148,120 @@ pub struct WindowRule {
     pub short: usize,
 }
 
-/// Evaluates `rule` at the end of every window of a series of `valid` and `bad` counts
-/// (the same length). A window reaching back before the first one covers what there is
-/// (the measured time so far). Fires when both windows' burn rates exceed the factor;
-/// resets when the short window's drops below it.
-pub fn evaluate_alert(valid: &[f64], bad: &[f64], objective: f64, rule: WindowRule) -> Vec<Firing> {
-    let n = valid.len().min(bad.len());
-    let mut pv = Vec::with_capacity(n + 1);
-    let mut pb = Vec::with_capacity(n + 1);
-    pv.push(0.0);
-    pb.push(0.0);
-    for i in 0..n {
-        pv.push(pv[i] + valid[i]);
-        pb.push(pb[i] + bad[i]);
+/// The error ratio above which a rule's windows burn too fast, as Sloth writes it in its
+/// alert expressions: `factor × (1 − objective)` (`(14.4 * 0.001)` for 99.9%).
+pub fn error_ratio_threshold(factor: f64, objective: f64) -> f64 {
+    factor * allowed_bad_fraction(objective)
+}
+
+/// Running sums of a series of `valid` and `bad` counts, for window ratios.
+struct Sums {
+    valid: Vec<f64>,
+    bad: Vec<f64>,
+}
+
+impl Sums {
+    fn new(valid: &[f64], bad: &[f64]) -> Sums {
+        let n = valid.len().min(bad.len());
+        let mut s = Sums { valid: Vec::with_capacity(n + 1), bad: Vec::with_capacity(n + 1) };
+        s.valid.push(0.0);
+        s.bad.push(0.0);
+        for i in 0..n {
+            s.valid.push(s.valid[i] + valid[i]);
+            s.bad.push(s.bad[i] + bad[i]);
+        }
+        s
     }
-    let burn = |end: usize, len: usize| {
+
+    fn len(&self) -> usize {
+        self.valid.len() - 1
+    }
+
+    /// Bad and valid counts of the `len` windows ending with window `end` (what there is,
+    /// when they reach back before the first).
+    fn counts(&self, end: usize, len: usize) -> (f64, f64) {
         let start = (end + 1).saturating_sub(len.max(1));
-        burn_rate(pb[end + 1] - pb[start], pv[end + 1] - pv[start], objective)
+        (self.bad[end + 1] - self.bad[start], self.valid[end + 1] - self.valid[start])
+    }
+
+    /// Whether `rule`'s expression holds at the end of window `end`: the error ratio of
+    /// both windows above the threshold `t` (Sloth's `short > t and long > t`).
+    fn holds(&self, end: usize, rule: WindowRule, t: f64) -> bool {
+        let above = |(bad, valid): (f64, f64)| valid > 0.0 && bad / valid > t;
+        above(self.counts(end, rule.short)) && above(self.counts(end, rule.long))
+    }
+}
+
+/// Evaluates one rule at the end of every window of a series of `valid` and `bad` counts
+/// (the same length): [`evaluate_alerts`] with one rule.
+pub fn evaluate_alert(valid: &[f64], bad: &[f64], objective: f64, rule: WindowRule) -> Vec<Firing> {
+    evaluate_alerts(valid, bad, objective, &[rule])
+}
+
+/// Evaluates the alert that ORs `rules` (one severity's, as Sloth groups them) at the end
+/// of every window, as Prometheus evaluates the exported expression: it fires at the
+/// first window where some rule's long and short error ratios both exceed
+/// [`error_ratio_threshold`], and resolves at the first where none does. A window reaching
+/// back before the first one covers what there is (the measured time so far).
+pub fn evaluate_alerts(valid: &[f64], bad: &[f64], objective: f64, rules: &[WindowRule]) -> Vec<Firing> {
+    let sums = Sums::new(valid, bad);
+    let thresholds: Vec<f64> = rules.iter().map(|r| error_ratio_threshold(r.factor, objective)).collect();
+    let burn = |end: usize, len: usize| {
+        let (bad, valid) = sums.counts(end, len);
+        burn_rate(bad, valid, objective)
     };
     let mut out: Vec<Firing> = Vec::new();
     let mut firing = false;
-    for k in 0..n {
-        let short = burn(k, rule.short);
-        if firing {
-            if short < rule.factor {
-                firing = false;
+    for k in 0..sums.len() {
+        let first = rules.iter().zip(&thresholds).position(|(&r, &t)| sums.holds(k, r, t));
+        match (firing, first) {
+            (false, Some(i)) => {
+                let r = rules[i];
+                out.push(Firing {
+                    fired: k,
+                    reset: None,
+                    rule: i,
+                    long_burn_rate: burn(k, r.long),
+                    short_burn_rate: burn(k, r.short),
+                });
+            }
+            (true, None) => {
                 if let Some(f) = out.last_mut() {
                     f.reset = Some(k);
                 }
             }
-        } else {
-            let long = burn(k, rule.long);
-            if long > rule.factor && short > rule.factor {
-                firing = true;
-                out.push(Firing { fired: k, reset: None, long_burn_rate: long, short_burn_rate: short });
-            }
+            _ => {}
         }
+        firing = first.is_some();
     }
     out
+}
+
+/// The name of an SLO's alerts in the exported Prometheus rules (Sloth takes it from the
+/// spec's `alerting.name`; resim derives it): the SLO name's alphanumeric runs, each
+/// capitalised, then `ErrorBudgetBurn` (`checkout-availability` gives
+/// `CheckoutAvailabilityErrorBudgetBurn`), so it is a valid Prometheus metric name.
+pub fn alert_name(slo: &str) -> String {
+    let mut out = String::new();
+    for part in slo.split(|c: char| !c.is_ascii_alphanumeric()).filter(|p| !p.is_empty()) {
+        let mut chars = part.chars();
+        out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+        out.push_str(chars.as_str());
+    }
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert_str(0, "Slo");
+    }
+    out + "ErrorBudgetBurn"
+}
+
+/// The severities of `rules`, page first, each with the indices of its rules: the alerts
+/// Sloth writes, one per severity, each ORing its rules.
+pub fn severities(rules: &[AlertRule]) -> Vec<(&'static str, Vec<usize>)> {
+    ["page", "ticket"]
+        .into_iter()
+        .map(|sev| (sev, rules.iter().enumerate().filter(|(_, r)| r.severity == sev).map(|(i, _)| i).collect()))
+        .filter(|(_, list): &(_, Vec<usize>)| !list.is_empty())
+        .collect()
 }
 
 /// Whole series windows standing for `span_s` simulated seconds: the nearest count, at
@@ -301,7 +386,7 @@ mod tests {
     }
 
     #[test]
-    fn alert_fires_when_both_windows_burn_and_resets_on_the_short_one() {
+    fn alert_fires_when_both_windows_burn_and_resolves_on_the_short_one() {
         // 99%: 100 requests a window; bad windows 3..=5 at 20% (20x), then clean.
         let valid = [100.0; 12];
         let mut bad = [0.0; 12];
@@ -310,7 +395,7 @@ mod tests {
         let f = evaluate_alert(&valid, &bad, 0.99, rule);
         // Window 3: short 20x, long (windows 0..=3) 20/400 = 5% = 5x: not yet.
         // Window 4: long 40/400 = 10x: not yet. Window 5: long 60/400 = 15x > 14.4: fires.
-        // Window 6: short 0: resets.
+        // Window 6: short 0: resolves.
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].fired, 5);
         assert_eq!(f[0].reset, Some(6));
@@ -318,15 +403,65 @@ mod tests {
     }
 
     #[test]
-    fn alert_stays_while_the_short_window_burns_even_if_the_long_one_cools() {
+    fn alert_holds_while_both_windows_burn() {
         // Short window 2, long 3; 99%, 100 per window.
         let valid = [100.0; 8];
         let bad = [0.0, 50.0, 50.0, 20.0, 20.0, 20.0, 0.0, 0.0];
         let rule = WindowRule { factor: 14.4, long: 3, short: 2 };
         let f = evaluate_alert(&valid, &bad, 0.99, rule);
-        // Window 1: long (0..=1 so far) 50/200 = 25x, short 25x: fires.
-        // Windows 2-5: short stays >= 20x. Window 6: short (5..=6) 20/200 = 10x: resets.
-        assert_eq!(f, vec![Firing { fired: 1, reset: Some(6), long_burn_rate: 25.0, short_burn_rate: 25.0 }]);
+        // Window 1: long (0..=1 so far) 50/200 = 25x, short 25x: fires. Windows 2-5: both
+        // at least 20x. Window 6: short (5..=6) 20/200 = 10x: resolves.
+        assert_eq!(f, vec![Firing { fired: 1, reset: Some(6), rule: 0, long_burn_rate: 25.0, short_burn_rate: 25.0 }]);
+    }
+
+    // Prometheus evaluates `short > t and long > t` afresh each time: once the long window
+    // cools the alert resolves, though the short one still burns.
+    #[test]
+    fn alert_resolves_when_the_long_window_cools() {
+        let rule = WindowRule { factor: 14.4, long: 3, short: 1 };
+        let bad = [60.0, 0.0, 15.0, 15.0];
+        let f = evaluate_alert(&[100.0; 4], &bad, 0.99, rule);
+        // Window 0: 60%. Window 1: short 0: resolves. Window 2: short 15% = 15x, long
+        // 75/300 = 25x: fires again. Window 3: short 15x, long (1..=3) 30/300 = 10x:
+        // resolves.
+        let spans: Vec<_> = f.iter().map(|f| (f.fired, f.reset)).collect();
+        assert_eq!(spans, vec![(0, Some(1)), (2, Some(3))]);
+    }
+
+    #[test]
+    fn thresholds_are_sloths_factor_times_budget_and_strict() {
+        assert_eq!(error_ratio_threshold(14.4, 0.999), 14.4 * 0.001);
+        assert_eq!(error_ratio_threshold(6.0, 0.99), 6.0 * 0.01);
+        // Exactly at the threshold (2 of 100 at 2 × 1%) is not above it.
+        let rule = WindowRule { factor: 2.0, long: 2, short: 1 };
+        assert!(evaluate_alert(&[100.0; 3], &[2.0; 3], 0.99, rule).is_empty());
+        assert_eq!(evaluate_alert(&[100.0; 3], &[3.0; 3], 0.99, rule).len(), 1);
+    }
+
+    // Sloth ORs a severity's rules into one alert: it fires with the first rule that holds
+    // and resolves when none does.
+    #[test]
+    fn a_severity_alert_ors_its_rules() {
+        let fast = WindowRule { factor: 14.4, long: 4, short: 1 };
+        let slow = WindowRule { factor: 6.0, long: 8, short: 2 };
+        // 99%, 100 per window: 8% bad from window 2 to 9 (8x: only the slow rule), then a
+        // 50% spike in window 10 (both), then clean.
+        let mut bad = [0.0; 14];
+        bad[2..=9].fill(8.0);
+        bad[10] = 50.0;
+        let f = evaluate_alerts(&[100.0; 14], &bad, 0.99, &[fast, slow]);
+        // Slow: window 2: short (1..=2) 4%, no; window 3: short 8%, long (0..=3) 16/400 =
+        // 4%, no; window 5: long 32/600 = 5.3%, no; window 6: long 40/700 = 5.7%; window
+        // 7: long (0..=7) 48/800 = 6%, not above; window 8: long (1..=8) 56/800 = 7%: fires.
+        // It holds through window 10 (the fast rule also holds there); window 11: slow
+        // short (10..=11) 25%, long (4..=11) 98/800 = 12%: holds; window 12: short 0:
+        // neither holds.
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].fired, f[0].reset, f[0].rule), (8, Some(12), 1));
+        assert!(close(f[0].long_burn_rate, 7.0, EPS) && close(f[0].short_burn_rate, 8.0, EPS));
+        // The fast rule alone fires at the spike: short 50x, long (7..=10) 74/400 = 18.5x.
+        let g = evaluate_alert(&[100.0; 14], &bad, 0.99, fast);
+        assert_eq!(g.iter().map(|f| (f.fired, f.reset)).collect::<Vec<_>>(), vec![(10, Some(11))]);
     }
 
     #[test]
@@ -342,6 +477,14 @@ mod tests {
         assert_eq!(f.len(), 2);
         assert_eq!((f[0].fired, f[0].reset), (0, Some(1)));
         assert_eq!((f[1].fired, f[1].reset), (5, None));
+    }
+
+    #[test]
+    fn alert_names_are_metric_names() {
+        assert_eq!(alert_name("checkout-availability"), "CheckoutAvailabilityErrorBudgetBurn");
+        assert_eq!(alert_name("p99 latency"), "P99LatencyErrorBudgetBurn");
+        assert_eq!(alert_name("99.9% up"), "Slo999UpErrorBudgetBurn");
+        assert_eq!(alert_name("é"), "SloErrorBudgetBurn");
     }
 
     #[test]

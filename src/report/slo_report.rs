@@ -5,15 +5,18 @@
 //! Budgets are request-based and per replication: `(1 − objective) × valid requests`,
 //! consumed by the bad ones. Statistics are `{mean, ci95, n}` over replications; the
 //! SLI and the budget fractions are shares of requests, so they pool the replications'
-//! counts (`Statistic::proportion`, scaled for the fractions). The burn-rate series pools every replication's window counts; alerts are evaluated on
-//! each replication's windows, and listed for replication 0.
+//! counts (`Statistic::proportion`, scaled for the fractions). The burn-rate series pools
+//! every replication's window counts; alerts are evaluated on each replication's windows,
+//! and listed for replication 0: each rule alone (`alert_rules`, `alerts`), and each
+//! severity's rules ORed into the one alert `resim export prometheus-rules` writes
+//! (`severity_alerts`), both as Prometheus evaluates the exported expressions.
 
 use serde::Serialize;
 
 use super::Statistic;
 use super::slo::{
-    WindowRule, burn_rate, evaluate_alert, period_budget_fraction, request_budget, time_budget_s, time_to_exhaustion,
-    windows_for,
+    WindowRule, alert_name, burn_rate, evaluate_alerts, period_budget_fraction, request_budget, severities,
+    time_budget_s, time_to_exhaustion, windows_for,
 };
 use super::summary::{ReplicationSummary, SloSummary};
 use crate::engine::format::format_duration;
@@ -75,7 +78,28 @@ pub struct SloReport {
     pub burn_rate_series: BurnRateSeries,
     /// The alert rules as evaluated for this SLO.
     pub alert_rules: Vec<AlertRuleReport>,
-    /// Replication 0's alerts, in firing order.
+    /// Replication 0's alerts of each rule alone, in firing order.
+    pub alerts: Vec<AlertReport>,
+    /// One alert per severity, ORing that severity's rules, as the exported Prometheus
+    /// rules (Sloth's page and ticket alerts) fire it: page first, then ticket.
+    pub severity_alerts: Vec<SeverityAlertReport>,
+}
+
+/// The alert of one severity: the rules of that severity ORed, as Sloth writes them.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeverityAlertReport {
+    /// `page` or `ticket`.
+    pub severity: String,
+    /// The alert's name in the exported rules.
+    pub alert: String,
+    /// The rules ORed, as indices into `alert_rules`.
+    pub rules: Vec<usize>,
+    /// Times the alert fired per replication.
+    pub firings: Statistic,
+    /// Per replication, the detection delay of the first firing that had a fault before
+    /// it (as for a rule).
+    pub detection_delay_s: Statistic,
+    /// Replication 0's firings, in order; `rule` is the first rule whose expression held.
     pub alerts: Vec<AlertReport>,
 }
 
@@ -140,11 +164,15 @@ pub struct AlertReport {
     pub long_window_s: f64,
     /// The rule's short window as simulated, seconds.
     pub short_window_s: f64,
-    /// When it fired: the end of the window where both burn rates first exceeded the
-    /// factor, seconds from the end of the warm-up.
+    /// The rule that fired it, an index into `alert_rules`.
+    pub rule: usize,
+    /// When it fired: the end of the first window where both windows' error ratios
+    /// exceeded the threshold (factor × (1 − objective)), seconds from the end of the
+    /// warm-up.
     pub fired_at_s: f64,
-    /// When the short window's burn rate dropped below the factor; null if it was still
-    /// firing at the end.
+    /// When it resolved: the end of the first window after where either window's ratio
+    /// was not above the threshold (for a severity alert: no rule held); null if it was
+    /// still firing at the end.
     pub reset_at_s: Option<f64>,
     /// `fired_at_s` minus the start of the fault blamed for it: the last fault to start at
     /// or before the firing among those that can touch the SLO's requests (a service
@@ -242,34 +270,47 @@ pub fn slo_reports(model: &Model, reps: &[ReplicationSummary]) -> Vec<SloReport>
     model.slos.iter().enumerate().map(|(i, slo)| slo_report(model, reps, i, slo)).collect()
 }
 
-/// One alert rule evaluated on every replication of an SLO: how often it fired and how
-/// long after the fault that caused it; replication 0's firings go into `alerts`.
-fn rule_report(
+/// A rule's windows in whole report windows: `long / time_scale` and `short /
+/// time_scale`, rounded (at least one).
+fn window_rule(model: &Model, rule: &AlertRule) -> WindowRule {
+    let (window_s, scale) = (model.window.as_secs_f64(), model.alerting.time_scale);
+    WindowRule {
+        factor: rule.burn_rate,
+        long: windows_for(rule.long.as_secs_f64() / scale, window_s),
+        short: windows_for(rule.short.as_secs_f64() / scale, window_s),
+    }
+}
+
+/// What evaluating one alert on every replication gives: firings and detection delays per
+/// replication, and replication 0's firings.
+struct Evaluated {
+    firings: Statistic,
+    detection_delay_s: Statistic,
+    alerts: Vec<AlertReport>,
+}
+
+/// The alert ORing `rules` (indices into the model's rules) evaluated on every
+/// replication of an SLO: how often it fired and how long after the fault that caused it.
+fn evaluate(
     model: &Model,
     reps: &[ReplicationSummary],
     sums: &[&SloSummary],
     objective: f64,
-    rule: &AlertRule,
+    rules: &[usize],
     relevant: &[bool],
-    alerts: &mut Vec<AlertReport>,
-) -> AlertRuleReport {
+) -> Evaluated {
     let window_s = model.window.as_secs_f64();
     let duration_s = model.duration.as_secs_f64();
     let end_of = |k: usize| (((k + 1) as f64) * window_s).min(duration_s);
-    let scale = model.alerting.time_scale;
-    let wr = WindowRule {
-        factor: rule.burn_rate,
-        long: windows_for(rule.long.as_secs_f64() / scale, window_s),
-        short: windows_for(rule.short.as_secs_f64() / scale, window_s),
-    };
-    let (long_window_s, short_window_s) = (wr.long as f64 * window_s, wr.short as f64 * window_s);
+    let wrs: Vec<WindowRule> = rules.iter().map(|&i| window_rule(model, &model.alerting.rules[i])).collect();
     let mut firings = Vec::with_capacity(reps.len());
     let mut delays = Vec::with_capacity(reps.len());
+    let mut alerts = Vec::new();
     for (r, (rep, s)) in reps.iter().zip(sums).enumerate() {
-        let fired = evaluate_alert(&s.valid_windows, &s.bad_windows, objective, wr);
+        let fired = evaluate_alerts(&s.valid_windows, &s.bad_windows, objective, &wrs);
         let starts = fault_starts(model, rep, r);
         let cause = |t: f64| cause(&starts, relevant, t);
-        firings.push(Some(fired.len() as f64));
+        firings.push(fired.len() as f64);
         delays.push(fired.iter().find_map(|f| {
             let t = end_of(f.fired);
             cause(t).map(|(start, _)| t - start)
@@ -278,13 +319,13 @@ fn rule_report(
             continue;
         }
         for f in &fired {
-            let t = end_of(f.fired);
-            let c = cause(t);
+            let (t, c, rule) = (end_of(f.fired), cause(end_of(f.fired)), &model.alerting.rules[rules[f.rule]]);
             alerts.push(AlertReport {
                 severity: rule.severity.clone(),
                 burn_rate: rule.burn_rate,
-                long_window_s,
-                short_window_s,
+                long_window_s: wrs[f.rule].long as f64 * window_s,
+                short_window_s: wrs[f.rule].short as f64 * window_s,
+                rule: rules[f.rule],
                 fired_at_s: t,
                 reset_at_s: f.reset.map(end_of),
                 detection_delay_s: c.map(|(start, _)| t - start),
@@ -294,17 +335,59 @@ fn rule_report(
             });
         }
     }
+    Evaluated { firings: Statistic::of_counts(firings), detection_delay_s: Statistic::of(delays), alerts }
+}
+
+/// One alert rule alone, scaled to the run; its replication-0 firings go into `alerts`.
+fn rule_report(
+    model: &Model,
+    reps: &[ReplicationSummary],
+    sums: &[&SloSummary],
+    objective: f64,
+    index: usize,
+    relevant: &[bool],
+    alerts: &mut Vec<AlertReport>,
+) -> AlertRuleReport {
+    let rule = &model.alerting.rules[index];
+    let window_s = model.window.as_secs_f64();
+    let wr = window_rule(model, rule);
+    let e = evaluate(model, reps, sums, objective, &[index], relevant);
+    alerts.extend(e.alerts);
     AlertRuleReport {
         severity: rule.severity.clone(),
         burn_rate: rule.burn_rate,
         long: format_duration(rule.long),
         short: format_duration(rule.short),
-        time_scale: scale,
-        long_window_s,
-        short_window_s,
-        firings: Statistic::of_counts(firings.into_iter().flatten()),
-        detection_delay_s: Statistic::of(delays),
+        time_scale: model.alerting.time_scale,
+        long_window_s: wr.long as f64 * window_s,
+        short_window_s: wr.short as f64 * window_s,
+        firings: e.firings,
+        detection_delay_s: e.detection_delay_s,
     }
+}
+
+/// Each severity's alert for `slo`.
+fn severity_reports(
+    model: &Model,
+    reps: &[ReplicationSummary],
+    sums: &[&SloSummary],
+    slo: &Slo,
+    relevant: &[bool],
+) -> Vec<SeverityAlertReport> {
+    severities(&model.alerting.rules)
+        .into_iter()
+        .map(|(severity, rules)| {
+            let e = evaluate(model, reps, sums, slo.objective, &rules, relevant);
+            SeverityAlertReport {
+                severity: severity.into(),
+                alert: alert_name(&slo.name),
+                rules,
+                firings: e.firings,
+                detection_delay_s: e.detection_delay_s,
+                alerts: e.alerts,
+            }
+        })
+        .collect()
 }
 
 fn slo_report(model: &Model, reps: &[ReplicationSummary], i: usize, slo: &Slo) -> SloReport {
@@ -337,9 +420,10 @@ fn slo_report(model: &Model, reps: &[ReplicationSummary], i: usize, slo: &Slo) -
     };
     let mut alerts = Vec::new();
     let relevant = relevant_faults(model, slo);
-    let alert_rules = (model.alerting.rules.iter())
+    let alert_rules = (0..model.alerting.rules.len())
         .map(|rule| rule_report(model, reps, &sums, o, rule, &relevant, &mut alerts))
         .collect();
+    let severity_alerts = severity_reports(model, reps, &sums, slo, &relevant);
     alerts.sort_by(|a, b| a.fired_at_s.total_cmp(&b.fired_at_s));
     let (workload, service) = match slo.target {
         SloTarget::Workload(w) => (Some(model.workloads[w].name.clone()), None),
@@ -385,5 +469,6 @@ fn slo_report(model: &Model, reps: &[ReplicationSummary], i: usize, slo: &Slo) -
         },
         alert_rules,
         alerts,
+        severity_alerts,
     }
 }

@@ -118,8 +118,8 @@ fn yes() -> bool {
     true
 }
 
-/// One alert rule: it fires when both windows burn the error budget faster than
-/// `burn_rate`, and resets when the short window drops below it.
+/// One alert rule: it fires while both windows burn the error budget faster than
+/// `burn_rate` (Prometheus's `short > t and long > t`), and resolves when either does not.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlertRuleSpec {

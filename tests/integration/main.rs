@@ -8,6 +8,7 @@ mod compare;
 mod coverage;
 mod determinism;
 mod distributions;
+mod export_rules;
 mod faults;
 mod fidelity;
 mod hosts;
