@@ -11,6 +11,8 @@ mod distributions;
 mod faults;
 mod fidelity;
 mod hosts;
+mod import_envoy;
+mod import_istio;
 mod lessons;
 mod mg_theory;
 mod outputs;
