@@ -40,14 +40,17 @@ pub const ROUTE_TIMEOUT: SimTime = SimTime::from_secs(15);
 /// RESOURCE_EXHAUSTED). `None`: a condition resim cannot simulate.
 fn condition(name: &str) -> Option<&'static [&'static str]> {
     Some(match name {
-        // "any 5xx response code, or does not respond at all (disconnect/reset/read timeout)".
+        // "any 5xx response code, or does not respond at all (disconnect/reset/read
+        // timeout)"; per-try timeouts are retried under `5xx` and `gateway-error` only
+        // (the comment on RetryStateImpl::shouldHedgeRetryPerTryTimeout in Envoy's
+        // source/common/router/retry_state_impl.cc).
         "5xx" => &["error", "timeout", "rejected"],
         // 502, 503 and 504: as resim's outlier ejection counts gateway failures, the
-        // refusals and the timeouts.
+        // refusals and the timeouts. (Envoy also retries resets under it, but resim's
+        // `error` cannot tell a crashed instance's lost work from an application's 500.)
         "gateway-error" => &["timeout", "rejected"],
-        // "does not respond at all (disconnect/reset/read timeout)": a crashed
-        // instance's lost work, and per-try timeouts.
-        "reset" => &["error", "timeout"],
+        // A disconnect or reset: a crashed instance's lost work (not per-try timeouts).
+        "reset" => &["error"],
         // A connection refused or reset before the request was sent: a crashed instance.
         "connect-failure" | "reset-before-request" => &["error"],
         "refused-stream" | "envoy-ratelimited" | "resource-exhausted" | "unavailable" => &["rejected"],
@@ -453,6 +456,7 @@ mod tests {
     fn conditions_map_to_resim_outcomes() {
         assert_eq!(on("5xx", &[]).unwrap(), ["error", "timeout", "rejected"]);
         assert_eq!(on("gateway-error", &[]).unwrap(), ["timeout", "rejected"]);
+        assert_eq!(on("reset", &[]).unwrap(), ["error"], "per-try timeouts are not resets");
         assert_eq!(on("connect-failure,refused-stream,unavailable,cancelled", &[]).unwrap(), ["error", "rejected"]);
         assert_eq!(on("retriable-status-codes", &[504]).unwrap(), ["timeout"]);
         assert_eq!(on("retriable-4xx", &[503]).unwrap(), Vec::<&str>::new(), "codes need their condition");
