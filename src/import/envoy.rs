@@ -127,9 +127,12 @@ impl Names<'_> {
         if called {
             return Some(service);
         }
-        let who = self.entry.caller.as_deref().map_or("no service".to_owned(), |c| format!("`{c}`"));
-        let reason = format!("{who} calls `{service}` in the scenario; map the cluster in `clusters` if it is another");
-        if !ignored.iter().any(|i| i.origin == name.origin) {
+        let who = match self.entry.caller.as_deref() {
+            Some(c) => format!("`{c}` does not call `{service}`"),
+            None => format!("no service calls `{service}`"),
+        };
+        let reason = format!("{who} in the scenario; map the cluster in `clusters` if it is another service");
+        if !ignored.iter().any(|i| i.origin == name.origin && i.reason == reason) {
             ignored.push(Ignored { origin: name.origin.clone(), reason });
         }
         None

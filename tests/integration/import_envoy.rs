@@ -135,3 +135,16 @@ fn a_cluster_mapped_to_a_service_the_scenario_lacks_is_refused_with_a_suggestion
     let needles = ["bootstrap_minimal.yaml:26:13", "backned", "did you mean `backend`"];
     assert_refused("envoy", &["check", "errors/unknown_service.yaml"], &needles);
 }
+
+#[test]
+fn a_cluster_the_caller_does_not_call_is_ignored_and_the_scenarios_keys_win() {
+    let ran = resim_in(&fixtures("envoy"), &["check", "scenario_partial.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    for needle in [
+        "bootstrap_full.yaml:120:13 static_resources.clusters.1.name: `frontend` does not call `ratings`",
+        "services.frontend.calls.0.timeout: the scenario's \"1s\" wins over \"500ms\"",
+        "services.frontend.calls.0.overall_timeout <- bootstrap_full.yaml:38:38",
+    ] {
+        assert!(ran.stdout.contains(needle), "{needle:?} missing:\n{}", ran.stdout);
+    }
+}
