@@ -27,6 +27,9 @@ use crate::scenario::ScenarioError;
 /// a day, which no simulated call lasts, so that resim's timed hedge never fires.
 const NO_TIMED_HEDGE: SimTime = SimTime::from_secs(86_400);
 
+/// Envoy's v3 API reference, for errors about a field's form.
+const REFERENCE: &str = "https://www.envoyproxy.io/docs/envoy/latest/api-v3/api";
+
 /// What the files hold.
 #[derive(Default)]
 struct Read {
@@ -40,7 +43,12 @@ pub fn read(entry: &Entry, ctx: &Context) -> Result<Imported, ScenarioError> {
     let mut read = Read::default();
     for src in &entry.files {
         for doc in src.documents() {
-            document(&doc, &mut read)?;
+            document(&doc, &mut read).map_err(|e| envoy_map::with_reference(e, REFERENCE))?;
+        }
+    }
+    for name in read.clusters.iter().map(|c| &c.name).chain(read.rules.iter().map(|r| &r.cluster)) {
+        if let Some(service) = entry.map.get(&name.value) {
+            envoy_map::unknown_service(name, service, ctx)?;
         }
     }
     let mut out = Imported { ignored: read.ignored, ..Imported::default() };
@@ -111,15 +119,20 @@ impl Names<'_> {
         if !self.ctx.known {
             return Some(service);
         }
-        let called = self.ctx.edges.iter().any(|(from, to)| {
-            *to == service && self.entry.caller.as_ref().is_none_or(|caller| caller == from)
-        });
+        let called = self
+            .ctx
+            .edges
+            .iter()
+            .any(|(from, to)| *to == service && self.entry.caller.as_ref().is_none_or(|caller| caller == from));
         if called {
             return Some(service);
         }
-        let who = self.entry.caller.as_deref().map_or("no service".to_owned(), |c| format!("`{c}`"));
-        let reason = format!("{who} calls `{service}` in the scenario; map the cluster in `clusters` if it is another");
-        if !ignored.iter().any(|i| i.origin == name.origin) {
+        let who = match self.entry.caller.as_deref() {
+            Some(c) => format!("`{c}` does not call `{service}`"),
+            None => format!("no service calls `{service}`"),
+        };
+        let reason = format!("{who} in the scenario; map the cluster in `clusters` if it is another service");
+        if !ignored.iter().any(|i| i.origin == name.origin && i.reason == reason) {
             ignored.push(Ignored { origin: name.origin.clone(), reason });
         }
         None
@@ -215,9 +228,11 @@ fn resource(r: &Cursor, read: &mut Read) -> Result<(), ScenarioError> {
         }
         _ => {
             let mut e = at.error(format!("`{kind}` is not a resource resim reads"));
-            e.help = Some("give envoy.config.cluster.v3.Cluster, envoy.config.route.v3.RouteConfiguration or \
+            e.help = Some(
+                "give envoy.config.cluster.v3.Cluster, envoy.config.route.v3.RouteConfiguration or \
                            envoy.config.listener.v3.Listener resources"
-                .into());
+                    .into(),
+            );
             return Err(e);
         }
     }
@@ -265,7 +280,8 @@ fn listener(l: &Cursor, read: &mut Read) -> Result<(), ScenarioError> {
     let mut chains = l.get("filter_chains").map(|c| c.items()).transpose()?.unwrap_or_default();
     chains.extend(l.get("default_filter_chain"));
     for chain in chains {
-        let plumbing = ["filter_chain_match", "transport_socket", "name", "metadata", "transport_socket_connect_timeout"];
+        let plumbing =
+            ["filter_chain_match", "transport_socket", "name", "metadata", "transport_socket_connect_timeout"];
         chain.check_keys(&["filters"], &plumbing, "matching and TLS", &mut read.ignored)?;
         for f in chain.get("filters").map(|c| c.items()).transpose()?.unwrap_or_default() {
             network_filter(&f, read)?;

@@ -4,7 +4,9 @@
 
 use serde_json::Value;
 
-use super::envoy_map::{self, BREAKER_PROTO, CLUSTER_PROTO, Given, OUTLIER_DEFAULTS, OUTLIER_PROTO, Outlier, Refused, Thresholds};
+use super::envoy_map::{
+    self, BREAKER_PROTO, CLUSTER_PROTO, Given, OUTLIER_DEFAULTS, OUTLIER_PROTO, Outlier, Refused, Thresholds,
+};
 use super::{Cursor, Ignored, Origin, units};
 use crate::scenario::ScenarioError;
 
@@ -152,15 +154,10 @@ fn threshold(c: &Cursor, t: &mut Thresholds, ignored: &mut Vec<Ignored>) -> Resu
     if let Some(b) = c.get("retry_budget") {
         let why = "resim's budget counts active requests at each retry, without an interval";
         b.check_keys(&["budget_percent", "min_retry_concurrency"], &["budget_interval"], why, ignored)?;
-        let note = |k: &str| Origin::default_in(&b.origin(), k, format!("Envoy's default: {BREAKER_PROTO} RetryBudget"));
+        let note =
+            |k: &str| Origin::default_in(&b.origin(), k, format!("Envoy's default: {BREAKER_PROTO} RetryBudget"));
         let percent = match b.get("budget_percent") {
-            Some(p) => {
-                let v = p.get("value").map_or_else(|| p.f64(), |v| v.f64())?;
-                if !(0.0..=100.0).contains(&v) {
-                    return Err(p.error(format!("{v} is not a percentage in [0, 100]")));
-                }
-                Given::new(v / 100.0, p.origin().noted(format!("{v}% as a fraction")))
-            }
+            Some(p) => envoy_map::percent_fraction(&p)?,
             None => Given::new(0.2, note("budget_percent").noted(format!("Envoy's default: {BREAKER_PROTO} 20%"))),
         };
         let min = match b.get("min_retry_concurrency") {

@@ -40,14 +40,17 @@ pub const ROUTE_TIMEOUT: SimTime = SimTime::from_secs(15);
 /// RESOURCE_EXHAUSTED). `None`: a condition resim cannot simulate.
 fn condition(name: &str) -> Option<&'static [&'static str]> {
     Some(match name {
-        // "any 5xx response code, or does not respond at all (disconnect/reset/read timeout)".
+        // "any 5xx response code, or does not respond at all (disconnect/reset/read
+        // timeout)"; per-try timeouts are retried under `5xx` and `gateway-error` only
+        // (the comment on RetryStateImpl::shouldHedgeRetryPerTryTimeout in Envoy's
+        // source/common/router/retry_state_impl.cc).
         "5xx" => &["error", "timeout", "rejected"],
         // 502, 503 and 504: as resim's outlier ejection counts gateway failures, the
-        // refusals and the timeouts.
+        // refusals and the timeouts. (Envoy also retries resets under it, but resim's
+        // `error` cannot tell a crashed instance's lost work from an application's 500.)
         "gateway-error" => &["timeout", "rejected"],
-        // "does not respond at all (disconnect/reset/read timeout)": a crashed
-        // instance's lost work, and per-try timeouts.
-        "reset" => &["error", "timeout"],
+        // A disconnect or reset: a crashed instance's lost work (not per-try timeouts).
+        "reset" => &["error"],
         // A connection refused or reset before the request was sent: a crashed instance.
         "connect-failure" | "reset-before-request" => &["error"],
         "refused-stream" | "envoy-ratelimited" | "resource-exhausted" | "unavailable" => &["rejected"],
@@ -140,7 +143,8 @@ impl Retry {
     /// The resim keys of this policy on `target`.
     pub fn emit(&self, target: &Target, out: &mut Imported) {
         let attempts = self.num_retries.value + 1;
-        let note = format!("{} retries + the first attempt", self.num_retries.value);
+        let n = self.num_retries.value;
+        let note = format!("{n} {} + the first attempt", if n == 1 { "retry" } else { "retries" });
         out.set(target, "retry.max_attempts", attempts, self.num_retries.origin.clone().noted(note));
         if let Some(t) = &self.per_try_timeout {
             out.set(target, "timeout", units::resim(t.value), t.origin.clone());
@@ -158,6 +162,16 @@ impl Retry {
             out.set(target, "retry.host_selection_retry_max_attempts", r.value, r.origin.clone());
         }
     }
+}
+
+/// A percentage (a number, or Envoy's `Percent` message `{ value: 25.0 }`) as the
+/// fraction resim's `percent_of_active` takes.
+pub fn percent_fraction(p: &Cursor) -> Result<Given<f64>, ScenarioError> {
+    let v = p.get("value").map_or_else(|| p.f64(), |v| v.f64())?;
+    if !(0.0..=100.0).contains(&v) {
+        return Err(p.error(format!("{v} is not a percentage in [0, 100]")));
+    }
+    Ok(Given::new(v / 100.0, p.origin().noted(format!("{v}% as a fraction"))))
 }
 
 /// `retry_back_off.max_interval` when omitted: 10 × `base_interval`.
@@ -319,7 +333,8 @@ pub fn balancer(policy: &str, choice_count: u32, at: &Cursor) -> Result<&'static
             Err(e)
         }
         "RING_HASH" | "MAGLEV" | "CLUSTER_PROVIDED" | "LOAD_BALANCING_POLICY_CONFIG" => {
-            let mut e = at.error(format!("`{policy}` balancing cannot be simulated: resim's requests carry no hash key"));
+            let mut e =
+                at.error(format!("`{policy}` balancing cannot be simulated: resim's requests carry no hash key"));
             e.help = Some(
                 "use ROUND_ROBIN, RANDOM or LEAST_REQUEST, or set `load_balancer` in the scenario and drop this".into(),
             );
@@ -341,12 +356,47 @@ pub type Refused<'a> = (&'a str, &'a str, &'a str);
 pub fn refuse(c: &Cursor, rules: &[Refused]) -> Result<(), ScenarioError> {
     for (key, why, help) in rules {
         if let Some(at) = c.get(key) {
-            let mut e = at.error(format!("`{key}` {why}"));
+            let mut e = at_key(&at, format!("`{key}` {why}"));
             e.help = Some((*help).to_owned());
             return Err(e);
         }
     }
     Ok(())
+}
+
+/// An error at the key of the value `at` (where a reader looks for the field), or at
+/// the value when it has no key (a list item).
+pub fn at_key(at: &Cursor, message: impl Into<String>) -> ScenarioError {
+    let key_at = at.node().key_at;
+    if key_at == (0, 0) {
+        return at.error(message);
+    }
+    at.src().error_at(key_at, at.path(), message)
+}
+
+/// Gives a located error without a help line one pointing to the format's reference
+/// (`reference`), so that every error says what to do.
+pub fn with_reference(mut e: ScenarioError, reference: &str) -> ScenarioError {
+    if e.help.is_none() {
+        e.help = Some(format!("write the field as the reference gives it: {reference}"));
+    }
+    e
+}
+
+/// An error at `name` (a cluster or host) when the scenario has no such service.
+pub fn unknown_service(name: &Given<String>, service: &str, ctx: &super::Context) -> Result<(), ScenarioError> {
+    if !ctx.known || ctx.services.iter().any(|s| s == service) {
+        return Ok(());
+    }
+    let mut e = super::merge::error_at(
+        &name.origin,
+        format!("`{}` is service `{service}`, which the scenario does not have", name.value),
+    );
+    e.help = Some(match crate::scenario::error::suggest(service, ctx.services.iter().map(String::as_str)) {
+        Some(near) => format!("did you mean `{near}`? Map the name to it in the import"),
+        None => format!("map the name to one of the scenario's services ({}) in the import", ctx.services.join(", ")),
+    });
+    Err(e)
 }
 
 /// Reads a list of `rules`'s keys at `c` (keys `known`, plumbing keys listed as
@@ -406,6 +456,7 @@ mod tests {
     fn conditions_map_to_resim_outcomes() {
         assert_eq!(on("5xx", &[]).unwrap(), ["error", "timeout", "rejected"]);
         assert_eq!(on("gateway-error", &[]).unwrap(), ["timeout", "rejected"]);
+        assert_eq!(on("reset", &[]).unwrap(), ["error"], "per-try timeouts are not resets");
         assert_eq!(on("connect-failure,refused-stream,unavailable,cancelled", &[]).unwrap(), ["error", "rejected"]);
         assert_eq!(on("retriable-status-codes", &[504]).unwrap(), ["timeout"]);
         assert_eq!(on("retriable-4xx", &[503]).unwrap(), Vec::<&str>::new(), "codes need their condition");

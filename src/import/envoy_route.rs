@@ -173,7 +173,14 @@ fn route_action(
         "idle_timeout",
     ];
     let known = ["cluster", "timeout", "retry_policy", "hedge_policy", "priority"];
-    envoy_map::check(c, &known, &plumbing, "rewrites, hashing and stream idle timeouts do not change what is simulated (a simulated answer never stalls mid-stream)", &refused, ignored)?;
+    envoy_map::check(
+        c,
+        &known,
+        &plumbing,
+        "rewrites, hashing and stream idle timeouts do not change what is simulated (a simulated answer never stalls mid-stream)",
+        &refused,
+        ignored,
+    )?;
     if let Some(p) = c.get("priority")
         && p.str()? != "DEFAULT"
     {
@@ -257,7 +264,8 @@ pub fn retry_policy(c: &Cursor, ignored: &mut Vec<Ignored>) -> Result<Retry, Sce
         Some(on) => Given::new(envoy_map::retry_on(on.str()?, &codes, &on)?, on.origin()),
         None => Given::new(Vec::new(), default("retry_on").noted("no retry_on: Envoy retries nothing")),
     };
-    let per_try_timeout = c.get("per_try_timeout").map(|t| Ok::<_, ScenarioError>(Given::new(units::go(&t)?, t.origin()))).transpose()?;
+    let per_try_timeout =
+        c.get("per_try_timeout").map(|t| Ok::<_, ScenarioError>(Given::new(units::go(&t)?, t.origin()))).transpose()?;
     let (base, cap) = back_off(c, &here)?;
     let previous_hosts = host_predicates(c, &default, ignored)?;
     let reselects = match c.get("host_selection_retry_max_attempts") {
@@ -292,7 +300,11 @@ fn back_off(c: &Cursor, here: &Origin) -> Result<(Given<SimTime>, Given<SimTime>
         }
         None => Given::new(
             envoy_map::default_cap(base.value),
-            Origin::default_in(&b.origin(), "max_interval", format!("Envoy's default: {ROUTE_PROTO} 10x base_interval")),
+            Origin::default_in(
+                &b.origin(),
+                "max_interval",
+                format!("Envoy's default: {ROUTE_PROTO} 10x base_interval"),
+            ),
         ),
     };
     Ok((base, cap))
@@ -330,7 +342,12 @@ fn host_predicates(
 /// implements neither `initial_requests` above 1 nor `additional_request_chance`
 /// (route_components.proto hides both as not implemented), so other values are refused.
 fn hedge_policy(c: &Cursor) -> Result<Option<Origin>, ScenarioError> {
-    c.check_keys(&["initial_requests", "additional_request_chance", "hedge_on_per_try_timeout"], &[], "", &mut Vec::new())?;
+    c.check_keys(
+        &["initial_requests", "additional_request_chance", "hedge_on_per_try_timeout"],
+        &[],
+        "",
+        &mut Vec::new(),
+    )?;
     if let Some(n) = c.get("initial_requests")
         && n.u32()? != 1
     {

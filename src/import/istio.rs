@@ -26,6 +26,8 @@ use crate::scenario::ScenarioError;
 
 /// Where istiod's retry translation lives.
 const ISTIOD_RETRY: &str = "istio/istio pilot/pkg/networking/core/route/retry/retry.go";
+/// Istio's networking API reference, for errors about a field's form.
+const REFERENCE: &str = "https://istio.io/latest/docs/reference/config/networking/";
 /// istiod's `defaultRetryOn`.
 const DEFAULT_RETRY_ON: &str = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
 
@@ -50,8 +52,11 @@ pub fn read(entry: &Entry, ctx: &Context) -> Result<Imported, ScenarioError> {
     let mut ignored = Vec::new();
     for src in &entry.files {
         for doc in src.documents() {
-            document(&doc, entry, &mut hosts, &mut ignored)?;
+            document(&doc, entry, &mut hosts, &mut ignored).map_err(|e| envoy_map::with_reference(e, REFERENCE))?;
         }
+    }
+    for (name, h) in &hosts {
+        envoy_map::unknown_service(&Given::new(name.clone(), h.named_at.clone()), &h.service, ctx)?;
     }
     let mut out = Imported { ignored, ..Imported::default() };
     for host in hosts.values() {
@@ -67,14 +72,15 @@ fn emit(host: &Host, ctx: &Context, out: &mut Imported) {
         o.emit(&host.service, out);
     }
     if ctx.known && !ctx.edges.iter().any(|(_, to)| *to == host.service) {
-        let reason = format!("no service calls `{}` in the scenario: its route and thresholds apply to no call", host.service);
+        let reason =
+            format!("no service calls `{}` in the scenario: its route and thresholds apply to no call", host.service);
         out.ignored.push(Ignored { origin: host.named_at.clone(), reason });
         return;
     }
     let edge = Target::Edge { from: None, to: host.service.clone() };
     let default_retry;
     let routes: Vec<(Option<&Given<SimTime>>, Option<&Retry>)> = if host.routes.is_empty() {
-        default_retry = istiod_retry(&host.named_at);
+        default_retry = istiod_retry(&Origin::default_in(&host.named_at, "(no VirtualService route).retries", ""));
         vec![(None, Some(&default_retry))]
     } else {
         host.routes.iter().map(|r| (r.timeout.as_ref(), r.retry.as_ref())).collect()
@@ -181,7 +187,8 @@ fn virtual_service(
     if let Some(g) = spec.get("gateways") {
         let names: Vec<&str> = g.items()?.iter().map(Cursor::str).collect::<Result<_, _>>()?;
         if !names.contains(&"mesh") {
-            let reason = "bound to gateways only (no `mesh`): its routes apply at the edge of the mesh, not between services";
+            let reason =
+                "bound to gateways only (no `mesh`): its routes apply at the edge of the mesh, not between services";
             ignored.push(Ignored { origin: g.origin(), reason: reason.into() });
             return Ok(());
         }
@@ -237,7 +244,7 @@ fn http_route(
     };
     let retry = match c.get("retries") {
         Some(r) => retries(&r, ignored)?,
-        None => Some(istiod_retry(&c.origin())),
+        None => Some(istiod_retry(&Origin::default_in(&c.origin(), "retries", ""))),
     };
     host(name, at, entry, hosts)?.routes.push(Route { timeout, retry });
     Ok(())
@@ -246,17 +253,17 @@ fn http_route(
 /// istiod's default retry policy, noted as defaults under `at`.
 fn istiod_retry(at: &Origin) -> Retry {
     let d = |key: &str, what: &str| Origin::default_in(at, key, format!("istiod's default: {ISTIOD_RETRY} {what}"));
+    let back = format!("Envoy's default: {ROUTE_PROTO} RetryBackOff (25ms base, 10x base cap)");
     let src = super::Source::parse("x: 1\n".into(), std::path::Path::new("istiod")).expect("a fixed document");
     let on = envoy_map::retry_on(DEFAULT_RETRY_ON, &[], &src.doc(0)).expect("istiod's conditions are Envoy's");
-    let back = format!("Envoy's default: {ROUTE_PROTO} RetryBackOff (25ms base, 10x base cap)");
     Retry {
         num_retries: Given::new(2, d("attempts", "defaultNumRetries")),
         per_try_timeout: None,
         retry_on: Given::new(on, d("retryOn", DEFAULT_RETRY_ON)),
-        base: Given::new(envoy_map::BASE_INTERVAL, Origin::default_in(at, "retries.backoff", back)),
-        cap: Given::new(envoy_map::default_cap(envoy_map::BASE_INTERVAL), d("backoff", "")),
+        base: Given::new(envoy_map::BASE_INTERVAL, Origin::default_in(at, "backoff", back.clone())),
+        cap: Given::new(envoy_map::default_cap(envoy_map::BASE_INTERVAL), Origin::default_in(at, "backoff", back)),
         previous_hosts: Given::new(true, d("retryIgnorePreviousHosts", "previous_hosts predicate")),
-        reselects: Given::new(5, d("retries", "HostSelectionRetryMaxAttempts")),
+        reselects: Given::new(5, d("host_selection_retry_max_attempts", "HostSelectionRetryMaxAttempts")),
     }
 }
 
@@ -269,8 +276,12 @@ fn retries(c: &Cursor, ignored: &mut Vec<Ignored>) -> Result<Option<Retry>, Scen
         "remove it; resim's balancer picks among all of a service's instances",
     )];
     let known = ["attempts", "perTryTimeout", "retryOn", "retryIgnorePreviousHosts", "backoff"];
-    if c.get("retryRemoteLocalities").map(|r| r.bool()).transpose()? == Some(true) {
-        envoy_map::refuse(c, &refused)?;
+    if let Some(r) = c.get("retryRemoteLocalities") {
+        if r.bool()? {
+            envoy_map::refuse(c, &refused)?;
+        }
+        ignored
+            .push(Ignored { origin: r.origin(), reason: "false: retries stay in the locality, as resim's do".into() });
     }
     let mut all = known.to_vec();
     all.push("retryRemoteLocalities");

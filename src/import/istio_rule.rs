@@ -32,8 +32,11 @@ impl HostPolicy {
     /// is named.
     pub fn istiod(at: &Origin) -> HostPolicy {
         let note = |what: &str| format!("istiod's default: {ISTIOD_CLUSTER} {what}");
+        // The defaults are where a rule would set them, in the file that names the host.
+        let root = Origin { key: "spec.trafficPolicy".into(), line: 0, column: 0, note: None, ..at.clone() };
         let max = |key: &str| {
-            Given::new(u32::MAX, Origin::default_in(at, key, note("getDefaultCircuitBreakerThresholds")))
+            let key = format!("connectionPool.http.{key}");
+            Given::new(u32::MAX, Origin::default_in(&root, &key, note("getDefaultCircuitBreakerThresholds")))
         };
         HostPolicy {
             thresholds: Thresholds {
@@ -45,7 +48,7 @@ impl HostPolicy {
             outlier: None,
             balancer: Given::new(
                 "power_of_two",
-                Origin::default_in(at, "loadBalancer", note("defaultLBAlgorithm LEAST_REQUEST, Envoy's 2 choices")),
+                Origin::default_in(&root, "loadBalancer", note("defaultLBAlgorithm LEAST_REQUEST, Envoy's 2 choices")),
             ),
         }
     }
@@ -68,7 +71,7 @@ pub fn traffic_policy(c: &Cursor, p: &mut HostPolicy, ignored: &mut Vec<Ignored>
         connection_pool(&pool, &mut p.thresholds, ignored)?;
     }
     if let Some(o) = c.get("outlierDetection") {
-        p.outlier = Some(outlier_detection(&o)?);
+        p.outlier = Some(outlier_detection(&o, ignored)?);
     }
     if let Some(b) = c.get("retryBudget") {
         p.thresholds.budget = Some(retry_budget(&b, ignored)?);
@@ -79,7 +82,11 @@ pub fn traffic_policy(c: &Cursor, p: &mut HostPolicy, ignored: &mut Vec<Ignored>
 fn load_balancer(c: &Cursor) -> Result<Given<&'static str>, ScenarioError> {
     let refused: [Refused; 4] = [
         ("consistentHash", "routes by a hash of the request, which resim's requests lack", LB_HELP),
-        ("localityLbSetting", "shifts traffic between localities", "remove it; use `prefer_local_zone` in the scenario"),
+        (
+            "localityLbSetting",
+            "shifts traffic between localities",
+            "remove it; use `prefer_local_zone` in the scenario",
+        ),
         ("warmup", "ramps new endpoints up slowly, which resim does not model", "remove it"),
         ("warmupDurationSecs", "ramps new endpoints up slowly, which resim does not model", "remove it"),
     ];
@@ -149,15 +156,10 @@ fn connection_pool(c: &Cursor, t: &mut Thresholds, ignored: &mut Vec<Ignored>) -
 fn retry_budget(c: &Cursor, ignored: &mut Vec<Ignored>) -> Result<(Given<f64>, Given<u32>), ScenarioError> {
     let why = "resim's budget counts active requests at each retry, without an interval";
     c.check_keys(&["percent", "minRetryConcurrency"], &["budgetInterval"], why, ignored)?;
-    let note = |k: &str| Origin::default_in(&c.origin(), k, format!("istiod's default: {ISTIOD_CLUSTER} applyRetryBudget"));
+    let note =
+        |k: &str| Origin::default_in(&c.origin(), k, format!("istiod's default: {ISTIOD_CLUSTER} applyRetryBudget"));
     let percent = match c.get("percent") {
-        Some(p) => {
-            let v = p.get("value").map_or_else(|| p.f64(), |v| v.f64())?;
-            if !(0.0..=100.0).contains(&v) {
-                return Err(p.error(format!("{v} is not a percentage in [0, 100]")));
-            }
-            Given::new(v / 100.0, p.origin().noted(format!("{v}% as a fraction")))
-        }
+        Some(p) => envoy_map::percent_fraction(&p)?,
         None => Given::new(0.2, note("percent")),
     };
     let min = match c.get("minRetryConcurrency").map(|m| Ok::<_, ScenarioError>((m.u32()?, m.origin()))).transpose()? {
@@ -168,7 +170,7 @@ fn retry_budget(c: &Cursor, ignored: &mut Vec<Ignored>) -> Result<(Given<f64>, G
 }
 
 /// `outlierDetection`, as `applyOutlierDetection` writes it over Envoy's defaults.
-fn outlier_detection(c: &Cursor) -> Result<Outlier, ScenarioError> {
+fn outlier_detection(c: &Cursor, ignored: &mut Vec<Ignored>) -> Result<Outlier, ScenarioError> {
     let refused: [Refused; 2] = [
         (
             "consecutiveErrors",
@@ -218,12 +220,14 @@ fn outlier_detection(c: &Cursor) -> Result<Outlier, ScenarioError> {
         }
     }
     local_origin(c, &mut o)?;
-    if let Some(m) = c.get("minHealthPercent")
-        && m.f64()? > 0.0
-    {
-        let mut e = m.error("a panic threshold: below it Envoy balances over ejected hosts too, which resim does not");
-        e.help = Some("remove it (0, istiod's default, disables panic mode, as resim has none)".into());
-        return Err(e);
+    if let Some(m) = c.get("minHealthPercent") {
+        if m.f64()? > 0.0 {
+            let mut e =
+                m.error("a panic threshold: below it Envoy balances over ejected hosts too, which resim does not");
+            e.help = Some("remove it (0, istiod's default, disables panic mode, as resim has none)".into());
+            return Err(e);
+        }
+        ignored.push(Ignored { origin: m.origin(), reason: "0 disables Envoy's panic mode; resim has none".into() });
     }
     Ok(o)
 }

@@ -13,6 +13,8 @@ mod faults;
 mod fidelity;
 mod hosts;
 mod imports;
+mod import_envoy;
+mod import_istio;
 mod lessons;
 mod mg_theory;
 mod outputs;
