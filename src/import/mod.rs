@@ -23,6 +23,8 @@ pub mod openslo;
 pub mod overlay;
 pub mod render;
 pub mod resilience4j;
+pub mod resilience4j_exceptions;
+pub mod resilience4j_policies;
 pub mod sloth;
 pub mod source;
 pub mod units;
