@@ -25,6 +25,7 @@ pub mod render;
 pub mod resilience4j;
 pub mod resilience4j_exceptions;
 pub mod resilience4j_policies;
+pub mod resilience4j_properties;
 pub mod sloth;
 pub mod source;
 pub mod units;

@@ -23,11 +23,13 @@
 //!   TimeLimiter(Bulkhead(call))))) by default, which is the order resim's calls pass
 //!   their policies in; the `*AspectOrder` properties that would change it are refused.
 //!
+//! An `application.properties` file is read too ([`super::resilience4j_properties`]).
 //! The policies' mapping is in [`super::resilience4j_policies`], the exception classes'
 //! in [`super::resilience4j_exceptions`].
 
 use super::resilience4j_policies::{self as policies, Kind, Role};
-use super::{Context, Cursor, Entry, Ignored, Imported, Target};
+use super::resilience4j_properties as properties;
+use super::{Context, Cursor, Entry, Ignored, Imported, Source, Target};
 use crate::scenario::ScenarioError;
 use crate::scenario::error::suggest;
 
@@ -187,9 +189,9 @@ fn section<'a>(kind: Kind, at: &Cursor<'a>, ignored: &mut Vec<Ignored>) -> Resul
 
 /// The `resilience4j` mappings of every document of every file, read into sections. A
 /// key may hold dots, as in resilience4j's documentation (`resilience4j.circuitbreaker:`).
-fn sections<'a>(entry: &'a Entry, ignored: &mut Vec<Ignored>) -> Result<Vec<Section<'a>>, ScenarioError> {
+fn sections<'a>(files: &'a [Source], ignored: &mut Vec<Ignored>) -> Result<Vec<Section<'a>>, ScenarioError> {
     let mut modules: Vec<(String, Cursor<'a>)> = Vec::new();
-    for src in &entry.files {
+    for src in files {
         for doc in src.documents() {
             for (key, value) in doc.entries()? {
                 let (head, rest) = key.split_once('.').unwrap_or((&key, ""));
@@ -260,7 +262,12 @@ fn parse_target(text: &str) -> Option<Target> {
 /// Reads resilience4j's Spring Boot properties.
 pub fn read(entry: &Entry, ctx: &Context) -> Result<Imported, ScenarioError> {
     let mut out = Imported::default();
-    let sections = sections(entry, &mut out.ignored)?;
+    let files = entry
+        .files
+        .iter()
+        .map(|f| if properties::is_properties(f) { properties::source(f) } else { Ok(f.clone()) })
+        .collect::<Result<Vec<_>, _>>()?;
+    let sections = sections(&files, &mut out.ignored)?;
     for name in entry.map.keys() {
         if !sections.iter().any(|s| s.instances.iter().any(|i| &i.name == name)) {
             let all: Vec<&str> = sections.iter().flat_map(|s| s.instances.iter().map(|i| i.name.as_str())).collect();
@@ -290,6 +297,73 @@ pub fn read(entry: &Entry, ctx: &Context) -> Result<Imported, ScenarioError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::Format;
+    use serde_json::{Value, json};
+    use std::path::Path;
+
+    fn read_text(text: &str) -> Result<Imported, ScenarioError> {
+        let src = Source::parse(text.to_owned(), Path::new("application.yml")).unwrap();
+        let entry = Entry {
+            format: Format::Resilience4j,
+            files: vec![src],
+            map: Default::default(),
+            caller: None,
+            key: "imports.0".into(),
+        };
+        read(&entry, &Context::default())
+    }
+
+    /// The value of `key` on the edge to `to`.
+    fn value(i: &Imported, to: &str, key: &str) -> Value {
+        let s = i.settings.iter().find(|s| s.key == key && s.target.to_string() == format!("*->{to}"));
+        s.unwrap_or_else(|| panic!("no {key} for {to}")).value.clone()
+    }
+
+    #[test]
+    fn a_breakers_base_config_is_not_built_on_default_but_a_retrys_is() {
+        let text = "resilience4j:
+  circuitbreaker:
+    configs:
+      default: { minimumNumberOfCalls: 7 }
+      shared: { slidingWindowSize: 20 }
+      b: { slidingWindowSize: 30 }
+    instances:
+      a: { baseConfig: shared }
+      b: {}
+      c: {}
+  retry:
+    configs:
+      default: { maxAttempts: 5, enableExponentialBackoff: true, exponentialBackoffMultiplier: 3 }
+      shared: { retryExceptions: [java.io.IOException] }
+    instances:
+      a: { baseConfig: shared, waitDuration: 1s }
+";
+        let i = read_text(text).unwrap();
+        let min = "breaker.count_window.minimum_calls";
+        assert_eq!(value(&i, "a", "breaker.count_window.size"), json!(20));
+        assert_eq!(value(&i, "a", min), json!(100), "shared is built on resilience4j's defaults");
+        assert_eq!(value(&i, "b", "breaker.count_window.size"), json!(30), "the config of the instance's name");
+        assert_eq!(value(&i, "b", min), json!(100));
+        assert_eq!(value(&i, "c", min), json!(7), "default, for an instance without a base");
+        assert_eq!(value(&i, "a", "retry.max_attempts"), json!(5), "shared is built on default");
+        assert_eq!(value(&i, "a", "retry.backoff.exponential.multiplier"), json!(3.0));
+        assert_eq!(value(&i, "a", "retry.backoff.exponential.base"), json!("1s"));
+        assert_eq!(value(&i, "a", "retry.retry_on"), json!(["error", "timeout"]));
+    }
+
+    #[test]
+    fn a_circular_base_config_is_refused() {
+        let text = "resilience4j.retry:
+  configs:
+    x: { baseConfig: y }
+    y: { baseConfig: x }
+  instances:
+    a: { baseConfig: x }
+";
+        let e = read_text(text).unwrap_err();
+        assert!(e.message.contains("leads back"), "{e}");
+        assert!(e.line > 0 && e.help.is_some());
+    }
 
     #[test]
     fn relaxed_names_and_targets() {

@@ -222,14 +222,7 @@ impl<'a> Emit<'_, 'a> {
     }
 
     /// `key` from property `java` read by `read`, or `default` (cited by `cite`).
-    fn field(
-        &mut self,
-        java: &str,
-        key: &str,
-        default: Value,
-        cite: &str,
-        read: Reader,
-    ) -> Result<(), ScenarioError> {
+    fn field(&mut self, java: &str, key: &str, default: Value, cite: &str, read: Reader) -> Result<(), ScenarioError> {
         match self.pick(java) {
             Some(at) => {
                 let v = read(&at)?;

@@ -1,8 +1,9 @@
 //! The resilience4j import (`resilience4j: application.yml`): what `resim import
-//! resilience4j` prints for Spring Boot files written from resilience4j's guide
-//! (snapshots), that each imports into a small scenario that runs, that the imported
-//! policies simulate byte for byte as the same policies written in resim keys, and that
-//! every mistake is refused at its file, line, column and key with a help line.
+//! resilience4j` prints for Spring Boot files written from resilience4j's guide, YAML
+//! and `application.properties` (snapshots), that each imports into a small scenario
+//! that runs, that the imported policies simulate byte for byte as the same policies
+//! written in resim keys, and that every mistake is refused at its file, line, column
+//! and key with a help line.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -55,6 +56,13 @@ fn an_instance_without_properties_takes_every_default() {
     insta::assert_snapshot!("resilience4j-minimal", out);
 }
 
+#[test]
+fn an_application_properties_file_reads_as_its_yaml_form() {
+    let (code, out, err) = import_cli(&["application.properties", "--map", "backendA=frontend->reviews"]);
+    assert_eq!(code, Some(0), "{err}");
+    insta::assert_snapshot!("resilience4j-properties", out);
+}
+
 /// scenario.yaml with its import entry replaced by `entry`.
 fn with_import(entry: &str) -> String {
     let text = std::fs::read_to_string(fixture("scenario.yaml")).expect("scenario.yaml");
@@ -68,6 +76,7 @@ fn each_file_imported_into_a_scenario_runs() {
         "  - resilience4j: full.yml\n    instances: { backendA: \"frontend->reviews\", backendB: \"*->ratings\" }\n",
         "  - resilience4j: kebab.yml\n",
         "  - resilience4j: minimal.yml\n",
+        "  - resilience4j: application.properties\n    instances: { backendA: \"frontend->reviews\" }\n",
     ];
     for entry in entries {
         let s = load_str(&with_import(entry), &fixture("s.yaml"), &[]).unwrap_or_else(|e| panic!("{entry}: {e}"));
@@ -149,7 +158,7 @@ fn every_mistake_is_located_with_help() {
         ),
         (
             "err-thread-pool.yml",
-            (3, 3),
+            (2, 1),
             "resilience4j.thread-pool-bulkhead",
             &["thread-pool bulkhead", "maxConcurrentCalls"],
         ),
