@@ -344,8 +344,13 @@ pub fn emit(kind: Kind, chain: &[&Props], target: &Target, out: &mut Imported) -
 const CB: &str = "CircuitBreakerConfig.";
 
 fn circuit_breaker(e: &mut Emit) -> Result<(), ScenarioError> {
-    for java in ["enableExponentialBackoff", "enableRandomizedWait"] {
-        let Some(at) = e.pick(java) else { continue };
+    // A layer that switches either on builds its own interval function, which the layers
+    // above keep unless they set waitDurationInOpenState themselves: refuse it anywhere.
+    let set: Vec<(&str, Cursor)> = ["enableExponentialBackoff", "enableRandomizedWait"]
+        .into_iter()
+        .flat_map(|java| e.chain.iter().filter_map(move |p| p.get(java).map(|at| (java, at.clone()))))
+        .collect();
+    for (java, at) in set {
         if at.bool()? {
             let Role::Refused(why, help) = OPEN_BACKOFF else { unreachable!("OPEN_BACKOFF is refused") };
             return Err(value_error(&at, format!("`{java}: true`: {why}"), help));
