@@ -21,7 +21,7 @@
 //!   lives in each JVM.
 //! - **Order.** resilience4j's Spring aspects nest Retry(CircuitBreaker(RateLimiter(
 //!   TimeLimiter(Bulkhead(call))))) by default, which is the order resim's calls pass
-//!   their policies in; the `*AspectOrder` properties that would change it are refused.
+//!   their policies in; `*AspectOrder` properties that would change it are refused.
 //!
 //! An `application.properties` file is read too ([`super::resilience4j_properties`]).
 //! The policies' mapping is in [`super::resilience4j_policies`], the exception classes'
@@ -79,6 +79,8 @@ struct Section<'a> {
     kind: Kind,
     configs: Vec<Props<'a>>,
     instances: Vec<Props<'a>>,
+    /// Its `*AspectOrder`, if set.
+    order: Option<Cursor<'a>>,
 }
 
 impl<'a> Section<'a> {
@@ -157,7 +159,7 @@ fn named<'a>(kind: Kind, at: &Cursor<'a>, ignored: &mut Vec<Ignored>) -> Result<
 
 /// Reads one `resilience4j.<kind>` mapping.
 fn section<'a>(kind: Kind, at: &Cursor<'a>, ignored: &mut Vec<Ignored>) -> Result<Section<'a>, ScenarioError> {
-    let mut s = Section { kind, configs: Vec::new(), instances: Vec::new() };
+    let mut s = Section { kind, configs: Vec::new(), instances: Vec::new(), order: None };
     for (key, value) in at.entries()? {
         match uniform(&key).as_str() {
             "configs" => s.configs.extend(named(kind, &value, ignored)?),
@@ -167,16 +169,10 @@ fn section<'a>(kind: Kind, at: &Cursor<'a>, ignored: &mut Vec<Ignored>) -> Resul
                 origin: value.origin(),
                 reason: "metrics tags of the registry: they name what is measured".into(),
             }),
-            u if u.ends_with("aspectorder") => {
-                return Err(key_error(
-                    &value,
-                    format!("`{key}` changes the order of resilience4j's aspects"),
-                    "resim's calls pass Retry(CircuitBreaker(RateLimiter(TimeLimiter(Bulkhead(call))))), \
-                     resilience4j's default order; remove the aspect orders to simulate it",
-                ));
-            }
+            u if kind.aspect().is_some_and(|(java, _)| uniform(java) == u) => s.order = Some(value),
             _ => {
-                let help = match suggest(&key, ["configs", "instances", "tags"]) {
+                let order = kind.aspect().map_or("configs", |(java, _)| java);
+                let help = match suggest(&key, ["configs", "instances", "tags", order]) {
                     Some(near) => format!("did you mean `{near}`?"),
                     None => "a resilience4j section holds `configs` and `instances`".to_owned(),
                 };
@@ -230,6 +226,55 @@ fn sections<'a>(files: &'a [Source], ignored: &mut Vec<Ignored>) -> Result<Vec<S
     Ok(out)
 }
 
+/// Checks the `*AspectOrder` properties keep resilience4j's default nesting, the order
+/// resim's calls pass their policies in (a lower order is an outer aspect; Spring's
+/// `Ordered.LOWEST_PRECEDENCE` is `Integer.MAX_VALUE`).
+fn check_order(sections: &[Section], ignored: &mut Vec<Ignored>) -> Result<(), ScenarioError> {
+    let nesting = [Kind::Retry, Kind::CircuitBreaker, Kind::RateLimiter, Kind::TimeLimiter, Kind::Bulkhead];
+    let mut orders = Vec::new();
+    for kind in nesting {
+        let (java, default) = kind.aspect().expect("every nested module has an aspect order");
+        let given = sections.iter().find(|s| s.kind == kind).and_then(|s| s.order.clone());
+        let order = match &given {
+            Some(at) => at.f64().ok().filter(|x| x.fract() == 0.0).ok_or_else(|| {
+                value_error(at, format!("`{java}` is not a whole number"), "write an int, as Spring's Ordered takes")
+            })?,
+            None => default as f64,
+        };
+        orders.push((kind, order, given));
+    }
+    let nested = orders.windows(2).all(|w| w[0].1 < w[1].1);
+    let Some(first) = orders.iter().find_map(|(_, _, g)| g.clone()) else { return Ok(()) };
+    if !nested {
+        let mut by_order: Vec<_> = orders.iter().map(|(k, o, _)| (*o, aspect_name(*k))).collect();
+        by_order.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let names: Vec<&str> = by_order.iter().map(|(_, n)| *n).collect();
+        return Err(value_error(
+            &first,
+            format!("the aspect orders nest the decorators as {}(call{}", names.join("("), ")".repeat(names.len())),
+            "resim's calls pass Retry(CircuitBreaker(RateLimiter(TimeLimiter(Bulkhead(call))))), \
+             resilience4j's default nesting; set the orders to keep it, or remove them",
+        ));
+    }
+    for (_, _, given) in orders {
+        if let Some(at) = given {
+            let reason = "keeps the nesting resim simulates: Retry(CircuitBreaker(RateLimiter(TimeLimiter(Bulkhead))))";
+            ignored.push(Ignored { origin: at.origin(), reason: reason.into() });
+        }
+    }
+    Ok(())
+}
+
+fn aspect_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Retry => "Retry",
+        Kind::CircuitBreaker => "CircuitBreaker",
+        Kind::RateLimiter => "RateLimiter",
+        Kind::TimeLimiter => "TimeLimiter",
+        Kind::Bulkhead | Kind::ThreadPoolBulkhead => "Bulkhead",
+    }
+}
+
 /// The edge an instance configures: its entry in the map, else the service it is named
 /// after.
 fn target(entry: &Entry, ctx: &Context, inst: &Props) -> Result<Target, ScenarioError> {
@@ -268,6 +313,7 @@ pub fn read(entry: &Entry, ctx: &Context) -> Result<Imported, ScenarioError> {
         .map(|f| if properties::is_properties(f) { properties::source(f) } else { Ok(f.clone()) })
         .collect::<Result<Vec<_>, _>>()?;
     let sections = sections(&files, &mut out.ignored)?;
+    check_order(&sections, &mut out.ignored)?;
     for name in entry.map.keys() {
         if !sections.iter().any(|s| s.instances.iter().any(|i| &i.name == name)) {
             let all: Vec<&str> = sections.iter().flat_map(|s| s.instances.iter().map(|i| i.name.as_str())).collect();

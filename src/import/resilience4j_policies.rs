@@ -164,6 +164,20 @@ impl Kind {
         }
     }
 
+    /// The module's Spring aspect order property and its default
+    /// (`Ordered.LOWEST_PRECEDENCE - k` in `RetryConfigurationProperties` and siblings).
+    pub fn aspect(self) -> Option<(&'static str, i64)> {
+        let lowest = i64::from(i32::MAX);
+        match self {
+            Kind::Retry => Some(("retryAspectOrder", lowest - 5)),
+            Kind::CircuitBreaker => Some(("circuitBreakerAspectOrder", lowest - 4)),
+            Kind::RateLimiter => Some(("rateLimiterAspectOrder", lowest - 3)),
+            Kind::TimeLimiter => Some(("timeLimiterAspectOrder", lowest - 2)),
+            Kind::Bulkhead => Some(("bulkheadAspectOrder", lowest - 1)),
+            Kind::ThreadPoolBulkhead => None,
+        }
+    }
+
     /// The properties of one config or instance, by Java field name.
     pub fn fields(self) -> &'static [(&'static str, Role)] {
         match self {

@@ -174,7 +174,12 @@ fn every_mistake_is_located_with_help() {
             "resilience4j.circuitbreaker.instances.backendA.enableExponentialBackoff",
             &["waitDurationInOpenState"],
         ),
-        ("err-aspect-order.yml", (4, 5), "resilience4j.retry.retryAspectOrder", &["Retry(CircuitBreaker("]),
+        (
+            "err-aspect-order.yml",
+            (10, 23),
+            "resilience4j.retry.retryAspectOrder",
+            &["as CircuitBreaker(Retry(", "Retry(CircuitBreaker("],
+        ),
         (
             "err-initial-state.yml",
             (5, 21),
