@@ -15,6 +15,7 @@ mod hosts;
 mod imports;
 mod import_envoy;
 mod import_istio;
+mod import_resilience4j;
 mod lessons;
 mod mg_theory;
 mod outputs;
