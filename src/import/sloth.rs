@@ -198,7 +198,10 @@ fn read_slo(
         queries: Some(queries),
     };
     out.set(&Target::Slo(id.clone()), "", out_slo.value(), slo.origin().noted(notes.join("; ")));
-    let rules = alerting(&slo.require("alerting")?, names, &mut out.ignored)?;
+    let alerting_at = slo.require("alerting").map_err(|e| {
+        e.with_help("Sloth requires `alerting: { name: ... }`; turn a severity off with `disable: true` under it")
+    })?;
+    let rules = alerting(&alerting_at, names, &mut out.ignored)?;
     alerts.add(&id, slo.origin(), rules);
     Ok(())
 }
