@@ -184,9 +184,11 @@ fn assert_located(e: &ScenarioError, file: &str, at: (usize, usize), key: &str, 
     assert!(e.help.as_deref().unwrap_or_default().contains(help), "help: {e}");
 }
 
-/// Loads the shop importing each case's file of `format`; each must fail as its case says:
-/// `(file, (line, column), key, in the message, in the help)`.
-fn assert_refused(format: &str, cases: &[(&str, (usize, usize), &str, &str, &str)]) {
+/// A file that must be refused: `(file, (line, column), key, in the message, in the help)`.
+type Refusal<'a> = (&'a str, (usize, usize), &'a str, &'a str, &'a str);
+
+/// Loads the shop importing each case's file of `format`; each must fail as its case says.
+fn assert_refused(format: &str, cases: &[Refusal]) {
     for &(file, at, key, message, help) in cases {
         let imports = format!("imports:\n  - {format}: {file}\n");
         let e = load(format, &imports).err().unwrap_or_else(|| panic!("{file} loaded"));
