@@ -330,21 +330,33 @@ fn threshold_latency(obj: &Cursor, query: &str, notes: &mut Vec<String>) -> Resu
     Ok(t)
 }
 
+/// The spec of an object given by name (`{ REF_KEY: name }`, a document of `kind`) or
+/// inline (`{ kind, metadata, spec }`).
+fn by_ref_or_inline<'a>(
+    item: &Cursor<'a>,
+    ref_key: &str,
+    kind: &str,
+    defs: &Defs<'a>,
+    ignored: &mut Vec<Ignored>,
+) -> Result<Cursor<'a>, ScenarioError> {
+    match item.get(ref_key) {
+        Some(r) => {
+            item.check_keys(&[ref_key], &[], "", ignored)?;
+            defs.find(kind, &r)
+        }
+        None => {
+            item.check_keys(&["kind", "metadata", "spec", "apiVersion"], &[], "", ignored)?;
+            item.require("spec")
+        }
+    }
+}
+
 /// The rules of an SLO's `alertPolicies`, inline or by reference.
 fn policies(spec: &Cursor, defs: &Defs, ignored: &mut Vec<Ignored>) -> Result<Vec<(Rule, Origin)>, ScenarioError> {
     let Some(list) = spec.get("alertPolicies") else { return Ok(Vec::new()) };
     let mut rules = Vec::new();
     for item in list.items()? {
-        let policy = match item.get("alertPolicyRef") {
-            Some(r) => {
-                item.check_keys(&["alertPolicyRef"], &[], "", ignored)?;
-                defs.find("AlertPolicy", &r)?
-            }
-            None => {
-                item.check_keys(&["kind", "metadata", "spec", "apiVersion"], &[], "", ignored)?;
-                item.require("spec")?
-            }
-        };
+        let policy = by_ref_or_inline(&item, "alertPolicyRef", "AlertPolicy", defs, ignored)?;
         rules.extend(policy_rules(&policy, defs, ignored)?);
     }
     Ok(rules)
@@ -370,16 +382,7 @@ fn policy_rules(spec: &Cursor, defs: &Defs, ignored: &mut Vec<Ignored>) -> Resul
             .error(format!("{} conditions; an OpenSLO v1 alert policy has exactly one", items.len()))
             .with_help("give each condition its own AlertPolicy"));
     };
-    let cond = match item.get("conditionRef") {
-        Some(r) => {
-            item.check_keys(&["conditionRef"], &[], "", ignored)?;
-            defs.find("AlertCondition", &r)?
-        }
-        None => {
-            item.check_keys(&["kind", "metadata", "spec", "apiVersion"], &[], "", ignored)?;
-            item.require("spec")?
-        }
-    };
+    let cond = by_ref_or_inline(item, "conditionRef", "AlertCondition", defs, ignored)?;
     Ok(vec![condition(&cond, ignored)?])
 }
 

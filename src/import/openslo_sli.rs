@@ -231,4 +231,21 @@ mod tests {
         assert_eq!(r, vec!["[5m]".to_owned()]);
         assert_eq!(replace_ranges("up").1.len(), 0);
     }
+
+    #[test]
+    fn bare_counters_are_rated_and_queries_without_a_range_refused() {
+        let src = super::super::Source::parse("q: x\n".into(), std::path::Path::new("s.yaml")).unwrap();
+        let at = src.doc(0).require("q").unwrap();
+        let counter = windowed(r#"http_requests_total{code="500"}"#, Some(true), &at).unwrap();
+        assert_eq!(counter.0, r#"sum(rate(http_requests_total{code="500"}[{{.window}}]))"#);
+        assert_eq!(
+            windowed("sum(rate(x[{{.window}}]))", None, &at).unwrap(),
+            ("sum(rate(x[{{.window}}]))".into(), None)
+        );
+        for refused in [("sum(up)", Some(true)), ("up", Some(false)), ("up", None)] {
+            let e = windowed(refused.0, refused.1, &at).unwrap_err();
+            assert_eq!((e.line, e.key.as_str()), (1, "q"), "{refused:?}");
+            assert!(e.help.unwrap().contains("counter: true"));
+        }
+    }
 }

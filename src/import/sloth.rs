@@ -4,7 +4,7 @@
 //! camelCase), read into resim `slos` entries and `alerting.rules`.
 //!
 //! Each SLO becomes a resim SLO named as Sloth names its rules, `{service}-{name}`
-//! (Sloth's SLO ID): `objective` (Sloth's percentage), the period (Sloth has none in the
+//! (Sloth's SLO ID, `internal/storage/io/sloth.go`): `objective` (Sloth's percentage), the period (Sloth has none in the
 //! file: `sloth generate --default-slo-period`, 30 days), and the `events` queries as the
 //! deployed SLI for `resim export prometheus-rules`. A `raw` SLI (an error ratio) is
 //! carried as its error query over a total of `1`, so Sloth's `(error)/(total)` is the
@@ -140,7 +140,12 @@ fn read_spec(
     let service_at = spec.require("service")?;
     let service = service_at.str()?;
     let slos = spec.require("slos")?;
-    for slo in slos.items()? {
+    let items = slos.items()?;
+    if items.is_empty() {
+        // As Sloth's loader (`internal/storage/io/sloth.go`): "at least one SLO is required".
+        return Err(slos.error("the spec has no SLOs").with_help("Sloth requires at least one entry in `slos`"));
+    }
+    for slo in items {
         read_slo(&slo, names, service, &service_at, entry, ctx, out, alerts)?;
     }
     Ok(())
@@ -193,7 +198,10 @@ fn read_slo(
         queries: Some(queries),
     };
     out.set(&Target::Slo(id.clone()), "", out_slo.value(), slo.origin().noted(notes.join("; ")));
-    let rules = alerting(&slo.require("alerting")?, names, &mut out.ignored)?;
+    let alerting_at = slo.require("alerting").map_err(|e| {
+        e.with_help("Sloth requires `alerting: { name: ... }`; turn a severity off with `disable: true` under it")
+    })?;
+    let rules = alerting(&alerting_at, names, &mut out.ignored)?;
     alerts.add(&id, slo.origin(), rules);
     Ok(())
 }

@@ -16,6 +16,7 @@ mod imports;
 mod import_envoy;
 mod import_istio;
 mod import_resilience4j;
+mod import_slo;
 mod lessons;
 mod mg_theory;
 mod outputs;
