@@ -179,8 +179,9 @@ impl RetryConfig {
     ///   describe an older ladder, `U(0, (2^k − 1)·base)` (0–24, 0–74, 0–174 ms); the
     ///   two agree on the first retry.
     /// - `retry_on` has no default in Envoy (no `retry_on`, no retries); this takes the
-    ///   common `5xx,reset,connect-failure`, which in resim covers `error`, `timeout`
-    ///   (per-try timeouts and resets) and `rejected` (an upstream 503).
+    ///   common `5xx,reset,connect-failure`, which in resim covers `error` (a 5xx, a
+    ///   reset or refused connection), `timeout` (a per-try timeout, which Envoy retries
+    ///   under `5xx`, not `reset`: `retry_state_impl.cc`) and `rejected` (an upstream 503).
     /// - Budget: `retry_budget` with its defaults, 20% of active requests, at least 3
     ///   ([`BudgetConfig::envoy`]). Without a `retry_budget` Envoy still caps concurrent
     ///   retries per cluster with the circuit-breaker default `max_retries: 3`, which is
