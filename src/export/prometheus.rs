@@ -116,7 +116,10 @@ fn queries(scenario: &Scenario, slo: &Slo, service: &str, key: &str) -> Result<E
     let spec = scenario.spec.slos.iter().find(|s| s.name == slo.name).and_then(|s| s.prometheus.as_ref());
     let Some(p) = spec else { return Ok(default_queries(slo, service)) };
     for (field, q) in [("error_query", &p.error_query), ("total_query", &p.total_query)] {
-        if !EventQueries::has_window(q) {
+        // A constant total (`1`) carries a raw error ratio, as the Sloth and OpenSLO
+        // importers write Sloth's `raw` SLI: `(ratio) / (1)` is the ratio.
+        let constant = q.trim().parse::<f64>().is_ok_and(|x| x > 0.0);
+        if !constant && !EventQueries::has_window(q) {
             return Err(ScenarioError::at_key(
                 format!("{key}.prometheus.{field}"),
                 "the query has no `{{.window}}`, so every window's recording would query the same range",

@@ -205,3 +205,26 @@ fn simulated_alerts_fire_where_the_exported_expressions_hold() {
     let burst_pages = slo.severity_alerts[0].alerts.iter().filter(|a| a.fault.as_deref() == Some("burst")).count();
     assert!(burst_pages >= 1, "the 5% burst pages");
 }
+
+/// A Sloth spec imported and exported again: its events queries and its raw error ratio
+/// (carried over a total of `1`) come out as rules promtool accepts.
+#[test]
+fn an_imported_sloth_spec_exports_rules_promtool_accepts() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let sloth = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import/sloth/full.yaml");
+    let scenario = format!(
+        "name: sloth-roundtrip\nduration: 1m\nimports:\n  - sloth: {}\n    services: {{ checkout: \"workload:users\" }}\n\
+         services:\n  api:\n    service_time: {{ exponential: {{ mean: 5ms }} }}\n\
+         workloads:\n  - name: users\n    target: api\n    arrivals: {{ poisson: {{ rate: 10/s }} }}\n",
+        sloth.display()
+    );
+    let path = tmp.path().join("s.yaml");
+    std::fs::write(&path, scenario).expect("write");
+    let file = tmp.path().join("rules.yaml");
+    let out = export(&[path.to_str().expect("utf-8"), "--out", file.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&file).expect("the rules file");
+    assert!(text.contains("checkout_payment_failures_total[1h]"), "the raw ratio's query:\n{text}");
+    assert!(text.contains("http_request_duration_seconds_count{job=\"checkout\"}[5m]"), "{text}");
+    promtool_accepts(&file);
+}
