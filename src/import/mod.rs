@@ -17,6 +17,9 @@
 
 pub mod envoy;
 pub mod grpc;
+pub mod grpc_codes;
+pub mod grpc_lb;
+pub mod grpc_policy;
 pub mod istio;
 pub mod merge;
 pub mod openslo;

@@ -11,6 +11,7 @@ mod distributions;
 mod faults;
 mod fidelity;
 mod hosts;
+mod import_grpc;
 mod lessons;
 mod mg_theory;
 mod outputs;
