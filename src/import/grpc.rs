@@ -48,6 +48,13 @@ struct Route {
     edge: Target,
 }
 
+/// A `retryThrottling`: where it is, and its two values with theirs.
+struct Throttle {
+    at: Origin,
+    tokens: (Value, Origin),
+    ratio: (Value, Origin),
+}
+
 /// One `methodConfig`: its names (`(service, method)`, `""` when absent) and keys.
 struct Config<'a> {
     at: Cursor<'a>,
@@ -162,7 +169,7 @@ fn config(doc: &Cursor, routes: &[Route], ctx: &Context, out: &mut Imported) -> 
     }
     if let (Some(t), false) = (&throttle, throttled) {
         let reason = "no mapped call retries or hedges, so the throttle has nothing to hold back (gRFC A6)";
-        out.ignored.push(Ignored { origin: t.0.clone(), reason: reason.into() });
+        out.ignored.push(Ignored { origin: t.at.clone(), reason: reason.into() });
     }
     balancer(doc, &routes, out)
 }
@@ -312,7 +319,7 @@ fn assign(routes: &[Route], configs: &[Config]) -> Result<Vec<(Target, usize)>, 
 
 /// `retryThrottling`, checked by A6's rules: `maxTokens` in (0, 1000], `tokenRatio`
 /// above 0 (resim, as grpc-java, keeps three decimals, so at least 0.001).
-fn throttling(at: &Cursor) -> Result<(Origin, (Value, Origin), (Value, Origin)), ScenarioError> {
+fn throttling(at: &Cursor) -> Result<Throttle, ScenarioError> {
     at.check_keys(&["maxTokens", "tokenRatio"], &[], "", &mut Vec::new())?;
     let need = |k: &str| {
         at.get(k).ok_or_else(|| {
@@ -334,16 +341,15 @@ fn throttling(at: &Cursor) -> Result<(Origin, (Value, Origin), (Value, Origin)),
         e.help = Some("gRFC A6 keeps three decimals of a ratio above 0; its example is 0.1".into());
         return Err(e);
     }
-    Ok((at.origin(), (number(tokens), tokens_at.origin()), (number(ratio), ratio_at.origin())))
+    Ok(Throttle {
+        at: at.origin(),
+        tokens: (number(tokens), tokens_at.origin()),
+        ratio: (number(ratio), ratio_at.origin()),
+    })
 }
 
 /// Puts the throttle on `edge` if it retries or hedges; true if it did.
-fn throttle_edge(
-    edge: &Target,
-    kind: &Kind,
-    (_, tokens, ratio): &(Origin, (Value, Origin), (Value, Origin)),
-    out: &mut Imported,
-) -> bool {
+fn throttle_edge(edge: &Target, kind: &Kind, t: &Throttle, out: &mut Imported) -> bool {
     match kind {
         // A6: the token count only gates retries and hedges; without either it has no effect.
         Kind::Plain => return false,
@@ -356,8 +362,8 @@ fn throttle_edge(
             out.set(edge, "retry.retry_on", grpc_codes::to_json(kinds), on);
         }
     }
-    out.set(edge, "retry.throttling.max_tokens", tokens.0.clone(), tokens.1.clone());
-    out.set(edge, "retry.throttling.token_ratio", ratio.0.clone(), ratio.1.clone());
+    out.set(edge, "retry.throttling.max_tokens", t.tokens.0.clone(), t.tokens.1.clone());
+    out.set(edge, "retry.throttling.token_ratio", t.ratio.0.clone(), t.ratio.1.clone());
     true
 }
 

@@ -204,69 +204,35 @@ fn import_error(name: &str, map: &[(&str, &str)]) -> ScenarioError {
     }
 }
 
+/// Each mistake: `file:line:column | key | in the message | in the help`.
+const MISTAKES: &str = "\
+both_policies.json:5:22 | methodConfig.0.hedgingPolicy | both `retryPolicy` and `hedgingPolicy` | keep one
+max_attempts_one.json:5:22 | methodConfig.0.retryPolicy.maxAttempts | must be greater than 1 | first attempt
+backoff_zero.json:6:25 | methodConfig.0.retryPolicy.initialBackoff | greater than 0 | A6
+multiplier_zero.json:6:28 | methodConfig.0.retryPolicy.backoffMultiplier | greater than 0 | A6
+shrinking_backoff.json:6:28 | methodConfig.0.retryPolicy.backoffMultiplier | shorter | at least 1
+codes_empty.json:6:31 | methodConfig.0.retryPolicy.retryableStatusCodes | is empty | non-empty
+missing_backoff.json:4:20 | methodConfig.0.retryPolicy | `initialBackoff` is missing | requires
+code_without_outcome.json:6:47 | methodConfig.0.retryPolicy.retryableStatusCodes.1 | NOT_FOUND | remove
+unknown_code.json:6:31 | methodConfig.0.hedgingPolicy.nonFatalStatusCodes.0 | not a gRPC status code | UNAVAILABLE
+unknown_field.json:5:7 | methodConfig.0.retryPolicy.maxAttempt | unknown or unsupported key | `maxAttempts`
+wrong_type.json:5:22 | methodConfig.0.retryPolicy.maxAttempts | expected a number | whole number
+pick_first.json:3:21 | loadBalancingConfig.0.pick_first | gRFC A62 | load_balancer
+throttling_tokens.json:3:18 | retryThrottling.maxTokens | (0, 1000] | A6
+throttling_ratio.json:2:55 | retryThrottling.tokenRatio | below 0.001 | three decimals
+duplicate_name.json:4:16 | methodConfig.1.name.0 | `helloworld.Greeter` is named twice | once
+method_without_service.json:3:16 | methodConfig.0.name.0 | without its service | service
+wait_for_ready.json:3:70 | methodConfig.0.waitForReady | waitForReady: true | remove it
+hedge_five.json:4:39 | methodConfig.0.hedgingPolicy.maxAttempts | at most 4 | lower
+unknown_top_key.json:2:3 | methodConfigs | unknown or unsupported key | `methodConfig`";
+
 #[test]
 fn every_mistake_is_located_with_help() {
-    // (file, line, column, key, in the message, in the help)
-    let cases = [
-        (
-            "both_policies.json",
-            5,
-            22,
-            "methodConfig.0.hedgingPolicy",
-            "both `retryPolicy` and `hedgingPolicy`",
-            "keep one",
-        ),
-        (
-            "max_attempts_one.json",
-            5,
-            22,
-            "methodConfig.0.retryPolicy.maxAttempts",
-            "must be greater than 1",
-            "first attempt",
-        ),
-        ("backoff_zero.json", 6, 25, "methodConfig.0.retryPolicy.initialBackoff", "greater than 0", "A6"),
-        ("multiplier_zero.json", 6, 28, "methodConfig.0.retryPolicy.backoffMultiplier", "greater than 0", "A6"),
-        ("shrinking_backoff.json", 6, 28, "methodConfig.0.retryPolicy.backoffMultiplier", "shorter", "at least 1"),
-        ("codes_empty.json", 6, 31, "methodConfig.0.retryPolicy.retryableStatusCodes", "is empty", "non-empty"),
-        ("missing_backoff.json", 4, 20, "methodConfig.0.retryPolicy", "`initialBackoff` is missing", "requires"),
-        (
-            "code_without_outcome.json",
-            6,
-            47,
-            "methodConfig.0.retryPolicy.retryableStatusCodes.1",
-            "NOT_FOUND",
-            "remove",
-        ),
-        (
-            "unknown_code.json",
-            6,
-            31,
-            "methodConfig.0.hedgingPolicy.nonFatalStatusCodes.0",
-            "not a gRPC status code",
-            "UNAVAILABLE",
-        ),
-        (
-            "unknown_field.json",
-            5,
-            7,
-            "methodConfig.0.retryPolicy.maxAttempt",
-            "unknown or unsupported key",
-            "`maxAttempts`",
-        ),
-        ("wrong_type.json", 5, 22, "methodConfig.0.retryPolicy.maxAttempts", "expected a number", "whole number"),
-        ("pick_first.json", 3, 21, "loadBalancingConfig.0.pick_first", "gRFC A62", "load_balancer"),
-        ("throttling_tokens.json", 3, 18, "retryThrottling.maxTokens", "(0, 1000]", "A6"),
-        ("throttling_ratio.json", 2, 55, "retryThrottling.tokenRatio", "below 0.001", "three decimals"),
-        ("duplicate_name.json", 4, 16, "methodConfig.1.name.0", "`helloworld.Greeter` is named twice", "once"),
-        ("method_without_service.json", 3, 16, "methodConfig.0.name.0", "without its service", "service"),
-        ("wait_for_ready.json", 3, 70, "methodConfig.0.waitForReady", "waitForReady: true", "remove it"),
-        ("hedge_five.json", 4, 39, "methodConfig.0.hedgingPolicy.maxAttempts", "at most 4", "lower"),
-        ("unknown_top_key.json", 2, 3, "methodConfigs", "unknown or unsupported key", "`methodConfig`"),
-    ];
-    for (file, line, column, key, message, help) in cases {
+    for row in MISTAKES.lines() {
+        let [place, key, message, help] = row.split(" | ").collect::<Vec<_>>()[..] else { panic!("{row}") };
+        let file = place.split(':').next().unwrap_or(place);
         let e = import_error(file, &[]);
-        let at = (e.file.display().to_string(), e.line, e.column, e.key.as_str());
-        assert_eq!(at, (file.to_owned(), line, column, key), "{file}: {e}");
+        assert_eq!(format!("{}:{}:{} | {}", e.file.display(), e.line, e.column, e.key), format!("{place} | {key}"));
         assert!(e.message.contains(message), "{file}: {e}");
         assert!(e.help.as_deref().is_some_and(|h| h.contains(help)), "{file}: {e}");
     }
