@@ -15,7 +15,8 @@
 //!   retry section of one attempt that holds the throttle: its hedges ask it, and its
 //!   failures with a non-fatal code take a token, the ones A6 counts for hedging.
 //! - `loadBalancingConfig` / `loadBalancingPolicy`: the callees' `load_balancer`
-//!   ([`super::grpc_lb`]).
+//!   ([`super::grpc_lb`]) and, under `outlier_detection_experimental`, their
+//!   `outlier_ejection` ([`super::grpc_outlier`]).
 //! - `healthCheckConfig` and `connectionScaling`: listed as not simulated.
 //!
 //! gRPC ignores keys it does not know (gRFC A21); resim refuses them, naming the nearest
@@ -367,9 +368,10 @@ fn throttle_edge(edge: &Target, kind: &Kind, t: &Throttle, out: &mut Imported) -
     true
 }
 
-/// The balancer, on every callee the config's calls go to.
+/// The balancer (and outlier detection), on every callee the config's calls go to.
 fn balancer(doc: &Cursor, routes: &[Route], out: &mut Imported) -> Result<(), ScenarioError> {
-    let Some(origin) = super::grpc_lb::balancer(doc, &mut out.ignored)? else { return Ok(()) };
+    let items = super::grpc_lb::balancer(doc, &mut out.ignored)?;
+    let Some(first) = items.first() else { return Ok(()) };
     let mut callees: BTreeMap<&str, ()> = BTreeMap::new();
     for r in routes {
         if let Target::Edge { to, .. } = &r.edge {
@@ -378,11 +380,13 @@ fn balancer(doc: &Cursor, routes: &[Route], out: &mut Imported) -> Result<(), Sc
     }
     if callees.is_empty() {
         let reason = "no mapped service to balance: map names with `services` (--map on the command line)";
-        out.ignored.push(Ignored { origin, reason: reason.into() });
+        out.ignored.push(Ignored { origin: first.origin.clone(), reason: reason.into() });
         return Ok(());
     }
     for callee in callees.keys() {
-        out.set(&Target::Service((*callee).to_owned()), "load_balancer", "round_robin", origin.clone());
+        for item in &items {
+            out.set(&Target::Service((*callee).to_owned()), &item.key, item.value.clone(), item.origin.clone());
+        }
     }
     Ok(())
 }

@@ -6,13 +6,14 @@
 
 use serde_json::Value;
 
-use super::{Cursor, Ignored, Origin};
+use super::grpc_policy::Item;
+use super::{Cursor, Ignored, Origin, grpc_outlier};
 use crate::scenario::ScenarioError;
 use crate::scenario::tree::Node;
 
 /// The policies gRPC defines (the `json_name`s of `LoadBalancingConfig.policy` in
 /// grpc-proto), each with why resim cannot simulate it; `round_robin` is the one it can.
-const REFUSED: [(&str, &str); 20] = [
+const REFUSED: [(&str, &str); 19] = [
     (
         "pick_first",
         "pick_first sends every call to one backend until it fails (gRFC A62); resim's balancers spread calls over \
@@ -27,10 +28,6 @@ const REFUSED: [(&str, &str); 20] = [
     (
         "weighted_target_experimental",
         "weighted_target_experimental splits calls between xDS localities, which resim does not simulate",
-    ),
-    (
-        "outlier_detection_experimental",
-        "outlier_detection_experimental (gRFC A50) is not read by resim's gRPC import yet",
     ),
     ("rls_experimental", "rls_experimental routes by a lookup service, which resim does not simulate"),
     (
@@ -74,9 +71,10 @@ const REFUSED: [(&str, &str); 20] = [
 const HELP: &str = "remove it and set the callee's `load_balancer` in the scenario (round_robin, random, \
                     least_outstanding or power_of_two), or list round_robin first";
 
-/// The `load_balancer` the config at `doc` chooses (`round_robin`) and where, or `None`
-/// when it sets no balancer (gRPC's default is then pick_first, listed in `ignored`).
-pub fn balancer(doc: &Cursor, ignored: &mut Vec<Ignored>) -> Result<Option<Origin>, ScenarioError> {
+/// The callee's keys the config at `doc` sets: its `load_balancer` (`round_robin`) and,
+/// under `outlier_detection_experimental`, its `outlier_ejection`; none when it sets no
+/// balancer (gRPC's default is then pick_first, listed in `ignored`).
+pub fn balancer(doc: &Cursor, ignored: &mut Vec<Ignored>) -> Result<Vec<Item>, ScenarioError> {
     let policy = doc.get("loadBalancingPolicy");
     if let Some(list) = doc.get("loadBalancingConfig") {
         if let Some(p) = policy {
@@ -85,7 +83,7 @@ pub fn balancer(doc: &Cursor, ignored: &mut Vec<Ignored>) -> Result<Option<Origi
                 reason: "loadBalancingConfig is set, and wins over this deprecated field (service_config.proto)".into(),
             });
         }
-        return from_list(&list, ignored).map(Some);
+        return from_list(&list, ignored);
     }
     let Some(p) = policy else {
         ignored.push(Ignored {
@@ -94,11 +92,11 @@ pub fn balancer(doc: &Cursor, ignored: &mut Vec<Ignored>) -> Result<Option<Origi
                      scenario's own load_balancer is kept"
                 .into(),
         });
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let name = p.str()?;
     match name.to_ascii_lowercase().as_str() {
-        "round_robin" => Ok(Some(p.origin())),
+        "round_robin" => Ok(vec![round_robin(p.origin())]),
         other => match REFUSED.iter().find(|(n, _)| *n == other) {
             Some((_, why)) => Err(refused(&p, why)),
             None => {
@@ -111,6 +109,10 @@ pub fn balancer(doc: &Cursor, ignored: &mut Vec<Ignored>) -> Result<Option<Origi
     }
 }
 
+fn round_robin(origin: Origin) -> Item {
+    Item { key: "load_balancer".into(), value: Value::from("round_robin"), origin }
+}
+
 fn refused(at: &Cursor, why: &str) -> ScenarioError {
     let mut e = at.error(format!("resim cannot simulate this balancer: {why}"));
     e.help = Some(HELP.into());
@@ -118,9 +120,10 @@ fn refused(at: &Cursor, why: &str) -> ScenarioError {
 }
 
 /// The first policy of `loadBalancingConfig` that gRPC knows: `round_robin` (with an
-/// empty config) is read, another known one refused; unknown names are skipped, as a
-/// client skips the policies it does not support.
-fn from_list(list: &Cursor, ignored: &mut Vec<Ignored>) -> Result<Origin, ScenarioError> {
+/// empty config) and `outlier_detection_experimental` (with its `childPolicy`) are
+/// read, another known one refused; unknown names are skipped, as a client skips the
+/// policies it does not support.
+fn from_list(list: &Cursor, ignored: &mut Vec<Ignored>) -> Result<Vec<Item>, ScenarioError> {
     for item in list.items()? {
         let entries = item.entries()?;
         let [(name, config)] = entries.as_slice() else {
@@ -135,7 +138,18 @@ fn from_list(list: &Cursor, ignored: &mut Vec<Ignored>) -> Result<Origin, Scenar
                 Node::Scalar(Value::Null) => {}
                 _ => return Err(config.error(format!("expected {{}}, found {}", config.node().describe()))),
             }
-            return Ok(config.origin());
+            return Ok(vec![round_robin(config.origin())]);
+        }
+        if name == "outlier_detection_experimental" {
+            let mut items = Vec::new();
+            grpc_outlier::read(config, &mut items, ignored)?;
+            let child = config.get("childPolicy").ok_or_else(|| {
+                let mut e = config.error("`childPolicy` is missing");
+                e.help = Some("gRFC A50: name the balancer it wraps, e.g. [{ \"round_robin\": {} }]".into());
+                e
+            })?;
+            items.extend(from_list(&child, ignored)?);
+            return Ok(items);
         }
         if let Some((_, why)) = REFUSED.iter().find(|(n, _)| n == name) {
             return Err(refused(config, why));
@@ -160,7 +174,7 @@ mod tests {
     use crate::import::Source;
     use std::path::Path;
 
-    fn read(text: &str) -> (Result<Option<Origin>, ScenarioError>, Vec<Ignored>) {
+    fn read(text: &str) -> (Result<Vec<Item>, ScenarioError>, Vec<Ignored>) {
         let src = Source::parse(text.to_owned(), Path::new("sc.json")).unwrap();
         let mut ignored = Vec::new();
         (balancer(&src.doc(0), &mut ignored), ignored)
@@ -169,13 +183,32 @@ mod tests {
     #[test]
     fn round_robin_is_read_after_policies_grpc_does_not_know() {
         let (got, ignored) = read(r#"{"loadBalancingConfig": [{"my_custom_lb": {}}, {"round_robin": {}}]}"#);
-        assert_eq!(got.unwrap().unwrap().key, "loadBalancingConfig.1.round_robin");
+        assert_eq!(got.unwrap()[0].origin.key, "loadBalancingConfig.1.round_robin");
         assert_eq!(ignored.len(), 1);
         let (got, _) = read(r#"{"loadBalancingPolicy": "ROUND_ROBIN"}"#);
-        assert!(got.unwrap().is_some());
+        assert_eq!(got.unwrap()[0].value, Value::from("round_robin"));
         let (got, ignored) = read("{}");
-        assert!(got.unwrap().is_none());
+        assert!(got.unwrap().is_empty());
         assert!(ignored[0].reason.contains("pick_first"));
+    }
+
+    #[test]
+    fn outlier_detection_is_the_callees_ejection_with_grpcs_defaults() {
+        let text = r#"{"loadBalancingConfig": [{"outlier_detection_experimental": {
+            "baseEjectionTime": "400s", "failurePercentageEjection": {},
+            "childPolicy": [{"round_robin": {}}]}}]}"#;
+        let (got, _) = read(text);
+        let items = got.unwrap();
+        let value = |k: &str| items.iter().find(|i| i.key == k).map(|i| i.value.clone());
+        assert_eq!(value("outlier_ejection.interval"), Some(Value::from("10s")));
+        // The max ejection time is never below the base one (service_config.proto).
+        assert_eq!(value("outlier_ejection.max_ejection_time"), Some(Value::from("400s")));
+        assert_eq!(value("outlier_ejection.enforcing_success_rate"), Some(Value::from(0)));
+        assert_eq!(value("outlier_ejection.enforcing_failure_percentage"), Some(Value::from(100)));
+        assert_eq!(value("outlier_ejection.enforcing_consecutive_5xx"), Some(Value::from(0)));
+        assert_eq!(value("load_balancer"), Some(Value::from("round_robin")));
+        let (got, _) = read(r#"{"loadBalancingConfig": [{"outlier_detection_experimental": {}}]}"#);
+        assert!(got.unwrap_err().message.contains("childPolicy"));
     }
 
     #[test]

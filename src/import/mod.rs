@@ -19,6 +19,7 @@ pub mod envoy;
 pub mod grpc;
 pub mod grpc_codes;
 pub mod grpc_lb;
+pub mod grpc_outlier;
 pub mod grpc_policy;
 pub mod istio;
 pub mod merge;

@@ -59,6 +59,11 @@ fn defaults_are_written_out_with_their_source() {
     snapshot("grpc-defaults", "defaults.json", &[GREETER, "helloworld.Farewell=*->farewell"]);
 }
 
+#[test]
+fn outlier_detection_imports_as_the_callees_ejection() {
+    snapshot("grpc-outlier-detection", "outlier_detection.json", &[GREETER]);
+}
+
 /// A scenario whose frontend calls greeter, routes and farewell; `extra` is appended
 /// under `imports:` (or is empty), `calls` replaces the frontend's calls.
 fn scenario_text(imports: &str, calls: &str) -> String {
@@ -99,7 +104,7 @@ fn report_json(text: &str) -> String {
 #[test]
 fn every_full_fixture_runs_in_a_scenario() {
     let greeter = ("helloworld.Greeter", "frontend->greeter");
-    let cases: [(&str, Vec<(&str, &str)>); 4] = [
+    let cases: [(&str, Vec<(&str, &str)>); 5] = [
         ("a6_retry.json", vec![greeter]),
         ("hedging.json", vec![("helloworld.Greeter/SayHello", "frontend->greeter")]),
         (
@@ -111,6 +116,7 @@ fn every_full_fixture_runs_in_a_scenario() {
             ],
         ),
         ("defaults.json", vec![greeter, ("helloworld.Farewell", "frontend->farewell")]),
+        ("outlier_detection.json", vec![greeter]),
     ];
     for (file, map) in cases {
         let (_dir, s) =
