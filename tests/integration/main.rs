@@ -17,6 +17,7 @@ mod import_istio;
 mod import_resilience4j;
 mod import_slo;
 mod imports;
+mod import_grpc;
 mod lessons;
 mod mg_theory;
 mod outputs;
