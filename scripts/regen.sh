@@ -8,8 +8,11 @@ cargo build --release --quiet
 # The binary cargo just built, wherever CARGO_TARGET_DIR puts it.
 bin=${CARGO_TARGET_DIR:-target}/release/resim
 "$bin" schema > schema/scenario.schema.json
-for f in scenarios/*.yaml; do
-  name=$(basename "$f" .yaml)
+# Examples one folder down keep their imported files beside them: reports/<folder>-<name>.
+for f in scenarios/*.yaml scenarios/*/*.yaml; do
+  rel=${f#scenarios/}
+  name=${rel%.yaml}
+  name=${name//\//-}
   # The run replaces reports/<name>/ whole: the summary goes in once it is there.
   "$bin" run "$f" --out "reports/$name" | grep -v ' wall (' > "reports/.$name.summary.txt"
   mv "reports/.$name.summary.txt" "reports/$name/summary.txt"

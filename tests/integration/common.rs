@@ -50,6 +50,39 @@ pub fn example_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name)
 }
 
+/// Every example scenario: `scenarios/*.yaml` and, one folder down, the examples that
+/// keep their imported files beside them (`scenarios/mesh/bookinfo.yaml`), sorted.
+pub fn example_files() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let yaml = |dir: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .expect("a scenarios folder")
+            .map(|e| e.expect("readable entry").path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "yaml"))
+            .collect()
+    };
+    let mut files = yaml(&root);
+    for entry in std::fs::read_dir(&root).expect("scenarios/") {
+        let dir = entry.expect("readable entry").path();
+        if dir.is_dir() {
+            files.extend(yaml(&dir));
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The `reports/` folder of an example, as scripts/regen.sh names it: the file's stem,
+/// prefixed by its folder below `scenarios/` (`mesh-bookinfo`).
+pub fn report_name(example: &Path) -> String {
+    let stem = example.file_stem().expect("a file name").to_string_lossy().into_owned();
+    let parent = example.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned());
+    match parent {
+        Some(dir) if dir != "scenarios" => format!("{dir}-{stem}"),
+        _ => stem,
+    }
+}
+
 /// Parses `--set`-style overrides (`key=value`).
 pub fn overrides(sets: &[&str]) -> Vec<Override> {
     sets.iter().map(|s| s.parse::<Override>().unwrap_or_else(|e| panic!("{s}: {e}"))).collect()

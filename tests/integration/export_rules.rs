@@ -71,13 +71,7 @@ fn promtool_accepts(file: &Path) -> bool {
 }
 
 fn example_scenarios_with_slos() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("scenarios/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    paths.sort();
+    let mut paths = crate::common::example_files();
     paths.retain(|p| !load_file(p, &[]).unwrap_or_else(|e| panic!("{e}")).model.slos.is_empty());
     paths
 }

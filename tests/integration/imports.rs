@@ -194,3 +194,29 @@ fn two_imports_that_disagree_are_refused_with_both_places() {
         "{err}"
     );
 }
+
+/// The mesh example: bookinfo's policies from its Istio files, its objective from
+/// OpenSLO; `resim check` shows where they came from and the run pages on the outage.
+#[test]
+fn the_mesh_example_takes_its_policies_and_objective_from_the_deployed_files() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, out, err) = resim(&["check", "scenarios/mesh/bookinfo.yaml"], root);
+    assert_eq!(code, 0, "{err}");
+    for needle in [
+        "services.reviews.calls.0.retry.max_attempts <- scenarios/mesh/istio/virtual-services.yaml:",
+        "services.ratings.outlier_ejection.consecutive_gateway_failure <- scenarios/mesh/istio/destination-rules.yaml:",
+        "slos.0 <- scenarios/mesh/slo/productpage.yaml",
+        "spec.trafficPolicy.tls: ",
+    ] {
+        assert!(out.contains(needle), "missing `{needle}` in:\n{out}");
+    }
+    let s = load_file(&root.join("scenarios/mesh/bookinfo.yaml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let calls = &s.spec.services["reviews"].calls[0];
+    assert_eq!(calls.retry.as_ref().and_then(|r| r.max_attempts), Some(4), "3 retries + the first");
+    assert_eq!(calls.timeout.map(|d| d.secs()), Some(0.25));
+    let report = run(&s.model, &RunOptions::default());
+    let slo = &report.slos[0];
+    assert_eq!((slo.name.as_str(), slo.objective), ("productpage-availability", 0.995));
+    let page = slo.alerts.first().expect("the outage pages");
+    assert!((300.0..=320.0).contains(&page.fired_at_s), "fired at {} s", page.fired_at_s);
+}

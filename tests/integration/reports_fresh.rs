@@ -15,18 +15,12 @@ use std::process::Command;
 /// relative to the repository root.
 fn committed() -> Vec<(PathBuf, PathBuf)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("scenarios"))
-        .expect("scenarios/")
-        .map(|e| e.expect("a directory entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    files
+    crate::common::example_files()
         .into_iter()
         .filter_map(|f| {
-            let name = f.file_stem().expect("a file name").to_string_lossy().into_owned();
-            let report = Path::new("reports").join(&name).join("report.json");
-            root.join(&report).is_file().then(|| (Path::new("scenarios").join(format!("{name}.yaml")), report))
+            let report = Path::new("reports").join(crate::common::report_name(&f)).join("report.json");
+            let scenario = f.strip_prefix(root).expect("an example below the repository").to_path_buf();
+            root.join(&report).is_file().then_some((scenario, report))
         })
         .collect()
 }
@@ -54,7 +48,7 @@ fn committed_reports_match_a_fresh_run() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut stale = Vec::new();
     for (scenario, report) in &examples {
-        let out = tmp.path().join(scenario.file_stem().expect("a file name"));
+        let out = tmp.path().join(crate::common::report_name(scenario));
         let run = Command::new(env!("CARGO_BIN_EXE_resim"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .arg("run")

@@ -9,12 +9,7 @@ use resim::scenario::load_file;
 const LITTLE_REL_TOL: f64 = 0.01;
 
 fn examples() -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
-        .expect("scenarios/ exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "json"))
-        .collect();
-    files.sort();
+    let files = crate::common::example_files();
     assert!(!files.is_empty());
     files
 }
