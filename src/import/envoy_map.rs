@@ -76,24 +76,33 @@ fn status(code: u32) -> Option<&'static str> {
 /// The outcomes a `retry_on` list (comma separated) and its retriable status codes
 /// retry, in resim's order (`error`, `timeout`, `rejected`). `at` locates the list.
 pub fn retry_on(conditions: &str, codes: &[u32], at: &Cursor) -> Result<Vec<&'static str>, ScenarioError> {
+    outcomes(conditions, codes).map_err(|(message, help)| {
+        let mut e = at.error(message);
+        e.help = Some(help.into());
+        e
+    })
+}
+
+/// [`retry_on`] without a place in a file (istiod's own default conditions): the
+/// outcomes, or what is wrong and the help.
+pub fn outcomes(conditions: &str, codes: &[u32]) -> Result<Vec<&'static str>, (String, &'static str)> {
     let mut set: Vec<&'static str> = Vec::new();
     let mut with_codes = false;
     for name in conditions.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if name == "retriable-headers" {
-            let mut e = at.error("`retriable-headers` retries on response headers, which resim's answers do not carry");
-            e.help = Some("remove it, or list the outcomes in the scenario's `retry.retry_on`".into());
-            return Err(e);
+            return Err((
+                "`retriable-headers` retries on response headers, which resim's answers do not carry".into(),
+                "remove it, or list the outcomes in the scenario's `retry.retry_on`",
+            ));
         }
         let Some(kinds) = condition(name) else {
-            let mut e = at.error(format!("`{name}` is not an Envoy retry condition"));
-            e.help = Some(
+            return Err((
+                format!("`{name}` is not an Envoy retry condition"),
                 "Envoy's conditions: 5xx, gateway-error, reset, reset-before-request, connect-failure, \
                  envoy-ratelimited, retriable-4xx, refused-stream, retriable-status-codes, \
                  http3-post-connect-failure, and the gRPC ones cancelled, deadline-exceeded, internal, \
-                 resource-exhausted, unavailable"
-                    .into(),
-            );
-            return Err(e);
+                 resource-exhausted, unavailable",
+            ));
         };
         with_codes |= name == "retriable-status-codes";
         set.extend(kinds);
@@ -462,5 +471,8 @@ mod tests {
         assert_eq!(on("retriable-4xx", &[503]).unwrap(), Vec::<&str>::new(), "codes need their condition");
         assert!(on("retriable-headers", &[]).unwrap_err().help.is_some());
         assert!(on("5xxx", &[]).unwrap_err().message.contains("`5xxx`"));
+        // istiod's default conditions (istio.rs reads them without a file).
+        let istiod = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
+        assert_eq!(outcomes(istiod, &[]), Ok(vec!["error", "rejected"]));
     }
 }
