@@ -144,4 +144,17 @@ mod tests {
         assert_eq!(a.require("waitDuration").unwrap().str().unwrap(), "500ms");
         assert!(is_properties(&src) && !is_properties(&Source { path: Path::new("a.yml").into(), ..src }));
     }
+
+    #[test]
+    fn what_is_not_yaml_in_a_properties_file_still_reads() {
+        // `!` comments and `key: value` lines (java.util.Properties) are not YAML text.
+        let text = "! a comment\nresilience4j.bulkhead.instances.a.maxConcurrentCalls: 7\n\
+                    resilience4j.bulkhead.instances.a.maxWaitDuration=10ms\n";
+        let read = Source::parse(text.into(), Path::new("application.properties")).unwrap();
+        let s = source(&read).unwrap();
+        let a = s.doc(0).require("resilience4j").unwrap().require("bulkhead").unwrap();
+        let a = a.require("instances").unwrap().require("a").unwrap();
+        assert_eq!(a.require("maxConcurrentCalls").unwrap().u32().unwrap(), 7);
+        assert_eq!(a.require("maxWaitDuration").unwrap().str().unwrap(), "10ms");
+    }
 }

@@ -39,8 +39,13 @@ impl Source {
         Source::parse(text, shown)
     }
 
-    /// Parses `text` as the file `shown`.
+    /// Parses `text` as the file `shown`. A Java `.properties` file is not YAML (`!`
+    /// starts a comment there, `:` may separate a key from its value): it is kept as text,
+    /// with no documents, for the resilience4j reader, which parses it itself.
     pub fn parse(text: String, shown: &Path) -> Result<Source, ScenarioError> {
+        if shown.extension().is_some_and(|e| e.eq_ignore_ascii_case("properties")) {
+            return Ok(Source { path: shown.to_owned(), text, docs: Vec::new() });
+        }
         let docs = yaml::parse_documents(&text).map_err(|e| {
             let mut err = yaml::describe(&e, None);
             err.file = shown.to_owned();
