@@ -83,6 +83,35 @@ pub fn report_name(example: &Path) -> String {
     }
 }
 
+/// The import fixtures of `format` (`tests/fixtures/import/FORMAT`).
+pub fn fixtures(format: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import").join(format)
+}
+
+/// What a run of the binary gave.
+pub struct Ran {
+    /// The exit code (-1 when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs `resim ARGS` in `dir`, so that the files it names print as given.
+pub fn resim_in(dir: &Path, args: &[&str]) -> Ran {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_resim"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the resim binary runs");
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// Parses `--set`-style overrides (`key=value`).
 pub fn overrides(sets: &[&str]) -> Vec<Override> {
     sets.iter().map(|s| s.parse::<Override>().unwrap_or_else(|e| panic!("{s}: {e}"))).collect()

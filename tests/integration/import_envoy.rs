@@ -4,35 +4,7 @@
 //! report.json as the scenario written with those keys, and every mistake is refused
 //! at its file, line, column and key with a help line.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_resim");
-
-/// The fixtures of `format` (`tests/fixtures/import/FORMAT`).
-pub fn fixtures(format: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import").join(format)
-}
-
-/// What a run of the binary gave.
-pub struct Ran {
-    /// The exit code.
-    pub code: i32,
-    /// Standard output.
-    pub stdout: String,
-    /// Standard error.
-    pub stderr: String,
-}
-
-/// Runs `resim ARGS` in `dir`, so that the files it names print as given.
-pub fn resim_in(dir: &Path, args: &[&str]) -> Ran {
-    let out = Command::new(BIN).args(args).current_dir(dir).output().expect("the resim binary runs");
-    Ran {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use crate::common::{fixtures, resim_in};
 
 /// `resim import FORMAT ARGS` in the format's fixtures, which must succeed.
 pub fn imported(format: &str, args: &[&str]) -> String {

@@ -5,7 +5,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use resim::import::{self, Context, Entry, Format, Source};
 use resim::scenario::{ScenarioError, load_file};
@@ -13,19 +12,17 @@ use resim::{RunOptions, run};
 
 /// The fixtures, written from the gRPC docs.
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import/grpc")
+    crate::common::fixtures("grpc")
 }
 
 /// `resim import grpc FILE --map ...` run in the fixtures folder: exit code, stdout, stderr.
 fn import_cli(file: &str, maps: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_resim"));
-    cmd.current_dir(fixtures()).args(["import", "grpc", file]);
+    let mut args = vec!["import", "grpc", file];
     for m in maps {
-        cmd.args(["--map", m]);
+        args.extend(["--map", m]);
     }
-    let out = cmd.output().expect("resim runs");
-    let text = |b: Vec<u8>| String::from_utf8(b).expect("utf-8");
-    (out.status.code().unwrap_or(-1), text(out.stdout), text(out.stderr))
+    let ran = crate::common::resim_in(&fixtures(), &args);
+    (ran.code, ran.stdout, ran.stderr)
 }
 
 /// The maps of the full fixtures.
@@ -132,12 +129,8 @@ fn resim_run_exits_0_on_an_imported_scenario() {
     let dir = tempfile::tempdir().expect("temp dir");
     let text = scenario_text(&imports("every_field.json", &every_field_map()), PLAIN_CALLS);
     fs::write(dir.path().join("s.yaml"), text).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_resim"))
-        .current_dir(dir.path())
-        .args(["run", "s.yaml", "--out", "out"])
-        .output()
-        .expect("resim runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ran = crate::common::resim_in(dir.path(), &["run", "s.yaml", "--out", "out"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(dir.path().join("out/report.json").is_file());
 }
 

@@ -6,7 +6,6 @@
 //! and key with a help line.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use resim::import::{self, Context, Entry, Format, Source};
 use resim::scenario::ScenarioError;
@@ -21,17 +20,8 @@ fn fixture(name: &str) -> PathBuf {
 
 /// `resim import resilience4j ARGS` run in the fixtures' folder: its exit code and output.
 fn import_cli(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_resim"))
-        .args(["import", "resilience4j"])
-        .args(args)
-        .current_dir(DIR)
-        .output()
-        .expect("resim runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let ran = crate::common::resim_in(Path::new(DIR), &[&["import", "resilience4j"], args].concat());
+    (Some(ran.code), ran.stdout, ran.stderr)
 }
 
 #[test]

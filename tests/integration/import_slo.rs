@@ -7,14 +7,11 @@
 //!
 //! Run with `cargo test --release --test integration -- import_slo`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use resim::report::SloReport;
 use resim::scenario::{ScenarioError, load_str};
 use resim::{Report, RunOptions, run};
-
-const BIN: &str = env!("CARGO_BIN_EXE_resim");
 
 /// A shop whose checkout API is called by the `checkout` workload, with a payments
 /// service behind it: every fixture's names resolve here. `IMPORTS` is replaced.
@@ -36,17 +33,13 @@ IMPORTS
 ";
 
 fn dir(format: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import").join(format)
+    crate::common::fixtures(format)
 }
 
 /// `resim import FORMAT FILES...` run in the format's fixture folder: exit code, stdout, stderr.
 fn import_cli(format: &str, files: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(BIN).arg("import").arg(format).args(files).current_dir(dir(format)).output().expect("spawn");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let ran = crate::common::resim_in(&dir(format), &[&["import", format], files].concat());
+    (Some(ran.code), ran.stdout, ran.stderr)
 }
 
 /// The shop with `imports` (YAML lines), loaded as if written in the format's fixture folder.

@@ -5,12 +5,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use resim::run::{RunOptions, run};
 use resim::scenario::load_file;
-
-const BIN: &str = env!("CARGO_BIN_EXE_resim");
 
 /// The scenario without policies; `{imports}` and `{edge}` are filled in per test.
 const BASE: &str = "\
@@ -82,12 +79,8 @@ fn report_json(path: &Path) -> String {
 }
 
 fn resim(args: &[&str], dir: &Path) -> (i32, String, String) {
-    let o = Command::new(BIN).args(args).current_dir(dir).output().unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into(),
-        String::from_utf8_lossy(&o.stderr).into(),
-    )
+    let ran = crate::common::resim_in(dir, args);
+    (ran.code, ran.stdout, ran.stderr)
 }
 
 #[test]
