@@ -31,8 +31,16 @@ impl Source {
     /// Reads and parses the file at `path` (shown as `shown` in messages).
     pub fn read(path: &Path, shown: &Path) -> Result<Source, ScenarioError> {
         let text = input::read_text(path, MAX_IMPORT_BYTES).map_err(|e| {
+            // Imports are files: the shared help's "pass `-` for standard input" does not apply.
+            let help = match e {
+                input::InputError::NotAFile { .. } | input::InputError::Terminal => {
+                    "name a regular file, relative to the scenario (or the working directory for `resim import`)"
+                        .to_owned()
+                }
+                _ => e.help(),
+            };
             let mut err =
-                ScenarioError::at_key("", format!("cannot read the imported file: {}", e.reason())).with_help(e.help());
+                ScenarioError::at_key("", format!("cannot read the imported file: {}", e.reason())).with_help(help);
             err.file = shown.to_owned();
             err
         })?;

@@ -165,6 +165,8 @@ fn mistakes_in_an_imported_file_are_located_there() {
 fn mistakes_in_the_imports_entry_are_located_in_the_scenario() {
     let e = refused("imports:\n  - resim: missing.yaml\n", |t| t);
     assert!(e.contains("imports.0.resim:") && e.contains("missing.yaml") && e.contains("--> s.yaml:7:"), "{e}");
+    let e = refused("imports:\n  - resim: /dev/null\n", |t| t);
+    assert!(e.contains("not a regular file") && e.contains("help: name a regular file"), "{e}");
     let e = refused("imports:\n  - resim: policies.yaml\n    istio: policies.yaml\n", |t| t);
     assert!(e.contains("two formats"), "{e}");
     let e = refused("imports:\n  - resim: policies.yaml\n    hosts: { a: b }\n", |t| t);
