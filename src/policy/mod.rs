@@ -8,6 +8,7 @@
 
 pub mod breaker;
 pub mod bulkhead;
+pub mod cache;
 pub mod concurrency;
 pub mod degradation;
 pub mod envoy_limits;
