@@ -7,6 +7,7 @@
 //! so the event loop records unconditionally and pays no branch for it.
 
 pub mod buckets;
+pub mod cache;
 mod histogram;
 
 pub use histogram::{LatencyHistogram, SlotCounts};
@@ -129,6 +130,8 @@ pub struct ServiceMetrics {
     /// Gauge integrals of the whole service from the end of the warm-up to the end of
     /// each window, as each window closes (per-window averages are the differences).
     pub gauge_marks: Vec<Areas>,
+    /// The service's cache counters, if it has a cache.
+    pub cache: Option<Box<cache::CacheMetrics>>,
 }
 
 /// One worker pool of a service, summed over its instances.

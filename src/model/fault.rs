@@ -84,6 +84,10 @@ pub enum Effect {
     /// Folded into the workload's rate profile (spike, ramp) as this multiplier; nothing
     /// to do at run time.
     Load(Factor),
+    /// Empties the target service's cache at the fault's onset.
+    CacheFlush,
+    /// The target service's cache cannot be reached: every lookup misses, nothing is stored.
+    CacheDown,
 }
 
 /// When a fault is active.
@@ -168,7 +172,7 @@ impl StationFx {
                         fx.servers_factor *= f;
                     }
                 }
-                Effect::Partition { .. } | Effect::Load(_) => {}
+                Effect::Partition { .. } | Effect::Load(_) | Effect::CacheFlush | Effect::CacheDown => {}
             }
         }
         fx

@@ -300,6 +300,8 @@ pub struct Service {
     pub outlier: Option<crate::policy::outlier::OutlierEjection>,
     /// Failover.
     pub failover: Option<crate::policy::failover::Failover>,
+    /// The service's cache, if it has one (boxed: most services have none).
+    pub cache: Option<Box<sim::CacheConfig>>,
 }
 
 /// A partition of an instance's workers.

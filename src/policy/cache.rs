@@ -162,6 +162,12 @@ impl Cache {
     /// full, or a held one refreshed (its expiry restarts, and it counts as a use).
     pub fn insert(&mut self, key: u32, now: SimTime) {
         let expires = self.ttl.map_or(SimTime::MAX, |t| SimTime(now.0.saturating_add(t.0)));
+        self.insert_until(key, expires);
+    }
+
+    /// [`Cache::insert`] of an entry that expires at `expires` (a warm start's entries,
+    /// written before time 0).
+    pub fn insert_until(&mut self, key: u32, expires: SimTime) {
         let slot = self.slot_of[key as usize];
         if slot != NONE {
             self.entries[slot as usize].expires = expires;

@@ -7,6 +7,7 @@
 
 mod aggregate;
 mod blast;
+mod cache;
 pub mod charts;
 mod chrome;
 mod edge;
@@ -24,6 +25,7 @@ mod workload;
 mod write;
 
 pub use aggregate::TimelineReport;
+pub use cache::{CacheReport, CacheSummary};
 pub use blast::{BlastRadiusReport, Damage, blast_radius};
 pub use edge::{BreakerReport, EdgeReport, EdgeTimelineReport, OverflowReport};
 pub use fault::FaultReport;

@@ -79,6 +79,9 @@ pub struct ServiceReport {
     pub timeline: Option<TimelineReport>,
     /// Queue, population and utilisation per window.
     pub gauges: Option<GaugeTimelineReport>,
+    /// The service's cache; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<super::CacheReport>,
 }
 
 /// One worker pool, over all instances.
@@ -147,6 +150,7 @@ impl ServiceReport {
             degradation: None,
             timeline: None,
             gauges: None,
+            cache: None,
         }
     }
 }
@@ -212,6 +216,7 @@ impl ServiceReport {
                 &reps.iter().map(|r| r.services[i].windows.latency.as_slice()).collect::<Vec<_>>(),
             )),
             gauges: Some(GaugeTimelineReport::of(reps, i)),
+            cache: super::CacheReport::of(reps, i),
         }
     }
 }

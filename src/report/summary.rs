@@ -69,6 +69,8 @@ pub struct ServiceSummary {
     pub concurrency_limit: Option<f64>,
     /// Visit outcomes, sojourn histograms and gauges, window by window.
     pub windows: ServiceWindows,
+    /// The service's cache, if it has one.
+    pub cache: Option<super::CacheSummary>,
 }
 
 /// A service's time series in one replication.
@@ -264,6 +266,7 @@ impl ServiceSummary {
                 latency: latency_windows(&m.timeline),
                 gauges: gauge_windows(&m.gauge_marks, model.window.as_secs_f64(), t, workers),
             },
+            cache: m.cache.as_deref().map(|c| super::CacheSummary::of(c, t)),
         }
     }
 }

@@ -43,6 +43,10 @@ pub fn timeseries_csv(report: &Report) -> Result<String, csv::Error> {
                 series.push(("service", name.clone(), metric, v));
             }
         }
+        if let Some(c) = &s.cache {
+            series.push(("service", name.clone(), "cache_hit_ratio", c.hit_ratio_series.clone()));
+            series.push(("service", name.clone(), "cache_misses", some(&c.misses_series)));
+        }
     }
     for (name, e) in &report.edges {
         let t = &e.timeline;

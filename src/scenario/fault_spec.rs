@@ -29,6 +29,10 @@ pub enum FaultKind {
     Spike,
     /// A workload's rate climbing linearly to `factor` over the fault's duration, then back.
     Ramp,
+    /// Empties a service's cache at `at`.
+    CacheFlush,
+    /// A service's cache cannot be reached (every lookup misses, nothing is stored).
+    CacheDown,
 }
 
 /// How a partition behaves.

@@ -156,6 +156,9 @@ pub struct ServiceSpec {
     /// Failover between instances, detected by heartbeats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failover: Option<FailoverSpec>,
+    /// A cache answering hits itself; the calls are made on a miss only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<super::cache_spec::CacheSpec>,
 }
 
 /// Load-balancing strategy across a service's instances.

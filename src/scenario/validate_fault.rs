@@ -21,6 +21,8 @@ fn kind_name(k: FaultKind) -> &'static str {
         FaultKind::ZoneOutage => "zone_outage",
         FaultKind::Spike => "spike",
         FaultKind::Ramp => "ramp",
+        FaultKind::CacheFlush => "cache_flush",
+        FaultKind::CacheDown => "cache_down",
     }
 }
 
@@ -45,6 +47,9 @@ pub fn faults(specs: &[FaultSpec], model: &mut Model) -> Result<Vec<Fault>> {
         check_keys(f, &key)?;
         let schedule = schedule(f, model.warmup, &key)?;
         let target = target(f, model, &key)?;
+        if matches!(f.kind, FaultKind::CacheFlush | FaultKind::CacheDown) {
+            super::validate_cache::check_target(f, &target, model, &key)?;
+        }
         let mut effect = effect(f, &key)?;
         if !f.enabled {
             continue;
@@ -118,6 +123,9 @@ fn mean_dist(mean: SimTime, onset: OnsetSpec, key: &str) -> Result<Dist> {
 }
 
 fn schedule(f: &FaultSpec, warmup: SimTime, key: &str) -> Result<Schedule> {
+    if f.kind == FaultKind::CacheFlush {
+        return super::validate_cache::flush_schedule(f, warmup, key);
+    }
     match (f.at, f.duration, f.mtbf, f.mttr) {
         (Some(at), Some(d), None, None) => {
             if d.time() == SimTime::ZERO {
@@ -299,6 +307,8 @@ fn effect(f: &FaultSpec, key: &str) -> Result<Effect> {
             Effect::Capacity { servers: f.servers, factor: f.factor }
         }
         FaultKind::Partition => Effect::Partition { refuse: f.mode.unwrap_or_default() == PartitionMode::Refuse },
+        FaultKind::CacheFlush => Effect::CacheFlush,
+        FaultKind::CacheDown => Effect::CacheDown,
         FaultKind::Spike | FaultKind::Ramp => {
             let factor = f.factor.unwrap_or(2.0);
             if !(0.0..=1000.0).contains(&factor) {

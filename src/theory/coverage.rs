@@ -120,6 +120,9 @@ fn fault_reason(f: &Fault) -> String {
         }
         Effect::Capacity { .. } => "takes workers away while active, so c changes over time",
         Effect::Partition { .. } => "cuts the call edge: calls vanish or are refused",
+        Effect::CacheFlush | Effect::CacheDown => {
+            "empties or cuts off the service's cache, so its hit ratio (and the load its misses send on) changes over time"
+        }
         Effect::Load(_) => {
             "multiplies the workload's rate on a window, so arrivals are not a stationary Poisson stream"
         }
@@ -138,6 +141,9 @@ fn service_reasons(model: &Model, reach: &[Vec<bool>], i: usize) -> Vec<String> 
         } else {
             "failover (active-active): heartbeats take failed instances out and ramp them back, so each instance's share changes over time".to_string()
         });
+    }
+    if s.cache.is_some() {
+        out.push("cache: a hit takes hit_time and makes no calls, so the service time is a mixture and its callees see only the misses (see the cache's Che approximation)".into());
     }
     if s.health_check.is_some() {
         out.push("health_check: failed probes take instances out of the balancer, so each instance's share of arrivals can change".into());

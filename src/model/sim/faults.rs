@@ -161,6 +161,10 @@ impl Simulation<'_> {
             Schedule::Window { .. } => {}
         }
         match &fault.target {
+            Target::Instances(list) if matches!(fault.effect, Effect::CacheFlush | Effect::CacheDown) => {
+                let flush = matches!(fault.effect, Effect::CacheFlush);
+                self.on_cache_fault(list[0].0, flush, on);
+            }
             Target::Instances(list) => {
                 for &(s, i) in list {
                     self.refresh_instance(s, i as usize, f);
@@ -262,6 +266,7 @@ impl Simulation<'_> {
                 now - req.arrived
             };
             self.services[s].record_lost(now - req.arrived, wait);
+            self.cache_visit_abandoned(r);
             self.services[s].record_outcome(now, Outcome::Error);
             if let Some(l) = self.limiters[li].as_mut() {
                 l.release_ignored();

@@ -47,6 +47,7 @@ impl Simulation<'_> {
         }
         self.reset_degradation(now);
         self.services.iter_mut().for_each(ServiceMetrics::reset);
+        self.reset_cache_metrics();
         self.workloads.iter_mut().for_each(WorkloadMetrics::reset);
         self.edges.iter_mut().for_each(EdgeMetrics::reset);
         self.stations.iter_mut().for_each(|s| s.mark(now));

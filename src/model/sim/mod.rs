@@ -27,6 +27,7 @@
 
 mod balance;
 mod build;
+mod cache;
 mod call;
 mod degrade;
 mod faults;
@@ -55,6 +56,7 @@ use recovery::Recovery;
 use slots::{CallId, CallState, Req};
 use watchdog::Watchdog;
 
+pub use cache::{CacheConfig, Popularity};
 pub use measure::empty_result;
 pub use watchdog::stall_window;
 
@@ -182,6 +184,8 @@ struct Simulation<'m> {
     workloads: Vec<WorkloadMetrics>,
     edges: Vec<EdgeMetrics>,
     fault_metrics: Vec<FaultMetrics>,
+    /// The services' caches.
+    caches: cache::CacheState,
 }
 
 /// Runs replication `replication` of `model` and returns what it measured.

@@ -289,6 +289,9 @@ impl Simulation<'_> {
                 && self.shedders[req.station as usize].as_mut().is_some_and(|sh| sh.on_dequeue(now, req.arrived));
             if !expired && !shed {
                 self.reqs[r as usize].started = now;
+                if self.model.services[s].cache.is_some() && !self.cache_begin(r, s) {
+                    return;
+                }
                 let t = service.service_time.sample(&mut self.service_rng[s].service_time);
                 let t = self.faulted_time(s, req.instance as usize, t);
                 self.events.push(now + t, Event::ServiceDone(r, req.epoch));
@@ -387,6 +390,7 @@ impl Simulation<'_> {
             l.release_ignored();
         }
         let next = self.release_worker(req.station);
+        self.cache_visit_abandoned(r);
         self.finish_job(r, Outcome::Timeout);
         if req.pending > 0 {
             self.cancel_calls(r, req.epoch);
@@ -464,7 +468,7 @@ impl Simulation<'_> {
     }
 
     /// The worker is done with `r`: release it, then route the request on or end it.
-    fn complete_visit(&mut self, r: ReqId) {
+    pub(super) fn complete_visit(&mut self, r: ReqId) {
         let now = self.now;
         let req = self.reqs[r as usize];
         let s = req.service as usize;
@@ -533,6 +537,9 @@ impl Simulation<'_> {
             self.begin_service(next);
         }
         self.inject_response_faults(r, s, instance);
+        if self.model.services[s].cache.is_some() {
+            self.cache_visit_end(r, s);
+        }
         let req = self.reqs[r as usize];
         self.note_answer(s, instance, &req);
         req
