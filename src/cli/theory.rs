@@ -76,8 +76,35 @@ pub(crate) fn theory(args: TheoryArgs) -> Result<ExitCode, String> {
             }
         }
     }
+    for c in resim::theory::che::predict_caches(model) {
+        let sim = report.as_ref().and_then(|r| r.services.get(&c.service)).and_then(|s| s.cache.as_ref());
+        write_cache(&mut out, &c, sim.map(|s| s.hit_ratio));
+    }
     print_out(&out);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a cached service's predicted hit ratio, beside the simulated one when there is one.
+fn write_cache(out: &mut String, c: &resim::theory::che::CachePrediction, sim: Option<Statistic>) {
+    let _ = writeln!(out);
+    let Some(h) = c.hit_ratio else {
+        let _ = writeln!(out, "{} cache: {}", c.service, c.note);
+        return;
+    };
+    let _ = writeln!(out, "{} cache: {}", c.service, c.note);
+    if let Some(t) = c.characteristic_time {
+        let _ = writeln!(out, "  {:<13} {t:>12.3} requests", "T_C");
+    }
+    match sim {
+        None => {
+            let _ = writeln!(out, "  {:<13} {h:>12.6}", "hit ratio");
+        }
+        Some(s) => {
+            let ci = s.ci95.map_or("-".into(), |[lo, hi]| format!("[{lo:.6}, {hi:.6}]"));
+            let verdict = if s.covers(h) { "CI covers".into() } else { format!("off by {:.4}", (s.value() - h).abs()) };
+            let _ = writeln!(out, "  {:<13} {h:>12.6} {:>12.6} {ci:>25}  {verdict}", "hit ratio", s.value());
+        }
+    }
 }
 
 /// Writes why `service` is outside theory: one line for one reason, else one reason per

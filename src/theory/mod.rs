@@ -20,6 +20,7 @@
 //! formed as raw `a^n / n!` products, so large stations (c in the thousands,
 //! K in the millions) evaluate without overflow and in O(c + log K) time.
 
+pub mod che;
 mod coverage;
 mod erlang;
 mod general;

@@ -1,6 +1,7 @@
 //! Integration tests, one binary, one module per behaviour.
 
 mod blast;
+mod cache;
 mod cancellation;
 mod cli;
 mod common;
