@@ -52,8 +52,12 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
 
 /// Reads `text` into its located tree. `.nan` and `.inf` are kept as text here, so the
 /// tree of a file holding one is still built and the typed read can name their key.
+/// Only `true` and `false` are booleans (YAML 1.2), as in the typed read: a key such as a
+/// Zipf model's `n` stays a name when `--set` rewrites the file through its tree.
 pub fn parse_tree(text: &str) -> Result<Located, Error> {
-    serde_saphyr::from_str_with_options(text, options(NonFiniteFloatPolicy::AsString))
+    let mut o = options(NonFiniteFloatPolicy::AsString);
+    o.strict_booleans = true;
+    serde_saphyr::from_str_with_options(text, o)
 }
 
 /// Reads every document of a YAML stream (`---` between them) into located trees, in

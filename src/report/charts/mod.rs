@@ -5,6 +5,7 @@
 //! fault windows are shaded in a pale red band with the fault's name on top; breaker
 //! states reuse the outcome colours (closed green, half-open amber, open red).
 
+mod cache;
 mod graph;
 mod timeline;
 
@@ -276,6 +277,13 @@ pub fn render_charts(report: &Report) -> Result<Vec<Chart>, String> {
         title: "Services: utilisation and queue length".into(),
         svg: timeline::services(report)?,
     });
+    if report.services.values().any(|s| s.cache.is_some()) {
+        charts.push(Chart {
+            file: "caches.svg".into(),
+            title: "Caches: hit ratio and misses per second".into(),
+            svg: cache::caches(report)?,
+        });
+    }
     if report.edges.values().any(|e| e.breaker.is_some()) {
         charts.push(Chart {
             file: "breakers.svg".into(),
