@@ -36,7 +36,13 @@ pub struct CacheMetrics {
 impl CacheMetrics {
     /// Empty counters with `n` windows of length `window` from `start`.
     pub fn new(start: SimTime, window: SimTime, n: usize) -> Self {
-        Self { window_lookups: vec![0; n], window_hits: vec![0; n], start, window: window.max(SimTime(1)), ..Self::default() }
+        Self {
+            window_lookups: vec![0; n],
+            window_hits: vec![0; n],
+            start,
+            window: window.max(SimTime(1)),
+            ..Self::default()
+        }
     }
 
     /// Zeroes everything (the end of the warm-up).

@@ -25,8 +25,8 @@ mod workload;
 mod write;
 
 pub use aggregate::TimelineReport;
-pub use cache::{CacheReport, CacheSummary};
 pub use blast::{BlastRadiusReport, Damage, blast_radius};
+pub use cache::{CacheReport, CacheSummary};
 pub use edge::{BreakerReport, EdgeReport, EdgeTimelineReport, OverflowReport};
 pub use fault::FaultReport;
 pub use html::render_html;

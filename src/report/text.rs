@@ -190,6 +190,7 @@ pub fn sections(report: &Report) -> Vec<Section> {
         ]);
     }
     out.push(Section { title: "Services".into(), rows });
+    out.extend(cache_section(report));
     if !report.edges.is_empty() {
         let mut rows = vec![
             ["edge", "calls", "retries", "ok", "degraded", "error", "timeout", "rejected", "short_circuited"]
@@ -231,6 +232,22 @@ pub fn sections(report: &Report) -> Vec<Section> {
         out.push(blast_section(&report.blast_radius));
     }
     out
+}
+
+/// One line per cached service: hit ratio, misses per second, coalesced misses.
+fn cache_section(report: &Report) -> Option<Section> {
+    let mut rows = vec![["cache", "hit ratio", "misses/s", "coalesced", "bypassed"].map(String::from).to_vec()];
+    for (name, s) in &report.services {
+        let Some(c) = &s.cache else { continue };
+        rows.push(vec![
+            name.clone(),
+            pm(&c.hit_ratio, pct),
+            pm(&c.misses_per_s, num),
+            num(c.coalesced.value()),
+            num(c.bypassed.value()),
+        ]);
+    }
+    (rows.len() > 1).then(|| Section { title: "Caches".into(), rows })
 }
 
 /// One line per fault: who was hurt, how much, whether it spread, how fast it healed.

@@ -13,12 +13,18 @@ use crate::policy::cache::{Eviction, MAX_KEYS};
 /// Largest Zipf exponent: above it nearly every request asks for the first key.
 pub const MAX_ZIPF_S: f64 = 10.0;
 
+/// Most keys of a `policy: ttl` cache, which may hold every key: a 24-byte slot each.
+pub const MAX_TTL_KEYS: u32 = 1_000_000;
+
 /// Resolves `services.<name>.cache` (`key`).
 pub fn cache(c: &CacheSpec, key: &str) -> Result<CacheConfig> {
     let keys = match c.keys {
         KeysSpec::Zipf { n, s } => {
             if !s.is_finite() || !(0.0..=MAX_ZIPF_S).contains(&s) {
-                return err(format!("{key}.keys.zipf.s"), format!("the Zipf exponent must be in 0..{MAX_ZIPF_S}, not {s}"));
+                return err(
+                    format!("{key}.keys.zipf.s"),
+                    format!("the Zipf exponent must be in 0..{MAX_ZIPF_S}, not {s}"),
+                );
             }
             Popularity::Zipf { n: key_count(n, &format!("{key}.keys.zipf.n"))?, s }
         }
@@ -31,11 +37,21 @@ pub fn cache(c: &CacheSpec, key: &str) -> Result<CacheConfig> {
     };
     let (eviction, capacity) = match (c.policy, c.capacity) {
         (CachePolicySpec::Ttl, Some(_)) => {
-            return Err(ScenarioError::at_key(format!("{key}.capacity"), "a `policy: ttl` cache is bounded by expiry only")
-                .with_help("remove `capacity`, or use `policy: lru` with a `ttl`"));
+            return Err(ScenarioError::at_key(
+                format!("{key}.capacity"),
+                "a `policy: ttl` cache is bounded by expiry only",
+            )
+            .with_help("remove `capacity`, or use `policy: lru` with a `ttl`"));
         }
         (CachePolicySpec::Ttl, None) if ttl.is_none() => {
             return err(format!("{key}.ttl"), "a `policy: ttl` cache needs a `ttl`, e.g. `ttl: 5m`");
+        }
+        (CachePolicySpec::Ttl, None) if n > MAX_TTL_KEYS => {
+            return Err(ScenarioError::at_key(
+                format!("{key}.keys"),
+                format!("{n} keys; a `policy: ttl` cache takes at most {MAX_TTL_KEYS}"),
+            )
+            .with_help("it may hold every key; use `policy: lru` with a `capacity` and a `ttl` for more keys"));
         }
         (CachePolicySpec::Ttl, None) => (Eviction::Ttl, n),
         (_, None) => {
@@ -43,8 +59,11 @@ pub fn cache(c: &CacheSpec, key: &str) -> Result<CacheConfig> {
         }
         (_, Some(0)) => return err(format!("{key}.capacity"), "a cache holds at least 1 entry"),
         (_, Some(cap)) if cap > n => {
-            return Err(ScenarioError::at_key(format!("{key}.capacity"), format!("{cap} entries, but there are only {n} keys"))
-                .with_help(format!("a capacity of {n} already holds every key")));
+            return Err(ScenarioError::at_key(
+                format!("{key}.capacity"),
+                format!("{cap} entries, but there are only {n} keys"),
+            )
+            .with_help(format!("a capacity of {n} already holds every key")));
         }
         (p, Some(cap)) => (if p == CachePolicySpec::Lfu { Eviction::Lfu } else { Eviction::Lru }, cap),
     };
@@ -60,8 +79,9 @@ pub fn cache(c: &CacheSpec, key: &str) -> Result<CacheConfig> {
 fn key_count(n: u32, key: &str) -> Result<u32> {
     match n {
         0 => err(key, "a cache needs at least 1 key"),
-        n if n > MAX_KEYS => Err(ScenarioError::at_key(key, format!("{n} keys; at most {MAX_KEYS}"))
-            .with_help("the cache keeps a slot index per key; model the hottest keys and fold the long tail into fewer")),
+        n if n > MAX_KEYS => Err(ScenarioError::at_key(key, format!("{n} keys; at most {MAX_KEYS}")).with_help(
+            "the cache keeps a slot index per key; model the hottest keys and fold the long tail into fewer",
+        )),
         n => Ok(n),
     }
 }

@@ -109,7 +109,11 @@ pub fn service(
         health_check,
         outlier,
         failover,
-        cache: s.cache.as_ref().map(|c| super::validate_cache::cache(c, &format!("{key}.cache")).map(Box::new)).transpose()?,
+        cache: s
+            .cache
+            .as_ref()
+            .map(|c| super::validate_cache::cache(c, &format!("{key}.cache")).map(Box::new))
+            .transpose()?,
         zones: if s.zones.is_empty() {
             Vec::new()
         } else {

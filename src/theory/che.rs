@@ -51,11 +51,15 @@ pub fn predict_caches(model: &Model) -> Vec<CachePrediction> {
         let p = c.keys.probabilities();
         let capacity = f64::from(c.capacity);
         let (note, hit_ratio, characteristic_time) = match (c.eviction, c.ttl) {
-            (_, Some(_)) | (Eviction::Ttl, _) => {
-                ("outside theory: entries expire (ttl), so the hit ratio depends on each key's request rate".into(), None, None)
-            }
+            (_, Some(_)) | (Eviction::Ttl, _) => (
+                "outside theory: entries expire (ttl), so the hit ratio depends on each key's request rate".into(),
+                None,
+                None,
+            ),
             (Eviction::Lru, None) => match che(&p, capacity) {
-                Ok(r) => ("LRU under the IRM, Che's approximation".into(), Some(r.hit_ratio), Some(r.characteristic_time)),
+                Ok(r) => {
+                    ("LRU under the IRM, Che's approximation".into(), Some(r.hit_ratio), Some(r.characteristic_time))
+                }
                 Err(e) => (format!("outside theory: {e}"), None, None),
             },
             (Eviction::Lfu, None) => match lfu_hit_ratio(&p, capacity) {
@@ -126,7 +130,11 @@ pub fn lfu_hit_ratio(p: &[f64], capacity: f64) -> Result<f64, TheoryError> {
 
 fn check(p: &[f64], capacity: f64) -> Result<(), TheoryError> {
     if !capacity.is_finite() || capacity < 0.0 {
-        return Err(TheoryError::InvalidParameter { name: "cache capacity C", value: capacity, requirement: "finite and >= 0" });
+        return Err(TheoryError::InvalidParameter {
+            name: "cache capacity C",
+            value: capacity,
+            requirement: "finite and >= 0",
+        });
     }
     let total: f64 = p.iter().sum();
     if p.is_empty() || p.iter().any(|&q| !q.is_finite() || q < 0.0) || (total - 1.0).abs() > 1e-9 {
@@ -142,9 +150,9 @@ fn check(p: &[f64], capacity: f64) -> Result<(), TheoryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::SimTime;
     use crate::model::sim::Popularity;
     use crate::policy::cache::{Cache, Eviction};
-    use crate::engine::SimTime;
 
     fn zipf(n: u32, s: f64) -> Vec<f64> {
         Popularity::Zipf { n, s }.probabilities()
@@ -185,10 +193,13 @@ mod tests {
     fn che_is_close_to_a_simulated_lru() {
         const TOLERANCE: f64 = 0.01;
         let p = zipf(200, 0.9);
-        let cum: Vec<f64> = p.iter().scan(0.0, |s, &q| {
-            *s += q;
-            Some(*s)
-        }).collect();
+        let cum: Vec<f64> = p
+            .iter()
+            .scan(0.0, |s, &q| {
+                *s += q;
+                Some(*s)
+            })
+            .collect();
         for capacity in [5u32, 20, 60] {
             let mut cache = Cache::new(200, capacity, Eviction::Lru, None);
             let (mut x, mut hits, n) = (7u64, 0u64, 400_000u64);

@@ -146,7 +146,9 @@ impl CacheState {
         let services = model
             .services
             .iter()
-            .map(|s| s.cache.as_ref().map(|c| Box::new(ServiceCache::new(c, streams.stream(&format!("cache/{}", s.name))))))
+            .map(|s| {
+                s.cache.as_ref().map(|c| Box::new(ServiceCache::new(c, streams.stream(&format!("cache/{}", s.name)))))
+            })
             .collect();
         CacheState { services, fetching: Vec::new() }
     }
@@ -193,34 +195,14 @@ impl ServiceCache {
 
     /// Starts a fetch of `key` by `leader`.
     fn open_flight(&mut self, key: u32, leader: ReqId) {
-        let f = Flight { leader, first_waiter: NONE };
-        let i = match self.free_flights.pop() {
-            Some(i) => {
-                self.flights[i as usize] = f;
-                i
-            }
-            None => {
-                self.flights.push(f);
-                self.flights.len() as u32 - 1
-            }
-        };
-        self.flight_of[key as usize] = i;
+        self.flight_of[key as usize] =
+            put(&mut self.flights, &mut self.free_flights, Flight { leader, first_waiter: NONE });
     }
 
     /// Adds `req` to the waiters of flight `f`.
     fn wait(&mut self, f: u32, req: ReqId, epoch: u32) {
         let w = Waiter { req, epoch, next: self.flights[f as usize].first_waiter };
-        let i = match self.free_waiters.pop() {
-            Some(i) => {
-                self.waiters[i as usize] = w;
-                i
-            }
-            None => {
-                self.waiters.push(w);
-                self.waiters.len() as u32 - 1
-            }
-        };
-        self.flights[f as usize].first_waiter = i;
+        self.flights[f as usize].first_waiter = put(&mut self.waiters, &mut self.free_waiters, w);
     }
 
     /// Ends the fetch of `key` by `leader`, if it is the one in flight; returns its first
@@ -240,6 +222,21 @@ impl ServiceCache {
         let Waiter { req, epoch, next } = self.waiters[w as usize];
         self.free_waiters.push(w);
         (req, epoch, next)
+    }
+}
+
+/// Stores `item` in a free slot of `slab` (or a new one) and returns its index: the slabs
+/// grow to the run's peak of fetches and waiters, then allocate nothing.
+fn put<T>(slab: &mut Vec<T>, free: &mut Vec<u32>, item: T) -> u32 {
+    match free.pop() {
+        Some(i) => {
+            slab[i as usize] = item;
+            i
+        }
+        None => {
+            slab.push(item);
+            slab.len() as u32 - 1
+        }
     }
 }
 
@@ -283,7 +280,12 @@ impl Simulation<'_> {
             Lookup::Coalesced => false,
             Lookup::Hit => {
                 let svc = &self.model.services[s];
-                let t = svc.cache.as_ref().expect("a cached service").hit_time.sample(&mut self.service_rng[s].service_time);
+                let t = svc
+                    .cache
+                    .as_ref()
+                    .expect("a cached service")
+                    .hit_time
+                    .sample(&mut self.service_rng[s].service_time);
                 let t = self.faulted_time(s, self.reqs[r as usize].instance as usize, t);
                 // No step left: the visit completes when the hit time ends, with no call.
                 self.reqs[r as usize].step = svc.steps.len() as u16;

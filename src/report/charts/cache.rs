@@ -14,7 +14,11 @@ pub(super) fn caches(report: &Report) -> Result<String, String> {
         let (Some(c), Some(t)) = (&s.cache, &s.timeline) else { continue };
         let x = mids(t.window_s, c.hit_ratio_series.len(), report.duration_s);
         let color = series_color(k);
-        hits.push(Line { name: name.clone(), color, points: x.iter().copied().zip(c.hit_ratio_series.iter().copied()).collect() });
+        hits.push(Line {
+            name: name.clone(),
+            color,
+            points: x.iter().copied().zip(c.hit_ratio_series.iter().copied()).collect(),
+        });
         let per_s = c.misses_series.iter().map(|&m| Some(m / t.window_s));
         misses.push(Line { name: name.clone(), color, points: x.iter().copied().zip(per_s).collect() });
     }
