@@ -92,8 +92,8 @@ pub struct CacheConfig {
 
 /// How keys are drawn.
 enum Sampler {
-    /// rand_distr's Zipf (Crease's rejection sampler), values in `1..=n`.
-    Zipf(Zipf<f64>),
+    /// rand_distr's Zipf (Crease's rejection sampler) over `n` keys, values in `1..=n`.
+    Zipf(Zipf<f64>, u32),
     /// Uniform over `0..n`.
     Uniform(u32),
 }
@@ -158,7 +158,7 @@ impl ServiceCache {
     fn new(c: &CacheConfig, rng: Stream) -> Self {
         let n = c.keys.keys();
         let sampler = match c.keys {
-            Popularity::Zipf { n, s } => Sampler::Zipf(Zipf::new(f64::from(n), s).expect("validated Zipf")),
+            Popularity::Zipf { n, s } => Sampler::Zipf(Zipf::new(f64::from(n), s).expect("validated Zipf"), n),
             Popularity::Uniform { n } => Sampler::Uniform(n),
         };
         let mut cache = Cache::new(n, c.capacity, c.eviction, c.ttl);
@@ -188,7 +188,8 @@ impl ServiceCache {
     /// Draws a request's key.
     fn draw(&mut self) -> u32 {
         match &self.sampler {
-            Sampler::Zipf(z) => (z.sample(&mut self.rng) as u32).saturating_sub(1),
+            // Clamped: the inverse CDF at the very top of [0, 1) may round to n + 1.
+            Sampler::Zipf(z, n) => (z.sample(&mut self.rng) as u32).clamp(1, *n) - 1,
             Sampler::Uniform(n) => index(&mut self.rng, *n as usize) as u32,
         }
     }
@@ -364,5 +365,65 @@ impl Simulation<'_> {
     /// Zeroes the cache counters (the end of the warm-up).
     pub(super) fn reset_cache_metrics(&mut self) {
         self.services.iter_mut().filter_map(|m| m.cache.as_deref_mut()).for_each(CacheMetrics::reset);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(eviction: Eviction, ttl: Option<SimTime>) -> CacheConfig {
+        CacheConfig {
+            keys: Popularity::Zipf { n: 1000, s: 0.8 },
+            capacity: 100,
+            eviction,
+            ttl,
+            warm: true,
+            coalesce: false,
+            hit_time: Dist::Constant(SimTime::from_millis(1)),
+        }
+    }
+
+    fn stream() -> Stream {
+        RngStreams::new(1, 0).stream("cache/test")
+    }
+
+    #[test]
+    fn warm_holds_the_most_popular_keys() {
+        let c = ServiceCache::new(&config(Eviction::Lru, None), stream());
+        assert!((0..100).all(|k| c.cache.contains(k, SimTime::ZERO)));
+        assert!(!c.cache.contains(100, SimTime::ZERO));
+        let mut c = c;
+        // The least popular warm key is the least recent: the first to go.
+        c.cache.insert(500, SimTime::ZERO);
+        assert!(!c.cache.contains(99, SimTime::ZERO) && c.cache.contains(0, SimTime::ZERO));
+    }
+
+    #[test]
+    fn warm_expiries_are_spread_over_one_ttl() {
+        let ttl = SimTime::from_secs(100);
+        let c = ServiceCache::new(&config(Eviction::Ttl, Some(ttl)), stream());
+        let held = |t: u64| (0..1000).filter(|&k| c.cache.contains(k, SimTime::from_secs(t))).count();
+        assert_eq!(held(0), 1000, "every key, for a ttl-only cache");
+        assert!((480..=520).contains(&held(50)), "half expired halfway: {}", held(50));
+        assert_eq!(held(100), 0);
+    }
+
+    /// The drawn keys follow the Zipf law's probabilities (key 0 is the most popular).
+    #[test]
+    fn keys_follow_their_popularity() {
+        let mut c = ServiceCache::new(&config(Eviction::Lru, None), stream());
+        let p = Popularity::Zipf { n: 1000, s: 0.8 }.probabilities();
+        let n = 200_000;
+        let mut counts = vec![0u32; 1000];
+        for _ in 0..n {
+            counts[c.draw() as usize] += 1;
+        }
+        for k in [0usize, 1, 9, 99] {
+            let expected = p[k] * f64::from(n);
+            // Five binomial standard deviations: a wrong exponent or an off-by-one key fails.
+            let sd = (expected * (1.0 - p[k])).sqrt();
+            assert!((f64::from(counts[k]) - expected).abs() < 5.0 * sd, "key {k}: {} vs {expected}", counts[k]);
+        }
     }
 }
