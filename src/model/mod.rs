@@ -9,6 +9,7 @@
 pub mod arrivals;
 pub mod dist;
 pub mod fault;
+pub mod mqueue;
 pub mod sim;
 pub mod station;
 
@@ -300,6 +301,8 @@ pub struct Service {
     pub outlier: Option<crate::policy::outlier::OutlierEjection>,
     /// Failover.
     pub failover: Option<crate::policy::failover::Failover>,
+    /// A message queue (`kind: queue`): sends are stored and its workers are consumers.
+    pub message_queue: Option<mqueue::MessageQueue>,
 }
 
 /// A partition of an instance's workers.

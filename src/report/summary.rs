@@ -69,6 +69,8 @@ pub struct ServiceSummary {
     pub concurrency_limit: Option<f64>,
     /// Visit outcomes, sojourn histograms and gauges, window by window.
     pub windows: ServiceWindows,
+    /// Its message queue's record (None unless `kind: queue`).
+    pub queue: Option<super::mqueue::QueueSummary>,
 }
 
 /// A service's time series in one replication.
@@ -264,6 +266,7 @@ impl ServiceSummary {
                 latency: latency_windows(&m.timeline),
                 gauges: gauge_windows(&m.gauge_marks, model.window.as_secs_f64(), t, workers),
             },
+            queue: r.queues[i].as_ref().map(|q| super::mqueue::QueueSummary::of(q, t, model.window.as_secs_f64())),
         }
     }
 }

@@ -88,6 +88,7 @@ fn plain_services(model: &Model, faults: &FaultState, layout: &Layout) -> Vec<bo
                 && !s.deadline_propagation
                 && s.degradation.is_none()
                 && s.outlier.is_none()
+                && s.message_queue.is_none()
                 && faults.instance_faults[first..first + s.instances as usize].iter().all(Vec::is_empty)
         })
         .collect()
@@ -165,6 +166,7 @@ impl<'m> Simulation<'m> {
             workloads: workload_metrics(model),
             edges: vec![EdgeMetrics::new(model.warmup, model.window, model.windows()); model.edges.len()],
             fault_metrics: vec![FaultMetrics::default(); model.faults.len()],
+            mq: super::mqueue::MessageQueues::of(model),
         };
         sim.schedule_first_events();
         sim

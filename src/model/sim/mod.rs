@@ -32,6 +32,7 @@ mod degrade;
 mod faults;
 mod guard;
 mod measure;
+mod mqueue;
 mod recovery;
 mod request;
 mod slots;
@@ -99,6 +100,8 @@ enum Event {
     BulkheadGrant(CallId, u32),
     /// An attempt's rate-limiter wait ended: go on past the limiter.
     RateLimitWait(CallId, u32),
+    /// A message's visibility timeout ended: (message, the receipt it was set for).
+    VisibilityTimeout(mqueue::MessageId, u32),
     /// Measurement starts: reset every statistic.
     WarmupEnd,
     /// A time-series window ends: mark every service's gauge integrals.
@@ -182,6 +185,8 @@ struct Simulation<'m> {
     workloads: Vec<WorkloadMetrics>,
     edges: Vec<EdgeMetrics>,
     fault_metrics: Vec<FaultMetrics>,
+    /// The message queues (`kind: queue` services) and their messages.
+    mq: mqueue::MessageQueues,
 }
 
 /// Runs replication `replication` of `model` and returns what it measured.
@@ -287,6 +292,7 @@ impl Process for Simulation<'_> {
             Event::DegradeTick(s) => self.on_degrade_tick(s as usize),
             Event::BulkheadGrant(c, epoch) => self.on_bulkhead_grant(c, epoch),
             Event::RateLimitWait(c, epoch) => self.on_rate_limit_wait(c, epoch),
+            Event::VisibilityTimeout(m, receipt) => self.on_visibility_timeout(m, receipt),
             Event::WarmupEnd => {
                 self.reset_metrics();
                 // The counters the watchdog reads restart from zero; that is no progress.
