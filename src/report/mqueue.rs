@@ -143,6 +143,18 @@ pub struct QueueTimeline {
 }
 
 impl QueueReport {
+    /// The queue's series for `timeseries.csv`, named as its metrics there.
+    pub(super) fn series(&self) -> [(&'static str, &[f64]); 5] {
+        let t = &self.timeline;
+        [
+            ("queue_backlog", &t.backlog),
+            ("queue_in_flight", &t.in_flight),
+            ("queue_oldest_age_s", &t.oldest_age_s),
+            ("queue_redeliveries", &t.redeliveries),
+            ("queue_dead_letters", &t.dead_letters),
+        ]
+    }
+
     /// Service `i`'s queue over the replications `reps`; `None` when it is not a queue.
     pub(super) fn of(reps: &[ReplicationSummary], i: usize) -> Option<Self> {
         reps.first()?.services[i].queue.as_ref()?;

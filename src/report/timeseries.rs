@@ -43,6 +43,9 @@ pub fn timeseries_csv(report: &Report) -> Result<String, csv::Error> {
                 series.push(("service", name.clone(), metric, v));
             }
         }
+        for (metric, v) in s.queue.iter().flat_map(super::mqueue::QueueReport::series) {
+            series.push(("service", name.clone(), metric, some(v)));
+        }
     }
     for (name, e) in &report.edges {
         let t = &e.timeline;

@@ -6,6 +6,7 @@
 //! states reuse the outcome colours (closed green, half-open amber, open red).
 
 mod graph;
+mod queues;
 mod timeline;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -276,6 +277,13 @@ pub fn render_charts(report: &Report) -> Result<Vec<Chart>, String> {
         title: "Services: utilisation and queue length".into(),
         svg: timeline::services(report)?,
     });
+    if report.services.values().any(|s| s.queue.is_some()) {
+        charts.push(Chart {
+            file: "queues.svg".into(),
+            title: "Message queues: backlog, oldest message, redeliveries".into(),
+            svg: queues::queues(report)?,
+        });
+    }
     if report.edges.values().any(|e| e.breaker.is_some()) {
         charts.push(Chart {
             file: "breakers.svg".into(),

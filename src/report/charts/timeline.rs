@@ -11,14 +11,14 @@ use super::{
 use crate::report::{Report, SloReport, TimelineReport};
 
 /// A polyline; `None` points break it.
-struct Line {
-    name: String,
-    color: RGBColor,
-    points: Vec<(f64, Option<f64>)>,
+pub(super) struct Line {
+    pub(super) name: String,
+    pub(super) color: RGBColor,
+    pub(super) points: Vec<(f64, Option<f64>)>,
 }
 
 /// A horizontal reference line.
-struct HLine {
+pub(super) struct HLine {
     y: f64,
     label: String,
     color: RGBColor,
@@ -45,7 +45,7 @@ impl TimeAxis {
 }
 
 /// The middle of each window, seconds.
-fn mids(window: f64, n: usize, duration: f64) -> Vec<f64> {
+pub(super) fn mids(window: f64, n: usize, duration: f64) -> Vec<f64> {
     (0..n).map(|i| ((i as f64 + 0.5) * window).min(duration)).collect()
 }
 
@@ -55,7 +55,7 @@ fn err(e: impl std::fmt::Display) -> String {
 
 /// Draws one panel: lines over time on `y`, fault bands, reference lines, a legend.
 #[allow(clippy::too_many_arguments)]
-fn panel<Y>(
+pub(super) fn panel<Y>(
     area: &Area,
     report: &Report,
     caption: &str,
