@@ -58,14 +58,24 @@ pub fn message_queue(
     }
     svc.servers = consumers;
     svc.pools[0].servers = consumers;
-    svc.message_queue =
-        Some(MessageQueue { visibility_timeout, max_receives: s.max_receives, dead_letter, max_backlog: s.max_backlog });
+    svc.message_queue = Some(MessageQueue {
+        visibility_timeout,
+        max_receives: s.max_receives,
+        dead_letter,
+        max_backlog: s.max_backlog,
+    });
     Ok(())
 }
 
 /// The dead-letter queue `d` of queue `name`: another `kind: queue` service, with
 /// `max_receives` saying when messages go there.
-fn dead_letter(name: &str, d: &str, s: &ServiceSpec, services: &BTreeMap<String, ServiceSpec>, id_of: IdOf) -> Result<usize> {
+fn dead_letter(
+    name: &str,
+    d: &str,
+    s: &ServiceSpec,
+    services: &BTreeMap<String, ServiceSpec>,
+    id_of: IdOf,
+) -> Result<usize> {
     let dkey = format!("services.{name}.dead_letter");
     let id = id_of(&dkey, d)?;
     if s.max_receives.is_none() {
@@ -75,9 +85,8 @@ fn dead_letter(name: &str, d: &str, s: &ServiceSpec, services: &BTreeMap<String,
         return err(&dkey, "a queue cannot be its own dead letter");
     }
     if services.get(d).is_none_or(|x| x.kind != ServiceKind::Queue) {
-        return err(&dkey, format!("the dead letter `{d}` is not a queue")).map_err(|e| {
-            e.with_help(format!("give `{d}` `kind: queue` (as SQS, a dead-letter queue is a queue)"))
-        });
+        return err(&dkey, format!("the dead letter `{d}` is not a queue"))
+            .map_err(|e| e.with_help(format!("give `{d}` `kind: queue` (as SQS, a dead-letter queue is a queue)")));
     }
     Ok(id)
 }
