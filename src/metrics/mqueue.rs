@@ -80,7 +80,7 @@ impl QueueMetrics {
         self.totals.backlog_area += u128::from(backlog) * d;
         self.totals.in_flight_area += u128::from(in_flight) * d;
         if let Some(a) = age0 {
-            // ∫ (a + t) dt over [0, d] = a·d + d²/2, in exact integer halves.
+            // ∫ (a + t) dt over [0, d] = a·d + d²/2 (the half rounded down: under 1 ns²).
             let a = u128::from(a.0);
             self.totals.age_area += a * d + d * d / 2;
             let end = SimTime(a0_plus(a, d));

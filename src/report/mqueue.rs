@@ -6,9 +6,11 @@
 
 use serde::Serialize;
 
+use super::Report;
 use super::aggregate::window_totals;
 use super::statistic::Statistic;
 use super::summary::ReplicationSummary;
+use super::text::{Section, fmt_secs, num};
 use crate::metrics::mqueue::QueueMetrics;
 
 /// Nanoseconds per second.
@@ -186,6 +188,37 @@ impl QueueReport {
             },
         })
     }
+}
+
+/// The summary's table of the queues (means over replications); `None` without one.
+pub(super) fn queue_section(report: &Report) -> Option<Section> {
+    let queues: Vec<(&String, &QueueReport)> =
+        report.services.iter().filter_map(|(n, s)| s.queue.as_ref().map(|q| (n, q))).collect();
+    if queues.is_empty() {
+        return None;
+    }
+    let head =
+        ["queue", "sent", "acked", "redelivered", "stale acks", "dead/dropped", "backlog", "max", "oldest", "max"];
+    let mut rows = vec![head.map(String::from).to_vec()];
+    for (name, q) in queues {
+        let n = |s: &Statistic| num(s.value());
+        rows.push(vec![
+            name.clone(),
+            n(&q.sent),
+            n(&q.acked),
+            n(&q.redeliveries),
+            n(&q.stale_acks),
+            num(q.dead_letters.value() + q.dropped.value()),
+            n(&q.backlog_mean),
+            n(&q.backlog_max),
+            fmt_secs(q.oldest_age_s.mean.value()),
+            fmt_secs(q.oldest_age_s.max.value()),
+        ]);
+    }
+    Some(Section {
+        title: "Message queues (backlog: visible messages; oldest: age of the oldest message)".into(),
+        rows,
+    })
 }
 
 #[cfg(test)]

@@ -6,6 +6,10 @@
 //! the messages it sent; just below (0.9 s) nothing comes back. These are equalities,
 //! per replication: an engine that starts the visibility clock at the send instead of
 //! the receive, lets a late ack delete the message, or miscounts receives fails them.
+//! With a random handling time the same holds message by message: every handling that
+//! outlasts its receipt is seen twice, by the timer that puts the message back
+//! (`redeliveries`) and by the consumer whose ack comes too late (`stale_acks`); the two
+//! counts must be equal, and their share of the receives is `P(handling > timeout)`.
 //! The backlog is checked against Erlang C: Poisson sends to `c` consumers with
 //! exponential handling make the queue an M/M/c, whose mean number waiting is
 //! `Lq = C(c, a)·ρ/(1 − ρ)`.
@@ -14,7 +18,7 @@
 
 use resim::theory::erlang_c;
 
-use crate::common::{Sim, assert_error, assert_theory, refusal};
+use crate::common::{Sim, assert_binomial, assert_error, assert_theory, refusal};
 
 /// A producer handing each order to `jobs` (20/s for 30 s, then nothing), `jobs` with
 /// `handler` per message, a 1 s visibility timeout, 3 receives at most and `parked` as
@@ -70,6 +74,29 @@ fn a_handler_just_below_the_visibility_timeout_is_never_redelivered() {
         assert_eq!(jobs, [n, n, n, 0.0, 0.0, 0.0], "sent, delivered, acked, stale, redelivered, dead");
         assert_eq!(parked, [0.0; 6]);
     }
+}
+
+#[test]
+fn every_handling_longer_than_the_timeout_is_redelivered_once() {
+    // Handlings uniform on 0.5..1.5 s against a 1 s timeout: half outlast it. No
+    // `max_receives`: a message comes back until a handling fits.
+    let sim = Sim::run(
+        "name: uniform\nduration: 120s\nwarmup: 0s\nreplications: 4\nseed: 11\n\
+         services:\n\
+         \x20 jobs: { kind: queue, consumers: 100, visibility_timeout: 1s, service_time: { uniform: { min: 500ms, max: 1500ms } } }\n\
+         workloads:\n\
+         \x20 - name: sends\n    target: jobs\n    arrivals: { poisson: { profile: [ { at: 0s, rate: 20/s }, { at: 60s, rate: 0/s } ] } }\n",
+    );
+    let (mut redelivered, mut delivered) = (0.0, 0.0);
+    for c in counts(&sim, "jobs") {
+        let [sent, receives, acked, stale, redeliveries, dead] = c;
+        assert_eq!(redeliveries, stale, "each late handling: one return by the timer, one stale ack");
+        assert_eq!((acked, dead), (sent, 0.0), "every message acked in the end");
+        assert_eq!(receives, sent + redeliveries, "every return received once more");
+        redelivered += redeliveries;
+        delivered += receives;
+    }
+    assert_binomial("share of handlings over the 1 s timeout", redelivered, delivered, 0.5);
 }
 
 #[test]
