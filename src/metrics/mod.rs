@@ -9,6 +9,7 @@
 pub mod buckets;
 pub mod cache;
 mod histogram;
+pub mod mqueue;
 
 pub use histogram::{LatencyHistogram, SlotCounts};
 
@@ -564,6 +565,8 @@ pub struct ReplicationResult {
     /// Client-side permits (bulkhead, breaker trial, budget slot) the policies count as
     /// taken that no call in flight holds at the end, or the reverse: 0 unless one leaked.
     pub unaccounted_permits: u64,
+    /// Per service, its message queue's record (None unless `kind: queue`).
+    pub queues: Vec<Option<mqueue::QueueMetrics>>,
 }
 
 /// A resource guard that stopped a replication before its end.

@@ -9,6 +9,7 @@
 pub mod arrivals;
 pub mod dist;
 pub mod fault;
+pub mod mqueue;
 pub mod sim;
 pub mod station;
 
@@ -302,6 +303,8 @@ pub struct Service {
     pub failover: Option<crate::policy::failover::Failover>,
     /// The service's cache, if it has one (boxed: most services have none).
     pub cache: Option<Box<sim::CacheConfig>>,
+    /// A message queue (`kind: queue`): sends are stored and its workers are consumers.
+    pub message_queue: Option<mqueue::MessageQueue>,
 }
 
 /// A partition of an instance's workers.

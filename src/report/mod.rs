@@ -13,6 +13,7 @@ mod chrome;
 mod edge;
 mod fault;
 mod html;
+pub mod mqueue;
 mod percentiles;
 mod service;
 pub mod slo;

@@ -82,6 +82,9 @@ pub struct ServiceReport {
     /// The service's cache; absent without one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<super::CacheReport>,
+    /// A message queue's record (`kind: queue` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<super::mqueue::QueueReport>,
 }
 
 /// One worker pool, over all instances.
@@ -151,6 +154,7 @@ impl ServiceReport {
             timeline: None,
             gauges: None,
             cache: None,
+            queue: None,
         }
     }
 }
@@ -217,6 +221,7 @@ impl ServiceReport {
             )),
             gauges: Some(GaugeTimelineReport::of(reps, i)),
             cache: super::CacheReport::of(reps, i),
+            queue: super::mqueue::QueueReport::of(reps, i),
         }
     }
 }

@@ -71,6 +71,8 @@ pub struct ServiceSummary {
     pub windows: ServiceWindows,
     /// The service's cache, if it has one.
     pub cache: Option<super::CacheSummary>,
+    /// Its message queue's record (None unless `kind: queue`).
+    pub queue: Option<super::mqueue::QueueSummary>,
 }
 
 /// A service's time series in one replication.
@@ -267,6 +269,7 @@ impl ServiceSummary {
                 gauges: gauge_windows(&m.gauge_marks, model.window.as_secs_f64(), t, workers),
             },
             cache: m.cache.as_deref().map(|c| super::CacheSummary::of(c, t)),
+            queue: r.queues[i].as_ref().map(|q| super::mqueue::QueueSummary::of(q, t, model.window.as_secs_f64())),
         }
     }
 }

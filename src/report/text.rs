@@ -25,7 +25,7 @@ pub fn fmt_secs(s: f64) -> String {
     }
 }
 
-fn num(x: f64) -> String {
+pub(super) fn num(x: f64) -> String {
     if !x.is_finite() {
         "-".into()
     } else if x.abs() >= 1e5 {
@@ -191,6 +191,7 @@ pub fn sections(report: &Report) -> Vec<Section> {
     }
     out.push(Section { title: "Services".into(), rows });
     out.extend(cache_section(report));
+    out.extend(super::mqueue::queue_section(report));
     if !report.edges.is_empty() {
         let mut rows = vec![
             ["edge", "calls", "retries", "ok", "degraded", "error", "timeout", "rejected", "short_circuited"]

@@ -47,6 +47,9 @@ pub fn timeseries_csv(report: &Report) -> Result<String, csv::Error> {
             series.push(("service", name.clone(), "cache_hit_ratio", c.hit_ratio_series.clone()));
             series.push(("service", name.clone(), "cache_misses", some(&c.misses_series)));
         }
+        for (metric, v) in s.queue.iter().flat_map(super::mqueue::QueueReport::series) {
+            series.push(("service", name.clone(), metric, some(v)));
+        }
     }
     for (name, e) in &report.edges {
         let t = &e.timeline;

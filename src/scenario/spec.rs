@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::dist_spec::DistSpec;
 use super::fault_spec::{FailoverSpec, FaultSpec, HealthCheckSpec, OutlierSpec};
 use super::import_spec::ImportSpec;
+use super::mqueue_spec::ServiceKind;
 use super::policy_spec::{
     BreakerSpec, BulkheadSpec, CircuitBreakersSpec, ConcurrencyLimitSpec, DegradationSpec, FallbackSpec, HedgeSpec,
     PoolSpec, PushbackSpec, RateLimitSpec, RetrySpec, ShedSpec,
@@ -159,6 +160,27 @@ pub struct ServiceSpec {
     /// A cache answering hits itself; the calls are made on a miss only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<super::cache_spec::CacheSpec>,
+    /// `service` (default) or `queue`: a message queue (Amazon SQS style) whose sends are
+    /// answered once stored and whose `consumers` take the messages.
+    #[serde(default, skip_serializing_if = "ServiceKind::is_service")]
+    pub kind: ServiceKind,
+    /// Queue: messages handled at once (replaces `servers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumers: Option<u32>,
+    /// Queue: how long a received message stays hidden; not deleted by then, it is
+    /// delivered again (default 30s, SQS's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility_timeout: Option<Duration>,
+    /// Queue: receives after which a message goes to `dead_letter` (SQS maxReceiveCount).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_receives: Option<u32>,
+    /// Queue: the queue (a `kind: queue` service) taking messages past `max_receives`;
+    /// without one they are dropped and counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter: Option<String>,
+    /// Queue: most visible messages held; a send to a full queue is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_backlog: Option<u32>,
 }
 
 /// Load-balancing strategy across a service's instances.

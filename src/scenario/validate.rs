@@ -19,6 +19,7 @@ use super::error::{Result, ScenarioError, err, suggest};
 use super::spec::{CallSpec, ScenarioSpec, ServiceSpec};
 use super::validate_fault::faults;
 use super::validate_loops::{check_closed_loops, check_visit_loops};
+use super::validate_mqueue::message_queue;
 use super::validate_policy::edge_policy;
 use super::validate_server::{check_class_name, classes};
 use super::validate_service::{IdOf, group, service};
@@ -268,6 +269,7 @@ fn services(
     let mut services = Vec::with_capacity(spec.services.len());
     for (from, (name, s)) in spec.services.iter().enumerate() {
         let mut svc = service(name, s, from, id_of, edge_ids, classes)?;
+        message_queue(&mut svc, name, s, &spec.services, id_of)?;
         svc.zone_ids = svc.zones.iter().map(|z| zones.iter().position(|x| x == z).unwrap_or(0) as u16).collect();
         if s.prefer_local_zone && s.zones.is_empty() {
             return err(format!("services.{name}.prefer_local_zone"), "give the service `zones` to prefer a local one");

@@ -119,6 +119,7 @@ pub fn service(
         } else {
             (0..s.instances as usize).map(|i| s.zones[i % s.zones.len()].clone()).collect()
         },
+        message_queue: None,
     })
 }
 

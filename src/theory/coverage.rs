@@ -11,6 +11,8 @@
 //!   `zone_outage` (work lost, arrivals refused until the restart), `capacity` (c changes);
 //!   on an edge, `partition` (both ends); on a workload, `spike` and `ramp` (the rate
 //!   changes on a window);
+//! - a message queue (`kind: queue`): consumers take messages only when free, and a
+//!   message not deleted in time comes back;
 //! - recovery: `health_check`, `outlier_ejection` and `failover` take instances out of
 //!   the balancer (active-passive failover sends everything to one instance);
 //! - `prefer_local_zone` over several instances: each zone's users go to their zone's
@@ -144,6 +146,9 @@ fn service_reasons(model: &Model, reach: &[Vec<bool>], i: usize) -> Vec<String> 
     }
     if s.cache.is_some() {
         out.push("cache: a hit takes hit_time and makes no calls, so the service time is a mixture and its callees see only the misses (see the cache's Che approximation)".into());
+    }
+    if s.message_queue.is_some() {
+        out.push("a message queue (`kind: queue`): its workers take messages only when free and a message can come back after its visibility timeout, so its station sees neither its sends nor a Poisson stream".into());
     }
     if s.health_check.is_some() {
         out.push("health_check: failed probes take instances out of the balancer, so each instance's share of arrivals can change".into());

@@ -21,6 +21,7 @@ mod import_slo;
 mod imports;
 mod lessons;
 mod mg_theory;
+mod mqueue;
 mod outputs;
 mod policies;
 mod pooled_quantiles;

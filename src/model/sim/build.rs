@@ -89,6 +89,7 @@ fn plain_services(model: &Model, faults: &FaultState, layout: &Layout) -> Vec<bo
                 && s.degradation.is_none()
                 && s.outlier.is_none()
                 && s.cache.is_none()
+                && s.message_queue.is_none()
                 && faults.instance_faults[first..first + s.instances as usize].iter().all(Vec::is_empty)
         })
         .collect()
@@ -167,6 +168,7 @@ impl<'m> Simulation<'m> {
             edges: vec![EdgeMetrics::new(model.warmup, model.window, model.windows()); model.edges.len()],
             fault_metrics: vec![FaultMetrics::default(); model.faults.len()],
             caches: super::cache::CacheState::of(model, &streams),
+            mq: super::mqueue::MessageQueues::of(model),
         };
         for (m, c) in sim.services.iter_mut().zip(Self::cache_metrics(model)) {
             m.cache = c;

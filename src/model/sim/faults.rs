@@ -168,6 +168,7 @@ impl Simulation<'_> {
             Target::Instances(list) => {
                 for &(s, i) in list {
                     self.refresh_instance(s, i as usize, f);
+                    self.wake_queue(s);
                 }
             }
             Target::Edge(e) => {

@@ -35,6 +35,7 @@ pub fn empty_result(model: &crate::model::Model, replication: u32) -> Replicatio
         trace: None,
         halt: None,
         unaccounted_permits: 0,
+        queues: model.services.iter().map(|s| s.message_queue.map(|_| Default::default())).collect(),
     }
 }
 
@@ -56,6 +57,7 @@ impl Simulation<'_> {
         }
         self.restart_degradation_stats(now);
         self.guards.reset_stats(now);
+        self.mq.reset(now);
     }
 
     /// Brings every station's gauge integrals up to `now`.
@@ -86,6 +88,7 @@ impl Simulation<'_> {
             let a = m.areas();
             m.gauge_marks.push(a);
         }
+        self.mq.mark(now);
     }
 
     /// A time-series window ends: record each service's integrals so far, and schedule the
@@ -142,6 +145,7 @@ impl Simulation<'_> {
             m.envoy_overflows = self.guards.overflows(e);
         }
         let breakers = (0..self.model.edges.len()).map(|e| edge_breakers(&self.guards, e, end)).collect();
+        let queues = self.mq.take_metrics();
         // Last, after anything that might still count: the open windows into their windows.
         self.services.iter_mut().for_each(|m| m.timeline.flush());
         self.workloads.iter_mut().for_each(|w| w.timeline.flush());
@@ -161,6 +165,7 @@ impl Simulation<'_> {
             trace: self.tracer.finish(),
             halt: self.halt.take(),
             unaccounted_permits,
+            queues,
         }
     }
 }

@@ -33,6 +33,7 @@ mod degrade;
 mod faults;
 mod guard;
 mod measure;
+mod mqueue;
 mod recovery;
 mod request;
 mod slots;
@@ -101,6 +102,8 @@ enum Event {
     BulkheadGrant(CallId, u32),
     /// An attempt's rate-limiter wait ended: go on past the limiter.
     RateLimitWait(CallId, u32),
+    /// A message's visibility timeout ended: (message, the receipt it was set for).
+    VisibilityTimeout(mqueue::MessageId, u32),
     /// Measurement starts: reset every statistic.
     WarmupEnd,
     /// A time-series window ends: mark every service's gauge integrals.
@@ -186,6 +189,8 @@ struct Simulation<'m> {
     fault_metrics: Vec<FaultMetrics>,
     /// The services' caches.
     caches: cache::CacheState,
+    /// The message queues (`kind: queue` services) and their messages.
+    mq: mqueue::MessageQueues,
 }
 
 /// Runs replication `replication` of `model` and returns what it measured.
@@ -291,6 +296,7 @@ impl Process for Simulation<'_> {
             Event::DegradeTick(s) => self.on_degrade_tick(s as usize),
             Event::BulkheadGrant(c, epoch) => self.on_bulkhead_grant(c, epoch),
             Event::RateLimitWait(c, epoch) => self.on_rate_limit_wait(c, epoch),
+            Event::VisibilityTimeout(m, receipt) => self.on_visibility_timeout(m, receipt),
             Event::WarmupEnd => {
                 self.reset_metrics();
                 // The counters the watchdog reads restart from zero; that is no progress.

@@ -157,6 +157,9 @@ impl Simulation<'_> {
             (req.class, req.zone)
         };
         let plain = self.plain[s];
+        if !plain && self.mq.is_queue(s) {
+            return self.send_message(r, s);
+        }
         // A fleet-wide limit (or a lone instance's) refuses before the balancer picks;
         // each instance's own limit, once the balancer has picked it.
         let svc = &self.model.services[s];
@@ -455,7 +458,7 @@ impl Simulation<'_> {
         loop {
             match self.reqs[r as usize].origin {
                 Origin::Orphan | Origin::Holding(_) => return true,
-                Origin::Workload(_) => return false,
+                Origin::Workload(_) | Origin::Message(_) => return false,
                 Origin::Call(c) => {
                     let cs = &self.calls[c as usize];
                     if self.reqs[cs.parent as usize].epoch != cs.parent_epoch {
@@ -535,6 +538,9 @@ impl Simulation<'_> {
         }
         if let Some(next) = self.release_worker(req.station) {
             self.begin_service(next);
+        } else {
+            // A queue's freed consumer takes the next message.
+            self.wake_queue(s);
         }
         self.inject_response_faults(r, s, instance);
         if self.model.services[s].cache.is_some() {
@@ -576,6 +582,7 @@ impl Simulation<'_> {
             Origin::Orphan => {}
             // Its caller gave up; the bulkhead permit it kept comes back now.
             Origin::Holding(g) => self.permit_back(g),
+            Origin::Message(m) => self.message_handled(m, r, outcome),
         }
     }
 

@@ -23,6 +23,9 @@ pub(super) enum Origin {
     /// ends (`release: on_answer`, resilience4j's semaphore around a call that keeps
     /// running).
     Holding(u32),
+    /// A message queue's delivery of message `.0` (a [`super::mqueue::MessageId`]): the
+    /// message is deleted when the job ends well.
+    Message(u32),
 }
 
 impl Origin {

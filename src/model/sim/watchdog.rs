@@ -206,6 +206,7 @@ impl Simulation<'_> {
             Event::HealthResult(..) => "health probe results".to_owned(),
             Event::UserDeadline(..) => "user deadlines".to_owned(),
             Event::BreakerTimer(_) => "breaker timers".to_owned(),
+            Event::VisibilityTimeout(..) => "message visibility timeouts".to_owned(),
             Event::WarmupEnd | Event::WindowClose => "window ends".to_owned(),
         }
     }

@@ -7,6 +7,7 @@
 
 mod cache;
 mod graph;
+mod queues;
 mod timeline;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -282,6 +283,13 @@ pub fn render_charts(report: &Report) -> Result<Vec<Chart>, String> {
             file: "caches.svg".into(),
             title: "Caches: hit ratio and misses per second".into(),
             svg: cache::caches(report)?,
+        });
+    }
+    if report.services.values().any(|s| s.queue.is_some()) {
+        charts.push(Chart {
+            file: "queues.svg".into(),
+            title: "Message queues: backlog, oldest message, redeliveries".into(),
+            svg: queues::queues(report)?,
         });
     }
     if report.edges.values().any(|e| e.breaker.is_some()) {
