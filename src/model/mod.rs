@@ -9,6 +9,7 @@
 pub mod arrivals;
 pub mod dist;
 pub mod fault;
+pub mod queue_discipline;
 pub mod sim;
 pub mod station;
 
@@ -67,6 +68,9 @@ pub struct Model {
     pub blast_radius: Option<BlastRadius>,
     /// Resource guards of one replication.
     pub limits: RunLimits,
+    /// Distinct workload priorities (1 when all are equal): the levels priority-aware
+    /// shedding tells apart.
+    pub priority_levels: u8,
 }
 
 /// Resource guards: a replication that trips one stops and the run fails with a message.
@@ -300,6 +304,8 @@ pub struct Service {
     pub outlier: Option<crate::policy::outlier::OutlierEjection>,
     /// Failover.
     pub failover: Option<crate::policy::failover::Failover>,
+    /// Order of its waiting lines, and whether shedding drops the least important first.
+    pub priority: queue_discipline::ServicePriority,
 }
 
 /// A partition of an instance's workers.
@@ -511,6 +517,8 @@ pub struct Workload {
     pub class: u16,
     /// Zone of the users ([`NO_ZONE`] when none).
     pub zone: u16,
+    /// Importance of its requests and of every request they cause downstream.
+    pub priority: queue_discipline::RequestPriority,
 }
 
 /// How a workload's requests arrive.

@@ -72,7 +72,9 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
         alerting: Default::default(),
         blast_radius: None,
         limits: Default::default(),
+        priority_levels: 1,
     };
+    model.priority_levels = super::validate_priority::levels(&model.workloads);
     model.faults = faults(&spec.faults, &mut model)?;
     model.slos = slos(&spec.slos, &model)?;
     model.alerting = alerting(spec.alerting.as_ref(), model.duration)?;

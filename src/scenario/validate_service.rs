@@ -114,6 +114,7 @@ pub fn service(
         } else {
             (0..s.instances as usize).map(|i| s.zones[i % s.zones.len()].clone()).collect()
         },
+        priority: super::validate_priority::service_priority(s, &key)?,
     })
 }
 

@@ -23,6 +23,7 @@ mod mg_theory;
 mod outputs;
 mod policies;
 mod pooled_quantiles;
+mod priority;
 mod properties;
 mod proportions;
 mod queueing_theory;

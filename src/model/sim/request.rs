@@ -29,6 +29,7 @@ impl Simulation<'_> {
         class: u16,
         zone: u16,
         trace: TraceId,
+        rank: u8,
     ) -> ReqId {
         let now = self.now;
         let mut req = Req {
@@ -51,6 +52,7 @@ impl Simulation<'_> {
             alive: true,
             zone,
             trace,
+            rank,
         };
         match self.free.pop() {
             Some(id) => {
@@ -88,7 +90,7 @@ impl Simulation<'_> {
         let wl = &self.model.workloads[w];
         let deadline = wl.deadline.map_or(SimTime::MAX, |d| self.now + d);
         let trace = self.tracer.on_arrival(self.now, w as u32, self.workloads[w].arrivals);
-        let req = self.new_req(Origin::Workload(w as u32), deadline, wl.class, wl.zone, trace);
+        let req = self.new_req(Origin::Workload(w as u32), deadline, wl.class, wl.zone, trace, wl.priority.rank);
         if deadline < SimTime::MAX {
             let epoch = self.reqs[req as usize].epoch;
             self.events.push(deadline, Event::UserDeadline(req, epoch));
@@ -145,7 +147,7 @@ impl Simulation<'_> {
     fn arrive_via(&mut self, r: ReqId, s: ServiceId, via: Option<(CallId, u32)>) {
         let now = self.now;
         self.services[s].arrivals += 1;
-        let (class, zone) = {
+        let (class, zone, rank) = {
             let req = &mut self.reqs[r as usize];
             req.service = s as u32;
             req.arrived = now;
@@ -154,7 +156,7 @@ impl Simulation<'_> {
             req.started = SimTime::MAX;
             req.step = 0;
             req.pending = 0;
-            (req.class, req.zone)
+            (req.class, req.zone, req.rank)
         };
         let plain = self.plain[s];
         // A fleet-wide limit (or a lone instance's) refuses before the balancer picks;
@@ -204,7 +206,7 @@ impl Simulation<'_> {
         if !plain && !self.admit_policies(r, s, instance, station) {
             return;
         }
-        match self.stations[station as usize].offer(now, r) {
+        match self.stations[station as usize].offer(now, r, rank.into()) {
             Admission::Started => self.begin_service(r),
             Admission::Queued => {}
             Admission::Rejected => {
@@ -246,13 +248,16 @@ impl Simulation<'_> {
             self.refuse_pushing_back(r, s);
             return false;
         }
-        if self.stations[station as usize].saturated() && !self.shed_admits(s, station) {
+        if self.stations[station as usize].saturated() && !self.shed_admits(s, station, r) {
             self.services[s].shed += 1;
             if let Some(l) = self.limiters[li].as_mut() {
                 l.release_ignored();
             }
             self.refuse(r, s);
             return false;
+        }
+        if self.model.services[s].priority.queue.is_preemptive() {
+            self.preempt_for(r, station);
         }
         true
     }
@@ -288,9 +293,7 @@ impl Simulation<'_> {
             let shed = !expired
                 && self.shedders[req.station as usize].as_mut().is_some_and(|sh| sh.on_dequeue(now, req.arrived));
             if !expired && !shed {
-                self.reqs[r as usize].started = now;
-                let t = service.service_time.sample(&mut self.service_rng[s].service_time);
-                let t = self.faulted_time(s, req.instance as usize, t);
+                let t = self.service_time(r, &req);
                 self.events.push(now + t, Event::ServiceDone(r, req.epoch));
                 return;
             }
@@ -312,15 +315,17 @@ impl Simulation<'_> {
 
     /// The service's shedding rule admits an arrival at saturated `station`: its own
     /// line's, or the fleet's (the pool's lines of all instances together).
-    fn shed_admits(&self, s: ServiceId, station: u32) -> bool {
+    fn shed_admits(&self, s: ServiceId, station: u32, r: ReqId) -> bool {
         let svc = &self.model.services[s];
         if svc.shed_scope == Scope::Instance {
             let st = &self.stations[station as usize];
-            return self.shedders[station as usize].as_ref().is_none_or(|sh| sh.admit(st.queue_len()));
+            let line = self.ranked_line(s, r, st.queue_len());
+            return self.shedders[station as usize].as_ref().is_none_or(|sh| sh.admit(line));
         }
         let (first, np) = (self.layout.first_station[s] as usize, svc.pools.len());
         let pool = (station as usize - first) % np;
         let line: u32 = (0..svc.instances as usize).map(|i| self.stations[first + i * np + pool].queue_len()).sum();
+        let line = self.ranked_line(s, r, line);
         self.shedders[first + pool].as_ref().is_none_or(|sh| sh.admit(line))
     }
 
