@@ -18,7 +18,7 @@
 use resim::report::Statistic;
 use resim::theory::priority_predictions;
 
-use crate::common::{Sim, assert_error, refusal};
+use crate::common::{Sim, assert_error, example, refusal};
 
 /// A simulated mean is accepted when its 95% CI covers the closed form, or when it is
 /// within 2% of it (a 95% CI misses 1 time in 20 by chance; 2% is about the runs' CI
@@ -156,4 +156,21 @@ fn priority_and_criticality_are_exclusive_and_checked() {
     assert_error(&refusal(&interval), "services.s.queue.interval", &["only the `lifo`"]);
     let zero = two_classes("{ discipline: lifo, interval: 0s }", "");
     assert_error(&refusal(&zero), "services.s.queue.interval", &["longer than 0"]);
+}
+
+#[test]
+fn checkout_criticality_scenario_sheds_browse_not_checkout() {
+    // What its comment says: checkout loses nothing in the surge, browse takes every
+    // refusal; served and shed without regard to criticality, checkout loses some.
+    let protected = example("checkout-criticality.yaml", &[]);
+    let blind = example(
+        "checkout-criticality.yaml",
+        &["services.api.queue=fifo", "services.api.shed.queue_length.by_priority=false"],
+    );
+    let availability = |s: &Sim, w: &str| s.report.workloads[w].availability.value();
+    assert!(availability(&protected, "checkout") > 0.9999, "{}", availability(&protected, "checkout"));
+    assert!(availability(&protected, "browse") < 0.8);
+    assert!(availability(&blind, "checkout") < 0.9, "{}", availability(&blind, "checkout"));
+    let p50 = |s: &Sim| s.report.workloads["checkout"].latency_s.p50.value();
+    assert!(p50(&blind) > 1.3 * p50(&protected));
 }
