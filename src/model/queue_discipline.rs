@@ -72,6 +72,10 @@ pub struct ServicePriority {
     pub queue: Discipline,
     /// Its line-based shedding refuses the least important first (`by_priority: true`).
     pub shed_by_priority: bool,
+    /// Its token bucket keeps tokens for the more important requests.
+    pub rate_limit_by_priority: bool,
+    /// Its adaptive concurrency limit keeps slots for the more important requests.
+    pub concurrency_by_priority: bool,
 }
 
 /// The importance of a workload's requests (and of all they cause downstream).

@@ -463,6 +463,9 @@ pub struct RateLimitSpec {
     /// resilience4j: the period after which the permissions are topped up (default 500ns).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_refresh_period: Option<Duration>,
+    /// A service's token bucket keeps tokens for the more important requests (see `priority_spec`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_priority: bool,
     /// resilience4j: longest a call waits for a permission before it is rejected; 0 rejects
     /// at once (default 5s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -595,6 +598,9 @@ impl ConcurrencyLimitSpec {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitSpec {
+    /// A service's limit keeps a share of its slots for the more important requests.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_priority: bool,
     /// Limit at start (default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial: Option<u32>,

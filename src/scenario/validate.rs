@@ -80,6 +80,7 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
     model.alerting = alerting(spec.alerting.as_ref(), model.duration)?;
     model.blast_radius = blast_radius(spec.blast_radius.as_ref(), !model.faults.is_empty())?;
     check_timers(spec)?;
+    super::validate_priority::check_call_limits(spec)?;
     check_visit_loops(&model)?;
     check_closed_loops(spec, &model)?;
     Ok(model)

@@ -7,7 +7,7 @@
 
 use super::error::{Result, err};
 use super::priority_spec::{QueueKind, QueueSpec};
-use super::spec::{ServiceSpec, WorkloadSpec};
+use super::spec::{ScenarioSpec, ServiceSpec, WorkloadSpec};
 use crate::engine::SimTime;
 use crate::model::Workload;
 use crate::model::queue_discipline::{Discipline, LIFO_INTERVAL, Priority, ServicePriority};
@@ -65,8 +65,39 @@ pub fn service_priority(s: &ServiceSpec, key: &str) -> Result<ServicePriority> {
         Some(QueueSpec::Named(kind)) => discipline(*kind, None, key)?,
         Some(QueueSpec::Tuned(t)) => discipline(t.discipline, t.interval.map(|i| i.time()), key)?,
     };
-    let shed_by_priority = s.shed.as_ref().is_some_and(|x| x.by_priority());
-    Ok(ServicePriority { queue, shed_by_priority })
+    Ok(ServicePriority {
+        queue,
+        shed_by_priority: s.shed.as_ref().is_some_and(|x| x.by_priority()),
+        rate_limit_by_priority: s.rate_limit.as_ref().is_some_and(|r| r.by_priority),
+        concurrency_by_priority: s.concurrency_limit.as_ref().is_some_and(|c| c.limit_spec().by_priority),
+    })
+}
+
+/// Refuses `by_priority` on a call's client-side `rate_limit` or `concurrency_limit`: the
+/// priority-aware limits are a service's (server-side), where requests of every priority
+/// meet.
+pub fn check_call_limits(spec: &ScenarioSpec) -> Result<()> {
+    for (name, s) in &spec.services {
+        for (i, c) in s.calls.iter().enumerate() {
+            let key = format!("services.{name}.calls.{i}");
+            let members = c.parallel.iter().flatten().enumerate().map(|(j, m)| (format!("{key}.parallel.{j}"), m));
+            for (key, call) in std::iter::once((key.clone(), c)).chain(members) {
+                let which = if call.rate_limit.as_ref().is_some_and(|r| r.by_priority) {
+                    "rate_limit"
+                } else if call.concurrency_limit.as_ref().is_some_and(|l| l.limit_spec().by_priority) {
+                    "concurrency_limit"
+                } else {
+                    continue;
+                };
+                return err(
+                    format!("{key}.{which}.by_priority"),
+                    "`by_priority` applies to a service's own limits, not a call's",
+                )
+                .map_err(|e| e.with_help(format!("move the limit to the callee: services.<callee>.{which}")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The discipline `kind`, with the adaptive LIFO's `interval` if given.

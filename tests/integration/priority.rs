@@ -174,3 +174,41 @@ fn checkout_criticality_scenario_sheds_browse_not_checkout() {
     let p50 = |s: &Sim| s.report.workloads["checkout"].latency_s.p50.value();
     assert!(p50(&blind) > 1.3 * p50(&protected));
 }
+
+/// Two workloads at `s` (`extra` its policies): 0.4 of the traffic critical, 0.6 sheddable.
+fn overloaded(extra: &str) -> String {
+    format!(
+        "name: limits\nseed: 9\nwarmup: 10s\nduration: 600s\nreplications: 4\n\
+         services:\n  s: {{ servers: 10, service_time: {{ exponential: {{ mean: 100ms }} }}, {extra} }}\n\
+         workloads:\n\
+         \x20 - {{ name: checkout, target: s, criticality: critical, arrivals: {{ poisson: {{ rate: 60/s }} }} }}\n\
+         \x20 - {{ name: browse, target: s, criticality: sheddable, arrivals: {{ poisson: {{ rate: 90/s }} }} }}\n"
+    )
+}
+
+#[test]
+fn rate_and_concurrency_limits_by_priority_refuse_the_low_class_first() {
+    for extra in [
+        "rate_limit: { rate: 100/s, burst: 20, by_priority: true }",
+        "concurrency_limit: { aimd: { initial: 20, min: 20, max: 20, by_priority: true } }",
+    ] {
+        let sim = Sim::run(&overloaded(extra));
+        let (high, low) = (sim.rejected_share("checkout").value(), sim.rejected_share("browse").value());
+        eprintln!("{extra}: checkout refused {high:.4}, browse {low:.4}");
+        // 150/s against 100/s: a third must go, and it is browse's to lose.
+        assert!(high < 0.05 && low > 0.3, "{extra}: checkout {high}, browse {low}");
+        // Without by_priority both lose alike.
+        let blind = Sim::run(&overloaded(&extra.replace(", by_priority: true", "")));
+        let (h, l) = (blind.rejected_share("checkout").value(), blind.rejected_share("browse").value());
+        assert!((h - l).abs() < 0.05 && h > 0.1, "{extra} without by_priority: checkout {h}, browse {l}");
+    }
+}
+
+#[test]
+fn by_priority_on_a_call_limit_is_refused() {
+    let yaml = "name: x\nduration: 10s\nservices:\n  a: { servers: 1, service_time: { constant: { value: 1ms } }, \
+        calls: [ { to: b, rate_limit: { rate: 10/s, by_priority: true } } ] }\n  \
+        b: { servers: 1, service_time: { constant: { value: 1ms } } }\n\
+        workloads:\n  - { name: w, target: a, arrivals: { poisson: { rate: 1/s } } }\n";
+    assert_error(&refusal(yaml), "services.a.calls.0.rate_limit.by_priority", &["a service's own limits"]);
+}

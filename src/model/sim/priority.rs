@@ -86,4 +86,30 @@ impl Simulation<'_> {
         // Integer division floors, and floor(x) < max exactly when x < max for a whole max.
         (u64::from(line) * n / (k + 1)).min(u64::from(u32::MAX)) as u32
     }
+
+    /// Tokens of service `s`'s bucket that `r` must leave for more important requests:
+    /// with `by_priority`, `burst · (n − 1 − k) / n` for rank `k` of `n` (the highest
+    /// rank may take the last token, the lowest only the first `burst / n`), so that a
+    /// lower priority is always refused before a higher one, as above; else none.
+    pub(super) fn token_reserve(&self, s: ServiceId, r: ReqId) -> u32 {
+        let svc = &self.model.services[s];
+        let (true, Some(bucket)) = (svc.priority.rate_limit_by_priority, svc.rate_limit) else { return 0 };
+        let n = u64::from(self.model.priority_levels);
+        let k = u64::from(self.reqs[r as usize].rank);
+        (u64::from(bucket.burst) * (n - 1 - k) / n) as u32
+    }
+
+    /// Whether `r` may take a slot of the adaptive concurrency limiter in slot `li`: with
+    /// `by_priority`, rank `k` of `n` only while fewer than `limit · (k + 1) / n` are in
+    /// flight (the lowest rank gets the first `1/n` of the limit, the highest all of it);
+    /// else always (the limiter itself still decides).
+    pub(super) fn concurrency_share(&self, s: ServiceId, r: ReqId, li: usize) -> bool {
+        let Some(l) = self.limiters[li].as_ref().filter(|_| self.model.services[s].priority.concurrency_by_priority)
+        else {
+            return true;
+        };
+        let n = u64::from(self.model.priority_levels);
+        let k = u64::from(self.reqs[r as usize].rank);
+        u64::from(l.inflight()) * n < u64::from(l.limit()) * (k + 1)
+    }
 }

@@ -163,7 +163,7 @@ impl Simulation<'_> {
         // each instance's own limit, once the balancer has picked it.
         let svc = &self.model.services[s];
         let fleet_limit = plain || svc.rate_limit_scope == Scope::Service || svc.instances == 1;
-        if !plain && fleet_limit && !self.pass_rate_limit(s, 0) {
+        if !plain && fleet_limit && !self.pass_rate_limit(s, 0, r) {
             return self.refuse_pushing_back(r, s);
         }
         let svc = &self.model.services[s];
@@ -176,7 +176,7 @@ impl Simulation<'_> {
             None => self.pick_instance(s, pool, zone, None),
             Some((c, reselects)) => self.pick_for_call(s, pool, zone, c, reselects),
         };
-        if !plain && !fleet_limit && !self.pass_rate_limit(s, instance as usize) {
+        if !plain && !fleet_limit && !self.pass_rate_limit(s, instance as usize, r) {
             return self.refuse_pushing_back(r, s);
         }
         let svc = &self.model.services[s];
@@ -221,10 +221,11 @@ impl Simulation<'_> {
 
     /// The service's rate limiter (the fleet's, or instance `instance`'s) lets a request
     /// in; a refusal is counted.
-    fn pass_rate_limit(&mut self, s: ServiceId, instance: usize) -> bool {
+    fn pass_rate_limit(&mut self, s: ServiceId, instance: usize, r: ReqId) -> bool {
         let slot = self.server_slot(s, instance, self.model.services[s].rate_limit_scope);
+        let reserve = self.token_reserve(s, r);
         let Some(l) = self.service_limiters[slot].as_mut() else { return true };
-        if l.try_acquire(self.now) {
+        if (reserve == 0 || l.available(self.now) > reserve) && l.try_acquire(self.now) {
             return true;
         }
         self.services[s].rate_limited += 1;
@@ -241,8 +242,9 @@ impl Simulation<'_> {
             return false;
         }
         let li = self.limiter_slot(s, instance as usize);
+        let share = self.concurrency_share(s, r, li);
         if let Some(l) = self.limiters[li].as_mut()
-            && !l.try_acquire()
+            && !(share && l.try_acquire())
         {
             self.services[s].concurrency_limited += 1;
             self.refuse_pushing_back(r, s);
