@@ -102,6 +102,9 @@ pub fn preemptive_resume(classes: &[PriorityClass]) -> Result<Vec<ClassTheory>, 
         .collect())
 }
 
+/// A per-class closed form ([`cobham`] or [`preemptive_resume`]).
+type Formula = fn(&[PriorityClass]) -> Result<Vec<ClassTheory>, TheoryError>;
+
 /// The closed-form mean latency of one workload at a priority station.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClassPrediction {
@@ -123,8 +126,7 @@ pub fn priority_predictions(model: &Model) -> Vec<ClassPrediction> {
     let altered = Coverage::of(model);
     let mut out = Vec::new();
     for (i, s) in model.services.iter().enumerate() {
-        let (formula, name): (fn(&[PriorityClass]) -> Result<Vec<ClassTheory>, TheoryError>, _) = match s.priority.queue
-        {
+        let (formula, name): (Formula, _) = match s.priority.queue {
             Discipline::Priority => (cobham, "Cobham (M/G/1 non-preemptive priority)"),
             Discipline::PriorityPreemptive => (preemptive_resume, "M/G/1 preemptive-resume priority"),
             _ => continue,
