@@ -3,8 +3,8 @@
 use std::fmt::Write;
 use std::process::ExitCode;
 
-use resim::report::{ServiceReport, Statistic};
-use resim::theory::{StationTheory, predict};
+use resim::report::{Report, ServiceReport, Statistic};
+use resim::theory::{StationTheory, predict, priority_predictions};
 use resim::{RunOptions, run};
 
 use super::print_out;
@@ -63,15 +63,7 @@ pub(crate) fn theory(args: TheoryArgs) -> Result<ExitCode, String> {
                     "metric", "theory", "simulated", "95% CI"
                 );
                 for (name, value, stat) in rows(t, s) {
-                    let sim = stat.value();
-                    let ci = stat.ci95.map_or("-".into(), |[lo, hi]| format!("[{lo:.6}, {hi:.6}]"));
-                    let rel = if value != 0.0 { (sim - value).abs() / value.abs() } else { (sim - value).abs() };
-                    let verdict = if stat.covers(value) {
-                        "CI covers".to_string()
-                    } else {
-                        format!("off by {:.2}%", rel * 100.0)
-                    };
-                    let _ = writeln!(out, "  {name:<13} {value:>12.6} {sim:>12.6} {ci:>25}  {verdict}");
+                    write_row(&mut out, name, value, &stat);
                 }
             }
         }
@@ -80,6 +72,7 @@ pub(crate) fn theory(args: TheoryArgs) -> Result<ExitCode, String> {
         let sim = report.as_ref().and_then(|r| r.services.get(&c.service)).and_then(|s| s.cache.as_ref());
         write_cache(&mut out, &c, sim.map(|s| s.hit_ratio));
     }
+    write_classes(&mut out, model, report.as_ref());
     print_out(&out);
     Ok(ExitCode::SUCCESS)
 }
@@ -103,6 +96,42 @@ fn write_cache(out: &mut String, c: &resim::theory::che::CachePrediction, sim: O
             let ci = s.ci95.map_or("-".into(), |[lo, hi]| format!("[{lo:.6}, {hi:.6}]"));
             let verdict = if s.covers(h) { "CI covers".into() } else { format!("off by {:.4}", (s.value() - h).abs()) };
             let _ = writeln!(out, "  {:<13} {h:>12.6} {:>12.6} {ci:>25}  {verdict}", "hit ratio", s.value());
+        }
+    }
+}
+
+/// Writes one metric: theory, simulated mean, its 95% CI and whether they agree.
+fn write_row(out: &mut String, name: &str, value: f64, stat: &Statistic) {
+    let sim = stat.value();
+    let ci = stat.ci95.map_or("-".into(), |[lo, hi]| format!("[{lo:.6}, {hi:.6}]"));
+    let rel = if value != 0.0 { (sim - value).abs() / value.abs() } else { (sim - value).abs() };
+    let verdict = if stat.covers(value) { "CI covers".to_string() } else { format!("off by {:.2}%", rel * 100.0) };
+    let _ = writeln!(out, "  {name:<13} {value:>12.6} {sim:>12.6} {ci:>25}  {verdict}");
+}
+
+/// Writes each workload's mean latency at the priority stations theory covers (Cobham's
+/// formula, or preemptive-resume), beside the simulated `latency_s.mean` when there is a run.
+fn write_classes(out: &mut String, model: &resim::model::Model, report: Option<&Report>) {
+    let classes = priority_predictions(model);
+    let mut service = "";
+    for c in &classes {
+        if c.service != service {
+            service = &c.service;
+            let _ = writeln!(out, "\n{service}: mean latency by priority class, {} (exact)", c.model);
+            if report.is_some() {
+                let _ = writeln!(
+                    out,
+                    "  {:<13} {:>12} {:>12} {:>25}  agreement",
+                    "workload", "theory", "simulated", "95% CI"
+                );
+            }
+        }
+        let name = format!("{} ({})", c.workload, c.priority);
+        match report.and_then(|r| r.workloads.get(&c.workload)).and_then(|w| w.latency_s.mean.as_ref()) {
+            Some(stat) => write_row(out, &name, c.values.mean_response, stat),
+            None => {
+                let _ = writeln!(out, "  {name:<13} {:>12.6}", c.values.mean_response);
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod arrivals;
 pub mod dist;
 pub mod fault;
 pub mod mqueue;
+pub mod queue_discipline;
 pub mod sim;
 pub mod station;
 
@@ -68,6 +69,9 @@ pub struct Model {
     pub blast_radius: Option<BlastRadius>,
     /// Resource guards of one replication.
     pub limits: RunLimits,
+    /// Distinct workload priorities (1 when all are equal): the levels priority-aware
+    /// shedding tells apart.
+    pub priority_levels: u8,
 }
 
 /// Resource guards: a replication that trips one stops and the run fails with a message.
@@ -305,6 +309,8 @@ pub struct Service {
     pub cache: Option<Box<sim::CacheConfig>>,
     /// A message queue (`kind: queue`): sends are stored and its workers are consumers.
     pub message_queue: Option<mqueue::MessageQueue>,
+    /// Order of its waiting lines, and whether shedding drops the least important first.
+    pub priority: queue_discipline::ServicePriority,
 }
 
 /// A partition of an instance's workers.
@@ -516,6 +522,8 @@ pub struct Workload {
     pub class: u16,
     /// Zone of the users ([`NO_ZONE`] when none).
     pub zone: u16,
+    /// Importance of its requests and of every request they cause downstream.
+    pub priority: queue_discipline::RequestPriority,
 }
 
 /// How a workload's requests arrive.

@@ -1,9 +1,10 @@
-//! One M/M/c/K station: `servers` workers, room for `capacity` requests in all, FIFO.
-
-use std::collections::VecDeque;
+//! One M/M/c/K station: `servers` workers, room for `capacity` requests in all, served in
+//! the order of its queue discipline ([`super::queue_discipline`]; FIFO by default).
 
 use crate::engine::SimTime;
 use crate::metrics::Areas;
+
+use super::queue_discipline::{Discipline, Line, Preemption, Priority};
 
 /// Index of a live request in the simulation's request slab.
 pub type ReqId = u32;
@@ -25,11 +26,14 @@ pub struct Station {
     servers: u32,
     capacity: u32,
     busy: u32,
-    queue: VecDeque<ReqId>,
+    queue: Line,
     last: SimTime,
     /// Gauge integrals since the last `mark` (the service's are their sums over its
     /// stations, gathered when read).
     areas: Areas,
+    /// Who may be preempted, and the service time preempted requests have left
+    /// (`priority_preemptive` only).
+    pub(crate) preemption: Preemption,
 }
 
 impl Station {
@@ -41,10 +45,20 @@ impl Station {
             servers,
             capacity,
             busy: 0,
-            queue: VecDeque::with_capacity(room),
+            queue: Line::new(Discipline::Fifo, room),
             last: SimTime::ZERO,
             areas: Areas::default(),
+            preemption: Preemption::default(),
         }
+    }
+
+    /// The station with its line kept in `discipline`'s order.
+    pub fn with_discipline(mut self, discipline: Discipline) -> Self {
+        if !discipline.is_fifo() {
+            let room = self.capacity.saturating_sub(self.servers).min(1024) as usize;
+            self.queue = Line::new(discipline, room);
+        }
+        self
     }
 
     /// Requests inside (in service and waiting).
@@ -57,6 +71,13 @@ impl Station {
     #[inline]
     pub fn queue_len(&self) -> u32 {
         self.queue.len() as u32
+    }
+
+    /// True when an arrival could take a preempted worker: every worker busy (none taken
+    /// away by a capacity fault beyond that) and room left for one more request.
+    #[inline]
+    pub fn preemptible(&self) -> bool {
+        self.busy == self.servers && self.in_system() < self.capacity
     }
 
     /// True when every worker is busy (an arrival would wait).
@@ -88,9 +109,9 @@ impl Station {
         self.areas = Areas::default();
     }
 
-    /// Offers `req` to the station.
+    /// Offers `req`, of `priority`, to the station.
     #[inline]
-    pub fn offer(&mut self, now: SimTime, req: ReqId) -> Admission {
+    pub fn offer(&mut self, now: SimTime, req: ReqId, priority: Priority) -> Admission {
         if self.in_system() >= self.capacity {
             return Admission::Rejected;
         }
@@ -99,7 +120,7 @@ impl Station {
             self.busy += 1;
             Admission::Started
         } else {
-            self.queue.push_back(req);
+            self.queue.push(now, req, priority);
             Admission::Queued
         }
     }
@@ -114,7 +135,7 @@ impl Station {
             self.busy -= 1;
             return None;
         }
-        let next = self.queue.pop_front();
+        let next = self.queue.pop(now);
         if next.is_none() {
             self.busy -= 1;
         }
@@ -128,7 +149,7 @@ impl Station {
         self.servers = servers;
         let mut started = Vec::new();
         while self.busy < self.servers {
-            match self.queue.pop_front() {
+            match self.queue.pop(now) {
                 Some(r) => {
                     self.busy += 1;
                     started.push(r);
@@ -139,12 +160,22 @@ impl Station {
         started
     }
 
+    /// The worker of a preempted `req` (of `priority`) is handed over: the request goes
+    /// back to the head of its priority's line and the worker is free for the arrival
+    /// that preempted it.
+    pub fn preempt(&mut self, now: SimTime, req: ReqId, priority: Priority) {
+        self.accrue(now);
+        self.busy -= 1;
+        self.queue.push_head(req, priority);
+    }
+
     /// The station crashes: every request inside is lost. Returns the waiting ones (the
     /// caller finds those in service itself).
     pub fn crash(&mut self, now: SimTime) -> Vec<ReqId> {
         self.accrue(now);
         self.busy = 0;
-        self.queue.drain(..).collect()
+        self.preemption.clear();
+        self.queue.drain(now)
     }
 }
 
@@ -156,10 +187,10 @@ mod tests {
     fn admits_queues_and_rejects_at_k() {
         let mut s = Station::new(2, 3);
         let t = SimTime(0);
-        assert_eq!(s.offer(t, 1), Admission::Started);
-        assert_eq!(s.offer(t, 2), Admission::Started);
-        assert_eq!(s.offer(t, 3), Admission::Queued);
-        assert_eq!(s.offer(t, 4), Admission::Rejected);
+        assert_eq!(s.offer(t, 1, 0), Admission::Started);
+        assert_eq!(s.offer(t, 2, 0), Admission::Started);
+        assert_eq!(s.offer(t, 3, 0), Admission::Queued);
+        assert_eq!(s.offer(t, 4, 0), Admission::Rejected);
         assert_eq!(s.in_system(), 3);
         assert_eq!(s.release(SimTime(10)), Some(3));
         assert_eq!(s.areas().in_system(), 30);

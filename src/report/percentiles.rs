@@ -47,6 +47,9 @@ pub(super) const MIN_TAIL_SAMPLES: f64 = 10.0;
 /// the replications with samples.
 #[derive(Clone, Debug, Serialize)]
 pub struct Percentiles {
+    /// Mean (workloads only): the mean over replications of each one's exact mean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean: Option<Statistic>,
     /// Median.
     pub p50: Statistic,
     /// 90th percentile.
@@ -85,7 +88,12 @@ impl Percentiles {
             stat
         };
         let [p50, p90, p95, p99, p999] = [0, 1, 2, 3, 4].map(&mut s);
-        Percentiles { p50, p90, p95, p99, p999, samples: pooled.len(), sparse_tail }
+        Percentiles { mean: None, p50, p90, p95, p99, p999, samples: pooled.len(), sparse_tail }
+    }
+
+    /// The same, with the `mean` beside the percentiles.
+    pub(super) fn with_mean(self, mean: Statistic) -> Self {
+        Percentiles { mean: Some(mean), ..self }
     }
 }
 

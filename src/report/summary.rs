@@ -102,6 +102,8 @@ pub struct WorkloadSummary {
     /// The end-to-end latency histogram itself (non-empty slots), pooled over
     /// replications for the report's percentiles.
     pub latency_hist: SlotCounts,
+    /// Mean end-to-end latency of successful requests, seconds (`None`: none succeeded).
+    pub latency_mean_s: Option<f64>,
 }
 
 /// One edge in one replication.
@@ -311,6 +313,7 @@ impl ReplicationSummary {
                 timeline: outcome_windows(&w.timeline),
                 latency_windows: latency_windows(&w.timeline),
                 latency_hist: w.latency.slot_counts(),
+                latency_mean_s: w.latency.mean_secs(),
             })
             .collect();
         let edges = r

@@ -76,7 +76,8 @@ impl WorkloadReport {
                 &reps.iter().map(|r| r.workloads[i].timeline.as_slice()).collect::<Vec<_>>(),
                 &reps.iter().map(|r| r.workloads[i].latency_windows.as_slice()).collect::<Vec<_>>(),
             ),
-            latency_s: Percentiles::of(&lat),
+            latency_s: Percentiles::of(&lat)
+                .with_mean(Statistic::of(reps.iter().map(|r| r.workloads[i].latency_mean_s))),
         }
     }
 }

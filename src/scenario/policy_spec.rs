@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::policy::Scope;
 
 use super::library_spec::{ConsecutiveFailuresSpec, SuccessRateSpec};
+pub use super::shed_spec::ShedSpec;
 use super::units::{Duration, Rate};
 
 /// A system whose documented defaults a policy can start from.
@@ -462,6 +463,9 @@ pub struct RateLimitSpec {
     /// resilience4j: the period after which the permissions are topped up (default 500ns).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_refresh_period: Option<Duration>,
+    /// A service's token bucket keeps tokens for the more important requests (see `priority_spec`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_priority: bool,
     /// resilience4j: longest a call waits for a permission before it is rejected; 0 rejects
     /// at once (default 5s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -569,38 +573,6 @@ pub struct PoolSpec {
     pub borrow: bool,
 }
 
-/// Server-side load shedding.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-pub enum ShedSpec {
-    /// Refuse arrivals when this many already wait.
-    QueueLength {
-        /// Most waiting requests.
-        max: u32,
-        /// `instance` (default: each instance's own line) or `service` (the lines of all
-        /// instances together, as a gateway in front of the fleet would count them).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        scope: Option<ScopeSpec>,
-    },
-    /// Refuse arrivals whose expected wait (queue × mean service / servers) exceeds `max_wait`.
-    QueueTime {
-        /// Longest expected wait accepted.
-        max_wait: Duration,
-        /// `instance` (default) or `service` (the fleet's line over all its workers).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        scope: Option<ScopeSpec>,
-    },
-    /// CoDel on queue delay (RFC 8289): drop at dequeue once delay stays above `target`.
-    Codel {
-        /// Acceptable standing queue delay (default 5ms).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        target: Option<Duration>,
-        /// Window the delay must stay above target (default 100ms).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        interval: Option<Duration>,
-    },
-}
-
 /// Adaptive concurrency limit per instance, as in Netflix's concurrency-limits.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
@@ -611,17 +583,6 @@ pub enum ConcurrencyLimitSpec {
     Gradient(LimitSpec),
     /// Queue estimate from the lowest latency seen (TCP Vegas; the library's default).
     Vegas(LimitSpec),
-}
-
-impl ShedSpec {
-    /// Whose line the rule reads (CoDel's is always the instance's own: RFC 8289 is a
-    /// per-queue algorithm).
-    pub fn scope(&self) -> Option<ScopeSpec> {
-        match self {
-            ShedSpec::QueueLength { scope, .. } | ShedSpec::QueueTime { scope, .. } => *scope,
-            ShedSpec::Codel { .. } => None,
-        }
-    }
 }
 
 impl ConcurrencyLimitSpec {
@@ -637,6 +598,9 @@ impl ConcurrencyLimitSpec {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitSpec {
+    /// A service's limit keeps a share of its slots for the more important requests.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_priority: bool,
     /// Limit at start (default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial: Option<u32>,

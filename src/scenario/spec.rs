@@ -181,6 +181,9 @@ pub struct ServiceSpec {
     /// Queue: most visible messages held; a send to a full queue is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_backlog: Option<u32>,
+    /// Order of the waiting line: `fifo` (default), `priority`, `priority_preemptive`, `lifo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<super::priority_spec::QueueSpec>,
 }
 
 /// Load-balancing strategy across a service's instances.
@@ -289,6 +292,12 @@ pub struct WorkloadSpec {
     /// request get at most a fraction of what remains.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<Duration>,
+    /// Importance of its requests, higher first (Kubernetes PriorityClass style; default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+    /// Google's criticality instead of `priority` (default `critical`, priority 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub criticality: Option<super::priority_spec::CriticalitySpec>,
 }
 
 /// Open (Poisson) or closed (fixed user population) arrivals.

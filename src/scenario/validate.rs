@@ -73,12 +73,15 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
         alerting: Default::default(),
         blast_radius: None,
         limits: Default::default(),
+        priority_levels: 1,
     };
+    model.priority_levels = super::validate_priority::levels(&model.workloads);
     model.faults = faults(&spec.faults, &mut model)?;
     model.slos = slos(&spec.slos, &model)?;
     model.alerting = alerting(spec.alerting.as_ref(), model.duration)?;
     model.blast_radius = blast_radius(spec.blast_radius.as_ref(), !model.faults.is_empty())?;
     check_timers(spec)?;
+    super::validate_priority::check_call_limits(spec)?;
     check_visit_loops(&model)?;
     check_closed_loops(spec, &model)?;
     Ok(model)

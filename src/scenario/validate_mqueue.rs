@@ -125,6 +125,8 @@ fn refuse_station_keys(s: &ServiceSpec, key: &str) -> Result<()> {
         ("health_check", s.health_check.is_some(), "a queue has no instances to check"),
         ("outlier_ejection", s.outlier_ejection.is_some(), "a queue has no instances to eject"),
         ("failover", s.failover.is_some(), "a queue has no instances to fail over"),
+        ("queue", s.queue.is_some(), "consumers take the oldest visible message, as SQS's"),
+        ("cache", s.cache.is_some(), "put the cache on the service the consumers call"),
     ];
     match set.iter().find(|(_, on, _)| *on) {
         Some((k, _, why)) => err(format!("{key}.{k}"), format!("a message queue (`kind: queue`) takes no `{k}`"))

@@ -120,6 +120,7 @@ pub fn service(
             (0..s.instances as usize).map(|i| s.zones[i % s.zones.len()].clone()).collect()
         },
         message_queue: None,
+        priority: super::validate_priority::service_priority(s, &key)?,
     })
 }
 

@@ -1,5 +1,6 @@
 //! Resolving `workloads:`: where requests enter, how they arrive (a Poisson rate or rate
-//! profile, or a closed population of users), and their class, zone and deadline.
+//! profile, or a closed population of users), their class, zone and deadline, and their
+//! priority ([`super::validate_priority`]).
 //!
 //! Built after the services, whose ids, service times and zones the workloads refer to.
 //! The expected number of arrivals is bounded here, since it is what makes a run long.
@@ -7,8 +8,10 @@
 use super::error::{Result, err};
 use super::spec::{ArrivalSpec, ProfilePoint, ScenarioSpec, WorkloadSpec};
 use super::validate_dist::dist;
+use super::validate_priority::{rank_workloads, workload_priority};
 use super::validate_service::IdOf;
 use crate::engine::SimTime;
+use crate::model::queue_discipline::RequestPriority;
 use crate::model::{Arrivals, RateProfile, Segment, Service, Workload};
 
 /// Most users of a closed workload.
@@ -51,6 +54,7 @@ pub fn workloads(spec: &ScenarioSpec, targets: &Targets) -> Result<Vec<Workload>
         }
         workloads.push(workload);
     }
+    rank_workloads(&mut workloads)?;
     if expected_arrivals > MAX_EXPECTED_ARRIVALS {
         return err(
             "duration",
@@ -82,7 +86,8 @@ fn workload(w: &WorkloadSpec, warmup: SimTime, targets: &Targets, key: &str) -> 
             }
         },
     };
-    Ok(Workload { name: w.name.clone(), target, arrivals, deadline, class, zone })
+    let priority = RequestPriority { value: workload_priority(w, key)?, rank: 0 };
+    Ok(Workload { name: w.name.clone(), target, arrivals, deadline, class, zone, priority })
 }
 
 /// How a workload's requests arrive at `target`: open, at a rate or a rate profile, or

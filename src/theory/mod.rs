@@ -9,7 +9,9 @@
 //! Erlang B ([`mgcc`]), and the Allen-Cunneen approximation of the M/G/c queue
 //! ([`allen_cunneen`], labelled approximate); closed workloads by mean value analysis
 //! ([`mva`]); and the sojourn-time distribution of an admitted request in M/M/c/K
-//! ([`mmck_sojourn`]) for latency percentiles. It is pure arithmetic: no randomness, no
+//! ([`mmck_sojourn`]) for latency percentiles; the mean response of priority classes at an
+//! M/G/1 station, non-preemptive by Cobham's formula ([`cobham`]) and preemptive-resume
+//! ([`preemptive_resume`]). It is pure arithmetic: no randomness, no
 //! I/O, no global state, so every result is deterministic and reproducible bit for bit.
 //!
 //! Invariants: rates are per second and times in seconds; a capacity `K` is
@@ -30,6 +32,7 @@ mod mgc;
 mod mmck;
 pub mod mva;
 mod predict;
+mod priority;
 mod sojourn;
 pub mod visits;
 
@@ -40,6 +43,7 @@ pub use mgc::{allen_cunneen, allen_cunneen_error, mgcc};
 pub use mmck::{StationTheory, mmck};
 pub use mva::{ClosedResult, ClosedStation, mva};
 pub use predict::{Prediction, predict};
+pub use priority::{ClassPrediction, ClassTheory, PriorityClass, cobham, preemptive_resume, priority_predictions};
 pub use sojourn::{Sojourn, hypoexponential_quantile, hypoexponential_survival, mmck_sojourn};
 
 /// Why a closed-form computation was rejected.

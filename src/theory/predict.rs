@@ -122,6 +122,9 @@ impl<'m> Inputs<'m> {
                     .into(),
             );
         }
+        if s.priority.queue.is_preemptive() && s.service_time.exponential_mean().is_none() {
+            return Some("preemptive priority with a non-exponential service time: interrupted work changes the station's totals".into());
+        }
         if s.service_time.exponential_mean().is_none() && (self.routed_in[i] || !s.routes.is_empty()) {
             return Some(
                 "service time is not exponential in a routed network (Jackson networks need exponential service)"

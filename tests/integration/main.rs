@@ -25,6 +25,7 @@ mod mqueue;
 mod outputs;
 mod policies;
 mod pooled_quantiles;
+mod priority;
 mod properties;
 mod proportions;
 mod queueing_theory;

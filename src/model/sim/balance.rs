@@ -236,7 +236,7 @@ mod tests {
         let mut st: Vec<Station> = (0..4).map(|_| Station::new(1, u32::MAX)).collect();
         for (i, n) in [3, 1, 2, 1].into_iter().enumerate() {
             for r in 0..n {
-                st[i].offer(SimTime::ZERO, r);
+                st[i].offer(SimTime::ZERO, r, 0);
             }
         }
         st

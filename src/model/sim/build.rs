@@ -48,7 +48,9 @@ impl Stations {
                 // A service-scoped policy lives in the first instance's slot only.
                 let here = |scope: Scope| i == 0 || scope == Scope::Instance;
                 for p in &s.pools {
-                    st.stations.push(Station::new(p.servers, p.capacity.unwrap_or(u32::MAX)));
+                    st.stations.push(
+                        Station::new(p.servers, p.capacity.unwrap_or(u32::MAX)).with_discipline(s.priority.queue),
+                    );
                     // A fleet-wide rule reads all the instances' lines over all their workers;
                     // it sits in the first instance's station of the pool.
                     let fleet = s.shed_scope == Scope::Service;
@@ -90,6 +92,7 @@ fn plain_services(model: &Model, faults: &FaultState, layout: &Layout) -> Vec<bo
                 && s.outlier.is_none()
                 && s.cache.is_none()
                 && s.message_queue.is_none()
+                && s.priority.queue.is_fifo()
                 && faults.instance_faults[first..first + s.instances as usize].iter().all(Vec::is_empty)
         })
         .collect()

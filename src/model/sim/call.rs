@@ -272,8 +272,8 @@ impl<'m> Simulation<'m> {
             return;
         }
         let parent = &self.reqs[parent as usize];
-        let (class, zone, trace) = (parent.class, parent.zone, parent.trace);
-        let child = self.new_req(Origin::Call(c), deadline, class, zone, trace);
+        let (class, zone, trace, rank) = (parent.class, parent.zone, parent.trace, parent.rank);
+        let child = self.new_req(Origin::Call(c), deadline, class, zone, trace, rank);
         if trace != NO_TRACE {
             self.tracer.opened(trace);
         }

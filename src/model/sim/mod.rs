@@ -34,6 +34,7 @@ mod faults;
 mod guard;
 mod measure;
 mod mqueue;
+mod priority;
 mod recovery;
 mod request;
 mod slots;
@@ -272,7 +273,7 @@ impl Process for Simulation<'_> {
             Event::Arrival(w) => self.on_arrival(w as usize),
             Event::Think(w) => self.start_job(w as usize),
             Event::ServiceDone(r, epoch) => {
-                if self.reqs[r as usize].epoch == epoch {
+                if self.reqs[r as usize].epoch == epoch && self.service_ends(r) {
                     self.advance(r);
                 }
             }

@@ -79,6 +79,9 @@ struct Message {
     /// The request holding the current receipt.
     holder: ReqId,
     at: Where,
+    /// The priority rank of the request that sent it, carried to each delivery as any
+    /// request passes its rank to the work it causes.
+    rank: u8,
 }
 
 /// One queue's lines and record.
@@ -153,7 +156,7 @@ impl MessageQueues {
     }
 
     /// Stores a message in queue `s` at `now`; false when its backlog is full.
-    pub(super) fn store(&mut self, s: ServiceId, now: SimTime) -> bool {
+    pub(super) fn store(&mut self, s: ServiceId, now: SimTime, rank: u8) -> bool {
         self.accrue(s, now);
         let serial = self.next_serial;
         let q = self.queues[s].as_mut().expect("a queue");
@@ -169,6 +172,7 @@ impl MessageQueues {
             receipt: 0,
             holder: NO_HOLDER,
             at: Where::Visible,
+            rank,
         };
         let m = match q.free.pop() {
             Some(m) => {
@@ -202,6 +206,11 @@ impl MessageQueues {
         msg.receipt = msg.receipt.wrapping_add(1);
         msg.at = Where::InFlight;
         Some((m, msg.receipt))
+    }
+
+    /// The priority rank message `m` carries.
+    pub(super) fn rank(&self, m: MessageId) -> u8 {
+        self.msgs[m as usize].rank
     }
 
     /// Request `r` holds message `m`'s current receipt.
@@ -316,7 +325,7 @@ impl Simulation<'_> {
     /// Request `r` reaches queue `s`: its message is stored and its job ends, answered
     /// now; or the backlog is full and the send is refused.
     pub(super) fn send_message(&mut self, r: ReqId, s: ServiceId) {
-        if !self.mq.store(s, self.now) {
+        if !self.mq.store(s, self.now, self.reqs[r as usize].rank) {
             return self.refuse(r, s);
         }
         self.consume(s);
@@ -336,7 +345,8 @@ impl Simulation<'_> {
         while !self.faults.fx[gi].down && !self.stations[station as usize].saturated() {
             let Some((m, receipt)) = self.mq.receive(s, now) else { return };
             self.events.push(now + config.visibility_timeout, Event::VisibilityTimeout(m, receipt));
-            let r = self.new_req(Origin::Message(m), SimTime::MAX, 0, zone, NO_TRACE);
+            let rank = self.mq.rank(m);
+            let r = self.new_req(Origin::Message(m), SimTime::MAX, 0, zone, NO_TRACE, rank);
             self.mq.hold(m, r);
             let req = &mut self.reqs[r as usize];
             req.service = s as u32;
@@ -345,7 +355,7 @@ impl Simulation<'_> {
             let metrics = &mut self.services[s];
             metrics.pools[0].arrivals += 1;
             metrics.instance_arrivals[0] += 1;
-            let admitted = self.stations[station as usize].offer(now, r);
+            let admitted = self.stations[station as usize].offer(now, r, i32::from(rank));
             debug_assert_eq!(admitted, Admission::Started, "a consumer was free");
             self.begin_service(r);
         }
@@ -362,12 +372,12 @@ impl Simulation<'_> {
     /// A visibility timeout ends: the message comes back, or past `max_receives` moves to
     /// its dead-letter queue (dropped there too when that queue is full).
     pub(super) fn on_visibility_timeout(&mut self, m: MessageId, receipt: u32) {
-        let now = self.now;
+        let (now, rank) = (self.now, self.mq.rank(m));
         match self.mq.expire(m, receipt, now) {
             Expiry::Stale | Expiry::DeadLetter(_, None) => {}
             Expiry::Visible(s) => self.consume(s),
             Expiry::DeadLetter(_, Some(d)) => {
-                if self.mq.store(d, now) {
+                if self.mq.store(d, now, rank) {
                     self.consume(d);
                 }
             }
@@ -404,12 +414,12 @@ mod tests {
     fn the_oldest_visible_message_goes_first_even_after_coming_back() {
         let mut q = queues(None);
         let t = SimTime::from_secs;
-        assert!(q.store(0, t(0)) && q.store(0, t(1)));
+        assert!(q.store(0, t(0), 0) && q.store(0, t(1), 0));
         let (a, ra) = q.receive(0, t(2)).unwrap();
         let (b, _) = q.receive(0, t(2)).unwrap();
         assert_eq!((a, b), (0, 1), "send order");
         assert_eq!(q.expire(a, ra, t(3)), Expiry::Visible(0));
-        assert!(q.store(0, t(3)));
+        assert!(q.store(0, t(3), 0));
         let (first, _) = q.receive(0, t(3)).unwrap();
         assert_eq!(first, a, "the message that came back is older than the new one");
         assert_eq!(metrics(&q).redeliveries, 1);
@@ -419,7 +429,7 @@ mod tests {
     fn a_late_ack_deletes_nothing_and_the_last_receive_dead_letters() {
         let mut q = queues(None);
         let t = SimTime::from_secs;
-        q.store(0, t(0));
+        q.store(0, t(0), 0);
         let (m, r1) = q.receive(0, t(0)).unwrap();
         q.hold(m, 7);
         assert_eq!(q.expire(m, r1, t(1)), Expiry::Visible(0));
@@ -438,11 +448,11 @@ mod tests {
     fn an_ack_in_time_deletes_and_a_full_backlog_refuses() {
         let mut q = queues(Some(1));
         let t = SimTime::from_secs;
-        assert!(q.store(0, t(0)));
-        assert!(!q.store(0, t(0)), "one visible message fills a backlog of 1");
+        assert!(q.store(0, t(0), 0));
+        assert!(!q.store(0, t(0), 0), "one visible message fills a backlog of 1");
         let (m, receipt) = q.receive(0, t(0)).unwrap();
         q.hold(m, 3);
-        assert!(q.store(0, t(0)), "an invisible message does not count");
+        assert!(q.store(0, t(0), 0), "an invisible message does not count");
         q.handled(m, 3, false, t(1));
         assert_eq!(metrics(&q).failed, 1);
         q.handled(m, 3, true, t(1));

@@ -29,6 +29,7 @@ impl Simulation<'_> {
         class: u16,
         zone: u16,
         trace: TraceId,
+        rank: u8,
     ) -> ReqId {
         let now = self.now;
         let mut req = Req {
@@ -51,6 +52,7 @@ impl Simulation<'_> {
             alive: true,
             zone,
             trace,
+            rank,
         };
         match self.free.pop() {
             Some(id) => {
@@ -88,7 +90,7 @@ impl Simulation<'_> {
         let wl = &self.model.workloads[w];
         let deadline = wl.deadline.map_or(SimTime::MAX, |d| self.now + d);
         let trace = self.tracer.on_arrival(self.now, w as u32, self.workloads[w].arrivals);
-        let req = self.new_req(Origin::Workload(w as u32), deadline, wl.class, wl.zone, trace);
+        let req = self.new_req(Origin::Workload(w as u32), deadline, wl.class, wl.zone, trace, wl.priority.rank);
         if deadline < SimTime::MAX {
             let epoch = self.reqs[req as usize].epoch;
             self.events.push(deadline, Event::UserDeadline(req, epoch));
@@ -145,7 +147,7 @@ impl Simulation<'_> {
     fn arrive_via(&mut self, r: ReqId, s: ServiceId, via: Option<(CallId, u32)>) {
         let now = self.now;
         self.services[s].arrivals += 1;
-        let (class, zone) = {
+        let (class, zone, rank) = {
             let req = &mut self.reqs[r as usize];
             req.service = s as u32;
             req.arrived = now;
@@ -154,7 +156,7 @@ impl Simulation<'_> {
             req.started = SimTime::MAX;
             req.step = 0;
             req.pending = 0;
-            (req.class, req.zone)
+            (req.class, req.zone, req.rank)
         };
         let plain = self.plain[s];
         if !plain && self.mq.is_queue(s) {
@@ -164,7 +166,7 @@ impl Simulation<'_> {
         // each instance's own limit, once the balancer has picked it.
         let svc = &self.model.services[s];
         let fleet_limit = plain || svc.rate_limit_scope == Scope::Service || svc.instances == 1;
-        if !plain && fleet_limit && !self.pass_rate_limit(s, 0) {
+        if !plain && fleet_limit && !self.pass_rate_limit(s, 0, r) {
             return self.refuse_pushing_back(r, s);
         }
         let svc = &self.model.services[s];
@@ -177,7 +179,7 @@ impl Simulation<'_> {
             None => self.pick_instance(s, pool, zone, None),
             Some((c, reselects)) => self.pick_for_call(s, pool, zone, c, reselects),
         };
-        if !plain && !fleet_limit && !self.pass_rate_limit(s, instance as usize) {
+        if !plain && !fleet_limit && !self.pass_rate_limit(s, instance as usize, r) {
             return self.refuse_pushing_back(r, s);
         }
         let svc = &self.model.services[s];
@@ -207,7 +209,7 @@ impl Simulation<'_> {
         if !plain && !self.admit_policies(r, s, instance, station) {
             return;
         }
-        match self.stations[station as usize].offer(now, r) {
+        match self.stations[station as usize].offer(now, r, rank.into()) {
             Admission::Started => self.begin_service(r),
             Admission::Queued => {}
             Admission::Rejected => {
@@ -222,10 +224,11 @@ impl Simulation<'_> {
 
     /// The service's rate limiter (the fleet's, or instance `instance`'s) lets a request
     /// in; a refusal is counted.
-    fn pass_rate_limit(&mut self, s: ServiceId, instance: usize) -> bool {
+    fn pass_rate_limit(&mut self, s: ServiceId, instance: usize, r: ReqId) -> bool {
         let slot = self.server_slot(s, instance, self.model.services[s].rate_limit_scope);
+        let reserve = self.token_reserve(s, r);
         let Some(l) = self.service_limiters[slot].as_mut() else { return true };
-        if l.try_acquire(self.now) {
+        if (reserve == 0 || l.available(self.now) > reserve) && l.try_acquire(self.now) {
             return true;
         }
         self.services[s].rate_limited += 1;
@@ -242,20 +245,24 @@ impl Simulation<'_> {
             return false;
         }
         let li = self.limiter_slot(s, instance as usize);
+        let share = self.concurrency_share(s, r, li);
         if let Some(l) = self.limiters[li].as_mut()
-            && !l.try_acquire()
+            && !(share && l.try_acquire())
         {
             self.services[s].concurrency_limited += 1;
             self.refuse_pushing_back(r, s);
             return false;
         }
-        if self.stations[station as usize].saturated() && !self.shed_admits(s, station) {
+        if self.stations[station as usize].saturated() && !self.shed_admits(s, station, r) {
             self.services[s].shed += 1;
             if let Some(l) = self.limiters[li].as_mut() {
                 l.release_ignored();
             }
             self.refuse(r, s);
             return false;
+        }
+        if self.model.services[s].priority.queue.is_preemptive() {
+            self.preempt_for(r, station);
         }
         true
     }
@@ -295,8 +302,7 @@ impl Simulation<'_> {
                 if self.model.services[s].cache.is_some() && !self.cache_begin(r, s) {
                     return;
                 }
-                let t = service.service_time.sample(&mut self.service_rng[s].service_time);
-                let t = self.faulted_time(s, req.instance as usize, t);
+                let t = self.service_time(r, &req);
                 self.events.push(now + t, Event::ServiceDone(r, req.epoch));
                 return;
             }
@@ -318,15 +324,17 @@ impl Simulation<'_> {
 
     /// The service's shedding rule admits an arrival at saturated `station`: its own
     /// line's, or the fleet's (the pool's lines of all instances together).
-    fn shed_admits(&self, s: ServiceId, station: u32) -> bool {
+    fn shed_admits(&self, s: ServiceId, station: u32, r: ReqId) -> bool {
         let svc = &self.model.services[s];
         if svc.shed_scope == Scope::Instance {
             let st = &self.stations[station as usize];
-            return self.shedders[station as usize].as_ref().is_none_or(|sh| sh.admit(st.queue_len()));
+            let line = self.ranked_line(s, r, st.queue_len());
+            return self.shedders[station as usize].as_ref().is_none_or(|sh| sh.admit(line));
         }
         let (first, np) = (self.layout.first_station[s] as usize, svc.pools.len());
         let pool = (station as usize - first) % np;
         let line: u32 = (0..svc.instances as usize).map(|i| self.stations[first + i * np + pool].queue_len()).sum();
+        let line = self.ranked_line(s, r, line);
         self.shedders[first + pool].as_ref().is_none_or(|sh| sh.admit(line))
     }
 

@@ -74,6 +74,10 @@ pub(super) struct Req {
     pub(super) alive: bool,
     /// The sampled trace it belongs to, or `NO_TRACE` (the one check untraced requests pay).
     pub(super) trace: TraceId,
+    /// Rank of its priority among the model's (0 the lowest; see
+    /// [`crate::model::queue_discipline::RequestPriority`]): 8 bits, copied to every
+    /// request it causes.
+    pub(super) rank: u8,
 }
 
 /// Index of a call in the call slab.
