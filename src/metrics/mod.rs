@@ -6,6 +6,7 @@
 //! nothing is kept per finished request. Everything is reset at the end of the warm-up,
 //! so the event loop records unconditionally and pays no branch for it.
 
+pub mod autoscale;
 pub mod buckets;
 mod histogram;
 
@@ -129,6 +130,8 @@ pub struct ServiceMetrics {
     /// Gauge integrals of the whole service from the end of the warm-up to the end of
     /// each window, as each window closes (per-window averages are the differences).
     pub gauge_marks: Vec<Areas>,
+    /// The instance count of an autoscaled service (`None` without autoscaling).
+    pub autoscaling: Option<autoscale::AutoscaleMetrics>,
 }
 
 /// One worker pool of a service, summed over its instances.

@@ -300,6 +300,9 @@ pub struct Service {
     pub outlier: Option<crate::policy::outlier::OutlierEjection>,
     /// Failover.
     pub failover: Option<crate::policy::failover::Failover>,
+    /// Horizontal autoscaling: `instances` is then its `max`, of which only the
+    /// autoscaler's current count is provisioned.
+    pub autoscale: Option<Box<crate::policy::autoscale::Autoscale>>,
 }
 
 /// A partition of an instance's workers.

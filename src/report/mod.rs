@@ -6,6 +6,7 @@
 //! byte-identical for the same scenario and seed.
 
 mod aggregate;
+mod autoscale;
 mod blast;
 pub mod charts;
 mod chrome;
@@ -24,6 +25,7 @@ mod workload;
 mod write;
 
 pub use aggregate::TimelineReport;
+pub use autoscale::AutoscalingReport;
 pub use blast::{BlastRadiusReport, Damage, blast_radius};
 pub use edge::{BreakerReport, EdgeReport, EdgeTimelineReport, OverflowReport};
 pub use fault::FaultReport;

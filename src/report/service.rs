@@ -79,6 +79,9 @@ pub struct ServiceReport {
     pub timeline: Option<TimelineReport>,
     /// Queue, population and utilisation per window.
     pub gauges: Option<GaugeTimelineReport>,
+    /// The instance count of an autoscaled service; absent without `autoscale`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<super::AutoscalingReport>,
 }
 
 /// One worker pool, over all instances.
@@ -147,6 +150,7 @@ impl ServiceReport {
             degradation: None,
             timeline: None,
             gauges: None,
+            autoscaling: None,
         }
     }
 }
@@ -212,6 +216,7 @@ impl ServiceReport {
                 &reps.iter().map(|r| r.services[i].windows.latency.as_slice()).collect::<Vec<_>>(),
             )),
             gauges: Some(GaugeTimelineReport::of(reps, i)),
+            autoscaling: super::AutoscalingReport::of(reps, i),
         }
     }
 }

@@ -69,6 +69,8 @@ pub struct ServiceSummary {
     pub concurrency_limit: Option<f64>,
     /// Visit outcomes, sojourn histograms and gauges, window by window.
     pub windows: ServiceWindows,
+    /// The instance count of an autoscaled service.
+    pub autoscaling: Option<super::autoscale::AutoscaleSummary>,
 }
 
 /// A service's time series in one replication.
@@ -264,6 +266,10 @@ impl ServiceSummary {
                 latency: latency_windows(&m.timeline),
                 gauges: gauge_windows(&m.gauge_marks, model.window.as_secs_f64(), t, workers),
             },
+            autoscaling: m
+                .autoscaling
+                .as_ref()
+                .map(|a| super::autoscale::AutoscaleSummary::of(a, t, model.window.as_secs_f64())),
         }
     }
 }

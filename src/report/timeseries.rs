@@ -43,6 +43,9 @@ pub fn timeseries_csv(report: &Report) -> Result<String, csv::Error> {
                 series.push(("service", name.clone(), metric, v));
             }
         }
+        if let Some(a) = &s.autoscaling {
+            series.push(("service", name.clone(), "instances", some(&a.instances_per_window)));
+        }
     }
     for (name, e) in &report.edges {
         let t = &e.timeline;

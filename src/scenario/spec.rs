@@ -156,6 +156,9 @@ pub struct ServiceSpec {
     /// Failover between instances, detected by heartbeats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failover: Option<FailoverSpec>,
+    /// Horizontal autoscaling of the instances (Kubernetes' HPA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<super::autoscale_spec::AutoscaleSpec>,
 }
 
 /// Load-balancing strategy across a service's instances.

@@ -88,6 +88,7 @@ fn plain_services(model: &Model, faults: &FaultState, layout: &Layout) -> Vec<bo
                 && !s.deadline_propagation
                 && s.degradation.is_none()
                 && s.outlier.is_none()
+                && s.autoscale.is_none()
                 && faults.instance_faults[first..first + s.instances as usize].iter().all(Vec::is_empty)
         })
         .collect()
@@ -98,6 +99,7 @@ pub(super) fn service_metrics(model: &Model) -> Vec<ServiceMetrics> {
     services
         .map(|(i, s)| {
             let mut m = ServiceMetrics::new(s.pools.len(), s.instances as usize);
+            m.autoscaling = super::autoscale::autoscale_metrics(model, i);
             m.timeline = Timeline::new(model.warmup, model.window, model.windows())
                 .with_thresholds(model.slow_thresholds(SloTarget::Service(i)))
                 .with_latency();
@@ -165,6 +167,7 @@ impl<'m> Simulation<'m> {
             workloads: workload_metrics(model),
             edges: vec![EdgeMetrics::new(model.warmup, model.window, model.windows()); model.edges.len()],
             fault_metrics: vec![FaultMetrics::default(); model.faults.len()],
+            autoscale: super::autoscale::scalers(model),
         };
         sim.schedule_first_events();
         sim
@@ -175,6 +178,7 @@ impl<'m> Simulation<'m> {
     fn schedule_first_events(&mut self) {
         let model = self.model;
         self.events.push(model.warmup, Event::WarmupEnd);
+        self.schedule_autoscalers();
         for (f, fault) in model.faults.iter().enumerate() {
             let t = match &fault.schedule {
                 Schedule::Window { start, .. } => *start,

@@ -25,6 +25,7 @@
 //! (sampled request traces), [`measure`] (warm-up reset, gauge windows, the end-of-run
 //! snapshot) and [`build`] (a fresh replication's state and first events).
 
+mod autoscale;
 mod balance;
 mod build;
 mod call;
@@ -99,6 +100,10 @@ enum Event {
     BulkheadGrant(CallId, u32),
     /// An attempt's rate-limiter wait ended: go on past the limiter.
     RateLimitWait(CallId, u32),
+    /// A service's autoscaler decides.
+    AutoscaleTick(u32),
+    /// An autoscaled instance (service, instance) finished starting.
+    InstanceReady(u32, u32),
     /// Measurement starts: reset every statistic.
     WarmupEnd,
     /// A time-series window ends: mark every service's gauge integrals.
@@ -182,6 +187,8 @@ struct Simulation<'m> {
     workloads: Vec<WorkloadMetrics>,
     edges: Vec<EdgeMetrics>,
     fault_metrics: Vec<FaultMetrics>,
+    /// Per service, its autoscaler (`None` without autoscaling).
+    autoscale: Vec<Option<Box<autoscale::Scaler>>>,
 }
 
 /// Runs replication `replication` of `model` and returns what it measured.
@@ -287,6 +294,8 @@ impl Process for Simulation<'_> {
             Event::DegradeTick(s) => self.on_degrade_tick(s as usize),
             Event::BulkheadGrant(c, epoch) => self.on_bulkhead_grant(c, epoch),
             Event::RateLimitWait(c, epoch) => self.on_rate_limit_wait(c, epoch),
+            Event::AutoscaleTick(s) => self.on_autoscale_tick(s as usize),
+            Event::InstanceReady(s, i) => self.on_instance_ready(s as usize, i as usize),
             Event::WarmupEnd => {
                 self.reset_metrics();
                 // The counters the watchdog reads restart from zero; that is no progress.

@@ -291,6 +291,7 @@ impl Simulation<'_> {
                 self.reqs[r as usize].started = now;
                 let t = service.service_time.sample(&mut self.service_rng[s].service_time);
                 let t = self.faulted_time(s, req.instance as usize, t);
+                let t = self.cold_time(s, req.instance as usize, t);
                 self.events.push(now + t, Event::ServiceDone(r, req.epoch));
                 return;
             }

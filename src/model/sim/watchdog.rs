@@ -202,6 +202,8 @@ impl Simulation<'_> {
             Event::Heartbeat(s) => format!("heartbeats of `{}`", service(s)),
             Event::OutlierSweep(s) => format!("outlier sweeps of `{}`", service(s)),
             Event::DegradeTick(s) => format!("degradation ticks of `{}`", service(s)),
+            Event::AutoscaleTick(s) => format!("autoscaler ticks of `{}`", service(s)),
+            Event::InstanceReady(s, _) => format!("instances of `{}` becoming ready", service(s)),
             Event::FaultStart(f) | Event::FaultEnd(f) => format!("fault changes of `faults[{f}]`"),
             Event::HealthResult(..) => "health probe results".to_owned(),
             Event::UserDeadline(..) => "user deadlines".to_owned(),
