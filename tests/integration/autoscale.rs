@@ -112,6 +112,9 @@ fn a_fourfold_step_settles_at_four_instances_and_the_latency_recovers() {
     assert!(sim.mean_p90("api", 40..46) > 3.0 * before, "the step should hurt before the scale-up");
     let a = sim.service("api").autoscaling.as_ref().expect("autoscaled");
     assert_eq!((a.scale_ups.mean, a.scale_downs.mean), (Some(2.0), Some(0.0)));
+    // The instances never provisioned (#4 to #9) never see a request.
+    let arrivals = &sim.service("api").instance_arrivals;
+    assert!(arrivals[4..].iter().all(|a| a.mean == Some(0.0)), "{arrivals:?}");
 }
 
 #[test]
@@ -123,6 +126,13 @@ fn a_scale_down_waits_out_the_stabilization_window() {
     let n = sim.instances("api");
     assert!(n[..60].iter().all(|&x| (x - 4.0).abs() < COUNT_TOL), "held at 4 until 900 s: {n:?}");
     assert!(n[60..].iter().all(|&x| (x - 1.0).abs() < COUNT_TOL), "then 1 (-100% per 15 s allowed): {n:?}");
+    // The removed instances (the newest: #1 to #3) drain and take no new request: #0
+    // alone gets the last 300 s of load, 80/s x 300 s = 24,000 requests more than each
+    // of them (a Poisson count: 5% is over 7 standard deviations).
+    let arrivals: Vec<f64> = sim.service("api").instance_arrivals.iter().map(|a| a.mean.unwrap_or_default()).collect();
+    let extra = arrivals[0] - arrivals[1];
+    assert!((extra / 24_000.0 - 1.0).abs() < 0.05, "{arrivals:?}");
+    assert!(arrivals[1..4].iter().all(|&a| (a - arrivals[1]).abs() < 0.05 * arrivals[1]), "{arrivals:?}");
     // A 60 s window lets it go at 675 s (the last recommendation of 4 was at 600 s).
     let short = "behavior:\n  scale_down: { stabilization_window: 60s }";
     let sim = Sim::run(&step_yaml("1200s", 4, 0.5, short, &profile));
@@ -177,7 +187,7 @@ fn a_zone_outage_loads_the_other_zones_but_the_dark_instances_count_as_idle() {
     // the balancer (health checks) and the other four run at 0.75: 1.5 times the target.
     // Kubernetes counts the unready instances as idle on a scale-up, and the ratio
     // recounted over all six is back at 1 (the same work over the same pods): no
-    // scale-up. An engine that averaged over the survivors alone would go to 9.
+    // scale-up. An engine that applied the survivors' ratio to all six would ask for 9.
     let sim = Sim::run(ZONES);
     let n = sim.instances("api");
     assert!(n.iter().all(|&x| (x - 6.0).abs() < COUNT_TOL), "{n:?}");
