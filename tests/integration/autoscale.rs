@@ -2,7 +2,8 @@
 //! instances (settling at 4 instances, never above 5, the latency back to its level
 //! before the step, each step in the instance series), the 300 s scale-down
 //! stabilization window, a rate policy bounding the step size, a zone outage (whose dark
-//! instances Kubernetes counts as idle on a scale-up), determinism, and clear errors.
+//! instances Kubernetes counts as idle on a scale-up), a cold start, an in-flight target,
+//! and clear errors.
 //!
 //! The run is deterministic (fixed seeds); the controller ticks every 15 s and the report
 //! windows are 15 s long and aligned with the ticks, so the mean instance count of a
@@ -244,4 +245,21 @@ fn a_cold_start_slows_the_new_instances_first_requests() {
     assert!(cold.mean_p90("api", 46..52) > warm.mean_p90("api", 46..52), "warming instances are slower");
     let (w, c) = (warm.mean_p90("api", 70..100), cold.mean_p90("api", 70..100));
     assert!((c / w - 1.0).abs() < P90_REL_TOL, "warm again: {w} vs {c}");
+}
+
+#[test]
+fn an_in_flight_target_sees_the_overload_that_utilisation_hides() {
+    // Requests inside per instance, aimed at 6 (100/s holds 5 inside one instance, below
+    // the target). After the step the one saturated instance holds its full 100, 16 times
+    // the target, so the first step is as large as the default rate policy allows (+4:
+    // 1 -> 5), where utilisation, capped at 1, asked for 2. While those start they count
+    // as idle and the ratio is still above 3: +100% (5 -> 10). Ten is more than needed
+    // (2 inside each: a third of the target), and 300 s later the count falls to
+    // ceil(10 / 3) = 4, where 400/s holds 5 inside each.
+    let yaml = step_yaml("1500s", 1, 0.5, "", &[("0s", "100/s"), ("600s", "400/s")])
+        .replace("target_utilization: 0.5", "target_in_flight: 6");
+    let sim = Sim::run(&yaml);
+    let n = sim.instances("api");
+    assert_eq!(steps(n), [1.0, 5.0, 10.0, 4.0], "{n:?}");
+    assert!(n[80..].iter().all(|&x| (x - 4.0).abs() < COUNT_TOL), "{n:?}");
 }
