@@ -227,6 +227,8 @@ pub struct Autoscale {
     pub cold_start: Option<ColdStart>,
     /// Instances at the start.
     pub initial: u32,
+    /// How long an instance may be down before it is evicted and replaced elsewhere.
+    pub eviction_timeout: SimTime,
 }
 
 /// A timestamped value: a recommendation, or a scale event's change.

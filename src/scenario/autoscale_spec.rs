@@ -48,6 +48,12 @@ pub struct AutoscaleSpec {
     /// A new instance serves slower while it warms up (JIT, caches, connection pools).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cold_start: Option<ColdStartSpec>,
+    /// How long an instance may be down (crashed, its zone dark) before it is evicted
+    /// and replaced by a new one in a zone that is up (default 300s: the
+    /// `tolerationSeconds` Kubernetes gives the `node.kubernetes.io/unreachable` and
+    /// `not-ready` taints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eviction_timeout: Option<Duration>,
 }
 
 /// Scale-up and scale-down behavior (`HorizontalPodAutoscalerBehavior`).

@@ -17,6 +17,12 @@ use crate::policy::autoscale::{
 const MAX_WINDOW: SimTime = SimTime::from_secs(3600);
 /// Longest policy period (Kubernetes' `MaxPeriodSeconds`, 30 min).
 const MAX_PERIOD: SimTime = SimTime::from_secs(1800);
+/// How long a pod on an unreachable or not-ready node stays bound to it before it is
+/// evicted: the `tolerationSeconds` (300) the `DefaultTolerationSeconds` admission
+/// plugin adds for the `node.kubernetes.io/not-ready` and `node.kubernetes.io/unreachable`
+/// taints (its flags `--default-not-ready-toleration-seconds` and
+/// `--default-unreachable-toleration-seconds`).
+const DEFAULT_EVICTION: SimTime = SimTime::from_secs(300);
 /// Largest cold-start slowdown: beyond it the instance is not warming, it is broken.
 const MAX_COLD_FACTOR: f64 = 100.0;
 
@@ -62,6 +68,7 @@ pub fn autoscale(s: &ServiceSpec, key: &str) -> Result<Option<Autoscale>> {
         startup: a.startup.map_or(SimTime::from_secs(30), |d| d.time()),
         cold_start: cold_start(a, &key)?,
         initial: s.instances.clamp(min, a.max),
+        eviction_timeout: a.eviction_timeout.map_or(DEFAULT_EVICTION, |d| d.time()),
     }))
 }
 

@@ -14,6 +14,15 @@
 //! `ActivePodsWithRanks`: not ready before ready, then the most recently ready, then the
 //! newest) and drain: they take no new request and finish what they hold. A start may
 //! reuse a draining instance's station; its old requests finish there meanwhile.
+//!
+//! Faults move instances as Kubernetes does: an instance down (crashed, its zone dark)
+//! for `eviction_timeout` is evicted (the taint manager's `NoExecute` eviction once the
+//! pod's toleration of the `unreachable`/`not-ready` taint runs out, 300 s by default)
+//! and the ReplicaSet replaces it at once, keeping the count decided. The scheduler
+//! places a new instance only where no fault holds it down: instance `i` of a service
+//! with zones is in zone `i mod zones`, so a replacement takes the lowest free instance
+//! of a zone that is up, deterministically. Until one is free it waits, as a pod the
+//! scheduler cannot place.
 
 use crate::engine::SimTime;
 use crate::metrics::Areas;
@@ -46,6 +55,8 @@ pub(super) struct Scaler {
     ready_since: Vec<SimTime>,
     /// Instances started by the autoscaler warm up (the first ones are warm).
     warming: Vec<bool>,
+    /// Since when each instance has been down by a fault (`None` while up).
+    down_since: Vec<Option<SimTime>>,
     /// Per station of the service: its integrals at the last tick, and what accrued
     /// before the warm-up's end reset them.
     base: Vec<Areas>,
@@ -64,6 +75,7 @@ impl Scaler {
             phase,
             ready_since: vec![SimTime::ZERO; n],
             warming: vec![false; n],
+            down_since: vec![None; n],
             base: vec![Areas::default(); stations],
             carry: vec![Areas::default(); stations],
             last_tick: SimTime::ZERO,
@@ -173,16 +185,28 @@ impl Simulation<'_> {
         let current = sc.current;
         let proposal = replica_count(current, &sample, a.hpa.tolerance);
         let desired = sc.hpa.reconcile(now, current, proposal);
-        if desired > current {
-            self.start_instances(s, desired - current, a.startup);
-        } else if desired < current {
+        if desired < current {
             self.remove_instances(s, current - desired);
         }
         if let Some(sc) = self.autoscale[s].as_mut() {
             sc.current = desired;
         }
+        self.replenish(s);
         if let Some(m) = self.services[s].autoscaling.as_mut() {
             m.set(now, desired);
+        }
+    }
+
+    /// The ReplicaSet's reconciliation: starts as many instances as the count decided
+    /// exceeds those provisioned (starting or ready), in zones that are up. Without a
+    /// free instance in a zone that is up the rest wait (pods the scheduler cannot place)
+    /// until a zone comes back or a later tick.
+    fn replenish(&mut self, s: usize) {
+        let Some(a) = self.model.services[s].autoscale.as_deref() else { return };
+        let Some(sc) = self.autoscale[s].as_ref() else { return };
+        let provisioned = sc.phase.iter().filter(|p| matches!(p, Phase::Starting(_) | Phase::Ready)).count() as u32;
+        if sc.current > provisioned {
+            self.start_instances(s, sc.current - provisioned, a.startup);
         }
     }
 
@@ -193,14 +217,17 @@ impl Simulation<'_> {
         self.stations[first..first + np].iter().all(|st| st.in_system() == 0)
     }
 
-    /// Provisions `n` instances, ready after `startup`: off ones first (a drained one is
-    /// off), then draining ones, lowest index first (so zones fill round robin).
+    /// Provisions up to `n` instances, ready after `startup`, among those not down (the
+    /// scheduler places no pod on a node that is unreachable): off ones first (a drained
+    /// one is off), then draining ones, lowest index first (so zones fill round robin).
     fn start_instances(&mut self, s: usize, n: u32, startup: SimTime) {
         let ready_at = self.now + startup;
         let Some(count) = self.autoscale[s].as_ref().map(|sc| sc.phase.len()) else { return };
+        let first = self.layout.first_instance[s] as usize;
         let free = |sim: &Self, i: usize, busy_ok: bool| {
             let p = sim.autoscale[s].as_ref().map_or(Phase::Ready, |sc| sc.phase[i]);
-            p == Phase::Off || (p == Phase::Draining && (busy_ok || sim.idle(s, i)))
+            let placeable = p == Phase::Off || (p == Phase::Draining && (busy_ok || sim.idle(s, i)));
+            placeable && !sim.faults.fx[first + i].down
         };
         let mut left = n;
         for busy_ok in [false, true] {
@@ -240,6 +267,52 @@ impl Simulation<'_> {
                 _ => Phase::Draining,
             };
         }
+    }
+
+    /// After a fault starts or ends: note since when each instance of an autoscaled
+    /// service is down and schedule its eviction `eviction_timeout` later; when an
+    /// instance comes back up, place the replacements still waiting for a zone.
+    pub(super) fn autoscale_faults_changed(&mut self) {
+        let now = self.now;
+        for s in 0..self.autoscale.len() {
+            let Some(a) = self.model.services[s].autoscale.as_deref() else { continue };
+            let first = self.layout.first_instance[s] as usize;
+            let Some(sc) = self.autoscale[s].as_mut() else { continue };
+            let mut up_again = false;
+            for (i, since) in sc.down_since.iter_mut().enumerate() {
+                match (self.faults.fx[first + i].down, *since) {
+                    (true, None) => {
+                        *since = Some(now);
+                        self.events.push(now + a.eviction_timeout, Event::InstanceEvict(s as u32, i as u32));
+                    }
+                    (false, Some(_)) => {
+                        *since = None;
+                        up_again = true;
+                    }
+                    _ => {}
+                }
+            }
+            if up_again {
+                self.replenish(s);
+            }
+        }
+    }
+
+    /// Instance `i` of `s` has been down for `eviction_timeout` (unless it came back
+    /// meanwhile): Kubernetes' taint manager evicts the pod (`NoExecute` taint whose
+    /// toleration ran out) and the ReplicaSet replaces it, in a zone that is up. The
+    /// count decided stays; the evicted instance's place is free once it is up again.
+    pub(super) fn on_instance_evict(&mut self, s: usize, i: usize) {
+        let now = self.now;
+        let Some(a) = self.model.services[s].autoscale.as_deref() else { return };
+        let idle = self.idle(s, i);
+        let Some(sc) = self.autoscale[s].as_mut() else { return };
+        let due = sc.down_since[i].is_some_and(|t| t + a.eviction_timeout == now);
+        if !due || !matches!(sc.phase[i], Phase::Starting(_) | Phase::Ready) {
+            return;
+        }
+        sc.phase[i] = if idle { Phase::Off } else { Phase::Draining };
+        self.replenish(s);
     }
 
     /// Instance `i` of `s` finished starting: it takes traffic from now, its metric

@@ -104,6 +104,8 @@ enum Event {
     AutoscaleTick(u32),
     /// An autoscaled instance (service, instance) finished starting.
     InstanceReady(u32, u32),
+    /// An autoscaled instance (service, instance) has been down for its eviction timeout.
+    InstanceEvict(u32, u32),
     /// Measurement starts: reset every statistic.
     WarmupEnd,
     /// A time-series window ends: mark every service's gauge integrals.
@@ -296,6 +298,7 @@ impl Process for Simulation<'_> {
             Event::RateLimitWait(c, epoch) => self.on_rate_limit_wait(c, epoch),
             Event::AutoscaleTick(s) => self.on_autoscale_tick(s as usize),
             Event::InstanceReady(s, i) => self.on_instance_ready(s as usize, i as usize),
+            Event::InstanceEvict(s, i) => self.on_instance_evict(s as usize, i as usize),
             Event::WarmupEnd => {
                 self.reset_metrics();
                 // The counters the watchdog reads restart from zero; that is no progress.

@@ -204,6 +204,7 @@ impl Simulation<'_> {
             Event::DegradeTick(s) => format!("degradation ticks of `{}`", service(s)),
             Event::AutoscaleTick(s) => format!("autoscaler ticks of `{}`", service(s)),
             Event::InstanceReady(s, _) => format!("instances of `{}` becoming ready", service(s)),
+            Event::InstanceEvict(s, _) => format!("evictions of `{}`", service(s)),
             Event::FaultStart(f) | Event::FaultEnd(f) => format!("fault changes of `faults[{f}]`"),
             Event::HealthResult(..) => "health probe results".to_owned(),
             Event::UserDeadline(..) => "user deadlines".to_owned(),
