@@ -4,9 +4,11 @@
 
 use serde::Serialize;
 
+use super::Report;
 use super::aggregate::window_totals;
 use super::statistic::Statistic;
 use super::summary::ReplicationSummary;
+use super::text::{Section, num, pm};
 use crate::metrics::autoscale::AutoscaleMetrics;
 
 /// One replication's instance count of an autoscaled service.
@@ -71,4 +73,23 @@ impl AutoscalingReport {
             instances_per_window: window_totals(reps.len(), n, &window),
         })
     }
+}
+
+/// The summary's table of autoscaled services (instances mean and peak, scale-ups and
+/// scale-downs, means over replications); `None` when no service is autoscaled.
+pub(super) fn section(report: &Report) -> Option<Section> {
+    let header = ["service", "instances mean", "max", "scale ups", "scale downs"].map(String::from).to_vec();
+    let mut rows = vec![header];
+    for (name, s) in &report.services {
+        let Some(a) = &s.autoscaling else { continue };
+        rows.push(vec![
+            name.clone(),
+            pm(&a.instances_mean, num),
+            num(a.instances_max.value()),
+            pm(&a.scale_ups, num),
+            pm(&a.scale_downs, num),
+        ]);
+    }
+    (rows.len() > 1)
+        .then(|| Section { title: "Autoscaling (mean ± 95% CI half-width over replications)".into(), rows })
 }

@@ -114,6 +114,13 @@ fn a_fourfold_step_settles_at_four_instances_and_the_latency_recovers() {
     assert!(sim.mean_p90("api", 40..46) > 3.0 * before, "the step should hurt before the scale-up");
     let a = sim.service("api").autoscaling.as_ref().expect("autoscaled");
     assert_eq!((a.scale_ups.mean, a.scale_downs.mean), (Some(2.0), Some(0.0)));
+    // The summary's autoscaling table: the peak of 4, two scale-ups, none down.
+    let text = resim::report::render_summary(&sim.report);
+    let table = text.split("\nAutoscaling").nth(1).expect("an autoscaling table");
+    let row = table.lines().find(|l| l.trim_start().starts_with("api")).expect("a row for api");
+    let cells: Vec<&str> = row.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+    assert_eq!(cells[2..4], ["4.000", "2.000"], "{text}");
+    assert!(cells[4].starts_with("0.000"), "{text}");
     // The instances never provisioned (#4 to #9) never see a request.
     let arrivals = &sim.service("api").instance_arrivals;
     assert!(arrivals[4..].iter().all(|a| a.mean == Some(0.0)), "{arrivals:?}");
@@ -256,6 +263,7 @@ fn services_without_autoscale_report_no_autoscaling() {
     assert!(sim.service("api").autoscaling.is_none());
     let json = serde_json::to_string(&sim.report).expect("serialises");
     assert!(!json.contains("autoscaling"), "the key appears only when configured");
+    assert!(!resim::report::render_summary(&sim.report).contains("Autoscaling"), "nor the summary's table");
 }
 
 #[test]
