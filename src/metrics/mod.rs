@@ -6,6 +6,7 @@
 //! nothing is kept per finished request. Everything is reset at the end of the warm-up,
 //! so the event loop records unconditionally and pays no branch for it.
 
+pub mod autoscale;
 pub mod buckets;
 pub mod cache;
 mod histogram;
@@ -133,6 +134,8 @@ pub struct ServiceMetrics {
     pub gauge_marks: Vec<Areas>,
     /// The service's cache counters, if it has a cache.
     pub cache: Option<Box<cache::CacheMetrics>>,
+    /// The instance count of an autoscaled service (`None` without autoscaling).
+    pub autoscaling: Option<autoscale::AutoscaleMetrics>,
 }
 
 /// One worker pool of a service, summed over its instances.

@@ -311,6 +311,9 @@ pub struct Service {
     pub message_queue: Option<mqueue::MessageQueue>,
     /// Order of its waiting lines, and whether shedding drops the least important first.
     pub priority: queue_discipline::ServicePriority,
+    /// Horizontal autoscaling: `instances` is then its `max`, of which only the
+    /// autoscaler's current count is provisioned.
+    pub autoscale: Option<Box<crate::policy::autoscale::Autoscale>>,
 }
 
 /// A partition of an instance's workers.

@@ -6,6 +6,7 @@
 //! clock, allocates per call, or knows about the event queue, so each is unit-tested
 //! alone, step by step.
 
+pub mod autoscale;
 pub mod breaker;
 pub mod bulkhead;
 pub mod cache;

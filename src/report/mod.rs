@@ -6,6 +6,7 @@
 //! byte-identical for the same scenario and seed.
 
 mod aggregate;
+mod autoscale;
 mod blast;
 mod cache;
 pub mod charts;
@@ -26,6 +27,7 @@ mod workload;
 mod write;
 
 pub use aggregate::TimelineReport;
+pub use autoscale::AutoscalingReport;
 pub use blast::{BlastRadiusReport, Damage, blast_radius};
 pub use cache::{CacheReport, CacheSummary};
 pub use edge::{BreakerReport, EdgeReport, EdgeTimelineReport, OverflowReport};

@@ -85,6 +85,9 @@ pub struct ServiceReport {
     /// A message queue's record (`kind: queue` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue: Option<super::mqueue::QueueReport>,
+    /// The instance count of an autoscaled service; absent without `autoscale`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<super::AutoscalingReport>,
 }
 
 /// One worker pool, over all instances.
@@ -155,6 +158,7 @@ impl ServiceReport {
             gauges: None,
             cache: None,
             queue: None,
+            autoscaling: None,
         }
     }
 }
@@ -222,6 +226,7 @@ impl ServiceReport {
             gauges: Some(GaugeTimelineReport::of(reps, i)),
             cache: super::CacheReport::of(reps, i),
             queue: super::mqueue::QueueReport::of(reps, i),
+            autoscaling: super::AutoscalingReport::of(reps, i),
         }
     }
 }

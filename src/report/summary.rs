@@ -73,6 +73,8 @@ pub struct ServiceSummary {
     pub cache: Option<super::CacheSummary>,
     /// Its message queue's record (None unless `kind: queue`).
     pub queue: Option<super::mqueue::QueueSummary>,
+    /// The instance count of an autoscaled service.
+    pub autoscaling: Option<super::autoscale::AutoscaleSummary>,
 }
 
 /// A service's time series in one replication.
@@ -272,6 +274,10 @@ impl ServiceSummary {
             },
             cache: m.cache.as_deref().map(|c| super::CacheSummary::of(c, t)),
             queue: r.queues[i].as_ref().map(|q| super::mqueue::QueueSummary::of(q, t, model.window.as_secs_f64())),
+            autoscaling: m
+                .autoscaling
+                .as_ref()
+                .map(|a| super::autoscale::AutoscaleSummary::of(a, t, model.window.as_secs_f64())),
         }
     }
 }

@@ -25,6 +25,7 @@ pub fn fmt_secs(s: f64) -> String {
     }
 }
 
+/// A count or rate to 3 decimals below 100, fewer above.
 pub(super) fn num(x: f64) -> String {
     if !x.is_finite() {
         "-".into()
@@ -46,7 +47,8 @@ fn share(x: f64) -> String {
     if x.is_finite() { format!("{:.1}%", x * 100.0) } else { "-".into() }
 }
 
-fn pm(s: &Statistic, f: fn(f64) -> String) -> String {
+/// `s` with its 95% CI half-width when it has one.
+pub(super) fn pm(s: &Statistic, f: fn(f64) -> String) -> String {
     match s.half_width() {
         Some(h) if h > 0.0 => format!("{} ±{}", f(s.value()), f(h)),
         _ => f(s.value()),
@@ -141,8 +143,8 @@ pub fn render_summary(report: &Report) -> String {
     out
 }
 
-/// The summary's tables, in reading order: SLOs, workloads, services, calls, faults,
-/// blast radius.
+/// The summary's tables, in reading order: SLOs, workloads, services, autoscaling,
+/// calls, faults, blast radius.
 pub fn sections(report: &Report) -> Vec<Section> {
     let mut out = Vec::new();
     if !report.slos.is_empty() {
@@ -192,6 +194,7 @@ pub fn sections(report: &Report) -> Vec<Section> {
     out.push(Section { title: "Services".into(), rows });
     out.extend(cache_section(report));
     out.extend(super::mqueue::queue_section(report));
+    out.extend(super::autoscale::section(report));
     if !report.edges.is_empty() {
         let mut rows = vec![
             ["edge", "calls", "retries", "ok", "degraded", "error", "timeout", "rejected", "short_circuited"]

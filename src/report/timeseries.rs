@@ -50,6 +50,9 @@ pub fn timeseries_csv(report: &Report) -> Result<String, csv::Error> {
         for (metric, v) in s.queue.iter().flat_map(super::mqueue::QueueReport::series) {
             series.push(("service", name.clone(), metric, some(v)));
         }
+        if let Some(a) = &s.autoscaling {
+            series.push(("service", name.clone(), "instances", some(&a.instances_per_window)));
+        }
     }
     for (name, e) in &report.edges {
         let t = &e.timeline;

@@ -184,6 +184,9 @@ pub struct ServiceSpec {
     /// Order of the waiting line: `fifo` (default), `priority`, `priority_preemptive`, `lifo`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<super::priority_spec::QueueSpec>,
+    /// Horizontal autoscaling of the instances (Kubernetes' HPA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<super::autoscale_spec::AutoscaleSpec>,
 }
 
 /// Load-balancing strategy across a service's instances.

@@ -127,6 +127,7 @@ fn refuse_station_keys(s: &ServiceSpec, key: &str) -> Result<()> {
         ("failover", s.failover.is_some(), "a queue has no instances to fail over"),
         ("queue", s.queue.is_some(), "consumers take the oldest visible message, as SQS's"),
         ("cache", s.cache.is_some(), "put the cache on the service the consumers call"),
+        ("autoscale", s.autoscale.is_some(), "a queue is one station: set its `consumers`"),
     ];
     match set.iter().find(|(_, on, _)| *on) {
         Some((k, _, why)) => err(format!("{key}.{k}"), format!("a message queue (`kind: queue`) takes no `{k}`"))

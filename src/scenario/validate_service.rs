@@ -79,6 +79,9 @@ pub fn service(
     let rate_limit = rate_limit(s, &key)?;
     let servers: u32 = pools.iter().map(|p| p.servers).sum();
     let (health_check, outlier, failover) = recovery(s, &key)?;
+    let autoscale = super::validate_autoscale::autoscale(s, &key)?;
+    // An autoscaled service has a station for each instance it may grow to.
+    let instances = autoscale.as_ref().map_or(s.instances, |a| a.hpa.max);
     let shed = s.shed.as_ref().map(|x| shed(x, &service_time, pools[0].servers, &format!("{key}.shed"))).transpose()?;
     Ok(Service {
         name: name.to_owned(),
@@ -99,7 +102,7 @@ pub fn service(
             .transpose()?,
         degradation: s.degradation.as_ref().map(|d| degradation(d, &format!("{key}.degradation"))).transpose()?,
         service_time,
-        instances: s.instances,
+        instances,
         balancer,
         steps,
         routes,
@@ -117,10 +120,11 @@ pub fn service(
         zones: if s.zones.is_empty() {
             Vec::new()
         } else {
-            (0..s.instances as usize).map(|i| s.zones[i % s.zones.len()].clone()).collect()
+            (0..instances as usize).map(|i| s.zones[i % s.zones.len()].clone()).collect()
         },
         message_queue: None,
         priority: super::validate_priority::service_priority(s, &key)?,
+        autoscale: autoscale.map(Box::new),
     })
 }
 

@@ -15,6 +15,8 @@
 //!   message not deleted in time comes back;
 //! - recovery: `health_check`, `outlier_ejection` and `failover` take instances out of
 //!   the balancer (active-passive failover sends everything to one instance);
+//! - `autoscale`: the controller changes the number of instances (and so c) over time,
+//!   new instances start cold, and evictions move them between zones;
 //! - `prefer_local_zone` over several instances: each zone's users go to their zone's
 //!   instances, not 1/n to each;
 //! - `deadline_propagation` when some workload sets a `deadline`: queued requests past
@@ -155,6 +157,12 @@ fn service_reasons(model: &Model, reach: &[Vec<bool>], i: usize) -> Vec<String> 
     }
     if s.outlier.is_some() {
         out.push("outlier_ejection: instances are ejected on errors and timeouts, so each instance's share of arrivals can change".into());
+    }
+    if s.autoscale.is_some() {
+        out.push(
+            "autoscaled: the autoscaler changes the number of instances over time, so the workers are not a fixed c"
+                .into(),
+        );
     }
     if s.prefer_local_zone && s.instances > 1 && !s.zones.is_empty() {
         out.push("prefer_local_zone: requests go to the instances in the caller's zone, not 1/n to each".into());

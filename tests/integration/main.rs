@@ -1,5 +1,6 @@
 //! Integration tests, one binary, one module per behaviour.
 
+mod autoscale;
 mod blast;
 mod cache;
 mod cancellation;

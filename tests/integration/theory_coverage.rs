@@ -160,6 +160,12 @@ const ROWS: &[Row] = &[
         names: "failover (active-active)",
     },
     Row {
+        what: "autoscale",
+        edits: &[("# BACK", "autoscale: { target_utilization: 0.5, max: 3 }")],
+        outside: BACK,
+        names: "autoscaled",
+    },
+    Row {
         what: "prefer_local_zone",
         edits: &[("# FRONT", "zones: [a, b]\n    prefer_local_zone: true"), ("# USERS", "zone: a")],
         outside: NET,

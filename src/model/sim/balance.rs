@@ -13,6 +13,7 @@ use crate::policy::retry::AttemptedHosts;
 
 use super::super::{Balancer, NO_ZONE, ServiceId};
 use super::Simulation;
+use super::autoscale::serves;
 
 /// The instances a balancer may pick, in increasing instance order.
 pub(super) trait Candidates {
@@ -154,7 +155,13 @@ impl Simulation<'_> {
     #[inline(never)]
     fn pick_balanced(&mut self, s: ServiceId, pool: usize, zone: u16, avoid: Option<&Avoid>) -> u32 {
         let svc = &self.model.services[s];
-        if svc.health_check.is_some() || svc.outlier.is_some() || svc.failover.is_some() || svc.prefer_local_zone {
+        let autoscaled = svc.autoscale.is_some();
+        if svc.health_check.is_some()
+            || svc.outlier.is_some()
+            || svc.failover.is_some()
+            || svc.prefer_local_zone
+            || autoscaled
+        {
             return self.pick_eligible(s, pool, zone, avoid);
         }
         let k = self.layout.first_station[s] as usize + pool;
@@ -168,21 +175,22 @@ impl Simulation<'_> {
 
     /// The balancer restricted to the instances the recovery mechanisms consider usable
     /// (healthy, not ejected, alive by heartbeat; for active-passive only the active one),
-    /// with active-active shares ramping back after a recovery. When none is usable, all
-    /// are (Envoy's panic routing).
+    /// with active-active shares ramping back after a recovery, among the instances an
+    /// autoscaler has ready. When none is usable, all those are (Envoy's panic routing).
     fn pick_eligible(&mut self, s: ServiceId, pool: usize, zone: u16, avoid: Option<&Avoid>) -> u32 {
         let now = self.now;
         let svc = &self.model.services[s];
         let n = svc.instances;
         let recovery = &self.recovery[s];
         self.candidates.clear();
+        let scaler = self.autoscale[s].as_deref();
         for i in 0..n {
-            if recovery.is_usable(now, i as usize) {
+            if recovery.is_usable(now, i as usize) && serves(scaler, i) {
                 self.candidates.push((i, recovery.weight(now, i as usize)));
             }
         }
         if self.candidates.is_empty() {
-            self.candidates.extend((0..n).map(|i| (i, 1.0)));
+            self.candidates.extend((0..n).filter(|&i| serves(scaler, i)).map(|i| (i, 1.0)));
         }
         if svc.prefer_local_zone
             && zone != NO_ZONE

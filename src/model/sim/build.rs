@@ -93,6 +93,7 @@ fn plain_services(model: &Model, faults: &FaultState, layout: &Layout) -> Vec<bo
                 && s.cache.is_none()
                 && s.message_queue.is_none()
                 && s.priority.queue.is_fifo()
+                && s.autoscale.is_none()
                 && faults.instance_faults[first..first + s.instances as usize].iter().all(Vec::is_empty)
         })
         .collect()
@@ -103,6 +104,7 @@ pub(super) fn service_metrics(model: &Model) -> Vec<ServiceMetrics> {
     services
         .map(|(i, s)| {
             let mut m = ServiceMetrics::new(s.pools.len(), s.instances as usize);
+            m.autoscaling = super::autoscale::autoscale_metrics(model, i);
             m.timeline = Timeline::new(model.warmup, model.window, model.windows())
                 .with_thresholds(model.slow_thresholds(SloTarget::Service(i)))
                 .with_latency();
@@ -172,6 +174,7 @@ impl<'m> Simulation<'m> {
             fault_metrics: vec![FaultMetrics::default(); model.faults.len()],
             caches: super::cache::CacheState::of(model, &streams),
             mq: super::mqueue::MessageQueues::of(model),
+            autoscale: super::autoscale::scalers(model),
         };
         for (m, c) in sim.services.iter_mut().zip(Self::cache_metrics(model)) {
             m.cache = c;
@@ -185,6 +188,7 @@ impl<'m> Simulation<'m> {
     fn schedule_first_events(&mut self) {
         let model = self.model;
         self.events.push(model.warmup, Event::WarmupEnd);
+        self.schedule_autoscalers();
         for (f, fault) in model.faults.iter().enumerate() {
             let t = match &fault.schedule {
                 Schedule::Window { start, .. } => *start,

@@ -181,6 +181,7 @@ impl Simulation<'_> {
             }
             Target::Workload(_) => {}
         }
+        self.autoscale_faults_changed();
     }
 
     /// Recomputes the effects on one instance after fault `cause` changed state.

@@ -51,6 +51,7 @@ impl Simulation<'_> {
         self.reset_cache_metrics();
         self.workloads.iter_mut().for_each(WorkloadMetrics::reset);
         self.edges.iter_mut().for_each(EdgeMetrics::reset);
+        self.autoscale_warmup_end();
         self.stations.iter_mut().for_each(|s| s.mark(now));
         if self.model.windows() > 1 {
             self.events.push(now + self.model.window, Event::WindowClose);
@@ -84,6 +85,7 @@ impl Simulation<'_> {
     /// Records each service's integrals up to `now` as the end of a window.
     fn mark_gauges(&mut self, now: SimTime) {
         self.accrue_all(now);
+        self.autoscale_mark(now);
         for m in &mut self.services {
             let a = m.areas();
             m.gauge_marks.push(a);

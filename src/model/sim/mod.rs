@@ -25,6 +25,7 @@
 //! (sampled request traces), [`measure`] (warm-up reset, gauge windows, the end-of-run
 //! snapshot) and [`build`] (a fresh replication's state and first events).
 
+mod autoscale;
 mod balance;
 mod build;
 mod cache;
@@ -105,6 +106,12 @@ enum Event {
     RateLimitWait(CallId, u32),
     /// A message's visibility timeout ended: (message, the receipt it was set for).
     VisibilityTimeout(mqueue::MessageId, u32),
+    /// A service's autoscaler decides.
+    AutoscaleTick(u32),
+    /// An autoscaled instance (service, instance) finished starting.
+    InstanceReady(u32, u32),
+    /// An autoscaled instance (service, instance) has been down for its eviction timeout.
+    InstanceEvict(u32, u32),
     /// Measurement starts: reset every statistic.
     WarmupEnd,
     /// A time-series window ends: mark every service's gauge integrals.
@@ -192,6 +199,8 @@ struct Simulation<'m> {
     caches: cache::CacheState,
     /// The message queues (`kind: queue` services) and their messages.
     mq: mqueue::MessageQueues,
+    /// Per service, its autoscaler (`None` without autoscaling).
+    autoscale: Vec<Option<Box<autoscale::Scaler>>>,
 }
 
 /// Runs replication `replication` of `model` and returns what it measured.
@@ -298,6 +307,9 @@ impl Process for Simulation<'_> {
             Event::BulkheadGrant(c, epoch) => self.on_bulkhead_grant(c, epoch),
             Event::RateLimitWait(c, epoch) => self.on_rate_limit_wait(c, epoch),
             Event::VisibilityTimeout(m, receipt) => self.on_visibility_timeout(m, receipt),
+            Event::AutoscaleTick(s) => self.on_autoscale_tick(s as usize),
+            Event::InstanceReady(s, i) => self.on_instance_ready(s as usize, i as usize),
+            Event::InstanceEvict(s, i) => self.on_instance_evict(s as usize, i as usize),
             Event::WarmupEnd => {
                 self.reset_metrics();
                 // The counters the watchdog reads restart from zero; that is no progress.

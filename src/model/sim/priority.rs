@@ -50,7 +50,8 @@ impl Simulation<'_> {
             None => {
                 self.reqs[r as usize].started = now;
                 let t = self.model.services[s].service_time.sample(&mut self.service_rng[s].service_time);
-                self.faulted_time(s, req.instance as usize, t)
+                let t = self.faulted_time(s, req.instance as usize, t);
+                self.cold_time(s, req.instance as usize, t)
             }
         };
         if self.model.services[s].priority.queue.is_preemptive() {

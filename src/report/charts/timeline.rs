@@ -298,10 +298,12 @@ pub(super) fn slo(report: &Report, s: &SloReport) -> Result<String, String> {
     })
 }
 
-/// Utilisation (top) and mean queue length (bottom) of every service, per window.
+/// Utilisation (top) and mean queue length of every service, per window, and below them
+/// the instance count of the autoscaled ones.
 pub(super) fn services(report: &Report) -> Result<String, String> {
     let mut util = Vec::new();
     let mut queue = Vec::new();
+    let mut instances = Vec::new();
     for (k, (name, s)) in report.services.iter().enumerate() {
         let (Some(g), Some(t)) = (&s.gauges, &s.timeline) else { continue };
         let x = mids(t.window_s, g.utilization.len(), report.duration_s);
@@ -316,10 +318,24 @@ pub(super) fn services(report: &Report) -> Result<String, String> {
             color,
             points: x.iter().copied().zip(g.mean_queue_length.iter().map(|&v| Some(v))).collect(),
         });
+        if let Some(a) = &s.autoscaling {
+            let points = x.iter().copied().zip(a.instances_per_window.iter().map(|&v| Some(v))).collect();
+            instances.push(Line { name: name.clone(), color, points });
+        }
     }
     let qmax = queue.iter().flat_map(|l| l.points.iter().filter_map(|p| p.1)).fold(0.0, f64::max).max(1.0) * 1.15;
-    svg(2 * PANEL, |root| {
-        let (top, bottom) = root.split_vertically(PANEL);
+    let panels = if instances.is_empty() { 2 } else { 3 };
+    svg(panels * PANEL, |root| {
+        let (top, rest) = root.split_vertically(PANEL);
+        let bottom = if instances.is_empty() {
+            rest
+        } else {
+            let (bottom, last) = rest.split_vertically(PANEL);
+            let imax = instances.iter().flat_map(|l| l.points.iter().filter_map(|p| p.1)).fold(1.0, f64::max) * 1.15;
+            let caption = "Instances of autoscaled services (starting or ready), time average";
+            panel(&last, report, caption, "instances", (0.0..imax, 0.0..imax), &short_num, &instances, &[])?;
+            bottom
+        };
         let pct = |v: &f64| format!("{:.0}%", v * 100.0);
         panel(
             &top,
