@@ -240,7 +240,7 @@ impl Preemption {
     /// The running request an arrival of `priority` takes the worker of: among those
     /// still alive (`alive(req, epoch)`), the lowest priority below `priority`, the most
     /// recently started among equals. It leaves the running set.
-    pub(crate) fn victim(&mut self, priority: Priority, alive: impl Fn(ReqId, u32) -> bool) -> Option<Running> {
+    pub(crate) fn victim(&mut self, priority: Priority, alive: &impl Fn(ReqId, u32) -> bool) -> Option<Running> {
         self.running.retain(|r| alive(r.req, r.epoch));
         let (i, _) = self
             .running
@@ -338,9 +338,9 @@ mod tests {
         p.started(3, 0, -1, SimTime(70));
         p.started(4, 0, -2, SimTime(80));
         // 4 is gone (its generation moved on); 3 is the most recent of priority -1.
-        let v = p.victim(5, |r, e| !(r == 4 && e == 0)).unwrap();
+        let v = p.victim(5, &|r, e| !(r == 4 && e == 0)).unwrap();
         assert_eq!(v.req, 3);
-        assert!(p.victim(-1, |_, _| true).is_none(), "no one below -1 is left");
+        assert!(p.victim(-1, &|_, _| true).is_none(), "no one below -1 is left");
         assert!(!p.ended(2, SimTime(59)));
         assert!(p.ended(2, SimTime(60)));
         let kept = Preempted { req: 3, epoch: 0, left: SimTime(7), started: SimTime(2) };

@@ -26,9 +26,13 @@ impl Simulation<'_> {
         }
         let reqs = &self.reqs;
         let rank = i32::from(reqs[r as usize].rank);
-        let Some(v) = st.preemption.victim(rank, |q, e| reqs[q as usize].alive && reqs[q as usize].epoch == e) else {
+        let live = |q: ReqId, e: u32| reqs[q as usize].alive && reqs[q as usize].epoch == e;
+        let Some(v) = st.preemption.victim(rank, &live) else {
             return;
         };
+        // Forget preempted requests dropped from the line since (deadline, cancel): the
+        // list stays as long as the preempted requests still waiting, not the run.
+        st.preemption.resumed.retain(|p| live(p.req, p.epoch));
         let victim = &mut self.reqs[v.req as usize];
         // Back in line: a cancel or crash must find it waiting, not holding a worker.
         let started = std::mem::replace(&mut victim.started, SimTime::MAX);
