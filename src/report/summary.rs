@@ -4,6 +4,7 @@
 
 use crate::metrics::buckets::{Sparse, sparse};
 use crate::metrics::{Areas, Outcome, OutcomeCounts, ReplicationResult, SlotCounts, Timeline};
+use crate::engine::SimTime;
 use crate::model::{Model, Slo, SloKind, SloTarget};
 
 /// The quantiles reported for every latency, with their report keys.
@@ -157,7 +158,9 @@ fn latency_windows(t: &Timeline) -> Vec<Sparse> {
 
 /// Per-window L, Lq and utilisation from cumulative gauge marks (`workers` workers in
 /// all; window `i` spans `[i·window, min((i+1)·window, measured))`).
-fn gauge_windows(marks: &[Areas], window: f64, measured: f64, workers: f64) -> Vec<[f64; 3]> {
+/// `workers` is the service's worker count, or per window (`window_workers`) the time
+/// average of an autoscaled service's provisioned workers.
+fn gauge_windows(marks: &[Areas], window: f64, measured: f64, workers: f64, window_workers: &[f64]) -> Vec<[f64; 3]> {
     let mut prev = Areas::default();
     marks
         .iter()
@@ -165,7 +168,9 @@ fn gauge_windows(marks: &[Areas], window: f64, measured: f64, workers: f64) -> V
         .map(|(i, a)| {
             let span = ((measured - i as f64 * window).min(window) * 1e9).max(1.0);
             let d = |x: u128, y: u128| x.saturating_sub(y) as f64 / span;
-            let g = [d(a.in_system(), prev.in_system()), d(a.queue, prev.queue), d(a.busy, prev.busy) / workers];
+            let w = window_workers.get(i).copied().unwrap_or(workers);
+            let busy = if w > 0.0 { d(a.busy, prev.busy) / w } else { 0.0 };
+            let g = [d(a.in_system(), prev.in_system()), d(a.queue, prev.queue), busy];
             prev = *a;
             g
         })
@@ -225,7 +230,14 @@ impl ServiceSummary {
         let completed = m.completed as f64;
         let departed = completed + m.dropped as f64 + m.lost as f64;
         let areas = m.areas();
-        let workers = f64::from(s.servers) * f64::from(s.instances);
+        // An autoscaled service's utilisation is over the workers it had (the instance
+        // count's time average), not over the `max` instances laid out: the share of what
+        // it paid for, as its HPA reads it.
+        let instances = m.autoscaling.as_ref().and_then(|a| a.mean(SimTime::from_secs_f64(t)));
+        let workers = f64::from(s.servers) * instances.unwrap_or(f64::from(s.instances));
+        let window_workers: Vec<f64> = m.autoscaling.as_ref().map_or_else(Vec::new, |a| {
+            a.window_means(model.window.as_secs_f64(), t).iter().map(|n| n * f64::from(s.servers)).collect()
+        });
         let sojourn = m.sojourn.slot_counts();
         ServiceSummary {
             arrivals: m.arrivals as f64,
@@ -255,7 +267,7 @@ impl ServiceSummary {
                 .iter()
                 .zip(&m.pools)
                 .map(|(p, pm)| {
-                    let workers = f64::from(p.servers) * f64::from(s.instances);
+                    let workers = f64::from(p.servers) * instances.unwrap_or(f64::from(s.instances));
                     [
                         pm.arrivals as f64,
                         pm.rejected as f64,
@@ -270,7 +282,7 @@ impl ServiceSummary {
             windows: ServiceWindows {
                 outcomes: outcome_windows(&m.timeline),
                 latency: latency_windows(&m.timeline),
-                gauges: gauge_windows(&m.gauge_marks, model.window.as_secs_f64(), t, workers),
+                gauges: gauge_windows(&m.gauge_marks, model.window.as_secs_f64(), t, workers, &window_workers),
             },
             cache: m.cache.as_deref().map(|c| super::CacheSummary::of(c, t)),
             queue: r.queues[i].as_ref().map(|q| super::mqueue::QueueSummary::of(q, t, model.window.as_secs_f64())),

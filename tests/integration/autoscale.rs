@@ -20,6 +20,10 @@ const P90_REL_TOL: f64 = 0.125;
 /// Instance counts are whole numbers in windows aligned with the ticks; this absorbs the
 /// float mean over replications.
 const COUNT_TOL: f64 = 1e-9;
+/// A mean utilisation over 36 or 40 windows of 4 replications (about 1,500 requests a
+/// window): its standard error is near 0.005; a utilisation taken over the `max`
+/// instances laid out instead of those provisioned would read 0.05 or 0.2.
+const UTIL_TOL: f64 = 0.03;
 
 /// One service of 10-worker instances (50 ms exponential service time, K = 100 each)
 /// autoscaled on utilisation 0.5; `{AUTOSCALE}` adds keys, `{PROFILE}` is the load.
@@ -112,6 +116,14 @@ fn a_fourfold_step_settles_at_four_instances_and_the_latency_recovers() {
     let (before, after) = (sim.mean_p90("api", 4..40), sim.mean_p90("api", 60..100));
     assert!((after / before - 1.0).abs() < P90_REL_TOL, "p90 {before} before, {after} after");
     assert!(sim.mean_p90("api", 40..46) > 3.0 * before, "the step should hurt before the scale-up");
+    // Utilisation is over the workers provisioned: at the target before the step (one
+    // instance) and once settled (four), though ten instances are laid out.
+    let util = &sim.service("api").gauges.as_ref().expect("gauges").utilization;
+    let mean = |r: std::ops::Range<usize>| util[r.clone()].iter().sum::<f64>() / r.len() as f64;
+    for (range, what) in [(4..40, "before the step"), (60..100, "settled")] {
+        let u = mean(range);
+        assert!((u - 0.5).abs() < UTIL_TOL, "utilisation {u} {what}, target 0.5");
+    }
     let a = sim.service("api").autoscaling.as_ref().expect("autoscaled");
     assert_eq!((a.scale_ups.mean, a.scale_downs.mean), (Some(2.0), Some(0.0)));
     // The summary's autoscaling table: the peak of 4, two scale-ups, none down.
