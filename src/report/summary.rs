@@ -2,9 +2,9 @@
 //! replication's counters, integrals and histograms so the histograms can be dropped
 //! as soon as the replication ends.
 
+use crate::engine::SimTime;
 use crate::metrics::buckets::{Sparse, sparse};
 use crate::metrics::{Areas, Outcome, OutcomeCounts, ReplicationResult, SlotCounts, Timeline};
-use crate::engine::SimTime;
 use crate::model::{Model, Slo, SloKind, SloTarget};
 
 /// The quantiles reported for every latency, with their report keys.

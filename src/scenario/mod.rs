@@ -23,8 +23,8 @@
 //! Writing durations back (reports, serialised specs) is [`crate::engine::format`]'s,
 //! so what renders results needs nothing from this module to do it.
 
-pub mod cache_spec;
 pub mod autoscale_spec;
+pub mod cache_spec;
 pub mod dist_spec;
 pub mod error;
 pub mod fault_spec;
@@ -42,8 +42,8 @@ pub mod sweep_spec;
 pub mod tree;
 pub mod units;
 pub mod validate;
-pub mod validate_cache;
 pub mod validate_autoscale;
+pub mod validate_cache;
 pub mod validate_dist;
 pub mod validate_fault;
 pub mod validate_library;

@@ -67,8 +67,11 @@ pub fn service_priority(s: &ServiceSpec, key: &str) -> Result<ServicePriority> {
     };
     if queue.is_preemptive() && s.cache.is_some() {
         // A preempted request resumes its service; a cache would look its key up again.
-        return err(format!("{key}.queue"), "a cached service cannot preempt (a resumed request would look up its key twice)")
-            .map_err(|e| e.with_help("use `queue: priority` (non-preemptive) on a cached service"));
+        return err(
+            format!("{key}.queue"),
+            "a cached service cannot preempt (a resumed request would look up its key twice)",
+        )
+        .map_err(|e| e.with_help("use `queue: priority` (non-preemptive) on a cached service"));
     }
     Ok(ServicePriority {
         queue,
