@@ -134,7 +134,7 @@ impl Line {
     }
 
     /// Requests waiting.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn len(&self) -> usize {
         match self {
             Line::Fifo(q) | Line::Lifo { queue: q, .. } => q.len(),
@@ -142,9 +142,19 @@ impl Line {
         }
     }
 
-    /// `req` (of `priority`) joins the line at `now`.
-    #[inline]
+    /// `req` (of `priority`) joins the line at `now`. FIFO, every plain station's line,
+    /// is inlined into the station; the other disciplines are a call away.
+    #[inline(always)]
     pub(crate) fn push(&mut self, now: SimTime, req: ReqId, priority: Priority) {
+        match self {
+            Line::Fifo(q) => q.push_back(req),
+            _ => self.push_ordered(now, req, priority),
+        }
+    }
+
+    /// [`Line::push`] for the disciplines other than FIFO.
+    #[inline(never)]
+    fn push_ordered(&mut self, now: SimTime, req: ReqId, priority: Priority) {
         match self {
             Line::Fifo(q) => q.push_back(req),
             Line::Priority { heap, tail, .. } => {
@@ -172,9 +182,18 @@ impl Line {
         }
     }
 
-    /// The next request to serve at `now`, if any waits.
-    #[inline]
+    /// The next request to serve at `now`, if any waits (FIFO inlined, as in `push`).
+    #[inline(always)]
     pub(crate) fn pop(&mut self, now: SimTime) -> Option<ReqId> {
+        match self {
+            Line::Fifo(q) => q.pop_front(),
+            _ => self.pop_ordered(now),
+        }
+    }
+
+    /// [`Line::pop`] for the disciplines other than FIFO.
+    #[inline(never)]
+    fn pop_ordered(&mut self, now: SimTime) -> Option<ReqId> {
         match self {
             Line::Fifo(q) => q.pop_front(),
             Line::Priority { heap, .. } => heap.pop().map(|r| r.req),

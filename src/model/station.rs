@@ -110,7 +110,7 @@ impl Station {
     }
 
     /// Offers `req`, of `priority`, to the station.
-    #[inline]
+    #[inline(always)]
     pub fn offer(&mut self, now: SimTime, req: ReqId, priority: Priority) -> Admission {
         if self.in_system() >= self.capacity {
             return Admission::Rejected;
