@@ -58,8 +58,6 @@ pub struct LatencyHistogram {
     /// Slots whose count wrapped, sorted, with how many times 2^16 it did.
     carries: Vec<(usize, u64)>,
     len: u64,
-    /// Exact sum of the samples (ns), for the mean: the slots would bias it by up to 0.1%.
-    sum: u128,
 }
 
 impl Default for LatencyHistogram {
@@ -71,13 +69,12 @@ impl Default for LatencyHistogram {
 impl LatencyHistogram {
     /// An empty histogram.
     pub fn new() -> Self {
-        Self { counts: vec![0; SLOTS], carries: Vec::new(), len: 0, sum: 0 }
+        Self { counts: vec![0; SLOTS], carries: Vec::new(), len: 0 }
     }
 
     /// Adds one duration.
     #[inline]
     pub fn record(&mut self, t: SimTime) {
-        self.sum += u128::from(t.0);
         let i = slot(t.0.clamp(1, MAX_NANOS));
         // Always in range for a clamped value (tested); the check is one compare.
         if let Some(c) = self.counts.get_mut(i) {
@@ -111,12 +108,6 @@ impl LatencyHistogram {
         self.counts.fill(0);
         self.carries.clear();
         self.len = 0;
-        self.sum = 0;
-    }
-
-    /// The mean of the samples in seconds (exact, not from the slots), or `None` when empty.
-    pub fn mean_secs(&self) -> Option<f64> {
-        (self.len > 0).then(|| self.sum as f64 / self.len as f64 / 1e9)
     }
 
     /// Number of samples.
@@ -170,7 +161,6 @@ impl LatencyHistogram {
             self.carry(i, high);
         }
         self.len += other.len;
-        self.sum += other.sum;
     }
 }
 

@@ -331,7 +331,7 @@ impl ReplicationSummary {
                 timeline: outcome_windows(&w.timeline),
                 latency_windows: latency_windows(&w.timeline),
                 latency_hist: w.latency.slot_counts(),
-                latency_mean_s: w.latency.mean_secs(),
+                latency_mean_s: (!w.latency.is_empty()).then(|| w.latency_sum as f64 / w.latency.len() as f64 / 1e9),
             })
             .collect();
         let edges = r

@@ -130,20 +130,33 @@ fn bad_queue_keys_are_refused_where_they_are() {
              workloads:\n  - {{ name: u, target: jobs, arrivals: {{ poisson: {{ rate: 1/s }} }} }}\n"
         )
     };
-    let e = refusal(&with("consumers: 4"));
-    assert_error(&e, "services.jobs.consumers", &["message queue", "kind: queue"]);
-    let e = refusal(&with("kind: queue, instances: 3"));
-    assert_error(&e, "services.jobs.instances", &["takes no `instances`", "consumers"]);
-    let e = refusal(&with("kind: queue, visibility_timeout: 0s"));
-    assert_error(&e, "services.jobs.visibility_timeout", &["12h"]);
-    let e = refusal(&with("kind: queue, max_receives: 0"));
-    assert_error(&e, "services.jobs.max_receives", &["between 1 and 1000"]);
-    let e = refusal(&with("kind: queue, dead_letter: web, max_receives: 2"));
-    assert_error(&e, "services.jobs.dead_letter", &["not a queue", "kind: queue"]);
-    let e = refusal(&with("kind: queue, dead_letter: jobs"));
-    assert_error(&e, "services.jobs.dead_letter", &["max_receives"]);
-    let e = refusal(&with("kind: queue, max_backlog: 0"));
-    assert_error(&e, "services.jobs.max_backlog", &["at least 1"]);
+    for (keys, key, says) in [
+        ("consumers: 4", "services.jobs.consumers", &["message queue", "kind: queue"][..]),
+        ("kind: queue, instances: 3", "services.jobs.instances", &["takes no `instances`", "consumers"]),
+        ("kind: queue, visibility_timeout: 0s", "services.jobs.visibility_timeout", &["12h"]),
+        ("kind: queue, max_receives: 0", "services.jobs.max_receives", &["between 1 and 1000"]),
+        (
+            "kind: queue, dead_letter: web, max_receives: 2",
+            "services.jobs.dead_letter",
+            &["not a queue", "kind: queue"],
+        ),
+        ("kind: queue, dead_letter: jobs", "services.jobs.dead_letter", &["max_receives"]),
+        ("kind: queue, max_backlog: 0", "services.jobs.max_backlog", &["at least 1"]),
+        // The other mechanisms of a station have no meaning on a queue.
+        ("kind: queue, queue: priority", "services.jobs.queue", &["takes no `queue`", "oldest visible"]),
+        (
+            "kind: queue, cache: { keys: { uniform: { n: 10 } }, capacity: 5 }",
+            "services.jobs.cache",
+            &["takes no `cache`"],
+        ),
+        (
+            "kind: queue, autoscale: { target_utilization: 0.5, max: 3 }",
+            "services.jobs.autoscale",
+            &["takes no `autoscale`"],
+        ),
+    ] {
+        assert_error(&refusal(&with(keys)), key, says);
+    }
     let e = refusal(&with("kind: lake"));
     assert!(e.to_string().contains("queue"), "{e}");
 }

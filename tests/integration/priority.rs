@@ -151,6 +151,8 @@ fn priority_and_criticality_are_exclusive_and_checked() {
     assert_error(&refusal(&interval), "services.s.queue.interval", &["only the `lifo`"]);
     let zero = two_classes("{ discipline: lifo, interval: 0s }", "");
     assert_error(&refusal(&zero), "services.s.queue.interval", &["longer than 0"]);
+    let cached = two_classes("priority_preemptive", ", cache: { keys: { uniform: { n: 10 } }, capacity: 5 }");
+    assert_error(&refusal(&cached), "services.s.queue", &["cannot preempt", "look up its key twice"]);
 }
 
 #[test]
