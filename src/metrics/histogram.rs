@@ -10,6 +10,15 @@
 //! counts. A latency histogram's busy slots are spread at random over tens of kilobytes,
 //! so its increment was the event loop's largest single stall (a first-level cache miss).
 //!
+//! Dense, the counts take 78 KB, and a large model's histograms no longer fit in any
+//! cache: each sample became a miss to memory. A large model's histograms (and any
+//! histogram made with [`LatencyHistogram::new`]) are sparse instead, log-structured: a
+//! sample appends its slot to a short buffer (a sequential write), and a full buffer is
+//! sorted and merged into a sorted list of `(slot, count)` words. A service of a
+//! 20,000-service graph sees a few hundred requests in a run and keeps a few hundred
+//! words. A histogram whose list would outgrow the dense counts turns dense. Either way the
+//! slots counted are the same, so the quantiles are too.
+//!
 //! A replication keeps its histogram as [`SlotCounts`], the non-empty slots only, so the
 //! report can pool replications: counts are integers, so their sums do not depend on the
 //! order of the replications, and the pool's quantiles follow the same rule.
@@ -28,6 +37,10 @@ const SUB_MASK: u64 = (1 << (SUB_HALF_BITS + 1)) - 1;
 const LEADING_ZERO_BASE: u32 = 64 - SUB_HALF_BITS - 1;
 /// Slots up to [`MAX_NANOS`]: 37 buckets, each adding 1024 slots over the first 2048.
 const SLOTS: usize = (37 + 1) << SUB_HALF_BITS;
+/// Samples a sparse histogram buffers before merging them into its runs (2 KB).
+const BUFFER: usize = 1024;
+/// Runs at which a sparse histogram turns dense: 8 bytes each, the dense counts' size.
+const DENSE_AT: usize = SLOTS / 4;
 
 /// The slot of value `v` (1 ..= [`MAX_NANOS`]), as `hdrhistogram`'s `index_for`.
 #[inline]
@@ -50,11 +63,15 @@ fn lowest_value(i: usize) -> u64 {
 }
 
 /// A histogram of durations in nanoseconds, 3 significant digits (0.1% relative error),
-/// from 1 ns to one day, in about 80 KB whatever the number of samples.
+/// from 1 ns to one day, in two bytes per sample up to at most about 80 KB.
 #[derive(Clone, Debug)]
 pub struct LatencyHistogram {
-    /// Counts per slot, modulo 2^16.
+    /// Counts per slot, modulo 2^16; empty while the histogram is sparse.
     counts: Vec<u16>,
+    /// Sparse: the slots of the latest samples, at most [`BUFFER`] (a slot fits 16 bits).
+    samples: Vec<u16>,
+    /// Sparse: the earlier samples as [`SlotCounts`] words, slots increasing.
+    runs: Vec<u64>,
     /// Slots whose count wrapped, sorted, with how many times 2^16 it did.
     carries: Vec<(usize, u64)>,
     len: u64,
@@ -69,20 +86,106 @@ impl Default for LatencyHistogram {
 impl LatencyHistogram {
     /// An empty histogram.
     pub fn new() -> Self {
-        Self { counts: vec![0; SLOTS], carries: Vec::new(), len: 0 }
+        Self { counts: Vec::new(), samples: Vec::new(), runs: Vec::new(), carries: Vec::new(), len: 0 }
+    }
+
+    /// An empty histogram with dense counts from the start: the fastest to record into
+    /// while a model's histograms together fit in a cache.
+    pub fn dense() -> Self {
+        Self { counts: vec![0; SLOTS], ..Self::new() }
     }
 
     /// Adds one duration.
     #[inline]
     pub fn record(&mut self, t: SimTime) {
         let i = slot(t.0.clamp(1, MAX_NANOS));
-        // Always in range for a clamped value (tested); the check is one compare.
+        self.len += 1;
+        // Dense, a clamped value's slot is always in range (tested): the check is the
+        // test for sparseness.
         if let Some(c) = self.counts.get_mut(i) {
             *c = c.wrapping_add(1);
-            self.len += 1;
             if *c == 0 {
                 self.carry(i, 1);
             }
+        } else {
+            if self.samples.len() == self.samples.capacity() && self.grow() {
+                return self.add_dense(i, 1);
+            }
+            self.samples.push(i as u16);
+        }
+    }
+
+    /// Makes room in the sample buffer: doubles it up to [`BUFFER`], then merges a full one
+    /// into the runs, and turns dense when they would outgrow the dense counts (true).
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) -> bool {
+        let len = self.samples.len();
+        if len < BUFFER {
+            self.samples.reserve_exact(len.max(16).min(BUFFER - len));
+            return false;
+        }
+        self.compact();
+        if self.runs.len() < DENSE_AT {
+            return false;
+        }
+        self.densify();
+        true
+    }
+
+    /// Merges the sorted sample buffer into the runs, in place from the back.
+    fn compact(&mut self) {
+        self.samples.sort_unstable();
+        let added = self.samples.chunk_by(|a, b| a == b).filter(|run| self.find(run[0]).is_err()).count();
+        let old = self.runs.len();
+        self.runs.resize(old + added, 0);
+        let (mut r, mut out) = (old, old + added);
+        let mut samples = self.samples.chunk_by(|a, b| a == b).rev().peekable();
+        while let Some(run) = samples.peek() {
+            let slot = u32::from(run[0]);
+            let top = r.checked_sub(1).map(|k| unpack(self.runs[k]));
+            out -= 1;
+            self.runs[out] = match top {
+                Some((s, n)) if s > slot => {
+                    r -= 1;
+                    pack(s, n)
+                }
+                Some((s, n)) if s == slot => {
+                    r -= 1;
+                    pack(s, n + run.len() as u64)
+                }
+                _ => pack(slot, run.len() as u64),
+            };
+            if top.is_none_or(|(s, _)| s <= slot) {
+                samples.next();
+            }
+        }
+        self.samples.clear();
+    }
+
+    /// Where `slot` is in the runs.
+    fn find(&self, slot: u16) -> Result<usize, usize> {
+        self.runs.binary_search_by_key(&u32::from(slot), |&e| unpack(e).0)
+    }
+
+    /// Turns the sparse samples into dense counts.
+    #[cold]
+    #[inline(never)]
+    fn densify(&mut self) {
+        let sparse = self.slot_counts();
+        (self.counts, self.samples, self.runs) = (vec![0; SLOTS], Vec::new(), Vec::new());
+        for (i, n) in sparse.iter() {
+            self.add_dense(i as usize, n);
+        }
+    }
+
+    /// Adds `n` samples to slot `i` of the dense counts.
+    fn add_dense(&mut self, i: usize, n: u64) {
+        let (sum, wrapped) = self.counts[i].overflowing_add(n as u16);
+        self.counts[i] = sum;
+        let high = (n >> 16) + u64::from(wrapped);
+        if high > 0 {
+            self.carry(i, high);
         }
     }
 
@@ -99,13 +202,20 @@ impl LatencyHistogram {
     /// The count of slot `i`.
     #[cfg(test)]
     fn count(&self, i: usize) -> u64 {
-        let high = self.carries.binary_search_by_key(&i, |&(slot, _)| slot).map_or(0, |k| self.carries[k].1);
-        (high << 16) + u64::from(self.counts[i])
+        self.slot_counts().iter().find(|&(s, _)| s as usize == i).map_or(0, |(_, n)| n)
+    }
+
+    /// True once the histogram keeps dense counts.
+    #[cfg(test)]
+    fn is_dense(&self) -> bool {
+        !self.counts.is_empty()
     }
 
     /// Forgets every sample.
     pub fn reset(&mut self) {
         self.counts.fill(0);
+        self.samples.clear();
+        self.runs.clear();
         self.carries.clear();
         self.len = 0;
     }
@@ -129,6 +239,11 @@ impl LatencyHistogram {
     /// The non-empty slots and their exact counts, read off the 16-bit counts and their
     /// carries in one pass (no dense copy).
     pub fn slot_counts(&self) -> SlotCounts {
+        if self.counts.is_empty() {
+            let mut sparse = self.clone();
+            sparse.compact();
+            return SlotCounts { slots: sparse.runs, len: self.len };
+        }
         let mut carries = self.carries.iter().peekable();
         let slots = self
             .counts
@@ -137,7 +252,7 @@ impl LatencyHistogram {
             .filter_map(|(i, &low)| {
                 let high = carries.next_if(|&&(slot, _)| slot == i).map_or(0, |&(_, high)| high);
                 let n = (high << 16) + u64::from(low);
-                (n > 0).then_some((i as u32, n))
+                (n > 0).then(|| pack(i as u32, n))
             })
             .collect();
         SlotCounts { slots, len: self.len }
@@ -150,27 +265,37 @@ impl LatencyHistogram {
 
     /// Adds every sample of `other`.
     pub fn merge(&mut self, other: &LatencyHistogram) {
-        for i in 0..SLOTS {
-            let (sum, wrapped) = self.counts[i].overflowing_add(other.counts[i]);
-            self.counts[i] = sum;
-            if wrapped {
-                self.carry(i, 1);
-            }
+        if self.counts.is_empty() {
+            self.densify();
         }
-        for &(i, high) in &other.carries {
-            self.carry(i, high);
+        for (i, n) in other.slot_counts().iter() {
+            self.add_dense(i as usize, n);
         }
         self.len += other.len;
     }
 }
 
+/// Bits of a [`SlotCounts`] entry holding the count (the slot, under 2^16, above them):
+/// 2^48 samples in one slot is centuries of simulation at today's event rates.
+const COUNT_BITS: u32 = 48;
+
+/// `(slot, count)` of a [`SlotCounts`] entry.
+fn unpack(e: u64) -> (u32, u64) {
+    ((e >> COUNT_BITS) as u32, e & ((1 << COUNT_BITS) - 1))
+}
+
+/// One entry of [`SlotCounts`]: `slot` and its count in one word.
+fn pack(slot: u32, n: u64) -> u64 {
+    (u64::from(slot) << COUNT_BITS) | n.min((1 << COUNT_BITS) - 1)
+}
+
 /// A latency histogram's non-empty slots as `(slot, count)` pairs in slot order, with
 /// exact counts: at most one entry per sample and never more than the histogram's 38,912
-/// slots (16 bytes each).
+/// slots (8 bytes each).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SlotCounts {
-    /// `(slot, count)`, slots increasing, counts above zero.
-    slots: Vec<(u32, u64)>,
+    /// `slot << 48 | count`, slots increasing, counts above zero.
+    slots: Vec<u64>,
     /// Sum of the counts.
     len: u64,
 }
@@ -179,7 +304,12 @@ impl SlotCounts {
     /// Most entries a histogram can have: one per slot.
     pub const MAX_ENTRIES: usize = SLOTS;
     /// Bytes an entry takes.
-    pub const ENTRY_BYTES: usize = std::mem::size_of::<(u32, u64)>();
+    pub const ENTRY_BYTES: usize = std::mem::size_of::<u64>();
+
+    /// The `(slot, count)` pairs, slots increasing.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.slots.iter().map(|&e| unpack(e))
+    }
 
     /// Number of samples.
     pub fn len(&self) -> u64 {
@@ -202,12 +332,12 @@ impl SlotCounts {
         let mut dense = vec![0u64; SLOTS];
         let mut len = 0;
         for part in parts {
-            for &(slot, n) in &part.slots {
+            for (slot, n) in part.iter() {
                 dense[slot as usize] += n;
             }
             len += part.len;
         }
-        let slots = dense.iter().enumerate().filter(|&(_, &n)| n > 0).map(|(i, &n)| (i as u32, n)).collect();
+        let slots = dense.iter().enumerate().filter(|&(_, &n)| n > 0).map(|(i, &n)| pack(i as u32, n)).collect();
         SlotCounts { slots, len }
     }
 
@@ -216,7 +346,7 @@ impl SlotCounts {
     pub fn count_above_secs(&self, secs: f64) -> u64 {
         let nanos = (secs * 1e9).round().clamp(1.0, MAX_NANOS as f64) as u64;
         let first = slot(nanos) as u32 + 1;
-        self.slots.iter().filter(|&&(s, _)| s >= first).map(|&(_, n)| n).sum()
+        self.iter().filter(|&(s, _)| s >= first).map(|(_, n)| n).sum()
     }
 
     /// The `q`-quantile of each of `qs` in seconds, or `None` when empty: with
@@ -226,13 +356,12 @@ impl SlotCounts {
     /// quantiles are the crate's to the bit.
     pub fn quantiles_secs<const N: usize>(&self, qs: [f64; N]) -> [Option<f64>; N] {
         qs.map(|q| {
-            let last = self.slots.last()?;
+            let last = unpack(*self.slots.last()?);
             let rank = ((q.min(1.0) * self.len as f64).ceil() as u64).max(1);
             let mut seen = 0;
-            let &(slot, _) = self
-                .slots
+            let (slot, _) = self
                 .iter()
-                .find(|&&(_, n)| {
+                .find(|&(_, n)| {
                     seen += n;
                     seen >= rank
                 })
@@ -253,7 +382,7 @@ mod tests {
     /// The same counts in an `hdrhistogram`, the reference for the quantile rule.
     fn to_hdr(h: &LatencyHistogram) -> Histogram<u64> {
         let mut theirs = Histogram::new_with_bounds(1, MAX_NANOS, 3).unwrap();
-        for &(slot, n) in &h.slot_counts().slots {
+        for (slot, n) in h.slot_counts().iter() {
             theirs.saturating_record_n(lowest_value(slot as usize), n);
         }
         theirs
@@ -321,7 +450,7 @@ mod tests {
 
     #[test]
     fn counts_past_16_bits_carry() {
-        let mut a = LatencyHistogram::new();
+        let mut a = LatencyHistogram::dense();
         let i = slot(5_000);
         for _ in 0..u32::from(u16::MAX) + 2 {
             a.record(SimTime(5_000));
@@ -347,13 +476,44 @@ mod tests {
     }
 
     #[test]
+    fn a_sparse_histogram_counts_as_the_dense_one() {
+        let mut sparse = LatencyHistogram::new();
+        let mut dense = LatencyHistogram::dense();
+        let all = values();
+        for (k, &v) in all.iter().enumerate() {
+            sparse.record(SimTime(v));
+            dense.record(SimTime(v));
+            // Right after the first merges of the buffer, and at the end.
+            if [BUFFER - 1, BUFFER, BUFFER + 1, 5 * BUFFER + 7].contains(&k) {
+                assert!(!sparse.is_dense());
+                assert_eq!(sparse.slot_counts(), dense.slot_counts(), "after {k}");
+                assert!(sparse.samples.capacity() <= BUFFER);
+            }
+        }
+        // 200,000 samples over every magnitude fill more slots than the dense counts hold.
+        assert!(sparse.is_dense(), "{} runs", sparse.runs.len());
+        assert!(sparse.samples.capacity() == 0 && sparse.runs.capacity() == 0);
+        assert_eq!(sparse.slot_counts(), dense.slot_counts());
+        let mut merged = LatencyHistogram::new();
+        merged.record(SimTime(5));
+        merged.merge(&sparse);
+        assert_eq!(merged.len(), sparse.len() + 1);
+        assert_eq!(merged.count(slot(1)), sparse.count(slot(1)));
+        // A narrow spread stays sparse however many samples: a few words.
+        let mut narrow = LatencyHistogram::new();
+        (0..100_000u64).for_each(|k| narrow.record(SimTime(1_000 + k % 500)));
+        assert!(!narrow.is_dense() && narrow.runs.len() == 500, "{}", narrow.runs.len());
+        assert_eq!(narrow.count(slot(1_100)), 200);
+    }
+
+    #[test]
     fn slot_counts_are_exact_with_carries() {
         let mut a = LatencyHistogram::new();
         // A slot with exactly 2^16 samples: its 16-bit count is 0, its carry 1.
         (0..1 << 16).for_each(|_| a.record(SimTime(7_000)));
         a.record(SimTime(3));
         let c = a.slot_counts();
-        assert_eq!(c.slots, vec![(slot(3) as u32, 1), (slot(7_000) as u32, 1 << 16)]);
+        assert_eq!(c.iter().collect::<Vec<_>>(), vec![(slot(3) as u32, 1), (slot(7_000) as u32, 1 << 16)]);
         assert_eq!((c.len(), c.entries()), (a.len(), 2));
         assert!(LatencyHistogram::new().slot_counts().is_empty());
     }

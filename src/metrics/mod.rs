@@ -12,9 +12,11 @@ pub mod cache;
 mod halt;
 mod histogram;
 pub mod mqueue;
+mod timeline;
 
 pub use halt::Halt;
 pub use histogram::{LatencyHistogram, SlotCounts};
+pub use timeline::Timeline;
 
 use crate::engine::SimTime;
 
@@ -303,177 +305,6 @@ impl WorkloadMetrics {
     }
 }
 
-/// Outcome counts in fixed windows of simulated time: the shape of an incident, in
-/// memory fixed by the number of windows.
-///
-/// For latency SLOs it also counts, per window and in all, the successful requests slower
-/// than each of a few thresholds (`slow`, window-major: `slow[window * k + threshold]`).
-/// With no thresholds that costs one branch per answer.
-///
-/// The window that simulated time is in is counted apart, in fixed places, and added into
-/// `windows` and `latency` when time leaves it: an answer costs one range check, not a
-/// lookup. Call [`Timeline::flush`] before reading those two.
-#[derive(Clone, Debug, Default)]
-pub struct Timeline {
-    /// Start of the first window.
-    pub start: SimTime,
-    /// Window length.
-    pub window: SimTime,
-    /// Counts per window.
-    pub windows: Vec<OutcomeCounts>,
-    /// Latency thresholds of the SLOs on this workload or service.
-    pub thresholds: Vec<SimTime>,
-    /// Successful requests slower than each threshold, per window (window-major).
-    pub slow: Vec<u64>,
-    /// Successful requests slower than each threshold, in all.
-    pub slow_total: Vec<u64>,
-    /// Latencies of successful requests per window in coarse log buckets (window-major:
-    /// `latency[window * BUCKETS + bucket]`); empty unless asked for.
-    pub latency: Vec<u32>,
-    /// The open window as `[lo, hi)` in ns, and its index (`None`: outside the timeline,
-    /// its counts are dropped). Simulated time only moves forward, so most answers fall in it.
-    lo: u64,
-    hi: u64,
-    open: Option<usize>,
-    /// The open window's counts and latency buckets (`BUCKETS` of them, or none).
-    open_counts: OutcomeCounts,
-    open_latency: Vec<u32>,
-}
-
-impl Timeline {
-    /// `n` empty windows of length `window` from `start`.
-    pub fn new(start: SimTime, window: SimTime, n: usize) -> Self {
-        Self { start, window: window.max(SimTime(1)), windows: vec![OutcomeCounts::default(); n], ..Self::default() }
-    }
-
-    /// The same timeline, also counting successful requests slower than each of `thresholds`.
-    pub fn with_thresholds(mut self, thresholds: Vec<SimTime>) -> Self {
-        self.slow = vec![0; self.windows.len() * thresholds.len()];
-        self.slow_total = vec![0; thresholds.len()];
-        self.thresholds = thresholds;
-        self
-    }
-
-    /// The same timeline, also keeping a coarse latency histogram per window.
-    pub fn with_latency(mut self) -> Self {
-        self.latency = vec![0; self.windows.len() * buckets::BUCKETS];
-        self.open_latency = vec![0; buckets::BUCKETS];
-        self
-    }
-
-    /// The latency histogram of window `i` (empty without [`Timeline::with_latency`]).
-    pub fn latency_window(&self, i: usize) -> &[u32] {
-        self.latency.get(i * buckets::BUCKETS..(i + 1) * buckets::BUCKETS).unwrap_or(&[])
-    }
-
-    /// Index of the window containing `now`, if inside the timeline; opens that window.
-    #[inline(always)]
-    fn index(&mut self, now: SimTime) -> Option<usize> {
-        if !(self.lo..self.hi).contains(&now.0) {
-            self.open_at(now);
-        }
-        self.open
-    }
-
-    /// Closes the open window and opens the one containing `now` (once per window).
-    #[cold]
-    #[inline(never)]
-    fn open_at(&mut self, now: SimTime) {
-        self.flush();
-        if self.windows.is_empty() {
-            (self.lo, self.hi, self.open) = (0, u64::MAX, None);
-        } else if now < self.start {
-            (self.lo, self.hi, self.open) = (0, self.start.0, None);
-        } else {
-            // An outcome at exactly the end of the run (or later) belongs to the last window.
-            let last = self.windows.len() - 1;
-            let i = (((now - self.start).0 / self.window.0) as usize).min(last);
-            let lo = self.start.0 + i as u64 * self.window.0;
-            (self.lo, self.hi, self.open) = (lo, if i == last { u64::MAX } else { lo + self.window.0 }, Some(i));
-        }
-    }
-
-    /// Adds the open window's counts into `windows` and `latency` (idempotent: they restart
-    /// from zero). Everything recorded so far can be read after this.
-    pub fn flush(&mut self) {
-        if let Some(i) = self.open {
-            let w = &mut self.windows[i];
-            for (total, c) in w.0.iter_mut().zip(&self.open_counts.0) {
-                *total += c;
-            }
-            if !self.open_latency.is_empty() {
-                let dense = &mut self.latency[i * buckets::BUCKETS..(i + 1) * buckets::BUCKETS];
-                dense.iter_mut().zip(&self.open_latency).for_each(|(total, c)| *total += c);
-            }
-        }
-        self.open_counts = OutcomeCounts::default();
-        self.open_latency.iter_mut().for_each(|c| *c = 0);
-    }
-
-    /// Counts `outcome` in the window containing `now` (ignored outside the timeline).
-    #[inline]
-    pub fn add(&mut self, now: SimTime, outcome: Outcome) {
-        self.index(now);
-        self.open_counts.add(outcome);
-    }
-
-    /// Counts a successful request answered at `now` after `latency` against every
-    /// threshold it exceeds.
-    #[inline]
-    pub fn add_latency(&mut self, now: SimTime, latency: SimTime) {
-        self.index(now);
-        self.add_latency_open(latency);
-    }
-
-    /// [`Timeline::add`] and [`Timeline::add_latency`] with one window lookup.
-    #[inline(always)]
-    pub fn add_success(&mut self, now: SimTime, outcome: Outcome, latency: SimTime) {
-        self.index(now);
-        self.open_counts.add(outcome);
-        self.add_latency_open(latency);
-    }
-
-    #[inline(always)]
-    fn add_latency_open(&mut self, latency: SimTime) {
-        // Without latency buckets the vector is empty: the bounds check is the test.
-        if let Some(c) = self.open_latency.get_mut(buckets::bucket(latency)) {
-            *c += 1;
-        }
-        if !self.thresholds.is_empty() {
-            self.count_slow(latency);
-        }
-    }
-
-    fn count_slow(&mut self, latency: SimTime) {
-        let k = self.thresholds.len();
-        for (j, &t) in self.thresholds.iter().enumerate() {
-            if latency > t {
-                self.slow_total[j] += 1;
-                if let Some(i) = self.open {
-                    self.slow[i * k + j] += 1;
-                }
-            }
-        }
-    }
-
-    /// Slow requests over threshold `j`, window by window.
-    pub fn slow_series(&self, j: usize) -> impl Iterator<Item = u64> + '_ {
-        let k = self.thresholds.len().max(1);
-        self.slow.iter().skip(j).step_by(k).copied()
-    }
-
-    /// Zeroes every window.
-    pub fn reset(&mut self) {
-        (self.lo, self.hi, self.open) = (0, 0, None);
-        self.open_counts = OutcomeCounts::default();
-        self.open_latency.iter_mut().for_each(|c| *c = 0);
-        self.windows.iter_mut().for_each(|w| *w = OutcomeCounts::default());
-        self.slow.iter_mut().for_each(|c| *c = 0);
-        self.slow_total.iter_mut().for_each(|c| *c = 0);
-        self.latency.iter_mut().for_each(|c| *c = 0);
-    }
-}
-
 /// One call edge, one replication.
 #[derive(Clone, Debug, Default)]
 pub struct EdgeMetrics {
@@ -504,25 +335,21 @@ pub struct EdgeMetrics {
     /// Overflows of Envoy's thresholds (pending requests, requests, retries), summed over
     /// the caller's instances; `None` without thresholds. Filled in at the end of the run.
     pub envoy_overflows: Option<[u64; 3]>,
-    /// Finished calls by outcome, per window.
+    /// Finished calls and retries, per window.
     pub timeline: Timeline,
-    /// Retries per window.
-    pub retries_windows: Vec<u64>,
 }
 
 impl EdgeMetrics {
     /// Empty metrics with `windows` windows of length `window` from `start`.
     pub fn new(start: SimTime, window: SimTime, windows: usize) -> Self {
-        Self { timeline: Timeline::new(start, window, windows), retries_windows: vec![0; windows], ..Self::default() }
+        Self { timeline: Timeline::new(start, window, windows), ..Self::default() }
     }
 
     /// Zeroes everything.
     pub fn reset(&mut self) {
-        let (mut timeline, mut retries_windows) =
-            (std::mem::take(&mut self.timeline), std::mem::take(&mut self.retries_windows));
+        let mut timeline = std::mem::take(&mut self.timeline);
         timeline.reset();
-        retries_windows.iter_mut().for_each(|c| *c = 0);
-        *self = EdgeMetrics { timeline, retries_windows, ..EdgeMetrics::default() };
+        *self = EdgeMetrics { timeline, ..EdgeMetrics::default() };
     }
 
     /// Records a finished call.
@@ -536,9 +363,7 @@ impl EdgeMetrics {
     #[inline]
     pub fn record_retry(&mut self, now: SimTime) {
         self.retries += 1;
-        if let Some(i) = self.timeline.index(now) {
-            self.retries_windows[i] += 1;
-        }
+        self.timeline.add_retry(now);
     }
 }
 
@@ -671,58 +496,5 @@ impl BreakerSnapshot {
         m.time_in_state.iter_mut().for_each(|t| *t = SimTime(t.0 / n));
         m.transitions.sort_by_key(|t| (t.0, t.3));
         Some(m)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timeline_counts_slow_answers_per_threshold_and_window() {
-        let ms = |x: u64| SimTime(x * 1_000_000);
-        let mut t = Timeline::new(ms(1000), ms(100), 3).with_thresholds(vec![ms(50), ms(200)]);
-        t.add_latency(ms(1010), ms(50)); // at the threshold: good for both
-        t.add_latency(ms(1020), ms(51)); // slow for 50 ms only
-        t.add_latency(ms(1150), ms(300)); // slow for both, window 1
-        t.add_latency(ms(999), ms(300)); // before the timeline: counted in all, no window
-        t.add_latency(ms(1300), ms(300)); // exactly at the end: the last window
-        assert_eq!(t.slow_total, vec![4, 3]);
-        assert_eq!(t.slow_series(0).collect::<Vec<_>>(), vec![1, 1, 1]);
-        assert_eq!(t.slow_series(1).collect::<Vec<_>>(), vec![0, 1, 1]);
-        t.reset();
-        assert_eq!(t.slow_total, vec![0, 0]);
-        assert!(t.slow.iter().all(|&c| c == 0));
-        // Without thresholds nothing is kept.
-        let mut plain = Timeline::new(SimTime::ZERO, ms(100), 3);
-        plain.add_latency(ms(10), ms(500));
-        assert!(plain.slow.is_empty() && plain.slow_total.is_empty());
-    }
-
-    #[test]
-    fn timeline_open_window_lands_in_its_window_when_flushed() {
-        let ms = |x: u64| SimTime(x * 1_000_000);
-        let mut t = Timeline::new(ms(1000), ms(100), 3).with_latency();
-        t.add_success(ms(999), Outcome::Ok, ms(5)); // before the timeline: dropped
-        t.add_success(ms(1000), Outcome::Ok, ms(5));
-        t.add(ms(1099), Outcome::Error);
-        t.add_success(ms(1100), Outcome::Degraded, ms(7)); // leaves window 0: it is added in
-        assert_eq!(t.windows[0].total(), 2);
-        assert_eq!(t.windows[1].total(), 0, "the open window is counted apart until a flush");
-        t.flush();
-        t.flush(); // idempotent
-        assert_eq!((t.windows[1].get(Outcome::Degraded), t.windows[1].total()), (1, 1));
-        t.add(ms(5000), Outcome::Timeout); // past the end: the last window
-        t.add(ms(1001), Outcome::Ok); // back in an earlier window: still counted there
-        t.flush();
-        assert_eq!(t.windows.iter().map(OutcomeCounts::total).collect::<Vec<_>>(), vec![3, 1, 1]);
-        let b = buckets::bucket(ms(5));
-        assert_eq!(t.latency_window(0)[b], 1);
-        assert_eq!(t.latency_window(1)[buckets::bucket(ms(7))], 1);
-        assert_eq!(t.latency.iter().map(|&c| u64::from(c)).sum::<u64>(), 2);
-        t.add(ms(1000), Outcome::Ok);
-        t.reset();
-        t.flush();
-        assert!(t.windows.iter().all(|w| w.total() == 0) && t.latency.iter().all(|&c| c == 0));
     }
 }

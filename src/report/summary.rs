@@ -3,7 +3,7 @@
 //! as soon as the replication ends.
 
 use crate::engine::SimTime;
-use crate::metrics::buckets::{Sparse, sparse};
+use crate::metrics::buckets::Sparse;
 use crate::metrics::{Areas, Outcome, OutcomeCounts, ReplicationResult, SlotCounts, Timeline};
 use crate::model::{Model, Slo, SloKind, SloTarget};
 
@@ -148,12 +148,7 @@ pub struct EdgeSummary {
 
 /// Outcome counts per window as floats.
 fn outcome_windows(t: &Timeline) -> Vec<[f64; 6]> {
-    t.windows.iter().map(|c| c.0.map(|x| x as f64)).collect()
-}
-
-/// Latency histograms per window, sparse.
-fn latency_windows(t: &Timeline) -> Vec<Sparse> {
-    (0..t.windows.len()).map(|i| sparse(t.latency_window(i))).collect()
+    t.outcome_windows().iter().map(|c| c.0.map(|x| x as f64)).collect()
 }
 
 /// Per-window L, Lq and utilisation from cumulative gauge marks (`workers` workers in
@@ -204,17 +199,18 @@ impl SloSummary {
                 let bad = |c: &OutcomeCounts| {
                     Outcome::ALL.iter().filter(|&&o| !good[o as usize]).map(|&o| c.get(o)).sum::<u64>() as f64
                 };
+                let windows = timeline.outcome_windows();
                 SloSummary {
                     valid: outcomes.total() as f64,
                     bad: bad(outcomes),
-                    valid_windows: timeline.windows.iter().map(|c| c.total() as f64).collect(),
-                    bad_windows: timeline.windows.iter().map(bad).collect(),
+                    valid_windows: windows.iter().map(|c| c.total() as f64).collect(),
+                    bad_windows: windows.iter().map(bad).collect(),
                 }
             }
             SloKind::Latency { index, .. } => SloSummary {
                 valid: served(outcomes),
                 bad: timeline.slow_total.get(index).copied().unwrap_or(0) as f64,
-                valid_windows: timeline.windows.iter().map(served).collect(),
+                valid_windows: timeline.outcome_windows().iter().map(served).collect(),
                 bad_windows: timeline.slow_series(index).map(|x| x as f64).collect(),
             },
         }
@@ -281,7 +277,7 @@ impl ServiceSummary {
             concurrency_limit: r.concurrency_limit[i],
             windows: ServiceWindows {
                 outcomes: outcome_windows(&m.timeline),
-                latency: latency_windows(&m.timeline),
+                latency: m.timeline.latency_windows(),
                 gauges: gauge_windows(&m.gauge_marks, model.window.as_secs_f64(), t, workers, &window_workers),
             },
             cache: m.cache.as_deref().map(|c| super::CacheSummary::of(c, t)),
@@ -329,7 +325,7 @@ impl ReplicationSummary {
                 outcomes: Outcome::ALL.map(|o| w.outcomes.get(o) as f64),
                 value: w.value,
                 timeline: outcome_windows(&w.timeline),
-                latency_windows: latency_windows(&w.timeline),
+                latency_windows: w.timeline.latency_windows(),
                 latency_hist: w.latency.slot_counts(),
                 latency_mean_s: (!w.latency.is_empty()).then(|| w.latency_sum as f64 / w.latency.len() as f64 / 1e9),
             })
@@ -354,7 +350,7 @@ impl ReplicationSummary {
                 abandoned: e.abandoned as f64,
                 breaker: b.clone(),
                 timeline: outcome_windows(&e.timeline),
-                retries_windows: e.retries_windows.iter().map(|&x| x as f64).collect(),
+                retries_windows: e.timeline.retry_windows().iter().map(|&x| x as f64).collect(),
             })
             .collect();
         ReplicationSummary {

@@ -21,7 +21,7 @@
 //! holds the latency histogram of every service and workload, pooled for the report's
 //! percentiles: one entry per non-empty slot, so at most the smaller of the expected
 //! samples (the service's visits, the workload's requests, over the measured
-//! duration) and the histogram's slots ([`SlotCounts::MAX_ENTRIES`], about 620 KB).
+//! duration) and the histogram's slots ([`SlotCounts::MAX_ENTRIES`], about 310 KB).
 
 use crate::engine::{RngStreams, SimTime};
 use crate::metrics::SlotCounts;
@@ -265,10 +265,10 @@ mod tests {
         };
         // 5/s over the 400 measured seconds: 2000 samples for the workload and the service.
         let slow = model("5/s");
-        assert_eq!(histogram_bytes(&slow), 2.0 * 2000.0 * 16.0);
+        assert_eq!(histogram_bytes(&slow), 2.0 * 2000.0 * 8.0);
         // 10^5/s: 4·10^7 samples, bounded by the histogram's slots.
         let fast = model("100000/s");
-        assert_eq!(histogram_bytes(&fast), 2.0 * 38_912.0 * 16.0);
+        assert_eq!(histogram_bytes(&fast), 2.0 * 38_912.0 * 8.0);
         let per_run = |m: &Model| memory(m, 2) - memory(m, 1);
         assert_eq!(per_run(&fast) - per_run(&slow), histogram_bytes(&fast) - histogram_bytes(&slow));
     }

@@ -241,6 +241,8 @@ impl PilotSeries {
     fn of(result: &ReplicationResult, windows: usize) -> Self {
         let workloads = &result.workloads;
         let mut s = PilotSeries::default();
+        let outcomes: Vec<_> = workloads.iter().map(|w| w.timeline.outcome_windows()).collect();
+        let latency: Vec<_> = workloads.iter().map(|w| w.timeline.latency_windows()).collect();
         for i in 0..windows {
             let mark = |marks: &[Areas], i: usize| marks.get(i).map_or(0, Areas::in_system);
             let inside = result.services.iter().map(|m| {
@@ -248,12 +250,12 @@ impl PilotSeries {
                 mark(&m.gauge_marks, i).saturating_sub(before) as f64
             });
             s.inside.push(inside.sum());
-            let counts = workloads.iter().map(|w| &w.timeline.windows[i]);
+            let counts = outcomes.iter().map(|w| &w[i]);
             s.finished.push(counts.clone().map(|c| c.total() as f64).sum());
             s.served.push(counts.map(|c| (c.get(Outcome::Ok) + c.get(Outcome::Degraded)) as f64).sum());
             // The latency buckets of the window, each at its middle (≤ 6.25% wide).
-            let buckets = workloads.iter().flat_map(|w| w.timeline.latency_window(i).iter().enumerate());
-            s.latency.push(buckets.filter(|&(_, &c)| c > 0).map(|(b, &c)| f64::from(c) * buckets::mid_secs(b)).sum());
+            let buckets = latency.iter().flat_map(|w| &w[i]);
+            s.latency.push(buckets.map(|&(b, c)| f64::from(c) * buckets::mid_secs(usize::from(b))).sum());
         }
         s
     }
