@@ -163,6 +163,15 @@ impl LatencyHistogram {
         self.samples.clear();
     }
 
+    /// Merges the sample buffer and gives back spare room: the end of the run.
+    pub fn shrink(&mut self) {
+        if self.counts.is_empty() {
+            self.compact();
+            self.samples = Vec::new();
+            self.runs.shrink_to_fit();
+        }
+    }
+
     /// Where `slot` is in the runs.
     fn find(&self, slot: u16) -> Result<usize, usize> {
         self.runs.binary_search_by_key(&u32::from(slot), |&e| unpack(e).0)

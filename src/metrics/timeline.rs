@@ -151,6 +151,14 @@ impl Timeline {
         self.open_retries = 0;
     }
 
+    /// Flushes the open window and gives back what only recording needed (the open
+    /// window's buckets, the list's spare room): the end of the run.
+    pub fn close(&mut self) {
+        self.flush();
+        self.open_latency = Vec::new();
+        self.closed.shrink_to_fit();
+    }
+
     /// Counts `outcome` in the window containing `now` (ignored outside the timeline).
     #[inline]
     pub fn add(&mut self, now: SimTime, outcome: Outcome) {

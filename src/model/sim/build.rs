@@ -119,6 +119,7 @@ pub(super) fn service_metrics(model: &Model) -> Vec<ServiceMetrics> {
         .map(|(i, s)| {
             let mut m = ServiceMetrics::new(s.pools.len(), s.instances as usize);
             m.sojourn = histogram(model);
+            m.gauge_marks = Vec::with_capacity(model.windows());
             m.autoscaling = super::autoscale::autoscale_metrics(model, i);
             m.timeline = Timeline::new(model.warmup, model.window, model.windows())
                 .with_thresholds(model.slow_thresholds(SloTarget::Service(i)))

@@ -148,10 +148,17 @@ impl Simulation<'_> {
         }
         let breakers = (0..self.model.edges.len()).map(|e| edge_breakers(&self.guards, e, end)).collect();
         let queues = self.mq.take_metrics();
-        // Last, after anything that might still count: the open windows into their windows.
-        self.services.iter_mut().for_each(|m| m.timeline.flush());
-        self.workloads.iter_mut().for_each(|w| w.timeline.flush());
-        self.edges.iter_mut().for_each(|e| e.timeline.flush());
+        // Last, after anything that might still count: the open windows into their windows,
+        // and what only recording needed given back (a large model keeps its results).
+        self.services.iter_mut().for_each(|m| {
+            m.timeline.close();
+            m.sojourn.shrink();
+        });
+        self.workloads.iter_mut().for_each(|w| {
+            w.timeline.close();
+            w.latency.shrink();
+        });
+        self.edges.iter_mut().for_each(|e| e.timeline.close());
         ReplicationResult {
             replication,
             events,
