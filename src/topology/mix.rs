@@ -13,13 +13,14 @@ pub const DATABASE_SHARE: f64 = 0.10;
 /// sets of 1 to 10 at Alibaba; the tier count grows with `log3` of the services per
 /// entry, so 20,000 services need 7 tiers of stateless calls.
 pub const TREE_FAN_OUT: f64 = 3.0;
-/// Deepest stateless tier: with a backend call under it and an occasional hand-off, call
-/// chains reach 8 to 10 hops, the tail of Alibaba's depth distribution (most call
-/// graphs are at most 6 deep; Du et al. report a maximum near 15).
+/// Deepest stateless tier: with a backend call under it, the deepest chains reach 8 hops
+/// at 20,000 services, in the tail of Alibaba's depth distribution (most call graphs are
+/// at most 6 deep; Du et al. report a maximum near 15).
 pub const MAX_TIER: usize = 7;
-/// Stateless callees a visit calls on average, whatever its fan-out. Ours, chosen so a
-/// request at 20,000 services visits about 40 services: Luo et al. find about 10% of
-/// call graphs have more than 40 microservices.
+/// Stateless callees a visit calls on average, whatever its fan-out. Ours: a request
+/// visits about 19 services at 20,000 services (backends included), in the body of the
+/// trace's heavy-tailed sizes (Luo et al.: about 10% of call graphs have more than 40
+/// microservices).
 pub const BRANCHING: f64 = 1.5;
 /// Share of the stateless services (tier 2 and below) that are hot spots. Luo et al.:
 /// about 5% of microservices are shared by more than 90% of online services.
@@ -33,8 +34,8 @@ pub const ROUTE_SHARE: f64 = 0.15;
 pub const ROUTE_PROBABILITY: f64 = 0.5;
 /// Extra backend calls per stateless service, by count (0, 1, 2, 3), on top of the one
 /// call each backend gets so none is idle (about 0.54 per stateless service). Ours: a
-/// mean of about 1.5 backend calls per stateless service, so backend calls are about
-/// half of all calls, as about half of the trace's calls carry no RPC interface.
+/// mean of about 1.5 backend calls per stateless service, so backend calls are 55-60% of
+/// the edges, near the half of the trace's call records that carry no RPC interface.
 pub const BACKEND_CALLS: [f64; 4] = [0.35, 0.40, 0.20, 0.05];
 /// Chance an extra backend call is to a cache rather than a database. Ours, after Luo
 /// et al.'s finding that Memcached dominates large call graphs.
