@@ -48,6 +48,7 @@ pub mod run;
 pub mod scenario;
 pub mod sweep;
 pub mod theory;
+pub mod topology;
 pub mod trace;
 
 pub use report::Report;
