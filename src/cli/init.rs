@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use resim::report::write_atomic;
 use resim::scenario::units::{parse_duration, parse_rate};
-use resim::scenario::validate::MAX_SERVICES;
 use resim::topology::{self, Params};
 
 use super::{print_out, whole_number};
@@ -66,13 +65,6 @@ pub(crate) fn init(args: InitArgs) -> Result<ExitCode, String> {
         Some(Topology::Microservices) => {
             let params = params(&args)?;
             let g = topology::generate(&params)?;
-            if params.services > MAX_SERVICES as u64 {
-                eprintln!(
-                    "warning: {} services is more than a scenario may have today ({MAX_SERVICES}); `resim check` \
-                     and `resim run` will refuse the file",
-                    params.services
-                );
-            }
             let summary = format!("{}\nexpected {:.3e} events\n", g.stats, g.expected_events);
             (g.yaml, Some(summary))
         }

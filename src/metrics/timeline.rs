@@ -23,6 +23,9 @@ const LATENCY: usize = RETRIES + 2;
 const _: () = assert!(LATENCY + buckets::BUCKETS <= 1 << KIND_BITS);
 const _: () = assert!(crate::scenario::validate::MAX_WINDOWS < 1 << (64 - COUNT_BITS - KIND_BITS));
 
+/// Latencies an open window keeps as a list of buckets before its timeline counts them
+/// densely (and keeps doing so): 128 bytes, against 2.3 KB of dense buckets.
+const LISTED: usize = 64;
 /// Words of the touched-bucket bitmap of the open window.
 const TOUCHED_WORDS: usize = buckets::BUCKETS.div_ceil(64);
 
@@ -59,8 +62,10 @@ pub struct Timeline {
     /// The open window's counts and retries.
     open_counts: OutcomeCounts,
     open_retries: u64,
-    /// The open window's latency buckets (`BUCKETS` of them once a latency was recorded,
-    /// or none), and which of them are non-zero.
+    /// The open window's latencies: as the list of their buckets (at most [`LISTED`]; a
+    /// timeline without latencies never lays it out), or once a window had more, as
+    /// `BUCKETS` dense counts with a bitmap of the non-zero ones.
+    open_listed: Vec<u16>,
     open_latency: Vec<u32>,
     touched: [u64; TOUCHED_WORDS],
 }
@@ -136,6 +141,14 @@ impl Timeline {
             }
             self.append(i, RETRIES, self.open_retries);
         }
+        self.open_listed.sort_unstable();
+        for run in self.open_listed.chunk_by(|a, b| a == b) {
+            if let Some(i) = self.open {
+                let key = ((i as u64) << KIND_BITS | (LATENCY + usize::from(run[0])) as u64) << COUNT_BITS;
+                self.closed.push(key | run.len() as u64);
+            }
+        }
+        self.open_listed.clear();
         for w in 0..TOUCHED_WORDS {
             let mut bits = std::mem::take(&mut self.touched[w]);
             while bits != 0 {
@@ -155,7 +168,7 @@ impl Timeline {
     /// window's buckets, the list's spare room): the end of the run.
     pub fn close(&mut self) {
         self.flush();
-        self.open_latency = Vec::new();
+        (self.open_listed, self.open_latency) = (Vec::new(), Vec::new());
         self.closed.shrink_to_fit();
     }
 
@@ -193,27 +206,37 @@ impl Timeline {
     #[inline(always)]
     fn add_latency_open(&mut self, latency: SimTime) {
         let b = buckets::bucket(latency);
-        // Without latency buckets (or before the first) the vector is empty: the bounds
-        // check is the test.
+        // Dense, the bounds check is the test; listed, the room left is (no room without
+        // latencies, or when the list is full).
         if let Some(c) = self.open_latency.get_mut(b) {
             *c += 1;
             self.touched[b / 64] |= 1 << (b % 64);
+        } else if self.open_listed.len() < self.open_listed.capacity() {
+            self.open_listed.push(b as u16);
         } else if self.latency {
-            self.first_latency(b);
+            self.make_room(b);
         }
         if !self.thresholds.is_empty() {
             self.count_slow(latency);
         }
     }
 
-    /// Lays out the open window's buckets at the first latency recorded (an idle service
-    /// never pays for them) and counts it in bucket `b`.
+    /// Records bucket `b` when the list is full: it doubles up to [`LISTED`], past which the
+    /// timeline counts densely from now on.
     #[cold]
     #[inline(never)]
-    fn first_latency(&mut self, b: usize) {
+    fn make_room(&mut self, b: usize) {
+        let len = self.open_listed.len();
+        if len < LISTED {
+            self.open_listed.reserve_exact(len.max(4).min(LISTED - len));
+            self.open_listed.push(b as u16);
+            return;
+        }
         self.open_latency = vec![0; buckets::BUCKETS];
-        self.open_latency[b] = 1;
-        self.touched[b / 64] |= 1 << (b % 64);
+        for b in std::mem::take(&mut self.open_listed).into_iter().chain([b as u16]).map(usize::from) {
+            self.open_latency[b] += 1;
+            self.touched[b / 64] |= 1 << (b % 64);
+        }
     }
 
     fn count_slow(&mut self, latency: SimTime) {
@@ -279,6 +302,7 @@ impl Timeline {
         (self.closed.capacity() + self.slow.capacity() + self.slow_total.capacity()) * 8
             + self.thresholds.capacity() * 8
             + self.open_latency.capacity() * 4
+            + self.open_listed.capacity() * 2
     }
 
     /// Zeroes every window.
@@ -287,6 +311,7 @@ impl Timeline {
         self.open_counts = OutcomeCounts::default();
         self.open_retries = 0;
         self.open_latency.iter_mut().for_each(|c| *c = 0);
+        self.open_listed.clear();
         self.touched = [0; TOUCHED_WORDS];
         self.closed.clear();
         self.slow.iter_mut().for_each(|c| *c = 0);
@@ -372,8 +397,33 @@ mod tests {
             t.add_success(ms(100 * k + 1), Outcome::Ok, ms(3));
         }
         t.flush();
-        // Two words a window (the outcome and its one latency bucket), plus one open window.
+        // Two words a window (the outcome and its one latency bucket), and a short list.
         assert!(t.closed.len() == 2000, "{}", t.closed.len());
-        assert!(t.heap_bytes() <= 2 * 2000 * 8 + buckets::BUCKETS * 4);
+        assert!(t.heap_bytes() <= 2 * 2000 * 8 + 8, "{}", t.heap_bytes());
+        t.close();
+        assert_eq!(t.heap_bytes(), 2000 * 8);
+    }
+
+    #[test]
+    fn a_busy_window_turns_the_timeline_dense_with_the_same_counts() {
+        let ms = |x: u64| SimTime(x * 1_000_000);
+        let mut t = Timeline::new(SimTime::ZERO, ms(100), 3).with_latency();
+        // Window 0: a listed few; window 1: more than a list holds; window 2: dense.
+        for k in 0..5 {
+            t.add_success(ms(1), Outcome::Ok, ms(k + 1));
+        }
+        for k in 0..(LISTED as u64 + 10) {
+            t.add_success(ms(101), Outcome::Ok, ms(k % 7 + 1));
+        }
+        assert!(!t.open_latency.is_empty() && t.open_listed.is_empty());
+        t.add_success(ms(201), Outcome::Ok, ms(2));
+        t.flush();
+        let l = t.latency_windows();
+        let b = |x| buckets::bucket(ms(x)) as u16;
+        assert_eq!(l[0], (1..=5).map(|x| (b(x), 1)).collect::<Vec<_>>());
+        let busy: u32 = l[1].iter().map(|&(_, c)| c).sum();
+        assert_eq!((busy, l[1].len()), (LISTED as u32 + 10, 7));
+        assert_eq!(l[1][0], (b(1), 11));
+        assert_eq!(l[2], vec![(b(2), 1)]);
     }
 }

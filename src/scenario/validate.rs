@@ -30,7 +30,7 @@ use crate::engine::SimTime;
 use crate::model::{Edge, EdgePolicy, Model, Service};
 
 /// Most services in one scenario.
-pub const MAX_SERVICES: usize = 10_000;
+pub const MAX_SERVICES: usize = 50_000;
 /// Most replications.
 pub const MAX_REPLICATIONS: u32 = 100_000;
 /// Most stations (instances × worker pools) over all services: each costs memory in

@@ -61,9 +61,8 @@ pub use stats::Stats;
 
 /// Fewest services accepted.
 pub const MIN_SERVICES: u64 = 10;
-/// Most services accepted: ten times the scale benches' largest graph. Past this the
-/// file and the model would need gigabytes.
-pub const MAX_SERVICES: u64 = 100_000;
+/// Most services accepted: as many as a scenario may have.
+pub const MAX_SERVICES: u64 = crate::scenario::validate::MAX_SERVICES as u64;
 /// Events a generated run aims at by default: the scale benches compare events/s over
 /// the same work at every size.
 pub const DEFAULT_EVENTS: f64 = 2e7;

@@ -28,7 +28,7 @@ fn sizes_out_of_range_are_refused_in_words() {
         let e = generate(&Params::new(n)).expect_err("out of range");
         assert!(e.contains("expected from 10 to 100000 services"), "{e}");
     }
-    assert!(Params::new(100_000).check().is_ok());
+    assert!(Params::new(50_000).check().is_ok() && Params::new(50_001).check().is_err());
     let e = generate(&Params { rate: 0.0, ..Params::new(10) }).expect_err("no load");
     assert!(e.contains("--rate"), "{e}");
     let e = generate(&Params { duration_ms: Some(1), ..Params::new(10) }).expect_err("too short");
