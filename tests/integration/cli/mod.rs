@@ -13,6 +13,7 @@ mod output_unit;
 mod preflight;
 mod regressions;
 mod run;
+mod top;
 mod watchdog;
 
 use std::collections::BTreeSet;
