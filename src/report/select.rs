@@ -175,3 +175,34 @@ fn named(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ranking_takes_the_highest_ties_by_name_and_skips_zeros() {
+        let names = ["d", "c", "b", "a"];
+        let mut keep = vec![false; 4];
+        // c and b tie at 5: b wins by name; a scored nothing and is never taken.
+        mark_top(&mut keep, 2, &[9.0, 5.0, 5.0, 0.0], |i| names[i].to_string());
+        assert_eq!(keep, [true, false, true, false]);
+        let mut keep = vec![false; 4];
+        mark_top(&mut keep, 10, &[0.0, 0.0, 1.0, 0.0], |i| names[i].to_string());
+        assert_eq!(keep, [false, false, true, false], "a run without errors ranks nobody by errors");
+    }
+
+    #[test]
+    fn a_kind_within_top_is_kept_whole_and_named_members_stay() {
+        let name = |i: usize| format!("m{i}");
+        assert_eq!(select(vec![false; 3], 3, &[vec![0.0; 3]], name), [true; 3]);
+        let kept = select(vec![false, false, false, true], 1, &[vec![1.0, 2.0, 0.0, 0.0]], name);
+        assert_eq!(kept, [false, true, false, true], "the top one and the named one");
+    }
+
+    #[test]
+    fn failed_counts_the_four_failures_and_served_the_two_answers() {
+        let o = [5.0, 1.0, 1.0, 2.0, 3.0, 4.0];
+        assert_eq!((failed(&o), served(&o)), (10.0, 6.0));
+    }
+}
