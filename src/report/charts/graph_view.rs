@@ -114,7 +114,7 @@ fn style() -> String {
         ".sg svg{width:100%;height:auto;display:block;background:#fff;border:1px solid #e3e3e3;\
          border-radius:6px;cursor:grab;touch-action:none}.sg circle{stroke:#777;stroke-width:.5}\
          .sg circle.k{stroke:#111;stroke-width:1.6}.sg circle.hit{stroke:#1565c0;stroke-width:4}\
-         .sg .calls{stroke:#888;stroke-opacity:.35;fill:none}.sg .hl{stroke:#1565c0;stroke-width:2;fill:none}\
+         .sg .calls{stroke:#888;fill:none}.sg .hl{stroke:#1565c0;stroke-width:2;fill:none}\
          .sg text{font:11px sans-serif;fill:#333}.sg .ctl{margin:6px 0}.sg .ctl input[type=search]{width:220px}\
          .sg .key span{display:inline-block;width:14px;height:10px;margin:0 2px 0 8px;border:1px solid #999}\
          .sg.by-u .ke,.sg.by-e .ku{display:none}.sg .ex{fill:#e0e0e0}",
@@ -158,7 +158,9 @@ fn drawing(g: &ServiceGraphReport) -> String {
     let labelled = g.services.len() <= LABELLED;
     let r = if labelled { 7 } else { 4 };
     let mut out = format!("<svg id=\"sg-svg\" viewBox=\"0 0 {width} {height}\" xmlns=\"http://www.w3.org/2000/svg\">");
-    out.push_str("<path class=\"calls\" vector-effect=\"non-scaling-stroke\" d=\"");
+    // Thousands of calls at full ink are a grey wall: fainter the more there are.
+    let ink = (35.0 / (g.links.len() as f64 / 500.0).max(1.0).sqrt()).max(8.0) / 100.0;
+    let _ = write!(out, "<path class=\"calls\" stroke-opacity=\"{ink:.2}\" vector-effect=\"non-scaling-stroke\" d=\"");
     for &[a, b] in &g.links {
         let ((x0, y0), (x1, y1)) = (pos[a], pos[b]);
         let _ = write!(out, "M{x0} {y0}L{x1} {y1}");
