@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use resim::Report;
-use resim::model::Model;
-use resim::model::RunLimits;
+use resim::model::{Detail, Model, RunLimits};
 use resim::report::charts::render_charts;
 use resim::report::{LockMode, OutputLock, OutputPlace, fmt_secs, render_html, render_summary, timeseries_csv};
 use resim::run::budget::Estimate;
@@ -18,6 +17,46 @@ use resim::trace::{Trace, TraceConfig};
 
 use super::budget::BudgetArgs;
 use super::{ScenarioArgs, outdir, print_out};
+
+/// `--detail`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum DetailArg {
+    /// The top services, edges and workloads (see --top) and a summary of the rest.
+    Top,
+    /// Every service, edge and workload, whatever their number.
+    Full,
+}
+
+/// How much of a large model the outputs hold (`resim run` and `resim sweep`).
+#[derive(clap::Args, Debug)]
+pub(crate) struct DetailArgs {
+    /// Keep in report.json, timeseries.csv, the summary and report.html the N services,
+    /// edges and workloads with the most load, the N with the most errors and the N with
+    /// the most latency (plus SLO and fault targets and every service a fault's blast
+    /// radius touched), and a summary of the rest under `others`. A kind with at most N
+    /// members is kept whole; report.html draws the service graph above N services.
+    #[arg(long, value_name = "N", default_value_t = Detail::DEFAULT_TOP, value_parser = parse_top)]
+    top: usize,
+    /// `top`: what --top keeps; `full`: everything (a 5,000-service model writes hundreds
+    /// of megabytes).
+    #[arg(long, value_enum, default_value = "top")]
+    detail: DetailArg,
+}
+
+/// `--top`: a whole number from 1.
+fn parse_top(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{s}` is not a count of at least 1: give e.g. --top 25")),
+    }
+}
+
+impl DetailArgs {
+    /// The model setting.
+    pub(crate) fn detail(&self) -> Detail {
+        Detail { top: self.top, full: self.detail == DetailArg::Full }
+    }
+}
 
 /// Arguments of `resim run`.
 #[derive(clap::Args, Debug)]
@@ -42,6 +81,8 @@ pub(crate) struct RunArgs {
     trace_sample: Option<f64>,
     #[command(flatten)]
     budget: BudgetArgs,
+    #[command(flatten)]
+    detail: DetailArgs,
     /// Stop (exit 2, nothing written) when more requests than this are in flight at once
     /// in a replication: a queue growing without bound would exhaust memory.
     #[arg(long, value_name = "N", default_value_t = RunLimits::DEFAULT_MAX_IN_FLIGHT as u64,
@@ -116,6 +157,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     let estimate = check_budget(&args, &scenario.model)?;
     let (mut scenario, warmup) = resolve_warmup(&scenario).map_err(|e| e.to_string())?;
     scenario.model.limits = args.budget.limits(args.max_in_flight as usize);
+    scenario.model.detail = args.detail.detail();
     let model = &scenario.model;
     let out = args.out.clone().unwrap_or_else(|| super::default_out(&model.name));
     // Fail before simulating if the report could not be written; create nothing yet.

@@ -27,6 +27,7 @@ use resim::sweep::shard::{Shard, write_shard};
 
 use super::budget::BudgetArgs;
 use super::outdir::{self, INTERRUPTED};
+use super::run::DetailArgs;
 use super::{ScenarioArgs, print_out};
 
 /// Set by Ctrl-C (or SIGTERM): start no new point.
@@ -90,6 +91,8 @@ pub(crate) struct SweepArgs {
     quiet: bool,
     #[command(flatten)]
     budget: BudgetArgs,
+    #[command(flatten)]
+    detail: DetailArgs,
 }
 
 impl From<SamplingArg> for SamplingSpec {
@@ -132,6 +135,9 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<ExitCode, String> {
     let todo: Vec<usize> = mine.iter().copied().filter(|&i| found[i].is_none()).collect();
     let source = Source { text: &text, file, base: &base };
     let mut points = exec::load_models(&plan, source, todo, args.jobs).map_err(|e| e.to_string())?;
+    for model in &mut points.models {
+        model.detail = args.detail.detail();
+    }
     for (i, warning) in &points.warmup_warnings {
         eprintln!("warning: point {i}: warmup: auto: {warning}");
     }

@@ -72,6 +72,34 @@ pub struct Model {
     /// Distinct workload priorities (1 when all are equal): the levels priority-aware
     /// shedding tells apart.
     pub priority_levels: u8,
+    /// How much of the model the report holds (read by the report only, never by the
+    /// engine; set by `resim run --top/--detail` like `limits`).
+    pub detail: Detail,
+}
+
+/// How much of a large model the report holds: every service, edge and workload, or
+/// those that rank in the `top` by load, errors or latency contribution (plus the ones
+/// an SLO, a fault or a fault's blast radius names) and a summary of the rest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Detail {
+    /// Kept per ranking; also the service count above which report.html draws the
+    /// service graph.
+    pub top: usize,
+    /// Keep everything, whatever the count (`--detail full`).
+    pub full: bool,
+}
+
+impl Detail {
+    /// The default `top`: 25 rows per ranking is what a person reads in one table, and
+    /// three rankings of 25 keep a report of a 20,000-service model to a few megabytes.
+    pub const DEFAULT_TOP: usize = 25;
+}
+
+impl Default for Detail {
+    /// Everything (a library caller gets the whole report; the CLI asks for the top).
+    fn default() -> Self {
+        Self { top: Self::DEFAULT_TOP, full: true }
+    }
 }
 
 /// Resource guards: a replication that trips one stops and the run fails with a message.

@@ -1,16 +1,17 @@
-//! `report.html`: one self-contained page (inline CSS and SVG, no script, no network).
+//! `report.html`: one self-contained page (inline CSS and SVG, no network).
 //! The verdict comes first: which SLOs held, how much budget the run burned, how far each
-//! fault's damage spread and how fast the system recovered; then the charts, then the
-//! same tables as the terminal summary.
+//! fault's damage spread and how fast the system recovered; then, for a model with more
+//! services than the report's `top`, the service graph (its only script: pan, zoom and
+//! search); then the charts, then the same tables as the terminal summary.
 
 use std::fmt::Write;
 
-use super::charts::Chart;
+use super::charts::{Chart, service_graph_view};
 use super::text::{fmt_secs, headline, sections};
 use super::{BlastRadiusReport, Report};
 
 /// Escapes text for HTML.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -86,14 +87,18 @@ fn fault_line(b: &BlastRadiusReport) -> String {
     format!("<li><b>{}</b> ({} on {}): {hurt}; {spread}; {recovery}.</li>", esc(&b.fault), b.kind, esc(&b.target))
 }
 
+/// Workloads named in the verdict of a run without SLOs (more are a wall of text).
+const VERDICT_WORKLOADS: usize = 8;
+
 /// The verdict box.
 fn verdict(report: &Report, out: &mut String) {
     let breached: Vec<&str> = report.slos.iter().filter(|s| !s.met).map(|s| s.name.as_str()).collect();
     let (class, big) = match (report.slos.len(), breached.len()) {
         (0, _) => {
-            let w: Vec<String> = report
+            let mut w: Vec<String> = report
                 .workloads
                 .iter()
+                .take(VERDICT_WORKLOADS)
                 .map(|(n, w)| {
                     format!(
                         "{} {:.3}% available, p99 {}",
@@ -103,6 +108,10 @@ fn verdict(report: &Report, out: &mut String) {
                     )
                 })
                 .collect();
+            let more = report.workloads.len().saturating_sub(VERDICT_WORKLOADS);
+            if more > 0 {
+                w.push(format!("{more} more workloads in the tables"));
+            }
             ("none", format!("No SLOs set · {}", w.join(" · ")))
         }
         (n, 0) => ("ok", format!("All {n} SLOs held")),
@@ -151,6 +160,17 @@ pub fn render_html(report: &Report, charts: &[Chart]) -> String {
         esc(&headline(report)),
     );
     verdict(report, &mut out);
+    if let Some(g) = &report.service_graph {
+        let _ = write!(
+            out,
+            "<h2>Service graph</h2><p class=\"meta\">{} services in layers by call depth, left to right, and \
+             their calls; a black ring marks the {} in the tables below. Hover a service for its numbers, click \
+             or search it to draw its calls; scroll to zoom, drag to pan.</p>{}",
+            g.services.len(),
+            g.kept.iter().filter(|&&k| k).count(),
+            service_graph_view(g)
+        );
+    }
     if !charts.is_empty() {
         out.push_str("<h2>Charts</h2><nav>");
         for c in charts {

@@ -15,8 +15,11 @@ mod edge;
 mod fault;
 mod html;
 pub mod mqueue;
+mod others;
 mod percentiles;
+mod select;
 mod service;
+mod service_graph;
 pub mod slo;
 mod slo_report;
 mod statistic;
@@ -33,8 +36,10 @@ pub use cache::{CacheReport, CacheSummary};
 pub use edge::{BreakerReport, EdgeReport, EdgeTimelineReport, OverflowReport};
 pub use fault::FaultReport;
 pub use html::render_html;
+pub use others::{EdgesLeftOut, OthersReport, ServicesLeftOut, WorkloadsLeftOut, Worst};
 pub use percentiles::Percentiles;
 pub use service::{DegradationReport, GaugeTimelineReport, PoolReport, ServiceReport};
+pub use service_graph::ServiceGraphReport;
 pub use slo_report::{AlertReport, AlertRuleReport, BurnRateSeries, SeverityAlertReport, SloReport, slo_reports};
 pub use statistic::{Statistic, t975};
 pub use summary::{QUANTILES, ReplicationSummary};
@@ -51,6 +56,7 @@ use crate::model::Model;
 use aggregate::stat;
 use blast::blast_radii;
 use fault::recovery_events;
+use select::Kept;
 
 /// The report schema identifier.
 pub const SCHEMA: &str = "resim.report/v1";
@@ -99,6 +105,14 @@ pub struct Report {
     /// recoveries, failovers) and degradation level changes, seconds from the end of the
     /// warm-up.
     pub events: Vec<serde_json::Value>,
+    /// What `services`, `workloads` and `edges` left out of a large model (see `--top`);
+    /// absent when they hold everything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub others: Option<OthersReport>,
+    /// Every service's headline numbers and the call graph, when the model has more
+    /// services than `--top` (the HTML's service-graph view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_graph: Option<ServiceGraphReport>,
 }
 
 impl Report {
@@ -117,6 +131,26 @@ impl Report {
         reps: &[ReplicationSummary],
         counterfactuals: &[Vec<ReplicationSummary>],
     ) -> Report {
+        let mut blast_radius = blast_radii(model, reps, counterfactuals);
+        let kept = Kept::of(model, reps, &blast_radius);
+        let keep = kept.clone().unwrap_or_else(|| Kept::everything(model));
+        let report_services: BTreeMap<String, ServiceReport> = (model.services.iter().enumerate())
+            .filter(|&(i, _)| keep.services[i])
+            .map(|(i, s)| (s.name.clone(), ServiceReport::of(model, reps, i)))
+            .collect();
+        let report_workloads: BTreeMap<String, WorkloadReport> = (model.workloads.iter().enumerate())
+            .filter(|&(i, _)| keep.workloads[i])
+            .map(|(i, w)| (w.name.clone(), WorkloadReport::of(model, reps, i)))
+            .collect();
+        if kept.is_some() {
+            for b in &mut blast_radius {
+                b.services.retain(|name, _| report_services.contains_key(name));
+                b.workloads.retain(|name, _| report_workloads.contains_key(name));
+                b.extra_bad_per_window.retain(|name, _| report_workloads.contains_key(name));
+            }
+        }
+        let service_graph = (model.services.len() > model.detail.top)
+            .then(|| ServiceGraphReport::of(model, reps, keep.services.clone()));
         Report {
             schema: SCHEMA,
             scenario: model.name.clone(),
@@ -128,17 +162,18 @@ impl Report {
                 events: stat(reps, |r| Some(r.events)),
                 halted: reps.iter().find_map(|r| r.halt.as_ref()).map(|h| h.message(model.warmup)),
             },
-            services: (model.services.iter().enumerate())
-                .map(|(i, s)| (s.name.clone(), ServiceReport::of(model, reps, i)))
+            services: report_services,
+            workloads: report_workloads,
+            edges: (model.edges.iter().enumerate())
+                .filter(|&(i, _)| keep.edges[i])
+                .map(|(i, e)| (e.name.clone(), EdgeReport::of(reps, i)))
                 .collect(),
-            workloads: (model.workloads.iter().enumerate())
-                .map(|(i, w)| (w.name.clone(), WorkloadReport::of(model, reps, i)))
-                .collect(),
-            edges: model.edges.iter().enumerate().map(|(i, e)| (e.name.clone(), EdgeReport::of(reps, i))).collect(),
             slos: slo_reports(model, reps),
             faults: (0..model.faults.len()).map(|f| FaultReport::of(model, reps, f)).collect(),
-            blast_radius: blast_radii(model, reps, counterfactuals),
+            blast_radius,
             events: reps.first().map(|r0| recovery_events(model, &r0.log)).unwrap_or_default(),
+            others: kept.as_ref().map(|k| OthersReport::of(model, reps, k)),
+            service_graph,
         }
     }
 

@@ -217,6 +217,7 @@ pub fn sections(report: &Report) -> Vec<Section> {
         }
         out.push(Section { title: "Calls".into(), rows });
     }
+    out.extend(super::others::section(report.others.as_ref()));
     if !report.faults.is_empty() {
         let mut rows = vec![["fault", "kind", "target", "window", "active", "injected"].map(String::from).to_vec()];
         for f in &report.faults {

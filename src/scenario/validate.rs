@@ -74,6 +74,7 @@ pub fn validate(spec: &ScenarioSpec) -> Result<Model> {
         blast_radius: None,
         limits: Default::default(),
         priority_levels: 1,
+        detail: Default::default(),
     };
     model.priority_levels = super::validate_priority::levels(&model.workloads);
     model.faults = faults(&spec.faults, &mut model)?;

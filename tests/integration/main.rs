@@ -41,4 +41,5 @@ mod snapshots;
 mod sweep;
 mod theory_coverage;
 mod theory_examples;
+mod top;
 mod trace;

@@ -71,6 +71,13 @@ fn links(report: &Report) -> Vec<(String, String, bool)> {
     for (name, s) in &report.services {
         out.extend(s.routes_to.iter().map(|to| (format!("s:{name}"), format!("s:{to}"), true)));
     }
+    // A report of a large model holds only its top services (see `--top`): only the links
+    // between those are drawn.
+    let present = |key: &str| match key.split_at(2) {
+        ("w:", name) => report.workloads.contains_key(name),
+        (_, name) => report.services.contains_key(name),
+    };
+    out.retain(|(a, b, _)| present(a) && present(b));
     out
 }
 

@@ -7,6 +7,7 @@
 
 mod cache;
 mod graph;
+mod graph_view;
 mod queues;
 mod timeline;
 
@@ -19,6 +20,7 @@ use super::Report;
 use crate::engine::fnv1a64;
 
 pub use graph::blast_map;
+pub use graph_view::service_graph_view;
 pub(crate) use timeline::{fmt_latency, short_num};
 
 /// One chart: its file name under `charts/`, a title, and the SVG text.

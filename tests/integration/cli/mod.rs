@@ -14,6 +14,7 @@ mod preflight;
 mod regressions;
 mod run;
 mod topology;
+mod top;
 mod watchdog;
 
 use std::collections::BTreeSet;
