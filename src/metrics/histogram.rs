@@ -37,8 +37,8 @@ const SUB_MASK: u64 = (1 << (SUB_HALF_BITS + 1)) - 1;
 const LEADING_ZERO_BASE: u32 = 64 - SUB_HALF_BITS - 1;
 /// Slots up to [`MAX_NANOS`]: 37 buckets, each adding 1024 slots over the first 2048.
 const SLOTS: usize = (37 + 1) << SUB_HALF_BITS;
-/// Samples a sparse histogram buffers before merging them into its runs (2 KB).
-const BUFFER: usize = 1024;
+/// Samples a sparse histogram buffers before merging them into its runs (512 bytes).
+const BUFFER: usize = 256;
 /// Runs at which a sparse histogram turns dense: 8 bytes each, the dense counts' size.
 const DENSE_AT: usize = SLOTS / 4;
 
@@ -138,6 +138,10 @@ impl LatencyHistogram {
         self.samples.sort_unstable();
         let added = self.samples.chunk_by(|a, b| a == b).filter(|run| self.find(run[0]).is_err()).count();
         let old = self.runs.len();
+        // Grown by half when full, not doubled: a large model holds thousands of them.
+        if old + added > self.runs.capacity() {
+            self.runs.reserve_exact(added.max(old / 2));
+        }
         self.runs.resize(old + added, 0);
         let (mut r, mut out) = (old, old + added);
         let mut samples = self.samples.chunk_by(|a, b| a == b).rev().peekable();
@@ -265,6 +269,19 @@ impl LatencyHistogram {
             })
             .collect();
         SlotCounts { slots, len: self.len }
+    }
+
+    /// [`LatencyHistogram::slot_counts`], leaving the histogram empty: a sparse one's runs
+    /// move rather than being copied.
+    pub fn take_slot_counts(&mut self) -> SlotCounts {
+        if !self.counts.is_empty() {
+            let counts = self.slot_counts();
+            *self = LatencyHistogram::new();
+            return counts;
+        }
+        self.compact();
+        let taken = std::mem::take(self);
+        SlotCounts { slots: taken.runs, len: taken.len }
     }
 
     /// The `q`-quantile in seconds, or `None` when empty (see [`Self::quantiles_secs`]).

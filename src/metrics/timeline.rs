@@ -124,11 +124,23 @@ impl Timeline {
 
     /// Appends `count` of `kind` in window `i`, in words of at most [`MAX_COUNT`].
     fn append(&mut self, i: usize, kind: usize, mut count: u64) {
+        if count == 0 {
+            return;
+        }
+        self.make_words();
         let key = ((i as u64) << KIND_BITS | kind as u64) << COUNT_BITS;
         while count > 0 {
             let part = count.min(MAX_COUNT);
             self.closed.push(key | part);
             count -= part;
+        }
+    }
+
+    /// Room for one more closed word: the list grows by half (not twice) when full, since
+    /// a large model holds thousands of them.
+    fn make_words(&mut self) {
+        if self.closed.len() == self.closed.capacity() {
+            self.closed.reserve_exact(self.closed.len() / 2 + 8);
         }
     }
 
@@ -141,14 +153,15 @@ impl Timeline {
             }
             self.append(i, RETRIES, self.open_retries);
         }
-        self.open_listed.sort_unstable();
-        for run in self.open_listed.chunk_by(|a, b| a == b) {
-            if let Some(i) = self.open {
-                let key = ((i as u64) << KIND_BITS | (LATENCY + usize::from(run[0])) as u64) << COUNT_BITS;
-                self.closed.push(key | run.len() as u64);
+        let mut listed = std::mem::take(&mut self.open_listed);
+        listed.sort_unstable();
+        if let Some(i) = self.open {
+            for run in listed.chunk_by(|a, b| a == b) {
+                self.append(i, LATENCY + usize::from(run[0]), run.len() as u64);
             }
         }
-        self.open_listed.clear();
+        listed.clear();
+        self.open_listed = listed;
         for w in 0..TOUCHED_WORDS {
             let mut bits = std::mem::take(&mut self.touched[w]);
             while bits != 0 {
@@ -272,6 +285,13 @@ impl Timeline {
             windows[i].0[kind] += c;
         }
         windows
+    }
+
+    /// Outcome counts over every window.
+    pub fn outcome_totals(&self) -> OutcomeCounts {
+        let mut all = OutcomeCounts::default();
+        self.entries().filter(|&(_, kind, _)| kind < RETRIES).for_each(|(_, kind, c)| all.0[kind] += c);
+        all
     }
 
     /// Retries per window.

@@ -99,13 +99,13 @@ pub struct Damage {
 }
 
 /// One workload or service: its outcome and latency windows in one replication.
-#[derive(Clone, Copy)]
-struct Windows<'a> {
-    outcomes: &'a [[f64; 6]],
-    latency: &'a [Sparse],
+#[derive(Clone)]
+struct Windows {
+    outcomes: Vec<[f64; 6]>,
+    latency: Vec<Sparse>,
 }
 
-impl Windows<'_> {
+impl Windows {
     /// Requests and bad requests in window `i` with slow bucket cutoff `cut`.
     fn counts(&self, i: usize, cut: Option<usize>) -> (f64, f64, f64) {
         let o = &self.outcomes[i];
@@ -122,18 +122,18 @@ impl Windows<'_> {
 struct Series<'a> {
     name: &'a str,
     is_workload: bool,
-    run: Vec<Windows<'a>>,
-    base: Vec<Windows<'a>>,
+    run: Vec<Windows>,
+    base: Vec<Windows>,
     /// Bucket above which a success is slow.
     cut: Option<usize>,
 }
 
-fn workload_windows(r: &ReplicationSummary, w: usize) -> Windows<'_> {
-    Windows { outcomes: &r.workloads[w].timeline, latency: &r.workloads[w].latency_windows }
+fn workload_windows(r: &ReplicationSummary, w: usize) -> Windows {
+    Windows { outcomes: r.workloads[w].outcome_windows(), latency: r.workloads[w].latency_windows() }
 }
 
-fn service_windows(r: &ReplicationSummary, s: usize) -> Windows<'_> {
-    Windows { outcomes: &r.services[s].windows.outcomes, latency: &r.services[s].windows.latency }
+fn service_windows(r: &ReplicationSummary, s: usize) -> Windows {
+    Windows { outcomes: r.services[s].windows.outcomes(), latency: r.services[s].windows.latency() }
 }
 
 /// The slow cutoff: the first latency SLO's threshold on `target`, or else the bucket of
@@ -143,7 +143,7 @@ fn slow_cut(model: &Model, target: SloTarget, base: &[Windows]) -> Option<usize>
         return Some(buckets::bucket(t));
     }
     let mut pooled = vec![0u64; buckets::BUCKETS];
-    base.iter().flat_map(|w| w.latency).for_each(|h| buckets::merge(&mut pooled, h));
+    base.iter().flat_map(|w| &w.latency).for_each(|h| buckets::merge(&mut pooled, h));
     let n: u64 = pooled.iter().sum();
     if n == 0 {
         return None;

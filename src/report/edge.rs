@@ -161,12 +161,14 @@ impl BreakerReport {
 impl EdgeTimelineReport {
     /// Edge `i`'s calls window by window over the replications `reps`.
     fn of(reps: &[ReplicationSummary], i: usize) -> Self {
-        let n = reps.first().map_or(0, |r| r.edges[i].timeline.len());
-        let w = |f: &dyn Fn(&ReplicationSummary, usize) -> f64| window_totals(reps.len(), n, &|r, k| f(&reps[r], k));
+        let outcomes: Vec<_> = reps.iter().map(|r| r.edges[i].outcome_windows()).collect();
+        let retries: Vec<_> = reps.iter().map(|r| r.edges[i].retry_windows()).collect();
+        let n = outcomes.first().map_or(0, Vec::len);
+        let w = |f: &dyn Fn(usize, usize) -> f64| window_totals(reps.len(), n, f);
         EdgeTimelineReport {
-            calls: w(&|r, k| r.edges[i].timeline[k].iter().sum()),
-            failed: w(&|r, k| r.edges[i].timeline[k][2..].iter().sum()),
-            retries: w(&|r, k| r.edges[i].retries_windows[k]),
+            calls: w(&|r, k| outcomes[r][k].iter().sum()),
+            failed: w(&|r, k| outcomes[r][k][2..].iter().sum()),
+            retries: w(&|r, k| retries[r][k]),
         }
     }
 }

@@ -47,7 +47,7 @@ pub(super) fn served(o: &[f64; 6]) -> f64 {
 
 /// A service's failed visits in one replication, over the measured windows.
 pub(super) fn failed_visits(s: &ServiceSummary) -> f64 {
-    s.windows.outcomes.iter().map(failed).sum()
+    failed(&s.windows.outcome_totals())
 }
 
 /// Seconds requests spent inside a service in one replication of `secs` measured

@@ -218,11 +218,15 @@ impl ServiceReport {
             concurrency_limit: s.concurrency.map(|_| stat(&|x| x.concurrency_limit)),
             pools: (0..s.pools.len()).map(|p| (s.pools[p].name.clone(), PoolReport::of(model, reps, i, p))).collect(),
             degradation: DegradationReport::of(reps, i),
-            timeline: Some(TimelineReport::of(
-                model.window.as_secs_f64(),
-                &reps.iter().map(|r| r.services[i].windows.outcomes.as_slice()).collect::<Vec<_>>(),
-                &reps.iter().map(|r| r.services[i].windows.latency.as_slice()).collect::<Vec<_>>(),
-            )),
+            timeline: Some({
+                let outcomes: Vec<_> = reps.iter().map(|r| r.services[i].windows.outcomes()).collect();
+                let latency: Vec<_> = reps.iter().map(|r| r.services[i].windows.latency()).collect();
+                TimelineReport::of(
+                    model.window.as_secs_f64(),
+                    &outcomes.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                    &latency.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                )
+            }),
             gauges: Some(GaugeTimelineReport::of(reps, i)),
             cache: super::CacheReport::of(reps, i),
             queue: super::mqueue::QueueReport::of(reps, i),

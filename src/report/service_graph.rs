@@ -71,7 +71,7 @@ impl ServiceGraphReport {
             failed_share: (0..ns)
                 .map(|i| {
                     let visits: f64 =
-                        reps.iter().flat_map(|r| &r.services[i].windows.outcomes).map(|o| o.iter().sum::<f64>()).sum();
+                        reps.iter().map(|r| r.services[i].windows.outcome_totals().iter().sum::<f64>()).sum();
                     let bad: f64 = reps.iter().map(|r| failed_visits(&r.services[i])).sum();
                     (visits > 0.0).then(|| bad / visits)
                 })

@@ -81,12 +81,29 @@ pub struct ServiceSummary {
 /// A service's time series in one replication.
 #[derive(Clone, Debug, Default)]
 pub struct ServiceWindows {
-    /// Visit outcomes per window.
-    pub outcomes: Vec<[f64; 6]>,
-    /// Sojourn times of successful visits per window (coarse buckets).
-    pub latency: Vec<Sparse>,
+    /// Visit outcomes and the sojourn times of successful visits (coarse buckets), per
+    /// window: the run's compact timeline, read densely one series at a time (a large
+    /// model's summaries would otherwise hold every window of every service as floats).
+    pub counts: Timeline,
     /// Per window: time-average L, Lq and utilisation.
     pub gauges: Vec<[f64; 3]>,
+}
+
+impl ServiceWindows {
+    /// Visit outcomes per window.
+    pub fn outcomes(&self) -> Vec<[f64; 6]> {
+        outcome_windows(&self.counts)
+    }
+
+    /// Sojourn times of successful visits per window (coarse buckets).
+    pub fn latency(&self) -> Vec<Sparse> {
+        self.counts.latency_windows()
+    }
+
+    /// Visit outcomes over every window.
+    pub fn outcome_totals(&self) -> [f64; 6] {
+        self.counts.outcome_totals().0.map(|x| x as f64)
+    }
 }
 
 /// One workload in one replication.
@@ -98,10 +115,9 @@ pub struct WorkloadSummary {
     pub outcomes: [f64; 6],
     /// Sum of the value of served requests.
     pub value: f64,
-    /// Outcome counts per window.
-    pub timeline: Vec<[f64; 6]>,
-    /// End-to-end latency of successful requests per window (coarse buckets).
-    pub latency_windows: Vec<Sparse>,
+    /// Outcome counts and end-to-end latencies of successful requests (coarse buckets)
+    /// per window, compact (see [`ServiceWindows::counts`]).
+    pub windows: Timeline,
     /// The end-to-end latency histogram itself (non-empty slots), pooled over
     /// replications for the report's percentiles.
     pub latency_hist: SlotCounts,
@@ -140,10 +156,33 @@ pub struct EdgeSummary {
     pub abandoned: f64,
     /// The breaker's record.
     pub breaker: Option<crate::metrics::BreakerSnapshot>,
+    /// Finished calls by outcome and retries, per window, compact (see
+    /// [`ServiceWindows::counts`]).
+    pub windows: Timeline,
+}
+
+impl WorkloadSummary {
+    /// Outcome counts per window.
+    pub fn outcome_windows(&self) -> Vec<[f64; 6]> {
+        outcome_windows(&self.windows)
+    }
+
+    /// End-to-end latency of successful requests per window (coarse buckets).
+    pub fn latency_windows(&self) -> Vec<Sparse> {
+        self.windows.latency_windows()
+    }
+}
+
+impl EdgeSummary {
     /// Finished calls by outcome, per window.
-    pub timeline: Vec<[f64; 6]>,
+    pub fn outcome_windows(&self) -> Vec<[f64; 6]> {
+        outcome_windows(&self.windows)
+    }
+
     /// Retries per window.
-    pub retries_windows: Vec<f64>,
+    pub fn retry_windows(&self) -> Vec<f64> {
+        self.windows.retry_windows().iter().map(|&x| x as f64).collect()
+    }
 }
 
 /// Outcome counts per window as floats.
@@ -219,7 +258,8 @@ impl SloSummary {
 
 impl ServiceSummary {
     /// The summary of service `i` in `r`, a replication of `model`.
-    fn of(model: &Model, r: &ReplicationResult, i: usize) -> Self {
+    /// `taken` is the service's timeline and latency histogram, moved out of `r`.
+    fn of(model: &Model, r: &ReplicationResult, i: usize, taken: (Timeline, SlotCounts)) -> Self {
         let (s, m) = (&model.services[i], &r.services[i]);
         let t = r.measured_secs;
         let nanos = t * 1e9;
@@ -234,7 +274,7 @@ impl ServiceSummary {
         let window_workers: Vec<f64> = m.autoscaling.as_ref().map_or_else(Vec::new, |a| {
             a.window_means(model.window.as_secs_f64(), t).iter().map(|n| n * f64::from(s.servers)).collect()
         });
-        let sojourn = m.sojourn.slot_counts();
+        let (timeline, sojourn) = taken;
         ServiceSummary {
             arrivals: m.arrivals as f64,
             completed,
@@ -276,8 +316,7 @@ impl ServiceSummary {
             degradation: r.degradation[i].clone(),
             concurrency_limit: r.concurrency_limit[i],
             windows: ServiceWindows {
-                outcomes: outcome_windows(&m.timeline),
-                latency: m.timeline.latency_windows(),
+                counts: timeline,
                 gauges: gauge_windows(&m.gauge_marks, model.window.as_secs_f64(), t, workers, &window_workers),
             },
             cache: m.cache.as_deref().map(|c| super::CacheSummary::of(c, t)),
@@ -314,25 +353,32 @@ pub struct ReplicationSummary {
 }
 
 impl ReplicationSummary {
-    /// Extracts the summary of `r`, a replication of `model`.
-    pub fn of(model: &Model, r: &ReplicationResult) -> Self {
-        let services = (0..model.services.len()).map(|i| ServiceSummary::of(model, r, i)).collect();
+    /// Extracts the summary of `r`, a replication of `model`, moving its series and
+    /// histograms (a large model's would otherwise be held twice at once).
+    pub fn of(model: &Model, mut r: ReplicationResult) -> Self {
+        let slos = model.slos.iter().map(|slo| SloSummary::of(slo, &r)).collect();
+        let taken: Vec<_> =
+            r.services.iter_mut().map(|m| (std::mem::take(&mut m.timeline), m.sojourn.take_slot_counts())).collect();
+        let services = taken.into_iter().enumerate().map(|(i, t)| ServiceSummary::of(model, &r, i, t)).collect();
         let workloads = r
             .workloads
-            .iter()
-            .map(|w| WorkloadSummary {
-                arrivals: w.arrivals as f64,
-                outcomes: Outcome::ALL.map(|o| w.outcomes.get(o) as f64),
-                value: w.value,
-                timeline: outcome_windows(&w.timeline),
-                latency_windows: w.timeline.latency_windows(),
-                latency_hist: w.latency.slot_counts(),
-                latency_mean_s: (!w.latency.is_empty()).then(|| w.latency_sum as f64 / w.latency.len() as f64 / 1e9),
+            .iter_mut()
+            .map(|w| {
+                let latency_mean_s =
+                    (!w.latency.is_empty()).then(|| w.latency_sum as f64 / w.latency.len() as f64 / 1e9);
+                WorkloadSummary {
+                    arrivals: w.arrivals as f64,
+                    outcomes: Outcome::ALL.map(|o| w.outcomes.get(o) as f64),
+                    value: w.value,
+                    windows: std::mem::take(&mut w.timeline),
+                    latency_hist: w.latency.take_slot_counts(),
+                    latency_mean_s,
+                }
             })
             .collect();
         let edges = r
             .edges
-            .iter()
+            .iter_mut()
             .zip(&r.breakers)
             .map(|(e, b)| EdgeSummary {
                 calls: e.calls as f64,
@@ -349,8 +395,7 @@ impl ReplicationSummary {
                 envoy_overflows: e.envoy_overflows.map(|o| o.map(|x| x as f64)),
                 abandoned: e.abandoned as f64,
                 breaker: b.clone(),
-                timeline: outcome_windows(&e.timeline),
-                retries_windows: e.timeline.retry_windows().iter().map(|&x| x as f64).collect(),
+                windows: std::mem::take(&mut e.timeline),
             })
             .collect();
         ReplicationSummary {
@@ -360,9 +405,9 @@ impl ReplicationSummary {
             services,
             workloads,
             edges,
-            faults: r.faults.clone(),
-            log: r.log.clone(),
-            slos: model.slos.iter().map(|slo| SloSummary::of(slo, r)).collect(),
+            faults: std::mem::take(&mut r.faults),
+            log: std::mem::take(&mut r.log),
+            slos,
         }
     }
 }

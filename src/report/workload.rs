@@ -71,11 +71,15 @@ impl WorkloadReport {
                 (total > 0.0).then(|| x.value / total)
             }),
             goodput_value_per_s: stat(&|x| Some(x.value / model.duration.as_secs_f64())),
-            timeline: TimelineReport::of(
-                model.window.as_secs_f64(),
-                &reps.iter().map(|r| r.workloads[i].timeline.as_slice()).collect::<Vec<_>>(),
-                &reps.iter().map(|r| r.workloads[i].latency_windows.as_slice()).collect::<Vec<_>>(),
-            ),
+            timeline: {
+                let outcomes: Vec<_> = reps.iter().map(|r| r.workloads[i].outcome_windows()).collect();
+                let latency: Vec<_> = reps.iter().map(|r| r.workloads[i].latency_windows()).collect();
+                TimelineReport::of(
+                    model.window.as_secs_f64(),
+                    &outcomes.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                    &latency.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                )
+            },
             latency_s: Percentiles::of(&lat)
                 .with_mean(Statistic::of(reps.iter().map(|r| r.workloads[i].latency_mean_s))),
         }

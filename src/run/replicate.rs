@@ -61,7 +61,8 @@ pub(super) fn run_all_traced(
             .map(|&(m, r)| {
                 let mut result = run_replication_traced(&models[m], r, trace.filter(|_| m == 0 && r == 0));
                 super::progress::finished_one();
-                (ReplicationSummary::of(&models[m], &result), result.trace.take())
+                let trace = result.trace.take();
+                (ReplicationSummary::of(&models[m], result), trace)
             })
             .collect::<Vec<_>>()
     };

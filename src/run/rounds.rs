@@ -104,7 +104,7 @@ pub fn run_points(
                 st.started = true;
             }
             let model = &variants[p][v];
-            let summary = ReplicationSummary::of(model, &run_replication(model, r as u32));
+            let summary = ReplicationSummary::of(model, run_replication(model, r as u32));
             super::progress::finished_one();
             let mut st = lock(&states[p]);
             st.reps[v][r] = Some(summary);

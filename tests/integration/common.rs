@@ -196,7 +196,7 @@ impl Sim {
         self.reps
             .iter()
             .map(|r| {
-                r.workloads[w].timeline[range.clone()]
+                r.workloads[w].outcome_windows()[range.clone()]
                     .iter()
                     .map(|c| {
                         if which.is_empty() {

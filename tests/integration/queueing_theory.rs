@@ -738,7 +738,7 @@ fn independent_counters_and_littles_law_per_replication() {
         let svc = &rep.services[s];
         let wl = &rep.workloads[0];
         let scope = format!("rep {i}");
-        let timeline = |o: Outcome| wl.timeline.iter().map(|w| w[o as usize]).sum::<f64>();
+        let timeline = |o: Outcome| wl.outcome_windows().iter().map(|w| w[o as usize]).sum::<f64>();
         let (ok, rejected) = (timeline(Outcome::Ok), timeline(Outcome::Rejected));
         check.holds(
             &scope,

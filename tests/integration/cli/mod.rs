@@ -13,8 +13,8 @@ mod output_unit;
 mod preflight;
 mod regressions;
 mod run;
-mod topology;
 mod top;
+mod topology;
 mod watchdog;
 
 use std::collections::BTreeSet;

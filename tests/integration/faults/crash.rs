@@ -156,7 +156,7 @@ fn cold_start_slows_the_restarted_instance_for_its_duration() {
     let s = part.sid("api");
     for (k, r) in part.reps.iter().enumerate() {
         let ok = |range: std::ops::Range<usize>| -> f64 {
-            r.workloads[w].timeline[range].iter().map(|c| c[Outcome::Ok as usize]).sum()
+            r.workloads[w].outcome_windows()[range].iter().map(|c| c[Outcome::Ok as usize]).sum()
         };
         let (cold, all) = (ok(1..3), ok(0..6));
         let expected = 0.010 + 0.020 * cold / all;
@@ -201,7 +201,7 @@ fn crash_releases_the_concurrency_limit_of_the_work_it_loses() {
     let w = sim.wid("users");
     for (k, r) in sim.reps.iter().enumerate() {
         let ok = |range: std::ops::Range<usize>| -> f64 {
-            r.workloads[w].timeline[range.clone()].iter().map(|c| c[Outcome::Ok as usize]).sum::<f64>()
+            r.workloads[w].outcome_windows()[range.clone()].iter().map(|c| c[Outcome::Ok as usize]).sum::<f64>()
                 / range.len() as f64
         };
         let (before, after) = (ok(0..2), ok(3..8));

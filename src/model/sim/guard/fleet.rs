@@ -121,7 +121,7 @@ impl Guards {
     /// Gives back the breaker permission of an admitted attempt that will report no
     /// result (its caller is gone).
     pub(in crate::model::sim) fn release_breaker(&mut self, at: GuardAt, now: SimTime) {
-        if let Some(b) = self.holder(at, |g| g.breaker.is_some()).breaker.as_mut() {
+        if let Some(b) = self.holder(at, |g| g.breaker.is_some()).breaker.as_deref_mut() {
             b.release_permission(now);
         }
     }
@@ -151,7 +151,7 @@ impl Guards {
         let open = |b: &CircuitBreaker| {
             !matches!(b.state(now), BreakerState::Closed | BreakerState::Disabled | BreakerState::MetricsOnly)
         };
-        if self.holder(at, |g| g.breaker.is_some()).breaker.as_ref().is_some_and(open) {
+        if self.holder(at, |g| g.breaker.is_some()).breaker.as_deref().is_some_and(open) {
             return None;
         }
         let [fleet, local] = self.pair(at);
@@ -181,9 +181,9 @@ impl Guards {
         now: SimTime,
     ) -> RetryDecision {
         let [fleet, local] = self.pair(at);
-        let (budget, active) = match fleet.budget.as_mut() {
+        let (budget, active) = match fleet.budget.as_deref_mut() {
             Some(b) => (Some(b), fleet.active),
-            None => (local.budget.as_mut(), local.active),
+            None => (local.budget.as_deref_mut(), local.active),
         };
         state.on_outcome(cfg, outcome, budget, now, active, &mut local.rng)
     }
@@ -265,13 +265,13 @@ impl Guards {
         }
         let mut off = 0u64;
         for (g, h) in self.all.iter().zip(&held) {
-            let (permits, waiting) = g.bulkhead.as_ref().map_or((0, 0), |b| (b.in_use(), b.waiting()));
+            let (permits, waiting) = g.bulkhead.as_deref().map_or((0, 0), |b| (b.in_use(), b.waiting()));
             off += u64::from(permits.abs_diff(h.permits)) + u64::from(waiting.abs_diff(h.waiting));
-            off += u64::from(g.breaker.as_ref().map_or(0, |b| b.trials_in_flight()).saturating_sub(h.trials));
-            if let Some(Budget::Concurrency(b)) = &g.budget {
+            off += u64::from(g.breaker.as_deref().map_or(0, |b| b.trials_in_flight()).saturating_sub(h.trials));
+            if let Some(Budget::Concurrency(b)) = g.budget.as_deref() {
                 off += u64::from(b.in_flight().abs_diff(h.slots));
             }
-            if let Some(l) = g.concurrency.as_ref() {
+            if let Some(l) = g.concurrency.as_deref() {
                 off += u64::from(l.inflight().abs_diff(h.limit_slots));
             }
             if let Some(l) = g.limits() {
@@ -375,6 +375,6 @@ impl Guards {
         let first = self.first[e] as usize;
         let end = self.first.get(e + 1).map_or(self.all.len(), |&x| x as usize);
         let instance = |k: usize| (k > 0).then(|| (k - 1) as u32);
-        self.all[first..end].iter().enumerate().filter_map(move |(k, g)| g.breaker.as_ref().map(|b| (instance(k), b)))
+        self.all[first..end].iter().enumerate().filter_map(move |(k, g)| g.breaker.as_deref().map(|b| (instance(k), b)))
     }
 }

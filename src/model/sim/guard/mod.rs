@@ -61,22 +61,25 @@ enum EdgeLimiter {
 }
 
 /// Mutable policy state of the calls that share one guard.
+///
+/// Each policy is boxed: a guard without policies is about 100 bytes, not 1.4 KB, and a
+/// large model holds one per edge and caller instance.
 pub(super) struct EdgeGuard {
-    breaker: Option<CircuitBreaker>,
+    breaker: Option<Box<CircuitBreaker>>,
     /// What the breaker records for each outcome.
     outcomes: Classifier,
-    bulkhead: Option<Bulkhead>,
-    limiter: Option<EdgeLimiter>,
-    budget: Option<Budget>,
+    bulkhead: Option<Box<Bulkhead>>,
+    limiter: Option<Box<EdgeLimiter>>,
+    budget: Option<Box<Budget>>,
     /// Envoy's circuit-breaker thresholds.
-    limits: Option<EnvoyLimits>,
+    limits: Option<Box<EnvoyLimits>>,
     /// Netflix's client-side adaptive concurrency limit.
-    concurrency: Option<Limiter>,
-    latency: Option<LatencyWindow>,
+    concurrency: Option<Box<Limiter>>,
+    latency: Option<Box<LatencyWindow>>,
     /// Finagle's `maxExtraLoad` budget: one deposit per call, one withdrawal per hedge.
-    hedge_budget: Option<TokenBudget>,
+    hedge_budget: Option<Box<TokenBudget>>,
     /// The AWS adaptive mode's client-side rate limiter.
-    pacer: Option<ClientRateLimiter>,
+    pacer: Option<Box<ClientRateLimiter>>,
     /// Calls in progress (the "active requests" of Envoy's budget).
     active: u32,
     /// Jitter draws.
@@ -117,26 +120,38 @@ impl EdgeGuard {
                 .breaker
                 .filter(|_| here(p.scope.breaker))
                 .map(|c| CircuitBreaker::with_initial_state(c, p.breaker_initial_state, SimTime::ZERO))
-                .map(|b| b.with_stream(streams.stream(&stream.replacen("retry/", "breaker/", 1)))),
+                .map(|b| Box::new(b.with_stream(streams.stream(&stream.replacen("retry/", "breaker/", 1))))),
             outcomes: p.breaker_outcomes,
-            bulkhead: p.bulkhead.filter(|_| here(p.scope.bulkhead)).map(Bulkhead::new),
-            limiter: p.rate_limit.filter(|_| here(p.scope.rate_limit)).map(|l| match l {
-                LimiterConfig::TokenBucket(c) => EdgeLimiter::Bucket(TokenBucket::new(c)),
-                LimiterConfig::Cycle(c) => EdgeLimiter::Cycle(CycleLimiter::new(c, SimTime::ZERO)),
-                LimiterConfig::Tower(c) => EdgeLimiter::Tower(TowerRate::new(c, SimTime::ZERO)),
+            bulkhead: p.bulkhead.filter(|_| here(p.scope.bulkhead)).map(|c| Box::new(Bulkhead::new(c))),
+            limiter: p.rate_limit.filter(|_| here(p.scope.rate_limit)).map(|l| {
+                Box::new(match l {
+                    LimiterConfig::TokenBucket(c) => EdgeLimiter::Bucket(TokenBucket::new(c)),
+                    LimiterConfig::Cycle(c) => EdgeLimiter::Cycle(CycleLimiter::new(c, SimTime::ZERO)),
+                    LimiterConfig::Tower(c) => EdgeLimiter::Tower(TowerRate::new(c, SimTime::ZERO)),
+                })
             }),
-            budget: p.budget.as_ref().filter(|_| here(p.scope.budget)).map(Budget::new),
-            latency: (p.track_latency && here(p.scope.hedge))
-                .then(|| p.hedge_rotation.map_or_else(|| LatencyWindow::new(LATENCY_WINDOW), LatencyWindow::rotating)),
-            concurrency: p.concurrency.filter(|_| here(p.scope.concurrency)).map(super::build::adaptive_limiter),
+            budget: p.budget.as_ref().filter(|_| here(p.scope.budget)).map(|c| Box::new(Budget::new(c))),
+            latency: (p.track_latency && here(p.scope.hedge)).then(|| {
+                Box::new(p.hedge_rotation.map_or_else(|| LatencyWindow::new(LATENCY_WINDOW), LatencyWindow::rotating))
+            }),
+            concurrency: p
+                .concurrency
+                .filter(|_| here(p.scope.concurrency))
+                .map(|c| Box::new(super::build::adaptive_limiter(c))),
             // Envoy's thresholds belong to each sidecar: per caller instance.
-            limits: p.thresholds.filter(|_| matches!(holder, Holder::Instance(_))).map(EnvoyLimits::new),
-            hedge_budget: p.max_extra_load.filter(|_| here(p.scope.hedge)).map(HedgeConfig::extra_load_budget),
+            limits: p
+                .thresholds
+                .filter(|_| matches!(holder, Holder::Instance(_)))
+                .map(|t| Box::new(EnvoyLimits::new(t))),
+            hedge_budget: p
+                .max_extra_load
+                .filter(|_| here(p.scope.hedge))
+                .map(|h| Box::new(HedgeConfig::extra_load_budget(h))),
             // The AWS SDK's client-side rate limiter lives in each client.
             pacer: p
                 .adaptive
                 .filter(|_| matches!(holder, Holder::Instance(_)))
-                .map(|c| ClientRateLimiter::new(c, SimTime::ZERO)),
+                .map(|c| Box::new(ClientRateLimiter::new(c, SimTime::ZERO))),
             active: 0,
             rng: streams.stream(&stream),
             timer_at: None,
@@ -146,10 +161,10 @@ impl EdgeGuard {
     /// A call starts: one more active request, and a deposit in the token budgets.
     pub(super) fn call_started(&mut self, now: SimTime) {
         self.active += 1;
-        if let Some(b) = self.budget.as_mut() {
+        if let Some(b) = self.budget.as_deref_mut() {
             b.on_request(now);
         }
-        if let Some(b) = self.hedge_budget.as_mut() {
+        if let Some(b) = self.hedge_budget.as_deref_mut() {
             b.deposit(now);
         }
     }
@@ -162,14 +177,14 @@ impl EdgeGuard {
     /// The breaker's answer to an attempt: `None` without a breaker here, else whether
     /// it admits the attempt.
     fn pass_breaker(&mut self, now: SimTime) -> Option<bool> {
-        self.breaker.as_mut().map(|b| b.try_acquire(now))
+        self.breaker.as_deref_mut().map(|b| b.try_acquire(now))
     }
 
     /// Asks the rate limiter for a permission at `now`: at once, after a wait (resilience4j's
     /// limiter reserves one from a later period, within its timeout), or refused. Without a
     /// limiter, at once.
     fn rate_limit(&mut self, now: SimTime) -> RateAcquire {
-        if let Some(EdgeLimiter::Cycle(l)) = self.limiter.as_mut() {
+        if let Some(EdgeLimiter::Cycle(l)) = self.limiter.as_deref_mut() {
             return l.try_acquire(now);
         }
         // The others never make a call wait: a permission now, or a refusal.
@@ -179,7 +194,7 @@ impl EdgeGuard {
     /// The breaker's next timed transition, when one is due and not yet scheduled. Asked
     /// after every breaker decision and record.
     pub(super) fn breaker_timer(&mut self) -> Option<SimTime> {
-        let at = self.breaker.as_ref()?.next_transition_at()?;
+        let at = self.breaker.as_deref()?.next_transition_at()?;
         if self.timer_at == Some(at) {
             return None;
         }
@@ -190,7 +205,7 @@ impl EdgeGuard {
     /// The scheduled breaker timer fired.
     pub(super) fn on_breaker_timer(&mut self, now: SimTime) {
         self.timer_at = None;
-        if let Some(b) = self.breaker.as_mut() {
+        if let Some(b) = self.breaker.as_deref_mut() {
             b.on_timer(now);
         }
     }
@@ -199,14 +214,14 @@ impl EdgeGuard {
     /// nothing, as the edge classifies `outcome` (`failure_on`, or resilience4j's
     /// `record_exceptions` / `ignore_exceptions`).
     pub(super) fn record(&mut self, now: SimTime, outcome: Outcome, duration: SimTime) {
-        if let Some(b) = self.breaker.as_mut() {
+        if let Some(b) = self.breaker.as_deref_mut() {
             b.record(now, self.outcomes.verdict(outcome), duration);
         }
     }
 
     /// A hedge asks the rate limiter: a permission free now, or none (it does not wait).
     fn pass_limiter_now(&mut self, now: SimTime) -> bool {
-        match self.limiter.as_mut() {
+        match self.limiter.as_deref_mut() {
             None => true,
             Some(EdgeLimiter::Bucket(b)) => b.try_acquire(now),
             Some(EdgeLimiter::Cycle(l)) => l.try_acquire_within(now, SimTime::ZERO) == RateAcquire::Now,
@@ -217,20 +232,20 @@ impl EdgeGuard {
     /// A hedge asks the bulkhead: `None` without one, else whether a permit was free (it
     /// does not queue).
     fn try_permit_now(&mut self, now: SimTime, c: CallId) -> Option<bool> {
-        let b = self.bulkhead.as_mut()?;
+        let b = self.bulkhead.as_deref_mut()?;
         Some(b.available() > 0 && b.waiting() == 0 && b.try_acquire(now, c) == Acquire::Granted)
     }
 
     /// The client-side concurrency limit admits one more attempt (always, without one).
     fn acquire_slot(&mut self) -> bool {
-        self.concurrency.as_mut().is_none_or(Limiter::try_acquire)
+        self.concurrency.as_deref_mut().is_none_or(Limiter::try_acquire)
     }
 
     /// An attempt admitted by the client-side limit ended at `now`, `rtt` after it
     /// started: a success or a drop (a timeout or a rejection: Netflix's `onDropped`)
     /// teaches the limit, any other failure is ignored (`onIgnore`).
     fn release_slot(&mut self, now: SimTime, rtt: SimTime, outcome: Option<Outcome>) {
-        let Some(l) = self.concurrency.as_mut() else { return };
+        let Some(l) = self.concurrency.as_deref_mut() else { return };
         match outcome {
             Some(o) if o.is_success() => l.release(now, rtt, false),
             Some(Outcome::Timeout | Outcome::Rejected) => l.release(now, rtt, true),
@@ -240,18 +255,18 @@ impl EdgeGuard {
 
     /// Asks the bulkhead for a permit for call `c`; `None` without a bulkhead.
     pub(super) fn acquire_permit(&mut self, now: SimTime, c: CallId) -> Option<Acquire> {
-        self.bulkhead.as_mut().map(|b| b.try_acquire(now, c))
+        self.bulkhead.as_deref_mut().map(|b| b.try_acquire(now, c))
     }
 
     /// Returns a permit; the call it is handed to next, if one waits.
     pub(super) fn release_permit(&mut self, now: SimTime) -> Option<CallId> {
-        self.bulkhead.as_mut().and_then(|b| b.release(now))
+        self.bulkhead.as_deref_mut().and_then(|b| b.release(now))
     }
 
     /// Call `c` stops waiting for a permit: its attempt ended (`timed_out == false`) or
     /// its bulkhead wait ran out.
     pub(super) fn leave_queue(&mut self, c: CallId, timed_out: bool) {
-        if let Some(b) = self.bulkhead.as_mut() {
+        if let Some(b) = self.bulkhead.as_deref_mut() {
             if timed_out {
                 b.time_out(c);
             } else {
@@ -267,12 +282,12 @@ impl EdgeGuard {
     /// caller: the limiter does not count them.
     pub(super) fn attempt_outcome(&mut self, now: SimTime, outcome: Outcome, state: &RetryState) {
         if outcome.is_success()
-            && let Some(b) = self.budget.as_mut()
+            && let Some(b) = self.budget.as_deref_mut()
         {
             b.on_success_at(now, state.last_retry_cost());
         }
         if outcome != Outcome::ShortCircuited
-            && let Some(p) = self.pacer.as_mut()
+            && let Some(p) = self.pacer.as_deref_mut()
         {
             p.on_response(now, outcome == Outcome::Rejected);
         }
@@ -281,7 +296,7 @@ impl EdgeGuard {
     /// Before each attempt is sent (the first, retries and hedges): send now, or wait and
     /// ask again (the AWS adaptive mode, once it has seen a throttle).
     pub(super) fn send_admit(&mut self, now: SimTime) -> Admit {
-        self.pacer.as_mut().map_or(Admit::Now, |p| p.on_send(now))
+        self.pacer.as_deref_mut().map_or(Admit::Now, |p| p.on_send(now))
     }
 
     /// When a hedge's delay has passed: may it be sent? The `max_extra_load` budget
@@ -289,19 +304,19 @@ impl EdgeGuard {
     /// budget pays for the backup too, gRPC's throttle may refuse). As in Finagle's
     /// `canIssueBackup`, a refusal by the second leaves the first's withdrawal spent.
     pub(super) fn try_hedge(&mut self, now: SimTime) -> bool {
-        let local = self.hedge_budget.as_mut().is_none_or(|b| b.try_withdraw(now));
-        local && self.budget.as_mut().is_none_or(|b| b.try_hedge(now))
+        let local = self.hedge_budget.as_deref_mut().is_none_or(|b| b.try_withdraw(now));
+        local && self.budget.as_deref_mut().is_none_or(|b| b.try_hedge(now))
     }
 
     /// True when a granted retry holds a slot of the budget until it ends (Envoy's
     /// concurrency budget), to be given back with [`EdgeGuard::end_retry`].
     pub(super) fn retries_hold_slots(&self) -> bool {
-        matches!(self.budget, Some(Budget::Concurrency(_)))
+        matches!(self.budget.as_deref(), Some(Budget::Concurrency(_)))
     }
 
     /// A retry that held a budget slot ended.
     pub(super) fn end_retry(&mut self) {
-        if let Some(b) = self.budget.as_mut() {
+        if let Some(b) = self.budget.as_deref_mut() {
             b.on_retry_end();
         }
     }
@@ -317,12 +332,12 @@ impl EdgeGuard {
     /// [`EdgeGuard::release_pending`] when the attempt stops waiting, whatever ends it
     /// (sent, timed out, cancelled, caller crashed, run end).
     pub(super) fn acquire_pending(&mut self) -> bool {
-        self.limits.as_mut().is_none_or(|l| l.pending.try_acquire())
+        self.limits.as_deref_mut().is_none_or(|l| l.pending.try_acquire())
     }
 
     /// A waiting attempt admitted by [`EdgeGuard::acquire_pending`] stops waiting.
     pub(super) fn release_pending(&mut self) {
-        if let Some(l) = self.limits.as_mut() {
+        if let Some(l) = self.limits.as_deref_mut() {
             l.pending.release();
         }
     }
@@ -333,12 +348,12 @@ impl EdgeGuard {
     /// with one [`EdgeGuard::release_request`] when that request is over for the caller:
     /// answered, timed out, cancelled, abandoned as a losing hedge, caller crashed.
     pub(super) fn acquire_request(&mut self) -> bool {
-        self.limits.as_mut().is_none_or(|l| l.requests.try_acquire())
+        self.limits.as_deref_mut().is_none_or(|l| l.requests.try_acquire())
     }
 
     /// A request admitted by [`EdgeGuard::acquire_request`] is over.
     pub(super) fn release_request(&mut self) {
-        if let Some(l) = self.limits.as_mut() {
+        if let Some(l) = self.limits.as_deref_mut() {
             l.requests.release();
         }
     }
@@ -354,13 +369,13 @@ impl EdgeGuard {
         if self.retries_hold_slots() {
             return true;
         }
-        self.limits.as_mut().is_none_or(|l| l.retries.try_acquire())
+        self.limits.as_deref_mut().is_none_or(|l| l.retries.try_acquire())
     }
 
     /// A retry admitted by [`EdgeGuard::acquire_retry`] is over.
     pub(super) fn release_retry(&mut self) {
         if !self.retries_hold_slots()
-            && let Some(l) = self.limits.as_mut()
+            && let Some(l) = self.limits.as_deref_mut()
         {
             l.retries.release();
         }
@@ -368,7 +383,7 @@ impl EdgeGuard {
 
     /// The thresholds' counters and overflows, for reports.
     pub(super) fn limits(&self) -> Option<&EnvoyLimits> {
-        self.limits.as_ref()
+        self.limits.as_deref()
     }
 }
 
@@ -376,7 +391,7 @@ impl EdgeGuard {
     /// A request's latency at `now`, answered (`Some`) or abandoned, for percentile
     /// hedging ([`LatencyWindow::record_at`] keeps what its library keeps).
     pub(super) fn record_latency(&mut self, now: SimTime, latency: SimTime, answer: Option<Outcome>) {
-        if let Some(w) = self.latency.as_mut() {
+        if let Some(w) = self.latency.as_deref_mut() {
             w.record_at(now, latency, answer);
         }
     }
@@ -386,19 +401,19 @@ impl EdgeGuard {
     pub(super) fn hedge_delay(&self, h: &HedgeConfig, now: SimTime) -> Option<SimTime> {
         match h.delay {
             HedgeDelay::Fixed(d) => Some(d),
-            _ => self.latency.as_ref().and_then(|w| h.hedge_delay(w, now)),
+            _ => self.latency.as_deref().and_then(|w| h.hedge_delay(w, now)),
         }
     }
 
     /// Restarts the statistics at the end of the warm-up.
     pub(super) fn reset_stats(&mut self, now: SimTime) {
-        if let Some(l) = self.limits.as_mut() {
+        if let Some(l) = self.limits.as_deref_mut() {
             l.reset_stats();
         }
-        if let Some(b) = self.breaker.as_mut() {
+        if let Some(b) = self.breaker.as_deref_mut() {
             b.reset_stats(now);
         }
-        if let Some(b) = self.bulkhead.as_mut() {
+        if let Some(b) = self.bulkhead.as_deref_mut() {
             b.reset_stats(now);
         }
     }
