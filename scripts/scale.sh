@@ -16,8 +16,8 @@
 #
 # Usage: scripts/scale.sh [--sizes 10,100,1000,5000,20000] [--graphs microservices,layered]
 #                         [--seed S] [--work DIR] [--keep]
-# Memory: today the engine needs about 0.8 GB at 1,000 services and far more at 20,000;
-# check free memory before running the large sizes.
+# Memory: about 0.65 GB at 20,000 services (docs/PERFORMANCE.md, section 7); the runs pass
+# --max-memory so the pre-run estimate (up to 2x over) never refuses them.
 set -euo pipefail
 
 sizes="10,100,1000,5000,20000"
@@ -95,7 +95,7 @@ for kind in "${kinds[@]}"; do
     services=$(grep -c '^  [^ -].*:$' "$file")
     instances=$(awk '/^    instances:/ { s += $2 } END { print s }' "$file")
     echo "running $kind at $n services..." >&2
-    if ! /usr/bin/time -v -o "$timing" "$resim" run "$file" --jobs 1 --out "$out" >"$log" 2>&1; then
+    if ! /usr/bin/time -v -o "$timing" "$resim" run "$file" --jobs 1 --max-memory 16GB --out "$out" >"$log" 2>&1; then
       echo "scale.sh: the run of $file failed; see $log" >&2
       printf '| %s | %s | %s | failed | | | | |\n' "$kind" "$services" "$instances"
       continue

@@ -26,7 +26,7 @@ pub(crate) struct InitArgs {
     /// Alibaba's 2021 microservice traces).
     #[arg(long, value_enum)]
     topology: Option<Topology>,
-    /// Services in the generated graph (10 to 100000).
+    /// Services in the generated graph (10 to 50000).
     #[arg(long, requires = "topology", value_parser = whole_number::<u64>)]
     services: Option<u64>,
     /// Seed of the generated graph (and of the scenario).
@@ -79,7 +79,7 @@ pub(crate) fn init(args: InitArgs) -> Result<ExitCode, String> {
 
 /// The generator's parameters from the flags.
 fn params(args: &InitArgs) -> Result<Params, String> {
-    let services = args.services.ok_or("--topology microservices needs --services N (10 to 100000)")?;
+    let services = args.services.ok_or("--topology microservices needs --services N (10 to 50000)")?;
     let defaults = Params::new(services);
     Ok(Params {
         seed: args.seed.unwrap_or(defaults.seed),

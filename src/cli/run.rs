@@ -153,11 +153,11 @@ fn check_budget(args: &RunArgs, model: &resim::model::Model) -> Result<Estimate,
 
 /// Runs the scenario.
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
-    let scenario = args.scenario.load().map_err(|e| e.to_string())?;
+    let mut scenario = args.scenario.load().map_err(|e| e.to_string())?;
+    scenario.model.detail = args.detail.detail();
     let estimate = check_budget(&args, &scenario.model)?;
     let (mut scenario, warmup) = resolve_warmup(&scenario).map_err(|e| e.to_string())?;
     scenario.model.limits = args.budget.limits(args.max_in_flight as usize);
-    scenario.model.detail = args.detail.detail();
     let model = &scenario.model;
     let out = args.out.clone().unwrap_or_else(|| super::default_out(&model.name));
     // Fail before simulating if the report could not be written; create nothing yet.

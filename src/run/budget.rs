@@ -12,12 +12,17 @@
 //! estimate only decides whether to start.
 //!
 //! **Memory.** Measured on this engine: rendering the report (JSON, charts, HTML) costs
-//! about [`REPORT_BYTES`] per window per series (a service, workload or call edge), and
-//! every replication kept for the confidence intervals about [`SUMMARY_BYTES`] per
-//! window per series plus [`SUMMARY_FIXED_BYTES`] per series, on top of [`BASE_BYTES`].
-//! The per-replication terms are set from the largest counts measured (10⁵ replications
-//! of one service used 4.1 GB, about 20 KB per series each at 100 windows), so smaller
-//! runs are overestimated by up to about 2×, never under. Each kept replication also
+//! about [`REPORT_BYTES`] per window per series it shows (a service, workload or call
+//! edge: all of them with `--detail full`, else the top of each ranking and the members
+//! SLOs and faults name) and [`GRAPH_BYTES`] per service for the service graph; every
+//! replication kept for the confidence intervals about [`SUMMARY_BYTES`] per window per
+//! series plus [`SUMMARY_FIXED_BYTES`] per series; each replication running (two at a
+//! time are counted) [`SIM_SERVICE_BYTES`] per service and [`SIM_INSTANCE_BYTES`] per
+//! instance of its own state; all on top of [`BASE_BYTES`]. The summary terms were set
+//! from the largest counts measured (10⁵ replications of one service used 4.1 GB, about
+//! 20 KB per series each at 100 windows, when a summary held its windows densely), so
+//! smaller runs are overestimated by up to about 2×, never under (the 20,000-service
+//! generated graph: 1.0 GB estimated, 635 MB measured). Each kept replication also
 //! holds the latency histogram of every service and workload, pooled for the report's
 //! percentiles: one entry per non-empty slot, so at most the smaller of the expected
 //! samples (the service's visits, the workload's requests, over the measured
@@ -36,8 +41,19 @@ pub const EVENTS_PER_VISIT: f64 = 2.0;
 pub const BASE_BYTES: f64 = 16e6;
 /// Report rendering, per window per series, bytes.
 pub const REPORT_BYTES: f64 = 5e3;
-/// A kept replication's summary, per window per series, bytes.
-pub const SUMMARY_BYTES: f64 = 150.0;
+/// A kept replication's summary, per window per series, bytes: a service's gauges (24),
+/// its outcome words (8 each) and its latency buckets (8 each).
+pub const SUMMARY_BYTES: f64 = 100.0;
+/// The service graph of a report, per service, bytes.
+pub const GRAPH_BYTES: f64 = 1e3;
+/// A running replication's own state per service (metrics, open windows and buffers,
+/// streams), bytes: `tests/memory` measures a service with three instances and two calls
+/// at 26 KB with its series.
+pub const SIM_SERVICE_BYTES: f64 = 8e3;
+/// A running replication's own state per instance (station, counters, a guard per call).
+pub const SIM_INSTANCE_BYTES: f64 = 1.5e3;
+/// Replications counted as running at once.
+const RUNNING: u64 = 2;
 /// A kept replication's summary, per series (quantiles, totals), bytes.
 pub const SUMMARY_FIXED_BYTES: f64 = 5e3;
 
@@ -210,11 +226,21 @@ fn timer_events(model: &Model, horizon: f64) -> f64 {
 
 /// Expected peak memory of `model` over `runs` kept replications, bytes.
 fn memory(model: &Model, runs: u64) -> f64 {
-    let series = (model.services.len() + model.workloads.len() + model.edges.len()) as f64;
+    let kinds = [model.services.len(), model.workloads.len(), model.edges.len()];
+    let series = kinds.iter().sum::<usize>() as f64;
+    let named = model.slos.len() + 2 * model.faults.len();
+    // Past `top`, each of a kind's three rankings shows its top, and the named are kept.
+    let shown: usize = kinds
+        .iter()
+        .map(|&n| if model.detail.full || n <= model.detail.top { n } else { n.min(3 * model.detail.top + named) })
+        .sum();
+    let instances: f64 = model.services.iter().map(|s| f64::from(s.instances)).sum();
     let windows = model.windows() as f64;
     BASE_BYTES
-        + series * windows * REPORT_BYTES
+        + shown as f64 * windows * REPORT_BYTES
+        + model.services.len() as f64 * GRAPH_BYTES
         + runs as f64 * (series * (windows * SUMMARY_BYTES + SUMMARY_FIXED_BYTES) + histogram_bytes(model))
+        + runs.min(RUNNING) as f64 * (model.services.len() as f64 * SIM_SERVICE_BYTES + instances * SIM_INSTANCE_BYTES)
 }
 
 /// The latency histograms a kept replication of `model` holds, bytes: per service and

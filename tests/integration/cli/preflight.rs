@@ -173,8 +173,9 @@ fn runs_over_the_memory_budget_are_refused_up_front() {
             &["of memory, over the limit of", "(--max-memory)", "raise the limit with --max-memory"],
         );
     }
-    // 10,000 services, each with a workload at 1 request/s for 1 s: refused with the
-    // estimate (~10 GB) rather than run (4.7 GB measured, 638 MB written).
+    // 10,000 services, each with a workload at 1 request/s for 1 s, reported in full:
+    // refused with the estimate (~10 GB) rather than run (4.7 GB measured, 638 MB
+    // written, when every report was full).
     let mut text = String::from("name: many\nduration: 1s\nservices:\n");
     (0..10_000).for_each(|i| text += &format!("  s{i}: {{ service_time: {{ exponential: {{ mean: 10ms }} }} }}\n"));
     text += "workloads:\n";
@@ -182,7 +183,8 @@ fn runs_over_the_memory_budget_are_refused_up_front() {
         text += &format!("  - {{ name: w{i}, target: s{i}, arrivals: {{ poisson: {{ rate: 1/s }} }} }}\n")
     });
     let many = write(tmp.path(), "many.yaml", &text);
-    let stderr = refused_quickly(tmp.path(), &["run", &many, "--out", "out", "--max-memory", "6GB"]);
+    let stderr =
+        refused_quickly(tmp.path(), &["run", &many, "--out", "out", "--detail", "full", "--max-memory", "6GB"]);
     assert_mentions(&stderr, &["10.4GB of memory"]);
 }
 

@@ -28,7 +28,7 @@ fn absurd_sizes_and_stray_flags_are_refused() {
     let dir = tempdir();
     let o = resim_in(dir.path(), &["init", "--topology", "microservices", "--services", "1000000"], TIMEOUT_S);
     assert_eq!(o.code(), Some(2), "{}", o.stderr);
-    assert!(o.stderr.contains("expected from 10 to 100000 services"), "{}", o.stderr);
+    assert!(o.stderr.contains("expected from 10 to 50000 services"), "{}", o.stderr);
     let o = resim_in(dir.path(), &["init", "--topology", "microservices"], TIMEOUT_S);
     assert_eq!(o.code(), Some(2));
     assert!(o.stderr.contains("needs --services"), "{}", o.stderr);
