@@ -37,7 +37,9 @@ const SUB_MASK: u64 = (1 << (SUB_HALF_BITS + 1)) - 1;
 const LEADING_ZERO_BASE: u32 = 64 - SUB_HALF_BITS - 1;
 /// Slots up to [`MAX_NANOS`]: 37 buckets, each adding 1024 slots over the first 2048.
 const SLOTS: usize = (37 + 1) << SUB_HALF_BITS;
-/// Samples a sparse histogram buffers before merging them into its runs (512 bytes).
+/// Samples a sparse histogram buffers before merging them into its runs (512 bytes), or
+/// half as many as it has runs if that is more: a merge walks the runs, so its cost per
+/// sample stays constant (a quarter of the runs' bytes).
 const BUFFER: usize = 256;
 /// Runs at which a sparse histogram turns dense: 8 bytes each, the dense counts' size.
 const DENSE_AT: usize = SLOTS / 4;
@@ -68,7 +70,8 @@ fn lowest_value(i: usize) -> u64 {
 pub struct LatencyHistogram {
     /// Counts per slot, modulo 2^16; empty while the histogram is sparse.
     counts: Vec<u16>,
-    /// Sparse: the slots of the latest samples, at most [`BUFFER`] (a slot fits 16 bits).
+    /// Sparse: the slots of the latest samples, at most [`LatencyHistogram::buffer`] of
+    /// them (a slot fits 16 bits).
     samples: Vec<u16>,
     /// Sparse: the earlier samples as [`SlotCounts`] words, slots increasing.
     runs: Vec<u64>,
@@ -115,14 +118,20 @@ impl LatencyHistogram {
         }
     }
 
-    /// Makes room in the sample buffer: doubles it up to [`BUFFER`], then merges a full one
+    /// Samples buffered before a merge (see [`BUFFER`]).
+    fn buffer(&self) -> usize {
+        BUFFER.max(self.runs.len() / 2)
+    }
+
+    /// Makes room in the sample buffer: doubles it up to its size, then merges a full one
     /// into the runs, and turns dense when they would outgrow the dense counts (true).
     #[cold]
     #[inline(never)]
     fn grow(&mut self) -> bool {
         let len = self.samples.len();
-        if len < BUFFER {
-            self.samples.reserve_exact(len.max(16).min(BUFFER - len));
+        let buffer = self.buffer();
+        if len < buffer {
+            self.samples.reserve_exact(len.max(16).min(buffer - len));
             return false;
         }
         self.compact();
@@ -513,7 +522,7 @@ mod tests {
             if [BUFFER - 1, BUFFER, BUFFER + 1, 5 * BUFFER + 7].contains(&k) {
                 assert!(!sparse.is_dense());
                 assert_eq!(sparse.slot_counts(), dense.slot_counts(), "after {k}");
-                assert!(sparse.samples.capacity() <= BUFFER);
+                assert!(sparse.samples.capacity() <= sparse.buffer());
             }
         }
         // 200,000 samples over every magnitude fill more slots than the dense counts hold.

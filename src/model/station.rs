@@ -31,6 +31,10 @@ pub struct Station {
     /// Gauge integrals since the last `mark` (the service's are their sums over its
     /// stations, gathered when read).
     areas: Areas,
+    /// Requests the balancer sent here since the last `mark`, gathered into the service's
+    /// per-pool and per-instance counts at the end of the run: the station is in cache at
+    /// an arrival, the service's metrics often are not.
+    pub(crate) arrivals: u64,
     /// Who may be preempted, and the service time preempted requests have left
     /// (`priority_preemptive` only).
     pub(crate) preemption: Preemption,
@@ -48,6 +52,7 @@ impl Station {
             queue: Line::new(Discipline::Fifo, room),
             last: SimTime::ZERO,
             areas: Areas::default(),
+            arrivals: 0,
             preemption: Preemption::default(),
         }
     }
@@ -107,6 +112,7 @@ impl Station {
     pub fn mark(&mut self, now: SimTime) {
         self.last = now;
         self.areas = Areas::default();
+        self.arrivals = 0;
     }
 
     /// Offers `req`, of `priority`, to the station.

@@ -145,7 +145,7 @@ impl Simulation<'_> {
     #[inline(always)]
     pub(super) fn pick_instance(&mut self, s: ServiceId, pool: usize, zone: u16, avoid: Option<&Avoid>) -> u32 {
         // One instance, the common case, without a call.
-        if self.model.services[s].instances == 1 {
+        if self.layout.hot[s].instances == 1 {
             return 0;
         }
         self.pick_balanced(s, pool, zone, avoid)
@@ -154,23 +154,17 @@ impl Simulation<'_> {
     /// [`Simulation::pick_instance`] among several instances.
     #[inline(never)]
     fn pick_balanced(&mut self, s: ServiceId, pool: usize, zone: u16, avoid: Option<&Avoid>) -> u32 {
-        let svc = &self.model.services[s];
-        let autoscaled = svc.autoscale.is_some();
-        if svc.health_check.is_some()
-            || svc.outlier.is_some()
-            || svc.failover.is_some()
-            || svc.prefer_local_zone
-            || autoscaled
-        {
+        let hot = self.layout.hot[s];
+        if !hot.all_eligible {
             return self.pick_eligible(s, pool, zone, avoid);
         }
-        let k = self.layout.first_station[s] as usize + pool;
-        let np = svc.pools.len();
+        let k = hot.first_station as usize + pool;
+        let np = usize::from(hot.pools);
         let stations = &self.stations;
         let load = |i: u32| stations[k + i as usize * np].in_system();
         let rng = &mut self.service_rng[s].balancer;
-        let all = All(svc.instances);
-        choose(svc.balancer, &all, svc.instances, &mut self.round_robin[k], rng, load, avoid)
+        let all = All(hot.instances);
+        choose(hot.balancer, &all, hot.instances, &mut self.round_robin[k], rng, load, avoid)
     }
 
     /// The balancer restricted to the instances the recovery mechanisms consider usable

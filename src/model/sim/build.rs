@@ -18,7 +18,7 @@ use super::degrade::DegradeState;
 use super::faults::FaultState;
 use super::guard::Guards;
 use super::recovery::Recovery;
-use super::{Event, Layout, ServiceStreams, Simulation};
+use super::{Event, Hot, Layout, ServiceStreams, Simulation};
 
 /// The per-station and per-instance server-side state, laid out instance by instance.
 struct Stations {
@@ -39,9 +39,23 @@ impl Stations {
             layout: Layout {
                 first_station: Vec::with_capacity(model.services.len()),
                 first_instance: Vec::with_capacity(model.services.len()),
+                hot: Vec::with_capacity(model.services.len()),
             },
         };
         for s in &model.services {
+            st.layout.hot.push(Hot {
+                first_station: st.stations.len() as u32,
+                instances: s.instances,
+                pools: s.pools.len() as u16,
+                pool_of_class0: s.pool_of_class.first().copied().flatten(),
+                balancer: s.balancer,
+                all_eligible: s.health_check.is_none()
+                    && s.outlier.is_none()
+                    && s.failover.is_none()
+                    && !s.prefer_local_zone
+                    && s.autoscale.is_none(),
+                zoned: !s.zone_ids.is_empty(),
+            });
             st.layout.first_station.push(st.stations.len() as u32);
             st.layout.first_instance.push(st.limiters.len() as u32);
             for i in 0..s.instances {

@@ -82,6 +82,19 @@ impl Simulation<'_> {
         }
     }
 
+    /// Adds each station's arrivals into its service's per-pool and per-instance counts.
+    fn gather_arrivals(&mut self) {
+        for (s, m) in self.services.iter_mut().enumerate() {
+            let first = self.layout.first_station[s] as usize;
+            let np = m.pools.len();
+            let stations = &self.stations[first..first + m.instance_arrivals.len() * np];
+            for (i, st) in stations.iter().enumerate() {
+                m.pools[i % np].arrivals += st.arrivals;
+                m.instance_arrivals[i / np] += st.arrivals;
+            }
+        }
+    }
+
     /// Records each service's integrals up to `now` as the end of a window.
     fn mark_gauges(&mut self, now: SimTime) {
         self.accrue_all(now);
@@ -136,6 +149,7 @@ impl Simulation<'_> {
             self.fault_metrics[f].active += span;
         }
         self.mark_gauges(end);
+        self.gather_arrivals();
         self.now = end;
         self.close_traced(None, "in_flight");
         let degradation =

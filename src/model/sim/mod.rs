@@ -133,6 +133,27 @@ struct Layout {
     first_station: Vec<u32>,
     /// First global instance index of each service.
     first_instance: Vec<u32>,
+    /// What a visit reads of each service, side by side.
+    hot: Vec<Hot>,
+}
+
+/// What a visit's arrival reads of its service, in 16 bytes: the model's `Service`
+/// spreads the same over a kilobyte and several vectors, each a cache miss in a model
+/// too large for the caches.
+#[derive(Clone, Copy, Debug)]
+struct Hot {
+    first_station: u32,
+    instances: u32,
+    /// Worker pools per instance.
+    pools: u16,
+    /// The pool of class 0, the class of every request in a model without classes.
+    pool_of_class0: Option<u16>,
+    balancer: crate::model::Balancer,
+    /// The balancer picks among all instances (no health checks, outlier ejection,
+    /// failover, zone preference or autoscaler to narrow them).
+    all_eligible: bool,
+    /// Its instances have zones.
+    zoned: bool,
 }
 
 impl Layout {

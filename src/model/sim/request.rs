@@ -169,8 +169,10 @@ impl Simulation<'_> {
         if !plain && fleet_limit && !self.pass_rate_limit(s, 0, r) {
             return self.refuse_pushing_back(r, s);
         }
-        let svc = &self.model.services[s];
-        let Some(pool) = svc.pool_of_class[usize::from(class)] else {
+        let hot = self.layout.hot[s];
+        let pool_of_class =
+            if class == 0 { hot.pool_of_class0 } else { self.model.services[s].pool_of_class[usize::from(class)] };
+        let Some(pool) = pool_of_class else {
             self.services[s].no_pool += 1;
             return self.refuse(r, s);
         };
@@ -182,9 +184,9 @@ impl Simulation<'_> {
         if !plain && !fleet_limit && !self.pass_rate_limit(s, instance as usize, r) {
             return self.refuse_pushing_back(r, s);
         }
-        let svc = &self.model.services[s];
-        let base = self.layout.first_station[s] + instance * svc.pools.len() as u32;
+        let base = hot.first_station + instance * u32::from(hot.pools);
         let mut station = base + pool as u32;
+        let svc = &self.model.services[s];
         if !plain && svc.pools[pool].borrow && self.stations[station as usize].saturated() {
             // Work-conserving: take an idle worker of a sibling pool with an empty line.
             if let Some(p) = (0..svc.pools.len()).find(|&p| {
@@ -200,12 +202,13 @@ impl Simulation<'_> {
         req.station = station;
         req.pool = pool as u16;
         req.instance = instance;
-        if let Some(&z) = svc.zone_ids.get(instance as usize) {
-            req.zone = z;
+        // Read only for a zoned service: the model's `Service` is a miss at scale.
+        if hot.zoned {
+            if let Some(&z) = svc.zone_ids.get(instance as usize) {
+                req.zone = z;
+            }
         }
-        let m = &mut self.services[s];
-        m.pools[pool].arrivals += 1;
-        m.instance_arrivals[instance as usize] += 1;
+        self.stations[station as usize].arrivals += 1;
         if !plain && !self.admit_policies(r, s, instance, station) {
             return;
         }
