@@ -35,6 +35,8 @@ pub struct Station {
     /// per-pool and per-instance counts at the end of the run: the station is in cache at
     /// an arrival, the service's metrics often are not.
     pub(crate) arrivals: u64,
+    /// Requests that left a worker here since the last `mark`, gathered the same way.
+    pub(crate) completed: u64,
     /// Who may be preempted, and the service time preempted requests have left
     /// (`priority_preemptive` only).
     pub(crate) preemption: Preemption,
@@ -53,6 +55,7 @@ impl Station {
             last: SimTime::ZERO,
             areas: Areas::default(),
             arrivals: 0,
+            completed: 0,
             preemption: Preemption::default(),
         }
     }
@@ -113,6 +116,7 @@ impl Station {
         self.last = now;
         self.areas = Areas::default();
         self.arrivals = 0;
+        self.completed = 0;
     }
 
     /// Offers `req`, of `priority`, to the station.

@@ -55,6 +55,8 @@ impl Stations {
                     && !s.prefer_local_zone
                     && s.autoscale.is_none(),
                 zoned: !s.zone_ids.is_empty(),
+                routes: !s.routes.is_empty(),
+                degradable: s.degradation.is_some(),
             });
             st.layout.first_station.push(st.stations.len() as u32);
             st.layout.first_instance.push(st.limiters.len() as u32);

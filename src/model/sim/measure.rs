@@ -82,7 +82,8 @@ impl Simulation<'_> {
         }
     }
 
-    /// Adds each station's arrivals into its service's per-pool and per-instance counts.
+    /// Adds each station's arrivals and completions into its service's per-pool and
+    /// per-instance counts.
     fn gather_arrivals(&mut self) {
         for (s, m) in self.services.iter_mut().enumerate() {
             let first = self.layout.first_station[s] as usize;
@@ -90,6 +91,7 @@ impl Simulation<'_> {
             let stations = &self.stations[first..first + m.instance_arrivals.len() * np];
             for (i, st) in stations.iter().enumerate() {
                 m.pools[i % np].arrivals += st.arrivals;
+                m.pools[i % np].completed += st.completed;
                 m.instance_arrivals[i / np] += st.arrivals;
             }
         }

@@ -154,6 +154,10 @@ struct Hot {
     all_eligible: bool,
     /// Its instances have zones.
     zoned: bool,
+    /// It hands requests on by `routes`.
+    routes: bool,
+    /// It has a degradation controller (that may switch optional calls off).
+    degradable: bool,
 }
 
 impl Layout {

@@ -203,10 +203,10 @@ impl Simulation<'_> {
         req.pool = pool as u16;
         req.instance = instance;
         // Read only for a zoned service: the model's `Service` is a miss at scale.
-        if hot.zoned {
-            if let Some(&z) = svc.zone_ids.get(instance as usize) {
-                req.zone = z;
-            }
+        if hot.zoned
+            && let Some(&z) = svc.zone_ids.get(instance as usize)
+        {
+            req.zone = z;
         }
         self.stations[station as usize].arrivals += 1;
         if !plain && !self.admit_policies(r, s, instance, station) {
@@ -444,7 +444,8 @@ impl Simulation<'_> {
             // The +1 guard keeps calls answered at once (rejections) from resuming
             // this request while its step is still being sent.
             self.reqs[r as usize].pending = 1;
-            let optional_on = self.degrade[req.service as usize].optional_enabled();
+            let optional_on = !self.layout.hot[req.service as usize].degradable
+                || self.degrade[req.service as usize].optional_enabled();
             for (i, call) in service.steps[usize::from(step)].calls.iter().enumerate() {
                 if call.optional && !optional_on {
                     continue;
@@ -487,11 +488,11 @@ impl Simulation<'_> {
         let req = self.reqs[r as usize];
         let s = req.service as usize;
         let wasted = self.is_orphaned(r);
-        let (instance, pool) = (req.instance as usize, usize::from(req.pool));
+        let instance = req.instance as usize;
         let metrics = &mut self.services[s];
         metrics.record_completion(now - req.arrived, req.started - req.arrived);
         metrics.wasted += u64::from(wasted);
-        metrics.pools[pool].completed += 1;
+        self.stations[req.station as usize].completed += 1;
         let req = if self.plain[s] {
             let next = self.stations[req.station as usize].release(now);
             if let Some(next) = next {
@@ -515,8 +516,8 @@ impl Simulation<'_> {
         if req.failed {
             return self.finish_job(r, Outcome::Error);
         }
-        let routes = &self.model.services[s].routes;
-        if !routes.is_empty() {
+        if self.layout.hot[s].routes {
+            let routes = &self.model.services[s].routes;
             let u = unit(&mut self.service_rng[s].routing);
             // The first route whose cumulative probability passes `u` is the number of
             // those that do not (they only grow): counted without a branch, which on a
