@@ -22,7 +22,7 @@
 //! from the largest counts measured (10⁵ replications of one service used 4.1 GB, about
 //! 20 KB per series each at 100 windows, when a summary held its windows densely), so
 //! smaller runs are overestimated by up to about 2×, never under (the 20,000-service
-//! generated graph: 1.0 GB estimated, 635 MB measured). Each kept replication also
+//! generated graph: 1.0 GB estimated, 623 MB measured). Each kept replication also
 //! holds the latency histogram of every service and workload, pooled for the report's
 //! percentiles: one entry per non-empty slot, so at most the smaller of the expected
 //! samples (the service's visits, the workload's requests, over the measured

@@ -92,7 +92,7 @@ async fn replicate(model: Arc<Model>, replication: u32) -> std::io::Result<(Repl
 /// The report of replications measured for real, and its JSON text with the testbed's
 /// overhead under `testbed`.
 pub fn report(model: &Model, results: &[ReplicationResult], overhead: &[Overhead]) -> (Report, String) {
-    let summaries: Vec<ReplicationSummary> = results.iter().map(|r| ReplicationSummary::of(model, r)).collect();
+    let summaries: Vec<ReplicationSummary> = results.iter().map(|r| ReplicationSummary::of(model, r.clone())).collect();
     let report = Report::build(model, &summaries);
     let json = report.to_json();
     let note = "measured on real HTTP servers on 127.0.0.1 by resim-testbed; latencies have the testbed's own \

@@ -48,7 +48,7 @@ fn one_station(secs: u32, window: u32, station: &str, rate: u32, fault: &str) ->
 
 /// Successes and all answers of workload 0 in windows `from..to`.
 fn answered(r: &ReplicationResult, windows: std::ops::Range<usize>) -> (u64, u64) {
-    let w = &r.workloads[0].timeline.windows[windows];
+    let w = &r.workloads[0].timeline.outcome_windows()[windows];
     let ok = w.iter().map(|c| c.get(Outcome::Ok) + c.get(Outcome::Degraded)).sum();
     (ok, w.iter().map(|c| c.total()).sum())
 }

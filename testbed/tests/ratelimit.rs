@@ -71,7 +71,7 @@ fn a_real_tower_rate_limit_refuses_what_drifting_windows_predict() {
     let sd = (sims.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
 
     let (result, overhead) = resim_testbed::run_replication(&Arc::new(model.clone()), 0).expect("the testbed runs");
-    let got = refused(&ReplicationSummary::of(&model, &result));
+    let got = refused(&ReplicationSummary::of(&model, result));
     let late = SimTime((overhead.timer_late_s.max(0.0) * 1e9) as u64);
     let longer = TowerRateConfig { per: cfg.per + late, ..cfg }.poisson_refused_share(RATE);
     let band = Z * sd + (longer - want).abs();

@@ -73,7 +73,7 @@ fn a_real_mm2_station_matches_the_closed_form() {
     let mut residual = Vec::new();
     for r in 0..REAL_REPS {
         let (result, overhead) = resim_testbed::run_replication(&shared, r).expect("the testbed runs");
-        real.push(metrics(&ReplicationSummary::of(&model, &result)));
+        real.push(metrics(&ReplicationSummary::of(&model, result)));
         residual.push(overhead.timer_residual_s);
     }
     // Service times longer by the timer's residual: what theory says that shifts.

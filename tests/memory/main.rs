@@ -67,7 +67,7 @@ const INSTANCE_BYTES: f64 = 2_000.0;
 /// same traffic whatever `n` (about 2,000 visits in 100 windows).
 fn layered(n: usize, instances: u32) -> Model {
     let per = n / 5;
-    let mut y = format!("name: m\nduration: 100s\nwarmup: 0s\nreplications: 1\nseed: 1\nservices:\n");
+    let mut y = String::from("name: m\nduration: 100s\nwarmup: 0s\nreplications: 1\nseed: 1\nservices:\n");
     for l in 0..5 {
         for i in 0..per {
             y += &format!(

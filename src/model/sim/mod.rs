@@ -137,7 +137,7 @@ struct Layout {
     hot: Vec<Hot>,
 }
 
-/// What a visit's arrival reads of its service, in 16 bytes: the model's `Service`
+/// What a visit's arrival reads of its service, in 20 bytes: the model's `Service`
 /// spreads the same over a kilobyte and several vectors, each a cache miss in a model
 /// too large for the caches.
 #[derive(Clone, Copy, Debug)]
