@@ -46,7 +46,8 @@ pub fn mid_secs(b: usize) -> f64 {
 pub type Sparse = Vec<(u16, u32)>;
 
 /// The non-empty buckets of `dense`.
-pub fn sparse(dense: &[u32]) -> Sparse {
+#[cfg(test)]
+fn sparse(dense: &[u32]) -> Sparse {
     dense.iter().enumerate().filter(|&(_, &c)| c > 0).map(|(b, &c)| (b as u16, c)).collect()
 }
 

@@ -317,8 +317,9 @@ impl Timeline {
         windows
     }
 
-    /// Bytes held beyond the struct itself (for the memory accounting of large models).
-    pub fn heap_bytes(&self) -> usize {
+    /// Bytes held beyond the struct itself.
+    #[cfg(test)]
+    fn heap_bytes(&self) -> usize {
         (self.closed.capacity() + self.slow.capacity() + self.slow_total.capacity()) * 8
             + self.thresholds.capacity() * 8
             + self.open_latency.capacity() * 4

@@ -131,7 +131,7 @@ impl Simulation<'_> {
     /// the last tick (all pools together) and moves the marks to now.
     fn interval_areas(&mut self, s: usize) -> Vec<Areas> {
         let now = self.now;
-        let first = self.layout.first_station[s] as usize;
+        let first = self.layout.first_station(s);
         let np = self.model.services[s].pools.len();
         let Some(sc) = self.autoscale[s].as_mut() else { return Vec::new() };
         let mut per = vec![Areas::default(); sc.phase.len()];
@@ -213,7 +213,7 @@ impl Simulation<'_> {
     /// True when instance `i` of `s` holds no request.
     fn idle(&self, s: usize, i: usize) -> bool {
         let np = self.model.services[s].pools.len();
-        let first = self.layout.first_station[s] as usize + i * np;
+        let first = self.layout.first_station(s) + i * np;
         self.stations[first..first + np].iter().all(|st| st.in_system() == 0)
     }
 
@@ -319,7 +319,7 @@ impl Simulation<'_> {
     /// sample starts now, and it warms up.
     pub(super) fn on_instance_ready(&mut self, s: usize, i: usize) {
         let now = self.now;
-        let first = self.layout.first_station[s] as usize;
+        let first = self.layout.first_station(s);
         let np = self.model.services[s].pools.len();
         let Some(sc) = self.autoscale[s].as_mut() else { return };
         if sc.phase[i] != Phase::Starting(now) {
@@ -341,7 +341,7 @@ impl Simulation<'_> {
     pub(super) fn autoscale_warmup_end(&mut self) {
         let now = self.now;
         for s in 0..self.autoscale.len() {
-            let first = self.layout.first_station[s] as usize;
+            let first = self.layout.first_station(s);
             let Some(sc) = self.autoscale[s].as_mut() else { continue };
             for k in 0..sc.base.len() {
                 let st = &mut self.stations[first + k];

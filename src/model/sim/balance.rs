@@ -192,7 +192,7 @@ impl Simulation<'_> {
         {
             self.candidates.retain(|&(i, _)| svc.zone_ids[i as usize] == zone);
         }
-        let k = self.layout.first_station[s] as usize + pool;
+        let k = self.layout.first_station(s) + pool;
         let np = svc.pools.len();
         let stations = &self.stations;
         let load = |i: u32| stations[k + i as usize * np].in_system();

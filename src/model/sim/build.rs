@@ -37,7 +37,6 @@ impl Stations {
             limiters: Vec::new(),
             rate_limiters: Vec::new(),
             layout: Layout {
-                first_station: Vec::with_capacity(model.services.len()),
                 first_instance: Vec::with_capacity(model.services.len()),
                 hot: Vec::with_capacity(model.services.len()),
             },
@@ -58,7 +57,6 @@ impl Stations {
                 routes: !s.routes.is_empty(),
                 degradable: s.degradation.is_some(),
             });
-            st.layout.first_station.push(st.stations.len() as u32);
             st.layout.first_instance.push(st.limiters.len() as u32);
             for i in 0..s.instances {
                 // A service-scoped policy lives in the first instance's slot only.

@@ -202,7 +202,7 @@ impl Simulation<'_> {
             }
         }
         let svc = &self.model.services[s];
-        let base = self.layout.first_station[s] as usize + instance * svc.pools.len();
+        let base = self.layout.first_station(s) + instance * svc.pools.len();
         let down = fx.down;
         self.faults.fx[gi] = fx;
         if down && !was_down {
@@ -223,7 +223,7 @@ impl Simulation<'_> {
     fn crash_instance(&mut self, s: usize, instance: usize, cause: usize) {
         let now = self.now;
         let np = self.model.services[s].pools.len();
-        let base = self.layout.first_station[s] as usize + instance * np;
+        let base = self.layout.first_station(s) + instance * np;
         for p in 0..np {
             // The waiting ones are found again by the scan below, with those in service.
             self.stations[base + p].crash(now);

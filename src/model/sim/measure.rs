@@ -72,7 +72,7 @@ impl Simulation<'_> {
     /// into its pools' (each pool's summed over the instances).
     pub(super) fn accrue_service(&mut self, s: usize, now: SimTime) {
         let svc = &self.model.services[s];
-        let first = self.layout.first_station[s] as usize;
+        let first = self.layout.first_station(s);
         let np = svc.pools.len();
         let pools = &mut self.services[s].pools;
         pools.iter_mut().for_each(|p| p.areas = Areas::default());
@@ -86,7 +86,7 @@ impl Simulation<'_> {
     /// per-instance counts.
     fn gather_arrivals(&mut self) {
         for (s, m) in self.services.iter_mut().enumerate() {
-            let first = self.layout.first_station[s] as usize;
+            let first = self.layout.first_station(s);
             let np = m.pools.len();
             let stations = &self.stations[first..first + m.instance_arrivals.len() * np];
             for (i, st) in stations.iter().enumerate() {

@@ -129,8 +129,6 @@ struct ServiceStreams {
 /// Where each service's stations and instances start in the flat per-station and
 /// per-instance vectors (stations are laid out instance by instance, pools within).
 struct Layout {
-    /// First global station index of each service.
-    first_station: Vec<u32>,
     /// First global instance index of each service.
     first_instance: Vec<u32>,
     /// What a visit reads of each service, side by side.
@@ -161,6 +159,12 @@ struct Hot {
 }
 
 impl Layout {
+    /// Global index of service `s`'s first station.
+    #[inline(always)]
+    fn first_station(&self, s: usize) -> usize {
+        self.hot[s].first_station as usize
+    }
+
     /// Global index of instance `instance` of service `s`.
     #[inline(always)]
     fn instance(&self, s: usize, instance: usize) -> usize {

@@ -337,7 +337,7 @@ impl Simulation<'_> {
     /// at the queue's one station. None while its instance is down.
     pub(super) fn consume(&mut self, s: ServiceId) {
         let now = self.now;
-        let station = self.layout.first_station[s];
+        let station = self.layout.hot[s].first_station;
         let gi = self.layout.instance(s, 0);
         let svc = &self.model.services[s];
         let Some(config) = svc.message_queue else { return };

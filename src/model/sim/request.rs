@@ -334,7 +334,7 @@ impl Simulation<'_> {
             let line = self.ranked_line(s, r, st.queue_len());
             return self.shedders[station as usize].as_ref().is_none_or(|sh| sh.admit(line));
         }
-        let (first, np) = (self.layout.first_station[s] as usize, svc.pools.len());
+        let (first, np) = (self.layout.first_station(s), svc.pools.len());
         let pool = (station as usize - first) % np;
         let line: u32 = (0..svc.instances as usize).map(|i| self.stations[first + i * np + pool].queue_len()).sum();
         let line = self.ranked_line(s, r, line);

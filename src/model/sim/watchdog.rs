@@ -145,7 +145,7 @@ impl Simulation<'_> {
         }
         let mut parts = Vec::new();
         for (s, svc) in services.iter().enumerate() {
-            let first = self.layout.first_station[s] as usize;
+            let first = self.layout.first_station(s);
             let stations = &self.stations[first..first + svc.instances as usize * svc.pools.len()];
             let queued: u32 = stations.iter().map(|st| st.queue_len()).sum();
             let busy = stations.iter().map(|st| st.in_system()).sum::<u32>() - queued;
