@@ -35,6 +35,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod calibrate;
 pub mod compare;
 pub mod engine;
 pub mod export;
