@@ -128,18 +128,20 @@ struct ServiceStreams {
 
 /// Where each service's stations and instances start in the flat per-station and
 /// per-instance vectors (stations are laid out instance by instance, pools within).
-struct Layout {
+struct Layout<'m> {
     /// First global instance index of each service.
     first_instance: Vec<u32>,
     /// What a visit reads of each service, side by side.
-    hot: Vec<Hot>,
+    hot: Vec<Hot<'m>>,
 }
 
-/// What a visit's arrival reads of its service, in 20 bytes: the model's `Service`
-/// spreads the same over a kilobyte and several vectors, each a cache miss in a model
-/// too large for the caches.
+/// What a visit reads of its service, in 32 bytes: the model's `Service` spreads the
+/// same over a kilobyte and several vectors, each a cache miss in a model too large for
+/// the caches, and each an indexing (a bounds check and a pointer load) in a small one.
 #[derive(Clone, Copy, Debug)]
-struct Hot {
+struct Hot<'m> {
+    /// Its service time distribution.
+    service_time: &'m super::Dist,
     first_station: u32,
     instances: u32,
     /// Worker pools per instance.
@@ -156,9 +158,18 @@ struct Hot {
     routes: bool,
     /// It has a degradation controller (that may switch optional calls off).
     degradable: bool,
+    /// Only its stations decide what happens to a visit. No rate limit, adaptive
+    /// concurrency limit, shedding, pool borrowing, deadline propagation, degradation,
+    /// outlier ejection, nor any fault on its instances: a visit skips every policy check
+    /// with this one branch.
+    plain: bool,
+    /// It makes calls (has steps): a visit without them ends with its service time.
+    calls: bool,
+    /// Its line is `priority_preemptive`: a service end may be a preempted one's.
+    preemptive: bool,
 }
 
-impl Layout {
+impl Layout<'_> {
     /// Global index of service `s`'s first station.
     #[inline(always)]
     fn first_station(&self, s: usize) -> usize {
@@ -183,11 +194,14 @@ struct Simulation<'m> {
     calls: Vec<CallState>,
     free_calls: Vec<CallId>,
     stations: Vec<Station>,
-    layout: Layout,
+    layout: Layout<'m>,
     /// Round-robin position per station (one rotation per pool).
     round_robin: Vec<u32>,
     service_rng: Vec<ServiceStreams>,
     workload_rng: Vec<Stream>,
+    /// Some workload is closed (its users think between requests): an answer schedules
+    /// its user's next request. False, an answer skips the look at its workload's model.
+    closed_workloads: bool,
     /// Client-side policy state: per edge, its fleet's guard and each caller instance's.
     guards: Guards,
     /// Server-side rate limiter per instance; a service-scoped one sits in the slot of
@@ -200,11 +214,6 @@ struct Simulation<'m> {
     limiters: Vec<Option<Limiter>>,
     /// Shedder per station.
     shedders: Vec<Option<Shedder>>,
-    /// Per service: only its stations decide what happens to a visit. No rate limit,
-    /// adaptive concurrency limit, shedding, pool borrowing, deadline propagation,
-    /// degradation, outlier ejection, nor any fault on its instances: a visit skips every
-    /// policy check with this one branch.
-    plain: Vec<bool>,
     faults: FaultState,
     /// What health checks, outlier ejection and heartbeats know of each service's instances.
     recovery: Vec<Recovery>,
@@ -311,8 +320,15 @@ impl Process for Simulation<'_> {
             Event::Arrival(w) => self.on_arrival(w as usize),
             Event::Think(w) => self.start_job(w as usize),
             Event::ServiceDone(r, epoch) => {
-                if self.reqs[r as usize].epoch == epoch && self.service_ends(r) {
-                    self.advance(r);
+                let req = &self.reqs[r as usize];
+                if req.epoch == epoch {
+                    let hot = &self.layout.hot[req.service as usize];
+                    // A plain visit without calls ends here, without a look at its steps.
+                    if hot.plain && !hot.calls {
+                        self.complete_visit(r);
+                    } else if !hot.preemptive || self.service_ends(r) {
+                        self.advance(r);
+                    }
                 }
             }
             Event::HealthProbe(s, i) => self.on_probe(s as usize, i),
