@@ -18,7 +18,7 @@ use super::degrade::DegradeState;
 use super::faults::FaultState;
 use super::guard::Guards;
 use super::recovery::Recovery;
-use super::{Event, Hot, Layout, ServiceStreams, Simulation};
+use super::{Event, Hot, Layout, Routing, ServiceStreams, Simulation};
 
 /// The per-station and per-instance server-side state, laid out instance by instance.
 struct Stations<'m> {
@@ -39,6 +39,7 @@ impl<'m> Stations<'m> {
             layout: Layout {
                 first_instance: Vec::with_capacity(model.services.len()),
                 hot: Vec::with_capacity(model.services.len()),
+                routing: model.services.iter().map(|s| Routing::of(&s.routes)).collect(),
             },
         };
         for s in &model.services {

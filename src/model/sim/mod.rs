@@ -133,6 +133,32 @@ struct Layout<'m> {
     first_instance: Vec<u32>,
     /// What a visit reads of each service, side by side.
     hot: Vec<Hot<'m>>,
+    /// Each service's routes as the end of a visit reads them (services with `routes`).
+    routing: Vec<Routing>,
+}
+
+/// Routes a service may hand a request on by, kept in place up to [`Routing::IN_PLACE`].
+#[derive(Clone, Copy, Debug)]
+struct Routing {
+    /// Cumulative probabilities, as `Route::cumulative`; `INFINITY` past the last route.
+    cumulative: [f64; Routing::IN_PLACE],
+    /// The service each route goes to.
+    to: [u32; Routing::IN_PLACE],
+    /// Number of routes (more than `IN_PLACE`: read the model's).
+    n: usize,
+}
+
+impl Routing {
+    /// Routes held in place: four compares without a loop cover the common fan-outs.
+    const IN_PLACE: usize = 4;
+
+    fn of(routes: &[super::Route]) -> Self {
+        let mut r = Routing { cumulative: [f64::INFINITY; Self::IN_PLACE], to: [0; Self::IN_PLACE], n: routes.len() };
+        for (i, route) in routes.iter().take(Self::IN_PLACE).enumerate() {
+            (r.cumulative[i], r.to[i]) = (route.cumulative, route.to as u32);
+        }
+        r
+    }
 }
 
 /// What a visit reads of its service, in 32 bytes: the model's `Service` spreads the

@@ -17,7 +17,7 @@ use super::super::station::{Admission, ReqId};
 use super::super::{Arrivals, Call, ServiceId, WorkloadId};
 use super::balance::Avoid;
 use super::slots::{CallId, MAX_LIVE, Origin, Req};
-use super::{Event, Simulation};
+use super::{Event, Routing, Simulation};
 
 impl Simulation<'_> {
     /// A new request in a free slot (or a new one), its clocks started now.
@@ -542,22 +542,31 @@ impl Simulation<'_> {
         if failed {
             return self.finish_job(r, Outcome::Error);
         }
-        if routes {
-            let routes = &self.model.services[s].routes;
-            let u = unit(&mut self.service_rng[s].routing);
-            // The first route whose cumulative probability passes `u` is the number of
-            // those that do not (they only grow): counted without a branch, which on a
-            // random draw would be mispredicted half the time.
-            let k = routes.iter().map(|route| usize::from(u >= route.cumulative)).sum::<usize>();
-            if let Some(route) = routes.get(k) {
-                if trace != NO_TRACE {
-                    self.trace_visit(r, visit.key());
-                }
-                return self.arrive(r, route.to);
+        if routes && let Some(to) = self.route(s) {
+            if trace != NO_TRACE {
+                self.trace_visit(r, visit.key());
             }
+            return self.arrive(r, to);
         }
         let outcome = if value < 1.0 { Outcome::Degraded } else { Outcome::Ok };
         self.finish_job_inline(r, outcome);
+    }
+
+    /// The service a request leaving service `s` (which has routes) goes to, if any.
+    #[inline(always)]
+    fn route(&mut self, s: ServiceId) -> Option<ServiceId> {
+        let u = unit(&mut self.service_rng[s].routing);
+        // The first route whose cumulative probability passes `u` is the number of those
+        // that do not (they only grow): counted without a branch, which on a random draw
+        // would be mispredicted half the time.
+        let routing = &self.layout.routing[s];
+        if routing.n <= Routing::IN_PLACE {
+            let k = routing.cumulative.iter().map(|&c| usize::from(u >= c)).sum::<usize>();
+            return (k < routing.n).then(|| routing.to[k] as ServiceId);
+        }
+        let routes = &self.model.services[s].routes;
+        let k = routes.iter().map(|route| usize::from(u >= route.cumulative)).sum::<usize>();
+        routes.get(k).map(|route| route.to)
     }
 
     /// The server-side policies at the end of a visit to a service that is not plain:
