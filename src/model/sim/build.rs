@@ -258,7 +258,7 @@ impl<'m> Simulation<'m> {
             match &wl.arrivals {
                 Arrivals::Poisson(profile) => {
                     if let Some(t) = profile.next_arrival(SimTime::ZERO, rng) {
-                        self.events.push(t, Event::Arrival(w as u32));
+                        self.events.push_lane(t, Event::Arrival(w as u32));
                     }
                 }
                 Arrivals::Closed { users, think } => {

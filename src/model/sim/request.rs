@@ -78,7 +78,7 @@ impl Simulation<'_> {
             && let Some(t) = profile.next_arrival(self.now, &mut self.workload_rng[w])
             && t <= self.end
         {
-            self.events.push(t, Event::Arrival(w as u32));
+            self.events.push_lane(t, Event::Arrival(w as u32));
         }
         self.start_job(w);
     }
