@@ -197,7 +197,9 @@ fn dist(choice: &Choice, sorted: &[f64], max_samples: usize) -> String {
                     secs(sorted[at.min(sorted.len() - 1)])
                 })
                 .collect();
-            format!("{{ empirical: {{ samples: [{}] }} }}", picks.join(", "))
+            // A flow sequence may continue on more-indented lines: ten samples a line.
+            let lines: Vec<String> = picks.chunks(10).map(|c| c.join(", ")).collect();
+            format!("\n      empirical:\n        samples: [\n          {}\n        ]", lines.join(",\n          "))
         }
     }
 }

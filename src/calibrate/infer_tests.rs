@@ -283,3 +283,43 @@ fn parent_cycles_are_cut_not_followed() {
     assert_eq!(cal.truncated_traces, 1);
     load(&cal.yaml);
 }
+
+#[test]
+fn every_choice_is_written_as_the_format_reads_it() {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Exp, Gamma, LogNormal, Uniform, Weibull};
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(5);
+    let draws: [(&str, Vec<f64>); 5] = [
+        ("exponential:", (0..1000).map(|_| Exp::new(100.0).unwrap().sample(&mut rng)).collect()),
+        ("lognormal:", (0..1000).map(|_| LogNormal::new(-5.0, 0.5).unwrap().sample(&mut rng)).collect()),
+        ("gamma:", (0..1000).map(|_| Gamma::new(4.0, 0.002).unwrap().sample(&mut rng)).collect()),
+        ("weibull:", (0..1000).map(|_| Weibull::new(0.01, 0.6).unwrap().sample(&mut rng)).collect()),
+        (
+            "empirical:",
+            (0..1000)
+                .map(|i| if i % 2 == 0 { 0.001 } else { 0.1 } + Uniform::new(0.0, 1e-4).unwrap().sample(&mut rng))
+                .collect(),
+        ),
+    ];
+    for (key, own) in draws {
+        let mut b = Builder::new();
+        for (k, d) in own.iter().enumerate() {
+            let a = k as f64 * 200.0;
+            b.span(k as u128 + 1, None, "api", "api-1", SpanKind::Server, "GET", a, a + d * 1e3);
+        }
+        let cal = infer(&b.set, &InferOptions::default()).expect("inferred");
+        assert!(cal.yaml.contains(key), "{key}: {}", cal.services[0].fit.reason);
+        load(&cal.yaml);
+        let model = crate::scenario::load_str(&cal.yaml, Path::new("calibrated.yaml"), &[]).expect("loads").model;
+        let mean = own.iter().sum::<f64>() / own.len() as f64;
+        let m = model.services[0].service_time.moments().mean;
+        assert!((m - mean).abs() < 0.1 * mean, "{key}: model mean {m}, data {mean}");
+    }
+}
+
+#[test]
+#[ignore = "prints the calibrated YAML for reading"]
+fn print_yaml() {
+    let cal = infer(&traces(), &InferOptions::default()).expect("inferred");
+    println!("{}", cal.yaml);
+}

@@ -69,10 +69,11 @@ impl Forest {
             ..Forest::default()
         };
         for (i, s) in set.spans.iter().enumerate() {
-            if f.by_id.contains_key(&(s.trace, s.id)) {
-                f.duplicate_ids += 1;
-            } else {
-                f.by_id.insert((s.trace, s.id), i);
+            match f.by_id.entry((s.trace, s.id)) {
+                std::collections::hash_map::Entry::Occupied(_) => f.duplicate_ids += 1,
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(i);
+                }
             }
             f.by_span_id.entry(s.id).or_insert(i);
         }
