@@ -9,8 +9,10 @@
 //!   service times, but it is left out of the arrival rates.
 //! - **Clock skew**, as Jaeger's `ClockSkew` adjuster does it
 //!   (jaegertracing/jaeger, `model/adjuster/clockskew.go`): walking down from the
-//!   roots, a span on another host than its parent (host = service and instance; a span
-//!   with no instance counts as its own host) gets a delta against its already-adjusted
+//!   roots, a span on another host than its parent (host = service and instance; within
+//!   one service an unnamed instance is taken to be the parent's, as the spans of one
+//!   process share a resource, where Jaeger would treat an unknown host as a different
+//!   one) gets a delta against its already-adjusted
 //!   parent, and every descendant on the same host inherits it. The delta is 0 when the
 //!   child fits inside the parent; when the child is shorter but sticks out, it is
 //!   centred in the parent (network latency split evenly between request and response);
@@ -155,7 +157,8 @@ impl Forest {
         for &i in order {
             let Some(p) = self.parent[i] else { continue };
             let (si, sp) = (&set.spans[i], &set.spans[p]);
-            let same_host = si.service == sp.service && si.instance.is_some() && si.instance == sp.instance;
+            let same_host = si.service == sp.service
+                && (si.instance.is_none() || sp.instance.is_none() || si.instance == sp.instance);
             let d = if same_host {
                 delta[p]
             } else {
@@ -201,6 +204,52 @@ fn skew(parent: (i64, i64), child: (i64, i64), asynchronous: bool) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[allow(clippy::too_many_arguments)]
+    fn span(
+        set: &mut TraceSet,
+        id: u64,
+        parent: Option<u64>,
+        svc: &str,
+        inst: Option<&str>,
+        kind: SpanKind,
+        a: i64,
+        b: i64,
+    ) {
+        let service = set.service_index(svc);
+        set.spans.push(crate::calibrate::span::SpanRecord {
+            trace: 1,
+            id,
+            parent,
+            follows_from: Vec::new(),
+            service,
+            instance: inst.map(str::to_owned),
+            operation: "op".into(),
+            kind,
+            start_ns: a,
+            end_ns: b,
+            error: false,
+            peer_service: None,
+            at: Default::default(),
+        });
+    }
+
+    #[test]
+    fn a_hosts_delta_carries_to_its_descendants() {
+        let mut set = TraceSet::default();
+        span(&mut set, 1, None, "a", Some("a1"), SpanKind::Server, 0, 100);
+        span(&mut set, 2, Some(1), "a", Some("a1"), SpanKind::Client, 0, 100);
+        // b's clock is 1000 behind: its server span, an internal span and a client span.
+        span(&mut set, 3, Some(2), "b", Some("b1"), SpanKind::Server, -990, -910);
+        span(&mut set, 4, Some(3), "b", Some("b1"), SpanKind::Internal, -980, -970);
+        span(&mut set, 5, Some(4), "b", None, SpanKind::Client, -960, -940);
+        let f = Forest::build(&set);
+        assert_eq!((f.start[2], f.end[2]), (10, 90));
+        assert_eq!((f.start[3], f.end[3]), (20, 30));
+        assert_eq!((f.start[4], f.end[4]), (40, 60));
+        assert_eq!(f.skew_corrections, 1);
+        assert_eq!((f.traces, f.truncated_traces, f.missing_parents), (1, 0, 0));
+    }
 
     #[test]
     fn skew_follows_jaegers_rule() {
