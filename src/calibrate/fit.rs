@@ -64,6 +64,16 @@ impl Fitted {
         }
     }
 
+    /// The parameters by name, as a report shows them (durations in seconds).
+    pub fn params(&self) -> Vec<(&'static str, f64)> {
+        match *self {
+            Fitted::Exponential { mean } => vec![("mean", mean)],
+            Fitted::Lognormal { mu, sigma } => vec![("mu", mu), ("sigma", sigma)],
+            Fitted::Gamma { shape, scale } => vec![("shape", shape), ("scale", scale)],
+            Fitted::Weibull { shape, scale } => vec![("shape", shape), ("scale", scale)],
+        }
+    }
+
     /// Number of free parameters (for AIC).
     pub fn parameters(&self) -> usize {
         if matches!(self, Fitted::Exponential { .. }) { 1 } else { 2 }

@@ -318,6 +318,33 @@ fn every_choice_is_written_as_the_format_reads_it() {
 }
 
 #[test]
+fn random_service_times_are_recovered_through_the_calls() {
+    use super::fit::Fitted;
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Exp};
+    const N: usize = 2000;
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(9);
+    let (own, db) = (Exp::new(1.0 / 5.0).unwrap(), Exp::new(1.0 / 4.0).unwrap());
+    let mut b = Builder::new();
+    for k in 0..N {
+        let t = k as u128 + 1;
+        let s = k as f64 * 50.0;
+        let mine = own.sample(&mut rng);
+        let wait = db.sample(&mut rng);
+        let fe = b.span(t, None, "api", "api-1", SpanKind::Server, "GET", s, s + mine + wait + 0.2);
+        b.call(t, fe, "api", "db", s + mine, s + mine + wait + 0.2, 0.0, false);
+    }
+    let cal = infer(&b.set, &InferOptions::default()).expect("inferred");
+    load(&cal.yaml);
+    for (name, mean_ms) in [("api", 5.0), ("db", 4.0)] {
+        let s = cal.services.iter().find(|s| s.name == name).expect("service");
+        let Choice::Family(Fitted::Exponential { mean }) = s.fit.choice else { panic!("{name}: {}", s.fit.reason) };
+        let se = mean_ms / (N as f64).sqrt();
+        assert!((mean * 1e3 - mean_ms).abs() < 4.0 * se, "{name}: {mean}");
+    }
+}
+
+#[test]
 #[ignore = "prints the calibrated YAML for reading"]
 fn print_yaml() {
     let cal = infer(&traces(), &InferOptions::default()).expect("inferred");
