@@ -1,6 +1,35 @@
 //! `resim calibrate`: a scenario inferred from the traces an architecture already
 //! records (OpenTelemetry, Jaeger, Zipkin).
+//!
+//! The readers turn each format into a [`TraceSet`] ([`span`]); [`infer()`] turns that
+//! into a scenario, through the trace trees ([`tree`]), the per-service observations
+//! ([`graph`]), the call steps ([`steps`]), the service-time fits ([`fit`], [`ks`],
+//! [`select`]), the load and policy hints ([`rates`]) and the YAML writer ([`emit`]).
+//!
+//! What a scenario cannot say, and how the inference settles it:
+//! - a service has one `service_time` and one list of `calls`, so every operation of a
+//!   service is pooled into them (the entry operations keep one workload each);
+//! - calls that exclude each other (B on a cache hit, C on a miss) become independent
+//!   probabilities, and a request handing off to several services has its route
+//!   probabilities scaled to a sum of 1 (a route is the one next service);
+//! - worker pools are not traced: `servers` is the peak concurrency seen, `capacity`
+//!   is left unbounded; a server span that includes its queueing wait makes that wait
+//!   part of the own time;
+//! - timeouts and retries are hints (YAML comments and [`rates::EdgeHints`]), not
+//!   policies: the traces show what happened, not what was configured.
 
+pub mod emit;
+pub mod fit;
+pub mod graph;
+pub mod infer;
+#[cfg(test)]
+mod infer_tests;
+pub mod ks;
+pub mod rates;
+pub mod select;
 pub mod span;
+pub mod steps;
+pub mod tree;
 
+pub use infer::{Calibration, InferOptions, ServiceReport, infer};
 pub use span::{SpanAt, SpanKind, SpanRecord, TraceSet};
