@@ -42,8 +42,11 @@ pub struct EventQueue<E> {
     /// another, so the next `push` takes the root's place with one sift down, instead
     /// of a removal and an insertion; a `pop` before any push removes it first.
     vacant_root: bool,
-    /// The one event kept beside the heap, if any (see the module doc).
-    lane: Option<Entry<E>>,
+    /// The one event kept beside the heap, if any (see the module doc), and its key
+    /// (`u128::MAX` when the lane is free: no event's key, as no sequence number reaches
+    /// `u64::MAX`), kept apart so a pop compares two integers.
+    lane: Option<E>,
+    lane_key: u128,
 }
 
 impl<E: Copy> Default for EventQueue<E> {
@@ -55,7 +58,7 @@ impl<E: Copy> Default for EventQueue<E> {
 impl<E: Copy> EventQueue<E> {
     /// An empty queue with room for `capacity` events before it reallocates.
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { heap: Vec::with_capacity(capacity), next_seq: 0, vacant_root: false, lane: None }
+        Self { heap: Vec::with_capacity(capacity), next_seq: 0, vacant_root: false, lane: None, lane_key: u128::MAX }
     }
 
     /// Schedules `event` at `time`.
@@ -85,7 +88,8 @@ impl<E: Copy> EventQueue<E> {
         if self.lane.is_some() {
             return self.push(time, event);
         }
-        self.lane = Some(Entry { key: (u128::from(time.0) << 64) | u128::from(self.next_seq), event });
+        self.lane = Some(event);
+        self.lane_key = (u128::from(time.0) << 64) | u128::from(self.next_seq);
         self.next_seq += 1;
     }
 
@@ -165,11 +169,12 @@ impl<E: Copy> EventQueue<E> {
             self.remove_root();
         }
         let top = self.heap.first();
-        if let Some(lane) = self.lane
-            && top.is_none_or(|top| lane.key < top.key)
+        if self.lane_key < top.map_or(u128::MAX, |top| top.key)
+            && let Some(event) = self.lane.take()
         {
-            self.lane = None;
-            return Some((SimTime((lane.key >> 64) as u64), lane.event));
+            let time = SimTime((self.lane_key >> 64) as u64);
+            self.lane_key = u128::MAX;
+            return Some((time, event));
         }
         let top = *top?;
         self.vacant_root = true;
@@ -182,7 +187,8 @@ impl<E: Copy> EventQueue<E> {
         // With the root vacant, the earliest of the rest is one of its two children.
         let skip = usize::from(self.vacant_root);
         let first = self.heap.get(skip..(1 + 2 * skip).min(self.heap.len())).unwrap_or(&[]);
-        first.iter().chain(&self.lane).map(|e| e.key).min().map(|k| SimTime((k >> 64) as u64))
+        let lane = self.lane.as_ref().map(|_| self.lane_key);
+        first.iter().map(|e| e.key).chain(lane).min().map(|k| SimTime((k >> 64) as u64))
     }
 
     /// The pending events with their times, in no particular order (for diagnostics: a
@@ -190,7 +196,8 @@ impl<E: Copy> EventQueue<E> {
     pub fn iter(&self) -> impl Iterator<Item = (SimTime, &E)> {
         let skip = usize::from(self.vacant_root);
         let heap = &self.heap[skip.min(self.heap.len())..];
-        heap.iter().chain(&self.lane).map(|e| (SimTime((e.key >> 64) as u64), &e.event))
+        let lane = self.lane.as_ref().map(|e| (self.lane_key, e));
+        heap.iter().map(|e| (e.key, &e.event)).chain(lane).map(|(key, e)| (SimTime((key >> 64) as u64), e))
     }
 
     /// Number of pending events.

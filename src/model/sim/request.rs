@@ -14,12 +14,12 @@ use crate::policy::Scope;
 use crate::trace::{NO_TRACE, TraceId};
 
 use super::super::station::{Admission, ReqId};
-use super::super::{Arrivals, Call, ServiceId, WorkloadId};
+use super::super::{Arrivals, Call, ServiceId, Workload, WorkloadId};
 use super::balance::Avoid;
 use super::slots::{CallId, MAX_LIVE, Origin, Req};
 use super::{Event, Routing, Simulation};
 
-impl Simulation<'_> {
+impl<'m> Simulation<'m> {
     /// A new request in a free slot (or a new one), its clocks started now.
     #[inline(always)]
     pub(super) fn new_req(
@@ -74,20 +74,25 @@ impl Simulation<'_> {
     /// An open workload's arrival: schedule the next one, then start this job.
     #[inline(always)]
     pub(super) fn on_arrival(&mut self, w: WorkloadId) {
-        if let Arrivals::Poisson(profile) = &self.model.workloads[w].arrivals
+        let wl = &self.model.workloads[w];
+        if let Arrivals::Poisson(profile) = &wl.arrivals
             && let Some(t) = profile.next_arrival(self.now, &mut self.workload_rng[w])
             && t <= self.end
         {
             self.events.push_lane(t, Event::Arrival(w as u32));
         }
-        self.start_job(w);
+        self.start_job_of(w, wl);
     }
 
     /// A user of workload `w` sends a request.
-    #[inline]
     pub(super) fn start_job(&mut self, w: WorkloadId) {
+        self.start_job_of(w, &self.model.workloads[w]);
+    }
+
+    /// [`Simulation::start_job`] with the workload's model at hand.
+    #[inline]
+    fn start_job_of(&mut self, w: WorkloadId, wl: &'m Workload) {
         self.workloads[w].arrivals += 1;
-        let wl = &self.model.workloads[w];
         let deadline = wl.deadline.map_or(SimTime::MAX, |d| self.now + d);
         let trace = self.tracer.on_arrival(self.now, w as u32, self.workloads[w].arrivals);
         let req = self.new_req(Origin::Workload(w as u32), deadline, wl.class, wl.zone, trace, wl.priority.rank);
