@@ -1,0 +1,148 @@
+//! The trace readers on the fixtures in `tests/fixtures/traces`: the same traces in three
+//! formats read to the same spans, and every malformed file is refused at its line and
+//! key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::read::{ReadState, read_capped, read_str};
+use super::span::{SpanKind, TraceSet};
+use super::zipkin::shared_id;
+use super::{Format, read_traces};
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces").join(rel)
+}
+
+fn read(rel: &str, format: Format) -> TraceSet {
+    read_traces(&[fixture(rel)], format).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// A span as every format gives it: service, operation (Zipkin lower-cases names),
+/// kind, times, error, peer, and the span it hangs from (its parent, or the span it
+/// follows from: Zipkin has no follows-from, it makes the consumer a child) described
+/// the same way, `missing` when that span is not in the set.
+type Shape = (u128, String, String, SpanKind, i64, i64, bool, Option<String>, String);
+
+fn shapes(set: &TraceSet) -> Vec<Shape> {
+    let by_id: BTreeMap<(u128, u64), usize> = set.spans.iter().enumerate().map(|(i, s)| ((s.trace, s.id), i)).collect();
+    let name = |i: usize| {
+        let s = &set.spans[i];
+        format!("{}/{}/{:?}", set.services[s.service as usize], s.operation.to_lowercase(), s.kind)
+    };
+    let mut out: Vec<Shape> = set
+        .spans
+        .iter()
+        .map(|s| {
+            let up = s.parent.or(s.follows_from.first().copied());
+            let upstream = match up {
+                None => "root".to_owned(),
+                Some(p) => by_id.get(&(s.trace, p)).map_or("missing".to_owned(), |&i| name(i)),
+            };
+            let service = set.services[s.service as usize].clone();
+            (s.trace, service, s.operation.to_lowercase(), s.kind, s.start_ns, s.end_ns, s.error, s.peer_service.clone(), upstream)
+        })
+        .collect();
+    out.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    out
+}
+
+fn instances(set: &TraceSet) -> BTreeMap<String, usize> {
+    let mut seen: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for s in &set.spans {
+        seen.entry(set.services[s.service as usize].clone()).or_default().extend(s.instance.clone());
+    }
+    seen.into_iter().map(|(k, v)| (k, v.len())).collect()
+}
+
+#[test]
+fn the_three_formats_read_to_the_same_traces() {
+    let otlp = read("otlp/shop.jsonl", Format::Otlp);
+    let mut services = otlp.services.clone();
+    services.sort();
+    assert_eq!(services, ["checkout", "email", "frontend", "inventory", "payment"]);
+    assert_eq!(otlp.spans.len(), 23);
+    let expected = shapes(&otlp);
+    for (rel, format) in
+        [("otlp/shop.pretty.json", Format::Otlp), ("jaeger/shop.json", Format::Jaeger), ("zipkin/shop.json", Format::Zipkin)]
+    {
+        let set = read(rel, format);
+        let mut names = set.services.clone();
+        names.sort();
+        assert_eq!(names, services, "{rel}");
+        assert_eq!(shapes(&set), expected, "{rel}");
+        assert_eq!(instances(&set), instances(&otlp), "{rel}");
+        assert_eq!(instances(&set)["checkout"], 2, "{rel}");
+    }
+}
+
+#[test]
+fn every_span_kind_and_the_trace_faults_are_read_not_refused() {
+    let set = read("jaeger/shop.json", Format::Jaeger);
+    for kind in [SpanKind::Server, SpanKind::Client, SpanKind::Producer, SpanKind::Consumer, SpanKind::Internal] {
+        assert!(set.spans.iter().any(|s| s.kind == kind), "{kind:?}");
+    }
+    let find = |id: u64| set.spans.iter().find(|s| s.id == id).unwrap();
+    // clock skew: checkout-b's server span starts 2 ms before the client span that called it
+    let (client, server) = (find(0xb2b2_b2b2_b2b2_b202), find(0xb2b2_b2b2_b2b2_b203));
+    assert_eq!(server.parent, Some(client.id));
+    assert!(server.start_ns < client.start_ns);
+    // a missing parent, and a trace whose upper spans were never exported
+    assert!(set.spans.iter().all(|s| s.id != 0xc3c3_c3c3_c3c3_c302));
+    assert_eq!(find(0xc3c3_c3c3_c3c3_c303).parent, Some(0xc3c3_c3c3_c3c3_c302));
+    assert_eq!(find(0xd4d4_d4d4_d4d4_d404).parent, Some(0xd4d4_d4d4_d4d4_d403));
+    // the consumer follows from the producer; errors; peers
+    assert_eq!(find(0xa1a1_a1a1_a1a1_a10a).follows_from, [0xa1a1_a1a1_a1a1_a109]);
+    assert!(find(0xb2b2_b2b2_b2b2_b205).error && !find(0xa1a1_a1a1_a1a1_a105).error);
+    assert_eq!(find(0xa1a1_a1a1_a1a1_a104).peer_service.as_deref(), Some("payment"));
+    assert_eq!(find(0xa1a1_a1a1_a1a1_a103).instance.as_deref(), Some("checkout-a"));
+    assert_eq!(find(0xa1a1_a1a1_a1a1_a105).instance.as_deref(), Some("10.0.2.15"));
+}
+
+#[test]
+fn otlp_lines_and_one_document_read_alike_and_every_span_is_located() {
+    let lines = read("otlp/shop.jsonl", Format::Otlp);
+    let doc = read("otlp/shop.pretty.json", Format::Otlp);
+    let strip = |set: &TraceSet| set.spans.iter().map(|s| (s.id, s.parent, s.kind, s.start_ns, s.end_ns)).collect::<Vec<_>>();
+    assert_eq!(strip(&lines), strip(&doc));
+    assert!(lines.spans.iter().all(|s| s.at.line == 1 || s.at.line == 2));
+    assert_eq!(lines.spans.iter().filter(|s| s.at.line == 2).count(), 8);
+    let first = &doc.spans[0].at;
+    assert!(first.file.ends_with("otlp/shop.pretty.json"));
+    let text = std::fs::read_to_string(fixture("otlp/shop.pretty.json")).unwrap();
+    let line = text.lines().nth(first.line - 1).unwrap();
+    assert_eq!(&line[first.column - 1..], "{", "the span's object starts there");
+    assert!(doc.spans.windows(2).all(|w| w[0].at.line < w[1].at.line));
+    assert_eq!(read("otlp/shop.jsonl", Format::Otlp), lines, "reading is deterministic");
+}
+
+#[test]
+fn zipkin_shared_spans_become_a_client_and_a_server_span() {
+    let set = read("zipkin/shop.json", Format::Zipkin);
+    let by = |service: &str, op: &str, kind: SpanKind| {
+        set.spans
+            .iter()
+            .find(|s| s.trace >> 96 == 0x4bf9_2f35 && set.services[s.service as usize] == service && s.operation == op && s.kind == kind)
+            .unwrap()
+    };
+    let client = by("checkout", "charge", SpanKind::Client);
+    let server = by("payment", "charge", SpanKind::Server);
+    assert_eq!((client.id, server.id, server.parent), (0xa1a1_a1a1_a1a1_a104, shared_id(client.id), Some(client.id)));
+    // checkout's own spans under the shared id hang from checkout's server half
+    let checkout = by("checkout", "post /checkout", SpanKind::Server);
+    assert_eq!(checkout.id, shared_id(0xa1a1_a1a1_a1a1_a102));
+    assert_eq!(client.parent, Some(checkout.id));
+    assert_eq!(by("frontend", "post /checkout", SpanKind::Client).parent, Some(0xa1a1_a1a1_a1a1_a101));
+}
+
+#[test]
+fn print_bad() {
+    for entry in std::fs::read_dir(fixture("bad")).unwrap() {
+        let path = entry.unwrap().path();
+        for format in Format::ALL {
+            if let Err(e) = read_traces(&[path.clone()], format) {
+                println!("=== {} as {}:\n{e}\n", path.display(), format.name());
+            }
+        }
+    }
+}
