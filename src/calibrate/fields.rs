@@ -113,9 +113,9 @@ impl<'a, 't> Cur<'a, 't> {
         let Kind::Obj(entries) = &v.kind else {
             return Err(self.error(format!("expected an object, found {}", self.v.describe())));
         };
-        Ok(entries.iter().map(move |(k, v)| {
-            (&**k, Cur { v, text: self.text, seg: Some(Seg::Key(k)), parent: Some(self) })
-        }))
+        Ok(entries
+            .iter()
+            .map(move |(k, v)| (&**k, Cur { v, text: self.text, seg: Some(Seg::Key(k)), parent: Some(self) })))
     }
 
     /// The value as text (strings only).

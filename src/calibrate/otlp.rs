@@ -83,12 +83,7 @@ fn read_resource(r: &Cur<'_, '_>, set: &mut TraceSet, state: &mut ReadState) -> 
 }
 
 /// Reads one span of `service`.
-fn read_span(
-    s: &Cur<'_, '_>,
-    service: u32,
-    instance: &Option<String>,
-    state: &mut ReadState,
-) -> Result<SpanRecord> {
+fn read_span(s: &Cur<'_, '_>, service: u32, instance: &Option<String>, state: &mut ReadState) -> Result<SpanRecord> {
     let at = s.span_at();
     let trace = s.require("traceId", "the trace id, 32 hex digits")?.hex_id(128, ID_HELP)?;
     let id_at = s.require("spanId", "the span id, 16 hex digits")?;
@@ -160,11 +155,7 @@ fn enum_value(c: &Cur<'_, '_>, names: &[&str]) -> Result<usize> {
     match &c.v.kind {
         Kind::Num(_) => {
             let n = c.u64("an enum number")? as usize;
-            if n < names.len() {
-                Ok(n)
-            } else {
-                Err(c.error(format!("expected one of {}, found {n}", expected())))
-            }
+            if n < names.len() { Ok(n) } else { Err(c.error(format!("expected one of {}, found {n}", expected()))) }
         }
         Kind::Str(s) => names.iter().position(|n| n == s).ok_or_else(|| {
             let e = c.error(format!("expected one of {}, found {}", expected(), c.v.describe()));

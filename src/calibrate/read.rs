@@ -129,10 +129,9 @@ pub(crate) fn read_str(
 ) -> Result<(), ScenarioError> {
     let t = Text::new(shown, text);
     if text.trim().is_empty() {
-        return Err(t.error(0, "", "the trace file is empty").with_help(format!(
-            "export traces into it first ({}), or leave it out",
-            export_hint(format)
-        )));
+        return Err(t
+            .error(0, "", "the trace file is empty")
+            .with_help(format!("export traces into it first ({}), or leave it out", export_hint(format))));
     }
     let before = set.spans.len();
     let mut parser = Parser::new(text);
@@ -182,11 +181,9 @@ pub(crate) fn sniff(v: &Val<'_>) -> Option<Format> {
 pub(crate) fn not_this_format(v: &Val<'_>, t: &Text<'_>, format: Format, expected: &str) -> ScenarioError {
     let e = t.error(v.off, "", format!("not {}: expected {expected}, found {}", format.describe(), v.describe_keys()));
     match sniff(v) {
-        Some(other) if other != format => e.with_help(format!(
-            "this looks like {}: pass `--format {}`",
-            other.describe(),
-            other.name()
-        )),
+        Some(other) if other != format => {
+            e.with_help(format!("this looks like {}: pass `--format {}`", other.describe(), other.name()))
+        }
         _ => e.with_help(format!("{} files come from {}", format.describe(), export_hint(format))),
     }
 }

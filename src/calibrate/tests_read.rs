@@ -40,7 +40,17 @@ fn shapes(set: &TraceSet) -> Vec<Shape> {
                 Some(p) => by_id.get(&(s.trace, p)).map_or("missing".to_owned(), |&i| name(i)),
             };
             let service = set.services[s.service as usize].clone();
-            (s.trace, service, s.operation.to_lowercase(), s.kind, s.start_ns, s.end_ns, s.error, s.peer_service.clone(), upstream)
+            (
+                s.trace,
+                service,
+                s.operation.to_lowercase(),
+                s.kind,
+                s.start_ns,
+                s.end_ns,
+                s.error,
+                s.peer_service.clone(),
+                upstream,
+            )
         })
         .collect();
     out.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
@@ -63,9 +73,11 @@ fn the_three_formats_read_to_the_same_traces() {
     assert_eq!(services, ["checkout", "email", "frontend", "inventory", "payment"]);
     assert_eq!(otlp.spans.len(), 23);
     let expected = shapes(&otlp);
-    for (rel, format) in
-        [("otlp/shop.pretty.json", Format::Otlp), ("jaeger/shop.json", Format::Jaeger), ("zipkin/shop.json", Format::Zipkin)]
-    {
+    for (rel, format) in [
+        ("otlp/shop.pretty.json", Format::Otlp),
+        ("jaeger/shop.json", Format::Jaeger),
+        ("zipkin/shop.json", Format::Zipkin),
+    ] {
         let set = read(rel, format);
         let mut names = set.services.clone();
         names.sort();
@@ -103,7 +115,8 @@ fn every_span_kind_and_the_trace_faults_are_read_not_refused() {
 fn otlp_lines_and_one_document_read_alike_and_every_span_is_located() {
     let lines = read("otlp/shop.jsonl", Format::Otlp);
     let doc = read("otlp/shop.pretty.json", Format::Otlp);
-    let strip = |set: &TraceSet| set.spans.iter().map(|s| (s.id, s.parent, s.kind, s.start_ns, s.end_ns)).collect::<Vec<_>>();
+    let strip =
+        |set: &TraceSet| set.spans.iter().map(|s| (s.id, s.parent, s.kind, s.start_ns, s.end_ns)).collect::<Vec<_>>();
     assert_eq!(strip(&lines), strip(&doc));
     assert!(lines.spans.iter().all(|s| s.at.line == 1 || s.at.line == 2));
     assert_eq!(lines.spans.iter().filter(|s| s.at.line == 2).count(), 8);
@@ -122,7 +135,12 @@ fn zipkin_shared_spans_become_a_client_and_a_server_span() {
     let by = |service: &str, op: &str, kind: SpanKind| {
         set.spans
             .iter()
-            .find(|s| s.trace >> 96 == 0x4bf9_2f35 && set.services[s.service as usize] == service && s.operation == op && s.kind == kind)
+            .find(|s| {
+                s.trace >> 96 == 0x4bf9_2f35
+                    && set.services[s.service as usize] == service
+                    && s.operation == op
+                    && s.kind == kind
+            })
             .unwrap()
     };
     let client = by("checkout", "charge", SpanKind::Client);
@@ -135,14 +153,163 @@ fn zipkin_shared_spans_become_a_client_and_a_server_span() {
     assert_eq!(by("frontend", "post /checkout", SpanKind::Client).parent, Some(0xa1a1_a1a1_a1a1_a101));
 }
 
+/// Each malformed fixture, the format it is read as, and what the refusal must say: line,
+/// key path, a piece of the message, a piece of the help.
+const BAD: [(&str, Format, usize, &str, &str, &str); 14] = [
+    ("empty.jsonl", Format::Otlp, 1, "", "the trace file is empty", "file` exporter"),
+    (
+        "otlp_end_before_start.jsonl",
+        Format::Otlp,
+        2,
+        "resourceSpans[0].scopeSpans[0].spans[1].endTimeUnixNano",
+        "ends 26000000 ns before it starts",
+        "never before",
+    ),
+    (
+        "otlp_nonhex_span_id.jsonl",
+        Format::Otlp,
+        1,
+        "resourceSpans[0].scopeSpans[0].spans[1].spanId",
+        "up to 16 hex digits, found `a1a1a1a1g1a1a104`",
+        "OTLP/JSON writes",
+    ),
+    (
+        "otlp_zero_trace_id.jsonl",
+        Format::Otlp,
+        1,
+        "resourceSpans[0].scopeSpans[0].spans[0].traceId",
+        "all-zero",
+        "root span has no parent id",
+    ),
+    (
+        "otlp_base64_ids.json",
+        Format::Otlp,
+        14,
+        "resourceSpans[0].scopeSpans[0].spans[0].traceId",
+        "32 hex digits",
+        "looks base64",
+    ),
+    ("otlp_truncated.jsonl", Format::Otlp, 2, "", "ends inside an object", "cut short"),
+    (
+        "jaeger_duplicate_span_id.json",
+        Format::Jaeger,
+        30,
+        "data[0].spans[2].spanID",
+        "appears twice in trace 4bf92f3577b34da6a3ce929d0e0e4736; first at",
+        "read twice",
+    ),
+    (
+        "jaeger_negative_duration.json",
+        Format::Jaeger,
+        34,
+        "data[0].spans[2].duration",
+        "ends 19500000 ns before",
+        "never negative",
+    ),
+    (
+        "jaeger_unknown_process.json",
+        Format::Jaeger,
+        36,
+        "data[0].spans[2].processID",
+        "process `p2` is not",
+        "did you mean `p1`?",
+    ),
+    ("jaeger_read_as_otlp.json", Format::Otlp, 1, "", "not OTLP JSON", "pass `--format jaeger`"),
+    ("not_a_trace.json", Format::Jaeger, 1, "", "found an object with keys `status`, `data`", "Jaeger's UI"),
+    ("zipkin_missing_duration.json", Format::Zipkin, 13, "[1].duration", "`duration` is missing", "never finished"),
+    ("zipkin_bad_kind.json", Format::Zipkin, 17, "[1].kind", "found `CLIENT_`", "did you mean `CLIENT`?"),
+    ("zipkin_zero_parent_id.json", Format::Zipkin, 15, "[1].parentId", "all-zero", "root span"),
+];
+
 #[test]
-fn print_bad() {
-    for entry in std::fs::read_dir(fixture("bad")).unwrap() {
-        let path = entry.unwrap().path();
-        for format in Format::ALL {
-            if let Err(e) = read_traces(&[path.clone()], format) {
-                println!("=== {} as {}:\n{e}\n", path.display(), format.name());
-            }
-        }
+fn every_malformed_fixture_is_refused_at_its_line_and_key() {
+    for (file, format, line, key, message, help) in BAD {
+        let e = read_traces(&[fixture(&format!("bad/{file}"))], format).expect_err(file);
+        assert!(e.file.ends_with(format!("bad/{file}")), "{file}: {}", e.file.display());
+        assert_eq!((e.line, e.key.as_str()), (line, key), "{file}: {e}");
+        assert!(e.column > 0, "{file}: {e}");
+        assert!(e.message.contains(message), "{file}: {e}");
+        assert!(e.help.as_deref().unwrap_or("").contains(help), "{file}: {e}");
+    }
+    let mut files: Vec<String> = std::fs::read_dir(fixture("bad"))
+        .unwrap()
+        .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let mut listed: Vec<String> = BAD.iter().map(|b| b.0.to_owned()).collect();
+    listed.sort();
+    assert_eq!(files, listed, "every file in bad/ has a case here");
+}
+
+#[test]
+fn a_file_in_another_format_names_the_right_one() {
+    for (rel, wrong, right) in [
+        ("zipkin/shop.json", Format::Otlp, "zipkin"),
+        ("zipkin/shop.json", Format::Jaeger, "zipkin"),
+        ("otlp/shop.jsonl", Format::Zipkin, "otlp"),
+        ("otlp/shop.pretty.json", Format::Jaeger, "otlp"),
+        ("jaeger/shop.json", Format::Zipkin, "jaeger"),
+    ] {
+        let e = read_traces(&[fixture(rel)], wrong).expect_err(rel);
+        assert_eq!(e.line, 1, "{rel}: {e}");
+        assert!(e.help.unwrap().contains(&format!("pass `--format {right}`")), "{rel}");
+    }
+}
+
+#[test]
+fn formats_are_named_with_a_suggestion_for_typos() {
+    assert_eq!(Format::parse("otlp").unwrap(), Format::Otlp);
+    assert_eq!(Format::parse("Jaeger").unwrap(), Format::Jaeger);
+    let e = Format::parse("zipkn").unwrap_err();
+    assert_eq!((e.key.as_str(), e.help.as_deref()), ("--format", Some("did you mean `zipkin`?")));
+    assert_eq!(Format::parse("opentelemetry").unwrap_err().help.as_deref(), Some("did you mean `otlp`?"));
+    assert!(Format::parse("xml").unwrap_err().help.unwrap().contains("`otlp`, `jaeger`, `zipkin`"));
+}
+
+#[test]
+fn a_file_over_the_limit_is_refused_before_it_is_parsed() {
+    let e = read_capped(&[fixture("otlp/shop.jsonl")], Format::Otlp, 1024).unwrap_err();
+    assert!(e.message.contains("larger than 1024 bytes"), "{e}");
+    assert!(e.help.unwrap().contains("split the export"));
+    assert_eq!(super::MAX_TRACE_BYTES, 1 << 30);
+}
+
+#[test]
+fn the_same_spans_read_twice_are_duplicates() {
+    let path = fixture("jaeger/shop.json");
+    let e = read_traces(&[path.clone(), path], Format::Jaeger).unwrap_err();
+    assert!(e.message.contains("appears twice") && e.message.contains("shop.json:"), "{e}");
+}
+
+fn read_text(text: &str, format: Format) -> Result<TraceSet, crate::scenario::ScenarioError> {
+    let mut set = TraceSet::default();
+    read_str(text, Path::new("t.json"), format, &mut set, &mut ReadState::default()).map(|()| set)
+}
+
+#[test]
+fn otlp_defaults_follow_the_protobuf_json_mapping() {
+    let line = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"01","spanId":"02","startTimeUnixNano":5,"endTimeUnixNano":"7","parentSpanId":""}]}]}]}"#;
+    let set = read_text(&format!("{{}}\n{line}\n"), Format::Otlp).unwrap();
+    let s = &set.spans[0];
+    assert_eq!(set.services, [super::otlp::UNKNOWN_SERVICE]);
+    assert_eq!(
+        (s.kind, s.parent, s.operation.as_str(), s.error, s.start_ns, s.end_ns),
+        (SpanKind::Internal, None, "", false, 5, 7)
+    );
+    assert_eq!((s.at.line, s.at.column), (2, 44));
+    let e = read_text(&line.replace(r#""spanId":"02""#, r#""spanId":"02","kind":"SPAN_KIND_SERVR""#), Format::Otlp)
+        .unwrap_err();
+    assert_eq!(e.key, "resourceSpans[0].scopeSpans[0].spans[0].kind");
+    assert_eq!(e.help.as_deref(), Some("did you mean `SPAN_KIND_SERVER`?"));
+    let e = read_text(&line.replace(r#""startTimeUnixNano":5,"#, ""), Format::Otlp).unwrap_err();
+    assert_eq!(e.key, "resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano");
+    assert!(e.message.contains("is missing"), "{e}");
+}
+
+#[test]
+fn a_file_without_spans_is_refused() {
+    for (text, format) in [("{\"data\": []}", Format::Jaeger), ("[]", Format::Zipkin), ("{}\n{}\n", Format::Otlp)] {
+        let e = read_text(text, format).unwrap_err();
+        assert!(e.message.starts_with("no spans"), "{text}: {e}");
     }
 }
