@@ -38,6 +38,26 @@ impl<'a, 't> Cur<'a, 't> {
         Cur { v, text, seg: None, parent: None }
     }
 
+    /// Item `i` of the list at `key` (or of the list itself, with no key) of the
+    /// top-level value at byte `top`, which the parser streamed past rather than kept
+    /// (`Parser::next_streaming`): `f` gets it with its full path.
+    pub(crate) fn streamed<R>(
+        text: &'a Text<'t>,
+        top: usize,
+        key: Option<&str>,
+        i: usize,
+        v: &Val<'t>,
+        f: impl FnOnce(&Cur<'_, 't>) -> R,
+    ) -> R {
+        let top = Val { off: top, kind: Kind::Null };
+        let root = Cur::root(&top, text);
+        let list = match key {
+            Some(k) => Cur { v: &top, text, seg: Some(Seg::Key(k)), parent: Some(&root) },
+            None => root,
+        };
+        f(&Cur { v, text, seg: Some(Seg::Index(i)), parent: Some(&list) })
+    }
+
     /// The key path, e.g. `data[0].spans[2].references[0].spanID`.
     pub(crate) fn path(&self) -> String {
         let mut segs = Vec::new();

@@ -50,7 +50,7 @@ pub(crate) fn read_document(v: &Val<'_>, t: &Text<'_>, set: &mut TraceSet, state
 }
 
 /// Reads one trace: its processes, then its spans.
-fn read_trace(trace: &Cur<'_, '_>, set: &mut TraceSet, state: &mut ReadState) -> Result<()> {
+pub(crate) fn read_trace(trace: &Cur<'_, '_>, set: &mut TraceSet, state: &mut ReadState) -> Result<()> {
     let mut processes = Vec::new();
     if let Some(ps) = trace.get("processes") {
         for (key, p) in ps.entries()? {

@@ -60,7 +60,7 @@ pub(crate) fn read_request(v: &Val<'_>, t: &Text<'_>, set: &mut TraceSet, state:
 }
 
 /// Reads one `ResourceSpans`: the service, then every span of every scope.
-fn read_resource(r: &Cur<'_, '_>, set: &mut TraceSet, state: &mut ReadState) -> Result<()> {
+pub(crate) fn read_resource(r: &Cur<'_, '_>, set: &mut TraceSet, state: &mut ReadState) -> Result<()> {
     let resource = r.get("resource");
     let attrs = resource.as_ref().and_then(|res| res.get("attributes"));
     let (name, instance) = match &attrs {

@@ -11,8 +11,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::fields::Cur;
 use super::fields::Seen;
-use super::json::{Kind, Parser, Text, Val};
+use super::json::{Kind, Parser, SyntaxError, Text, Val};
 use super::span::TraceSet;
 use super::{jaeger, otlp, zipkin};
 use crate::input;
@@ -135,11 +136,34 @@ pub(crate) fn read_str(
     }
     let before = set.spans.len();
     let mut parser = Parser::new(text);
-    while let Some(v) = parser.next_value().map_err(|e| t.syntax(&e))? {
-        match format {
-            Format::Otlp => otlp::read_request(&v, &t, set, state)?,
-            Format::Jaeger => jaeger::read_document(&v, &t, set, state)?,
-            Format::Zipkin => zipkin::read_document(&v, &t, set, state)?,
+    // Each format's one big list is read item by item as it is parsed (see
+    // `Parser::next_streaming`); the rest of the top-level value is small.
+    let key = match format {
+        Format::Otlp => Some("resourceSpans"),
+        Format::Jaeger => Some("data"),
+        Format::Zipkin => None,
+    };
+    loop {
+        let next = parser.next_streaming(key, |top, i, v| {
+            Cur::streamed(&t, top, key, i, &v, |item| match format {
+                Format::Otlp => otlp::read_resource(item, set, state),
+                Format::Jaeger => jaeger::read_trace(item, set, state),
+                Format::Zipkin => zipkin::read_entry(item, set, state),
+            })
+            .map_err(Failed::Read)
+        });
+        let (v, streamed) = match next {
+            Ok(Some(top)) => top,
+            Ok(None) => break,
+            Err(Failed::Syntax(e)) => return Err(t.syntax(&e)),
+            Err(Failed::Read(e)) => return Err(e),
+        };
+        if !streamed {
+            match format {
+                Format::Otlp => otlp::read_request(&v, &t, set, state)?,
+                Format::Jaeger => jaeger::read_document(&v, &t, set, state)?,
+                Format::Zipkin => zipkin::read_document(&v, &t, set, state)?,
+            }
         }
     }
     if set.spans.len() == before {
@@ -148,6 +172,18 @@ pub(crate) fn read_str(
             .with_help(format!("export traces into it ({}), or leave it out", export_hint(format))));
     }
     Ok(())
+}
+
+/// Why reading stopped: bad JSON, or a record the reader refused.
+enum Failed {
+    Syntax(SyntaxError),
+    Read(ScenarioError),
+}
+
+impl From<SyntaxError> for Failed {
+    fn from(e: SyntaxError) -> Self {
+        Failed::Syntax(e)
+    }
 }
 
 /// Where each format's files come from, for help lines.

@@ -64,19 +64,23 @@ pub(crate) fn read_document(v: &Val<'_>, t: &Text<'_>, set: &mut TraceSet, state
         return Err(not_this_format(v, t, super::Format::Zipkin, "a list of spans (or of traces)"));
     }
     for item in doc.items()? {
-        match &item.v.kind {
-            Kind::Arr(_) => {
-                for span in item.items()? {
-                    read_span(&span, set, state)?;
-                }
-            }
-            Kind::Obj(_) if item.v.get("traceId").is_some() || item.v.get("id").is_some() => {
-                read_span(&item, set, state)?
-            }
-            _ => return Err(not_this_format(item.v, t, super::Format::Zipkin, "a Zipkin span (or a list of them)")),
-        }
+        read_entry(&item, set, state)?;
     }
     Ok(())
+}
+
+/// Reads one item of the top-level list: a span, or a trace (a list of spans).
+pub(crate) fn read_entry(item: &Cur<'_, '_>, set: &mut TraceSet, state: &mut ReadState) -> Result<()> {
+    match &item.v.kind {
+        Kind::Arr(_) => {
+            for span in item.items()? {
+                read_span(&span, set, state)?;
+            }
+            Ok(())
+        }
+        Kind::Obj(_) if item.v.get("traceId").is_some() || item.v.get("id").is_some() => read_span(item, set, state),
+        _ => Err(not_this_format(item.v, item.text, super::Format::Zipkin, "a Zipkin span (or a list of them)")),
+    }
 }
 
 /// Reads one span into `set`.
