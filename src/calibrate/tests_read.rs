@@ -313,3 +313,27 @@ fn a_file_without_spans_is_refused() {
         assert!(e.message.starts_with("no spans"), "{text}: {e}");
     }
 }
+
+#[test]
+fn no_cut_or_corrupted_file_makes_a_reader_panic() {
+    let files = ["otlp/shop.jsonl", "otlp/shop.pretty.json", "jaeger/shop.json", "zipkin/shop.json"];
+    for rel in files {
+        let text = std::fs::read_to_string(fixture(rel)).unwrap();
+        for format in Format::ALL {
+            // every cut (a file the collector stopped writing), then bytes swapped for
+            // characters that break JSON, ids or numbers
+            for end in (0..text.len()).step_by(11) {
+                let _ = read_text(&text[..end], format);
+            }
+            for (i, bad) in
+                (0..text.len()).step_by(17).zip(["\"", "\\", "é", "-", "0", "]", "\u{1}", "x"].iter().cycle())
+            {
+                let mut t = text.clone();
+                t.replace_range(i..i + 1, bad);
+                if let Err(e) = read_text(&t, format) {
+                    assert!(e.line > 0, "{rel} as {format:?}, byte {i} -> {bad:?}: {e}");
+                }
+            }
+        }
+    }
+}
