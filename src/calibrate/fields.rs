@@ -174,10 +174,8 @@ impl<'a, 't> Cur<'a, 't> {
         let digits = (bits / 4) as usize;
         let id = if s.is_empty() || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             let mut e = self.error(format!("expected an id of up to {digits} hex digits, found {}", self.v.describe()));
-            e = if looks_base64(s) {
-                e.with_help(format!(
-                    "this looks base64 (protobuf's JSON default for bytes); trace formats write ids as hex: {help}"
-                ))
+            e = if let Some(hex) = base64_hex(s) {
+                e.with_help(format!("this is base64 (protobuf's JSON default for bytes) of the id `{hex}`; {help}"))
             } else {
                 e.with_help(help.to_owned())
             };
@@ -203,11 +201,32 @@ impl<'a, 't> Cur<'a, 't> {
     }
 }
 
-/// True for text that is not hex but is base64 of an 8- or 16-byte id.
-fn looks_base64(s: &str) -> bool {
-    (s.len() == 12 || s.len() == 24)
-        && s.ends_with('=')
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+/// The hex of an 8- or 16-byte id written in base64 (RFC 4648's alphabet, padded, as
+/// protobuf's JSON mapping writes `bytes`), if `s` is that.
+fn base64_hex(s: &str) -> Option<String> {
+    if !(s.len() == 12 || s.len() == 24) || !s.ends_with('=') {
+        return None;
+    }
+    let mut bits: u32 = 0;
+    let mut n = 0;
+    let mut hex = String::new();
+    for b in s.trim_end_matches('=').bytes() {
+        let v = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(v);
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            hex.push_str(&format!("{:02x}", (bits >> n) & 0xff));
+        }
+    }
+    Some(hex)
 }
 
 /// A span's start and end in nanoseconds from the start and either its end (`end`) or

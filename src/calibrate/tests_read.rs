@@ -187,7 +187,7 @@ const BAD: [(&str, Format, usize, &str, &str, &str); 14] = [
         14,
         "resourceSpans[0].scopeSpans[0].spans[0].traceId",
         "32 hex digits",
-        "looks base64",
+        "base64 (protobuf's JSON default for bytes) of the id `4bf92f3577b34da6a3ce929d0e0e4736`",
     ),
     ("otlp_truncated.jsonl", Format::Otlp, 2, "", "ends inside an object", "cut short"),
     (
