@@ -109,6 +109,9 @@ impl<'a, 't> Cur<'a, 't> {
     /// The error for entry `key` (`what`) missing from this object: at the object, keyed
     /// by the path the entry would have.
     pub(crate) fn missing(&self, key: &str, what: &str) -> ScenarioError {
+        if !matches!(self.v.kind, Kind::Obj(_)) {
+            return self.error(format!("expected an object with `{key}` ({what}), found {}", self.v.describe()));
+        }
         let mut e = self.error(format!("`{key}` is missing: expected {what}"));
         e.key = if e.key.is_empty() { key.to_owned() } else { format!("{}.{key}", e.key) };
         e

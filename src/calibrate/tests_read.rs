@@ -337,3 +337,22 @@ fn no_cut_or_corrupted_file_makes_a_reader_panic() {
         }
     }
 }
+
+#[test]
+fn a_span_that_is_not_an_object_is_refused_as_such() {
+    let e = read_text(r#"[[{"traceId":"01","id":"02","timestamp":1,"duration":1}, "x"]]"#, Format::Zipkin).unwrap_err();
+    assert_eq!(e.key, "[0][1]");
+    assert!(e.message.starts_with("expected an object with `traceId`"), "{e}");
+    let e = read_text(r#"{"resourceSpans":[{"scopeSpans":[{"spans":[7]}]}]}"#, Format::Otlp).unwrap_err();
+    assert_eq!((e.key.as_str(), e.column), ("resourceSpans[0].scopeSpans[0].spans[0]", 44));
+    assert!(e.message.ends_with("found the number `7`"), "{e}");
+}
+
+#[test]
+fn a_shared_span_id_is_derived_deterministically_and_differs() {
+    for id in [1u64, 0xa1a1_a1a1_a1a1_a102, u64::MAX] {
+        assert_eq!(shared_id(id), shared_id(id));
+        assert_ne!(shared_id(id), id);
+        assert_ne!(shared_id(id), 0);
+    }
+}
