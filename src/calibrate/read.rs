@@ -79,6 +79,22 @@ impl Format {
     }
 }
 
+impl std::str::FromStr for Format {
+    type Err = ScenarioError;
+
+    /// [`Format::parse`], for clap's `value_parser`.
+    fn from_str(s: &str) -> Result<Format, ScenarioError> {
+        Format::parse(s)
+    }
+}
+
+impl std::fmt::Display for Format {
+    /// The name `--format` takes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What the readers carry from file to file.
 #[derive(Default)]
 pub(crate) struct ReadState {

@@ -260,6 +260,7 @@ fn a_file_in_another_format_names_the_right_one() {
 fn formats_are_named_with_a_suggestion_for_typos() {
     assert_eq!(Format::parse("otlp").unwrap(), Format::Otlp);
     assert_eq!(Format::parse("Jaeger").unwrap(), Format::Jaeger);
+    assert_eq!("zipkin".parse::<Format>().unwrap().to_string(), "zipkin");
     let e = Format::parse("zipkn").unwrap_err();
     assert_eq!((e.key.as_str(), e.help.as_deref()), ("--format", Some("did you mean `zipkin`?")));
     assert_eq!(Format::parse("opentelemetry").unwrap_err().help.as_deref(), Some("did you mean `otlp`?"));
