@@ -357,3 +357,18 @@ fn a_shared_span_id_is_derived_deterministically_and_differs() {
         assert_ne!(shared_id(id), 0);
     }
 }
+
+#[test]
+fn every_well_formed_fixture_calibrates_to_a_scenario_that_loads() {
+    for (rel, format) in [
+        ("otlp/shop.jsonl", Format::Otlp),
+        ("otlp/shop.pretty.json", Format::Otlp),
+        ("jaeger/shop.json", Format::Jaeger),
+        ("zipkin/shop.json", Format::Zipkin),
+    ] {
+        let set = read(rel, format);
+        let cal = super::infer(&set, &super::InferOptions::default()).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        crate::scenario::load_str(&cal.yaml, Path::new("calibrated.yaml"), &[])
+            .unwrap_or_else(|e| panic!("{rel}: {e}\n{}", cal.yaml));
+    }
+}

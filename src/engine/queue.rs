@@ -13,6 +13,12 @@
 //! slower on a 1000-event queue.) A popped root stays in place until the next push,
 //! which takes its place with one sift down: most events schedule another, so most
 //! events cost one pass through the heap, not two.
+//!
+//! Beside the heap one event may wait in a *lane* ([`EventQueue::push_lane`]): a source
+//! that always has exactly one event pending (an open workload's next arrival) skips the
+//! heap, and a pop compares the lane's key with the root's. The key carries the same
+//! sequence number either way, so the order is the heap's alone would be; in an M/M/c
+//! station half of all events are arrivals, and they no longer pass through the heap.
 
 use super::SimTime;
 
@@ -36,6 +42,11 @@ pub struct EventQueue<E> {
     /// another, so the next `push` takes the root's place with one sift down, instead
     /// of a removal and an insertion; a `pop` before any push removes it first.
     vacant_root: bool,
+    /// The one event kept beside the heap, if any (see the module doc), and its key
+    /// (`u128::MAX` when the lane is free: no event's key, as no sequence number reaches
+    /// `u64::MAX`), kept apart so a pop compares two integers.
+    lane: Option<E>,
+    lane_key: u128,
 }
 
 impl<E: Copy> Default for EventQueue<E> {
@@ -47,7 +58,7 @@ impl<E: Copy> Default for EventQueue<E> {
 impl<E: Copy> EventQueue<E> {
     /// An empty queue with room for `capacity` events before it reallocates.
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { heap: Vec::with_capacity(capacity), next_seq: 0, vacant_root: false }
+        Self { heap: Vec::with_capacity(capacity), next_seq: 0, vacant_root: false, lane: None, lane_key: u128::MAX }
     }
 
     /// Schedules `event` at `time`.
@@ -67,6 +78,19 @@ impl<E: Copy> EventQueue<E> {
         let i = self.heap.len();
         self.heap.push(entry);
         self.sift_up(i, entry);
+    }
+
+    /// Schedules `event` at `time` in the lane beside the heap if the lane is free, else
+    /// in the heap: for a source with one event pending at a time (it pops in the same
+    /// order either way).
+    #[inline(always)]
+    pub fn push_lane(&mut self, time: SimTime, event: E) {
+        if self.lane.is_some() {
+            return self.push(time, event);
+        }
+        self.lane = Some(event);
+        self.lane_key = (u128::from(time.0) << 64) | u128::from(self.next_seq);
+        self.next_seq += 1;
     }
 
     /// Moves the hole at `i` up past every parent later than `entry`, then fills it.
@@ -144,7 +168,15 @@ impl<E: Copy> EventQueue<E> {
             self.vacant_root = false;
             self.remove_root();
         }
-        let top = *self.heap.first()?;
+        let top = self.heap.first();
+        if self.lane_key < top.map_or(u128::MAX, |top| top.key)
+            && let Some(event) = self.lane.take()
+        {
+            let time = SimTime((self.lane_key >> 64) as u64);
+            self.lane_key = u128::MAX;
+            return Some((time, event));
+        }
+        let top = *top?;
         self.vacant_root = true;
         Some((SimTime((top.key >> 64) as u64), top.event))
     }
@@ -154,20 +186,23 @@ impl<E: Copy> EventQueue<E> {
     pub fn peek_time(&self) -> Option<SimTime> {
         // With the root vacant, the earliest of the rest is one of its two children.
         let skip = usize::from(self.vacant_root);
-        let first = self.heap.get(skip..(1 + 2 * skip).min(self.heap.len()))?;
-        first.iter().map(|e| e.key).min().map(|k| SimTime((k >> 64) as u64))
+        let first = self.heap.get(skip..(1 + 2 * skip).min(self.heap.len())).unwrap_or(&[]);
+        let lane = self.lane.as_ref().map(|_| self.lane_key);
+        first.iter().map(|e| e.key).chain(lane).min().map(|k| SimTime((k >> 64) as u64))
     }
 
     /// The pending events with their times, in no particular order (for diagnostics: a
     /// watchdog asking what could still happen).
     pub fn iter(&self) -> impl Iterator<Item = (SimTime, &E)> {
         let skip = usize::from(self.vacant_root);
-        self.heap[skip.min(self.heap.len())..].iter().map(|e| (SimTime((e.key >> 64) as u64), &e.event))
+        let heap = &self.heap[skip.min(self.heap.len())..];
+        let lane = self.lane.as_ref().map(|e| (self.lane_key, e));
+        heap.iter().map(|e| (e.key, &e.event)).chain(lane).map(|(key, e)| (SimTime((key >> 64) as u64), e))
     }
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len() - usize::from(self.vacant_root)
+        self.heap.len() - usize::from(self.vacant_root) + usize::from(self.lane.is_some())
     }
 
     /// True when no event is pending.
@@ -224,7 +259,12 @@ mod tests {
             x ^= x << 17;
             if x % 5 < 3 || reference.is_empty() {
                 let t = now + (x >> 40) % 64;
-                q.push(SimTime(t), i);
+                // A third of them offered to the lane (the heap takes them when it is full).
+                if x.is_multiple_of(3) {
+                    q.push_lane(SimTime(t), i);
+                } else {
+                    q.push(SimTime(t), i);
+                }
                 reference.push((t, i));
             } else {
                 let k = (0..reference.len()).min_by_key(|&k| reference[k]).expect("non-empty");

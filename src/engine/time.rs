@@ -68,6 +68,15 @@ impl SimTime {
         self.0 as f64 / 1e9
     }
 
+    /// `self - earlier` where `earlier` is known not to be later (a clock read at a
+    /// request's arrival, against now): one subtraction, where `-` saturates. Checked in
+    /// debug builds.
+    #[inline(always)]
+    pub fn since(self, earlier: SimTime) -> SimTime {
+        debug_assert!(earlier <= self, "{earlier:?} after {self:?}");
+        SimTime(self.0.wrapping_sub(earlier.0))
+    }
+
     /// `self - earlier`, or zero when `earlier` is later.
     #[inline]
     pub fn saturating_sub(self, earlier: SimTime) -> SimTime {

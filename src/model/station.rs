@@ -26,6 +26,9 @@ pub struct Station {
     servers: u32,
     capacity: u32,
     busy: u32,
+    /// `queue.len()`, kept beside `busy`: the line's length without a look at which
+    /// discipline it keeps (an arrival and a departure each read it twice).
+    waiting: u32,
     queue: Line,
     last: SimTime,
     /// Gauge integrals since the last `mark` (the service's are their sums over its
@@ -51,6 +54,7 @@ impl Station {
             servers,
             capacity,
             busy: 0,
+            waiting: 0,
             queue: Line::new(Discipline::Fifo, room),
             last: SimTime::ZERO,
             areas: Areas::default(),
@@ -72,13 +76,14 @@ impl Station {
     /// Requests inside (in service and waiting).
     #[inline]
     pub fn in_system(&self) -> u32 {
-        self.busy + self.queue.len() as u32
+        self.busy + self.waiting
     }
 
     /// Requests waiting for a worker.
     #[inline]
     pub fn queue_len(&self) -> u32 {
-        self.queue.len() as u32
+        debug_assert_eq!(self.waiting as usize, self.queue.len());
+        self.waiting
     }
 
     /// True when an arrival could take a preempted worker: every worker busy (none taken
@@ -100,7 +105,7 @@ impl Station {
         let dt = u128::from((now - self.last).0);
         if dt > 0 {
             self.areas.busy += u128::from(self.busy) * dt;
-            self.areas.queue += self.queue.len() as u128 * dt;
+            self.areas.queue += u128::from(self.waiting) * dt;
             self.last = now;
         }
     }
@@ -131,6 +136,7 @@ impl Station {
             Admission::Started
         } else {
             self.queue.push(now, req, priority);
+            self.waiting += 1;
             Admission::Queued
         }
     }
@@ -146,8 +152,9 @@ impl Station {
             return None;
         }
         let next = self.queue.pop(now);
-        if next.is_none() {
-            self.busy -= 1;
+        match next {
+            Some(_) => self.waiting -= 1,
+            None => self.busy -= 1,
         }
         next
     }
@@ -161,6 +168,7 @@ impl Station {
         while self.busy < self.servers {
             match self.queue.pop(now) {
                 Some(r) => {
+                    self.waiting -= 1;
                     self.busy += 1;
                     started.push(r);
                 }
@@ -177,6 +185,7 @@ impl Station {
         self.accrue(now);
         self.busy -= 1;
         self.queue.push_head(req, priority);
+        self.waiting += 1;
     }
 
     /// The station crashes: every request inside is lost. Returns the waiting ones (the
@@ -185,6 +194,7 @@ impl Station {
         self.accrue(now);
         self.busy = 0;
         self.preemption.clear();
+        self.waiting = 0;
         self.queue.drain(now)
     }
 }

@@ -18,19 +18,19 @@ use super::degrade::DegradeState;
 use super::faults::FaultState;
 use super::guard::Guards;
 use super::recovery::Recovery;
-use super::{Event, Hot, Layout, ServiceStreams, Simulation};
+use super::{Event, Hot, Layout, Routing, ServiceStreams, Simulation};
 
 /// The per-station and per-instance server-side state, laid out instance by instance.
-struct Stations {
+struct Stations<'m> {
     stations: Vec<Station>,
     shedders: Vec<Option<Shedder>>,
     limiters: Vec<Option<Limiter>>,
     rate_limiters: Vec<Option<TokenBucket>>,
-    layout: Layout,
+    layout: Layout<'m>,
 }
 
-impl Stations {
-    fn of(model: &Model) -> Self {
+impl<'m> Stations<'m> {
+    fn of(model: &'m Model) -> Self {
         let mut st = Stations {
             stations: Vec::new(),
             shedders: Vec::new(),
@@ -39,10 +39,12 @@ impl Stations {
             layout: Layout {
                 first_instance: Vec::with_capacity(model.services.len()),
                 hot: Vec::with_capacity(model.services.len()),
+                routing: model.services.iter().map(|s| Routing::of(&s.routes)).collect(),
             },
         };
         for s in &model.services {
             st.layout.hot.push(Hot {
+                service_time: &s.service_time,
                 first_station: st.stations.len() as u32,
                 instances: s.instances,
                 pools: s.pools.len() as u16,
@@ -56,6 +58,10 @@ impl Stations {
                 zoned: !s.zone_ids.is_empty(),
                 routes: !s.routes.is_empty(),
                 degradable: s.degradation.is_some(),
+                // Set once the faults are known (`Simulation::new`).
+                plain: false,
+                calls: !s.steps.is_empty(),
+                preemptive: s.priority.queue.is_preemptive(),
             });
             st.layout.first_instance.push(st.limiters.len() as u32);
             for i in 0..s.instances {
@@ -158,8 +164,10 @@ impl<'m> Simulation<'m> {
     /// A fresh replication with its first events scheduled.
     pub(super) fn new(model: &'m Model, replication: u32, trace: Option<TraceConfig>) -> Self {
         let streams = RngStreams::new(model.seed, u64::from(replication));
-        let Stations { stations, shedders, limiters, rate_limiters, layout } = Stations::of(model);
+        let Stations { stations, shedders, limiters, rate_limiters, mut layout } = Stations::of(model);
         let faults = FaultState::of(model, &layout, limiters.len(), &streams);
+        let plain = plain_services(model, &faults, &layout);
+        layout.hot.iter_mut().zip(plain).for_each(|(hot, plain)| hot.plain = plain);
         let service_rng = model
             .services
             .iter()
@@ -181,9 +189,12 @@ impl<'m> Simulation<'m> {
             free_calls: Vec::with_capacity(256),
             round_robin: vec![0; stations.len()],
             stations,
-            plain: plain_services(model, &faults, &layout),
             layout,
             service_rng,
+            closed_workloads: model
+                .workloads
+                .iter()
+                .any(|w| matches!(w.arrivals, super::super::Arrivals::Closed { .. })),
             workload_rng: model.workloads.iter().map(|w| streams.stream(&format!("arrivals/{}", w.name))).collect(),
             guards: Guards::of(model, &streams),
             service_limiters: rate_limiters,
@@ -247,7 +258,7 @@ impl<'m> Simulation<'m> {
             match &wl.arrivals {
                 Arrivals::Poisson(profile) => {
                     if let Some(t) = profile.next_arrival(SimTime::ZERO, rng) {
-                        self.events.push(t, Event::Arrival(w as u32));
+                        self.events.push_lane(t, Event::Arrival(w as u32));
                     }
                 }
                 Arrivals::Closed { users, think } => {

@@ -128,18 +128,46 @@ struct ServiceStreams {
 
 /// Where each service's stations and instances start in the flat per-station and
 /// per-instance vectors (stations are laid out instance by instance, pools within).
-struct Layout {
+struct Layout<'m> {
     /// First global instance index of each service.
     first_instance: Vec<u32>,
     /// What a visit reads of each service, side by side.
-    hot: Vec<Hot>,
+    hot: Vec<Hot<'m>>,
+    /// Each service's routes as the end of a visit reads them (services with `routes`).
+    routing: Vec<Routing>,
 }
 
-/// What a visit's arrival reads of its service, in 20 bytes: the model's `Service`
-/// spreads the same over a kilobyte and several vectors, each a cache miss in a model
-/// too large for the caches.
+/// Routes a service may hand a request on by, kept in place up to [`Routing::IN_PLACE`].
 #[derive(Clone, Copy, Debug)]
-struct Hot {
+struct Routing {
+    /// Cumulative probabilities, as `Route::cumulative`; `INFINITY` past the last route.
+    cumulative: [f64; Routing::IN_PLACE],
+    /// The service each route goes to.
+    to: [u32; Routing::IN_PLACE],
+    /// Number of routes (more than `IN_PLACE`: read the model's).
+    n: usize,
+}
+
+impl Routing {
+    /// Routes held in place: four compares without a loop cover the common fan-outs.
+    const IN_PLACE: usize = 4;
+
+    fn of(routes: &[super::Route]) -> Self {
+        let mut r = Routing { cumulative: [f64::INFINITY; Self::IN_PLACE], to: [0; Self::IN_PLACE], n: routes.len() };
+        for (i, route) in routes.iter().take(Self::IN_PLACE).enumerate() {
+            (r.cumulative[i], r.to[i]) = (route.cumulative, route.to as u32);
+        }
+        r
+    }
+}
+
+/// What a visit reads of its service, in 32 bytes: the model's `Service` spreads the
+/// same over a kilobyte and several vectors, each a cache miss in a model too large for
+/// the caches, and each an indexing (a bounds check and a pointer load) in a small one.
+#[derive(Clone, Copy, Debug)]
+struct Hot<'m> {
+    /// Its service time distribution.
+    service_time: &'m super::Dist,
     first_station: u32,
     instances: u32,
     /// Worker pools per instance.
@@ -156,9 +184,18 @@ struct Hot {
     routes: bool,
     /// It has a degradation controller (that may switch optional calls off).
     degradable: bool,
+    /// Only its stations decide what happens to a visit. No rate limit, adaptive
+    /// concurrency limit, shedding, pool borrowing, deadline propagation, degradation,
+    /// outlier ejection, nor any fault on its instances: a visit skips every policy check
+    /// with this one branch.
+    plain: bool,
+    /// It makes calls (has steps): a visit without them ends with its service time.
+    calls: bool,
+    /// Its line is `priority_preemptive`: a service end may be a preempted one's.
+    preemptive: bool,
 }
 
-impl Layout {
+impl Layout<'_> {
     /// Global index of service `s`'s first station.
     #[inline(always)]
     fn first_station(&self, s: usize) -> usize {
@@ -183,11 +220,14 @@ struct Simulation<'m> {
     calls: Vec<CallState>,
     free_calls: Vec<CallId>,
     stations: Vec<Station>,
-    layout: Layout,
+    layout: Layout<'m>,
     /// Round-robin position per station (one rotation per pool).
     round_robin: Vec<u32>,
     service_rng: Vec<ServiceStreams>,
     workload_rng: Vec<Stream>,
+    /// Some workload is closed (its users think between requests): an answer schedules
+    /// its user's next request. False, an answer skips the look at its workload's model.
+    closed_workloads: bool,
     /// Client-side policy state: per edge, its fleet's guard and each caller instance's.
     guards: Guards,
     /// Server-side rate limiter per instance; a service-scoped one sits in the slot of
@@ -200,11 +240,6 @@ struct Simulation<'m> {
     limiters: Vec<Option<Limiter>>,
     /// Shedder per station.
     shedders: Vec<Option<Shedder>>,
-    /// Per service: only its stations decide what happens to a visit. No rate limit,
-    /// adaptive concurrency limit, shedding, pool borrowing, deadline propagation,
-    /// degradation, outlier ejection, nor any fault on its instances: a visit skips every
-    /// policy check with this one branch.
-    plain: Vec<bool>,
     faults: FaultState,
     /// What health checks, outlier ejection and heartbeats know of each service's instances.
     recovery: Vec<Recovery>,
@@ -311,8 +346,15 @@ impl Process for Simulation<'_> {
             Event::Arrival(w) => self.on_arrival(w as usize),
             Event::Think(w) => self.start_job(w as usize),
             Event::ServiceDone(r, epoch) => {
-                if self.reqs[r as usize].epoch == epoch && self.service_ends(r) {
-                    self.advance(r);
+                let req = &self.reqs[r as usize];
+                if req.epoch == epoch {
+                    let hot = &self.layout.hot[req.service as usize];
+                    // A plain visit without calls ends here, without a look at its steps.
+                    if hot.plain && !hot.calls {
+                        self.complete_visit(r);
+                    } else if !hot.preemptive || self.service_ends(r) {
+                        self.advance(r);
+                    }
                 }
             }
             Event::HealthProbe(s, i) => self.on_probe(s as usize, i),

@@ -72,7 +72,7 @@ impl Simulation<'_> {
     pub(super) fn service_ends(&mut self, r: ReqId) -> bool {
         let req = &self.reqs[r as usize];
         let s = req.service as usize;
-        if self.plain[s] || !self.model.services[s].priority.queue.is_preemptive() {
+        if self.layout.hot[s].plain || !self.layout.hot[s].preemptive {
             return true;
         }
         self.stations[req.station as usize].preemption.ended(r, self.now)

@@ -14,12 +14,12 @@ use crate::policy::Scope;
 use crate::trace::{NO_TRACE, TraceId};
 
 use super::super::station::{Admission, ReqId};
-use super::super::{Arrivals, Call, ServiceId, WorkloadId};
+use super::super::{Arrivals, Call, ServiceId, Workload, WorkloadId};
 use super::balance::Avoid;
 use super::slots::{CallId, MAX_LIVE, Origin, Req};
-use super::{Event, Simulation};
+use super::{Event, Routing, Simulation};
 
-impl Simulation<'_> {
+impl<'m> Simulation<'m> {
     /// A new request in a free slot (or a new one), its clocks started now.
     #[inline(always)]
     pub(super) fn new_req(
@@ -74,20 +74,25 @@ impl Simulation<'_> {
     /// An open workload's arrival: schedule the next one, then start this job.
     #[inline(always)]
     pub(super) fn on_arrival(&mut self, w: WorkloadId) {
-        if let Arrivals::Poisson(profile) = &self.model.workloads[w].arrivals
+        let wl = &self.model.workloads[w];
+        if let Arrivals::Poisson(profile) = &wl.arrivals
             && let Some(t) = profile.next_arrival(self.now, &mut self.workload_rng[w])
             && t <= self.end
         {
-            self.events.push(t, Event::Arrival(w as u32));
+            self.events.push_lane(t, Event::Arrival(w as u32));
         }
-        self.start_job(w);
+        self.start_job_of(w, wl);
     }
 
     /// A user of workload `w` sends a request.
-    #[inline]
     pub(super) fn start_job(&mut self, w: WorkloadId) {
+        self.start_job_of(w, &self.model.workloads[w]);
+    }
+
+    /// [`Simulation::start_job`] with the workload's model at hand.
+    #[inline]
+    fn start_job_of(&mut self, w: WorkloadId, wl: &'m Workload) {
         self.workloads[w].arrivals += 1;
-        let wl = &self.model.workloads[w];
         let deadline = wl.deadline.map_or(SimTime::MAX, |d| self.now + d);
         let trace = self.tracer.on_arrival(self.now, w as u32, self.workloads[w].arrivals);
         let req = self.new_req(Origin::Workload(w as u32), deadline, wl.class, wl.zone, trace, wl.priority.rank);
@@ -158,54 +163,44 @@ impl Simulation<'_> {
             req.pending = 0;
             (req.class, req.zone, req.rank)
         };
-        let plain = self.plain[s];
+        let hot = &self.layout.hot[s];
+        let (plain, instances, first_station, pools, zoned) =
+            (hot.plain, hot.instances, hot.first_station, hot.pools, hot.zoned);
+        let pool_of_class = if class == 0 { hot.pool_of_class0 } else { self.pool_of_class(s, class) };
         if !plain && self.mq.is_queue(s) {
             return self.send_message(r, s);
         }
         // A fleet-wide limit (or a lone instance's) refuses before the balancer picks;
-        // each instance's own limit, once the balancer has picked it.
-        let svc = &self.model.services[s];
-        let fleet_limit = plain || svc.rate_limit_scope == Scope::Service || svc.instances == 1;
+        // each instance's own limit, once the balancer has picked it. (A plain service
+        // reads nothing of the model's `Service` here: a cache miss at scale.)
+        let fleet_limit = plain || self.model.services[s].rate_limit_scope == Scope::Service || instances == 1;
         if !plain && fleet_limit && !self.pass_rate_limit(s, 0, r) {
             return self.refuse_pushing_back(r, s);
         }
-        let hot = self.layout.hot[s];
-        let pool_of_class =
-            if class == 0 { hot.pool_of_class0 } else { self.model.services[s].pool_of_class[usize::from(class)] };
         let Some(pool) = pool_of_class else {
             self.services[s].no_pool += 1;
             return self.refuse(r, s);
         };
         let mut pool = usize::from(pool);
         let instance = match via {
+            // One instance, the common case, without a call.
+            None if instances == 1 => 0,
             None => self.pick_instance(s, pool, zone, None),
             Some((c, reselects)) => self.pick_for_call(s, pool, zone, c, reselects),
         };
         if !plain && !fleet_limit && !self.pass_rate_limit(s, instance as usize, r) {
             return self.refuse_pushing_back(r, s);
         }
-        let base = hot.first_station + instance * u32::from(hot.pools);
+        let base = first_station + instance * u32::from(pools);
         let mut station = base + pool as u32;
-        let svc = &self.model.services[s];
-        if !plain && svc.pools[pool].borrow && self.stations[station as usize].saturated() {
-            // Work-conserving: take an idle worker of a sibling pool with an empty line.
-            if let Some(p) = (0..svc.pools.len()).find(|&p| {
-                let st = &self.stations[(base + p as u32) as usize];
-                p != pool && !st.saturated() && st.queue_len() == 0
-            }) {
-                pool = p;
-                station = base + p as u32;
-                self.services[s].borrowed += 1;
-            }
+        if !plain && self.model.services[s].pools[pool].borrow && self.stations[station as usize].saturated() {
+            (pool, station) = self.borrow_worker(s, base, pool, station);
         }
         let req = &mut self.reqs[r as usize];
         req.station = station;
         req.pool = pool as u16;
         req.instance = instance;
-        // Read only for a zoned service: the model's `Service` is a miss at scale.
-        if hot.zoned
-            && let Some(&z) = svc.zone_ids.get(instance as usize)
-        {
+        if zoned && let Some(&z) = self.model.services[s].zone_ids.get(instance as usize) {
             req.zone = z;
         }
         self.stations[station as usize].arrivals += 1;
@@ -213,6 +208,8 @@ impl Simulation<'_> {
             return;
         }
         match self.stations[station as usize].offer(now, r, rank.into()) {
+            // A plain service's fresh arrival (never cancelled yet) starts at once.
+            Admission::Started if plain => self.start_plain(r, s),
             Admission::Started => self.begin_service(r),
             Admission::Queued => {}
             Admission::Rejected => {
@@ -222,6 +219,29 @@ impl Simulation<'_> {
                 }
                 self.refuse(r, s);
             }
+        }
+    }
+
+    /// The pool serving class `class` at service `s`, if any (class 0's is in `Hot`).
+    fn pool_of_class(&self, s: ServiceId, class: u16) -> Option<u16> {
+        self.model.services[s].pool_of_class[usize::from(class)]
+    }
+
+    /// Work-conserving pools: at saturated `station` (pool `pool` of the instance whose
+    /// first station is `base`), an idle worker of a sibling pool with an empty line takes
+    /// the request instead. Returns the pool and station that serve it.
+    fn borrow_worker(&mut self, s: ServiceId, base: u32, pool: usize, station: u32) -> (usize, u32) {
+        let np = self.model.services[s].pools.len();
+        let sibling = (0..np).find(|&p| {
+            let st = &self.stations[(base + p as u32) as usize];
+            p != pool && !st.saturated() && st.queue_len() == 0
+        });
+        match sibling {
+            Some(p) => {
+                self.services[s].borrowed += 1;
+                (p, base + p as u32)
+            }
+            None => (pool, station),
         }
     }
 
@@ -275,17 +295,23 @@ impl Simulation<'_> {
     /// next one.
     #[inline(always)]
     pub(super) fn begin_service(&mut self, r: ReqId) {
-        let now = self.now;
-        let q = &mut self.reqs[r as usize];
+        let q = &self.reqs[r as usize];
         let s = q.service as usize;
-        if self.plain[s] && !q.cancelled {
-            q.started = now;
-            let epoch = q.epoch;
-            let t = self.model.services[s].service_time.sample(&mut self.service_rng[s].service_time);
-            self.events.push(now + t, Event::ServiceDone(r, epoch));
-            return;
+        if self.layout.hot[s].plain && !q.cancelled {
+            return self.start_plain(r, s);
         }
         self.begin_service_policies(r);
+    }
+
+    /// A worker of plain service `s` takes `r` (not cancelled): its service time starts.
+    #[inline(always)]
+    fn start_plain(&mut self, r: ReqId, s: ServiceId) {
+        let now = self.now;
+        let q = &mut self.reqs[r as usize];
+        q.started = now;
+        let epoch = q.epoch;
+        let t = self.layout.hot[s].service_time.sample(&mut self.service_rng[s].service_time);
+        self.events.push(now + t, Event::ServiceDone(r, epoch));
     }
 
     /// [`Simulation::begin_service`] at a service that is not plain, or of a cancelled
@@ -485,59 +511,73 @@ impl Simulation<'_> {
     /// The worker is done with `r`: release it, then route the request on or end it.
     pub(super) fn complete_visit(&mut self, r: ReqId) {
         let now = self.now;
-        let req = self.reqs[r as usize];
-        let s = req.service as usize;
-        let wasted = self.is_orphaned(r);
-        let instance = req.instance as usize;
+        let q = &self.reqs[r as usize];
+        let (s, station, arrived, started) = (q.service as usize, q.station as usize, q.arrived, q.started);
+        // A user's or a message's request is never orphaned; a call's may be.
+        let wasted = !matches!(q.origin, Origin::Workload(_) | Origin::Message(_)) && self.is_orphaned(r);
         let metrics = &mut self.services[s];
-        metrics.record_completion(now - req.arrived, req.started - req.arrived);
+        metrics.record_completion(now.since(arrived), started.since(arrived));
         metrics.wasted += u64::from(wasted);
-        self.stations[req.station as usize].completed += 1;
-        let req = if self.plain[s] {
-            let next = self.stations[req.station as usize].release(now);
+        self.stations[station].completed += 1;
+        let hot = &self.layout.hot[s];
+        let routes = hot.routes;
+        let req = if hot.plain {
+            let next = self.stations[station].release(now);
             if let Some(next) = next {
                 self.begin_service(next);
             }
-            req
+            &self.reqs[r as usize]
         } else {
-            self.complete_policies(r, s, instance)
+            let instance = self.reqs[r as usize].instance as usize;
+            self.complete_policies(r, s, instance);
+            &self.reqs[r as usize]
         };
-        let visit = match (req.failed, req.value < 1.0) {
+        let (failed, value, trace) = (req.failed, req.value, req.trace);
+        let visit = match (failed, value < 1.0) {
             (true, _) => Outcome::Error,
             (false, true) => Outcome::Degraded,
             (false, false) => Outcome::Ok,
         };
         let metrics = &mut self.services[s];
         if visit.is_success() {
-            metrics.record_success(now, visit, now - req.arrived);
+            metrics.record_success(now, visit, now.since(arrived));
         } else {
             metrics.record_outcome(now, visit);
         }
-        if req.failed {
+        if failed {
             return self.finish_job(r, Outcome::Error);
         }
-        if self.layout.hot[s].routes {
-            let routes = &self.model.services[s].routes;
-            let u = unit(&mut self.service_rng[s].routing);
-            // The first route whose cumulative probability passes `u` is the number of
-            // those that do not (they only grow): counted without a branch, which on a
-            // random draw would be mispredicted half the time.
-            let k = routes.iter().map(|route| usize::from(u >= route.cumulative)).sum::<usize>();
-            if let Some(route) = routes.get(k) {
-                if req.trace != NO_TRACE {
-                    self.trace_visit(r, visit.key());
-                }
-                return self.arrive(r, route.to);
+        if routes && let Some(to) = self.route(s) {
+            if trace != NO_TRACE {
+                self.trace_visit(r, visit.key());
             }
+            return self.arrive(r, to);
         }
-        let outcome = if req.value < 1.0 { Outcome::Degraded } else { Outcome::Ok };
+        let outcome = if value < 1.0 { Outcome::Degraded } else { Outcome::Ok };
         self.finish_job_inline(r, outcome);
+    }
+
+    /// The service a request leaving service `s` (which has routes) goes to, if any.
+    #[inline(always)]
+    fn route(&mut self, s: ServiceId) -> Option<ServiceId> {
+        let u = unit(&mut self.service_rng[s].routing);
+        // The first route whose cumulative probability passes `u` is the number of those
+        // that do not (they only grow): counted without a branch, which on a random draw
+        // would be mispredicted half the time.
+        let routing = &self.layout.routing[s];
+        if routing.n <= Routing::IN_PLACE {
+            let k = routing.cumulative.iter().map(|&c| usize::from(u >= c)).sum::<usize>();
+            return (k < routing.n).then(|| routing.to[k] as ServiceId);
+        }
+        let routes = &self.model.services[s].routes;
+        let k = routes.iter().map(|route| usize::from(u >= route.cumulative)).sum::<usize>();
+        routes.get(k).map(|route| route.to)
     }
 
     /// The server-side policies at the end of a visit to a service that is not plain:
     /// the concurrency limiter and the degradation controller learn of it, the worker
     /// moves on, response faults and outlier ejection act. Returns the request as it leaves.
-    fn complete_policies(&mut self, r: ReqId, s: usize, instance: usize) -> Req {
+    fn complete_policies(&mut self, r: ReqId, s: usize, instance: usize) {
         let now = self.now;
         let req = self.reqs[r as usize];
         if let Some(l) = self.limiter(s, instance) {
@@ -560,7 +600,6 @@ impl Simulation<'_> {
         }
         let req = self.reqs[r as usize];
         self.note_answer(s, instance, &req);
-        req
     }
 
     /// The job of `r` ends with `outcome`: tell whoever waits, free the slot.
@@ -612,12 +651,14 @@ impl Simulation<'_> {
         }
         let metrics = &mut self.workloads[w];
         if outcome.is_success() {
-            metrics.record_success(self.now, outcome, self.now - job_start);
+            metrics.record_success(self.now, outcome, self.now.since(job_start));
             metrics.value += value;
         } else {
             metrics.record(self.now, outcome);
         }
-        if let Arrivals::Closed { think, .. } = &self.model.workloads[w].arrivals {
+        if self.closed_workloads
+            && let Arrivals::Closed { think, .. } = &self.model.workloads[w].arrivals
+        {
             let t = self.now + think.sample(&mut self.workload_rng[w]);
             if t <= self.end {
                 self.events.push(t, Event::Think(w as u32));
