@@ -186,11 +186,19 @@ fn gamma_shape(s: f64) -> Option<f64> {
         return None;
     }
     // Minka's start, within 1.5% of the root everywhere.
-    let mut k = (3.0 - s + ((s - 3.0).powi(2) + 24.0 * s).sqrt()) / (12.0 * s);
+    let start = (3.0 - s + ((s - 3.0).powi(2) + 24.0 * s).sqrt()) / (12.0 * s);
+    let k = newton_positive(start, |k| (k.ln() - digamma(k) - s, 1.0 / k - trigamma(k)));
+    (k.is_finite() && k > 0.0).then_some(k)
+}
+
+/// The root of `f` (given as `k -> (f(k), f'(k))`) on k > 0 by Newton's method from
+/// `start`, halving instead of a step that leaves the domain, until a step moves k by
+/// less than [`NEWTON_TOLERANCE`] of itself or [`MAX_NEWTON`] steps.
+fn newton_positive(start: f64, f: impl Fn(f64) -> (f64, f64)) -> f64 {
+    let mut k = start;
     for _ in 0..MAX_NEWTON {
-        let f = k.ln() - digamma(k) - s;
-        let df = 1.0 / k - trigamma(k);
-        let mut next = k - f / df;
+        let (value, slope) = f(k);
+        let mut next = k - value / slope;
         if !(next.is_finite() && next > 0.0) {
             next = k / 2.0;
         }
@@ -200,7 +208,7 @@ fn gamma_shape(s: f64) -> Option<f64> {
             break;
         }
     }
-    (k.is_finite() && k > 0.0).then_some(k)
+    k
 }
 
 /// ψ'(x), the trigamma function: the recurrence ψ'(x) = ψ'(x+1) + 1/x² up to x >= 10,
@@ -235,19 +243,10 @@ fn weibull(sorted: &[f64], logs: &[f64], sd_log: f64) -> Option<(f64, f64)> {
         let slope = (s2 * s0 - s1 * s1) / (s0 * s0) + 1.0 / (k * k);
         (g, slope, s0)
     };
-    let mut k = std::f64::consts::PI / (sd_log * 6f64.sqrt());
-    for _ in 0..MAX_NEWTON {
+    let k = newton_positive(std::f64::consts::PI / (sd_log * 6f64.sqrt()), |k| {
         let (g, slope, _) = g_and_slope(k);
-        let mut next = k - g / slope;
-        if !(next.is_finite() && next > 0.0) {
-            next = k / 2.0;
-        }
-        let step = (next - k).abs() / k;
-        k = next;
-        if step < NEWTON_TOLERANCE {
-            break;
-        }
-    }
+        (g, slope)
+    });
     let (_, _, s0) = g_and_slope(k);
     let scale = top * (s0 / n).powf(1.0 / k);
     (k.is_finite() && k > 0.0 && scale.is_finite() && scale > 0.0).then_some((k, scale))
