@@ -84,11 +84,19 @@ impl Contexts {
     /// The client span a request sent now for `at` hangs under: the attempt's for its
     /// first request, a new hedge's for the others.
     fn client(&mut self, at: CallAt, now: SimTime) -> SpanNo {
+        let caller = self.visit(at.caller);
+        // An entry of the same slot under another visit is stale (its call was dropped
+        // with a lost caller): the slot now holds another call.
+        let before = self.attempts.len();
+        self.attempts.retain(|a| a.call != at.call || a.parent == caller);
+        if self.attempts.len() < before {
+            self.hedges.retain(|h| h.0 != at.call);
+        }
         let i = match self.attempts.iter().position(|a| a.call == at.call) {
             Some(i) => i,
             None => {
-                let (id, parent) = (self.next(), self.visit(at.caller));
-                self.attempts.push(OpenAttempt { call: at.call, id, parent, sent: false });
+                let id = self.next();
+                self.attempts.push(OpenAttempt { call: at.call, id, parent: caller, sent: false });
                 self.attempts.len() - 1
             }
         };
@@ -104,12 +112,13 @@ impl Contexts {
 
     /// Closes the attempt of `at`: its span and its parent.
     fn take_attempt(&mut self, at: CallAt) -> (SpanNo, SpanNo) {
-        match self.attempts.iter().position(|a| a.call == at.call) {
+        let caller = self.visit(at.caller);
+        match self.attempts.iter().position(|a| a.call == at.call && a.parent == caller) {
             Some(i) => {
                 let a = self.attempts.swap_remove(i);
                 (a.id, a.parent)
             }
-            None => (self.next(), self.visit(at.caller)),
+            None => (self.next(), caller),
         }
     }
 }
@@ -193,5 +202,74 @@ impl Tracer {
         if matches!(label, "timeout" | "short_circuited" | "rejected") {
             r.push(Span { kind: SpanKind::Instant { attempt }, track, start: now, end: now, label, id: 0, parent: id });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::RngStreams;
+    use crate::trace::{TraceConfig, TracedRequest};
+
+    fn visit(service: u32) -> (Track, SpanKind) {
+        (Track::Service(service), SpanKind::Visit { instance: 0, pool: 0, started: None })
+    }
+
+    fn t(ms: u64) -> SimTime {
+        SimTime(ms * 1_000_000)
+    }
+
+    /// Request slot 0 visits service 0 and calls service 1 (call slot 5) twice: a first
+    /// attempt with a hedge (slots 1 and 2), then a retry (slot 1 again); then it is
+    /// handed on to service 2.
+    fn recorded() -> TracedRequest {
+        let streams = RngStreams::new(1, 0);
+        let mut tr =
+            Tracer::new(Some(TraceConfig { sample: 1.0, max: 1 }), SimTime::ZERO, streams.stream("trace/sample"));
+        let id = tr.on_arrival(t(0), 0, 1);
+        let at = CallAt { edge: 0, call: 5, caller: 0 };
+        tr.sent(id, at, 1, t(1));
+        tr.sent(id, at, 2, t(3));
+        let (track, kind) = visit(1);
+        tr.visit(id, 2, track, kind, (t(3), t(6)), "ok");
+        tr.attempt(id, at, (1, 1), (t(1), t(6)), "timeout");
+        tr.visit(id, 1, track, kind, (t(1), t(8)), "orphaned");
+        tr.sent(id, at, 1, t(9));
+        tr.visit(id, 1, track, kind, (t(9), t(10)), "ok");
+        tr.attempt(id, at, (2, 0), (t(9), t(10)), "ok");
+        let (track, kind) = visit(0);
+        let root = tr.visit(id, 0, track, kind, (t(0), t(11)), "ok");
+        tr.routed(id, 0, track, (root, 2), t(11));
+        let (track, kind) = visit(2);
+        tr.visit(id, 0, track, kind, (t(11), t(12)), "ok");
+        tr.finish().map(|mut x| x.requests.remove(0)).expect("one traced request")
+    }
+
+    #[test]
+    fn parents_follow_calls_hedges_retries_and_hand_offs() {
+        let r = recorded();
+        let all: Vec<&Span> = r.spans.iter().chain(&r.links).collect();
+        let find = |pred: &dyn Fn(&Span) -> bool| all.iter().copied().filter(|s| pred(s)).collect::<Vec<_>>();
+        let root = find(&|s| s.parent == 0);
+        assert_eq!(root.len(), 1);
+        assert_eq!(root[0].track, Track::Service(0));
+        let attempts = find(&|s| matches!(s.kind, SpanKind::Attempt { .. }));
+        assert_eq!(attempts.len(), 2);
+        assert!(attempts.iter().all(|a| a.parent == root[0].id), "retries under the caller's visit");
+        let hedges = find(&|s| matches!(s.kind, SpanKind::Hedge { .. }));
+        assert_eq!((hedges.len(), hedges[0].parent, hedges[0].start), (1, root[0].id, t(3)));
+        let callee = find(&|s| s.track == Track::Service(1));
+        let parents: Vec<SpanNo> = callee.iter().map(|s| s.parent).collect();
+        assert_eq!(parents, [hedges[0].id, attempts[0].id, attempts[1].id], "each callee visit under its client span");
+        let send = find(&|s| matches!(s.kind, SpanKind::Send { to: 2 }));
+        assert_eq!(send[0].parent, root[0].id);
+        assert_eq!(find(&|s| s.track == Track::Service(2))[0].parent, send[0].id, "the hand-off's visit");
+        let instant = find(&|s| matches!(s.kind, SpanKind::Instant { .. }));
+        assert_eq!(instant[0].parent, attempts[0].id);
+        let mut ids: Vec<SpanNo> = all.iter().map(|s| s.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), all.len(), "numbers unique");
+        assert!(!ids.contains(&0));
     }
 }
