@@ -414,11 +414,25 @@ def profile_section(w, D):
       " conversion to nanoseconds now rounds with a truncation and a compare, bit-identical.")
     w("- Constant-rate arrivals no longer search the rate profile or enter the thinning loop.")
     w("- resim builds as one codegen unit, so the handlers inline across modules.")
+    w("- A service's arrival record (32 bytes) also holds its service time distribution and"
+      " whether it is plain, makes calls or preempts: a plain visit without calls ends from"
+      " its service-end event without a look at the model's `Service` or its steps (issue 29;"
+      " section 8).")
+    w("- A station counts its waiting line beside its busy workers, so an arrival and a"
+      " departure no longer ask the line's discipline for its length; up to four routes per"
+      " service are held in place and drawn with four compares and no loop.")
+    w("- An open workload's next arrival waits in a lane beside the event heap, with the"
+      " sequence number it would have had in the heap, so the order is the same: in an"
+      " M/M/c station half of all events no longer pass through the heap.")
     w("- What is left is spread thin: bounds checks (about a sixth of the instructions; the"
       " crate forbids `unsafe`), the exponential draws (ziggurat, a dependent chain of float"
       " operations), the histogram increments' cache misses and the heap. The loop allocates"
       " nothing per event and dispatches on an enum.")
     w("")
+
+
+# The line after which docs/PERFORMANCE.md holds sections this script does not write.
+KEPT_MARKER = "<!-- Kept by benches/peers/report.py: the sections below are measured by other scripts. -->"
 
 
 def main():
@@ -876,6 +890,15 @@ def main():
     L[targets_at:targets_at] = table
 
     os.makedirs(os.path.dirname(os.path.abspath(a.doc)), exist_ok=True)
+    # Sections measured by other scripts (scale.sh, callgrind by hand) follow the marker
+    # and are kept as they are: this script regenerates only what comes before it.
+    try:
+        old = open(a.doc).read()
+    except OSError:
+        old = ""
+    if KEPT_MARKER in old:
+        L.append("")
+        L.append(old[old.index(KEPT_MARKER):].rstrip("\n"))
     tmp = a.doc + ".tmp"
     with open(tmp, "w") as f:
         f.write("\n".join(L))

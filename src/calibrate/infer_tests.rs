@@ -343,10 +343,3 @@ fn random_service_times_are_recovered_through_the_calls() {
         assert!((mean * 1e3 - mean_ms).abs() < 4.0 * se, "{name}: {mean}");
     }
 }
-
-#[test]
-#[ignore = "prints the calibrated YAML for reading"]
-fn print_yaml() {
-    let cal = infer(&traces(), &InferOptions::default()).expect("inferred");
-    println!("{}", cal.yaml);
-}

@@ -1,6 +1,7 @@
 //! Subcommand adapters: each turns parsed arguments into library calls and output.
 
 mod budget;
+mod calibrate;
 mod check;
 mod compare;
 mod export;
@@ -41,6 +42,9 @@ enum Command {
     /// Print the resim keys a configuration file sets (Istio, Envoy, resilience4j, gRPC,
     /// OpenSLO, Sloth), each with where it came from.
     Import(import::ImportArgs),
+    /// Infer a scenario from traces (OpenTelemetry, Jaeger, Zipkin): services, calls,
+    /// service times, load.
+    Calibrate(calibrate::CalibrateArgs),
     /// Write a scenario's SLOs as deployable rules: `prometheus-rules` (Sloth's form).
     Export(export::ExportArgs),
     /// Print the JSON Schema of the scenario format.
@@ -98,6 +102,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         Command::Check(a) => check::check(a),
         Command::Import(a) => import::import(a),
         Command::Export(a) => export::export(a),
+        Command::Calibrate(a) => calibrate::calibrate(a),
         Command::Schema => {
             let text = serde_json::to_string_pretty(&resim::scenario::json_schema()).map_err(|e| e.to_string())?;
             print_out(&format!("{text}\n"));

@@ -3,6 +3,7 @@
 mod autoscale;
 mod blast;
 mod cache;
+mod calibrate;
 mod cancellation;
 mod cli;
 mod common;
