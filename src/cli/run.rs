@@ -27,6 +27,36 @@ enum DetailArg {
     Full,
 }
 
+/// `--trace-format`: which files the sampled traces are written to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum TraceFormat {
+    /// trace.json, Chrome trace events for https://ui.perfetto.dev or chrome://tracing.
+    Chrome,
+    /// trace.otlp.jsonl, OpenTelemetry OTLP JSON lines as the Collector's file exporter
+    /// writes them (one ExportTraceServiceRequest per traced request).
+    Otlp,
+    /// Both files.
+    Both,
+}
+
+impl TraceFormat {
+    /// The files written, by name.
+    fn files(self) -> &'static [&'static str] {
+        match self {
+            TraceFormat::Chrome => &["trace.json"],
+            TraceFormat::Otlp => &["trace.otlp.jsonl"],
+            TraceFormat::Both => &["trace.json", "trace.otlp.jsonl"],
+        }
+    }
+}
+
+/// The sampled traces to write, with what renders them.
+struct TraceOut<'a> {
+    trace: &'a Trace,
+    model: &'a Model,
+    format: TraceFormat,
+}
+
 /// How much of a large model the outputs hold (`resim run` and `resim sweep`).
 #[derive(clap::Args, Debug)]
 pub(crate) struct DetailArgs {
@@ -76,9 +106,14 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     gate: bool,
     /// Trace this fraction of measured requests of replication 0 (0..1, or a percentage
-    /// such as 1%) into <out>/trace.json, for https://ui.perfetto.dev or chrome://tracing.
+    /// such as 1%) into <out>/trace.json, for https://ui.perfetto.dev or chrome://tracing
+    /// (or as OpenTelemetry OTLP: see --trace-format).
     #[arg(long, value_name = "RATE", allow_hyphen_values = true, value_parser = TraceConfig::parse_rate)]
     trace_sample: Option<f64>,
+    /// Where --trace-sample writes: `chrome` (trace.json), `otlp` (trace.otlp.jsonl,
+    /// OpenTelemetry OTLP JSON lines, times from 2026-01-01T00:00:00Z) or `both`.
+    #[arg(long, value_enum, default_value = "chrome", requires = "trace_sample")]
+    trace_format: TraceFormat,
     #[command(flatten)]
     budget: BudgetArgs,
     #[command(flatten)]
@@ -102,9 +137,9 @@ pub(crate) struct RunArgs {
 }
 
 /// Writes every output of the run into `dir` (the temporary folder): report.json,
-/// trace.json (with `--trace-sample`), events.jsonl, timeseries.csv, charts/*.svg and
-/// report.html.
-fn write_outputs(dir: &Path, report: &Report, trace: Option<(&Trace, &Model)>) -> Result<(), String> {
+/// trace.json and/or trace.otlp.jsonl (with `--trace-sample`), events.jsonl,
+/// timeseries.csv, charts/*.svg and report.html.
+fn write_outputs(dir: &Path, report: &Report, trace: Option<TraceOut<'_>>) -> Result<(), String> {
     let write = |name: &str, bytes: &[u8]| {
         let path = dir.join(name);
         // Synced, so the swap never publishes a file whose bytes are still in flight.
@@ -112,8 +147,14 @@ fn write_outputs(dir: &Path, report: &Report, trace: Option<(&Trace, &Model)>) -
         written.map_err(|e| format!("cannot write {}: {e}", path.display()))
     };
     write("report.json", report.to_json().as_bytes())?;
-    if let Some((trace, model)) = trace {
-        write("trace.json", trace.to_chrome_json(model).as_bytes())?;
+    if let Some(TraceOut { trace, model, format }) = trace {
+        if format != TraceFormat::Otlp {
+            write("trace.json", trace.to_chrome_json(model).as_bytes())?;
+        }
+        if format != TraceFormat::Chrome {
+            // Only replication 0 is traced.
+            write("trace.otlp.jsonl", trace.to_otlp_jsonl(model, 0).as_bytes())?;
+        }
     }
     write("events.jsonl", report.events_jsonl().as_bytes())?;
     let csv = timeseries_csv(report).map_err(|e| format!("cannot build timeseries.csv: {e}"))?;
@@ -133,7 +174,7 @@ fn publish(
     place: &OutputPlace,
     lock: Option<OutputLock>,
     report: &Report,
-    trace: Option<(&Trace, &Model)>,
+    trace: Option<TraceOut<'_>>,
 ) -> Result<(), String> {
     let staging = outdir::begin(place, lock)?;
     staging.remove_leftovers();
@@ -182,11 +223,14 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     }
     // Written even when nothing was sampled, so a script can rely on the file.
     let trace = args.trace_sample.map(|_| trace.unwrap_or_default());
-    publish(&place, lock, &report, trace.as_ref().map(|t| (t, model)))?;
+    let format = args.trace_format;
+    publish(&place, lock, &report, trace.as_ref().map(|trace| TraceOut { trace, model, format }))?;
     let path = place.out().join("report.json");
     if let (Some(trace), false) = (&trace, args.quiet) {
-        let file = place.out().join("trace.json");
-        print_out(&format!("trace: {} ({} requests)\n", file.display(), trace.requests.len()));
+        for name in format.files() {
+            let file = place.out().join(name);
+            print_out(&format!("trace: {} ({} requests)\n", file.display(), trace.requests.len()));
+        }
     }
     if !args.quiet {
         let events = report.engine.events.value() * f64::from(report.replications);

@@ -140,6 +140,8 @@ fn render_span(s: &Span, pid: u64, tid: usize, model: &Model) -> Value {
         SpanKind::Fallback { value } => {
             complete("fallback", "fallback", s.start, s.end, pid, tid, json!({ "value": value }))
         }
+        // Kept in `TracedRequest::links`, which this rendering does not read.
+        SpanKind::Hedge { .. } | SpanKind::Send { .. } => json!({}),
         SpanKind::Instant { attempt } => json!({ "name": s.label, "cat": "policy", "ph": "i", "s": "t",
             "ts": us(s.start), "pid": pid, "tid": tid, "args": { "attempt": attempt } }),
     }

@@ -14,16 +14,30 @@
 //! `orphaned` and the trace is sealed: a trace shows one request as its user saw it.
 //! Requests still in flight at the end of the run are closed as `in_flight`.
 //! `Trace::to_chrome_json` (in `report::chrome`, which knows the model's names) renders
-//! the Chrome trace-event format.
+//! the Chrome trace-event format; [`otlp`] renders OpenTelemetry OTLP JSON lines.
+//!
+//! Each span carries its number within its trace ([`SpanNo`], from 1) and its parent's
+//! (0 for the root), kept as the spans are recorded: a visit's parent is the call
+//! attempt (or hedge) that sent it, or the hand-off that routed it; an attempt's parent
+//! is its caller's visit. The Chrome rendering ignores them.
 
 use crate::engine::unit;
 use crate::engine::{SimTime, Stream};
+
+mod context;
+pub mod otlp;
+
+pub use context::CallAt;
+use context::Contexts;
 
 /// Index of a traced request; [`NO_TRACE`] for the untraced majority.
 pub type TraceId = u32;
 
 /// The trace id of a request that is not traced.
 pub const NO_TRACE: TraceId = u32::MAX;
+
+/// A span's number within its trace, from 1; 0 stands for "no span" (a root's parent).
+pub type SpanNo = u32;
 
 /// Spans kept per traced request at most (a retry storm can make thousands).
 pub const MAX_SPANS: usize = 4096;
@@ -102,6 +116,18 @@ pub enum SpanKind {
         /// Attempt number it belongs to.
         attempt: u32,
     },
+    /// A hedge of attempt `attempt`, from its sending to the attempt's end (only in
+    /// [`TracedRequest::links`]: the Chrome trace shows hedges as instants).
+    Hedge {
+        /// Attempt number it belongs to.
+        attempt: u32,
+    },
+    /// An asynchronous hand-off (`routes`) to service `to`, a moment (only in
+    /// [`TracedRequest::links`]).
+    Send {
+        /// The service the request goes to (model index).
+        to: u32,
+    },
 }
 
 /// One span of a traced request.
@@ -117,6 +143,11 @@ pub struct Span {
     pub end: SimTime,
     /// Outcome key (`ok`, `timeout`, ..., `orphaned`, `in_flight`) or an instant's name.
     pub label: &'static str,
+    /// Its number within the trace.
+    pub id: SpanNo,
+    /// Its parent's number; 0 for the root and for spans whose parent is not recorded
+    /// (backoffs, fallbacks, instants).
+    pub parent: SpanNo,
 }
 
 /// One traced workload request.
@@ -138,6 +169,11 @@ pub struct TracedRequest {
     pub spans: Vec<Span>,
     /// Spans left out beyond [`MAX_SPANS`].
     pub dropped: u64,
+    /// Spans only the OTLP rendering shows (hedges, hand-offs), kept apart so that the
+    /// Chrome trace and its [`MAX_SPANS`] budget are as before.
+    pub links: Vec<Span>,
+    /// Open visits and attempts, to find each new span's parent.
+    ctx: Contexts,
     /// Requests of this trace still alive in the simulation.
     open: u32,
     /// Answered: later spans are ignored.
@@ -194,6 +230,8 @@ impl Tracer {
             value: 0.0,
             spans: Vec::with_capacity(RESERVED_SPANS),
             dropped: 0,
+            links: Vec::new(),
+            ctx: Contexts::default(),
             open: 1,
             sealed: false,
         });
@@ -229,28 +267,7 @@ impl Tracer {
         label: &'static str,
     ) {
         let Some(r) = self.live(t) else { return };
-        if r.spans.len() >= MAX_SPANS {
-            r.dropped += 1;
-            return;
-        }
-        r.spans.push(Span { kind, track, start, end, label });
-    }
-
-    /// Attempt number `attempt` (with `hedges` backups) of a call on `edge` ran from
-    /// `start` to `now`: its span, plus an instant for a policy verdict.
-    pub fn attempt(
-        &mut self,
-        t: TraceId,
-        edge: u32,
-        (attempt, hedges): (u32, u8),
-        start: SimTime,
-        now: SimTime,
-        label: &'static str,
-    ) {
-        self.span(t, Track::Edge(edge), SpanKind::Attempt { attempt, hedges }, start, now, label);
-        if matches!(label, "timeout" | "short_circuited" | "rejected") {
-            self.span(t, Track::Edge(edge), SpanKind::Instant { attempt }, now, now, label);
-        }
+        r.push(Span { kind, track, start, end, label, id: 0, parent: 0 });
     }
 
     /// The user of trace `t` got an answer (or gave up, or the run ended). Returns true
@@ -268,6 +285,7 @@ impl Tracer {
     pub fn seal(&mut self, t: TraceId) {
         if let Some(r) = self.live(t) {
             r.sealed = true;
+            r.ctx = Contexts::default();
         }
     }
 

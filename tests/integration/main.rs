@@ -44,3 +44,4 @@ mod theory_coverage;
 mod theory_examples;
 mod top;
 mod trace;
+mod trace_otlp;

@@ -275,7 +275,7 @@ impl<'m> Simulation<'m> {
         let (class, zone, trace, rank) = (parent.class, parent.zone, parent.trace, parent.rank);
         let child = self.new_req(Origin::Call(c), deadline, class, zone, trace, rank);
         if trace != NO_TRACE {
-            self.tracer.opened(trace);
+            self.trace_sent(c, child);
         }
         let cs = &mut self.calls[c as usize];
         let g = cs.guard;
@@ -414,11 +414,10 @@ impl<'m> Simulation<'m> {
         if !cs.plain {
             self.guards.attempt_outcome(g, now, outcome, &cs.retry);
         }
-        let trace = self.reqs[cs.parent as usize].trace;
-        if trace != NO_TRACE {
-            let n = cs.retry.attempts();
-            self.tracer.attempt(trace, e as u32, (n, cs.hedges_sent), cs.attempt_start, now, outcome.key());
+        if self.reqs[cs.parent as usize].trace != NO_TRACE {
+            self.trace_attempt(c, outcome.key());
         }
+        let cs = &mut self.calls[c as usize];
         if cs.breaker_admitted {
             self.guards.record(g, now, outcome, now - cs.attempt_start);
             self.schedule_breaker_timer(g);

@@ -549,7 +549,7 @@ impl<'m> Simulation<'m> {
         }
         if routes && let Some(to) = self.route(s) {
             if trace != NO_TRACE {
-                self.trace_visit(r, visit.key());
+                self.trace_route(r, visit.key(), to);
             }
             return self.arrive(r, to);
         }
