@@ -349,7 +349,8 @@ impl Process for Simulation<'_> {
                 let req = &self.reqs[r as usize];
                 if req.epoch == epoch {
                     let hot = &self.layout.hot[req.service as usize];
-                    // A plain visit without calls ends here, without a look at its steps.
+                    // A plain visit without calls ends here, without a look at its steps
+                    // (a plain service is FIFO, so never preemptive).
                     if hot.plain && !hot.calls {
                         self.complete_visit(r);
                     } else if !hot.preemptive || self.service_ends(r) {

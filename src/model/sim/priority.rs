@@ -65,16 +65,13 @@ impl Simulation<'_> {
         t
     }
 
-    /// A service end of `r` is current: always, except at a preemptive station, where
-    /// the end of a request preempted since is stale (the request's generation cannot
-    /// tell: it is the same request, with a deadline timer that must stay live).
-    #[inline(always)]
+    /// A service end of `r` at a preemptive station is current, unless the request was
+    /// preempted since (its generation cannot tell: it is the same request, with a
+    /// deadline timer that must stay live). At any other station every end is current:
+    /// the caller asks only for a service whose arrival record says `preemptive`.
     pub(super) fn service_ends(&mut self, r: ReqId) -> bool {
         let req = &self.reqs[r as usize];
-        let s = req.service as usize;
-        if self.layout.hot[s].plain || !self.layout.hot[s].preemptive {
-            return true;
-        }
+        debug_assert!(self.layout.hot[req.service as usize].preemptive);
         self.stations[req.station as usize].preemption.ended(r, self.now)
     }
 
