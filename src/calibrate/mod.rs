@@ -31,6 +31,8 @@ pub mod jaeger;
 mod json;
 pub mod ks;
 pub mod otlp;
+pub mod page;
+pub mod plots;
 pub mod rates;
 pub mod read;
 pub mod select;

@@ -6,10 +6,12 @@
 //! 2. more than [`MAX_ZERO_SHARE`] of the values are 0 (the span was all waiting): the
 //!    four families are continuous on (0, ∞) and cannot hold an atom at 0, so
 //!    `empirical` samples;
-//! 3. otherwise the four families are fitted to the positive values
+//! 3. fewer than [`MIN_FIT`] positive values: `empirical` samples, since so few cannot
+//!    tell the families apart (every one passes the test, and AIC then rewards noise);
+//! 4. otherwise the four families are fitted to the positive values
 //!    ([`super::fit`]); those whose Kolmogorov-Smirnov p-value is at least
 //!    [`KS_LEVEL`] pass, and none passing gives `empirical` samples;
-//! 4. among those passing, [`Selection::Aic`] takes the lowest AIC, except that the
+//! 5. among those passing, [`Selection::Aic`] takes the lowest AIC, except that the
 //!    exponential is kept over a gamma or Weibull (which contain it at shape 1) unless
 //!    the likelihood-ratio test rejects it at 1% (Wilks: 2 Δ ln L > χ²₁(0.99) = 6.635):
 //!    a shape of 1.02 is not evidence of anything; [`Selection::Ks`] takes the smallest D.
@@ -20,6 +22,10 @@ use super::fit::{Candidate, Fitted, fit_all};
 pub const KS_LEVEL: f64 = 0.01;
 /// Most zeros among the values before the families are given up for samples.
 pub const MAX_ZERO_SHARE: f64 = 0.01;
+/// Fewest positive values a family is fitted to: with fewer, a goodness-of-fit test has
+/// little power to reject any of the four (Law, "Simulation Modeling and Analysis",
+/// ch. 6, on small samples), so the choice would follow the noise.
+pub const MIN_FIT: usize = 30;
 /// χ²₁ quantile at 0.99: the likelihood-ratio threshold for a shape parameter.
 const CHI2_1_99: f64 = 6.634_896_601_021_214;
 
@@ -88,6 +94,9 @@ pub fn choose(mut values: Vec<f64>, selection: Selection) -> FitReport {
     report.candidates = fit_all(&values[zeros..]);
     if zeros as f64 > MAX_ZERO_SHARE * n as f64 {
         report.reason = format!("{zeros} of {n} own times are 0, which no continuous family holds: empirical samples");
+    } else if n - zeros < MIN_FIT {
+        report.reason =
+            format!("{} own times, too few to tell the families apart (under {MIN_FIT}): empirical samples", n - zeros);
     } else {
         pick(&mut report, selection);
     }
@@ -185,5 +194,14 @@ mod tests {
         assert_eq!(family(&choose(xs, Selection::Aic)), "empirical");
         assert_eq!(choose(vec![0.003; 5], Selection::Aic).choice, Choice::Constant(0.003));
         assert_eq!(choose(vec![], Selection::Aic).choice, Choice::Constant(0.0));
+    }
+
+    #[test]
+    fn too_few_values_are_resampled_not_fitted() {
+        let xs = draw(Exp::new(20.0).unwrap(), 41);
+        let few = choose(xs[..MIN_FIT - 1].to_vec(), Selection::Aic);
+        assert_eq!(family(&few), "empirical", "{}", few.reason);
+        assert_eq!(few.candidates.len(), 4, "the fits are still reported");
+        assert_eq!(family(&choose(xs[..MIN_FIT].to_vec(), Selection::Aic)), "exponential");
     }
 }

@@ -1,8 +1,9 @@
 //! `resim calibrate`: a scenario inferred from an architecture's traces.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use resim::calibrate::page::render_page;
 use resim::calibrate::select::Selection;
 use resim::calibrate::{self, Calibration, Format, InferOptions, read_traces};
 use resim::report::write_atomic;
@@ -23,7 +24,11 @@ pub(crate) struct CalibrateArgs {
     /// Write the scenario here (refused if it exists, unless --force).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
-    /// Overwrite --out if it exists.
+    /// Write the calibration report (the inferred graph, and per service the fit of
+    /// its own time) here [default: beside --out, as <stem>.calibrate.html].
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Overwrite --out and the report if they exist.
     #[arg(long)]
     force: bool,
     /// The scenario's name (default: the --out file's stem).
@@ -63,8 +68,14 @@ fn parse_selection(s: &str) -> Result<Selection, String> {
 
 /// Reads the traces, infers the scenario, checks that it loads and writes it.
 pub(crate) fn calibrate(args: CalibrateArgs) -> Result<ExitCode, String> {
-    if args.out.exists() && !args.force {
-        return Err(format!("{} already exists; pass --force to overwrite it", args.out.display()));
+    let html = args.html.clone().unwrap_or_else(|| report_beside(&args.out));
+    if html == args.out {
+        return Err(format!("--html and --out are both {}; give them different files", html.display()));
+    }
+    for path in [&args.out, &html] {
+        if path.exists() && !args.force {
+            return Err(format!("{} already exists; pass --force to overwrite it", path.display()));
+        }
     }
     let set = read_traces(&args.traces, args.format).map_err(|e| e.to_string())?;
     let stem = args.out.file_stem().map(|s| s.to_string_lossy().into_owned());
@@ -79,10 +90,28 @@ pub(crate) fn calibrate(args: CalibrateArgs) -> Result<ExitCode, String> {
     // inference, said as such rather than left for `resim run` to find.
     load_str(&cal.yaml, &args.out, &[])
         .map_err(|e| format!("the inferred scenario does not load (a bug in resim calibrate): {e}"))?;
-    write_atomic(&args.out, cal.yaml.as_bytes()).map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    let page = render_page(&cal, &args.out.display().to_string())
+        .map_err(|e| format!("cannot draw {}: {e}", html.display()))?;
+    // The two files as a unit: the report first, and taken back if the scenario fails.
+    write_atomic(&html, page.as_bytes()).map_err(|e| format!("cannot write {}: {e}", html.display()))?;
+    if let Err(e) = write_atomic(&args.out, cal.yaml.as_bytes()) {
+        let _ = std::fs::remove_file(&html);
+        return Err(format!("cannot write {}: {e}", args.out.display()));
+    }
     print_out(&summary(&cal));
-    print_out(&format!("wrote {}; run it with: resim run {}\n", args.out.display(), args.out.display()));
+    print_out(&format!(
+        "wrote {} and {}; run it with: resim run {}\n",
+        args.out.display(),
+        html.display(),
+        args.out.display()
+    ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `<dir>/<stem>.calibrate.html` for the scenario `<dir>/<stem>.yaml`.
+fn report_beside(out: &Path) -> PathBuf {
+    let stem = out.file_stem().map_or_else(|| "calibrated".into(), |s| s.to_string_lossy().into_owned());
+    out.with_file_name(format!("{stem}.calibrate.html"))
 }
 
 /// What was read and inferred, a line per service.

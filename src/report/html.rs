@@ -11,7 +11,7 @@ use super::text::{fmt_secs, headline, sections};
 use super::{BlastRadiusReport, Report};
 
 /// Escapes text for HTML.
-pub(super) fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -25,7 +25,8 @@ pub(super) fn esc(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "
+/// The stylesheet every resim page shares (report.html, calibrate.html).
+pub(crate) const STYLE: &str = "
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 0 auto; max-width: 1000px;
        padding: 24px; color: #282828; background: #fafafa; }
 h1 { margin: 0 0 4px; font-size: 28px; }

@@ -21,7 +21,8 @@
 //! - a span whose outcome is an error, a timeout, a rejection or a short circuit has
 //!   `status.code` 2 (ERROR); `resim.outcome` names every span's outcome.
 //!
-//! Backoffs, fallbacks and policy instants are Chrome-only. Times are nanoseconds since
+//! Spans still open at the run's end are left out. Backoffs, fallbacks and policy
+//! instants are Chrome-only. Times are nanoseconds since
 //! the Unix epoch, taking the simulation's start as 2026-01-01T00:00:00Z ([`EPOCH_NS`]).
 
 use std::collections::{BTreeMap, HashMap};
@@ -115,11 +116,14 @@ fn resource(span: &Span, by_id: &HashMap<SpanNo, &Span>, model: &Model) -> Optio
 }
 
 fn render_request(req: &TracedRequest, model: &Model, trace: [u64; 2]) -> Value {
+    // A span still open when the run ended is left out, as a tracer exports a span only
+    // when it ends: what it leaves is what a collector holds at a cut (a trace without
+    // its root, children naming a missing parent), not a span cut short.
     let shown = |s: &&Span| {
         matches!(
             s.kind,
             SpanKind::Visit { .. } | SpanKind::Attempt { .. } | SpanKind::Hedge { .. } | SpanKind::Send { .. }
-        )
+        ) && s.label != "in_flight"
     };
     let mut spans: Vec<&Span> = req.spans.iter().chain(&req.links).filter(shown).collect();
     spans.sort_by_key(|s| (s.start, s.id));

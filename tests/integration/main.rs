@@ -4,6 +4,7 @@ mod autoscale;
 mod blast;
 mod cache;
 mod calibrate;
+mod calibrate_html;
 mod cancellation;
 mod cli;
 mod common;
