@@ -19,7 +19,7 @@ pub fn emit(cal: &Calibration, opts: &InferOptions) -> String {
     header(&mut y, cal, opts);
     y.push_str("services:\n");
     for s in &cal.services {
-        service(&mut y, s, cal, opts.max_samples);
+        service(&mut y, s, cal, opts);
     }
     workloads(&mut y, cal);
     if opts.error_faults {
@@ -37,7 +37,8 @@ fn header(y: &mut String, cal: &Calibration, opts: &InferOptions) {
          # of the rates), {} spans with a missing parent, {} corrected for clock skew, {} calls to an\n\
          # unknown service, {} producers without a consumer.\n\
          # `servers` is an estimate: the most requests seen at once on one instance (traces do not\n\
-         # record worker pools), a lower bound; `capacity` is left unbounded. Check both.",
+         # record worker pools; from sampled traces, the busiest window scaled up with a margin);\n\
+         # `capacity` is left unbounded. Check both.",
         cal.spans,
         cal.traces,
         cal.truncated_traces,
@@ -54,7 +55,7 @@ fn header(y: &mut String, cal: &Calibration, opts: &InferOptions) {
     let _ = writeln!(y, "seed: {}", opts.seed);
 }
 
-fn service(y: &mut String, s: &ServiceReport, cal: &Calibration, max_samples: usize) {
+fn service(y: &mut String, s: &ServiceReport, cal: &Calibration, opts: &InferOptions) {
     let _ = writeln!(y, "  {}:", quote(&s.name));
     let peer = if s.peer_only { " (known from its callers' client spans only)" } else { "" };
     let _ = writeln!(
@@ -66,8 +67,13 @@ fn service(y: &mut String, s: &ServiceReport, cal: &Calibration, max_samples: us
         s.fit.reason
     );
     let _ = writeln!(y, "    instances: {}", s.instances);
-    let _ = writeln!(y, "    servers: {}  # estimate: peak concurrent requests on one instance", s.servers);
-    let _ = writeln!(y, "    service_time: {}", dist(&s.fit.choice, &s.fit.sorted, max_samples));
+    let how = if opts.sampling < 1.0 {
+        "the busiest window's concurrency on one instance, scaled up by the sampling, with a margin"
+    } else {
+        "peak concurrent requests on one instance"
+    };
+    let _ = writeln!(y, "    servers: {}  # estimate: {how}", s.servers);
+    let _ = writeln!(y, "    service_time: {}", dist(&s.fit.choice, &s.fit.sorted, opts.max_samples));
     if !s.steps.is_empty() {
         y.push_str("    calls:\n");
         for step in &s.steps {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use super::emit::emit;
 use super::graph::Observed;
-use super::rates::{EdgeHints, EntryRate, edge_hints, entry_rate, peak_concurrency, window};
+use super::rates::{EdgeHints, EntryRate, edge_hints, entry_rate, servers_estimate, window};
 use super::select::{FitReport, Selection, choose};
 use super::span::TraceSet;
 use super::steps::{Step, infer_steps};
@@ -150,7 +150,7 @@ pub fn infer(set: &TraceSet, opts: &InferOptions) -> Result<Calibration, Scenari
     let services: Vec<ServiceReport> = kept
         .iter()
         .map(|&i| {
-            let (report, dropped) = service_report(&obs, i, &names[&i], &position, opts.selection);
+            let (report, dropped) = service_report(&obs, i, &names[&i], &position, (opts.selection, opts.sampling));
             unresolved += dropped;
             report
         })
@@ -195,7 +195,7 @@ fn service_report(
     i: usize,
     name: &str,
     position: &BTreeMap<usize, usize>,
-    selection: Selection,
+    (selection, sampling): (Selection, f64),
 ) -> (ServiceReport, usize) {
     let s = &obs.services[i];
     let mut dropped = 0;
@@ -230,7 +230,7 @@ fn service_report(
         routes.iter_mut().for_each(|r| r.1 /= sum);
     }
     let instances = s.intervals.keys().filter(|k| k.is_some()).count().max(1) as u32;
-    let servers = s.intervals.values().map(|v| peak_concurrency(v)).max().unwrap_or(1).max(1) as u32;
+    let servers = s.intervals.values().map(|v| servers_estimate(v, sampling)).max().unwrap_or(1).max(1) as u32;
     let report = ServiceReport {
         name: name.to_owned(),
         trace_name: obs.names[i].clone(),

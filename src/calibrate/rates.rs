@@ -119,6 +119,49 @@ pub fn peak_concurrency(intervals: &[(i64, i64)]) -> usize {
     peak as usize
 }
 
+/// Shortest window over which a sampled estimate averages concurrency, ns.
+const CONCURRENCY_WINDOW_NS: i64 = 1_000_000_000;
+/// Sampled requests a window holds on average, at least: with fewer, the busiest
+/// window's mean is mostly sampling noise (its relative error is about `1/√n`).
+const REQUESTS_PER_WINDOW: i64 = 50;
+
+/// The `servers` estimate of one instance from its request intervals, when the traces
+/// hold a share `sampling` of the requests.
+///
+/// Unsampled, it is the peak concurrency seen. Head-sampled traces show about `sampling`
+/// of the requests at any instant, so their peak says little; instead the busiest
+/// window's mean concurrency is scaled up by `1 / sampling` to `m`, and the estimate is
+/// `⌈m + 3√m⌉`: concurrency with Poisson arrivals and ample servers is Poisson with mean
+/// `m` (the M/G/∞ queue, Takács 1962), whose upper tail this covers three standard
+/// deviations into. A window is a second, or longer so that it holds
+/// [`REQUESTS_PER_WINDOW`] sampled requests on average. Never below the peak seen.
+pub fn servers_estimate(intervals: &[(i64, i64)], sampling: f64) -> usize {
+    let peak = peak_concurrency(intervals);
+    if sampling >= 1.0 || intervals.is_empty() {
+        return peak;
+    }
+    let origin = intervals.iter().map(|i| i.0).min().unwrap_or(0);
+    let end = intervals.iter().map(|i| i.1).max().unwrap_or(origin);
+    let per = (end - origin).saturating_mul(REQUESTS_PER_WINDOW) / intervals.len() as i64;
+    let window = per.clamp(CONCURRENCY_WINDOW_NS, (end - origin).max(CONCURRENCY_WINDOW_NS));
+    let mut busy: Vec<f64> = Vec::new();
+    for &(a, b) in intervals {
+        let (a, b) = (a - origin, b.max(a) - origin);
+        let mut w = a / window;
+        while w * window < b {
+            let (lo, hi) = (w * window, (w + 1) * window);
+            let k = w as usize;
+            if busy.len() <= k {
+                busy.resize(k + 1, 0.0);
+            }
+            busy[k] += (b.min(hi) - a.max(lo)) as f64;
+            w += 1;
+        }
+    }
+    let m = busy.iter().copied().fold(0.0, f64::max) / window as f64 / sampling;
+    ((m + 3.0 * m.sqrt()).ceil() as usize).max(peak)
+}
+
 /// Hints for the policies of one call edge.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EdgeHints {
@@ -203,6 +246,26 @@ mod tests {
     #[test]
     fn concurrency_and_timeouts() {
         assert_eq!(peak_concurrency(&[(0, 10), (10, 20), (5, 15), (6, 7)]), 3);
+        // Unsampled, the peak; sampled, the busiest second scaled up with a Poisson margin.
+        assert_eq!(servers_estimate(&[(0, 10), (10, 20), (5, 15), (6, 7)], 1.0), 3);
+        let s = 1_000_000_000;
+        // 150 requests over 2.5 s: 50 per window needs 0.83 s, so windows are a second.
+        // Two of half a second starting at each tenth of the first second (the last four
+        // pairs run into the next), then 130 of a nanosecond: the first second holds 8.0
+        // of concurrency; at 10% sampling m = 80, so ⌈80 + 3√80⌉ = 107.
+        let tenth = s / 10;
+        let mut sampled: Vec<(i64, i64)> = (0..10).flat_map(|k| [(k * tenth, k * tenth + s / 2); 2]).collect();
+        sampled.extend((0..130).map(|k| (s + k * tenth / 10, s + k * tenth / 10 + 1)));
+        assert_eq!(servers_estimate(&sampled, 0.1), 107);
+        // Few requests over a long time: one window of 50 requests' span.
+        let sparse: Vec<(i64, i64)> = (0..10).map(|k| (k * 100 * s, k * 100 * s + s)).collect();
+        // 10 seconds busy over 901 s in one window: m = 10/901/0.5.
+        assert_eq!(servers_estimate(&sparse, 0.5), 1);
+        // A span across a window boundary counts in both.
+        // Two requests are too few for a second's window: one window over their 1.5 s,
+        // busy 1 s (and 1 ns), m = (1/1.5)/0.25 = 2.67, so ⌈2.67 + 4.90⌉ = 8.
+        assert_eq!(servers_estimate(&[(0, 1), (s / 2, 3 * s / 2)], 0.25), 8);
+        assert_eq!(servers_estimate(&[], 0.5), 0);
         let e = EdgeObs {
             attempts: 10,
             errors: 5,

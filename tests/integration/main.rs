@@ -5,6 +5,7 @@ mod blast;
 mod cache;
 mod calibrate;
 mod calibrate_html;
+mod calibrate_sampled;
 mod cancellation;
 mod cli;
 mod common;
