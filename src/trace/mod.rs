@@ -358,3 +358,7 @@ mod tests {
         assert_eq!(trace.requests[0].outcome, "ok");
     }
 }
+
+#[cfg(test)]
+#[path = "formats_tests.rs"]
+mod formats_tests;
