@@ -1,5 +1,5 @@
-//! `resim run --trace-format otlp|both`: OpenTelemetry OTLP JSON lines beside (or
-//! instead of) the Chrome trace.
+//! `resim run --trace-format`: OpenTelemetry OTLP JSON lines (and Jaeger's and
+//! Zipkin's JSON) beside (or instead of) the Chrome trace.
 
 use std::fs;
 
@@ -79,4 +79,29 @@ fn spans_still_open_at_the_end_are_not_exported() {
     assert!(chrome.contains("in_flight"), "the run ends with requests in flight");
     let otlp = fs::read_to_string(dir.path().join("o/trace.otlp.jsonl")).expect("trace.otlp.jsonl");
     assert!(otlp.contains("\"resim.outcome\"") && !otlp.contains("in_flight"));
+}
+
+#[test]
+fn a_list_of_formats_writes_each_file_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("s.yaml"), SCENARIO).expect("write scenario");
+    let args = ["run", "s.yaml", "--out", "o", "--trace-sample", "0.2", "--trace-format", "both,zipkin,jaeger,otlp"];
+    let ran = resim_in(dir.path(), &args);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let files = ["trace.json", "trace.otlp.jsonl", "trace.jaeger.json", "trace.zipkin.json"];
+    let said: Vec<&str> = ran.stdout.lines().filter(|l| l.starts_with("trace: ")).collect();
+    assert_eq!(said.len(), files.len(), "each file named once, in a fixed order: {said:?}");
+    for (file, line) in files.iter().zip(&said) {
+        assert!(line.contains(file), "{line}");
+        let text = fs::read_to_string(dir.path().join("o").join(file)).expect("written");
+        if file.ends_with(".json") {
+            serde_json::from_str::<Value>(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        }
+    }
+    let ran = resim_in(
+        dir.path(),
+        &["run", "s.yaml", "--out", "p", "--trace-sample", "0.2", "--trace-format", "otlp,jagger"],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("jaeger"), "the possible values are named: {}", ran.stderr);
 }
