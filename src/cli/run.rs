@@ -137,7 +137,7 @@ pub(crate) struct RunArgs {
     gate: bool,
     /// Trace this fraction of measured requests of replication 0 (0..1, or a percentage
     /// such as 1%) into <out>/trace.json, for https://ui.perfetto.dev or chrome://tracing
-    /// (or as OpenTelemetry OTLP: see --trace-format).
+    /// (or as OpenTelemetry OTLP, Jaeger or Zipkin JSON: see --trace-format).
     #[arg(long, value_name = "RATE", allow_hyphen_values = true, value_parser = TraceConfig::parse_rate)]
     trace_sample: Option<f64>,
     /// Where --trace-sample writes, one or more of (comma-separated): `chrome`
