@@ -245,7 +245,7 @@ pub(crate) fn peer_service(span: &OutSpan) -> Option<&str> {
 /// Whole microseconds nearest `ns` (Jaeger's and Zipkin's unit). Start and end are each
 /// rounded, and the duration is their difference: rounding is monotone, so a child
 /// still starts no earlier and ends no later than its parent, and a span that ends at
-/// once (a hand-off) has duration 0, which readers take.
+/// once (a hand-off) has duration 0 (Jaeger takes it; Zipkin's minimum is 1).
 pub(crate) fn micros(ns: u64) -> u64 {
     ns / 1000 + u64::from(ns % 1000 >= 500)
 }

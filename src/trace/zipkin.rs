@@ -15,7 +15,9 @@
 //!   `true`/`false`), and for an error `otel.status_code` = `ERROR` and `error` = the
 //!   status description (the outcome: `timeout`, `error`, ...);
 //! - times are whole microseconds (`timestamp` since the epoch, `duration`), rounded to
-//!   the nearest; a hand-off, which ends at once, has `duration` 0.
+//!   the nearest, and `duration` is at least 1: the API's minimum ("durations of less
+//!   than one are rounded up"; Zipkin reads 0 as "never finished", and the Collector's
+//!   exporter leaves such a `duration` out). A hand-off, which ends at once, lasts 1 µs.
 
 use std::fmt::Write as _;
 
@@ -69,7 +71,7 @@ fn render_span(s: &OutSpan, trace: &str, model: &Model) -> Value {
         "kind": s.kind.zipkin(),
         "name": s.name,
         "timestamp": start,
-        "duration": micros(s.end_ns) - start,
+        "duration": (micros(s.end_ns) - start).max(1),
         "localEndpoint": { "serviceName": service },
         "tags": tags,
     });
