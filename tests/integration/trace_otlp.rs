@@ -66,19 +66,25 @@ fn both_writes_both_files_and_the_format_needs_a_sample() {
 #[test]
 fn spans_still_open_at_the_end_are_not_exported() {
     // Each visit takes 3 s of a 10 s run, so requests are in flight at its end: the
-    // Chrome trace shows them as `in_flight`, the OTLP export leaves them out (a tracer
-    // exports a span when it ends).
+    // Chrome trace shows them as `in_flight`, the OTLP, Jaeger and Zipkin exports leave
+    // them out (a tracer exports a span when it ends).
     let slow =
         SCENARIO.replace("constant: { value: 2ms }", "constant: { value: 3s }").replace("servers: 8", "servers: 64");
     let dir = tempfile::tempdir().expect("tempdir");
     fs::write(dir.path().join("s.yaml"), slow).expect("write scenario");
-    let ran =
-        resim_in(dir.path(), &["run", "s.yaml", "--out", "o", "-q", "--trace-sample", "1", "--trace-format", "both"]);
+    let ran = resim_in(
+        dir.path(),
+        &["run", "s.yaml", "--out", "o", "-q", "--trace-sample", "1", "--trace-format", "both,jaeger,zipkin"],
+    );
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let chrome = fs::read_to_string(dir.path().join("o/trace.json")).expect("trace.json");
     assert!(chrome.contains("in_flight"), "the run ends with requests in flight");
     let otlp = fs::read_to_string(dir.path().join("o/trace.otlp.jsonl")).expect("trace.otlp.jsonl");
     assert!(otlp.contains("\"resim.outcome\"") && !otlp.contains("in_flight"));
+    for file in ["trace.jaeger.json", "trace.zipkin.json"] {
+        let text = fs::read_to_string(dir.path().join("o").join(file)).expect("written");
+        assert!(text.contains("\"resim.outcome\"") && !text.contains("in_flight"), "{file}");
+    }
 }
 
 #[test]
