@@ -50,7 +50,8 @@ pub struct SpanRecord {
     /// process `serviceName`, Zipkin's `localEndpoint.serviceName`).
     pub service: u32,
     /// The instance (`service.instance.id`, Jaeger's process tag of that name or
-    /// `hostname`/`ip`, Zipkin's `localEndpoint` ipv4:port), if given.
+    /// `hostname`/`ip`, Zipkin's `localEndpoint` ipv4:port or `service.instance.id` tag),
+    /// if given.
     pub instance: Option<String>,
     /// Operation name.
     pub operation: String,

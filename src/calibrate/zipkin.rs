@@ -3,7 +3,7 @@
 //! `/api/v2/traces` returns.
 //!
 //! A span gives its service and instance in `localEndpoint` (`serviceName`, and
-//! `ipv4`/`ipv6` with `port` as the instance), the service it calls in
+//! `ipv4`/`ipv6` with `port` as the instance, else a `service.instance.id` tag), the service it calls in
 //! `remoteEndpoint.serviceName`, its kind in `kind` (absent: internal work, Zipkin has
 //! no name for it), times in whole microseconds (`timestamp`, `duration`), and an error
 //! by an `error` tag of any value. A missing `duration` marks a span that was never
@@ -109,6 +109,10 @@ fn read_span(s: &Cur<'_, '_>, set: &mut TraceSet, state: &mut ReadState) -> Resu
         Some(l) => endpoint(l)?,
         None => None,
     };
+    let instance = match instance {
+        Some(i) => Some(i),
+        None => instance_tag(s)?,
+    };
     let remote = s.get("remoteEndpoint");
     let peer_service =
         remote.as_ref().and_then(|r| r.get("serviceName")).map(|n| n.str().map(str::to_owned)).transpose()?;
@@ -170,6 +174,19 @@ fn endpoint(e: &Cur<'_, '_>) -> Result<Option<String>> {
         Some(p) => format!("{ip}:{}", p.u64("a port")?),
         None => ip.to_owned(),
     }))
+}
+
+/// The `service.instance.id` tag, the instance when the local endpoint has no address:
+/// the OpenTelemetry Collector's Zipkin exporter (`zipkinv2/from_translator.go`) writes
+/// the resource's attributes other than `service.name` as tags, and so does resim.
+fn instance_tag(s: &Cur<'_, '_>) -> Result<Option<String>> {
+    let Some(tags) = s.get("tags") else { return Ok(None) };
+    for (k, v) in tags.entries()? {
+        if k == "service.instance.id" {
+            return v.str().map(|i| Some(i.to_owned()));
+        }
+    }
+    Ok(None)
 }
 
 /// Re-parents the spans a shared span's server half started (those of its service whose

@@ -27,7 +27,8 @@ enum DetailArg {
     Full,
 }
 
-/// `--trace-format`: which files the sampled traces are written to.
+/// `--trace-format`: which files the sampled traces are written to (a comma-separated
+/// list, e.g. `otlp,jaeger,zipkin`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum TraceFormat {
     /// trace.json, Chrome trace events for https://ui.perfetto.dev or chrome://tracing.
@@ -35,17 +36,45 @@ enum TraceFormat {
     /// trace.otlp.jsonl, OpenTelemetry OTLP JSON lines as the Collector's file exporter
     /// writes them (one ExportTraceServiceRequest per traced request).
     Otlp,
-    /// Both files.
+    /// trace.jaeger.json, Jaeger's JSON as its UI's "Download JSON" saves it.
+    Jaeger,
+    /// trace.zipkin.json, Zipkin v2 JSON: a list of spans as posted to /api/v2/spans.
+    Zipkin,
+    /// chrome and otlp (kept for compatibility).
     Both,
 }
 
 impl TraceFormat {
-    /// The files written, by name.
-    fn files(self) -> &'static [&'static str] {
+    /// The formats asked for, each once, in a fixed order (`both` is chrome and otlp).
+    fn chosen(asked: &[TraceFormat]) -> Vec<TraceFormat> {
+        let wants = |f: &TraceFormat| {
+            asked
+                .iter()
+                .any(|&a| a == *f || (a == TraceFormat::Both && matches!(f, TraceFormat::Chrome | TraceFormat::Otlp)))
+        };
+        [TraceFormat::Chrome, TraceFormat::Otlp, TraceFormat::Jaeger, TraceFormat::Zipkin]
+            .into_iter()
+            .filter(wants)
+            .collect()
+    }
+
+    /// The file written, by name.
+    fn file(self) -> &'static str {
         match self {
-            TraceFormat::Chrome => &["trace.json"],
-            TraceFormat::Otlp => &["trace.otlp.jsonl"],
-            TraceFormat::Both => &["trace.json", "trace.otlp.jsonl"],
+            TraceFormat::Chrome | TraceFormat::Both => "trace.json",
+            TraceFormat::Otlp => "trace.otlp.jsonl",
+            TraceFormat::Jaeger => "trace.jaeger.json",
+            TraceFormat::Zipkin => "trace.zipkin.json",
+        }
+    }
+
+    /// The file's contents. Only replication 0 is traced.
+    fn render(self, trace: &Trace, model: &Model) -> String {
+        match self {
+            TraceFormat::Chrome | TraceFormat::Both => trace.to_chrome_json(model),
+            TraceFormat::Otlp => trace.to_otlp_jsonl(model, 0),
+            TraceFormat::Jaeger => trace.to_jaeger_json(model, 0),
+            TraceFormat::Zipkin => trace.to_zipkin_json(model, 0),
         }
     }
 }
@@ -54,7 +83,8 @@ impl TraceFormat {
 struct TraceOut<'a> {
     trace: &'a Trace,
     model: &'a Model,
-    format: TraceFormat,
+    /// What [`TraceFormat::chosen`] gave.
+    formats: &'a [TraceFormat],
 }
 
 /// How much of a large model the outputs hold (`resim run` and `resim sweep`).
@@ -107,13 +137,16 @@ pub(crate) struct RunArgs {
     gate: bool,
     /// Trace this fraction of measured requests of replication 0 (0..1, or a percentage
     /// such as 1%) into <out>/trace.json, for https://ui.perfetto.dev or chrome://tracing
-    /// (or as OpenTelemetry OTLP: see --trace-format).
+    /// (or as OpenTelemetry OTLP, Jaeger or Zipkin JSON: see --trace-format).
     #[arg(long, value_name = "RATE", allow_hyphen_values = true, value_parser = TraceConfig::parse_rate)]
     trace_sample: Option<f64>,
-    /// Where --trace-sample writes: `chrome` (trace.json), `otlp` (trace.otlp.jsonl,
-    /// OpenTelemetry OTLP JSON lines, times from 2026-01-01T00:00:00Z) or `both`.
-    #[arg(long, value_enum, default_value = "chrome", requires = "trace_sample")]
-    trace_format: TraceFormat,
+    /// Where --trace-sample writes, one or more of (comma-separated): `chrome`
+    /// (trace.json), `otlp` (trace.otlp.jsonl, OpenTelemetry OTLP JSON lines), `jaeger`
+    /// (trace.jaeger.json, Jaeger's JSON export), `zipkin` (trace.zipkin.json, Zipkin v2
+    /// JSON); `both` is chrome,otlp. The last three hold the same spans and ids, times
+    /// from 2026-01-01T00:00:00Z.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "chrome", requires = "trace_sample")]
+    trace_format: Vec<TraceFormat>,
     #[command(flatten)]
     budget: BudgetArgs,
     #[command(flatten)]
@@ -137,7 +170,7 @@ pub(crate) struct RunArgs {
 }
 
 /// Writes every output of the run into `dir` (the temporary folder): report.json,
-/// trace.json and/or trace.otlp.jsonl (with `--trace-sample`), events.jsonl,
+/// the trace files of `--trace-format` (with `--trace-sample`), events.jsonl,
 /// timeseries.csv, charts/*.svg and report.html.
 fn write_outputs(dir: &Path, report: &Report, trace: Option<TraceOut<'_>>) -> Result<(), String> {
     let write = |name: &str, bytes: &[u8]| {
@@ -147,13 +180,9 @@ fn write_outputs(dir: &Path, report: &Report, trace: Option<TraceOut<'_>>) -> Re
         written.map_err(|e| format!("cannot write {}: {e}", path.display()))
     };
     write("report.json", report.to_json().as_bytes())?;
-    if let Some(TraceOut { trace, model, format }) = trace {
-        if format != TraceFormat::Otlp {
-            write("trace.json", trace.to_chrome_json(model).as_bytes())?;
-        }
-        if format != TraceFormat::Chrome {
-            // Only replication 0 is traced.
-            write("trace.otlp.jsonl", trace.to_otlp_jsonl(model, 0).as_bytes())?;
+    if let Some(TraceOut { trace, model, formats }) = trace {
+        for f in formats {
+            write(f.file(), f.render(trace, model).as_bytes())?;
         }
     }
     write("events.jsonl", report.events_jsonl().as_bytes())?;
@@ -223,12 +252,12 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, String> {
     }
     // Written even when nothing was sampled, so a script can rely on the file.
     let trace = args.trace_sample.map(|_| trace.unwrap_or_default());
-    let format = args.trace_format;
-    publish(&place, lock, &report, trace.as_ref().map(|trace| TraceOut { trace, model, format }))?;
+    let formats = &TraceFormat::chosen(&args.trace_format);
+    publish(&place, lock, &report, trace.as_ref().map(|trace| TraceOut { trace, model, formats }))?;
     let path = place.out().join("report.json");
     if let (Some(trace), false) = (&trace, args.quiet) {
-        for name in format.files() {
-            let file = place.out().join(name);
+        for f in formats {
+            let file = place.out().join(f.file());
             print_out(&format!("trace: {} ({} requests)\n", file.display(), trace.requests.len()));
         }
     }

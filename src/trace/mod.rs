@@ -14,7 +14,9 @@
 //! `orphaned` and the trace is sealed: a trace shows one request as its user saw it.
 //! Requests still in flight at the end of the run are closed as `in_flight`.
 //! `Trace::to_chrome_json` (in `report::chrome`, which knows the model's names) renders
-//! the Chrome trace-event format; [`otlp`] renders OpenTelemetry OTLP JSON lines.
+//! the Chrome trace-event format; [`otlp`] renders OpenTelemetry OTLP JSON lines,
+//! [`jaeger`] Jaeger's JSON and [`zipkin`] Zipkin v2 JSON, the same spans from one walk
+//! (`spans`).
 //!
 //! Each span carries its number within its trace ([`SpanNo`], from 1) and its parent's
 //! (0 for the root), kept as the spans are recorded: a visit's parent is the call
@@ -25,7 +27,10 @@ use crate::engine::unit;
 use crate::engine::{SimTime, Stream};
 
 mod context;
+pub mod jaeger;
 pub mod otlp;
+mod spans;
+pub mod zipkin;
 
 pub use context::CallAt;
 use context::Contexts;
@@ -353,3 +358,7 @@ mod tests {
         assert_eq!(trace.requests[0].outcome, "ok");
     }
 }
+
+#[cfg(test)]
+#[path = "formats_tests.rs"]
+mod formats_tests;

@@ -106,8 +106,57 @@ fn service_figure(report: &serde_json::Value, service: &str, path: &[&str]) -> f
     v["mean"].as_f64().unwrap_or_else(|| panic!("{service}.{path:?} in the report"))
 }
 
+/// The checks of the round trip on the scenario calibrated from `file` in `format`
+/// (into `<format>.yaml`, re-run into `<format>-run/`) against the run `a` that wrote the
+/// traces. Returns what `resim calibrate` said of the spans it read ("N spans in M
+/// traces ...").
+fn round_trip(p: &dyn Fn(&str) -> String, file: &str, format: &str) -> String {
+    let yaml = p(&format!("{format}.yaml"));
+    let cal = resim(&["calibrate", &p(&format!("a/{file}")), "--format", format, "--out", &yaml]);
+    assert_eq!(cal.code, 0, "{format}: {}", cal.stderr);
+
+    // The graph exactly; the parameters within their sampling error (about 30,000
+    // requests of replication 0, the one traced).
+    let model = resim::scenario::load_file(Path::new(&yaml), &[]).expect("loads").model;
+    let names: Vec<&str> = model.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["back", "front"], "{format}");
+    let (back, front) = (&model.services[0], &model.services[1]);
+    assert!(back.steps.is_empty() && back.routes.is_empty(), "{format}");
+    assert_eq!(front.steps.len(), 1, "{format}");
+    let call = &front.steps[0].calls[0];
+    assert_eq!(call.to, 0, "{format}");
+    // Binomial: sd of the share over 30,000 requests is 0.0029; 4 sd.
+    assert!((call.probability - 0.5).abs() < 0.012, "{format}: {}", call.probability);
+    let mean = |d: &resim::model::Dist| d.moments().mean;
+    // Standard errors of the means: 10 ms / sqrt(30,000) = 58 us; 10 ms / sqrt(15,000) =
+    // 82 us (Jaeger's and Zipkin's whole microseconds move a mean by well under 1 us).
+    assert!((mean(&front.service_time) - 0.010).abs() < 4.0 * 58e-6, "{format}: {:?}", front.service_time);
+    assert!((mean(&back.service_time) - 0.020).abs() < 4.0 * 82e-6, "{format}: {:?}", back.service_time);
+    assert!(matches!(front.service_time, resim::model::Dist::Exponential(_)), "{format}: {:?}", front.service_time);
+    assert!(matches!(back.service_time, resim::model::Dist::Lognormal(_)), "{format}: {:?}", back.service_time);
+
+    // Simulated, the calibrated scenario reproduces each service's mean latency within
+    // 5% and its p99 within 10% (issue 27's bar).
+    let out = format!("{format}-run");
+    let again = resim(&["run", &yaml, "--out", &p(&out), "--replications", "3", "-q"]);
+    assert_eq!(again.code, 0, "{format}: {}", again.stderr);
+    let read = |dir: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p(&format!("{dir}/report.json"))).expect("report")).expect("JSON")
+    };
+    let (a, b) = (read("a"), read(&out));
+    for s in ["front", "back"] {
+        let (wa, wb) = (service_figure(&a, s, &["mean_sojourn_s"]), service_figure(&b, s, &["mean_sojourn_s"]));
+        assert!((wb / wa - 1.0).abs() < 0.05, "{format}: {s}: mean latency {wa} simulated, {wb} calibrated");
+        let (qa, qb) = (service_figure(&a, s, &["latency_s", "p99"]), service_figure(&b, s, &["latency_s", "p99"]));
+        assert!((qb / qa - 1.0).abs() < 0.10, "{format}: {s}: p99 {qa} simulated, {qb} calibrated");
+    }
+    cal.stdout.lines().find(|l| l.contains(" spans in ")).unwrap_or_default().to_owned()
+}
+
+/// Issue 27's round trip, for each of the three formats: a known scenario simulated,
+/// its traces written once as OTLP, Jaeger and Zipkin, each calibrated back.
 #[test]
-fn resim_s_own_otlp_traces_calibrate_back_to_the_scenario_that_made_them() {
+fn resim_s_own_traces_in_every_format_calibrate_back_to_the_scenario_that_made_them() {
     let dir = tempfile::tempdir().expect("temp dir");
     let p = |name: &str| dir.path().join(name).to_str().expect("UTF-8 path").to_owned();
     std::fs::write(p("known.yaml"), KNOWN).expect("written");
@@ -121,43 +170,14 @@ fn resim_s_own_otlp_traces_calibrate_back_to_the_scenario_that_made_them() {
         "--trace-max",
         "100000",
         "--trace-format",
-        "otlp",
+        "otlp,jaeger,zipkin",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let cal = resim(&["calibrate", &p("a/trace.otlp.jsonl"), "--format", "otlp", "--out", &p("cal.yaml")]);
-    assert_eq!(cal.code, 0, "{}", cal.stderr);
-
-    // The graph exactly; the parameters within their sampling error (about 30,000
-    // requests of replication 0, the one traced).
-    let model = resim::scenario::load_file(Path::new(&p("cal.yaml")), &[]).expect("loads").model;
-    let names: Vec<&str> = model.services.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["back", "front"]);
-    let (back, front) = (&model.services[0], &model.services[1]);
-    assert!(back.steps.is_empty() && back.routes.is_empty());
-    assert_eq!(front.steps.len(), 1);
-    let call = &front.steps[0].calls[0];
-    assert_eq!(call.to, 0);
-    // Binomial: sd of the share over 30,000 requests is 0.0029; 4 sd.
-    assert!((call.probability - 0.5).abs() < 0.012, "{}", call.probability);
-    let mean = |d: &resim::model::Dist| d.moments().mean;
-    // Standard errors of the means: 10 ms / sqrt(30,000) = 58 us; 10 ms / sqrt(15,000) = 82 us.
-    assert!((mean(&front.service_time) - 0.010).abs() < 4.0 * 58e-6, "{:?}", front.service_time);
-    assert!((mean(&back.service_time) - 0.020).abs() < 4.0 * 82e-6, "{:?}", back.service_time);
-    assert!(matches!(front.service_time, resim::model::Dist::Exponential(_)), "{:?}", front.service_time);
-    assert!(matches!(back.service_time, resim::model::Dist::Lognormal(_)), "{:?}", back.service_time);
-
-    // Simulated, the calibrated scenario reproduces each service's mean latency within
-    // 5% and its p99 within 10% (issue 27's bar).
-    let again = resim(&["run", &p("cal.yaml"), "--out", &p("b"), "--replications", "3"]);
-    assert_eq!(again.code, 0, "{}", again.stderr);
-    let read = |dir: &str| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(p(&format!("{dir}/report.json"))).expect("report")).expect("JSON")
-    };
-    let (a, b) = (read("a"), read("b"));
-    for s in ["front", "back"] {
-        let (wa, wb) = (service_figure(&a, s, &["mean_sojourn_s"]), service_figure(&b, s, &["mean_sojourn_s"]));
-        assert!((wb / wa - 1.0).abs() < 0.05, "{s}: mean latency {wa} simulated, {wb} calibrated");
-        let (qa, qb) = (service_figure(&a, s, &["latency_s", "p99"]), service_figure(&b, s, &["latency_s", "p99"]));
-        assert!((qb / qa - 1.0).abs() < 0.10, "{s}: p99 {qa} simulated, {qb} calibrated");
-    }
+    assert!(!Path::new(&p("a/trace.json")).exists(), "no Chrome trace unless asked");
+    let read = [("trace.otlp.jsonl", "otlp"), ("trace.jaeger.json", "jaeger"), ("trace.zipkin.json", "zipkin")]
+        .map(|(file, format)| round_trip(&p, file, format));
+    // The same spans in every file: the same count of spans and traces read.
+    assert!(read[0].contains(" spans in "), "{read:?}");
+    assert_eq!(read[1], read[0], "Jaeger");
+    assert_eq!(read[2], read[0], "Zipkin");
 }

@@ -1,5 +1,5 @@
-//! `resim run --trace-format otlp|both`: OpenTelemetry OTLP JSON lines beside (or
-//! instead of) the Chrome trace.
+//! `resim run --trace-format`: OpenTelemetry OTLP JSON lines (and Jaeger's and
+//! Zipkin's JSON) beside (or instead of) the Chrome trace.
 
 use std::fs;
 
@@ -66,17 +66,48 @@ fn both_writes_both_files_and_the_format_needs_a_sample() {
 #[test]
 fn spans_still_open_at_the_end_are_not_exported() {
     // Each visit takes 3 s of a 10 s run, so requests are in flight at its end: the
-    // Chrome trace shows them as `in_flight`, the OTLP export leaves them out (a tracer
-    // exports a span when it ends).
+    // Chrome trace shows them as `in_flight`, the OTLP, Jaeger and Zipkin exports leave
+    // them out (a tracer exports a span when it ends).
     let slow =
         SCENARIO.replace("constant: { value: 2ms }", "constant: { value: 3s }").replace("servers: 8", "servers: 64");
     let dir = tempfile::tempdir().expect("tempdir");
     fs::write(dir.path().join("s.yaml"), slow).expect("write scenario");
-    let ran =
-        resim_in(dir.path(), &["run", "s.yaml", "--out", "o", "-q", "--trace-sample", "1", "--trace-format", "both"]);
+    let ran = resim_in(
+        dir.path(),
+        &["run", "s.yaml", "--out", "o", "-q", "--trace-sample", "1", "--trace-format", "both,jaeger,zipkin"],
+    );
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let chrome = fs::read_to_string(dir.path().join("o/trace.json")).expect("trace.json");
     assert!(chrome.contains("in_flight"), "the run ends with requests in flight");
     let otlp = fs::read_to_string(dir.path().join("o/trace.otlp.jsonl")).expect("trace.otlp.jsonl");
     assert!(otlp.contains("\"resim.outcome\"") && !otlp.contains("in_flight"));
+    for file in ["trace.jaeger.json", "trace.zipkin.json"] {
+        let text = fs::read_to_string(dir.path().join("o").join(file)).expect("written");
+        assert!(text.contains("\"resim.outcome\"") && !text.contains("in_flight"), "{file}");
+    }
+}
+
+#[test]
+fn a_list_of_formats_writes_each_file_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("s.yaml"), SCENARIO).expect("write scenario");
+    let args = ["run", "s.yaml", "--out", "o", "--trace-sample", "0.2", "--trace-format", "both,zipkin,jaeger,otlp"];
+    let ran = resim_in(dir.path(), &args);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let files = ["trace.json", "trace.otlp.jsonl", "trace.jaeger.json", "trace.zipkin.json"];
+    let said: Vec<&str> = ran.stdout.lines().filter(|l| l.starts_with("trace: ")).collect();
+    assert_eq!(said.len(), files.len(), "each file named once, in a fixed order: {said:?}");
+    for (file, line) in files.iter().zip(&said) {
+        assert!(line.contains(file), "{line}");
+        let text = fs::read_to_string(dir.path().join("o").join(file)).expect("written");
+        if file.ends_with(".json") {
+            serde_json::from_str::<Value>(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        }
+    }
+    let ran = resim_in(
+        dir.path(),
+        &["run", "s.yaml", "--out", "p", "--trace-sample", "0.2", "--trace-format", "otlp,jagger"],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("jaeger"), "the possible values are named: {}", ran.stderr);
 }
