@@ -249,9 +249,9 @@ pub fn graph_figure(cal: &Calibration) -> Result<String, String> {
             let style = if *asynchronous { GRID.mix(1.0).stroke_width(2) } else { INK.mix(0.45).stroke_width(2) };
             root.draw(&PathElement::new(vec![from, to], style)).map_err(err)?;
             root.draw(&Circle::new(to, 4, INK.mix(0.6).filled())).map_err(err)?;
-            let mid = ((from.0 + to.0) / 2, (from.1 + to.1) / 2 - 8);
-            let font = ("sans-serif", 11).into_font().color(&INK).pos(Pos::new(HPos::Center, VPos::Center));
-            root.draw(&Text::new(label.clone(), mid, font)).map_err(err)?;
+            // At the arrow's head, so each label sits by its callee where lines fan out.
+            let font = ("sans-serif", 11).into_font().color(&INK).pos(Pos::new(HPos::Right, VPos::Bottom));
+            root.draw(&Text::new(label.clone(), (to.0 - 6, to.1 - 3), font)).map_err(err)?;
         }
         for ((name, note), &(x, y)) in nodes.iter().zip(&pos) {
             let fill = if name.starts_with("in: ") { RGBColor(232, 240, 254) } else { RGBColor(250, 250, 250) };
