@@ -113,6 +113,22 @@ pub struct Calibration {
     pub unmatched_producers: usize,
 }
 
+impl Calibration {
+    /// What the reading had to repair or leave out, as (count, what) for each nonzero
+    /// count: the summary's and the page's notes.
+    pub fn notes(&self) -> Vec<(usize, &'static str)> {
+        let notes = [
+            (self.truncated_traces, "traces have no root span (left out of the arrival rates)"),
+            (self.missing_parents, "spans name a parent that is missing (each read as the root of a fragment)"),
+            (self.skew_corrections, "spans were moved into their parent by the clock-skew correction"),
+            (self.duplicate_ids, "spans repeat an earlier span's id (the later one dropped)"),
+            (self.unresolved_calls, "client spans have no known callee"),
+            (self.unmatched_producers, "producer spans have no consumer"),
+        ];
+        notes.into_iter().filter(|(n, _)| *n > 0).collect()
+    }
+}
+
 /// Infers a scenario from `set`.
 pub fn infer(set: &TraceSet, opts: &InferOptions) -> Result<Calibration, ScenarioError> {
     let refuse = |message: &str, help: &str| {

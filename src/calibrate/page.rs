@@ -80,28 +80,36 @@ fn scenario_name(cal: &Calibration) -> String {
 }
 
 fn notes(cal: &Calibration, out: &mut String) {
-    let notes = [
-        (cal.truncated_traces, "traces have no root span (left out of the arrival rates)"),
-        (cal.missing_parents, "spans name a parent that is missing (each read as the root of a fragment)"),
-        (cal.skew_corrections, "spans were moved into their parent by the clock-skew correction"),
-        (cal.duplicate_ids, "spans repeat an earlier span's id (the later one dropped)"),
-        (cal.unresolved_calls, "client spans have no known callee"),
-        (cal.unmatched_producers, "producer spans have no consumer"),
-    ];
-    let shown: Vec<_> = notes.iter().filter(|(n, _)| *n > 0).collect();
-    let (class, big) = if shown.is_empty() { ("ok", "Every trace read whole") } else { ("none", "Read with repairs") };
+    let notes = cal.notes();
+    let (class, big) = if notes.is_empty() { ("ok", "Every trace read whole") } else { ("none", "Read with repairs") };
     let _ = write!(out, "<section class=\"verdict {class}\"><p class=\"big\">{big}</p><ul>");
-    for (n, what) in shown {
+    for (n, what) in notes {
         let _ = write!(out, "<li>{n} {what}</li>");
     }
     out.push_str("</ul></section>");
 }
 
+/// A table's header row.
+fn head(out: &mut String, names: &[&str]) {
+    out.push_str("<table><tr>");
+    for n in names {
+        let _ = write!(out, "<th>{n}</th>");
+    }
+    out.push_str("</tr>");
+}
+
+/// A table row of cells already escaped.
+fn row(out: &mut String, cells: &[String]) {
+    out.push_str("<tr>");
+    for c in cells {
+        let _ = write!(out, "<td>{c}</td>");
+    }
+    out.push_str("</tr>");
+}
+
 fn entries(cal: &Calibration, out: &mut String) {
-    out.push_str(
-        "<h2>Entry operations</h2><table><tr><th>service</th><th>operation</th><th>requests</th>\
-         <th>arrivals/s</th><th>rate profile</th></tr>",
-    );
+    out.push_str("<h2>Entry operations</h2>");
+    head(out, &["service", "operation", "requests", "arrivals/s", "rate profile"]);
     for e in &cal.entries {
         let profile = if e.profile.is_empty() {
             "constant".to_string()
@@ -109,14 +117,8 @@ fn entries(cal: &Calibration, out: &mut String) {
             let (lo, hi) = e.profile.iter().fold((f64::INFINITY, 0f64), |(lo, hi), &(_, r)| (lo.min(r), hi.max(r)));
             format!("{} windows, {lo:.3} to {hi:.3}/s", e.profile.len())
         };
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{profile}</td></tr>",
-            esc(&e.service),
-            esc(&e.operation),
-            e.requests,
-            e.rate_per_s
-        );
+        let rate = format!("{:.4}", e.rate_per_s);
+        row(out, &[esc(&e.service), esc(&e.operation), e.requests.to_string(), rate, profile]);
     }
     out.push_str("</table>");
 }
@@ -130,26 +132,23 @@ fn choice_name(svc: &ServiceReport) -> String {
 }
 
 fn services(cal: &Calibration, out: &mut String) {
-    out.push_str(
-        "<h2>Services</h2><table><tr><th>service</th><th>in the traces</th><th>requests</th><th>instances</th>\
-         <th>servers</th><th>errors</th><th>own errors</th><th>mean own time</th><th>service time</th></tr>",
-    );
+    out.push_str("<h2>Services</h2>");
+    let names = ["service", "in the traces", "requests", "instances", "servers", "errors", "own errors"];
+    head(out, &[&names[..], &["mean own time", "service time"]].concat());
     for s in &cal.services {
         let traced = if s.peer_only { format!("{} (peer only)", esc(&s.trace_name)) } else { esc(&s.trace_name) };
-        let _ = write!(
-            out,
-            "<tr><td><a href=\"#svc-{i}\">{}</a></td><td>{traced}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&s.name),
-            s.requests,
-            s.instances,
-            s.servers,
+        let cells = [
+            format!("<a href=\"#svc-{n}\">{n}</a>", n = esc(&s.name)),
+            traced,
+            s.requests.to_string(),
+            s.instances.to_string(),
+            s.servers.to_string(),
             pct(s.error_probability),
             pct(s.own_error_probability),
             fmt_secs(s.fit.mean_s),
             choice_name(s),
-            i = esc(&s.name),
-        );
+        ];
+        row(out, &cells);
     }
     out.push_str("</table>");
 }
@@ -160,25 +159,25 @@ fn edges(cal: &Calibration, out: &mut String) {
     }
     out.push_str(
         "<h2>Call edges and policy hints</h2><p>What the client spans show; the scenario carries these as \
-         comments, not as policies (traces show what happened, not what was configured).</p><table><tr>\
-         <th>caller</th><th>callee</th><th>attempts</th><th>errors</th><th>timeout hint</th><th>retried calls</th>\
-         <th>most attempts</th></tr>",
+         comments, not as policies (traces show what happened, not what was configured).</p>",
     );
+    let names = ["caller", "callee", "attempts", "errors", "timeout hint", "retried calls", "most attempts"];
+    head(out, &names);
     for e in &cal.edges {
         let timeout = match e.timeout_s {
             Some((t, n)) => format!("{} ({n} attempts)", fmt_secs(t)),
             None => "-".into(),
         };
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{timeout}</td><td>{}</td><td>{}</td></tr>",
+        let cells = [
             esc(&e.caller),
             esc(&e.callee),
-            e.attempts,
+            e.attempts.to_string(),
             pct(e.error_probability),
-            e.retried_calls,
-            e.max_attempts
-        );
+            timeout,
+            e.retried_calls.to_string(),
+            e.max_attempts.to_string(),
+        ];
+        row(out, &cells);
     }
     out.push_str("</table>");
 }
@@ -200,28 +199,24 @@ fn fit_section(svc: &ServiceReport, out: &mut String) -> Result<(), String> {
         return Ok(());
     }
     let best_aic = fit.candidates.iter().map(|c| c.aic).fold(f64::INFINITY, f64::min);
-    out.push_str(
-        "<table><tr><th>family</th><th>parameters</th><th>mean</th><th>log-likelihood</th><th>AIC</th>\
-         <th>ΔAIC</th><th>KS D</th><th>KS p</th><th>passes</th><th>used</th></tr>",
-    );
+    let names = ["family", "parameters", "mean", "log-likelihood", "AIC", "ΔAIC", "KS D", "KS p", "passes", "used"];
+    head(out, &names);
     for c in &fit.candidates {
         let params: Vec<String> = c.fitted.params().iter().map(|(k, v)| format!("{k} {v:.5}")).collect();
         let used = matches!(fit.choice, Choice::Family(f) if f == c.fitted);
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.4}</td>\
-             <td>{:.3}</td><td>{}</td><td>{}</td></tr>",
-            c.fitted.family(),
+        let cells = [
+            c.fitted.family().to_string(),
             params.join(", "),
             fmt_secs(c.fitted.mean()),
-            c.log_likelihood,
-            c.aic,
-            c.aic - best_aic,
-            c.ks_d,
-            c.ks_p,
-            if c.ks_p >= KS_LEVEL { "yes" } else { "no" },
-            if used { "✔" } else { "" }
-        );
+            format!("{:.1}", c.log_likelihood),
+            format!("{:.1}", c.aic),
+            format!("{:.1}", c.aic - best_aic),
+            format!("{:.4}", c.ks_d),
+            format!("{:.3}", c.ks_p),
+            (if c.ks_p >= KS_LEVEL { "yes" } else { "no" }).to_string(),
+            (if used { "✔" } else { "" }).to_string(),
+        ];
+        row(out, &cells);
     }
     out.push_str("</table>");
     Ok(())

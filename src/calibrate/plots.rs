@@ -10,6 +10,7 @@ use super::select::{Choice, FitReport};
 use super::steps::Step;
 use crate::report::charts::{Area, GRID, INK, Key, PANEL, Swatch, WIDTH, captioned, fmt_latency, series_color, svg};
 use crate::report::depths;
+use crate::theory::bisect;
 
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
@@ -23,7 +24,7 @@ const MAX_POINTS: usize = 400;
 const CDF_AXIS_QUANTILE: f64 = 0.995;
 
 /// The `p`-quantile of `f` by bisection on its CDF (no family's inverse is needed in
-/// closed form, and 200 iterations of halving reach the last bit of an f64).
+/// closed form).
 pub fn quantile(f: &Fitted, p: f64) -> f64 {
     let mut hi = f.mean().max(1e-12);
     for _ in 0..200 {
@@ -32,15 +33,7 @@ pub fn quantile(f: &Fitted, p: f64) -> f64 {
         }
         hi *= 2.0;
     }
-    let mut lo = 0.0;
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if mid <= lo || mid >= hi {
-            break;
-        }
-        if f.cdf(mid) < p { lo = mid } else { hi = mid }
-    }
-    0.5 * (lo + hi)
+    bisect(0.0, hi, |x| f.cdf(x) < p)
 }
 
 /// The `p`-quantile of sorted observations (the order statistic at rank ⌈p n⌉).

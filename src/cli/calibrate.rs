@@ -124,14 +124,7 @@ fn summary(cal: &Calibration) -> String {
         cal.services.len(),
         cal.entries.len()
     );
-    let notes = [
-        (cal.truncated_traces, "traces without a root (left out of the rates)"),
-        (cal.missing_parents, "spans whose parent is missing"),
-        (cal.skew_corrections, "spans moved by the clock-skew correction"),
-        (cal.unresolved_calls, "client spans with no known callee"),
-        (cal.unmatched_producers, "producer spans with no consumer"),
-    ];
-    for (n, what) in notes.iter().filter(|(n, _)| *n > 0) {
+    for (n, what) in cal.notes() {
         s.push_str(&format!("  {n} {what}\n"));
     }
     for svc in &cal.services {

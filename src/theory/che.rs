@@ -24,7 +24,7 @@
 //! `T_C` is found by bisection on a bracket found by doubling: the left side increases
 //! strictly with `T_C`, so the root is unique and the result deterministic.
 
-use super::TheoryError;
+use super::{TheoryError, bisect};
 use crate::model::Model;
 use crate::policy::cache::Eviction;
 
@@ -102,20 +102,7 @@ pub fn che(p: &[f64], capacity: f64) -> Result<Che, TheoryError> {
     while filled(hi) < capacity {
         hi *= 2.0;
     }
-    let mut lo = 0.0;
-    // 200 halvings take any bracket to adjacent doubles; stop there.
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if mid <= lo || mid >= hi {
-            break;
-        }
-        if filled(mid) < capacity {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    let t = 0.5 * (lo + hi);
+    let t = bisect(0.0, hi, |t| filled(t) < capacity);
     Ok(Che { characteristic_time: t, hit_ratio: p.iter().map(|&q| q * -(-q * t).exp_m1()).sum() })
 }
 

@@ -22,6 +22,7 @@
 //! formed as raw `a^n / n!` products, so large stations (c in the thousands,
 //! K in the millions) evaluate without overflow and in O(c + log K) time.
 
+mod bisect;
 pub mod che;
 mod coverage;
 mod erlang;
@@ -36,6 +37,7 @@ mod priority;
 mod sojourn;
 pub mod visits;
 
+pub(crate) use bisect::bisect;
 pub use erlang::{erlang_b, erlang_c, min_servers_for_blocking};
 pub use jackson::{JacksonNode, JacksonResult, jackson};
 pub use mg1::mg1;

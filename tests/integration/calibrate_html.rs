@@ -3,14 +3,10 @@
 //! scores, the one used marked); written with the scenario as a unit, and opened by
 //! headless Chromium.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use crate::common::{Ran, component_unavailable, resim_in};
-
-fn resim(dir: &Path, args: &[&str]) -> Ran {
-    resim_in(dir, args)
-}
+use crate::common::{chromium, component_unavailable, resim_in as resim};
 
 /// Four services: a call made half the time, one nine times in ten, a hand-off, and a
 /// constant service time.
@@ -96,10 +92,6 @@ fn the_page_is_written_with_the_scenario_or_not_at_all() {
     assert_eq!(same.code, 2, "{}", same.stderr);
     assert!(same.stderr.contains("give them different files"), "{}", same.stderr);
     assert!(!d.join("u.yaml").exists());
-}
-
-fn chromium() -> Option<PathBuf> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(PathBuf::from).find(|p| p.exists())
 }
 
 #[test]

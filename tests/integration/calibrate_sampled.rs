@@ -1,13 +1,7 @@
 //! `resim calibrate --sampled`: head-sampled traces (a share of the requests, as
 //! production keeps them) calibrate to the load and the servers of the whole system.
 
-use std::path::Path;
-
-use crate::common::{Ran, resim_in};
-
-fn resim(dir: &Path, args: &[&str]) -> Ran {
-    resim_in(dir, args)
-}
+use crate::common::resim_in as resim;
 
 /// One service, 120 requests a second, each holding a worker 50 ms on average: six busy
 /// on average, and none waits with the 40 workers it has.

@@ -40,6 +40,11 @@ pub fn component_unavailable(component: &str, why: &str) {
     println!("skipped: {component} is unavailable: {why}");
 }
 
+/// Debian's Chromium, if installed.
+pub fn chromium() -> Option<PathBuf> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(PathBuf::from).find(|p| p.exists())
+}
+
 /// Loads a scenario from YAML text, panicking with the rendered error on failure.
 pub fn scenario(yaml: &str) -> Scenario {
     load_str(yaml, Path::new("test.yaml"), &[]).unwrap_or_else(|e| panic!("{e}"))

@@ -11,7 +11,7 @@ use resim::report::{render_html, timeseries_csv};
 use resim::scenario::{Override, load_file};
 use resim::{RunOptions, run};
 
-use crate::common::component_unavailable;
+use crate::common::{chromium, component_unavailable};
 
 fn examples() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
@@ -76,11 +76,6 @@ fn the_timeseries_matches_the_report() {
     assert_eq!(requests.len(), 6);
     let total: f64 = requests.iter().sum();
     assert!((total - report.workloads["users"].requests.value()).abs() < 1e-6);
-}
-
-/// Debian's Chromium, if installed.
-fn chromium() -> Option<PathBuf> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(PathBuf::from).find(|p| p.exists())
 }
 
 #[test]
