@@ -16,14 +16,11 @@
 //! cancels or overflows for long queues; quantiles are found by bisection on the
 //! survival function, which is monotone. Pure arithmetic, deterministic.
 
-use super::{TheoryError, mmck};
+use super::{TheoryError, bisect, mmck};
 
 /// Arrival probabilities below this share of the largest are left out of the mixture:
 /// their sojourn survival is at most 1, so the sum changes by less than 1e-17 per state.
 const NEGLIGIBLE: f64 = 1e-17;
-/// Bisection steps of a quantile: 200 halvings reach the resolution of an f64 from any
-/// bracket.
-const BISECTIONS: usize = 200;
 
 /// The sojourn-time distribution of an accepted request in an M/M/c/K station (FIFO).
 #[derive(Clone, Debug, PartialEq)]
@@ -195,18 +192,7 @@ fn quantile_of(survival: impl Fn(f64) -> f64, q: f64, scale: f64) -> f64 {
     while survival(hi) > target && hi < f64::MAX / 2.0 {
         (lo, hi) = (hi, hi * 2.0);
     }
-    for _ in 0..BISECTIONS {
-        let mid = 0.5 * (lo + hi);
-        if mid <= lo || mid >= hi {
-            break;
-        }
-        if survival(mid) > target {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    0.5 * (lo + hi)
+    bisect(lo, hi, |t| survival(t) > target)
 }
 
 #[cfg(test)]
