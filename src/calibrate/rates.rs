@@ -140,26 +140,44 @@ pub fn servers_estimate(intervals: &[(i64, i64)], sampling: f64) -> usize {
     if sampling >= 1.0 || intervals.is_empty() {
         return peak;
     }
-    let origin = intervals.iter().map(|i| i.0).min().unwrap_or(0);
-    let end = intervals.iter().map(|i| i.1).max().unwrap_or(origin);
-    let per = (end - origin).saturating_mul(REQUESTS_PER_WINDOW) / intervals.len() as i64;
-    let window = per.clamp(CONCURRENCY_WINDOW_NS, (end - origin).max(CONCURRENCY_WINDOW_NS));
-    let mut busy: Vec<f64> = Vec::new();
+    let m = busiest_window(intervals) / sampling;
+    ((m + 3.0 * m.sqrt()).ceil() as usize).max(peak)
+}
+
+/// Most windows the busiest-window search makes: traces spanning years get longer
+/// windows rather than a table of billions.
+const MAX_WINDOWS: i128 = 100_000;
+
+/// The highest mean concurrency of `intervals` over a window (see [`servers_estimate`]),
+/// in O(intervals + windows): each interval adds its part of its first and last window,
+/// and the windows it covers whole through a running count.
+fn busiest_window(intervals: &[(i64, i64)]) -> f64 {
+    let origin = i128::from(intervals.iter().map(|i| i.0).min().unwrap_or(0));
+    let span = i128::from(intervals.iter().map(|i| i.0.max(i.1)).max().unwrap_or(0)) - origin;
+    let per = span * i128::from(REQUESTS_PER_WINDOW) / intervals.len() as i128;
+    let window = per.max(i128::from(CONCURRENCY_WINDOW_NS)).max(span / MAX_WINDOWS + 1).min(span.max(1));
+    let windows = (span / window + 1) as usize;
+    let mut busy = vec![0f64; windows];
+    let mut whole = vec![0i64; windows + 1];
     for &(a, b) in intervals {
-        let (a, b) = (a - origin, b.max(a) - origin);
-        let mut w = a / window;
-        while w * window < b {
-            let (lo, hi) = (w * window, (w + 1) * window);
-            let k = w as usize;
-            if busy.len() <= k {
-                busy.resize(k + 1, 0.0);
-            }
-            busy[k] += (b.min(hi) - a.max(lo)) as f64;
-            w += 1;
+        let (a, b) = (i128::from(a) - origin, i128::from(a.max(b)) - origin);
+        let (wa, wb) = ((a / window) as usize, (b / window) as usize);
+        if wa == wb {
+            busy[wa] += (b - a) as f64;
+        } else {
+            busy[wa] += ((wa as i128 + 1) * window - a) as f64;
+            busy[wb] += (b - wb as i128 * window) as f64;
+            whole[wa + 1] += 1;
+            whole[wb] -= 1;
         }
     }
-    let m = busy.iter().copied().fold(0.0, f64::max) / window as f64 / sampling;
-    ((m + 3.0 * m.sqrt()).ceil() as usize).max(peak)
+    let mut covering = 0i64;
+    let mut best = 0f64;
+    for (k, b) in busy.iter().enumerate() {
+        covering += whole[k];
+        best = best.max(b + covering as f64 * window as f64);
+    }
+    best / window as f64
 }
 
 /// Hints for the policies of one call edge.
@@ -266,6 +284,9 @@ mod tests {
         // busy 1 s (and 1 ns), m = (1/1.5)/0.25 = 2.67, so ⌈2.67 + 4.90⌉ = 8.
         assert_eq!(servers_estimate(&[(0, 1), (s / 2, 3 * s / 2)], 0.25), 8);
         assert_eq!(servers_estimate(&[], 0.5), 0);
+        // Spans over the whole range of times get at most MAX_WINDOWS windows, at once.
+        let wide = [(0, i64::MAX), (0, 1), (i64::MAX - 1, i64::MAX)];
+        assert_eq!(servers_estimate(&wide, 0.5), 7); // one window, busy all of it: m = 2, ⌈2 + 4.24⌉
         let e = EdgeObs {
             attempts: 10,
             errors: 5,
