@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use super::infer::{Calibration, ServiceReport};
 use super::plots::{fit_figure, graph_figure};
-use super::select::{Choice, KS_LEVEL};
+use super::select::{Choice, KS_LEVEL, MIN_FIT};
 use crate::report::{STYLE, esc, fmt_secs};
 
 /// The inline SVG of a plotters document (its XML declaration dropped).
@@ -21,7 +21,7 @@ fn pct(x: f64) -> String {
 }
 
 /// The page for `cal`, whose scenario was written to `scenario` (a path as the user gave
-/// it, shown and linked).
+/// it).
 pub fn render_page(cal: &Calibration, scenario: &str) -> Result<String, String> {
     let mut out = String::new();
     let name = scenario_name(cal);
@@ -50,12 +50,14 @@ pub fn render_page(cal: &Calibration, scenario: &str) -> Result<String, String> 
     entries(cal, &mut out);
     services(cal, &mut out);
     edges(cal, &mut out);
-    out.push_str(
-        "<h2>Service times</h2><p>Each service's own time is its span minus the time it waited on its \
-                  calls (parallel calls counted once). Families are fitted by maximum likelihood; one passes when \
-                  its Kolmogorov-Smirnov p-value is at least ",
+    let _ = write!(
+        out,
+        "<h2>Service times</h2><p>Each service's own time is its span minus the time it waited on its calls \
+         (parallel calls counted once). The four families are fitted by maximum likelihood; one passes when its \
+         Kolmogorov-Smirnov p-value is at least {KS_LEVEL}. Which one the scenario takes, and why, is said per \
+         service: by default the passing family of lowest AIC (the exponential kept unless a shape is \
+         significant), and the observations themselves when none passes or there are fewer than {MIN_FIT}.</p>"
     );
-    let _ = write!(out, "{KS_LEVEL}; the scenario takes the passing family of lowest AIC.</p>");
     for svc in &cal.services {
         fit_section(svc, &mut out)?;
     }
