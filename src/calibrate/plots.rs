@@ -1,6 +1,7 @@
 //! The SVG figures of `calibrate.html` (plotters, in the report's palette): the inferred
 //! graph, and per service its own times against the fitted families (CDF beside QQ).
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -11,6 +12,9 @@ use super::steps::Step;
 use crate::report::charts::{Area, GRID, INK, Key, PANEL, Swatch, WIDTH, captioned, fmt_latency, series_color, svg};
 use crate::report::depths;
 use crate::theory::bisect;
+
+/// A plotted panel: seconds (or a probability) on both axes.
+type Panel<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
@@ -64,6 +68,23 @@ pub fn fit_figure(name: &str, fit: &FitReport) -> Result<String, String> {
     })
 }
 
+/// A panel's axes and grid: durations on x, and on y too when it has a description
+/// (a QQ plot), else plain numbers (a probability).
+fn mesh(chart: &mut Panel<'_, '_>, x_desc: &str, y_desc: Option<&str>) -> Result<(), String> {
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(WHITE.mix(0.0))
+        .bold_line_style(GRID)
+        .x_desc(x_desc)
+        .x_label_formatter(&fmt_latency)
+        .x_labels(6)
+        .axis_desc_style(("sans-serif", 13))
+        .label_style(("sans-serif", 11));
+    if let Some(y) = y_desc {
+        mesh.y_desc(y).y_label_formatter(&fmt_latency);
+    }
+    mesh.draw().map_err(err)
+}
+
 /// Every `step`-th point of `n`, and the last, at most [`MAX_POINTS`].
 fn thinned(n: usize) -> impl Iterator<Item = usize> {
     let step = n.div_ceil(MAX_POINTS).max(1);
@@ -88,17 +109,7 @@ fn cdf_panel(area: &Area, name: &str, fit: &FitReport) -> Result<(), String> {
         .y_label_area_size(44)
         .build_cartesian_2d(0.0..x_max, 0.0..1.0)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .light_line_style(WHITE.mix(0.0))
-        .bold_line_style(GRID)
-        .x_desc("own time")
-        .x_label_formatter(&fmt_latency)
-        .x_labels(6)
-        .axis_desc_style(("sans-serif", 13))
-        .label_style(("sans-serif", 11))
-        .draw()
-        .map_err(err)?;
+    mesh(&mut chart, "own time", None)?;
     for (k, c) in fit.candidates.iter().enumerate() {
         let width = if Some(c.fitted) == chosen { 3 } else { 1 };
         let pts = (0..=200).map(|i| {
@@ -147,19 +158,7 @@ fn qq_panel(area: &Area, fit: &FitReport) -> Result<(), String> {
         .y_label_area_size(56)
         .build_cartesian_2d(0.0..top, 0.0..top)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .light_line_style(WHITE.mix(0.0))
-        .bold_line_style(GRID)
-        .x_desc("fitted quantile")
-        .y_desc("observed quantile")
-        .x_label_formatter(&fmt_latency)
-        .y_label_formatter(&fmt_latency)
-        .x_labels(6)
-        .axis_desc_style(("sans-serif", 13))
-        .label_style(("sans-serif", 11))
-        .draw()
-        .map_err(err)?;
+    mesh(&mut chart, "fitted quantile", Some("observed quantile"))?;
     chart.draw_series(LineSeries::new([(0.0, 0.0), (top, top)], DIAGONAL.stroke_width(2))).map_err(err)?;
     let dot = series_color(0);
     chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 2, dot.filled()))).map_err(err)?;

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::model::Model;
 
-use super::otlp::trace_id;
+use super::otlp::{trace_hex, trace_id};
 use super::spans::{Attr, OutSpan, Resource, micros, resource_attributes, service_name, walk};
 use super::{Trace, TracedRequest};
 
@@ -49,7 +49,7 @@ impl Trace {
 }
 
 fn render_trace(req: &TracedRequest, model: &Model, trace: [u64; 2]) -> Value {
-    let hex = format!("{:016x}{:016x}", trace[0], trace[1]);
+    let hex = trace_hex(trace);
     let spans = walk(req, model, trace);
     let mut keys: BTreeMap<Resource, String> = spans.iter().map(|s| (s.resource, String::new())).collect();
     let mut processes = serde_json::Map::new();

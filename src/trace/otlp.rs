@@ -55,6 +55,11 @@ pub fn trace_id(seed: u64, replication: u32, workload: u32, number: u64) -> [u64
     [hi, lo.max(1)]
 }
 
+/// A trace id as the 32 hex digits every format writes.
+pub(super) fn trace_hex(trace: [u64; 2]) -> String {
+    format!("{:016x}{:016x}", trace[0], trace[1])
+}
+
 /// The 8-byte id of span number `no` of trace `trace`; never zero (zero means "none").
 pub fn span_id(trace: [u64; 2], no: SpanNo) -> u64 {
     mix(trace[0] ^ trace[1].rotate_left(17) ^ u64::from(no)).max(1)
@@ -99,7 +104,7 @@ fn render_request(req: &TracedRequest, model: &Model, trace: [u64; 2]) -> Value 
     for s in walk(req, model, trace) {
         groups.entry(s.resource).or_default().push(render_span(&s));
     }
-    let hex = format!("{:016x}{:016x}", trace[0], trace[1]);
+    let hex = trace_hex(trace);
     let resource_spans: Vec<Value> = groups
         .into_iter()
         .map(|(res, mut spans)| {

@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 use crate::model::Model;
 
 use super::Trace;
-use super::otlp::trace_id;
+use super::otlp::{trace_hex, trace_id};
 use super::spans::{OutSpan, micros, peer_service, resource_attributes, walk};
 
 impl Trace {
@@ -37,7 +37,7 @@ impl Trace {
         let mut first = true;
         for req in &self.requests {
             let id = trace_id(model.seed, replication, req.workload, req.number);
-            let hex = format!("{:016x}{:016x}", id[0], id[1]);
+            let hex = trace_hex(id);
             for s in walk(req, model, id) {
                 let _ = write!(out, "{}\n{}", if first { "" } else { "," }, render_span(&s, &hex, model));
                 first = false;
