@@ -1,12 +1,22 @@
 #!/usr/bin/env python3
-"""docs/MUTATION.md from a cargo-mutants output folder (scripts/mutants.sh)."""
+"""docs/MUTATION.md from cargo-mutants output folders (scripts/mutants.sh).
+
+Several folders (runs over different files) are merged; a mutant seen in more than one
+keeps its last outcome.
+"""
 import collections
 import pathlib
 import sys
 
-out = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "mutants.out/mutants.out")
+outs = [pathlib.Path(a) for a in sys.argv[1:]] or [pathlib.Path("mutants.out/mutants.out")]
 kinds = ["caught", "missed", "timeout", "unviable"]
-lines = {k: [l for l in (out / f"{k}.txt").read_text().splitlines() if l.strip()] for k in kinds}
+outcome = {}
+for out in outs:
+    for k in kinds:
+        for l in (out / f"{k}.txt").read_text().splitlines():
+            if l.strip():
+                outcome[l] = k
+lines = {k: [l for l, o in outcome.items() if o == k] for k in kinds}
 per_file = collections.defaultdict(collections.Counter)
 for k in kinds:
     for l in lines[k]:

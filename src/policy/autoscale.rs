@@ -384,6 +384,26 @@ mod tests {
     }
 
     #[test]
+    fn scale_events_are_kept_for_the_longest_policy_period() {
+        // Up by at most 4 pods per 60 s: 1 -> 3 at 0 s and 3 -> 5 at 10 s use the whole
+        // allowance, so at 20 s the size at the period's start is still 1 and 5 is the
+        // limit. Storing the second event must not forget the first.
+        let config = HpaConfig {
+            min: 1,
+            max: 100,
+            tolerance: 0.1,
+            up: rules(4, 60, 0, 0, 0),
+            down: ScalingRules::default_down(),
+        };
+        let mut hpa = Hpa::new(config);
+        let s = SimTime::from_secs;
+        assert_eq!(hpa.reconcile(s(0), 1, Some(3)), 3);
+        assert_eq!(hpa.reconcile(s(10), 3, Some(5)), 5);
+        assert_eq!(hpa.reconcile(s(20), 5, Some(20)), 5);
+        assert_eq!(hpa.reconcile(s(60), 5, Some(20)), 7, "the first event left the period");
+    }
+
+    #[test]
     fn replica_calc_cases_of_kubernetes() {
         // TestReplicaCalcScaleUp: 300, 500, 700 of 1000 at target 30% -> 5.
         assert_eq!(replica_count(3, &util(&[300, 500, 700], 0, 30), 0.1), Some(5));
