@@ -425,6 +425,35 @@ mod tests {
     }
 
     #[test]
+    fn unready_pods_are_recounted_only_when_the_ready_ones_ask_for_more() {
+        // Kubernetes recounts unready pods as idle only when `usageRatio > 1.0`: two ready
+        // pods exactly at the target, or within the tolerance below it, leave the size
+        // alone however many pods are unready (counting the third as idle would ask for 2).
+        assert_eq!(replica_count(3, &util(&[500, 500], 1, 50), 0.1), Some(3));
+        assert_eq!(replica_count(3, &util(&[475, 475], 1, 50), 0.1), Some(3));
+        // Two ready at 48% of a 30% target (160%) and one unready counted idle: 107%, within
+        // the tolerance, so no scale-up (160% alone would ask for ceil(3.2) = 4).
+        assert_eq!(replica_count(3, &util(&[480, 480], 1, 30), 0.1), Some(3));
+        // With nothing unready or missing the count is `ceil(usage x ready)` as it stands,
+        // even below the size asked for: 120% of two ready pods of five gives 3.
+        assert_eq!(replica_count(5, &util(&[600, 600], 0, 50), 0.1), Some(3));
+    }
+
+    #[test]
+    fn missing_pods_count_at_the_target_for_a_plain_metric_and_not_at_all_on_target() {
+        // `calcPlainMetricReplicas`: one ready pod at 4,000 of a 20,000 target and three
+        // missing counted at the target: (4,000 + 3 x 20,000) / 4 = 80% -> ceil(3.2) = 4
+        // (of 6 asked for: two pods not yet created are in no count).
+        let plain =
+            Sample { ready_sum: 4_000.0, ready: 1, unready: 0, missing: 3, target: 20_000.0, missing_full: 20_000.0 };
+        assert_eq!(replica_count(6, &plain, 0.1), Some(4));
+        // Ready pods exactly at the target: missing pods are neither added up nor counted.
+        let mut on_target = util(&[500, 500], 0, 50);
+        on_target.missing = 1;
+        assert_eq!(replica_count(3, &on_target, 0.1), Some(3));
+    }
+
+    #[test]
     fn missing_pods_count_at_their_request_down_and_idle_up() {
         // Two ready pods at 60% of a 50% target and two missing: the scale-up recount
         // (60 + 60 + 0 + 0) / 4 = 30% is below the target, a reversal: stay.
