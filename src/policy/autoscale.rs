@@ -440,6 +440,20 @@ mod tests {
     }
 
     #[test]
+    fn a_recount_that_would_scale_against_the_metric_keeps_the_size() {
+        // Kubernetes returns the current size "if the change of metrics length would cause
+        // a change in scale direction". Down: two ready pods at 80% of the target and two
+        // missing at their request give 70%, below the target, yet ceil(5.6) = 6 pods
+        // against 2 asked for.
+        let mut down = util(&[400, 400], 0, 50);
+        down.missing = 2;
+        assert_eq!(replica_count(2, &down, 0.1), Some(2));
+        // Up: two ready at 180% and one unready counted idle give 120%, above the target,
+        // yet ceil(3.6) = 4 pods against 5.
+        assert_eq!(replica_count(5, &util(&[900, 900], 1, 50), 0.1), Some(5));
+    }
+
+    #[test]
     fn missing_pods_count_at_the_target_for_a_plain_metric_and_not_at_all_on_target() {
         // `calcPlainMetricReplicas`: one ready pod at 4,000 of a 20,000 target and three
         // missing counted at the target: (4,000 + 3 x 20,000) / 4 = 80% -> ceil(3.2) = 4
