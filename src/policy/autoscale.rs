@@ -404,6 +404,13 @@ mod tests {
     }
 
     #[test]
+    fn a_cold_start_slowdown_falls_linearly_to_none() {
+        let c = ColdStart { factor: 3.0, duration: SimTime::from_secs(60) };
+        let at = |secs| c.factor_at(SimTime::from_secs(secs));
+        assert_eq!((at(0), at(15), at(30), at(60), at(600)), (3.0, 2.5, 2.0, 1.0, 1.0));
+    }
+
+    #[test]
     fn replica_calc_cases_of_kubernetes() {
         // TestReplicaCalcScaleUp: 300, 500, 700 of 1000 at target 30% -> 5.
         assert_eq!(replica_count(3, &util(&[300, 500, 700], 0, 30), 0.1), Some(5));
