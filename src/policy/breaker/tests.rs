@@ -110,9 +110,12 @@ fn seeds_half_open_failure_reopens_and_restarts_the_timer() {
 fn consecutive_half_open_limit_caps_trials_in_flight() {
     let mut b = consecutive(|c| c.permitted_calls_in_half_open = Some(1));
     run(&mut b, Z, "FFFFF");
+    assert_eq!(b.trials_in_flight(), 0);
     admit(&mut b, t(60.0), 1);
     assert!(!b.try_acquire(t(60.0)), "second trial while one is in flight");
+    assert_eq!(b.trials_in_flight(), 1);
     b.on_ignored(t(61.0));
+    assert_eq!(b.trials_in_flight(), 0);
     admit(&mut b, t(61.0), 1); // the ignored trial gave its permit back
     report(&mut b, t(62.0), "S");
     run(&mut b, t(63.0), "S");
