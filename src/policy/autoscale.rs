@@ -411,6 +411,24 @@ mod tests {
     }
 
     #[test]
+    fn a_controller_at_its_bounds_still_scales_inwards() {
+        // Only a size outside [min, max] is clamped without asking the metric: at the
+        // maximum a low reading scales down (no history, so nothing to stabilize against).
+        let config = HpaConfig {
+            min: 2,
+            max: 5,
+            tolerance: 0.1,
+            up: ScalingRules::default_up(),
+            down: ScalingRules::default_down(),
+        };
+        let s = SimTime::from_secs;
+        assert_eq!(Hpa::new(config.clone()).reconcile(s(0), 5, Some(3)), 3);
+        assert_eq!(Hpa::new(config.clone()).reconcile(s(0), 2, Some(4)), 4);
+        assert_eq!(Hpa::new(config.clone()).reconcile(s(0), 7, Some(7)), 5);
+        assert_eq!(Hpa::new(config).reconcile(s(0), 1, None), 2);
+    }
+
+    #[test]
     fn replica_calc_cases_of_kubernetes() {
         // TestReplicaCalcScaleUp: 300, 500, 700 of 1000 at target 30% -> 5.
         assert_eq!(replica_count(3, &util(&[300, 500, 700], 0, 30), 0.1), Some(5));
