@@ -62,6 +62,8 @@ lane() { # NAME FILE...
     cd "$tree"
     git checkout -q -- src && git checkout -q --detach "$(git -C "$root" rev-parse HEAD)"
     export CARGO_TARGET_DIR=$OUT/target-$name
+    # The first build is a whole one (minutes): done here, outside the mutants' timeout.
+    cargo test --lib --no-run -q 2>&1 | tail -n 1
     for f in "$@"; do
       local base=$OUT/$name/${f//\//_}
       echo "$(date +%T) lane $name: $f"

@@ -319,6 +319,15 @@ fn transition_log_is_capped() {
 }
 
 #[test]
+fn a_transition_at_the_reset_instant_belongs_to_the_warm_up() {
+    let mut b = consecutive(|_| {});
+    run(&mut b, t(30.0), "FFFFF");
+    b.reset_stats(t(30.0));
+    assert!(b.transitions().is_empty(), "dropped up to and including the reset");
+    assert_eq!(b.stats(t(40.0)).openings, 0);
+}
+
+#[test]
 fn reset_stats_keeps_the_state_machine() {
     let mut b = opened();
     assert!(!b.try_acquire(t(10.0)));
