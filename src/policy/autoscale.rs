@@ -401,6 +401,13 @@ mod tests {
         assert_eq!(hpa.reconcile(s(10), 3, Some(5)), 5);
         assert_eq!(hpa.reconcile(s(20), 5, Some(20)), 5);
         assert_eq!(hpa.reconcile(s(60), 5, Some(20)), 7, "the first event left the period");
+        // Down by at most 4 pods per 60 s: 6 -> 4 at 0 s leaves 2 of the allowance, so at
+        // 10 s a reading asking for 1 gets 2.
+        let config =
+            HpaConfig { min: 1, max: 100, tolerance: 0.1, up: ScalingRules::default_up(), down: rules(4, 60, 0, 0, 0) };
+        let mut hpa = Hpa::new(config);
+        assert_eq!(hpa.reconcile(s(0), 6, Some(4)), 4);
+        assert_eq!(hpa.reconcile(s(10), 4, Some(1)), 2);
     }
 
     #[test]
