@@ -14,7 +14,7 @@
 # from where it was (`--iterate`). Two lanes run side by side, each in its own git
 # worktree and target folder, mutating its worktree in place so builds stay incremental.
 #
-# Writes mutants.out/LANE/FILE/p{1,2}/ (cargo-mutants' own records) and the table of
+# Writes mutants.out/records/FILE/p{1,2}/ (cargo-mutants' own records) and the table of
 # docs/MUTATION.md (`python3 scripts/mutants_report.py` merges every record).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,7 +65,7 @@ lane() { # NAME FILE...
     # The first build is a whole one (minutes): done here, outside the mutants' timeout.
     cargo test --lib --no-run -q 2>&1 | tail -n 1
     for f in "$@"; do
-      local base=$OUT/$name/${f//\//_}
+      local base=$OUT/records/${f//\//_}
       echo "$(date +%T) lane $name: $f"
       phase "$base/p1" --file "$f"
       if [ -s "$base/p1/mutants.out/missed.txt" ]; then
@@ -95,7 +95,7 @@ echo "mutants: ${lanes[0]} in lane a, ${lanes[1]} in lane b"
 wait
 # Every record in the order it was made, so that a later outcome of a mutant wins.
 records=()
-for base in "$OUT"/[ab]/*; do
+for base in "$OUT"/records/*; do
   for p in p1 p2; do
     for ((i = 0; ; i++)); do
       [ -d "$base/$p/part-$i" ] || break
