@@ -489,7 +489,7 @@ fn hystrix_preset_needs_20_requests_in_10_s_at_half_errors_and_probes_once_after
     assert_eq!(b.state(t(0.5)), Closed, "19 requests: below the volume threshold of 20");
     run(&mut b, t(10.5), "F");
     assert_eq!(b.state(t(10.5)), Closed, "the first 19 left the 10 s window");
-    run(&mut b, t(11.0), &"FFFFFFFFFSSSSSSSSSS");
+    run(&mut b, t(11.0), "FFFFFFFFFSSSSSSSSSS");
     assert_eq!(b.state(t(11.0)), Open, "10 errors of 20: 50% opens");
     assert!(!b.try_acquire(t(15.999)));
     admit(&mut b, t(16.0), 1);
