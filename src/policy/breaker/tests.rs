@@ -482,34 +482,28 @@ fn a_half_open_wait_may_lead_to_closed() {
     assert_eq!(b.stats(t(66.0)).openings, 1);
 }
 
-#[test]
-fn hystrix_preset_needs_20_requests_in_10_s_at_half_errors_and_probes_once_after_5_s() {
-    let mut b = CircuitBreaker::new(BreakerConfig::hystrix(), Z);
-    run(&mut b, t(0.5), &"F".repeat(19));
-    assert_eq!(b.state(t(0.5)), Closed, "19 requests: below the volume threshold of 20");
-    run(&mut b, t(10.5), "F");
-    assert_eq!(b.state(t(10.5)), Closed, "the first 19 left the 10 s window");
-    run(&mut b, t(11.0), "FFFFFFFFFSSSSSSSSSS");
-    assert_eq!(b.state(t(11.0)), Open, "10 errors of 20: 50% opens");
-    assert!(!b.try_acquire(t(15.999)));
-    admit(&mut b, t(16.0), 1);
-    assert!(!b.try_acquire(t(16.0)), "one trial request");
-    report(&mut b, t(16.0), "S");
-    assert_eq!(b.state(t(16.0)), Closed);
+/// A time-window preset by behaviour: `volume` calls within `window` seconds, at least
+/// `opening` of them failures, open it; `wait` seconds later it lets one trial through.
+fn check_preset(cfg: BreakerConfig, volume: usize, window: f64, opening: usize, wait: f64) {
+    let mut b = CircuitBreaker::new(cfg, Z);
+    run(&mut b, t(0.5), &"F".repeat(volume - 1));
+    assert_eq!(b.state(t(0.5)), Closed, "{cfg:?}: below the minimum volume");
+    run(&mut b, t(0.5 + window), "F");
+    assert_eq!(b.state(t(0.5 + window)), Closed, "{cfg:?}: the first calls left the window");
+    let at = t(1.0 + window);
+    run(&mut b, at, &format!("{}{}", "F".repeat(opening - 1), "S".repeat(volume - opening)));
+    assert_eq!(b.state(at), Open, "{cfg:?}: {opening} failures of {volume} open it");
+    assert!(!b.try_acquire(at + t(wait) - SimTime(1)));
+    admit(&mut b, at + t(wait), 1);
+    assert!(!b.try_acquire(at + t(wait)), "{cfg:?}: a single trial");
+    report(&mut b, at + t(wait), "S");
+    assert_eq!(b.state(at + t(wait)), Closed);
 }
 
 #[test]
-fn polly_preset_needs_100_calls_in_30_s_at_a_tenth_failing_and_probes_once_after_5_s() {
-    let mut b = CircuitBreaker::new(BreakerConfig::polly(), Z);
-    run(&mut b, t(0.5), &"F".repeat(99));
-    assert_eq!(b.state(t(0.5)), Closed, "99 calls: below the minimum throughput of 100");
-    run(&mut b, t(30.5), "F");
-    assert_eq!(b.state(t(30.5)), Closed, "the first 99 left the 30 s window");
-    run(&mut b, t(31.0), &format!("{}{}", "F".repeat(9), "S".repeat(90)));
-    assert_eq!(b.state(t(31.0)), Open, "10 failures of 100: a ratio of 0.1 opens");
-    assert!(!b.try_acquire(t(35.999)));
-    admit(&mut b, t(36.0), 1);
-    assert!(!b.try_acquire(t(36.0)), "one probe");
-    report(&mut b, t(36.0), "F");
-    assert_eq!(b.state(t(36.0)), Open, "a failed probe breaks again");
+fn hystrix_and_polly_presets_behave_as_their_defaults_say() {
+    // Hystrix: 20 requests in 10 s at 50% errors, 5 s sleep window.
+    check_preset(BreakerConfig::hystrix(), 20, 10.0, 10, 5.0);
+    // Polly v8: 100 calls in 30 s at a failure ratio of 0.1, 5 s break.
+    check_preset(BreakerConfig::polly(), 100, 30.0, 10, 5.0);
 }
