@@ -2,7 +2,7 @@
 # Mutation testing of the state machines, the theory and the event queue (issue 30):
 # cargo-mutants changes one operator, constant or function body at a time and runs the
 # tests; a mutant the tests still pass ("missed") is behaviour nothing checks. Not run in
-# CI: the whole scope is about 2,800 mutants, about 20 s each on a busy two-core machine.
+# CI: the whole scope is about 2,800 mutants, about 12 s each in each of two lanes on two cores.
 # Re-run it when src/policy/, src/theory/ or src/engine/queue.rs change.
 #
 #   scripts/mutants.sh                          # every file in scope
@@ -28,13 +28,17 @@ fi
 OUT=${MUTANTS_OUT:-$root/mutants.out}
 mkdir -p "$OUT"
 
-# The unit tests need no optimisation (2 s at opt-level 1, against the test profile's 3)
-# and no debug info; incremental builds then rebuild a mutant in 5 to 20 s instead of 50.
+# The unit tests need no optimisation and no debug info. At opt-level 0 a mutant rebuilds
+# in about 5 s; at opt-level 1 it took 40 s, because the engine inlines the policies into
+# many codegen units that all rebuild. Two unit tests that read a corpus of cut files take
+# 15 of the 17 s the unit tests need at opt-level 0 and touch nothing in scope: skipped.
 # `--cargo-arg=--lib` keeps the build to the library's test binary: without it every
 # mutant also relinks the integration tests, the benches and the CLI.
-export CARGO_PROFILE_TEST_OPT_LEVEL=1 CARGO_PROFILE_TEST_DEBUG=0 CARGO_PROFILE_DEV_DEBUG=0 \
+export CARGO_PROFILE_TEST_OPT_LEVEL=0 CARGO_PROFILE_TEST_DEBUG=0 CARGO_PROFILE_DEV_DEBUG=0 \
   CARGO_PROFILE_TEST_INCREMENTAL=true
 common=(--in-place --no-shuffle --baseline skip --timeout 30 --build-timeout 300 --cargo-arg=--lib)
+skip=(-- -- --skip calibrate::tests_read::no_cut_or_corrupted_file_makes_a_reader_panic
+  --skip scenario::samples::tests::more_than_the_limit_is_refused_without_reading_on)
 
 # One phase of one file, resumable: a cut-short record is kept as part-N/ and the rest
 # tested with --iterate (which skips what an earlier record caught or found unviable).
@@ -48,7 +52,7 @@ phase() { # DIR cargo-mutants-args...
     resume=(--iterate)
   fi
   mkdir -p "$dir"
-  cargo mutants "${common[@]}" "${resume[@]}" "$@" --output "$dir" >"$dir/log.txt" 2>&1 || true
+  cargo mutants "${common[@]}" "${resume[@]}" "$@" --output "$dir" "${skip[@]}" >"$dir/log.txt" 2>&1 || true
   git checkout -q -- src
   if grep -q 'mutants tested' "$dir/log.txt"; then touch "$dir.done"; fi
 }

@@ -507,3 +507,79 @@ fn hystrix_and_polly_presets_behave_as_their_defaults_say() {
     // Polly v8: 100 calls in 30 s at a failure ratio of 0.1, 5 s break.
     check_preset(BreakerConfig::polly(), 100, 30.0, 10, 5.0);
 }
+
+#[test]
+fn the_rates_count_only_from_the_minimum_number_of_calls() {
+    // Nothing recorded and no minimum: still no rate (resilience4j's -1).
+    assert_eq!(BreakerMetrics::default().failure_rate(), None);
+    let mut b = window(CountWindow, |c| c.minimum_number_of_calls = 4);
+    run(&mut b, Z, "FSL");
+    let m = b.metrics(Z);
+    assert_eq!((m.calls.calls, m.minimum_calls, m.failure_rate(), m.slow_call_rate()), (3, 4, None, None));
+    run(&mut b, Z, "S");
+    let m = b.metrics(Z);
+    assert_eq!((m.failure_rate(), m.slow_call_rate()), (Some(25.0), Some(25.0)));
+}
+
+#[test]
+fn refused_calls_are_counted_as_not_permitted() {
+    let mut b = opened();
+    (0..3).for_each(|_| assert!(!b.try_acquire(t(1.0))));
+    assert_eq!(b.metrics(t(1.0)).not_permitted, 3);
+    let mut w = tripped(|_| {});
+    (0..2).for_each(|_| assert!(!w.try_acquire(t(1.0))));
+    let m = w.metrics(t(1.0));
+    // OPEN shows the window that tripped it.
+    assert_eq!((m.not_permitted, m.calls.failures, m.failure_rate()), (2, 10, Some(100.0)));
+}
+
+/// failsafe's consecutive-failures policy: `failures` in a row open it for 5 s.
+fn failsafe(failures: u32) -> CircuitBreaker {
+    let consecutive = ConsecutiveFailuresConfig { failures, backoff: FailsafeBackoff::Constant(t(5.0)) };
+    CircuitBreaker::new(
+        BreakerConfig::Failsafe(FailsafeConfig { success_rate: None, consecutive: Some(consecutive) }),
+        Z,
+    )
+}
+
+#[test]
+fn failsafe_leaves_open_strictly_after_its_backoff_and_a_trial_success_closes() {
+    let mut b = failsafe(2);
+    run(&mut b, Z, "F");
+    assert_eq!(b.state(Z), Closed);
+    run(&mut b, Z, "F");
+    assert_eq!(b.state(Z), Open);
+    // failsafe's `clock::now() > until`: at exactly 5 s it is still open.
+    assert!(!b.try_acquire(t(5.0)));
+    assert!(b.try_acquire(t(5.0) + SimTime(1)));
+    assert_eq!(b.state(t(5.0) + SimTime(1)), HalfOpen);
+    report(&mut b, t(6.0), "S");
+    assert_eq!((b.state(t(6.0)), b.trials_in_flight()), (Closed, 0));
+    // The success revived the policy: one failure is not yet two in a row.
+    run(&mut b, t(6.0), "F");
+    assert_eq!(b.state(t(6.0)), Closed);
+}
+
+#[test]
+fn failsafe_reopens_on_a_trial_failure_even_below_its_threshold() {
+    let mut b = failsafe(3);
+    run(&mut b, Z, "FFF");
+    admit(&mut b, t(6.0), 2);
+    assert_eq!((b.state(t(6.0)), b.trials_in_flight()), (HalfOpen, 2));
+    // One failure is below three in a row, yet HALF_OPEN reopens for the last backoff.
+    report(&mut b, t(6.0), "F");
+    assert_eq!((b.state(t(6.0)), b.trials_in_flight()), (Open, 0));
+    // A late success in OPEN is recorded but does not close it.
+    report(&mut b, t(7.0), "S");
+    assert_eq!(b.state(t(7.0)), Open);
+    assert!(!b.try_acquire(t(11.0)));
+    assert!(b.try_acquire(t(11.0) + SimTime(1)));
+}
+
+#[test]
+fn failsafe_in_metrics_only_records_but_never_opens() {
+    let mut b = failsafe(2);
+    b.transition_to(Z, MetricsOnly).unwrap();
+    run(&mut b, Z, "FFFFF");
+    assert_eq!((b.state(Z), b.stats(Z).failures, b.stats(Z).openings), (MetricsOnly, 5, 0));
+}
