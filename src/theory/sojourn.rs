@@ -266,6 +266,25 @@ mod tests {
     }
 
     #[test]
+    fn an_unbounded_queue_is_cut_where_the_tail_bound_falls_below_negligible() {
+        // M/M/1: P_n ∝ ρ^n and the tail from n is P_n/(1 − ρ), so the states kept are
+        // n = 0 .. n* − 1 with n* the first n whose bound ρ^n/(1 − ρ) is negligible.
+        for rho in [0.5f64, 0.9, 0.99, 0.999] {
+            let s = mmck_sojourn(rho, 1.0, 1, None).unwrap();
+            let cut = ((NEGLIGIBLE * (1.0 - rho)).ln() / rho.ln()).floor() as usize + 1;
+            assert_eq!(s.arrival.len(), cut, "ρ {rho}");
+        }
+        // What is dropped is below f64's resolution of the mean: 1e-14 is its rounding
+        // over 10^4 states, while a cut 10^-13 of the mass early is off by 6·10^-14.
+        for c in [1, 4] {
+            let lambda = 0.995 * f64::from(c);
+            let s = mmck_sojourn(lambda, 1.0, c, None).unwrap();
+            let theory = mmck(lambda, 1.0, c, None).unwrap();
+            assert!(close(s.mean(), theory.mean_sojourn, 1e-14), "c {c}: {} vs {}", s.mean(), theory.mean_sojourn);
+        }
+    }
+
+    #[test]
     fn hypoexponential_of_two_rates() {
         // Exp(1) + Exp(2): P(T > t) = 2e^{−t} − e^{−2t}.
         for t in [0.0f64, 0.3, 1.0, 4.0] {
