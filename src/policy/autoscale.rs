@@ -474,12 +474,12 @@ mod tests {
     #[test]
     fn a_recount_that_would_scale_against_the_metric_keeps_the_size() {
         // Kubernetes returns the current size "if the change of metrics length would cause
-        // a change in scale direction". Down: two ready pods at 80% of the target and two
-        // missing at their request give 70%, below the target, yet ceil(5.6) = 6 pods
-        // against 2 asked for.
-        let mut down = util(&[400, 400], 0, 50);
+        // a change in scale direction". Down, with a target above the request (150%): two
+        // ready pods at 40% and two missing counted at their request give
+        // 2.8 / (4 x 1.5) = 47% of the target, yet ceil(1.87) = 2 pods against 1 asked for.
+        let mut down = util(&[400, 400], 0, 150);
         down.missing = 2;
-        assert_eq!(replica_count(2, &down, 0.1), Some(2));
+        assert_eq!(replica_count(1, &down, 0.1), Some(1));
         // Up: two ready at 180% and one unready counted idle give 120%, above the target,
         // yet ceil(3.6) = 4 pods against 5.
         assert_eq!(replica_count(5, &util(&[900, 900], 1, 50), 0.1), Some(5));
