@@ -348,3 +348,7 @@ fn routed_station(inputs: &Inputs, i: usize) -> Prediction {
         Err(e) => outside(&s.name, format!("no steady state: {e}")),
     }
 }
+
+#[cfg(test)]
+#[path = "predict_tests.rs"]
+mod tests;
