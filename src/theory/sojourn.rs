@@ -263,6 +263,12 @@ mod tests {
         let exact = (1.0 - wait) * (-mu * t).exp() + wait * hypoexponential_survival(&[2.0 - lambda, mu], t);
         assert!(close(s.survival(t), exact, 1e-6), "{} vs {exact}", s.survival(t));
         assert!(s.quantile(0.999).is_finite());
+        // A thousand workers: P_n peaks near e^896 relative to P_0, so the weights are
+        // taken relative to the peak, or they overflow to ∞/∞.
+        let (lambda, c) = (900.0, 1000);
+        let s = mmck_sojourn(lambda, 1.0, c, Some(1200)).unwrap();
+        let theory = mmck(lambda, 1.0, c, Some(1200)).unwrap();
+        assert!(close(s.mean(), theory.mean_sojourn, 1e-9), "{} vs {}", s.mean(), theory.mean_sojourn);
     }
 
     #[test]
