@@ -37,7 +37,7 @@ mkdir -p "$OUT"
 # mutant also relinks the integration tests, the benches and the CLI.
 export CARGO_PROFILE_TEST_OPT_LEVEL=0 CARGO_PROFILE_TEST_DEBUG=0 CARGO_PROFILE_DEV_DEBUG=0 \
   CARGO_PROFILE_TEST_INCREMENTAL=true
-common=(--in-place --no-shuffle --baseline skip --timeout 30 --build-timeout 300 --cargo-arg=--lib)
+common=(--in-place --no-shuffle --baseline skip --build-timeout 300 --cargo-arg=--lib)
 skip=(--skip calibrate::tests_read::no_cut_or_corrupted_file_makes_a_reader_panic
   --skip scenario::samples::tests::more_than_the_limit_is_refused_without_reading_on)
 
@@ -90,10 +90,11 @@ lane() { # NAME FILE...
       # Tests committed since the run began count from the next file on.
       git checkout -q --detach "$(git -C "$root" rev-parse HEAD)"
       echo "$(date +%T) lane $name: $f"
-      phase "$base/p1" "$(unit_tests "$f")" --file "$f"
+      # A hang is cut at 10x a phase's usual time: 2 s for a module's tests, 6 s for all.
+      phase "$base/p1" "$(unit_tests "$f")" --file "$f" --timeout 20
       if [ -s "$base/p1/mutants.out/missed.txt" ]; then
         [ -d "$base/p2" ] || { mkdir -p "$base/p2" && cp -r "$base/p1/mutants.out" "$base/p2/mutants.out"; }
-        phase "$base/p2" "" --file "$f" --cargo-arg=--test=conformance
+        phase "$base/p2" "" --file "$f" --cargo-arg=--test=conformance --timeout 60
       fi
     done
   )
