@@ -105,6 +105,11 @@ mapfile -t order < <(for f in "${files[@]}"; do
   case "$f" in */tests.rs) continue ;; esac
   echo "$(cargo mutants --list --file "$f" 2>/dev/null | wc -l) $f"
 done | sort -rn)
+# Each file's number of mutants (this run's files replace their earlier rows).
+{
+  printf '%s\n' "${order[@]}"
+  [ -f "$OUT/listing.txt" ] && cat "$OUT/listing.txt"
+} | awk '!seen[$2]++' | sort -rn >"$OUT/listing.new" && mv "$OUT/listing.new" "$OUT/listing.txt"
 lanes=(0 0)
 a=()
 b=()
@@ -128,5 +133,6 @@ for base in "$OUT"/records/*; do
     [ -d "$base/$p/mutants.out" ] && records+=("$base/$p/mutants.out")
   done
 done
-python3 scripts/mutants_report.py "${records[@]}" >"$OUT/table.md"
-echo "wrote $OUT/table.md: the table and the missed mutants for docs/MUTATION.md"
+python3 scripts/mutants_report.py --listing "$OUT/listing.txt" --reasons docs/mutation-survivors.tsv \
+  "${records[@]}" >"$OUT/table.md"
+echo "wrote $OUT/table.md: the table and the missed mutants, with their reasons, for docs/MUTATION.md"
