@@ -583,3 +583,36 @@ fn failsafe_in_metrics_only_records_but_never_opens() {
     run(&mut b, Z, "FFFFF");
     assert_eq!((b.state(Z), b.stats(Z).failures, b.stats(Z).openings), (MetricsOnly, 5, 0));
 }
+
+#[test]
+fn failsafe_climbs_its_backoff_while_trials_fail_and_a_close_starts_it_over() {
+    let backoff = FailsafeBackoff::Exponential { start_secs: 5, max_secs: 300 };
+    let consecutive = ConsecutiveFailuresConfig { failures: 1, backoff };
+    let cfg = FailsafeConfig { success_rate: None, consecutive: Some(consecutive) };
+    let mut b = CircuitBreaker::new(BreakerConfig::Failsafe(cfg), Z);
+    let ns = SimTime(1);
+    run(&mut b, Z, "F");
+    // Open 5 s, then a failed trial opens it for the next rung, 10 s.
+    run(&mut b, t(5.0) + ns, "F");
+    assert!(!b.try_acquire(t(15.0)));
+    assert!(!b.try_acquire(t(15.0) + ns));
+    // A successful trial closes it, reviving the policy: back to 5 s.
+    run(&mut b, t(15.0) + ns + ns, "S");
+    assert_eq!(b.state(t(15.0) + ns + ns), Closed);
+    run(&mut b, t(16.0), "F");
+    assert!(!b.try_acquire(t(21.0)));
+    assert!(b.try_acquire(t(21.0) + ns));
+}
+
+#[test]
+fn the_not_permitted_count_starts_afresh_except_into_open() {
+    let mut b = tripped(|c| c.permitted_calls_in_half_open = 2);
+    (0..2).for_each(|_| assert!(!b.try_acquire(t(1.0))));
+    // HALF_OPEN counts its own refusals...
+    admit(&mut b, t(60.0), 2);
+    assert_eq!(b.metrics(t(60.0)).not_permitted, 0);
+    (0..3).for_each(|_| assert!(!b.try_acquire(t(60.0))));
+    // ...which OPEN carries on.
+    report(&mut b, t(60.0), "FF");
+    assert_eq!((b.state(t(60.0)), b.metrics(t(60.0)).not_permitted), (Open, 3));
+}
