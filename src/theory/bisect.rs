@@ -5,8 +5,11 @@
 /// `lo`, false at `hi` and monotone between: the middle of the last bracket. 200
 /// halvings take any bracket of f64s to adjacent doubles; it stops there.
 pub(crate) fn bisect(mut lo: f64, mut hi: f64, below: impl Fn(f64) -> bool) -> f64 {
+    // Halves first: `lo + hi` overflows near f64::MAX; halving is exact otherwise (short
+    // of subnormals), so this is the same middle.
+    let middle = |lo: f64, hi: f64| 0.5 * lo + 0.5 * hi;
     for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
+        let mid = middle(lo, hi);
         if mid <= lo || mid >= hi {
             break;
         }
@@ -16,7 +19,7 @@ pub(crate) fn bisect(mut lo: f64, mut hi: f64, below: impl Fn(f64) -> bool) -> f
             hi = mid;
         }
     }
-    0.5 * (lo + hi)
+    middle(lo, hi)
 }
 
 #[cfg(test)]
@@ -29,5 +32,8 @@ mod tests {
         assert!((root - std::f64::consts::SQRT_2).abs() <= 2.0 * f64::EPSILON, "{root}");
         assert_eq!(bisect(1.0, 1.0, |_| true), 1.0);
         assert_eq!(bisect(0.0, 8.0, |x| x < 3.0), 3.0);
+        // Near the top of the range the middle does not overflow.
+        let top = bisect(f64::MAX / 2.0, f64::MAX, |_| true);
+        assert!(top.is_finite() && top >= f64::MAX * (1.0 - f64::EPSILON), "{top}");
     }
 }
