@@ -93,7 +93,12 @@ lane() { # NAME FILE...
       # A hang is cut at 10x a phase's usual time: 2 s for a module's tests, 6 s for all.
       phase "$base/p1" "$(unit_tests "$f")" --file "$f" --timeout 20
       if [ -s "$base/p1/mutants.out/missed.txt" ]; then
-        [ -d "$base/p2" ] || { mkdir -p "$base/p2" && cp -r "$base/p1/mutants.out" "$base/p2/mutants.out"; }
+        # Phase 2 takes only the survivors: --iterate skips what is caught or unviable, so
+        # the timeouts are entered as caught in its copy of phase 1's record.
+        if [ ! -d "$base/p2" ]; then
+          mkdir -p "$base/p2" && cp -r "$base/p1/mutants.out" "$base/p2/mutants.out"
+          cat "$base/p1/mutants.out/timeout.txt" >>"$base/p2/mutants.out/caught.txt"
+        fi
         phase "$base/p2" "" --file "$f" --cargo-arg=--test=conformance --timeout 60
       fi
     done

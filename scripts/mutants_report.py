@@ -29,7 +29,8 @@ for out in args.outs:
         path = out / f"{kind}.txt"
         if path.exists():
             for line in path.read_text().splitlines():
-                if line.strip():
+                # Phase 2 enters phase 1's timeouts as caught, to skip them: keep "timeout".
+                if line.strip() and not (kind == "caught" and outcome.get(line) == "timeout"):
                     outcome[line] = kind
 per_file = collections.defaultdict(collections.Counter)
 for line, kind in outcome.items():
