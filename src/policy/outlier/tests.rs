@@ -145,4 +145,39 @@ fn the_sweep_ejects_by_success_rate_and_failure_percentage() {
     assert_eq!(ejected, vec![Ejection { host: 4, kind: EjectionKind::SuccessRate }]);
     assert!(d.success_rate_numbers(Origin::External).is_some());
     assert_eq!(d.success_rate_numbers(Origin::Local), None);
+    assert_eq!(d.success_rate(0, Origin::External), Some(100.0));
+    let rate = d.success_rate(4, Origin::External).expect("enough volume");
+    assert!((rate - 100.0 * 200.0 / 2200.0).abs() < 1e-9, "{rate}");
+}
+
+#[test]
+fn with_the_split_a_connection_ends_a_run_of_local_errors_and_without_it_counts_nowhere() {
+    let split = |c: &mut OutlierEjection| {
+        c.split_external_local_origin_errors = true;
+        c.consecutive_local_origin_failure.threshold = 3;
+    };
+    let mut d = detector(5, split);
+    results(&mut d, secs(1), 0, HostResult::Timeout, 2);
+    results(&mut d, secs(1), 0, HostResult::ConnectSuccess, 1);
+    results(&mut d, secs(1), 0, HostResult::Timeout, 2);
+    assert_eq!(d.stats().detected, 0);
+    results(&mut d, secs(1), 0, HostResult::Timeout, 1);
+    assert_eq!(d.stats().detected, 1);
+    // Connections feed the local-origin success rate only with the split (Envoy ignores
+    // LOCAL_ORIGIN_CONNECT_SUCCESS without it).
+    for (edit, counted) in [(split as fn(&mut OutlierEjection), true), (|_: &mut OutlierEjection| {}, false)] {
+        let mut d = detector(5, edit);
+        (0..5).for_each(|i| _ = results(&mut d, secs(1), i, HostResult::ConnectSuccess, 200));
+        d.on_interval(secs(10), &mut rng());
+        assert_eq!(d.success_rate_numbers(Origin::Local).is_some(), counted);
+    }
+}
+
+#[test]
+fn an_unenforced_gateway_run_restarts_and_is_detected_again() {
+    // Envoy enforces no gateway-failure ejection by default (0%) yet counts each
+    // detection (`ejections_detected_consecutive_gateway_failure`); the run restarts.
+    let mut d = detector(2, |c| c.consecutive_5xx.threshold = 100);
+    assert_eq!(results(&mut d, secs(1), 0, HostResult::Status(503), 10), None);
+    assert_eq!(d.stats().detected, 2);
 }
