@@ -127,7 +127,18 @@ fn an_enforcing_percentage_ejects_that_share_of_detections() {
     }
     // Binomial(1000, 0.3): sd 14.5; 5 sd either side.
     assert!((228..=372).contains(&enforced), "{enforced} of 1000");
-    assert_eq!(d.stats().detected, 1000);
+    assert_eq!((d.stats().detected, d.stats().enforced), (1000, enforced));
+}
+
+#[test]
+fn a_sure_enforcement_draws_nothing_from_the_stream() {
+    // At 100% no number is drawn, so an always-enforced detector leaves the draws of
+    // the others where they were.
+    let mut d = detector(1, |_| {});
+    let mut r = rng();
+    let e = (0..3).map(|_| d.on_result(secs(1), 0, E500, &mut r)).last().flatten();
+    assert!(e.is_some());
+    assert_eq!(r.next_u64(), rng().next_u64());
 }
 
 #[test]
