@@ -616,3 +616,12 @@ fn the_not_permitted_count_starts_afresh_except_into_open() {
     report(&mut b, t(60.0), "FF");
     assert_eq!((b.state(t(60.0)), b.metrics(t(60.0)).not_permitted), (Open, 3));
 }
+
+#[test]
+fn a_tally_splits_its_calls_as_resilience4j_snapshot_does() {
+    let mut b = window(CountWindow, |_| {});
+    run(&mut b, Z, "FSLLX");
+    let m = b.metrics(Z).calls;
+    let split = (m.calls, m.failures, m.slow, m.slow_failures, m.successes(), m.slow_successes());
+    assert_eq!(split, (5, 2, 3, 1, 3, 2));
+}
