@@ -625,3 +625,13 @@ fn a_tally_splits_its_calls_as_resilience4j_snapshot_does() {
     let split = (m.calls, m.failures, m.slow, m.slow_failures, m.successes(), m.slow_successes());
     assert_eq!(split, (5, 2, 3, 1, 3, 2));
 }
+
+#[test]
+fn slow_calls_slide_out_of_a_count_window_with_their_failures() {
+    let mut b = window(CountWindow, |c| c.window_size = 3);
+    run(&mut b, Z, "LXS");
+    let m = b.metrics(Z).calls;
+    assert_eq!((m.calls, m.failures, m.slow, m.slow_failures), (3, 1, 2, 1));
+    run(&mut b, Z, "SSS");
+    assert_eq!(b.metrics(Z).calls, Tally { calls: 3, ..Tally::default() });
+}
