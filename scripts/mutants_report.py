@@ -64,14 +64,18 @@ def row(name, c, note=""):
 print("| file | caught | missed | timeouts | unviable | score |")
 print("|---|---:|---:|---:|---:|---:|")
 totals = collections.defaultdict(collections.Counter)
+not_run = []
 for name in sorted(set(per_file) | set(listed)):
     c = per_file[name]
     tested = sum(c.values())
+    if not tested:
+        if listed.get(name):
+            not_run.append(f"`{name}` ({listed[name]})")
+        continue
     note = ""
     if name in listed and tested < listed[name]:
         note = f" ({tested} of {listed[name]})"
-    if tested or name in listed:
-        print(row(f"`{name}`", c, note))
+    print(row(f"`{name}`", c, note))
     area = next((a for a in AREAS if name.startswith(a)), "other")
     totals[area].update(c)
     totals["all"].update(c)
@@ -79,6 +83,8 @@ for area in AREAS + ["all"]:
     if sum(totals[area].values()):
         print(row(f"**{area.rstrip('/') if area != 'all' else 'all'}**", totals[area]))
 
+if not_run:
+    print(f"\nNot run yet ({sum(listed[n.split('`')[1]] for n in not_run)} mutants): {', '.join(not_run)}.")
 print("\n### Missed mutants\n")
 missed = sorted(line for line, kind in outcome.items() if kind == "missed")
 if not missed:
