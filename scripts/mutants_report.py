@@ -70,7 +70,7 @@ for name in sorted(set(per_file) | set(listed)):
     tested = sum(c.values())
     if not tested:
         if listed.get(name):
-            not_run.append(f"`{name}` ({listed[name]})")
+            not_run.append(name)
         continue
     note = ""
     if name in listed and tested < listed[name]:
@@ -84,7 +84,8 @@ for area in AREAS + ["all"]:
         print(row(f"**{area.rstrip('/') if area != 'all' else 'all'}**", totals[area]))
 
 if not_run:
-    print(f"\nNot run yet ({sum(listed[n.split('`')[1]] for n in not_run)} mutants): {', '.join(not_run)}.")
+    names = ", ".join(f"`{n}` ({listed[n]})" for n in not_run)
+    print(f"\nNot run yet ({sum(listed[n] for n in not_run)} mutants): {names}.")
 print("\n### Missed mutants\n")
 missed = sorted(line for line, kind in outcome.items() if kind == "missed")
 if not missed:

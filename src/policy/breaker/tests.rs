@@ -535,7 +535,12 @@ fn refused_calls_are_counted_as_not_permitted() {
 
 /// failsafe's consecutive-failures policy: `failures` in a row open it for 5 s.
 fn failsafe(failures: u32) -> CircuitBreaker {
-    let consecutive = ConsecutiveFailuresConfig { failures, backoff: FailsafeBackoff::Constant(t(5.0)) };
+    failsafe_with(failures, FailsafeBackoff::Constant(t(5.0)))
+}
+
+/// failsafe's consecutive-failures policy with its openings from `backoff`.
+fn failsafe_with(failures: u32, backoff: FailsafeBackoff) -> CircuitBreaker {
+    let consecutive = ConsecutiveFailuresConfig { failures, backoff };
     CircuitBreaker::new(
         BreakerConfig::Failsafe(FailsafeConfig { success_rate: None, consecutive: Some(consecutive) }),
         Z,
@@ -586,10 +591,7 @@ fn failsafe_in_metrics_only_records_but_never_opens() {
 
 #[test]
 fn failsafe_climbs_its_backoff_while_trials_fail_and_a_close_starts_it_over() {
-    let backoff = FailsafeBackoff::Exponential { start_secs: 5, max_secs: 300 };
-    let consecutive = ConsecutiveFailuresConfig { failures: 1, backoff };
-    let cfg = FailsafeConfig { success_rate: None, consecutive: Some(consecutive) };
-    let mut b = CircuitBreaker::new(BreakerConfig::Failsafe(cfg), Z);
+    let mut b = failsafe_with(1, FailsafeBackoff::Exponential { start_secs: 5, max_secs: 300 });
     let ns = SimTime(1);
     run(&mut b, Z, "F");
     // Open 5 s, then a failed trial opens it for the next rung, 10 s.
